@@ -1,0 +1,118 @@
+#include "libs/common/ids.h"
+
+#include <cstdint>
+#include <random>
+
+#include "absl/strings/str_cat.h"
+
+namespace takt {
+namespace {
+
+bool IsLowerAlnumOrUnderscore(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+}
+
+bool IsFacilityChar(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+         c == '.' || c == '_' || c == '-';
+}
+
+}  // namespace
+
+absl::Status ValidateContextName(std::string_view context) {
+  if (context.empty()) {
+    return absl::InvalidArgumentError("context: must not be empty");
+  }
+  if (context.size() > 32) {
+    return absl::InvalidArgumentError("context: longer than 32 characters");
+  }
+  if (context[0] < 'a' || context[0] > 'z') {
+    return absl::InvalidArgumentError(
+        absl::StrCat("context '", std::string(context), "': must start with a lower-case letter"));
+  }
+  for (char c : context) {
+    if (!IsLowerAlnumOrUnderscore(c)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("context '", std::string(context), "': only [a-z0-9_] allowed"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateFacilityId(std::string_view facility) {
+  if (facility.empty()) {
+    return absl::InvalidArgumentError("facility: must not be empty");
+  }
+  if (facility.size() > 64) {
+    return absl::InvalidArgumentError("facility: longer than 64 characters");
+  }
+  if (facility[0] == '.' || facility[0] == '-') {
+    return absl::InvalidArgumentError(
+        absl::StrCat("facility '", std::string(facility), "': must not start with '.' or '-'"));
+  }
+  for (char c : facility) {
+    if (!IsFacilityChar(c)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("facility: only [A-Za-z0-9._-] allowed"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+std::string NewUuid() {
+  thread_local std::mt19937_64 gen([] {
+    std::random_device rd;
+    std::seed_seq seq{rd(), rd(), rd(), rd(), rd(), rd()};
+    return std::mt19937_64(seq);
+  }());
+  uint64_t hi = gen();
+  uint64_t lo = gen();
+  hi = (hi & 0xFFFFFFFFFFFF0FFFULL) | 0x0000000000004000ULL;  // version 4
+  lo = (lo & 0x3FFFFFFFFFFFFFFFULL) | 0x8000000000000000ULL;  // variant 10
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out(36, '-');
+  int pos = 0;
+  auto put = [&](uint64_t v, int nibble) { out[pos++] = kHex[(v >> (nibble * 4)) & 0xF]; };
+  for (int i = 15; i >= 0; --i) {
+    if (pos == 8 || pos == 13) ++pos;
+    put(hi, i);
+  }
+  for (int i = 15; i >= 0; --i) {
+    if (pos == 18 || pos == 23) ++pos;
+    put(lo, i);
+  }
+  return out;
+}
+
+std::string HexEncode(std::string_view bytes) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.resize(bytes.size() * 2);
+  for (size_t i = 0; i < bytes.size(); ++i) {
+    auto b = static_cast<unsigned char>(bytes[i]);
+    out[2 * i] = kHex[b >> 4];
+    out[2 * i + 1] = kHex[b & 0xF];
+  }
+  return out;
+}
+
+bool HexDecode(std::string_view hex, std::string* out) {
+  if (hex.size() % 2 != 0) return false;
+  auto nib = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  std::string result(hex.size() / 2, '\0');
+  for (size_t i = 0; i < result.size(); ++i) {
+    int h = nib(hex[2 * i]);
+    int l = nib(hex[2 * i + 1]);
+    if (h < 0 || l < 0) return false;
+    result[i] = static_cast<char>((h << 4) | l);
+  }
+  *out = std::move(result);
+  return true;
+}
+
+}  // namespace takt

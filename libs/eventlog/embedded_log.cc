@@ -1,0 +1,660 @@
+#include "libs/eventlog/embedded_log.h"
+
+#include <algorithm>
+#include <atomic>
+#include <deque>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "libs/common/ids.h"
+#include "libs/common/status_macros.h"
+#include "libs/crypto/ed25519.h"
+#include "libs/eventlog/record.h"
+#include "libs/eventlog/sequencer.h"
+#include "libs/eventlog/verifier.h"
+#include "rocksdb/db.h"
+#include "rocksdb/filter_policy.h"
+#include "rocksdb/table.h"
+#include "rocksdb/write_batch.h"
+
+namespace takt::eventlog {
+namespace {
+
+constexpr char kEventsCf[] = "events";
+constexpr char kCheckpointsCf[] = "checkpoints";
+constexpr char kDedupCf[] = "dedup";
+constexpr char kHeadsCf[] = "heads";
+// Committer groups stop growing past this many bytes of records.
+constexpr size_t kMaxGroupBytes = 32 << 20;
+// Verify splits long streams into runs of this many events.
+constexpr uint64_t kVerifyRunLength = 1 << 18;
+
+void PutBigEndian64(std::string* out, uint64_t v) {
+  for (int i = 7; i >= 0; --i) out->push_back(static_cast<char>(v >> (8 * i)));
+}
+uint64_t GetBigEndian64(std::string_view s) {
+  uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v = (v << 8) | static_cast<unsigned char>(s[i]);
+  return v;
+}
+
+absl::Status FromRocks(const rocksdb::Status& s, std::string_view what) {
+  if (s.ok()) return absl::OkStatus();
+  std::string msg = absl::StrCat(std::string(what), ": ", s.ToString());
+  if (s.IsCorruption()) return absl::DataLossError(msg);
+  if (s.IsIOError() || s.IsBusy() || s.IsTryAgain()) return absl::UnavailableError(msg);
+  return absl::InternalError(msg);
+}
+
+std::string HeadsKey(const StreamId& s) { return absl::StrCat(s.context, std::string(1, '\0'), s.facility); }
+
+std::string EncodeHead(const StreamState& st) {
+  std::string v;
+  PutBigEndian64(&v, st.head);
+  v.append(st.head_hash.empty() ? ZeroHash() : st.head_hash);
+  PutBigEndian64(&v, st.checkpointed);
+  return v;
+}
+
+bool DecodeHead(std::string_view v, StreamState* st) {
+  if (v.size() != 8 + kHashSize + 8) return false;
+  st->head = GetBigEndian64(v);
+  st->head_hash = std::string(v.substr(8, kHashSize));
+  st->checkpointed = GetBigEndian64(v.substr(8 + kHashSize));
+  return true;
+}
+
+// Splits "context \0 facility \0 ..." keys; false if malformed.
+bool SplitStreamKey(std::string_view key, StreamId* id, std::string_view* rest) {
+  size_t a = key.find('\0');
+  if (a == std::string_view::npos) return false;
+  size_t b = key.find('\0', a + 1);
+  if (b == std::string_view::npos) return false;
+  id->context = std::string(key.substr(0, a));
+  id->facility = std::string(key.substr(a + 1, b - a - 1));
+  *rest = key.substr(b + 1);
+  return true;
+}
+
+rocksdb::Options BaseOptions() {
+  rocksdb::Options o;
+  o.create_if_missing = true;
+  o.create_missing_column_families = true;
+  o.paranoid_checks = true;
+  o.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
+  o.max_background_jobs = 2;
+  o.bytes_per_sync = 1 << 20;
+  return o;
+}
+
+rocksdb::ColumnFamilyOptions CfOptions(bool point_lookups) {
+  rocksdb::ColumnFamilyOptions o;
+  o.write_buffer_size = 64 << 20;
+  o.max_write_buffer_number = 4;
+  o.target_file_size_base = 64 << 20;
+  o.max_bytes_for_level_base = 256 << 20;
+  o.compression_per_level = {rocksdb::kNoCompression, rocksdb::kNoCompression,
+                             rocksdb::kLZ4Compression, rocksdb::kLZ4Compression,
+                             rocksdb::kLZ4Compression, rocksdb::kLZ4Compression,
+                             rocksdb::kLZ4Compression};
+  rocksdb::BlockBasedTableOptions t;
+  t.block_size = 16 << 10;
+  if (point_lookups) t.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(t));
+  return o;
+}
+
+struct Db {
+  std::unique_ptr<rocksdb::DB> db;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;  // owned; destroyed in ~Db
+  rocksdb::ColumnFamilyHandle* events = nullptr;
+  rocksdb::ColumnFamilyHandle* checkpoints = nullptr;
+  rocksdb::ColumnFamilyHandle* dedup = nullptr;
+  rocksdb::ColumnFamilyHandle* heads = nullptr;
+
+  ~Db() {
+    if (db) {
+      for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
+      db->Close();
+    }
+  }
+};
+
+absl::StatusOr<std::unique_ptr<Db>> OpenDb(const std::string& path, bool read_only) {
+  std::vector<rocksdb::ColumnFamilyDescriptor> cfs = {
+      {rocksdb::kDefaultColumnFamilyName, CfOptions(false)},
+      {kEventsCf, CfOptions(false)},
+      {kCheckpointsCf, CfOptions(false)},
+      {kDedupCf, CfOptions(true)},
+      {kHeadsCf, CfOptions(true)},
+  };
+  auto out = std::make_unique<Db>();
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status s =
+      read_only ? rocksdb::DB::OpenForReadOnly(BaseOptions(), path, cfs, &out->handles, &raw)
+                : rocksdb::DB::Open(BaseOptions(), path, cfs, &out->handles, &raw);
+  if (!s.ok()) {
+    if (s.IsIOError() && s.ToString().find("lock") != std::string::npos) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("event log at ", path, " is in use by another process: ", s.ToString()));
+    }
+    return FromRocks(s, absl::StrCat("opening event log at ", path));
+  }
+  out->db.reset(raw);
+  out->events = out->handles[1];
+  out->checkpoints = out->handles[2];
+  out->dedup = out->handles[3];
+  out->heads = out->handles[4];
+  return out;
+}
+
+// --- Verification over a RocksDB log (live or read-only) -------------------
+
+struct StreamPlan {
+  StreamId id;
+  uint64_t last_stored = 0;
+  uint64_t recorded_head = 0;
+  std::vector<v1::Checkpoint> checkpoints;
+  std::set<uint64_t> wanted;
+  std::vector<ChainChecker> runs;
+};
+
+absl::StatusOr<VerifyReport> VerifyDb(Db& db, const VerifyOptions& options,
+                                      std::string_view public_key, int threads) {
+  std::map<StreamId, StreamPlan> streams;
+  auto wanted_stream = [&](const StreamId& id) {
+    return (options.context.empty() || id.context == options.context) &&
+           (options.facility.empty() || id.facility == options.facility);
+  };
+  rocksdb::ReadOptions ro;
+  ro.fill_cache = false;
+  ro.verify_checksums = true;
+  // Streams from the events: jump from stream to stream.
+  {
+    std::unique_ptr<rocksdb::Iterator> it(db.db->NewIterator(ro, db.events));
+    for (it->SeekToFirst(); it->Valid();) {
+      StreamId id;
+      std::string_view rest;
+      if (!SplitStreamKey(it->key().ToStringView(), &id, &rest)) {
+        it->Next();
+        continue;
+      }
+      std::string prefix = EmbeddedStreamPrefix(id);
+      std::string end = prefix + std::string(8, '\xff');
+      it->SeekForPrev(end);
+      uint64_t last = 0;
+      if (it->Valid() && it->key().starts_with(prefix) && it->key().size() == prefix.size() + 8) {
+        last = GetBigEndian64(it->key().ToStringView().substr(prefix.size()));
+      }
+      if (wanted_stream(id)) {
+        streams[id].id = id;
+        streams[id].last_stored = last;
+      }
+      it->Seek(end);
+      if (it->Valid() && it->key() == end) it->Next();
+    }
+    TAKT_RETURN_IF_ERROR(FromRocks(it->status(), "scanning events"));
+  }
+  {
+    std::unique_ptr<rocksdb::Iterator> it(db.db->NewIterator(ro, db.checkpoints));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      StreamId id;
+      std::string_view rest;
+      if (!SplitStreamKey(it->key().ToStringView(), &id, &rest) || !wanted_stream(id)) continue;
+      v1::Checkpoint c;
+      StreamPlan& sp = streams[id];
+      sp.id = id;
+      if (!c.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
+        c.set_context(id.context);
+        c.set_facility(id.facility);
+        if (rest.size() == 8) c.set_sequence(GetBigEndian64(rest));
+      }
+      sp.checkpoints.push_back(std::move(c));
+    }
+    TAKT_RETURN_IF_ERROR(FromRocks(it->status(), "scanning checkpoints"));
+  }
+  {
+    std::unique_ptr<rocksdb::Iterator> it(db.db->NewIterator(ro, db.heads));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      std::string_view key = it->key().ToStringView();
+      size_t a = key.find('\0');
+      if (a == std::string_view::npos) continue;
+      StreamId id{std::string(key.substr(0, a)), std::string(key.substr(a + 1))};
+      StreamState st;
+      if (!wanted_stream(id) || !DecodeHead(it->value().ToStringView(), &st)) continue;
+      streams[id].id = id;
+      streams[id].recorded_head = st.head;
+    }
+    TAKT_RETURN_IF_ERROR(FromRocks(it->status(), "scanning heads"));
+  }
+
+  // Cut streams into runs and check the runs on `threads` threads.
+  struct Work {
+    StreamPlan* stream;
+    size_t run;
+    uint64_t to;
+  };
+  std::vector<Work> work;
+  for (auto& [id, sp] : streams) {
+    sp.wanted = CheckpointSequences(sp.checkpoints);
+    for (uint64_t from = 1; from <= std::max<uint64_t>(sp.last_stored, 1);
+         from += kVerifyRunLength) {
+      sp.runs.emplace_back(from, from == 1 ? ZeroHash() : std::string(), &sp.wanted);
+      work.push_back(Work{&sp, sp.runs.size() - 1,
+                          std::min(sp.last_stored, from + kVerifyRunLength - 1)});
+    }
+  }
+  std::atomic<size_t> next{0};
+  std::atomic<bool> io_error{false};
+  auto worker = [&] {
+    rocksdb::ReadOptions wro;
+    wro.fill_cache = false;
+    wro.verify_checksums = true;
+    wro.readahead_size = 2 << 20;
+    std::unique_ptr<rocksdb::Iterator> it(db.db->NewIterator(wro, db.events));
+    for (size_t i = next++; i < work.size(); i = next++) {
+      Work& w = work[i];
+      ChainChecker& checker = w.stream->runs[w.run];
+      std::string prefix = EmbeddedStreamPrefix(w.stream->id);
+      for (it->Seek(EmbeddedEventKey(w.stream->id, checker.first_sequence())); it->Valid();
+           it->Next()) {
+        std::string_view key = it->key().ToStringView();
+        if (key.size() != prefix.size() + 8 || key.substr(0, prefix.size()) != prefix) break;
+        uint64_t seq = GetBigEndian64(key.substr(prefix.size()));
+        if (seq > w.to) break;
+        if (!checker.Add(seq, it->value().ToStringView())) break;
+      }
+      if (!it->status().ok()) io_error = true;
+    }
+  };
+  std::vector<std::thread> pool;
+  for (int t = 1; t < std::max(1, threads); ++t) pool.emplace_back(worker);
+  worker();
+  for (auto& t : pool) t.join();
+  if (io_error) return absl::DataLossError("reading events failed (RocksDB checksum or I/O error)");
+
+  VerifyReport report;
+  for (auto& [id, sp] : streams) {
+    ++report.streams_checked;
+    // Runs must meet: a run that ended early leaves a hole before the next.
+    for (size_t i = 0; i + 1 < sp.runs.size(); ++i) {
+      if (!sp.runs[i].failure() && sp.runs[i].next_sequence() != sp.runs[i + 1].first_sequence()) {
+        // Make the early-ending run report the hole as missing.
+        ChainChecker& r = sp.runs[i];
+        r.Add(sp.runs[i + 1].first_sequence(), "");
+      }
+    }
+    for (const auto& r : sp.runs) report.events_checked += r.events();
+    if (auto f = FinishStream(id, sp.runs, sp.checkpoints, public_key, sp.recorded_head,
+                              &report.checkpoints_checked)) {
+      report.failures.push_back(std::move(*f));
+    }
+  }
+  return report;
+}
+
+// --- The live log ------------------------------------------------------------
+
+class EmbeddedLog;
+
+struct Pending {
+  PreparedAppend prepared;
+  bool checkpoint_all = false;
+  absl::StatusOr<AppendResult> result;
+  absl::Notification done;
+};
+
+class EmbeddedSubscription final : public Subscription {
+ public:
+  EmbeddedSubscription(EmbeddedLog* log, std::string context, Cursor cursor)
+      : log_(log), context_(std::move(context)), cursor_(std::move(cursor)) {}
+  absl::StatusOr<std::vector<LoggedEvent>> Poll(size_t max_events,
+                                                absl::Duration timeout) override;
+  const Cursor& cursor() const override { return cursor_; }
+
+ private:
+  EmbeddedLog* log_;
+  std::string context_;
+  Cursor cursor_;
+};
+
+class EmbeddedLog final : public EventLog, private StateSource {
+ public:
+  EmbeddedLog(std::unique_ptr<Db> db, crypto::SigningKey key, EmbeddedLogOptions options)
+      : db_(std::move(db)), key_(std::move(key)), options_(std::move(options)) {}
+
+  ~EmbeddedLog() override {
+    (void)CheckpointAll();
+    {
+      absl::MutexLock lock(&queue_mu_);
+      stopping_ = true;
+    }
+    committer_.join();
+  }
+
+  absl::Status Start() {
+    std::unique_ptr<rocksdb::Iterator> it(db_->db->NewIterator(rocksdb::ReadOptions(), db_->heads));
+    absl::MutexLock lock(&heads_mu_);
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      std::string_view key = it->key().ToStringView();
+      size_t a = key.find('\0');
+      StreamState st;
+      if (a == std::string_view::npos || !DecodeHead(it->value().ToStringView(), &st)) {
+        return absl::DataLossError("event log heads are corrupt; run `takt log verify`");
+      }
+      heads_[StreamId{std::string(key.substr(0, a)), std::string(key.substr(a + 1))}] = st;
+    }
+    TAKT_RETURN_IF_ERROR(FromRocks(it->status(), "loading stream heads"));
+    committer_ = std::thread([this] { CommitLoop(); });
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<AppendResult> Append(AppendRequest request) override {
+    TAKT_ASSIGN_OR_RETURN(PreparedAppend prepared, PrepareAppend(std::move(request), absl::Now()));
+    Pending p;
+    p.prepared = std::move(prepared);
+    return Submit(&p);
+  }
+
+  absl::Status CheckpointAll() override {
+    Pending p;
+    p.checkpoint_all = true;
+    return Submit(&p).status();
+  }
+
+  absl::StatusOr<std::vector<LoggedEvent>> ReadStream(const StreamId& stream,
+                                                      uint64_t from_sequence,
+                                                      size_t max_events) override {
+    TAKT_RETURN_IF_ERROR(ValidateContextName(stream.context));
+    TAKT_RETURN_IF_ERROR(ValidateFacilityId(stream.facility));
+    uint64_t head = HeadOf(stream).head;
+    std::vector<LoggedEvent> out;
+    if (from_sequence == 0) from_sequence = 1;
+    if (from_sequence > head || max_events == 0) return out;
+    uint64_t to = std::min<uint64_t>(head, from_sequence + max_events - 1);
+    out.reserve(to - from_sequence + 1);
+    rocksdb::ReadOptions ro;
+    std::string upper = EmbeddedEventKey(stream, to + 1);
+    rocksdb::Slice upper_slice(upper);
+    ro.iterate_upper_bound = &upper_slice;
+    std::unique_ptr<rocksdb::Iterator> it(db_->db->NewIterator(ro, db_->events));
+    uint64_t expect = from_sequence;
+    for (it->Seek(EmbeddedEventKey(stream, from_sequence)); it->Valid(); it->Next(), ++expect) {
+      auto envelope = DecodeRecord(it->value().ToStringView());
+      if (!envelope.ok() || envelope->sequence() != expect) {
+        return absl::DataLossError(absl::StrCat("stream ", stream.context, "/", stream.facility,
+                                                " is damaged at sequence ", expect,
+                                                "; run `takt log verify`"));
+      }
+      out.push_back(LoggedEvent{std::move(*envelope), Position{stream.facility, expect}});
+    }
+    TAKT_RETURN_IF_ERROR(FromRocks(it->status(), "reading stream"));
+    if (expect != to + 1) {
+      return absl::DataLossError(absl::StrCat("stream ", stream.context, "/", stream.facility,
+                                              " is missing sequence ", expect,
+                                              "; run `takt log verify`"));
+    }
+    return out;
+  }
+
+  absl::StatusOr<std::unique_ptr<Subscription>> Subscribe(std::string_view context,
+                                                          Cursor cursor) override {
+    TAKT_RETURN_IF_ERROR(ValidateContextName(context));
+    return std::unique_ptr<Subscription>(
+        new EmbeddedSubscription(this, std::string(context), std::move(cursor)));
+  }
+
+  absl::StatusOr<std::vector<StreamHead>> Heads(std::string_view context) override {
+    std::vector<StreamHead> out;
+    absl::MutexLock lock(&heads_mu_);
+    for (const auto& [id, st] : heads_) {
+      if (!context.empty() && id.context != context) continue;
+      out.push_back(StreamHead{id, st.head, st.head_hash});
+    }
+    return out;
+  }
+
+  absl::StatusOr<VerifyReport> Verify(const VerifyOptions& options) override {
+    return VerifyDb(*db_, options, options.public_key.empty() ? key_.public_key() : options.public_key,
+                    options_.verify_threads);
+  }
+
+  std::string public_key() const override { return key_.public_key(); }
+
+  // Waits until the append counter passes `seen` or the timeout expires.
+  uint64_t WaitForAppends(uint64_t seen, absl::Duration timeout) {
+    absl::MutexLock lock(&heads_mu_);
+    auto moved = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(heads_mu_) { return appends_ != seen; };
+    heads_mu_.AwaitWithTimeout(absl::Condition(&moved), timeout);
+    return appends_;
+  }
+  uint64_t appends() {
+    absl::MutexLock lock(&heads_mu_);
+    return appends_;
+  }
+  std::vector<std::pair<std::string, uint64_t>> FacilityHeads(const std::string& context) {
+    std::vector<std::pair<std::string, uint64_t>> out;
+    absl::MutexLock lock(&heads_mu_);
+    for (auto it = heads_.lower_bound(StreamId{context, ""});
+         it != heads_.end() && it->first.context == context; ++it) {
+      out.emplace_back(it->first.facility, it->second.head);
+    }
+    return out;
+  }
+
+ private:
+  absl::StatusOr<AppendResult> Submit(Pending* p) {
+    {
+      absl::MutexLock lock(&queue_mu_);
+      if (stopping_) return absl::UnavailableError("event log is closing");
+      queue_.push_back(p);
+    }
+    p->done.WaitForNotification();
+    return std::move(p->result);
+  }
+
+  StreamState HeadOf(const StreamId& id) {
+    absl::MutexLock lock(&heads_mu_);
+    auto it = heads_.find(id);
+    return it == heads_.end() ? StreamState{} : it->second;
+  }
+
+  // StateSource, called on the committer thread.
+  StreamState LoadStream(const StreamId& id) override { return HeadOf(id); }
+  std::optional<DedupEntry> LoadDedup(const StreamId& id, const std::string& key) override {
+    std::string value;
+    rocksdb::Status s = db_->db->Get(rocksdb::ReadOptions(), db_->dedup,
+                                     absl::StrCat(EmbeddedStreamPrefix(id), key), &value);
+    DedupEntry e;
+    if (s.ok() && DecodeDedupEntry(value, &e)) return e;
+    return std::nullopt;
+  }
+
+  void CommitLoop() {
+    for (;;) {
+      std::vector<Pending*> batch;
+      {
+        absl::MutexLock lock(&queue_mu_);
+        auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(queue_mu_) {
+          return !queue_.empty() || stopping_;
+        };
+        queue_mu_.Await(absl::Condition(&ready));
+        if (queue_.empty() && stopping_) return;
+        size_t bytes = 0;
+        while (!queue_.empty() && (batch.empty() || bytes < kMaxGroupBytes)) {
+          bytes += queue_.front()->prepared.bytes;
+          batch.push_back(queue_.front());
+          queue_.pop_front();
+        }
+      }
+      CommitGroup(batch);
+    }
+  }
+
+  void CommitGroup(const std::vector<Pending*>& batch) {
+    WriteGroup group(this);
+    bool checkpoint_all = false;
+    for (Pending* p : batch) {
+      if (failed_) {
+        p->result = absl::UnavailableError(
+            "event log stopped accepting writes after a storage error; restart the server");
+        continue;
+      }
+      if (p->checkpoint_all) {
+        checkpoint_all = true;
+        p->result = AppendResult{};
+        continue;
+      }
+      p->result = group.Plan(p->prepared);
+    }
+    if (checkpoint_all) {
+      absl::MutexLock lock(&heads_mu_);
+      for (const auto& [id, st] : heads_) {
+        if (st.head != st.checkpointed) group.LoadForCheckpoint(id, st);
+      }
+    }
+    group.AddDueCheckpoints(key_, checkpoint_all ? 0 : options_.checkpoint_interval, absl::Now());
+
+    absl::Status status;
+    if (!group.empty()) {
+      rocksdb::WriteBatch wb;
+      for (const PlannedRecord& r : group.records()) {
+        wb.Put(db_->events, EmbeddedEventKey(r.stream, r.sequence), r.record);
+      }
+      for (const auto& [k, entry] : group.dedup()) {
+        wb.Put(db_->dedup, absl::StrCat(EmbeddedStreamPrefix(k.first), k.second),
+               EncodeDedupEntry(entry));
+      }
+      for (const PlannedCheckpoint& c : group.checkpoints()) {
+        wb.Put(db_->checkpoints, EmbeddedEventKey(c.stream, c.checkpoint.sequence()),
+               c.checkpoint.SerializeAsString());
+      }
+      for (const auto& [id, st] : group.streams()) {
+        wb.Put(db_->heads, HeadsKey(id), EncodeHead(st));
+      }
+      rocksdb::WriteOptions wo;
+      wo.sync = true;
+      status = FromRocks(db_->db->Write(wo, &wb), "writing to the event log");
+      if (status.ok()) {
+        absl::MutexLock lock(&heads_mu_);
+        for (const auto& [id, st] : group.streams()) heads_[id] = st;
+        ++appends_;
+      } else {
+        failed_ = true;
+        status = absl::UnavailableError(absl::StrCat(
+            status.message(), "; nothing of this write was acknowledged"));
+      }
+    }
+    for (Pending* p : batch) {
+      if (!status.ok() && p->result.ok()) p->result = status;
+      p->done.Notify();
+    }
+  }
+
+  std::unique_ptr<Db> db_;
+  const crypto::SigningKey key_;
+  const EmbeddedLogOptions options_;
+
+  absl::Mutex queue_mu_;
+  std::deque<Pending*> queue_ ABSL_GUARDED_BY(queue_mu_);
+  bool stopping_ ABSL_GUARDED_BY(queue_mu_) = false;
+  std::thread committer_;
+  bool failed_ = false;  // committer thread only
+
+  absl::Mutex heads_mu_;
+  std::map<StreamId, StreamState> heads_ ABSL_GUARDED_BY(heads_mu_);
+  uint64_t appends_ ABSL_GUARDED_BY(heads_mu_) = 0;
+};
+
+absl::StatusOr<std::vector<LoggedEvent>> EmbeddedSubscription::Poll(size_t max_events,
+                                                                    absl::Duration timeout) {
+  std::vector<LoggedEvent> out;
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    uint64_t seen = log_->appends();
+    for (const auto& [facility, head] : log_->FacilityHeads(context_)) {
+      if (out.size() >= max_events) break;
+      uint64_t& next = cursor_[facility];
+      if (next == 0) next = 1;
+      if (next > head) continue;
+      TAKT_ASSIGN_OR_RETURN(auto events, log_->ReadStream(StreamId{context_, facility}, next,
+                                                          max_events - out.size()));
+      next += events.size();
+      for (auto& e : events) out.push_back(std::move(e));
+    }
+    if (!out.empty() || attempt == 1) break;
+    log_->WaitForAppends(seen, timeout);
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string EmbeddedStreamPrefix(const StreamId& stream) {
+  std::string key;
+  key.reserve(stream.context.size() + stream.facility.size() + 2);
+  key.append(stream.context);
+  key.push_back('\0');
+  key.append(stream.facility);
+  key.push_back('\0');
+  return key;
+}
+
+std::string EmbeddedEventKey(const StreamId& stream, uint64_t sequence) {
+  std::string key = EmbeddedStreamPrefix(stream);
+  PutBigEndian64(&key, sequence);
+  return key;
+}
+
+absl::StatusOr<std::unique_ptr<EventLog>> OpenEmbeddedLog(const EmbeddedLogOptions& options) {
+  if (options.data_dir.empty()) return absl::InvalidArgumentError("data_dir must be set");
+  std::error_code ec;
+  std::filesystem::create_directories(options.data_dir + "/keys", ec);
+  if (ec) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("cannot create ", options.data_dir, "/keys: ", ec.message()));
+  }
+  std::string key_path = options.signing_key_path.empty()
+                             ? options.data_dir + "/keys/checkpoint.key"
+                             : options.signing_key_path;
+  TAKT_ASSIGN_OR_RETURN(crypto::SigningKey key, crypto::SigningKey::LoadOrCreate(key_path));
+  {
+    std::ofstream pub(options.data_dir + "/keys/checkpoint.pub", std::ios::trunc);
+    pub << key.PublicKeyText();
+    if (!pub) return absl::PermissionDeniedError("cannot write keys/checkpoint.pub");
+  }
+  TAKT_ASSIGN_OR_RETURN(std::unique_ptr<Db> db, OpenDb(options.data_dir + "/log", false));
+  auto log = std::make_unique<EmbeddedLog>(std::move(db), std::move(key), options);
+  TAKT_RETURN_IF_ERROR(log->Start());
+  return std::unique_ptr<EventLog>(std::move(log));
+}
+
+absl::StatusOr<VerifyReport> VerifyEmbeddedLogDirectory(const std::string& data_dir,
+                                                        const VerifyOptions& options,
+                                                        int threads) {
+  std::string public_key = options.public_key;
+  if (public_key.empty()) {
+    std::ifstream in(data_dir + "/keys/checkpoint.pub");
+    if (!in) {
+      return absl::NotFoundError(absl::StrCat("no public key given and ", data_dir,
+                                              "/keys/checkpoint.pub is missing"));
+    }
+    std::stringstream ss;
+    ss << in.rdbuf();
+    TAKT_ASSIGN_OR_RETURN(public_key, crypto::ParsePublicKeyText(ss.str()));
+  }
+  if (!std::filesystem::exists(data_dir + "/log/CURRENT")) {
+    return absl::NotFoundError(absl::StrCat("no event log in ", data_dir));
+  }
+  TAKT_ASSIGN_OR_RETURN(std::unique_ptr<Db> db, OpenDb(data_dir + "/log", true));
+  return VerifyDb(*db, options, public_key, threads);
+}
+
+}  // namespace takt::eventlog

@@ -1,0 +1,207 @@
+#include "libs/eventlog/embedded_log.h"
+
+#include <thread>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "libs/eventlog/test_events.h"
+#include "libs/testing/temp_dir.h"
+
+namespace takt::eventlog {
+namespace {
+
+std::unique_ptr<EventLog> Open(const std::string& dir, uint64_t checkpoint_interval = 1024) {
+  EmbeddedLogOptions o;
+  o.data_dir = dir;
+  o.checkpoint_interval = checkpoint_interval;
+  auto log = OpenEmbeddedLog(o);
+  EXPECT_TRUE(log.ok()) << log.status();
+  return log.ok() ? std::move(*log) : nullptr;
+}
+
+TEST(EmbeddedLogTest, AppendReadBackAndVerify) {
+  testing::TempDir dir;
+  auto log = Open(dir.path());
+  auto r = log->Append(TestAppend("plant-1", 5, 200, 0));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->head_sequence, 5u);
+  EXPECT_EQ(r->events[4].position.partition, "plant-1");
+  EXPECT_EQ(r->events[4].position.offset, 5u);
+  auto events = log->ReadStream({"scheduling", "plant-1"}, 2, 10);
+  ASSERT_TRUE(events.ok());
+  ASSERT_EQ(events->size(), 4u);
+  EXPECT_EQ((*events)[0].envelope.sequence(), 2u);
+  EXPECT_EQ((*events)[0].envelope.facility(), "plant-1");
+  EXPECT_EQ((*events)[0].envelope.payload(), std::string(200, 'b'));
+  EXPECT_EQ((*events)[0].envelope.event_id(), r->events[1].event_id);
+  EXPECT_EQ((*events)[0].envelope.hash().size(), 32u);
+  EXPECT_EQ((*events)[1].envelope.prev_hash(), (*events)[0].envelope.hash());
+  EXPECT_TRUE((*events)[0].envelope.has_recorded_time());
+  auto report = log->Verify({});
+  ASSERT_TRUE(report.ok());
+  EXPECT_TRUE(report->ok()) << report->ToText();
+  EXPECT_EQ(report->events_checked, 5u);
+}
+
+TEST(EmbeddedLogTest, ConflictingExpectedSequenceWritesNothing) {
+  testing::TempDir dir;
+  auto log = Open(dir.path());
+  ASSERT_TRUE(log->Append(TestAppend("f", 3, 10, 0)).ok());
+  auto r = log->Append(TestAppend("f", 2, 10, 1));
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kFailedPrecondition);
+  auto heads = log->Heads("scheduling");
+  ASSERT_TRUE(heads.ok());
+  ASSERT_EQ(heads->size(), 1u);
+  EXPECT_EQ((*heads)[0].sequence, 3u);
+  EXPECT_EQ(log->ReadStream({"scheduling", "f"}, 1, 100)->size(), 3u);
+}
+
+TEST(EmbeddedLogTest, BadInputGetsClearErrorsAndWritesNothing) {
+  testing::TempDir dir;
+  auto log = Open(dir.path());
+  AppendRequest empty_facility = TestAppend("", 1);
+  EXPECT_EQ(log->Append(empty_facility).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(log->Append(TestAppend("f", 20, kMaxEventBytes)).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  AppendRequest bad_context = TestAppend("f", 1);
+  bad_context.context = "Bad Context";
+  EXPECT_EQ(log->Append(bad_context).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(log->Append(TestAppend("f", 1, 10, 5)).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(log->Heads("")->empty());
+  EXPECT_EQ(log->ReadStream({"scheduling", ""}, 1, 1).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST(EmbeddedLogTest, DuplicatesAreRecognisedAcrossRestarts) {
+  testing::TempDir dir;
+  AppendRequest obs;
+  obs.context = "scheduling";
+  obs.facility = "f";
+  obs.events = {TestEvent("count=5", "gw-7", 100), TestEvent("count=6", "gw-7", 101)};
+  AppendRequest cmd = TestAppend("f", 2);
+  for (auto& e : cmd.events) e.set_request_id("create-wo-1");
+  {
+    auto log = Open(dir.path());
+    ASSERT_TRUE(log->Append(obs).ok());
+    ASSERT_TRUE(log->Append(cmd).ok());
+    auto resend = log->Append(obs);
+    ASSERT_TRUE(resend.ok());
+    EXPECT_TRUE(resend->events[0].duplicate);
+    EXPECT_EQ(resend->events[1].sequence, 2u);
+  }
+  auto log = Open(dir.path());
+  auto resend_obs = log->Append(obs);
+  ASSERT_TRUE(resend_obs.ok()) << resend_obs.status();
+  EXPECT_TRUE(resend_obs->events[0].duplicate);
+  EXPECT_EQ(resend_obs->events[0].sequence, 1u);
+  auto resend_cmd = log->Append(cmd);
+  ASSERT_TRUE(resend_cmd.ok());
+  EXPECT_TRUE(resend_cmd->events[1].duplicate);
+  EXPECT_EQ(resend_cmd->events[1].sequence, 4u);
+  EXPECT_EQ(log->Heads("scheduling")->at(0).sequence, 4u);
+  // Same keys, other content: refused after the restart too.
+  obs.events[1].set_payload("count=7");
+  EXPECT_EQ(log->Append(obs).status().code(), absl::StatusCode::kAlreadyExists);
+  cmd.events[0].set_payload("other");
+  EXPECT_EQ(log->Append(cmd).status().code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(log->Heads("scheduling")->at(0).sequence, 4u);
+}
+
+TEST(EmbeddedLogTest, ConcurrentAppendersGetGaplessDistinctSequences) {
+  testing::TempDir dir;
+  auto log = Open(dir.path(), 50);
+  constexpr int kThreads = 16;
+  constexpr int kPerThread = 40;
+  std::vector<std::thread> threads;
+  std::vector<std::vector<uint64_t>> seqs(kThreads);
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        auto r = log->Append(TestAppend(t % 2 ? "odd" : "even", 1, 50));
+        ASSERT_TRUE(r.ok()) << r.status();
+        seqs[t].push_back(r->events[0].sequence);
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  std::set<uint64_t> odd, even;
+  for (int t = 0; t < kThreads; ++t) {
+    for (uint64_t s : seqs[t]) EXPECT_TRUE((t % 2 ? odd : even).insert(s).second);
+  }
+  EXPECT_EQ(*odd.rbegin(), odd.size());
+  EXPECT_EQ(*even.rbegin(), even.size());
+  auto report = log->Verify({});
+  ASSERT_TRUE(report.ok());
+  EXPECT_TRUE(report->ok()) << report->ToText();
+  EXPECT_EQ(report->events_checked, kThreads * kPerThread);
+  EXPECT_GE(report->checkpoints_checked, 2u);
+}
+
+TEST(EmbeddedLogTest, SubscriptionDeliversAllThenWaitsForNew) {
+  testing::TempDir dir;
+  auto log = Open(dir.path());
+  ASSERT_TRUE(log->Append(TestAppend("a", 3)).ok());
+  ASSERT_TRUE(log->Append(TestAppend("b", 2)).ok());
+  AppendRequest other = TestAppend("a", 1);
+  other.context = "quality";
+  ASSERT_TRUE(log->Append(other).ok());
+  auto sub = log->Subscribe("scheduling", {});
+  ASSERT_TRUE(sub.ok());
+  auto first = (*sub)->Poll(100, absl::Milliseconds(10));
+  ASSERT_TRUE(first.ok());
+  EXPECT_EQ(first->size(), 5u);
+  EXPECT_EQ((*sub)->cursor().at("a"), 4u);
+  EXPECT_EQ((*sub)->cursor().at("b"), 3u);
+  std::thread writer([&] {
+    absl::SleepFor(absl::Milliseconds(50));
+    ASSERT_TRUE(log->Append(TestAppend("b", 1)).ok());
+  });
+  auto second = (*sub)->Poll(100, absl::Seconds(5));
+  writer.join();
+  ASSERT_TRUE(second.ok());
+  ASSERT_EQ(second->size(), 1u);
+  EXPECT_EQ((*second)[0].position.partition, "b");
+  EXPECT_EQ((*second)[0].position.offset, 3u);
+  // A new subscription resumes from a stored cursor.
+  auto resumed = log->Subscribe("scheduling", Cursor{{"a", 3}, {"b", 4}});
+  auto rest = (*resumed)->Poll(100, absl::Milliseconds(1));
+  ASSERT_EQ(rest->size(), 1u);
+  EXPECT_EQ((*rest)[0].envelope.sequence(), 3u);
+}
+
+TEST(EmbeddedLogTest, SecondOpenOfTheSameDirectoryIsRefused) {
+  testing::TempDir dir;
+  auto log = Open(dir.path());
+  EmbeddedLogOptions o;
+  o.data_dir = dir.path();
+  auto second = OpenEmbeddedLog(o);
+  EXPECT_EQ(second.status().code(), absl::StatusCode::kFailedPrecondition);
+}
+
+TEST(EmbeddedLogTest, CheckpointsAreSignedAndVerifiableOffline) {
+  testing::TempDir dir;
+  std::string public_key;
+  {
+    auto log = Open(dir.path(), 10);
+    for (int i = 0; i < 5; ++i) ASSERT_TRUE(log->Append(TestAppend("f", 7)).ok());
+    public_key = log->public_key();
+  }  // close signs the final head
+  VerifyOptions vo;
+  vo.public_key = public_key;
+  auto report = VerifyEmbeddedLogDirectory(dir.path(), vo);
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_TRUE(report->ok()) << report->ToText();
+  EXPECT_EQ(report->events_checked, 35u);
+  EXPECT_EQ(report->checkpoints_checked, 3u);  // at 14 and 28 (interval), 35 (close)
+  EXPECT_THAT(report->ToJson(), ::testing::HasSubstr("\"ok\":true"));
+  // With some other key every checkpoint fails as a bad signature.
+  vo.public_key = std::string(32, '\x01');
+  auto wrong = VerifyEmbeddedLogDirectory(dir.path(), vo);
+  ASSERT_TRUE(wrong.ok());
+  ASSERT_EQ(wrong->failures.size(), 1u);
+  EXPECT_EQ(wrong->failures[0].kind, FailureKind::kBadSignature);
+}
+
+}  // namespace
+}  // namespace takt::eventlog

@@ -1,0 +1,168 @@
+// File: event_log.h
+// -----------------------------------------------------------------------------
+// The EventLog interface: an append-only, hash-chained, idempotent log of
+// domain events, one stream per (context, facility). Two backends implement
+// it: the embedded RocksDB log (embedded_log.h, the single-machine default)
+// and Apache Kafka (kafka_log.h).
+//
+// Guarantees every backend gives:
+//   * An Append is acknowledged only once durable; a failed Append wrote
+//     nothing (all or nothing per request).
+//   * Sequences are 1-based and gapless per stream; the expected sequence of
+//     an append is the stream's current head (0 for a new stream).
+//   * hash = SHA-256(prev_hash || stored envelope bytes), chained per stream.
+//   * Resends are idempotent: same request id (or same source id and source
+//     sequence) and same content return the original positions; the same key
+//     with other content is refused. This survives restarts.
+#ifndef TAKT_LIBS_EVENTLOG_EVENT_LOG_H_
+#define TAKT_LIBS_EVENTLOG_EVENT_LOG_H_
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "libs/eventlog/verify_report.h"
+#include "takt/eventlog/v1/envelope.pb.h"
+
+namespace takt::eventlog {
+
+using v1::Checkpoint;
+using v1::Envelope;
+
+// Appends with this expected sequence skip the concurrency check.
+inline constexpr int64_t kAnySequence = -1;
+
+// Limits on one append request. Larger requests are refused whole.
+inline constexpr size_t kMaxEventsPerAppend = 10000;
+inline constexpr size_t kMaxEventBytes = 1 << 20;         // 1 MiB
+inline constexpr size_t kMaxAppendBytes = 8 << 20;        // 8 MiB
+
+struct StreamId {
+  std::string context;
+  std::string facility;
+  bool operator==(const StreamId&) const = default;
+  auto operator<=>(const StreamId&) const = default;
+};
+
+// Where an event sits in the log. Embedded: partition = facility, offset =
+// stream sequence. Kafka: partition = partition number, offset = Kafka offset.
+struct Position {
+  std::string partition;
+  uint64_t offset = 0;
+};
+
+// A read cursor over a context: for each partition, the next offset to read.
+// Projections store it in the same write batch as their state.
+using Cursor = std::map<std::string, uint64_t>;
+
+struct AppendRequest {
+  std::string context;
+  std::string facility;
+  // kAnySequence, or the sequence of the stream's last event (0 if empty).
+  int64_t expected_sequence = kAnySequence;
+  // What the caller knows: event_type, schema_version, occurred_time, actor,
+  // source_id/source_sequence or request_id, correlation/causation ids,
+  // payload, optionally event_id. The log assigns sequence, prev_hash, hash,
+  // recorded_time (and event_id when empty); values given for those are
+  // ignored. All events of one request that carry a request_id must carry
+  // the same one.
+  std::vector<Envelope> events;
+};
+
+struct AppendedEvent {
+  uint64_t sequence = 0;
+  Position position;
+  std::string event_id;
+  // True if this event was a resend of one already in the log.
+  bool duplicate = false;
+};
+
+struct AppendResult {
+  // Stream head after the append.
+  uint64_t head_sequence = 0;
+  std::vector<AppendedEvent> events;  // one per request event, same order
+};
+
+// An event as read back, with its hash filled in.
+struct LoggedEvent {
+  Envelope envelope;
+  Position position;
+};
+
+struct StreamHead {
+  StreamId stream;
+  uint64_t sequence = 0;
+  std::string hash;  // 32 bytes
+};
+
+struct VerifyOptions {
+  std::string context;   // empty: all contexts
+  std::string facility;  // empty: all facilities
+  // Verify checkpoints against this Ed25519 public key (32 bytes). Empty: the
+  // log's own key. Checkpoints signed by other keys fail as bad signatures.
+  std::string public_key;
+};
+
+// takt::eventlog::Subscription
+//
+// Reads a context's events from a cursor, then waits for new ones.
+class Subscription {
+ public:
+  virtual ~Subscription() = default;
+  // Returns up to `max_events` events after the cursor, waiting up to
+  // `timeout` when none are there yet (an empty vector then). Events of one
+  // stream come in sequence order.
+  virtual absl::StatusOr<std::vector<LoggedEvent>> Poll(size_t max_events,
+                                                        absl::Duration timeout) = 0;
+  // The position after the last event returned.
+  virtual const Cursor& cursor() const = 0;
+};
+
+// takt::eventlog::EventLog
+class EventLog {
+ public:
+  virtual ~EventLog() = default;
+
+  // Appends `request.events` to the stream. Thread-safe; concurrent appends
+  // share durability work (group commit). Errors:
+  //   INVALID_ARGUMENT     bad context/facility, empty/oversized batch, mixed
+  //                        request ids;
+  //   FAILED_PRECONDITION  expected_sequence is not the stream head (details
+  //                        name the actual head); nothing written;
+  //   ALREADY_EXISTS       an idempotency key reused with different content;
+  //   UNAVAILABLE          the log cannot make the events durable now (Kafka
+  //                        broker down, closed log); nothing acknowledged.
+  virtual absl::StatusOr<AppendResult> Append(AppendRequest request) = 0;
+
+  // Reads up to `max_events` events of a stream from `from_sequence` on.
+  virtual absl::StatusOr<std::vector<LoggedEvent>> ReadStream(const StreamId& stream,
+                                                              uint64_t from_sequence,
+                                                              size_t max_events) = 0;
+
+  // Subscribes to a context's events after `cursor` (empty: from the start).
+  virtual absl::StatusOr<std::unique_ptr<Subscription>> Subscribe(std::string_view context,
+                                                                  Cursor cursor) = 0;
+
+  // Heads of all streams of a context (empty context: all contexts).
+  virtual absl::StatusOr<std::vector<StreamHead>> Heads(std::string_view context) = 0;
+
+  // Signs and stores a checkpoint of every stream head that moved since its
+  // last checkpoint. Appends also checkpoint every N events per stream.
+  virtual absl::Status CheckpointAll() = 0;
+
+  // Verifies hash chains and signed checkpoints (see verify_report.h).
+  virtual absl::StatusOr<VerifyReport> Verify(const VerifyOptions& options) = 0;
+
+  // The public key that verifies this log's checkpoints (32 bytes).
+  virtual std::string public_key() const = 0;
+};
+
+}  // namespace takt::eventlog
+
+#endif  // TAKT_LIBS_EVENTLOG_EVENT_LOG_H_

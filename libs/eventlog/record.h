@@ -1,0 +1,53 @@
+// File: record.h
+// -----------------------------------------------------------------------------
+// The stored form of an event, shared by both backends:
+//
+//   record = 0x01 | hash (32 bytes) | body
+//   body   = Envelope serialized with `hash` empty; fields 1 (sequence) and 2
+//            (prev_hash) first, then the rest in field order
+//   hash   = SHA-256(prev_hash || body)
+//
+// Verification needs only the frame, the sequence and the prev_hash, which
+// ScanBody() reads without decoding the whole envelope.
+#ifndef TAKT_LIBS_EVENTLOG_RECORD_H_
+#define TAKT_LIBS_EVENTLOG_RECORD_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+#include "takt/eventlog/v1/envelope.pb.h"
+
+namespace takt::eventlog {
+
+inline constexpr char kRecordFormatV1 = 0x01;
+inline constexpr size_t kHashSize = 32;
+inline constexpr size_t kRecordHeaderSize = 1 + kHashSize;
+
+// The all-zero prev_hash of a stream's first event.
+const std::string& ZeroHash();
+
+// Builds a body from the sequence, prev_hash and the serialized remaining
+// fields (`rest`: an Envelope with fields 1, 2 and 17 empty).
+std::string BuildBody(uint64_t sequence, std::string_view prev_hash, std::string_view rest);
+
+// Frames a body with its hash into a stored record.
+std::string FrameRecord(std::string_view hash, std::string_view body);
+
+// Splits a stored record. False if the frame is malformed.
+bool SplitRecord(std::string_view record, std::string_view* hash, std::string_view* body);
+
+// Reads sequence and prev_hash from the start of a body. False if the body
+// does not start with them (then it is not a valid stored body).
+bool ScanBody(std::string_view body, uint64_t* sequence, std::string_view* prev_hash);
+
+// Decodes a stored record into an envelope with `hash` filled in.
+absl::StatusOr<v1::Envelope> DecodeRecord(std::string_view record);
+
+// The bytes a checkpoint signature covers.
+std::string CheckpointSigningBytes(const v1::Checkpoint& checkpoint);
+
+}  // namespace takt::eventlog
+
+#endif  // TAKT_LIBS_EVENTLOG_RECORD_H_

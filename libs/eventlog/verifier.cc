@@ -1,0 +1,207 @@
+#include "libs/eventlog/verifier.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "libs/common/ids.h"
+#include "libs/crypto/ed25519.h"
+#include "libs/crypto/sha256.h"
+#include "libs/eventlog/record.h"
+
+namespace takt::eventlog {
+
+const char* FailureKindName(FailureKind kind) {
+  switch (kind) {
+    case FailureKind::kAltered: return "altered";
+    case FailureKind::kMissing: return "missing";
+    case FailureKind::kReordered: return "reordered";
+    case FailureKind::kTruncated: return "truncated";
+    case FailureKind::kBadSignature: return "bad_signature";
+  }
+  return "unknown";
+}
+
+ChainChecker::ChainChecker(uint64_t first_sequence, std::string expected_prev_hash,
+                           const std::set<uint64_t>* wanted)
+    : first_sequence_(first_sequence),
+      next_(first_sequence),
+      last_hash_(std::move(expected_prev_hash)),
+      wanted_(wanted) {}
+
+void ChainChecker::Fail(uint64_t sequence, FailureKind kind, std::string detail) {
+  failure_ = VerifyFailure{"", "", sequence, kind, std::move(detail)};
+}
+
+bool ChainChecker::Add(uint64_t stored_sequence, std::string_view record) {
+  if (failure_) return false;
+  if (stored_sequence > next_) {
+    Fail(next_, FailureKind::kMissing,
+         absl::StrCat("sequence ", next_, " is absent; the next stored event is ",
+                      stored_sequence));
+    return false;
+  }
+  if (stored_sequence < next_) {
+    Fail(stored_sequence, FailureKind::kReordered,
+         absl::StrCat("event filed as sequence ", stored_sequence, " appears after ", next_ - 1));
+    return false;
+  }
+  std::string_view hash;
+  std::string_view body;
+  uint64_t body_sequence = 0;
+  std::string_view prev_hash;
+  if (!SplitRecord(record, &hash, &body) || !ScanBody(body, &body_sequence, &prev_hash)) {
+    Fail(stored_sequence, FailureKind::kAltered, "stored record is malformed");
+    return false;
+  }
+  if (body_sequence != stored_sequence) {
+    Fail(stored_sequence, FailureKind::kReordered,
+         absl::StrCat("the event stored at sequence ", stored_sequence, " is sequence ",
+                      body_sequence));
+    return false;
+  }
+  unsigned char computed[crypto::kSha256Size];
+  crypto::Sha256::ThreadLocal().Chain(prev_hash, body, computed);
+  if (std::string_view(reinterpret_cast<const char*>(computed), kHashSize) != hash) {
+    Fail(stored_sequence, FailureKind::kAltered, "stored bytes do not match their hash");
+    return false;
+  }
+  if (events_ == 0 && first_prev_hash_.empty()) first_prev_hash_ = std::string(prev_hash);
+  if (!last_hash_.empty() && prev_hash != last_hash_) {
+    Fail(stored_sequence > 1 ? stored_sequence - 1 : 1, FailureKind::kAltered,
+         absl::StrCat("chain broken: sequence ", stored_sequence,
+                      " continues from a different hash than sequence ", stored_sequence - 1,
+                      " has"));
+    return false;
+  }
+  last_hash_.assign(hash.data(), hash.size());
+  if (wanted_ != nullptr && wanted_->count(stored_sequence)) {
+    hashes_[stored_sequence] = last_hash_;
+  }
+  ++events_;
+  ++next_;
+  return true;
+}
+
+std::set<uint64_t> CheckpointSequences(const std::vector<v1::Checkpoint>& checkpoints) {
+  std::set<uint64_t> out;
+  for (const auto& c : checkpoints) out.insert(c.sequence());
+  return out;
+}
+
+std::optional<VerifyFailure> FinishStream(const StreamId& stream,
+                                          const std::vector<ChainChecker>& runs,
+                                          const std::vector<v1::Checkpoint>& checkpoints,
+                                          std::string_view public_key, uint64_t recorded_head,
+                                          uint64_t* checkpoints_checked) {
+  std::vector<VerifyFailure> failures;
+  uint64_t last = 0;  // last good sequence of the contiguous verified prefix
+  std::map<uint64_t, std::string> hashes;
+  bool chain_failed = false;
+  for (size_t i = 0; i < runs.size() && !chain_failed; ++i) {
+    const ChainChecker& run = runs[i];
+    if (i > 0 && run.events() > 0 && !runs[i - 1].last_hash().empty() &&
+        run.first_prev_hash() != runs[i - 1].last_hash()) {
+      failures.push_back(VerifyFailure{"", "", run.first_sequence() - 1, FailureKind::kAltered,
+                                       absl::StrCat("chain broken: sequence ",
+                                                    run.first_sequence(),
+                                                    " continues from a different hash than "
+                                                    "sequence ", run.first_sequence() - 1,
+                                                    " has")});
+      chain_failed = true;
+      break;
+    }
+    hashes.insert(run.hashes().begin(), run.hashes().end());
+    if (run.failure()) {
+      failures.push_back(*run.failure());
+      chain_failed = true;
+      last = run.next_sequence() - 1;
+      break;
+    }
+    last = run.next_sequence() - 1;
+  }
+
+  for (const v1::Checkpoint& c : checkpoints) {
+    ++*checkpoints_checked;
+    if (crypto::KeyIdOf(public_key) != c.key_id() ||
+        !crypto::VerifySignature(public_key, CheckpointSigningBytes(c), c.signature())) {
+      failures.push_back(VerifyFailure{
+          "", "", c.sequence(), FailureKind::kBadSignature,
+          absl::StrCat("checkpoint at sequence ", c.sequence(), " (key ", c.key_id(),
+                       ") does not verify with key ", crypto::KeyIdOf(public_key))});
+      continue;
+    }
+    if (c.sequence() > last && !chain_failed) {
+      failures.push_back(VerifyFailure{
+          "", "", last + 1, FailureKind::kTruncated,
+          absl::StrCat("a signed checkpoint names head ", c.sequence(), " but the stream ends at ",
+                       last)});
+      continue;
+    }
+    auto it = hashes.find(c.sequence());
+    if (it != hashes.end() && it->second != c.hash()) {
+      failures.push_back(VerifyFailure{
+          "", "", c.sequence(), FailureKind::kAltered,
+          absl::StrCat("hash at sequence ", c.sequence(),
+                       " differs from the signed checkpoint: the chain was rewritten")});
+    }
+  }
+  if (!chain_failed && recorded_head > last) {
+    failures.push_back(VerifyFailure{
+        "", "", last + 1, FailureKind::kTruncated,
+        absl::StrCat("the log recorded head ", recorded_head, " but the stream ends at ", last)});
+  }
+  if (failures.empty()) return std::nullopt;
+  auto first = std::min_element(failures.begin(), failures.end(),
+                                [](const VerifyFailure& a, const VerifyFailure& b) {
+                                  return a.sequence < b.sequence;
+                                });
+  VerifyFailure f = *first;
+  f.context = stream.context;
+  f.facility = stream.facility;
+  return f;
+}
+
+std::string VerifyReport::ToText() const {
+  std::string out = absl::StrCat(ok() ? "OK" : "FAILED", ": ", streams_checked, " streams, ",
+                                 events_checked, " events, ", checkpoints_checked,
+                                 " signed checkpoints checked\n");
+  for (const auto& f : failures) {
+    absl::StrAppend(&out, "  ", f.context, "/", f.facility, " sequence ", f.sequence, ": ",
+                    FailureKindName(f.kind), ": ", f.detail, "\n");
+  }
+  return out;
+}
+
+std::string VerifyReport::ToJson() const {
+  auto quote = [](std::string_view s) {
+    std::string out = "\"";
+    for (char c : s) {
+      if (c == '"' || c == '\\') {
+        out.push_back('\\');
+        out.push_back(c);
+      } else if (static_cast<unsigned char>(c) < 0x20) {
+        absl::StrAppend(&out, "\\u00", HexEncode(std::string_view(&c, 1)));
+      } else {
+        out.push_back(c);
+      }
+    }
+    out.push_back('"');
+    return out;
+  };
+  std::string out = absl::StrCat("{\"ok\":", ok() ? "true" : "false",
+                                 ",\"streams_checked\":", streams_checked,
+                                 ",\"events_checked\":", events_checked,
+                                 ",\"checkpoints_checked\":", checkpoints_checked,
+                                 ",\"failures\":[");
+  for (size_t i = 0; i < failures.size(); ++i) {
+    const auto& f = failures[i];
+    absl::StrAppend(&out, i ? "," : "", "{\"context\":", quote(f.context),
+                    ",\"facility\":", quote(f.facility), ",\"sequence\":", f.sequence,
+                    ",\"kind\":", quote(FailureKindName(f.kind)), ",\"detail\":", quote(f.detail),
+                    "}");
+  }
+  out += "]}";
+  return out;
+}
+
+}  // namespace takt::eventlog

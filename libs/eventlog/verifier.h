@@ -1,0 +1,76 @@
+// File: verifier.h
+// -----------------------------------------------------------------------------
+// Backend-independent chain verification. A backend scans a stream's stored
+// records (in one run, or in several ranges on several threads) through
+// ChainCheckers, then FinishStream() stitches the runs together and checks
+// the stream's signed checkpoints.
+#ifndef TAKT_LIBS_EVENTLOG_VERIFIER_H_
+#define TAKT_LIBS_EVENTLOG_VERIFIER_H_
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "libs/eventlog/event_log.h"
+#include "libs/eventlog/verify_report.h"
+
+namespace takt::eventlog {
+
+// takt::eventlog::ChainChecker
+//
+// Checks a contiguous run of a stream's records that should start at
+// `first_sequence`. Records are fed in storage order with the sequence the
+// storage files them under.
+class ChainChecker {
+ public:
+  // `expected_prev_hash`: the hash the run must continue from; empty when the
+  // run starts mid-stream (FinishStream checks the seam).
+  // `wanted`: sequences whose hashes checkpoints will need.
+  ChainChecker(uint64_t first_sequence, std::string expected_prev_hash,
+               const std::set<uint64_t>* wanted);
+
+  // Checks one record. Returns false once the run has failed.
+  bool Add(uint64_t stored_sequence, std::string_view record);
+
+  uint64_t first_sequence() const { return first_sequence_; }
+  // The sequence after the last record checked.
+  uint64_t next_sequence() const { return next_; }
+  uint64_t events() const { return events_; }
+  const std::string& last_hash() const { return last_hash_; }
+  const std::string& first_prev_hash() const { return first_prev_hash_; }
+  const std::optional<VerifyFailure>& failure() const { return failure_; }
+  const std::map<uint64_t, std::string>& hashes() const { return hashes_; }
+
+ private:
+  void Fail(uint64_t sequence, FailureKind kind, std::string detail);
+
+  uint64_t first_sequence_;
+  uint64_t next_;
+  uint64_t events_ = 0;
+  std::string last_hash_;
+  std::string first_prev_hash_;
+  const std::set<uint64_t>* wanted_;
+  std::map<uint64_t, std::string> hashes_;
+  std::optional<VerifyFailure> failure_;
+};
+
+// Stitches the runs of a stream (in sequence order; each run after the first
+// starts where the previous one was meant to end), checks checkpoints with
+// `public_key`, and returns the stream's first failure, if any.
+// `recorded_head`: the head the storage's own metadata claims (0 if none).
+std::optional<VerifyFailure> FinishStream(const StreamId& stream,
+                                          const std::vector<ChainChecker>& runs,
+                                          const std::vector<v1::Checkpoint>& checkpoints,
+                                          std::string_view public_key, uint64_t recorded_head,
+                                          uint64_t* checkpoints_checked);
+
+// The sequences the checkpoints of a stream refer to.
+std::set<uint64_t> CheckpointSequences(const std::vector<v1::Checkpoint>& checkpoints);
+
+}  // namespace takt::eventlog
+
+#endif  // TAKT_LIBS_EVENTLOG_VERIFIER_H_
