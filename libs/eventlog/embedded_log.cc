@@ -17,6 +17,7 @@
 #include "libs/common/ids.h"
 #include "libs/common/status_macros.h"
 #include "libs/crypto/ed25519.h"
+#include "libs/eventlog/group_commit.h"
 #include "libs/eventlog/record.h"
 #include "libs/eventlog/sequencer.h"
 #include "libs/eventlog/verifier.h"
@@ -32,8 +33,10 @@ constexpr char kEventsCf[] = "events";
 constexpr char kCheckpointsCf[] = "checkpoints";
 constexpr char kDedupCf[] = "dedup";
 constexpr char kHeadsCf[] = "heads";
-// Committer groups stop growing past this many bytes of records.
+// Committer groups stop growing past this many bytes of records, and at most
+// this many bytes may wait for the committer.
 constexpr size_t kMaxGroupBytes = 32 << 20;
+constexpr size_t kMaxQueuedBytes = 512 << 20;
 // Verify splits long streams into runs of this many events.
 constexpr uint64_t kVerifyRunLength = 1 << 18;
 
@@ -305,13 +308,6 @@ absl::StatusOr<VerifyReport> VerifyDb(Db& db, const VerifyOptions& options,
 
 class EmbeddedLog;
 
-struct Pending {
-  PreparedAppend prepared;
-  bool checkpoint_all = false;
-  absl::StatusOr<AppendResult> result;
-  absl::Notification done;
-};
-
 class EmbeddedSubscription final : public Subscription {
  public:
   EmbeddedSubscription(EmbeddedLog* log, std::string context, Cursor cursor)
@@ -332,12 +328,10 @@ class EmbeddedLog final : public EventLog, private StateSource {
       : db_(std::move(db)), key_(std::move(key)), options_(std::move(options)) {}
 
   ~EmbeddedLog() override {
-    (void)CheckpointAll();
-    {
-      absl::MutexLock lock(&queue_mu_);
-      stopping_ = true;
+    if (queue_) {
+      (void)CheckpointAll();
+      queue_.reset();  // drains, then stops the committer
     }
-    committer_.join();
   }
 
   absl::Status Start() {
@@ -353,21 +347,23 @@ class EmbeddedLog final : public EventLog, private StateSource {
       heads_[StreamId{std::string(key.substr(0, a)), std::string(key.substr(a + 1))}] = st;
     }
     TAKT_RETURN_IF_ERROR(FromRocks(it->status(), "loading stream heads"));
-    committer_ = std::thread([this] { CommitLoop(); });
+    queue_ = std::make_unique<CommitQueue>(
+        [this](const std::vector<PendingAppend*>& batch) { CommitGroup(batch); }, kMaxGroupBytes,
+        kMaxQueuedBytes);
     return absl::OkStatus();
   }
 
   absl::StatusOr<AppendResult> Append(AppendRequest request) override {
     TAKT_ASSIGN_OR_RETURN(PreparedAppend prepared, PrepareAppend(std::move(request), absl::Now()));
-    Pending p;
+    PendingAppend p;
     p.prepared = std::move(prepared);
-    return Submit(&p);
+    return queue_->Submit(&p);
   }
 
   absl::Status CheckpointAll() override {
-    Pending p;
+    PendingAppend p;
     p.checkpoint_all = true;
-    return Submit(&p).status();
+    return queue_->Submit(&p).status();
   }
 
   absl::StatusOr<std::vector<LoggedEvent>> ReadStream(const StreamId& stream,
@@ -451,16 +447,6 @@ class EmbeddedLog final : public EventLog, private StateSource {
   }
 
  private:
-  absl::StatusOr<AppendResult> Submit(Pending* p) {
-    {
-      absl::MutexLock lock(&queue_mu_);
-      if (stopping_) return absl::UnavailableError("event log is closing");
-      queue_.push_back(p);
-    }
-    p->done.WaitForNotification();
-    return std::move(p->result);
-  }
-
   StreamState HeadOf(const StreamId& id) {
     absl::MutexLock lock(&heads_mu_);
     auto it = heads_.find(id);
@@ -478,43 +464,15 @@ class EmbeddedLog final : public EventLog, private StateSource {
     return std::nullopt;
   }
 
-  void CommitLoop() {
-    for (;;) {
-      std::vector<Pending*> batch;
-      {
-        absl::MutexLock lock(&queue_mu_);
-        auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(queue_mu_) {
-          return !queue_.empty() || stopping_;
-        };
-        queue_mu_.Await(absl::Condition(&ready));
-        if (queue_.empty() && stopping_) return;
-        size_t bytes = 0;
-        while (!queue_.empty() && (batch.empty() || bytes < kMaxGroupBytes)) {
-          bytes += queue_.front()->prepared.bytes;
-          batch.push_back(queue_.front());
-          queue_.pop_front();
-        }
-      }
-      CommitGroup(batch);
+  void CommitGroup(const std::vector<PendingAppend*>& batch) {
+    if (failed_) {
+      CompleteBatch(batch, absl::UnavailableError(
+                               "event log stopped accepting writes after a storage error; "
+                               "restart the server"));
+      return;
     }
-  }
-
-  void CommitGroup(const std::vector<Pending*>& batch) {
     WriteGroup group(this);
-    bool checkpoint_all = false;
-    for (Pending* p : batch) {
-      if (failed_) {
-        p->result = absl::UnavailableError(
-            "event log stopped accepting writes after a storage error; restart the server");
-        continue;
-      }
-      if (p->checkpoint_all) {
-        checkpoint_all = true;
-        p->result = AppendResult{};
-        continue;
-      }
-      p->result = group.Plan(p->prepared);
-    }
+    const bool checkpoint_all = PlanBatch(batch, group);
     if (checkpoint_all) {
       absl::MutexLock lock(&heads_mu_);
       for (const auto& [id, st] : heads_) {
@@ -553,25 +511,20 @@ class EmbeddedLog final : public EventLog, private StateSource {
             status.message(), "; nothing of this write was acknowledged"));
       }
     }
-    for (Pending* p : batch) {
-      if (!status.ok() && p->result.ok()) p->result = status;
-      p->done.Notify();
-    }
+    CompleteBatch(batch, status);
   }
 
   std::unique_ptr<Db> db_;
   const crypto::SigningKey key_;
   const EmbeddedLogOptions options_;
 
-  absl::Mutex queue_mu_;
-  std::deque<Pending*> queue_ ABSL_GUARDED_BY(queue_mu_);
-  bool stopping_ ABSL_GUARDED_BY(queue_mu_) = false;
-  std::thread committer_;
   bool failed_ = false;  // committer thread only
 
   absl::Mutex heads_mu_;
   std::map<StreamId, StreamState> heads_ ABSL_GUARDED_BY(heads_mu_);
   uint64_t appends_ ABSL_GUARDED_BY(heads_mu_) = 0;
+
+  std::unique_ptr<CommitQueue> queue_;  // last: destroyed first
 };
 
 absl::StatusOr<std::vector<LoggedEvent>> EmbeddedSubscription::Poll(size_t max_events,

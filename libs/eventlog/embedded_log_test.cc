@@ -4,7 +4,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "libs/eventlog/test_events.h"
+#include "libs/eventlog/sample_events.h"
 #include "libs/testing/temp_dir.h"
 
 namespace takt::eventlog {
@@ -22,7 +22,7 @@ std::unique_ptr<EventLog> Open(const std::string& dir, uint64_t checkpoint_inter
 TEST(EmbeddedLogTest, AppendReadBackAndVerify) {
   testing::TempDir dir;
   auto log = Open(dir.path());
-  auto r = log->Append(TestAppend("plant-1", 5, 200, 0));
+  auto r = log->Append(SampleAppend("plant-1", 5, 200, 0));
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->head_sequence, 5u);
   EXPECT_EQ(r->events[4].position.partition, "plant-1");
@@ -46,8 +46,8 @@ TEST(EmbeddedLogTest, AppendReadBackAndVerify) {
 TEST(EmbeddedLogTest, ConflictingExpectedSequenceWritesNothing) {
   testing::TempDir dir;
   auto log = Open(dir.path());
-  ASSERT_TRUE(log->Append(TestAppend("f", 3, 10, 0)).ok());
-  auto r = log->Append(TestAppend("f", 2, 10, 1));
+  ASSERT_TRUE(log->Append(SampleAppend("f", 3, 10, 0)).ok());
+  auto r = log->Append(SampleAppend("f", 2, 10, 1));
   EXPECT_EQ(r.status().code(), absl::StatusCode::kFailedPrecondition);
   auto heads = log->Heads("scheduling");
   ASSERT_TRUE(heads.ok());
@@ -59,14 +59,14 @@ TEST(EmbeddedLogTest, ConflictingExpectedSequenceWritesNothing) {
 TEST(EmbeddedLogTest, BadInputGetsClearErrorsAndWritesNothing) {
   testing::TempDir dir;
   auto log = Open(dir.path());
-  AppendRequest empty_facility = TestAppend("", 1);
+  AppendRequest empty_facility = SampleAppend("", 1);
   EXPECT_EQ(log->Append(empty_facility).status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(log->Append(TestAppend("f", 20, kMaxEventBytes)).status().code(),
+  EXPECT_EQ(log->Append(SampleAppend("f", 20, kMaxEventBytes)).status().code(),
             absl::StatusCode::kInvalidArgument);
-  AppendRequest bad_context = TestAppend("f", 1);
+  AppendRequest bad_context = SampleAppend("f", 1);
   bad_context.context = "Bad Context";
   EXPECT_EQ(log->Append(bad_context).status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(log->Append(TestAppend("f", 1, 10, 5)).status().code(),
+  EXPECT_EQ(log->Append(SampleAppend("f", 1, 10, 5)).status().code(),
             absl::StatusCode::kFailedPrecondition);
   EXPECT_TRUE(log->Heads("")->empty());
   EXPECT_EQ(log->ReadStream({"scheduling", ""}, 1, 1).status().code(),
@@ -78,8 +78,8 @@ TEST(EmbeddedLogTest, DuplicatesAreRecognisedAcrossRestarts) {
   AppendRequest obs;
   obs.context = "scheduling";
   obs.facility = "f";
-  obs.events = {TestEvent("count=5", "gw-7", 100), TestEvent("count=6", "gw-7", 101)};
-  AppendRequest cmd = TestAppend("f", 2);
+  obs.events = {SampleEvent("count=5", "gw-7", 100), SampleEvent("count=6", "gw-7", 101)};
+  AppendRequest cmd = SampleAppend("f", 2);
   for (auto& e : cmd.events) e.set_request_id("create-wo-1");
   {
     auto log = Open(dir.path());
@@ -118,7 +118,7 @@ TEST(EmbeddedLogTest, ConcurrentAppendersGetGaplessDistinctSequences) {
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < kPerThread; ++i) {
-        auto r = log->Append(TestAppend(t % 2 ? "odd" : "even", 1, 50));
+        auto r = log->Append(SampleAppend(t % 2 ? "odd" : "even", 1, 50));
         ASSERT_TRUE(r.ok()) << r.status();
         seqs[t].push_back(r->events[0].sequence);
       }
@@ -141,9 +141,9 @@ TEST(EmbeddedLogTest, ConcurrentAppendersGetGaplessDistinctSequences) {
 TEST(EmbeddedLogTest, SubscriptionDeliversAllThenWaitsForNew) {
   testing::TempDir dir;
   auto log = Open(dir.path());
-  ASSERT_TRUE(log->Append(TestAppend("a", 3)).ok());
-  ASSERT_TRUE(log->Append(TestAppend("b", 2)).ok());
-  AppendRequest other = TestAppend("a", 1);
+  ASSERT_TRUE(log->Append(SampleAppend("a", 3)).ok());
+  ASSERT_TRUE(log->Append(SampleAppend("b", 2)).ok());
+  AppendRequest other = SampleAppend("a", 1);
   other.context = "quality";
   ASSERT_TRUE(log->Append(other).ok());
   auto sub = log->Subscribe("scheduling", {});
@@ -155,7 +155,7 @@ TEST(EmbeddedLogTest, SubscriptionDeliversAllThenWaitsForNew) {
   EXPECT_EQ((*sub)->cursor().at("b"), 3u);
   std::thread writer([&] {
     absl::SleepFor(absl::Milliseconds(50));
-    ASSERT_TRUE(log->Append(TestAppend("b", 1)).ok());
+    ASSERT_TRUE(log->Append(SampleAppend("b", 1)).ok());
   });
   auto second = (*sub)->Poll(100, absl::Seconds(5));
   writer.join();
@@ -184,7 +184,7 @@ TEST(EmbeddedLogTest, CheckpointsAreSignedAndVerifiableOffline) {
   std::string public_key;
   {
     auto log = Open(dir.path(), 10);
-    for (int i = 0; i < 5; ++i) ASSERT_TRUE(log->Append(TestAppend("f", 7)).ok());
+    for (int i = 0; i < 5; ++i) ASSERT_TRUE(log->Append(SampleAppend("f", 7)).ok());
     public_key = log->public_key();
   }  // close signs the final head
   VerifyOptions vo;

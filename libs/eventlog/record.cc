@@ -89,6 +89,17 @@ absl::StatusOr<v1::Envelope> DecodeRecord(std::string_view record) {
   return envelope;
 }
 
+std::string FrameCheckpoint(const v1::Checkpoint& checkpoint) {
+  std::string out(1, kCheckpointFormatV1);
+  checkpoint.AppendToString(&out);
+  return out;
+}
+
+bool ParseCheckpointRecord(std::string_view record, v1::Checkpoint* checkpoint) {
+  if (!IsCheckpointRecord(record)) return false;
+  return checkpoint->ParseFromArray(record.data() + 1, static_cast<int>(record.size() - 1));
+}
+
 std::string CheckpointSigningBytes(const v1::Checkpoint& c) {
   return absl::StrCat("takt-checkpoint-v1\n", c.context(), "\n", c.facility(), "\n", c.sequence(),
                       "\n", HexEncode(c.hash()), "\n", c.signed_time().seconds(), ".",

@@ -22,6 +22,8 @@
 namespace takt::eventlog {
 
 inline constexpr char kRecordFormatV1 = 0x01;
+// Kafka partitions carry checkpoints beside events: 0x02 | Checkpoint bytes.
+inline constexpr char kCheckpointFormatV1 = 0x02;
 inline constexpr size_t kHashSize = 32;
 inline constexpr size_t kRecordHeaderSize = 1 + kHashSize;
 
@@ -44,6 +46,13 @@ bool ScanBody(std::string_view body, uint64_t* sequence, std::string_view* prev_
 
 // Decodes a stored record into an envelope with `hash` filled in.
 absl::StatusOr<v1::Envelope> DecodeRecord(std::string_view record);
+
+// Checkpoint records (Kafka backend).
+std::string FrameCheckpoint(const v1::Checkpoint& checkpoint);
+inline bool IsCheckpointRecord(std::string_view record) {
+  return !record.empty() && record[0] == kCheckpointFormatV1;
+}
+bool ParseCheckpointRecord(std::string_view record, v1::Checkpoint* checkpoint);
 
 // The bytes a checkpoint signature covers.
 std::string CheckpointSigningBytes(const v1::Checkpoint& checkpoint);

@@ -4,7 +4,7 @@
 #include "gtest/gtest.h"
 #include "libs/crypto/sha256.h"
 #include "libs/eventlog/record.h"
-#include "libs/eventlog/test_events.h"
+#include "libs/eventlog/sample_events.h"
 
 namespace takt::eventlog {
 namespace {
@@ -49,7 +49,7 @@ AppendRequest WithRequestId(AppendRequest r, const std::string& id) {
 TEST(SequencerTest, AssignsGaplessSequencesAndChainsHashes) {
   MapSource src;
   std::vector<PlannedRecord> records;
-  auto r = PlanOne(src, TestAppend("f1", 3), &records);
+  auto r = PlanOne(src, SampleAppend("f1", 3), &records);
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->head_sequence, 3u);
   ASSERT_EQ(records.size(), 3u);
@@ -71,23 +71,23 @@ TEST(SequencerTest, AssignsGaplessSequencesAndChainsHashes) {
 
 TEST(SequencerTest, ExpectedSequenceConflictWritesNothing) {
   MapSource src;
-  ASSERT_TRUE(PlanOne(src, TestAppend("f1", 2, 10, 0)).ok());
+  ASSERT_TRUE(PlanOne(src, SampleAppend("f1", 2, 10, 0)).ok());
   std::vector<PlannedRecord> records;
-  auto r = PlanOne(src, TestAppend("f1", 1, 10, 1), &records);
+  auto r = PlanOne(src, SampleAppend("f1", 1, 10, 1), &records);
   EXPECT_EQ(r.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(std::string(r.status().message()), ::testing::HasSubstr("is at 2"));
   EXPECT_TRUE(records.empty());
-  EXPECT_TRUE(PlanOne(src, TestAppend("f1", 1, 10, 2)).ok());
+  EXPECT_TRUE(PlanOne(src, SampleAppend("f1", 1, 10, 2)).ok());
 }
 
 TEST(SequencerTest, RequestIdResendReturnsOriginalPositions) {
   MapSource src;
-  auto first = PlanOne(src, WithRequestId(TestAppend("f1", 2), "req-1"));
+  auto first = PlanOne(src, WithRequestId(SampleAppend("f1", 2), "req-1"));
   ASSERT_TRUE(first.ok());
-  ASSERT_TRUE(PlanOne(src, TestAppend("f1", 1)).ok());
+  ASSERT_TRUE(PlanOne(src, SampleAppend("f1", 1)).ok());
   std::vector<PlannedRecord> records;
   // The resend carries a stale expected sequence: still acknowledged.
-  auto again = PlanOne(src, WithRequestId(TestAppend("f1", 2, 200, 0), "req-1"), &records);
+  auto again = PlanOne(src, WithRequestId(SampleAppend("f1", 2, 200, 0), "req-1"), &records);
   ASSERT_TRUE(again.ok()) << again.status();
   EXPECT_TRUE(records.empty());
   ASSERT_EQ(again->events.size(), 2u);
@@ -99,10 +99,10 @@ TEST(SequencerTest, RequestIdResendReturnsOriginalPositions) {
 
 TEST(SequencerTest, RequestIdWithOtherContentIsRefused) {
   MapSource src;
-  ASSERT_TRUE(PlanOne(src, WithRequestId(TestAppend("f1", 2), "req-1")).ok());
-  auto other = PlanOne(src, WithRequestId(TestAppend("f1", 2, 201), "req-1"));
+  ASSERT_TRUE(PlanOne(src, WithRequestId(SampleAppend("f1", 2), "req-1")).ok());
+  auto other = PlanOne(src, WithRequestId(SampleAppend("f1", 2, 201), "req-1"));
   EXPECT_EQ(other.status().code(), absl::StatusCode::kAlreadyExists);
-  auto fewer = PlanOne(src, WithRequestId(TestAppend("f1", 1), "req-1"));
+  auto fewer = PlanOne(src, WithRequestId(SampleAppend("f1", 1), "req-1"));
   EXPECT_EQ(fewer.status().code(), absl::StatusCode::kAlreadyExists);
 }
 
@@ -111,12 +111,12 @@ TEST(SequencerTest, ObservationResendsAreAcknowledgedNotAppended) {
   AppendRequest a;
   a.context = "scheduling";
   a.facility = "f1";
-  a.events = {TestEvent("p1", "gw-1", 10), TestEvent("p2", "gw-1", 11)};
+  a.events = {SampleEvent("p1", "gw-1", 10), SampleEvent("p2", "gw-1", 11)};
   ASSERT_TRUE(PlanOne(src, a).ok());
   // Resend 11 (out of order, after a reconnect) with a new 12 and a copy of 12.
   AppendRequest b = a;
-  b.events = {TestEvent("p3", "gw-1", 12), TestEvent("p2", "gw-1", 11),
-              TestEvent("p3", "gw-1", 12)};
+  b.events = {SampleEvent("p3", "gw-1", 12), SampleEvent("p2", "gw-1", 11),
+              SampleEvent("p3", "gw-1", 12)};
   std::vector<PlannedRecord> records;
   auto r = PlanOne(src, b, &records);
   ASSERT_TRUE(r.ok()) << r.status();
@@ -129,7 +129,7 @@ TEST(SequencerTest, ObservationResendsAreAcknowledgedNotAppended) {
   EXPECT_TRUE(r->events[2].duplicate);
   // Same source sequence, other content: refused, nothing written.
   AppendRequest c = a;
-  c.events = {TestEvent("p4", "gw-1", 13), TestEvent("changed", "gw-1", 10)};
+  c.events = {SampleEvent("p4", "gw-1", 13), SampleEvent("changed", "gw-1", 10)};
   auto refused = PlanOne(src, c, &records);
   EXPECT_EQ(refused.status().code(), absl::StatusCode::kAlreadyExists);
   EXPECT_THAT(std::string(refused.status().message()), ::testing::HasSubstr("events[1]"));
@@ -138,27 +138,27 @@ TEST(SequencerTest, ObservationResendsAreAcknowledgedNotAppended) {
 }
 
 TEST(SequencerTest, BadInputIsRejectedWithTheFieldNamed) {
-  AppendRequest r = TestAppend("f1", 1);
+  AppendRequest r = SampleAppend("f1", 1);
   r.facility = "";
   EXPECT_THAT(std::string(PrepareAppend(r, absl::Now()).status().message()),
               ::testing::HasSubstr("facility"));
-  r = TestAppend("f1", 0);
+  r = SampleAppend("f1", 0);
   EXPECT_EQ(PrepareAppend(r, absl::Now()).status().code(), absl::StatusCode::kInvalidArgument);
-  r = TestAppend("f1", kMaxEventsPerAppend + 1, 1);
+  r = SampleAppend("f1", kMaxEventsPerAppend + 1, 1);
   EXPECT_EQ(PrepareAppend(r, absl::Now()).status().code(), absl::StatusCode::kInvalidArgument);
-  r = TestAppend("f1", 1, kMaxEventBytes + 1);
+  r = SampleAppend("f1", 1, kMaxEventBytes + 1);
   EXPECT_THAT(std::string(PrepareAppend(r, absl::Now()).status().message()),
               ::testing::HasSubstr("events[0]"));
-  r = TestAppend("f1", 10, kMaxEventBytes);
+  r = SampleAppend("f1", 10, kMaxEventBytes);
   EXPECT_THAT(std::string(PrepareAppend(r, absl::Now()).status().message()),
               ::testing::HasSubstr("limit"));
-  r = TestAppend("f1", 2);
+  r = SampleAppend("f1", 2);
   r.events[1].set_request_id("x");
   EXPECT_EQ(PrepareAppend(r, absl::Now()).status().code(), absl::StatusCode::kInvalidArgument);
-  r = TestAppend("f1", 1);
+  r = SampleAppend("f1", 1);
   r.events[0].clear_event_type();
   EXPECT_EQ(PrepareAppend(r, absl::Now()).status().code(), absl::StatusCode::kInvalidArgument);
-  r = TestAppend("f1", 1);
+  r = SampleAppend("f1", 1);
   r.expected_sequence = -2;
   EXPECT_EQ(PrepareAppend(r, absl::Now()).status().code(), absl::StatusCode::kInvalidArgument);
 }

@@ -8,7 +8,7 @@
 #include "libs/crypto/sha256.h"
 #include "libs/eventlog/embedded_log.h"
 #include "libs/eventlog/record.h"
-#include "libs/eventlog/test_events.h"
+#include "libs/eventlog/sample_events.h"
 #include "libs/testing/temp_dir.h"
 #include "rocksdb/db.h"
 
@@ -63,8 +63,8 @@ class TamperTest : public ::testing::Test {
     auto log = OpenEmbeddedLog(o);
     ASSERT_TRUE(log.ok());
     for (int i = 0; i < 5; ++i) {
-      ASSERT_TRUE((*log)->Append(TestAppend(kVictim.facility, 10)).ok());
-      ASSERT_TRUE((*log)->Append(TestAppend(kBystander.facility, 10)).ok());
+      ASSERT_TRUE((*log)->Append(SampleAppend(kVictim.facility, 10)).ok());
+      ASSERT_TRUE((*log)->Append(SampleAppend(kBystander.facility, 10)).ok());
     }
     // 50 events per stream; checkpoints at 20, 40 and 50 (on close).
   }

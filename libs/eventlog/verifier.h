@@ -36,6 +36,12 @@ class ChainChecker {
   // Checks one record. Returns false once the run has failed.
   bool Add(uint64_t stored_sequence, std::string_view record);
 
+  // Remembers the current head's hash for checkpoint checks (for readers
+  // that meet checkpoints after the events they sign).
+  void RememberHead() {
+    if (next_ > first_sequence_) hashes_[next_ - 1] = last_hash_;
+  }
+
   uint64_t first_sequence() const { return first_sequence_; }
   // The sequence after the last record checked.
   uint64_t next_sequence() const { return next_; }

@@ -1,8 +1,8 @@
-// File: test_events.h
+// File: sample_events.h
 // -----------------------------------------------------------------------------
-// Builders of append requests for event-log tests and benchmarks.
-#ifndef TAKT_LIBS_EVENTLOG_TEST_EVENTS_H_
-#define TAKT_LIBS_EVENTLOG_TEST_EVENTS_H_
+// Builders of sample append requests for tests, benchmarks and the demo.
+#ifndef TAKT_LIBS_EVENTLOG_SAMPLE_EVENTS_H_
+#define TAKT_LIBS_EVENTLOG_SAMPLE_EVENTS_H_
 
 #include <string>
 
@@ -11,7 +11,7 @@
 namespace takt::eventlog {
 
 // An event of type "takt.test.v1.Tick" with `payload_bytes` bytes of payload.
-inline Envelope TestEvent(std::string payload, std::string source_id = "",
+inline Envelope SampleEvent(std::string payload, std::string source_id = "",
                           uint64_t source_sequence = 0) {
   Envelope e;
   e.set_event_type("takt.test.v1.Tick");
@@ -24,18 +24,18 @@ inline Envelope TestEvent(std::string payload, std::string source_id = "",
   return e;
 }
 
-inline AppendRequest TestAppend(std::string facility, size_t count, size_t payload_bytes = 200,
+inline AppendRequest SampleAppend(std::string facility, size_t count, size_t payload_bytes = 200,
                                 int64_t expected = kAnySequence) {
   AppendRequest r;
   r.context = "scheduling";
   r.facility = std::move(facility);
   r.expected_sequence = expected;
   for (size_t i = 0; i < count; ++i) {
-    r.events.push_back(TestEvent(std::string(payload_bytes, static_cast<char>('a' + i % 26))));
+    r.events.push_back(SampleEvent(std::string(payload_bytes, static_cast<char>('a' + i % 26))));
   }
   return r;
 }
 
 }  // namespace takt::eventlog
 
-#endif  // TAKT_LIBS_EVENTLOG_TEST_EVENTS_H_
+#endif  // TAKT_LIBS_EVENTLOG_SAMPLE_EVENTS_H_

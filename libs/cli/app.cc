@@ -1,0 +1,91 @@
+// The only translation unit that includes CLI11 (a heavy header).
+#include "libs/cli/app.h"
+
+#include <iostream>
+
+#include "CLI/CLI.hpp"
+#include "libs/cli/bench_log.h"
+#include "libs/cli/kafka_dev.h"
+#include "libs/cli/log_commands.h"
+
+namespace takt::cli {
+
+int RunTakt(int argc, char** argv) {
+  CLI::App app{"takt: event-sourced operations backend for multi-plant manufacturing"};
+  app.require_subcommand(1);
+  int exit_code = 0;
+
+  // takt log ...
+  CLI::App* log = app.add_subcommand("log", "Inspect and verify the embedded event log");
+  log->require_subcommand(1);
+
+  LogVerifyArgs verify;
+  CLI::App* verify_cmd =
+      log->add_subcommand("verify", "Verify every hash chain and signed checkpoint, offline");
+  verify_cmd->add_option("--data-dir", verify.data_dir, "Data directory of the log")->required();
+  verify_cmd->add_option("--context", verify.context, "Only this context");
+  verify_cmd->add_option("--facility", verify.facility, "Only this facility");
+  verify_cmd->add_option("--public-key", verify.public_key_file,
+                         "Trusted checkpoint public key file (default: DIR/keys/checkpoint.pub)");
+  verify_cmd->add_flag("--json", verify.json, "Print the report as JSON");
+  verify_cmd->callback([&] { exit_code = RunLogVerify(verify, std::cout, std::cerr); });
+
+  std::string key_dir;
+  CLI::App* key_cmd = log->add_subcommand("public-key", "Print the checkpoint public key");
+  key_cmd->add_option("--data-dir", key_dir, "Data directory of the log")->required();
+  key_cmd->callback([&] { exit_code = RunLogPublicKey(key_dir, std::cout, std::cerr); });
+
+  std::string demo_dir = "takt-data";
+  bool demo_json = false;
+  CLI::App* demo_cmd =
+      log->add_subcommand("demo", "Append, resend, read back and verify sample events");
+  demo_cmd->add_option("--data-dir", demo_dir, "Data directory of the log")->capture_default_str();
+  demo_cmd->add_flag("--json", demo_json, "JSON output");
+  demo_cmd->callback([&] { exit_code = RunLogDemo(demo_dir, demo_json, std::cout, std::cerr); });
+
+  // takt bench ...
+  CLI::App* bench = app.add_subcommand("bench", "End-to-end benchmarks that print figures");
+  bench->require_subcommand(1);
+  BenchLogOptions bench_log;
+  bool bench_json = false;
+  double bench_seconds = 3;
+  CLI::App* bench_log_cmd = bench->add_subcommand(
+      "log", "Embedded log: durable appends (1/64 appenders, batches of 1/100), read, verify");
+  bench_log_cmd->add_option("--data-dir", bench_log.data_dir,
+                            "Where to write (default: a temporary directory)");
+  bench_log_cmd->add_option("--seconds", bench_seconds, "Duration of each append scenario")->capture_default_str();
+  bench_log_cmd->add_option("--payload-bytes", bench_log.payload_bytes, "Payload size")->capture_default_str();
+  bench_log_cmd->add_flag("--json", bench_json, "One JSON object per line");
+  bench_log_cmd->callback([&] {
+    bench_log.duration = absl::Seconds(bench_seconds);
+    auto results = RunLogBenchmark(bench_log);
+    if (!results.ok()) {
+      std::cerr << "takt: bench log: " << results.status().message() << "\n";
+      exit_code = 2;
+      return;
+    }
+    for (const auto& r : *results) std::cout << FormatBenchResult(r, bench_json) << "\n";
+  });
+
+  // takt kafka-dev
+  KafkaDevArgs kafka_dev;
+  CLI::App* kafka_cmd = app.add_subcommand(
+      "kafka-dev",
+      "Start librdkafka's in-process mock Kafka cluster on loopback and print its bootstrap "
+      "address. In memory, bounded retention (about 5 MiB or 100k messages per partition): "
+      "for tests and local multi-process runs, never for production");
+  kafka_cmd->add_option("--brokers", kafka_dev.brokers, "Number of mock brokers")->capture_default_str();
+  kafka_cmd->add_option("--partitions", kafka_dev.partitions, "Partitions per Takt topic")->capture_default_str();
+  kafka_cmd->add_option("--address-file", kafka_dev.address_file,
+                        "Also write the bootstrap address to this file");
+  kafka_cmd->callback([&] { exit_code = RunKafkaDev(kafka_dev, std::cout, std::cerr); });
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  return exit_code;
+}
+
+}  // namespace takt::cli

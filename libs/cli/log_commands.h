@@ -1,0 +1,32 @@
+// File: log_commands.h
+// -----------------------------------------------------------------------------
+// `takt log ...`: offline verification, key export and the log demo.
+#ifndef TAKT_LIBS_CLI_LOG_COMMANDS_H_
+#define TAKT_LIBS_CLI_LOG_COMMANDS_H_
+
+#include <ostream>
+#include <string>
+
+namespace takt::cli {
+
+struct LogVerifyArgs {
+  std::string data_dir;
+  std::string context;
+  std::string facility;
+  std::string public_key_file;  // empty: <data_dir>/keys/checkpoint.pub
+  bool json = false;
+};
+
+// Returns the process exit code: 0 verified, 1 tampering found, 2 error.
+int RunLogVerify(const LogVerifyArgs& args, std::ostream& out, std::ostream& err);
+
+// Prints the checkpoint public key of a data directory.
+int RunLogPublicKey(const std::string& data_dir, std::ostream& out, std::ostream& err);
+
+// Appends observations and commands for a few facilities (with resends),
+// reads them back and verifies every chain; prints what happened.
+int RunLogDemo(const std::string& data_dir, bool json, std::ostream& out, std::ostream& err);
+
+}  // namespace takt::cli
+
+#endif  // TAKT_LIBS_CLI_LOG_COMMANDS_H_

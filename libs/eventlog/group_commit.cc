@@ -1,0 +1,79 @@
+#include "libs/eventlog/group_commit.h"
+
+#include "absl/strings/str_cat.h"
+
+namespace takt::eventlog {
+
+CommitQueue::CommitQueue(CommitFn commit, size_t max_group_bytes, size_t max_queued_bytes)
+    : commit_(std::move(commit)),
+      max_group_bytes_(max_group_bytes),
+      max_queued_bytes_(max_queued_bytes) {
+  thread_ = std::thread([this] { Loop(); });
+}
+
+CommitQueue::~CommitQueue() {
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+  }
+  thread_.join();
+}
+
+absl::StatusOr<AppendResult> CommitQueue::Submit(PendingAppend* p) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (stopping_) return absl::UnavailableError("event log is closing");
+    if (queued_bytes_ > 0 && queued_bytes_ + p->prepared.bytes > max_queued_bytes_) {
+      return absl::UnavailableError(absl::StrCat(
+          "event log is saturated (", queued_bytes_, " bytes waiting to be made durable); retry"));
+    }
+    queued_bytes_ += p->prepared.bytes;
+    queue_.push_back(p);
+  }
+  p->done.WaitForNotification();
+  return std::move(p->result);
+}
+
+void CommitQueue::Loop() {
+  for (;;) {
+    std::vector<PendingAppend*> batch;
+    {
+      absl::MutexLock lock(&mu_);
+      auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return !queue_.empty() || stopping_;
+      };
+      mu_.Await(absl::Condition(&ready));
+      if (queue_.empty()) return;  // stopping, drained
+      size_t bytes = 0;
+      while (!queue_.empty() && (batch.empty() || bytes < max_group_bytes_)) {
+        bytes += queue_.front()->prepared.bytes;
+        batch.push_back(queue_.front());
+        queue_.pop_front();
+      }
+      queued_bytes_ -= bytes;
+    }
+    commit_(batch);
+  }
+}
+
+bool PlanBatch(const std::vector<PendingAppend*>& batch, WriteGroup& group) {
+  bool checkpoint_all = false;
+  for (PendingAppend* p : batch) {
+    if (p->checkpoint_all) {
+      checkpoint_all = true;
+      p->result = AppendResult{};
+      continue;
+    }
+    p->result = group.Plan(p->prepared);
+  }
+  return checkpoint_all;
+}
+
+void CompleteBatch(const std::vector<PendingAppend*>& batch, const absl::Status& write_status) {
+  for (PendingAppend* p : batch) {
+    if (!write_status.ok() && p->result.ok()) p->result = write_status;
+    p->done.Notify();
+  }
+}
+
+}  // namespace takt::eventlog

@@ -1,0 +1,72 @@
+// File: group_commit.h
+// -----------------------------------------------------------------------------
+// The committer both backends share: callers enqueue prepared appends and
+// block; one thread takes everything waiting, plans it as one WriteGroup and
+// hands it to the backend to make durable in one write (RocksDB WriteBatch +
+// fsync, or one Kafka transaction), then wakes the callers.
+#ifndef TAKT_LIBS_EVENTLOG_GROUP_COMMIT_H_
+#define TAKT_LIBS_EVENTLOG_GROUP_COMMIT_H_
+
+#include <deque>
+#include <functional>
+#include <thread>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "libs/eventlog/sequencer.h"
+
+namespace takt::eventlog {
+
+// One caller's request, owned by the caller's stack frame.
+struct PendingAppend {
+  PreparedAppend prepared;
+  bool checkpoint_all = false;  // a CheckpointAll() request, no events
+  // OK until planning or writing says otherwise, so that a batch failed
+  // before planning still gets the batch's error.
+  absl::StatusOr<AppendResult> result = AppendResult{};
+  absl::Notification done;
+};
+
+// takt::eventlog::CommitQueue
+class CommitQueue {
+ public:
+  using CommitFn = std::function<void(const std::vector<PendingAppend*>&)>;
+
+  // `commit` runs on the committer thread; it must set every result. Groups
+  // stop growing at `max_group_bytes` of prepared events. At most
+  // `max_queued_bytes` may wait; beyond that appends fail fast with
+  // UNAVAILABLE instead of growing memory.
+  CommitQueue(CommitFn commit, size_t max_group_bytes, size_t max_queued_bytes);
+  ~CommitQueue();  // drains the queue, then stops
+
+  // Enqueues `p` and waits until it is committed or failed.
+  absl::StatusOr<AppendResult> Submit(PendingAppend* p);
+
+ private:
+  void Loop();
+
+  const CommitFn commit_;
+  const size_t max_group_bytes_;
+  const size_t max_queued_bytes_;
+  absl::Mutex mu_;
+  std::deque<PendingAppend*> queue_ ABSL_GUARDED_BY(mu_);
+  size_t queued_bytes_ ABSL_GUARDED_BY(mu_) = 0;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread thread_;
+};
+
+// Plans each request of `batch` into `group`, setting per-request results
+// (errors stay with their request). Returns true if a CheckpointAll() was
+// among them.
+bool PlanBatch(const std::vector<PendingAppend*>& batch, WriteGroup& group);
+
+// Completes a batch: a non-OK `write_status` replaces every planned success
+// (nothing of the group was acknowledged); then wakes every caller.
+void CompleteBatch(const std::vector<PendingAppend*>& batch, const absl::Status& write_status);
+
+}  // namespace takt::eventlog
+
+#endif  // TAKT_LIBS_EVENTLOG_GROUP_COMMIT_H_
