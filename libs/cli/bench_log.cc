@@ -98,6 +98,7 @@ absl::StatusOr<std::vector<BenchResult>> RunLogBenchmark(const BenchLogOptions& 
     };
     for (Scenario s : {Scenario{1, 1}, Scenario{64, 1}, Scenario{1, 100}, Scenario{64, 100}}) {
       std::string name = absl::StrCat("append_batch", s.batch, "_appenders", s.appenders);
+      if (!options.only.empty() && name.find(options.only) == std::string::npos) continue;
       TAKT_ASSIGN_OR_RETURN(BenchResult r, RunAppends(*log, name, s.appenders, s.batch, options));
       results.push_back(r);
     }

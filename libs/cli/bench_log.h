@@ -27,6 +27,8 @@ struct BenchLogOptions {
   std::string data_dir;          // empty: a temporary directory, removed after
   absl::Duration duration = absl::Seconds(3);  // per append scenario
   size_t payload_bytes = 200;
+  // Run only the scenarios whose name contains this (empty: all).
+  std::string only;
 };
 
 absl::StatusOr<std::vector<BenchResult>> RunLogBenchmark(const BenchLogOptions& options);

@@ -1,5 +1,7 @@
 #include "libs/eventlog/embedded_log.h"
 
+#include <pthread.h>
+
 #include <algorithm>
 #include <atomic>
 #include <deque>
@@ -23,6 +25,7 @@
 #include "libs/eventlog/verifier.h"
 #include "rocksdb/db.h"
 #include "rocksdb/filter_policy.h"
+#include "rocksdb/slice_transform.h"
 #include "rocksdb/table.h"
 #include "rocksdb/write_batch.h"
 
@@ -37,6 +40,9 @@ constexpr char kHeadsCf[] = "heads";
 // this many bytes may wait for the committer.
 constexpr size_t kMaxGroupBytes = 32 << 20;
 constexpr size_t kMaxQueuedBytes = 512 << 20;
+// Chunks (record.h) hold at most this many events or bytes.
+constexpr size_t kMaxChunkEvents = 1024;
+constexpr size_t kMaxChunkBytes = 1 << 20;
 // Verify splits long streams into runs of this many events.
 constexpr uint64_t kVerifyRunLength = 1 << 18;
 
@@ -87,6 +93,25 @@ bool SplitStreamKey(std::string_view key, StreamId* id, std::string_view* rest) 
   return true;
 }
 
+// The stream part of an events key ("context \0 facility \0"). RocksDB
+// keeps an insert hint per prefix, so appends to a stream skip the memtable
+// skiplist search.
+class StreamPrefix final : public rocksdb::SliceTransform {
+ public:
+  const char* Name() const override { return "takt.StreamPrefix"; }
+  rocksdb::Slice Transform(const rocksdb::Slice& key) const override {
+    std::string_view k = key.ToStringView();
+    size_t a = k.find('\0');
+    size_t b = k.find('\0', a + 1);
+    return rocksdb::Slice(key.data(), b + 1);
+  }
+  bool InDomain(const rocksdb::Slice& key) const override {
+    std::string_view k = key.ToStringView();
+    size_t a = k.find('\0');
+    return a != std::string_view::npos && k.find('\0', a + 1) != std::string_view::npos;
+  }
+};
+
 rocksdb::Options BaseOptions() {
   rocksdb::Options o;
   o.create_if_missing = true;
@@ -95,6 +120,7 @@ rocksdb::Options BaseOptions() {
   o.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
   o.max_background_jobs = 2;
   o.bytes_per_sync = 1 << 20;
+  o.recycle_log_file_num = 4;
   return o;
 }
 
@@ -112,6 +138,12 @@ rocksdb::ColumnFamilyOptions CfOptions(bool point_lookups) {
   t.block_size = 16 << 10;
   if (point_lookups) t.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
   o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(t));
+  return o;
+}
+
+rocksdb::ColumnFamilyOptions EventsCfOptions() {
+  rocksdb::ColumnFamilyOptions o = CfOptions(false);
+  o.memtable_insert_with_hint_prefix_extractor = std::make_shared<StreamPrefix>();
   return o;
 }
 
@@ -134,7 +166,7 @@ struct Db {
 absl::StatusOr<std::unique_ptr<Db>> OpenDb(const std::string& path, bool read_only) {
   std::vector<rocksdb::ColumnFamilyDescriptor> cfs = {
       {rocksdb::kDefaultColumnFamilyName, CfOptions(false)},
-      {kEventsCf, CfOptions(false)},
+      {kEventsCf, EventsCfOptions()},
       {kCheckpointsCf, CfOptions(false)},
       {kDedupCf, CfOptions(true)},
       {kHeadsCf, CfOptions(true)},
@@ -196,6 +228,10 @@ absl::StatusOr<VerifyReport> VerifyDb(Db& db, const VerifyOptions& options,
       uint64_t last = 0;
       if (it->Valid() && it->key().starts_with(prefix) && it->key().size() == prefix.size() + 8) {
         last = GetBigEndian64(it->key().ToStringView().substr(prefix.size()));
+        ChunkReader chunk;
+        if (chunk.Open(it->value().ToStringView()) && chunk.count() > 0) {
+          last += chunk.count() - 1;
+        }
       }
       if (wanted_stream(id)) {
         streams[id].id = id;
@@ -243,6 +279,7 @@ absl::StatusOr<VerifyReport> VerifyDb(Db& db, const VerifyOptions& options,
   struct Work {
     StreamPlan* stream;
     size_t run;
+    uint64_t from;  // the run checks the chunks that start in [from, to]
     uint64_t to;
   };
   std::vector<Work> work;
@@ -250,8 +287,9 @@ absl::StatusOr<VerifyReport> VerifyDb(Db& db, const VerifyOptions& options,
     sp.wanted = CheckpointSequences(sp.checkpoints);
     for (uint64_t from = 1; from <= std::max<uint64_t>(sp.last_stored, 1);
          from += kVerifyRunLength) {
-      sp.runs.emplace_back(from, from == 1 ? ZeroHash() : std::string(), &sp.wanted);
-      work.push_back(Work{&sp, sp.runs.size() - 1,
+      sp.runs.emplace_back(from == 1 ? 1 : 0, from == 1 ? ZeroHash() : std::string(),
+                           &sp.wanted);
+      work.push_back(Work{&sp, sp.runs.size() - 1, from,
                           std::min(sp.last_stored, from + kVerifyRunLength - 1)});
     }
   }
@@ -267,13 +305,22 @@ absl::StatusOr<VerifyReport> VerifyDb(Db& db, const VerifyOptions& options,
       Work& w = work[i];
       ChainChecker& checker = w.stream->runs[w.run];
       std::string prefix = EmbeddedStreamPrefix(w.stream->id);
-      for (it->Seek(EmbeddedEventKey(w.stream->id, checker.first_sequence())); it->Valid();
-           it->Next()) {
+      ChunkReader chunk;
+      for (it->Seek(EmbeddedEventKey(w.stream->id, w.from)); it->Valid(); it->Next()) {
         std::string_view key = it->key().ToStringView();
         if (key.size() != prefix.size() + 8 || key.substr(0, prefix.size()) != prefix) break;
-        uint64_t seq = GetBigEndian64(key.substr(prefix.size()));
-        if (seq > w.to) break;
-        if (!checker.Add(seq, it->value().ToStringView())) break;
+        const uint64_t first = GetBigEndian64(key.substr(prefix.size()));
+        if (first > w.to) break;
+        bool more = true;
+        if (!chunk.Open(it->value().ToStringView())) {
+          more = checker.Add(first, std::string_view());  // reported as altered
+        } else {
+          std::string_view record;
+          uint64_t seq = first;
+          while (more && chunk.Next(&record)) more = checker.Add(seq++, record);
+          if (more && chunk.malformed()) more = checker.Add(seq, std::string_view());
+        }
+        if (!more) break;
       }
       if (!it->status().ok()) io_error = true;
     }
@@ -287,14 +334,6 @@ absl::StatusOr<VerifyReport> VerifyDb(Db& db, const VerifyOptions& options,
   VerifyReport report;
   for (auto& [id, sp] : streams) {
     ++report.streams_checked;
-    // Runs must meet: a run that ended early leaves a hole before the next.
-    for (size_t i = 0; i + 1 < sp.runs.size(); ++i) {
-      if (!sp.runs[i].failure() && sp.runs[i].next_sequence() != sp.runs[i + 1].first_sequence()) {
-        // Make the early-ending run report the hole as missing.
-        ChainChecker& r = sp.runs[i];
-        r.Add(sp.runs[i + 1].first_sequence(), "");
-      }
-    }
     for (const auto& r : sp.runs) report.events_checked += r.events();
     if (auto f = FinishStream(id, sp.runs, sp.checkpoints, public_key, sp.recorded_head,
                               &report.checkpoints_checked)) {
@@ -330,7 +369,14 @@ class EmbeddedLog final : public EventLog, private StateSource {
   ~EmbeddedLog() override {
     if (queue_) {
       (void)CheckpointAll();
-      queue_.reset();  // drains, then stops the committer
+      queue_.reset();  // drains, then stops the planner
+    }
+    if (writer_.joinable()) {
+      {
+        absl::MutexLock lock(&flight_mu_);
+        stop_writer_ = true;  // the writer finishes what is queued first
+      }
+      writer_.join();
     }
   }
 
@@ -347,6 +393,10 @@ class EmbeddedLog final : public EventLog, private StateSource {
       heads_[StreamId{std::string(key.substr(0, a)), std::string(key.substr(a + 1))}] = st;
     }
     TAKT_RETURN_IF_ERROR(FromRocks(it->status(), "loading stream heads"));
+    writer_ = std::thread([this] {
+      pthread_setname_np(pthread_self(), "takt-log-write");
+      WriterLoop();
+    });
     queue_ = std::make_unique<CommitQueue>(
         [this](const std::vector<PendingAppend*>& batch) { CommitGroup(batch); }, kMaxGroupBytes,
         kMaxQueuedBytes);
@@ -382,15 +432,32 @@ class EmbeddedLog final : public EventLog, private StateSource {
     rocksdb::Slice upper_slice(upper);
     ro.iterate_upper_bound = &upper_slice;
     std::unique_ptr<rocksdb::Iterator> it(db_->db->NewIterator(ro, db_->events));
+    const std::string prefix = EmbeddedStreamPrefix(stream);
+    // The chunk holding from_sequence starts at or before it.
+    it->SeekForPrev(EmbeddedEventKey(stream, from_sequence));
+    if (!it->Valid() || !it->key().starts_with(prefix)) it->Seek(EmbeddedEventKey(stream, from_sequence));
     uint64_t expect = from_sequence;
-    for (it->Seek(EmbeddedEventKey(stream, from_sequence)); it->Valid(); it->Next(), ++expect) {
-      auto envelope = DecodeRecord(it->value().ToStringView());
-      if (!envelope.ok() || envelope->sequence() != expect) {
-        return absl::DataLossError(absl::StrCat("stream ", stream.context, "/", stream.facility,
-                                                " is damaged at sequence ", expect,
-                                                "; run `takt log verify`"));
+    auto damaged = [&](uint64_t seq) {
+      return absl::DataLossError(absl::StrCat("stream ", stream.context, "/", stream.facility,
+                                              " is damaged at sequence ", seq,
+                                              "; run `takt log verify`"));
+    };
+    ChunkReader chunk;
+    for (; it->Valid() && expect <= to; it->Next()) {
+      std::string_view key = it->key().ToStringView();
+      if (key.size() != prefix.size() + 8 || !it->key().starts_with(prefix)) break;
+      uint64_t seq = GetBigEndian64(key.substr(prefix.size()));
+      if (seq > expect) break;  // a hole: reported below
+      if (!chunk.Open(it->value().ToStringView())) return damaged(seq);
+      std::string_view record;
+      for (; expect <= to && chunk.Next(&record); ++seq) {
+        if (seq < expect) continue;
+        auto envelope = DecodeRecord(record);
+        if (!envelope.ok() || envelope->sequence() != seq) return damaged(seq);
+        out.push_back(LoggedEvent{std::move(*envelope), Position{stream.facility, seq}});
+        ++expect;
       }
-      out.push_back(LoggedEvent{std::move(*envelope), Position{stream.facility, expect}});
+      if (chunk.malformed()) return damaged(seq);
     }
     TAKT_RETURN_IF_ERROR(FromRocks(it->status(), "reading stream"));
     if (expect != to + 1) {
@@ -453,9 +520,21 @@ class EmbeddedLog final : public EventLog, private StateSource {
     return it == heads_.end() ? StreamState{} : it->second;
   }
 
-  // StateSource, called on the committer thread.
-  StreamState LoadStream(const StreamId& id) override { return HeadOf(id); }
+  // StateSource, called on the planner thread.
+  StreamState LoadStream(const StreamId& id) override {
+    {
+      absl::MutexLock lock(&flight_mu_);
+      auto it = pending_heads_.find(id);
+      if (it != pending_heads_.end()) return it->second;
+    }
+    return HeadOf(id);
+  }
   std::optional<DedupEntry> LoadDedup(const StreamId& id, const std::string& key) override {
+    {
+      absl::MutexLock lock(&flight_mu_);
+      auto it = pending_dedup_.find({id, key});
+      if (it != pending_dedup_.end()) return it->second;
+    }
     std::string value;
     rocksdb::Status s = db_->db->Get(rocksdb::ReadOptions(), db_->dedup,
                                      absl::StrCat(EmbeddedStreamPrefix(id), key), &value);
@@ -464,61 +543,155 @@ class EmbeddedLog final : public EventLog, private StateSource {
     return std::nullopt;
   }
 
+  // A planned group on its way to disk.
+  struct InFlight {
+    std::vector<PendingAppend*> batch;
+    rocksdb::WriteBatch wb;
+    std::map<StreamId, StreamState> streams;
+    std::map<std::pair<StreamId, std::string>, DedupEntry> dedup;
+  };
+
+  // Planner stage (the CommitQueue thread): plans a group against the
+  // published heads plus everything still in flight, builds its WriteBatch
+  // and hands it to the writer. Planning group N+1 overlaps writing group N.
   void CommitGroup(const std::vector<PendingAppend*>& batch) {
-    if (failed_) {
-      CompleteBatch(batch, absl::UnavailableError(
-                               "event log stopped accepting writes after a storage error; "
-                               "restart the server"));
-      return;
-    }
+    auto flight = std::make_unique<InFlight>();
+    flight->batch = batch;
     WriteGroup group(this);
     const bool checkpoint_all = PlanBatch(batch, group);
     if (checkpoint_all) {
-      absl::MutexLock lock(&heads_mu_);
-      for (const auto& [id, st] : heads_) {
+      for (const auto& [id, st] : PlannerHeads()) {
         if (st.head != st.checkpointed) group.LoadForCheckpoint(id, st);
       }
     }
     group.AddDueCheckpoints(key_, checkpoint_all ? 0 : options_.checkpoint_interval, absl::Now());
-
-    absl::Status status;
     if (!group.empty()) {
-      rocksdb::WriteBatch wb;
+      size_t bytes = 0;
+      for (const PlannedRecord& r : group.records()) bytes += r.record.size() + 64;
+      flight->wb = rocksdb::WriteBatch(bytes + 4096);
+      // Each run of consecutive records of one stream becomes one chunk.
+      std::string key;
+      const StreamId* chunk_stream = nullptr;
+      uint64_t chunk_first = 0;
+      ChunkBuilder chunk;
+      auto put_chunk = [&] {
+        if (chunk.count() == 0) return;
+        key = EmbeddedEventKey(*chunk_stream, chunk_first);
+        std::string_view bytes = chunk.Finish();
+        flight->wb.Put(db_->events, key, rocksdb::Slice(bytes.data(), bytes.size()));
+        chunk.Reset();
+      };
       for (const PlannedRecord& r : group.records()) {
-        wb.Put(db_->events, EmbeddedEventKey(r.stream, r.sequence), r.record);
+        if (r.stream != chunk_stream || chunk.count() >= kMaxChunkEvents ||
+            chunk.bytes() >= kMaxChunkBytes) {
+          put_chunk();
+          chunk_stream = r.stream;
+          chunk_first = r.sequence;
+        }
+        chunk.Add(r.record);
       }
+      put_chunk();
       for (const auto& [k, entry] : group.dedup()) {
-        wb.Put(db_->dedup, absl::StrCat(EmbeddedStreamPrefix(k.first), k.second),
-               EncodeDedupEntry(entry));
+        flight->wb.Put(db_->dedup, absl::StrCat(EmbeddedStreamPrefix(k.first), k.second),
+                       EncodeDedupEntry(entry));
       }
       for (const PlannedCheckpoint& c : group.checkpoints()) {
-        wb.Put(db_->checkpoints, EmbeddedEventKey(c.stream, c.checkpoint.sequence()),
-               c.checkpoint.SerializeAsString());
+        flight->wb.Put(db_->checkpoints, EmbeddedEventKey(c.stream, c.checkpoint.sequence()),
+                       c.checkpoint.SerializeAsString());
       }
       for (const auto& [id, st] : group.streams()) {
-        wb.Put(db_->heads, HeadsKey(id), EncodeHead(st));
+        flight->wb.Put(db_->heads, HeadsKey(id), EncodeHead(st));
       }
-      rocksdb::WriteOptions wo;
-      wo.sync = true;
-      status = FromRocks(db_->db->Write(wo, &wb), "writing to the event log");
-      if (status.ok()) {
-        absl::MutexLock lock(&heads_mu_);
-        for (const auto& [id, st] : group.streams()) heads_[id] = st;
-        ++appends_;
-      } else {
-        failed_ = true;
-        status = absl::UnavailableError(absl::StrCat(
-            status.message(), "; nothing of this write was acknowledged"));
-      }
+      flight->streams = group.streams();
+      flight->dedup = group.dedup();
     }
-    CompleteBatch(batch, status);
+    absl::MutexLock lock(&flight_mu_);
+    for (const auto& [id, st] : flight->streams) pending_heads_[id] = st;
+    for (const auto& [k, e] : flight->dedup) pending_dedup_[k] = e;
+    // One group waits while one is written: bounded memory, and backpressure.
+    auto slot_free = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(flight_mu_) {
+      return next_flight_ == nullptr;
+    };
+    flight_mu_.Await(absl::Condition(&slot_free));
+    next_flight_ = std::move(flight);
+  }
+
+  // Writer stage: one synced RocksDB write per group, then publish and wake.
+  void WriterLoop() {
+    for (;;) {
+      std::unique_ptr<InFlight> flight;
+      {
+        absl::MutexLock lock(&flight_mu_);
+        auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(flight_mu_) {
+          return next_flight_ != nullptr || stop_writer_;
+        };
+        flight_mu_.Await(absl::Condition(&ready));
+        if (!next_flight_) return;
+        flight = std::move(next_flight_);
+      }
+      absl::Status status;
+      if (failed_) {
+        status = absl::UnavailableError(
+            "event log stopped accepting writes after a storage error; restart the server");
+      } else if (flight->wb.Count() > 0) {
+        rocksdb::WriteOptions wo;
+        wo.sync = true;
+        status = FromRocks(db_->db->Write(wo, &flight->wb), "writing to the event log");
+        if (!status.ok()) {
+          failed_ = true;
+          status = absl::UnavailableError(
+              absl::StrCat(status.message(), "; nothing of this write was acknowledged"));
+        }
+      }
+      if (status.ok() && !flight->streams.empty()) {
+        absl::MutexLock lock(&heads_mu_);
+        for (const auto& [id, st] : flight->streams) heads_[id] = st;
+        ++appends_;
+      }
+      {
+        absl::MutexLock lock(&flight_mu_);
+        for (const auto& [id, st] : flight->streams) {
+          auto it = pending_heads_.find(id);
+          if (it != pending_heads_.end() && it->second.head == st.head &&
+              it->second.checkpointed == st.checkpointed) {
+            pending_heads_.erase(it);
+          }
+        }
+        for (const auto& [k, e] : flight->dedup) {
+          auto it = pending_dedup_.find(k);
+          if (it != pending_dedup_.end() && it->second.first_sequence == e.first_sequence) {
+            pending_dedup_.erase(it);
+          }
+        }
+      }
+      CompleteBatch(flight->batch, status);
+    }
+  }
+
+  // Stream heads as the planner sees them: published, overlaid by in flight.
+  std::map<StreamId, StreamState> PlannerHeads() {
+    std::map<StreamId, StreamState> out;
+    {
+      absl::MutexLock lock(&heads_mu_);
+      out = heads_;
+    }
+    absl::MutexLock lock(&flight_mu_);
+    for (const auto& [id, st] : pending_heads_) out[id] = st;
+    return out;
   }
 
   std::unique_ptr<Db> db_;
   const crypto::SigningKey key_;
   const EmbeddedLogOptions options_;
 
-  bool failed_ = false;  // committer thread only
+  std::atomic<bool> failed_{false};
+
+  absl::Mutex flight_mu_;
+  std::unique_ptr<InFlight> next_flight_ ABSL_GUARDED_BY(flight_mu_);
+  bool stop_writer_ ABSL_GUARDED_BY(flight_mu_) = false;
+  std::map<StreamId, StreamState> pending_heads_ ABSL_GUARDED_BY(flight_mu_);
+  std::map<std::pair<StreamId, std::string>, DedupEntry> pending_dedup_ ABSL_GUARDED_BY(flight_mu_);
+  std::thread writer_;
 
   absl::Mutex heads_mu_;
   std::map<StreamId, StreamState> heads_ ABSL_GUARDED_BY(heads_mu_);

@@ -4,13 +4,17 @@
 // server. It is the default backend of `takt serve`.
 //
 // Durability: an append is acknowledged only after its WriteBatch is in the
-// WAL and fdatasync'ed. Appends from all threads go through one committer
-// thread that takes every waiting request into one WriteBatch and one sync
-// (group commit), so concurrent appenders share fsyncs. A crash at any point
-// leaves each batch either fully present or absent.
+// WAL and fdatasync'ed. Appends from all threads go through a two-stage
+// pipeline: a planner thread takes every waiting request into one group
+// (sequences, hashes, checkpoints, one WriteBatch) while a writer thread
+// makes the previous group durable with one synced write (group commit), so
+// concurrent appenders share fsyncs and planning overlaps disk time. A crash
+// at any point leaves each batch either fully present or absent.
 //
 // Layout (column families; keys use \0 separators, sequences big-endian):
-//   events       context \0 facility \0 seq(8)   -> record (record.h)
+//   events       context \0 facility \0 seq(8)   -> chunk of records (record.h)
+//                (seq = the chunk's first sequence; a chunk holds one stream's
+//                consecutive events of one group commit, up to 1024)
 //   checkpoints  context \0 facility \0 seq(8)   -> Checkpoint
 //   dedup        context \0 facility \0 key      -> DedupEntry
 //   heads        context \0 facility             -> seq(8) hash(32) checkpointed(8)

@@ -1,5 +1,7 @@
 #include "libs/eventlog/group_commit.h"
 
+#include <pthread.h>
+
 #include "absl/strings/str_cat.h"
 
 namespace takt::eventlog {
@@ -8,7 +10,10 @@ CommitQueue::CommitQueue(CommitFn commit, size_t max_group_bytes, size_t max_que
     : commit_(std::move(commit)),
       max_group_bytes_(max_group_bytes),
       max_queued_bytes_(max_queued_bytes) {
-  thread_ = std::thread([this] { Loop(); });
+  thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "takt-log-plan");
+    Loop();
+  });
 }
 
 CommitQueue::~CommitQueue() {

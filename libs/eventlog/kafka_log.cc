@@ -626,7 +626,7 @@ class KafkaLog final : public EventLog, private StateSource {
     for (const auto& c : group.checkpoints()) checkpoint_values.push_back(FrameCheckpoint(c.checkpoint));
     std::vector<DeliverySlot> slots(group.records().size() + checkpoint_values.size());
     absl::Status produce_status;
-    auto produce = [&](const StreamId& stream, const std::string& value, DeliverySlot* slot) {
+    auto produce = [&](const StreamId& stream, std::string_view value, DeliverySlot* slot) {
       int32_t partition;
       {
         absl::MutexLock lock(&mu_);
@@ -648,7 +648,7 @@ class KafkaLog final : public EventLog, private StateSource {
     };
     size_t i = 0;
     for (const auto& r : group.records()) {
-      if (!produce(r.stream, r.record, &slots[i++])) break;
+      if (!produce(*r.stream, r.record, &slots[i++])) break;
     }
     for (size_t c = 0; c < checkpoint_values.size() && produce_status.ok(); ++c) {
       if (!produce(group.checkpoints()[c].stream, checkpoint_values[c], &slots[i++])) break;
@@ -696,7 +696,7 @@ class KafkaLog final : public EventLog, private StateSource {
     }
     size_t r = 0;
     for (const auto& rec : group.records()) {
-      (*offsets)[{rec.stream, rec.sequence}] = slots[r++].offset;
+      (*offsets)[{*rec.stream, rec.sequence}] = slots[r++].offset;
     }
     return absl::OkStatus();
   }

@@ -1,6 +1,9 @@
 #include "libs/eventlog/record.h"
 
+#include <cstring>
+
 #include "absl/strings/str_cat.h"
+#include "libs/crypto/sha256.h"
 #include "libs/common/ids.h"
 
 namespace takt::eventlog {
@@ -45,6 +48,32 @@ std::string BuildBody(uint64_t sequence, std::string_view prev_hash, std::string
   body.append(prev_hash);
   body.append(rest);
   return body;
+}
+
+std::string_view FrameInPlace(std::string& buf, uint64_t sequence, std::string_view prev_hash,
+                              std::string& hash) {
+  char prefix[2 + 10 + 2];
+  size_t n = 0;
+  prefix[n++] = 0x08;
+  uint64_t v = sequence;
+  while (v >= 0x80) {
+    prefix[n++] = static_cast<char>((v & 0x7F) | 0x80);
+    v >>= 7;
+  }
+  prefix[n++] = static_cast<char>(v);
+  prefix[n++] = 0x12;
+  prefix[n++] = static_cast<char>(prev_hash.size());
+  const size_t body_start = kRecordHeadroom - prev_hash.size() - n;
+  std::memcpy(buf.data() + body_start, prefix, n);
+  std::memcpy(buf.data() + body_start + n, prev_hash.data(), prev_hash.size());
+  const size_t start = body_start - kRecordHeaderSize;
+  hash.resize(kHashSize);
+  crypto::Sha256::ThreadLocal().Chain(
+      prev_hash, std::string_view(buf.data() + body_start, buf.size() - body_start),
+      reinterpret_cast<unsigned char*>(hash.data()));
+  buf[start] = kRecordFormatV1;
+  std::memcpy(buf.data() + start + 1, hash.data(), kHashSize);
+  return std::string_view(buf.data() + start, buf.size() - start);
 }
 
 std::string FrameRecord(std::string_view hash, std::string_view body) {
@@ -98,6 +127,61 @@ std::string FrameCheckpoint(const v1::Checkpoint& checkpoint) {
 bool ParseCheckpointRecord(std::string_view record, v1::Checkpoint* checkpoint) {
   if (!IsCheckpointRecord(record)) return false;
   return checkpoint->ParseFromArray(record.data() + 1, static_cast<int>(record.size() - 1));
+}
+
+// Room for the header (1 + varint) in front of the records.
+constexpr size_t kChunkHeaderRoom = 11;
+
+void ChunkBuilder::Reset() {
+  body_.assign(kChunkHeaderRoom, '\0');
+  count_ = 0;
+}
+
+void ChunkBuilder::Add(std::string_view record) {
+  if (body_.empty()) body_.assign(kChunkHeaderRoom, '\0');
+  PutVarint(&body_, record.size());
+  body_.append(record);
+  ++count_;
+}
+
+std::string_view ChunkBuilder::Finish() {
+  if (body_.empty()) body_.assign(kChunkHeaderRoom, '\0');
+  std::string header(1, kChunkFormatV1);
+  PutVarint(&header, count_);
+  const size_t start = kChunkHeaderRoom - header.size();
+  std::memcpy(body_.data() + start, header.data(), header.size());
+  return std::string_view(body_).substr(start);
+}
+
+bool ChunkReader::Open(std::string_view chunk) {
+  read_ = 0;
+  malformed_ = false;
+  if (chunk.empty() || chunk[0] != kChunkFormatV1) {
+    malformed_ = true;
+    return false;
+  }
+  rest_ = chunk.substr(1);
+  if (!GetVarint(&rest_, &count_)) {
+    malformed_ = true;
+    return false;
+  }
+  return true;
+}
+
+bool ChunkReader::Next(std::string_view* record) {
+  if (read_ == count_) {
+    if (!rest_.empty()) malformed_ = true;
+    return false;
+  }
+  uint64_t len = 0;
+  if (!GetVarint(&rest_, &len) || len > rest_.size()) {
+    malformed_ = true;
+    return false;
+  }
+  *record = rest_.substr(0, len);
+  rest_.remove_prefix(len);
+  ++read_;
+  return true;
 }
 
 std::string CheckpointSigningBytes(const v1::Checkpoint& c) {

@@ -34,6 +34,16 @@ const std::string& ZeroHash();
 // fields (`rest`: an Envelope with fields 1, 2 and 17 empty).
 std::string BuildBody(uint64_t sequence, std::string_view prev_hash, std::string_view rest);
 
+// The room a prepared event keeps in front of its serialized rest, so that
+// FrameInPlace() can write the frame and the chain fields without copying.
+inline constexpr size_t kRecordHeadroom = 1 + kHashSize + 1 + 10 + 1 + 1 + kHashSize;
+
+// `buf` holds the rest at offset kRecordHeadroom. Writes body prefix, hash
+// and frame in front of it and returns the record (a view into `buf`); the
+// hash goes to `hash` (32 bytes). Same bytes as FrameRecord(BuildBody(...)).
+std::string_view FrameInPlace(std::string& buf, uint64_t sequence, std::string_view prev_hash,
+                              std::string& hash);
+
 // Frames a body with its hash into a stored record.
 std::string FrameRecord(std::string_view hash, std::string_view body);
 
@@ -53,6 +63,45 @@ inline bool IsCheckpointRecord(std::string_view record) {
   return !record.empty() && record[0] == kCheckpointFormatV1;
 }
 bool ParseCheckpointRecord(std::string_view record, v1::Checkpoint* checkpoint);
+
+// A chunk: consecutive records of one stream stored as one value (the
+// embedded log keeps one RocksDB entry per chunk, keyed by its first
+// sequence, the way Kafka keeps record batches):
+//   chunk = 0x03 | varint count | (varint length | record) * count
+inline constexpr char kChunkFormatV1 = 0x03;
+
+// Appends records to a chunk under construction.
+class ChunkBuilder {
+ public:
+  void Reset();
+  void Add(std::string_view record);
+  // The chunk bytes (valid until the next Reset/Add).
+  std::string_view Finish();
+  size_t count() const { return count_; }
+  size_t bytes() const { return body_.size(); }  // approximate
+
+ private:
+  std::string body_;  // header room, then the records
+  size_t count_ = 0;
+};
+
+// Iterates the records of a chunk.
+class ChunkReader {
+ public:
+  // False if `chunk` does not start with a chunk header.
+  bool Open(std::string_view chunk);
+  uint64_t count() const { return count_; }
+  // Next record; false at the end or if the chunk is malformed (then
+  // malformed() is true).
+  bool Next(std::string_view* record);
+  bool malformed() const { return malformed_; }
+
+ private:
+  std::string_view rest_;
+  uint64_t count_ = 0;
+  uint64_t read_ = 0;
+  bool malformed_ = false;
+};
 
 // The bytes a checkpoint signature covers.
 std::string CheckpointSigningBytes(const v1::Checkpoint& checkpoint);

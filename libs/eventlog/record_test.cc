@@ -58,3 +58,26 @@ TEST(RecordTest, MalformedInputIsRejected) {
 
 }  // namespace
 }  // namespace takt::eventlog
+
+namespace takt::eventlog {
+namespace {
+
+TEST(RecordTest, FrameInPlaceMatchesFrameRecord) {
+  v1::Envelope rest;
+  rest.set_facility("f1");
+  rest.set_payload(std::string(300, 'p'));
+  std::string serialized = rest.SerializeAsString();
+  for (uint64_t seq : {1ull, 127ull, 128ull, 1ull << 40}) {
+    std::string prev(kHashSize, static_cast<char>(seq));
+    std::string buf(kRecordHeadroom, '?');
+    buf += serialized;
+    std::string hash;
+    std::string_view record = FrameInPlace(buf, seq, prev, hash);
+    std::string body = BuildBody(seq, prev, serialized);
+    EXPECT_EQ(record, FrameRecord(crypto::Sha256().Chain(prev, body), body)) << seq;
+    EXPECT_EQ(hash, crypto::Sha256().Chain(prev, body));
+  }
+}
+
+}  // namespace
+}  // namespace takt::eventlog

@@ -106,7 +106,6 @@ absl::StatusOr<PreparedAppend> PrepareAppend(AppendRequest request, absl::Time n
 
   std::string request_id;
   const google::protobuf::Timestamp recorded = ToProto(now);
-  crypto::Sha256& sha = crypto::Sha256::ThreadLocal();
   std::string request_digest_input;
 
   for (size_t i = 0; i < request.events.size(); ++i) {
@@ -147,11 +146,13 @@ absl::StatusOr<PreparedAppend> PrepareAppend(AppendRequest request, absl::Time n
     e.clear_prev_hash();
     e.clear_hash();
     pe.event_id = e.event_id();
-    pe.rest = e.SerializeAsString();
-    if (pe.rest.size() > kMaxEventBytes + 4096) {
+    const size_t size = e.ByteSizeLong();
+    if (size > kMaxEventBytes + 4096) {
       return EventError(i, "event exceeds the size limit");
     }
-    out.bytes += pe.rest.size();
+    pe.buf.resize(kRecordHeadroom + size);
+    e.SerializeWithCachedSizesToArray(reinterpret_cast<uint8_t*>(pe.buf.data() + kRecordHeadroom));
+    out.bytes += size;
     out.events.push_back(std::move(pe));
   }
   if (out.bytes > kMaxAppendBytes) {
@@ -161,17 +162,17 @@ absl::StatusOr<PreparedAppend> PrepareAppend(AppendRequest request, absl::Time n
   }
   if (!request_id.empty()) {
     out.request_key = RequestKey(request_id);
-    out.request_digest = sha.Digest(request_digest_input);
+    out.request_digest = crypto::Sha256::ThreadLocal().Digest(request_digest_input);
   }
   return out;
 }
 
-StreamState& WriteGroup::Stream(const StreamId& id) {
+std::map<StreamId, StreamState>::iterator WriteGroup::Stream(const StreamId& id) {
   auto it = streams_.find(id);
   if (it == streams_.end()) {
     it = streams_.emplace(id, source_->LoadStream(id)).first;
   }
-  return it->second;
+  return it;
 }
 
 std::optional<DedupEntry> WriteGroup::Dedup(const StreamId& id, const std::string& key) {
@@ -180,8 +181,10 @@ std::optional<DedupEntry> WriteGroup::Dedup(const StreamId& id, const std::strin
   return source_->LoadDedup(id, key);
 }
 
-absl::StatusOr<AppendResult> WriteGroup::Plan(const PreparedAppend& p) {
-  StreamState& state = Stream(p.stream);
+absl::StatusOr<AppendResult> WriteGroup::Plan(PreparedAppend& p) {
+  auto stream_it = Stream(p.stream);
+  const StreamId* stream_id = &stream_it->first;
+  StreamState& state = stream_it->second;
   AppendResult result;
   result.events.resize(p.events.size());
   auto position = [&](uint64_t seq) { return Position{p.stream.facility, seq}; };
@@ -250,18 +253,17 @@ absl::StatusOr<AppendResult> WriteGroup::Plan(const PreparedAppend& p) {
   // Assign sequences and chain.
   StreamState next = state;
   if (next.head_hash.empty()) next.head_hash = ZeroHash();
-  crypto::Sha256& sha = crypto::Sha256::ThreadLocal();
   const size_t first_record = records_.size();
   std::map<std::string, uint64_t> assigned;
+  std::string hash;
   for (size_t i = 0; i < p.events.size(); ++i) {
-    const PreparedEvent& e = p.events[i];
+    PreparedEvent& e = p.events[i];
     if (result.events[i].duplicate) continue;
     const uint64_t seq = next.head + 1;
-    std::string body = BuildBody(seq, next.head_hash, e.rest);
-    std::string hash = sha.Chain(next.head_hash, body);
-    records_.push_back(PlannedRecord{p.stream, seq, FrameRecord(hash, body)});
+    records_.push_back(
+        PlannedRecord{stream_id, seq, FrameInPlace(e.buf, seq, next.head_hash, hash)});
     next.head = seq;
-    next.head_hash = std::move(hash);
+    next.head_hash.swap(hash);
     result.events[i].sequence = seq;
     result.events[i].position = position(seq);
     result.events[i].event_id = e.event_id;

@@ -57,7 +57,9 @@ std::string ObservationKey(std::string_view source_id, uint64_t source_sequence)
 std::string ContentDigest(const Envelope& envelope);
 
 struct PreparedEvent {
-  std::string rest;        // Envelope bytes without fields 1, 2 and 17
+  // kRecordHeadroom bytes of room, then the Envelope serialized without
+  // fields 1, 2 and 17; the committer frames the record in place.
+  std::string buf;
   std::string event_id;
   std::string dedup_key;   // observation key, or empty
   std::string digest;      // content digest when keyed
@@ -83,9 +85,9 @@ class StateSource {
 };
 
 struct PlannedRecord {
-  StreamId stream;
+  const StreamId* stream = nullptr;  // owned by the WriteGroup
   uint64_t sequence = 0;
-  std::string record;  // framed (record.h)
+  std::string_view record;  // framed (record.h), inside the PreparedAppend
 };
 
 struct PlannedCheckpoint {
@@ -101,8 +103,9 @@ class WriteGroup {
  public:
   explicit WriteGroup(StateSource* source) : source_(source) {}
 
-  // Plans one request. On error nothing of it is in the group.
-  absl::StatusOr<AppendResult> Plan(const PreparedAppend& prepared);
+  // Plans one request. On error nothing of it is in the group. The planned
+  // records point into `prepared`, which must outlive the group's write.
+  absl::StatusOr<AppendResult> Plan(PreparedAppend& prepared);
 
   // Adds a signed checkpoint for every stream of this group whose head is
   // `interval` or more events past its last checkpoint (all moved streams if
@@ -122,7 +125,7 @@ class WriteGroup {
   bool empty() const { return records_.empty() && checkpoints_.empty(); }
 
  private:
-  StreamState& Stream(const StreamId& id);
+  std::map<StreamId, StreamState>::iterator Stream(const StreamId& id);
   std::optional<DedupEntry> Dedup(const StreamId& id, const std::string& key);
 
   StateSource* source_;

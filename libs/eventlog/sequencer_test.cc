@@ -30,14 +30,23 @@ class MapSource : public StateSource {
   std::map<std::pair<StreamId, std::string>, DedupEntry> dedup;
 };
 
+// A planned record, copied out of the group.
+struct Record {
+  uint64_t sequence;
+  std::string record;
+};
+
 absl::StatusOr<AppendResult> PlanOne(MapSource& src, AppendRequest r,
-                                     std::vector<PlannedRecord>* records = nullptr) {
+                                     std::vector<Record>* records = nullptr) {
   auto prepared = PrepareAppend(std::move(r), absl::Now());
   if (!prepared.ok()) return prepared.status();
   WriteGroup g(&src);
   auto result = g.Plan(*prepared);
   if (result.ok()) src.Apply(g);
-  if (records) *records = g.records();
+  if (records) {
+    records->clear();
+    for (const auto& pr : g.records()) records->push_back({pr.sequence, std::string(pr.record)});
+  }
   return result;
 }
 
@@ -48,7 +57,7 @@ AppendRequest WithRequestId(AppendRequest r, const std::string& id) {
 
 TEST(SequencerTest, AssignsGaplessSequencesAndChainsHashes) {
   MapSource src;
-  std::vector<PlannedRecord> records;
+  std::vector<Record> records;
   auto r = PlanOne(src, SampleAppend("f1", 3), &records);
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->head_sequence, 3u);
@@ -72,7 +81,7 @@ TEST(SequencerTest, AssignsGaplessSequencesAndChainsHashes) {
 TEST(SequencerTest, ExpectedSequenceConflictWritesNothing) {
   MapSource src;
   ASSERT_TRUE(PlanOne(src, SampleAppend("f1", 2, 10, 0)).ok());
-  std::vector<PlannedRecord> records;
+  std::vector<Record> records;
   auto r = PlanOne(src, SampleAppend("f1", 1, 10, 1), &records);
   EXPECT_EQ(r.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(std::string(r.status().message()), ::testing::HasSubstr("is at 2"));
@@ -85,7 +94,7 @@ TEST(SequencerTest, RequestIdResendReturnsOriginalPositions) {
   auto first = PlanOne(src, WithRequestId(SampleAppend("f1", 2), "req-1"));
   ASSERT_TRUE(first.ok());
   ASSERT_TRUE(PlanOne(src, SampleAppend("f1", 1)).ok());
-  std::vector<PlannedRecord> records;
+  std::vector<Record> records;
   // The resend carries a stale expected sequence: still acknowledged.
   auto again = PlanOne(src, WithRequestId(SampleAppend("f1", 2, 200, 0), "req-1"), &records);
   ASSERT_TRUE(again.ok()) << again.status();
@@ -117,7 +126,7 @@ TEST(SequencerTest, ObservationResendsAreAcknowledgedNotAppended) {
   AppendRequest b = a;
   b.events = {SampleEvent("p3", "gw-1", 12), SampleEvent("p2", "gw-1", 11),
               SampleEvent("p3", "gw-1", 12)};
-  std::vector<PlannedRecord> records;
+  std::vector<Record> records;
   auto r = PlanOne(src, b, &records);
   ASSERT_TRUE(r.ok()) << r.status();
   ASSERT_EQ(records.size(), 1u);

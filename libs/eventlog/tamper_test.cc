@@ -49,6 +49,44 @@ class RawDb {
     ASSERT_TRUE(db_->Delete(rocksdb::WriteOptions(), cf, key).ok());
   }
 
+  // A stream's stored chunks: first sequence -> records.
+  using Chunks = std::map<uint64_t, std::vector<std::string>>;
+  Chunks ReadChunks(const StreamId& stream) {
+    Chunks out;
+    std::string prefix = EmbeddedStreamPrefix(stream);
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), events()));
+    for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+      std::string_view k = it->key().ToStringView().substr(prefix.size());
+      uint64_t first = 0;
+      for (char c : k) first = (first << 8) | static_cast<unsigned char>(c);
+      ChunkReader reader;
+      EXPECT_TRUE(reader.Open(it->value().ToStringView()));
+      std::string_view record;
+      while (reader.Next(&record)) out[first].emplace_back(record);
+    }
+    return out;
+  }
+  // Replaces all of a stream's chunks.
+  void WriteChunks(const StreamId& stream, const Chunks& chunks) {
+    for (const auto& [first, records] : ReadChunks(stream)) {
+      Delete(events(), EmbeddedEventKey(stream, first));
+    }
+    for (const auto& [first, records] : chunks) {
+      ChunkBuilder b;
+      b.Reset();
+      for (const auto& r : records) b.Add(r);
+      Put(events(), EmbeddedEventKey(stream, first), std::string(b.Finish()));
+    }
+  }
+  // The record of one event, by sequence (the chunk that holds it).
+  std::string* Find(Chunks& chunks, uint64_t sequence) {
+    auto it = chunks.upper_bound(sequence);
+    if (it == chunks.begin()) return nullptr;
+    --it;
+    uint64_t index = sequence - it->first;
+    return index < it->second.size() ? &it->second[index] : nullptr;
+  }
+
  private:
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
   std::unique_ptr<rocksdb::DB> db_;
@@ -66,7 +104,8 @@ class TamperTest : public ::testing::Test {
       ASSERT_TRUE((*log)->Append(SampleAppend(kVictim.facility, 10)).ok());
       ASSERT_TRUE((*log)->Append(SampleAppend(kBystander.facility, 10)).ok());
     }
-    // 50 events per stream; checkpoints at 20, 40 and 50 (on close).
+    // 50 events per stream in chunks of 10; checkpoints at 20, 40 and 50
+    // (on close).
   }
 
   VerifyReport Verify() {
@@ -95,19 +134,20 @@ TEST_F(TamperTest, IntactLogVerifies) {
 }
 
 TEST_F(TamperTest, EveryFlippedByteOfAnEventIsDetected) {
-  std::string key = EmbeddedEventKey(kVictim, 17);
-  std::string original;
+  RawDb::Chunks original;
   {
     RawDb raw(dir_.path());
-    original = raw.Get(raw.events(), key);
+    original = raw.ReadChunks(kVictim);
+    ASSERT_EQ(original.size(), 5u);  // one chunk per append of 10
   }
+  const size_t size = RawDb(dir_.path()).Find(original, 17)->size();
   // Flip each byte position in turn (the record's frame, hash and body).
-  for (size_t i = 0; i < original.size(); i += 7) {
+  for (size_t i = 0; i < size; i += 5) {
     {
       RawDb raw(dir_.path());
-      std::string changed = original;
-      changed[i] ^= 0x20;
-      raw.Put(raw.events(), key, changed);
+      RawDb::Chunks changed = original;
+      (*raw.Find(changed, 17))[i] ^= 0x20;
+      raw.WriteChunks(kVictim, changed);
     }
     VerifyReport r = Verify();
     ASSERT_EQ(r.failures.size(), 1u) << "byte " << i << "\n" << r.ToText();
@@ -123,18 +163,38 @@ TEST_F(TamperTest, EveryFlippedByteOfAnEventIsDetected) {
 TEST_F(TamperTest, DeletedEventIsMissing) {
   {
     RawDb raw(dir_.path());
-    raw.Delete(raw.events(), EmbeddedEventKey(kVictim, 23));
+    RawDb::Chunks chunks = raw.ReadChunks(kVictim);
+    auto& chunk = chunks.at(21);
+    chunk.erase(chunk.begin() + 2);  // sequence 23
+    raw.WriteChunks(kVictim, chunks);
   }
   ExpectOnly(Verify(), 23, FailureKind::kMissing);
+}
+
+TEST_F(TamperTest, DeletedChunkIsMissing) {
+  {
+    RawDb raw(dir_.path());
+    raw.Delete(raw.events(), EmbeddedEventKey(kVictim, 21));  // sequences 21..30
+  }
+  ExpectOnly(Verify(), 21, FailureKind::kMissing);
 }
 
 TEST_F(TamperTest, SwappedEventsAreReordered) {
   {
     RawDb raw(dir_.path());
-    std::string a = raw.Get(raw.events(), EmbeddedEventKey(kVictim, 30));
-    std::string b = raw.Get(raw.events(), EmbeddedEventKey(kVictim, 31));
-    raw.Put(raw.events(), EmbeddedEventKey(kVictim, 30), b);
-    raw.Put(raw.events(), EmbeddedEventKey(kVictim, 31), a);
+    RawDb::Chunks chunks = raw.ReadChunks(kVictim);
+    std::swap(*raw.Find(chunks, 33), *raw.Find(chunks, 34));
+    raw.WriteChunks(kVictim, chunks);
+  }
+  ExpectOnly(Verify(), 33, FailureKind::kReordered);
+}
+
+TEST_F(TamperTest, EventsSwappedAcrossChunksAreReordered) {
+  {
+    RawDb raw(dir_.path());
+    RawDb::Chunks chunks = raw.ReadChunks(kVictim);
+    std::swap(*raw.Find(chunks, 30), *raw.Find(chunks, 31));
+    raw.WriteChunks(kVictim, chunks);
   }
   ExpectOnly(Verify(), 30, FailureKind::kReordered);
 }
@@ -142,9 +202,11 @@ TEST_F(TamperTest, SwappedEventsAreReordered) {
 TEST_F(TamperTest, TailCutBehindASignedHeadIsTruncated) {
   {
     RawDb raw(dir_.path());
-    // Remove the last 5 events and fix up the head record too, as an attacker
+    // Remove the last 5 events and the head record too, as an attacker
     // would; only the signed checkpoint at 50 remembers the real head.
-    for (uint64_t s = 46; s <= 50; ++s) raw.Delete(raw.events(), EmbeddedEventKey(kVictim, s));
+    RawDb::Chunks chunks = raw.ReadChunks(kVictim);
+    chunks.at(41).resize(5);
+    raw.WriteChunks(kVictim, chunks);
     raw.Delete(raw.heads(), kVictim.context + std::string(1, '\0') + kVictim.facility);
   }
   ExpectOnly(Verify(), 46, FailureKind::kTruncated);
@@ -152,26 +214,29 @@ TEST_F(TamperTest, TailCutBehindASignedHeadIsTruncated) {
 
 TEST_F(TamperTest, RewrittenChainIsCaughtByTheSignedCheckpoint) {
   // Rewrite event 35 and re-hash the chain from there to the end: every hash
-  // is self-consistent, but the signed head at 40 and 50 no longer match.
+  // is self-consistent, but the signed heads at 40 and 50 no longer match.
   {
     RawDb raw(dir_.path());
+    RawDb::Chunks chunks = raw.ReadChunks(kVictim);
     std::string prev;
     {
-      auto env = DecodeRecord(raw.Get(raw.events(), EmbeddedEventKey(kVictim, 34)));
+      auto env = DecodeRecord(*raw.Find(chunks, 34));
       ASSERT_TRUE(env.ok());
       prev = env->hash();
     }
     for (uint64_t s = 35; s <= 50; ++s) {
-      auto env = DecodeRecord(raw.Get(raw.events(), EmbeddedEventKey(kVictim, s)));
+      std::string* record = raw.Find(chunks, s);
+      auto env = DecodeRecord(*record);
       ASSERT_TRUE(env.ok());
       if (s == 35) env->set_payload("scrap=0");
       env->clear_hash();
       env->set_prev_hash(prev);
       std::string body = env->SerializeAsString();
       std::string hash = crypto::Sha256().Chain(prev, body);
-      raw.Put(raw.events(), EmbeddedEventKey(kVictim, s), FrameRecord(hash, body));
+      *record = FrameRecord(hash, body);
       prev = hash;
     }
+    raw.WriteChunks(kVictim, chunks);
   }
   ExpectOnly(Verify(), 40, FailureKind::kAltered);
 }
@@ -193,7 +258,9 @@ TEST_F(TamperTest, ForgedCheckpointSignatureIsDetected) {
 TEST_F(TamperTest, CorruptEnvelopeBytesAreReportedOnRead) {
   {
     RawDb raw(dir_.path());
-    raw.Put(raw.events(), EmbeddedEventKey(kVictim, 12), "garbage");
+    RawDb::Chunks chunks = raw.ReadChunks(kVictim);
+    *raw.Find(chunks, 12) = "garbage";
+    raw.WriteChunks(kVictim, chunks);
   }
   EmbeddedLogOptions o;
   o.data_dir = dir_.path();

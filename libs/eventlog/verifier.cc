@@ -32,8 +32,39 @@ void ChainChecker::Fail(uint64_t sequence, FailureKind kind, std::string detail)
   failure_ = VerifyFailure{"", "", sequence, kind, std::move(detail)};
 }
 
+std::optional<VerifyFailure> ChainChecker::failure() const {
+  if (failure_ || !suspect_) return failure_;
+  const Suspect& s = *suspect_;
+  if (s.body > s.at) {
+    return VerifyFailure{"", "", s.at, FailureKind::kMissing,
+                         absl::StrCat("sequences ", s.at, "..", s.body - 1,
+                                      " are absent; the stream continues with ", s.body)};
+  }
+  return VerifyFailure{"", "", s.at, FailureKind::kReordered,
+                       absl::StrCat("the event stored at sequence ", s.at, " is sequence ",
+                                    s.body)};
+}
+
 bool ChainChecker::Add(uint64_t stored_sequence, std::string_view record) {
   if (failure_) return false;
+  if (first_sequence_ == 0) first_sequence_ = next_ = stored_sequence;
+  if (suspect_) {
+    // One record of lookahead decides between "missing" and "moved".
+    std::string_view h, b, p;
+    uint64_t seq = 0;
+    const Suspect s = *suspect_;
+    suspect_.reset();
+    if (s.body > s.at && SplitRecord(record, &h, &b) && ScanBody(b, &seq, &p) &&
+        seq == s.body + 1) {
+      Fail(s.at, FailureKind::kMissing,
+           absl::StrCat("sequences ", s.at, "..", s.body - 1,
+                        " are absent; the stream continues with ", s.body));
+    } else {
+      Fail(s.at, FailureKind::kReordered,
+           absl::StrCat("the event stored at sequence ", s.at, " is sequence ", s.body));
+    }
+    return false;
+  }
   if (stored_sequence > next_) {
     Fail(next_, FailureKind::kMissing,
          absl::StrCat("sequence ", next_, " is absent; the next stored event is ",
@@ -54,10 +85,8 @@ bool ChainChecker::Add(uint64_t stored_sequence, std::string_view record) {
     return false;
   }
   if (body_sequence != stored_sequence) {
-    Fail(stored_sequence, FailureKind::kReordered,
-         absl::StrCat("the event stored at sequence ", stored_sequence, " is sequence ",
-                      body_sequence));
-    return false;
+    suspect_ = Suspect{stored_sequence, body_sequence};
+    return true;
   }
   unsigned char computed[crypto::kSha256Size];
   crypto::Sha256::ThreadLocal().Chain(prev_hash, body, computed);
@@ -97,27 +126,38 @@ std::optional<VerifyFailure> FinishStream(const StreamId& stream,
   uint64_t last = 0;  // last good sequence of the contiguous verified prefix
   std::map<uint64_t, std::string> hashes;
   bool chain_failed = false;
+  const ChainChecker* prev = nullptr;  // the last run that had events
   for (size_t i = 0; i < runs.size() && !chain_failed; ++i) {
     const ChainChecker& run = runs[i];
-    if (i > 0 && run.events() > 0 && !runs[i - 1].last_hash().empty() &&
-        run.first_prev_hash() != runs[i - 1].last_hash()) {
-      failures.push_back(VerifyFailure{"", "", run.first_sequence() - 1, FailureKind::kAltered,
-                                       absl::StrCat("chain broken: sequence ",
-                                                    run.first_sequence(),
-                                                    " continues from a different hash than "
-                                                    "sequence ", run.first_sequence() - 1,
-                                                    " has")});
-      chain_failed = true;
-      break;
+    if (run.events() == 0 && !run.failure()) continue;
+    if (prev != nullptr && run.events() > 0) {
+      if (run.first_sequence() != prev->next_sequence()) {
+        failures.push_back(VerifyFailure{
+            "", "", prev->next_sequence(), FailureKind::kMissing,
+            absl::StrCat("sequence ", prev->next_sequence(), " is absent; the next stored event is ",
+                         run.first_sequence())});
+        chain_failed = true;
+        break;
+      }
+      if (run.first_prev_hash() != prev->last_hash()) {
+        failures.push_back(VerifyFailure{
+            "", "", run.first_sequence() - 1, FailureKind::kAltered,
+            absl::StrCat("chain broken: sequence ", run.first_sequence(),
+                         " continues from a different hash than sequence ",
+                         run.first_sequence() - 1, " has")});
+        chain_failed = true;
+        break;
+      }
     }
     hashes.insert(run.hashes().begin(), run.hashes().end());
-    if (run.failure()) {
-      failures.push_back(*run.failure());
+    if (auto f = run.failure()) {
+      failures.push_back(*f);
       chain_failed = true;
-      last = run.next_sequence() - 1;
+      last = f->sequence > 0 ? f->sequence - 1 : 0;
       break;
     }
     last = run.next_sequence() - 1;
+    prev = &run;
   }
 
   for (const v1::Checkpoint& c : checkpoints) {

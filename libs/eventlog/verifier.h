@@ -28,7 +28,8 @@ namespace takt::eventlog {
 class ChainChecker {
  public:
   // `expected_prev_hash`: the hash the run must continue from; empty when the
-  // run starts mid-stream (FinishStream checks the seam).
+  // run starts mid-stream (FinishStream checks the seam). `first_sequence` 0:
+  // the run starts wherever its first record is.
   // `wanted`: sequences whose hashes checkpoints will need.
   ChainChecker(uint64_t first_sequence, std::string expected_prev_hash,
                const std::set<uint64_t>* wanted);
@@ -48,7 +49,10 @@ class ChainChecker {
   uint64_t events() const { return events_; }
   const std::string& last_hash() const { return last_hash_; }
   const std::string& first_prev_hash() const { return first_prev_hash_; }
-  const std::optional<VerifyFailure>& failure() const { return failure_; }
+  // The run's first failure. An event found where another should be is
+  // judged with one record of lookahead: if the sequence continues from it,
+  // the skipped events are missing; otherwise events were moved.
+  std::optional<VerifyFailure> failure() const;
   const std::map<uint64_t, std::string>& hashes() const { return hashes_; }
 
  private:
@@ -62,6 +66,11 @@ class ChainChecker {
   const std::set<uint64_t>* wanted_;
   std::map<uint64_t, std::string> hashes_;
   std::optional<VerifyFailure> failure_;
+  struct Suspect {
+    uint64_t at;    // where it was stored
+    uint64_t body;  // what it says it is
+  };
+  std::optional<Suspect> suspect_;
 };
 
 // Stitches the runs of a stream (in sequence order; each run after the first
