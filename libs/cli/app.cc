@@ -52,18 +52,17 @@ int RunTakt(int argc, char** argv) {
   bench->require_subcommand(1);
   BenchLogOptions bench_log;
   bool bench_json = false;
-  double bench_seconds = 3;
   CLI::App* bench_log_cmd = bench->add_subcommand(
       "log", "Embedded log: durable appends (1/64 appenders, batches of 1/100), read, verify");
   bench_log_cmd->add_option("--data-dir", bench_log.data_dir,
                             "Where to write (default: a temporary directory)");
-  bench_log_cmd->add_option("--seconds", bench_seconds, "Duration of each append scenario")->capture_default_str();
+  bench_log_cmd->add_option("--scale", bench_log.scale,
+                            "Multiplies the events each scenario appends")->capture_default_str();
   bench_log_cmd->add_option("--payload-bytes", bench_log.payload_bytes, "Payload size")->capture_default_str();
   bench_log_cmd->add_option("--only", bench_log.only,
                             "Only the append scenarios whose name contains this");
   bench_log_cmd->add_flag("--json", bench_json, "One JSON object per line");
   bench_log_cmd->callback([&] {
-    bench_log.duration = absl::Seconds(bench_seconds);
     auto results = RunLogBenchmark(bench_log);
     if (!results.ok()) {
       std::cerr << "takt: bench log: " << results.status().message() << "\n";

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstring>
+#include <random>
 #include <filesystem>
 #include <thread>
 
@@ -24,17 +26,36 @@ double Percentile(std::vector<double>& v, double p) {
   return v[k];
 }
 
-absl::StatusOr<BenchResult> RunAppends(EventLog& log, const std::string& name, int appenders,
-                                       size_t batch, const BenchLogOptions& o) {
-  // Requests are built before the clock starts; each appender owns a stream.
-  std::vector<AppendRequest> templates;
-  for (int a = 0; a < appenders; ++a) {
-    templates.push_back(
-        eventlog::SampleAppend(absl::StrCat(name, "-", a), batch, o.payload_bytes));
+// A payload of random bytes: as incompressible as it gets.
+std::string RandomPayload(std::mt19937_64& rng, size_t bytes) {
+  std::string out(bytes, '\0');
+  for (size_t i = 0; i < bytes; i += 8) {
+    uint64_t v = rng();
+    std::memcpy(out.data() + i, &v, std::min<size_t>(8, bytes - i));
   }
-  std::atomic<bool> stop{false};
-  std::atomic<uint64_t> events{0};
-  std::atomic<uint64_t> appends{0};
+  return out;
+}
+
+absl::StatusOr<BenchResult> RunAppends(EventLog& log, const std::string& name, int appenders,
+                                       size_t batch, size_t appends_per_appender,
+                                       const BenchLogOptions& o) {
+  // Requests are generated before the clock starts (the log is measured, not
+  // the generator); each appender owns a stream.
+  std::vector<std::vector<AppendRequest>> requests(appenders);
+  std::mt19937_64 rng(42);
+  for (int a = 0; a < appenders; ++a) {
+    requests[a].reserve(appends_per_appender);
+    for (size_t i = 0; i < appends_per_appender; ++i) {
+      AppendRequest r;
+      r.context = "scheduling";
+      r.facility = absl::StrCat(name, "-", a);
+      r.events.reserve(batch);
+      for (size_t e = 0; e < batch; ++e) {
+        r.events.push_back(eventlog::SampleEvent(RandomPayload(rng, o.payload_bytes)));
+      }
+      requests[a].push_back(std::move(r));
+    }
+  }
   std::vector<std::vector<double>> latencies(appenders);
   absl::Status error;
   absl::Mutex error_mu;
@@ -42,34 +63,30 @@ absl::StatusOr<BenchResult> RunAppends(EventLog& log, const std::string& name, i
   absl::Time start = absl::Now();
   for (int a = 0; a < appenders; ++a) {
     threads.emplace_back([&, a] {
-      while (!stop.load(std::memory_order_relaxed)) {
-        AppendRequest r = templates[a];
+      latencies[a].reserve(appends_per_appender);
+      for (AppendRequest& r : requests[a]) {
         absl::Time t0 = absl::Now();
         auto result = log.Append(std::move(r));
         if (!result.ok()) {
           absl::MutexLock lock(&error_mu);
           error = result.status();
-          stop = true;
           return;
         }
         latencies[a].push_back(absl::ToDoubleMilliseconds(absl::Now() - t0));
-        events.fetch_add(batch, std::memory_order_relaxed);
-        appends.fetch_add(1, std::memory_order_relaxed);
       }
     });
   }
-  absl::SleepFor(o.duration);
-  stop = true;
   for (auto& t : threads) t.join();
   double seconds = absl::ToDoubleSeconds(absl::Now() - start);
   if (!error.ok()) return error;
   std::vector<double> all;
   for (auto& l : latencies) all.insert(all.end(), l.begin(), l.end());
+  const uint64_t appends = static_cast<uint64_t>(appenders) * appends_per_appender;
   BenchResult r;
   r.name = name;
-  r.events = events;
+  r.events = appends * batch;
   r.seconds = seconds;
-  r.events_per_second = static_cast<double>(events) / seconds;
+  r.events_per_second = static_cast<double>(r.events) / seconds;
   r.appends_per_second = static_cast<double>(appends) / seconds;
   r.p50_ms = Percentile(all, 0.50);
   r.p99_ms = Percentile(all, 0.99);
@@ -95,11 +112,15 @@ absl::StatusOr<std::vector<BenchResult>> RunLogBenchmark(const BenchLogOptions& 
     struct Scenario {
       int appenders;
       size_t batch;
+      size_t appends;  // per appender, at scale 1
     };
-    for (Scenario s : {Scenario{1, 1}, Scenario{64, 1}, Scenario{1, 100}, Scenario{64, 100}}) {
+    for (Scenario s : {Scenario{1, 1, 20000}, Scenario{64, 1, 3125}, Scenario{1, 100, 6000},
+                       Scenario{64, 100, 250}}) {
       std::string name = absl::StrCat("append_batch", s.batch, "_appenders", s.appenders);
       if (!options.only.empty() && name.find(options.only) == std::string::npos) continue;
-      TAKT_ASSIGN_OR_RETURN(BenchResult r, RunAppends(*log, name, s.appenders, s.batch, options));
+      size_t appends = std::max<size_t>(1, static_cast<size_t>(s.appends * options.scale));
+      TAKT_ASSIGN_OR_RETURN(BenchResult r,
+                            RunAppends(*log, name, s.appenders, s.batch, appends, options));
       results.push_back(r);
     }
     // Read back every stream with full decoding.

@@ -144,6 +144,14 @@ rocksdb::ColumnFamilyOptions CfOptions(bool point_lookups) {
 rocksdb::ColumnFamilyOptions EventsCfOptions() {
   rocksdb::ColumnFamilyOptions o = CfOptions(false);
   o.memtable_insert_with_hint_prefix_extractor = std::make_shared<StreamPrefix>();
+  // Chunks are large and never change: keep them in blob files so that
+  // compaction moves small references instead of rewriting event bytes
+  // (write amplification ~2x: WAL + blob file, instead of ~3x).
+  o.enable_blob_files = true;
+  o.min_blob_size = 1024;
+  o.blob_file_size = 256 << 20;
+  o.enable_blob_garbage_collection = false;  // nothing is ever deleted
+  o.write_buffer_size = 128 << 20;
   return o;
 }
 
