@@ -40,6 +40,8 @@ constexpr char kHeadsCf[] = "heads";
 // this many bytes may wait for the committer.
 constexpr size_t kMaxGroupBytes = 32 << 20;
 constexpr size_t kMaxQueuedBytes = 512 << 20;
+// Groups smaller than this wait for the disk to go idle and grow meanwhile.
+constexpr size_t kSmallGroupBytes = 256 << 10;
 // Chunks (record.h) hold at most this many events or bytes.
 constexpr size_t kMaxChunkEvents = 1024;
 constexpr size_t kMaxChunkBytes = 1 << 20;
@@ -406,7 +408,7 @@ class EmbeddedLog final : public EventLog, private StateSource {
       WriterLoop();
     });
     queue_ = std::make_unique<CommitQueue>(
-        [this](const std::vector<PendingAppend*>& batch) { CommitGroup(batch); }, kMaxGroupBytes,
+        [this](std::vector<PendingAppend*>& batch) { CommitGroup(batch); }, kMaxGroupBytes,
         kMaxQueuedBytes);
     return absl::OkStatus();
   }
@@ -562,7 +564,22 @@ class EmbeddedLog final : public EventLog, private StateSource {
   // Planner stage (the CommitQueue thread): plans a group against the
   // published heads plus everything still in flight, builds its WriteBatch
   // and hands it to the writer. Planning group N+1 overlaps writing group N.
-  void CommitGroup(const std::vector<PendingAppend*>& batch) {
+  void CommitGroup(std::vector<PendingAppend*>& batch) {
+    // A small group is not worth a sync of its own while the disk is busy:
+    // wait for the writer to go idle, then take everything that arrived
+    // meanwhile. Large groups go straight on and overlap the running write.
+    size_t bytes = 0;
+    for (const PendingAppend* p : batch) bytes += p->prepared.bytes;
+    if (bytes < kSmallGroupBytes) {
+      {
+        absl::MutexLock lock(&flight_mu_);
+        auto idle = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(flight_mu_) {
+          return next_flight_ == nullptr && !writing_;
+        };
+        flight_mu_.Await(absl::Condition(&idle));
+      }
+      queue_->TakeMore(batch, bytes);
+    }
     auto flight = std::make_unique<InFlight>();
     flight->batch = batch;
     WriteGroup group(this);
@@ -636,6 +653,7 @@ class EmbeddedLog final : public EventLog, private StateSource {
         flight_mu_.Await(absl::Condition(&ready));
         if (!next_flight_) return;
         flight = std::move(next_flight_);
+        writing_ = true;
       }
       absl::Status status;
       if (failed_) {
@@ -658,6 +676,7 @@ class EmbeddedLog final : public EventLog, private StateSource {
       }
       {
         absl::MutexLock lock(&flight_mu_);
+        writing_ = false;
         for (const auto& [id, st] : flight->streams) {
           auto it = pending_heads_.find(id);
           if (it != pending_heads_.end() && it->second.head == st.head &&
@@ -697,6 +716,7 @@ class EmbeddedLog final : public EventLog, private StateSource {
   absl::Mutex flight_mu_;
   std::unique_ptr<InFlight> next_flight_ ABSL_GUARDED_BY(flight_mu_);
   bool stop_writer_ ABSL_GUARDED_BY(flight_mu_) = false;
+  bool writing_ ABSL_GUARDED_BY(flight_mu_) = false;
   std::map<StreamId, StreamState> pending_heads_ ABSL_GUARDED_BY(flight_mu_);
   std::map<std::pair<StreamId, std::string>, DedupEntry> pending_dedup_ ABSL_GUARDED_BY(flight_mu_);
   std::thread writer_;

@@ -61,6 +61,17 @@ void CommitQueue::Loop() {
   }
 }
 
+void CommitQueue::TakeMore(std::vector<PendingAppend*>& batch, size_t batch_bytes) {
+  absl::MutexLock lock(&mu_);
+  size_t taken = 0;
+  while (!queue_.empty() && batch_bytes + taken < max_group_bytes_) {
+    taken += queue_.front()->prepared.bytes;
+    batch.push_back(queue_.front());
+    queue_.pop_front();
+  }
+  queued_bytes_ -= taken;
+}
+
 bool PlanBatch(const std::vector<PendingAppend*>& batch, WriteGroup& group) {
   bool checkpoint_all = false;
   for (PendingAppend* p : batch) {

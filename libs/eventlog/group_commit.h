@@ -33,7 +33,7 @@ struct PendingAppend {
 // takt::eventlog::CommitQueue
 class CommitQueue {
  public:
-  using CommitFn = std::function<void(const std::vector<PendingAppend*>&)>;
+  using CommitFn = std::function<void(std::vector<PendingAppend*>&)>;
 
   // `commit` runs on the committer thread; it must set every result. Groups
   // stop growing at `max_group_bytes` of prepared events. At most
@@ -44,6 +44,11 @@ class CommitQueue {
 
   // Enqueues `p` and waits until it is committed or failed.
   absl::StatusOr<AppendResult> Submit(PendingAppend* p);
+
+  // For the commit function only: moves what has been queued since its batch
+  // was taken into `batch` (up to the group size), so that a backend that
+  // waited for its disk can commit a fuller group.
+  void TakeMore(std::vector<PendingAppend*>& batch, size_t batch_bytes);
 
  private:
   void Loop();

@@ -138,7 +138,7 @@ class KafkaLog final : public EventLog, private StateSource {
     if (options_.owner_id.empty()) return absl::InvalidArgumentError("owner_id must be set");
     TAKT_RETURN_IF_ERROR(Connect());
     queue_ = std::make_unique<CommitQueue>(
-        [this](const std::vector<PendingAppend*>& batch) { CommitGroup(batch); }, kMaxGroupBytes,
+        [this](std::vector<PendingAppend*>& batch) { CommitGroup(batch); }, kMaxGroupBytes,
         kMaxQueuedBytes);
     return absl::OkStatus();
   }

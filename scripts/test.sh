@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Installs what is missing (Debian packages), builds Takt and runs every test.
+# Usage (as root on Debian 12): ./scripts/test.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./scripts/install-deps.sh
+cmake --preset release
+cmake --build --preset release
+ctest --preset release
