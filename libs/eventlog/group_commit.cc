@@ -39,6 +39,20 @@ absl::StatusOr<AppendResult> CommitQueue::Submit(PendingAppend* p) {
   return std::move(p->result);
 }
 
+absl::StatusOr<AppendResult> CommitQueue::Append(AppendRequest request) {
+  absl::StatusOr<PreparedAppend> prepared = PrepareAppend(std::move(request), absl::Now());
+  if (!prepared.ok()) return prepared.status();
+  PendingAppend p;
+  p.prepared = std::move(*prepared);
+  return Submit(&p);
+}
+
+absl::Status CommitQueue::CheckpointAll() {
+  PendingAppend p;
+  p.checkpoint_all = true;
+  return Submit(&p).status();
+}
+
 void CommitQueue::Loop() {
   for (;;) {
     std::vector<PendingAppend*> batch;

@@ -45,6 +45,11 @@ class CommitQueue {
   // Enqueues `p` and waits until it is committed or failed.
   absl::StatusOr<AppendResult> Submit(PendingAppend* p);
 
+  // Prepares `request` on the caller's thread, then submits it.
+  absl::StatusOr<AppendResult> Append(AppendRequest request);
+  // Submits a request to checkpoint every stream head that moved.
+  absl::Status CheckpointAll();
+
   // For the commit function only: moves what has been queued since its batch
   // was taken into `batch` (up to the group size), so that a backend that
   // waited for its disk can commit a fuller group.

@@ -149,17 +149,10 @@ class KafkaLog final : public EventLog, private StateSource {
       return absl::FailedPreconditionError(absl::StrCat(
           "this writer does not own context '", request.context, "'"));
     }
-    TAKT_ASSIGN_OR_RETURN(PreparedAppend prepared, PrepareAppend(std::move(request), absl::Now()));
-    PendingAppend p;
-    p.prepared = std::move(prepared);
-    return queue_->Submit(&p);
+    return queue_->Append(std::move(request));
   }
 
-  absl::Status CheckpointAll() override {
-    PendingAppend p;
-    p.checkpoint_all = true;
-    return queue_->Submit(&p).status();
-  }
+  absl::Status CheckpointAll() override { return queue_->CheckpointAll(); }
 
   absl::StatusOr<std::vector<LoggedEvent>> ReadStream(const StreamId& stream,
                                                       uint64_t from_sequence,
