@@ -1,0 +1,88 @@
+#include "libs/kpi/calendar.h"
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace takt::kpi {
+namespace {
+
+// Three shifts, the night one running past midnight; the day starts at 06:00.
+CalendarSpec ThreeShifts(const std::string& zone) {
+  return CalendarSpec{zone, 6 * 60, {{"A", 6 * 60, 14 * 60}, {"B", 14 * 60, 22 * 60},
+                                     {"C", 22 * 60, 6 * 60}}};
+}
+
+absl::Time Local(const FacilityCalendar& c, int y, int mo, int d, int h, int mi = 0) {
+  return absl::FromCivil(absl::CivilSecond(y, mo, d, h, mi, 0), c.zone());
+}
+
+TEST(CalendarTest, OvernightShiftBelongsToTheDayItStarts) {
+  auto cal = FacilityCalendar::Create(ThreeShifts("Europe/Berlin"));
+  ASSERT_TRUE(cal.ok()) << cal.status();
+  absl::Time t = Local(*cal, 2026, 11, 24, 2, 30);  // Tuesday 02:30 local
+  EXPECT_EQ(cal->ProductionDay(t), absl::CivilDay(2026, 11, 23));
+  auto shift = cal->ShiftAt(t);
+  ASSERT_TRUE(shift.has_value());
+  EXPECT_EQ(shift->name, "C");
+  EXPECT_EQ(shift->production_day, absl::CivilDay(2026, 11, 23));
+  EXPECT_EQ(shift->interval.start, Local(*cal, 2026, 11, 23, 22));
+  EXPECT_EQ(shift->interval.end, Local(*cal, 2026, 11, 24, 6));
+  EXPECT_EQ(cal->ShiftAt(Local(*cal, 2026, 11, 24, 6))->name, "A");
+  EXPECT_EQ(cal->ProductionDay(Local(*cal, 2026, 11, 24, 6)), absl::CivilDay(2026, 11, 24));
+}
+
+TEST(CalendarTest, DaylightSavingDaysHave23And25Hours) {
+  auto cal = FacilityCalendar::Create(ThreeShifts("America/Chicago"));
+  ASSERT_TRUE(cal.ok());
+  // 2026-03-08 (spring forward at 02:00) and 2026-11-01 (fall back at 02:00).
+  EXPECT_EQ(cal->Day(absl::CivilDay(2026, 3, 7)).length(), absl::Hours(23));
+  EXPECT_EQ(cal->Day(absl::CivilDay(2026, 3, 8)).length(), absl::Hours(24));
+  EXPECT_EQ(cal->Day(absl::CivilDay(2026, 10, 31)).length(), absl::Hours(25));
+  // The night shift across the change is 7 and 9 hours long.
+  EXPECT_EQ(cal->Shift(absl::CivilDay(2026, 3, 7), "C")->interval.length(), absl::Hours(7));
+  EXPECT_EQ(cal->Shift(absl::CivilDay(2026, 10, 31), "C")->interval.length(), absl::Hours(9));
+  EXPECT_EQ(cal->Shift(absl::CivilDay(2026, 10, 31), "A")->interval.length(), absl::Hours(8));
+}
+
+TEST(CalendarTest, HourStartInRepeatedSkippedAndHalfHourZones) {
+  auto chicago = FacilityCalendar::Create(ThreeShifts("America/Chicago"));
+  // Fall back: 01:00-02:00 CDT then 01:00-02:00 CST. 07:30 UTC is 01:30 CST.
+  absl::Time second_0130 = absl::FromCivil(absl::CivilSecond(2026, 11, 1, 7, 30, 0), absl::UTCTimeZone());
+  EXPECT_EQ(chicago->HourStart(second_0130),
+            absl::FromCivil(absl::CivilSecond(2026, 11, 1, 7, 0, 0), absl::UTCTimeZone()));
+  absl::Time first_0130 = second_0130 - absl::Hours(1);
+  EXPECT_EQ(chicago->HourStart(first_0130), second_0130 - absl::Minutes(90));
+  auto kolkata = FacilityCalendar::Create(ThreeShifts("Asia/Kolkata"));  // UTC+05:30
+  absl::Time t = absl::FromCivil(absl::CivilSecond(2026, 6, 1, 10, 10, 0), absl::UTCTimeZone());
+  EXPECT_EQ(kolkata->HourStart(t),
+            absl::FromCivil(absl::CivilSecond(2026, 6, 1, 9, 30, 0), absl::UTCTimeZone()));
+  EXPECT_EQ(kolkata->LocalLabel(kolkata->HourStart(t)), "2026-06-01T15:00+05:30");
+}
+
+TEST(CalendarTest, WeeksAndMonthsAreMadeOfProductionDays) {
+  auto cal = FacilityCalendar::Create(ThreeShifts("Europe/Berlin"));
+  Interval week = cal->Week(absl::CivilDay(2026, 11, 26));  // a Thursday
+  EXPECT_EQ(week.start, Local(*cal, 2026, 11, 23, 6));
+  EXPECT_EQ(week.end, Local(*cal, 2026, 11, 30, 6));
+  Interval march = cal->Month(absl::CivilMonth(2026, 3));  // 31 days, one 23-hour day
+  EXPECT_EQ(march.length(), absl::Hours(31 * 24 - 1));
+}
+
+TEST(CalendarTest, BadSpecsAreRefusedWithTheCulpritNamed) {
+  auto bad_zone = FacilityCalendar::Create({"Mars/Olympus", 360, {}});
+  EXPECT_EQ(bad_zone.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(bad_zone.status().message()), ::testing::HasSubstr("Mars/Olympus"));
+  auto half_hour = FacilityCalendar::Create({"UTC", 360, {{"A", 330, 840}}});
+  EXPECT_THAT(std::string(half_hour.status().message()), ::testing::HasSubstr("shift 'A'"));
+  auto overlap = FacilityCalendar::Create({"UTC", 360, {{"A", 360, 900}, {"B", 840, 1320}}});
+  EXPECT_THAT(std::string(overlap.status().message()), ::testing::HasSubstr("overlap"));
+  auto past_day = FacilityCalendar::Create({"UTC", 360, {{"N", 1320, 420}}});
+  EXPECT_THAT(std::string(past_day.status().message()), ::testing::HasSubstr("past the end"));
+  auto twice = FacilityCalendar::Create({"UTC", 0, {{"A", 0, 60}, {"A", 60, 120}}});
+  EXPECT_THAT(std::string(twice.status().message()), ::testing::HasSubstr("used twice"));
+  auto day_start = FacilityCalendar::Create({"UTC", 390, {}});
+  EXPECT_THAT(std::string(day_start.status().message()), ::testing::HasSubstr("day_start"));
+}
+
+}  // namespace
+}  // namespace takt::kpi

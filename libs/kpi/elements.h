@@ -1,0 +1,61 @@
+// File: elements.h
+// -----------------------------------------------------------------------------
+// ISO 22400-2 elements: the additive quantities every KPI is a ratio of.
+// Times are integer microseconds and quantities integer counts, so sums are
+// exact and independent of order: a rollup rebuilt from the log, or
+// recomputed by an auditor from raw events, gives the same bits.
+#ifndef TAKT_LIBS_KPI_ELEMENTS_H_
+#define TAKT_LIBS_KPI_ELEMENTS_H_
+
+#include <array>
+#include <cstdint>
+#include <string_view>
+
+namespace takt::kpi {
+
+enum class Element : int {
+  kPbt = 0,   // planned busy time (POT minus planned downtime)
+  kApt,       // actual production time
+  kAust,      // actual unit setup time
+  kAdet,      // actual unit delay time (failures, minor stops, other delays)
+  kAdot,      // actual unit down time: available, no order (idle)
+  kPdt,       // planned downtime (planned maintenance, breaks)
+  kPriPq,     // sum of planned run time per item x produced quantity (time)
+  kPriGq,     // sum of planned run time per item x good quantity (time)
+  kPq,        // produced quantity
+  kGq,        // good quantity
+  kSq,        // scrap quantity
+  kRq,        // rework quantity
+  kFe,        // failure events
+  kTbf,       // operating time between failures
+  kTtr,       // time to restoration (down for failure)
+  kTtf,       // operating time to failure
+  kAoet,      // actual order execution time
+  kCount,
+};
+
+inline constexpr int kElementCount = static_cast<int>(Element::kCount);
+
+// Short ISO name ("PBT", "APT", ...), as used in formulas and exports.
+std::string_view ElementName(Element e);
+// True for time elements (microseconds), false for counts.
+bool IsTimeElement(Element e);
+
+// takt::kpi::ElementSums
+//
+// A vector of element totals for some scope and period.
+struct ElementSums {
+  std::array<int64_t, kElementCount> v{};
+
+  int64_t& operator[](Element e) { return v[static_cast<int>(e)]; }
+  int64_t operator[](Element e) const { return v[static_cast<int>(e)]; }
+  ElementSums& operator+=(const ElementSums& o) {
+    for (int i = 0; i < kElementCount; ++i) v[i] += o.v[i];
+    return *this;
+  }
+  bool operator==(const ElementSums&) const = default;
+};
+
+}  // namespace takt::kpi
+
+#endif  // TAKT_LIBS_KPI_ELEMENTS_H_

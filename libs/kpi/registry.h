@@ -1,0 +1,52 @@
+// File: registry.h
+// -----------------------------------------------------------------------------
+// The KPI registry: every KPI Takt reports, with its ISO 22400-2 reference,
+// formula, unit and better direction, defined as a product of ratios of
+// element sums. Rollups and the auditors' recomputation share it, so a KPI
+// means the same thing on every path. Ratios are always taken of sums at the
+// requested scope, never averaged (site A 90 % OEE over 10 h and site B 50 %
+// over 990 h roll up to 50.4 %, not 70 %).
+#ifndef TAKT_LIBS_KPI_REGISTRY_H_
+#define TAKT_LIBS_KPI_REGISTRY_H_
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "libs/kpi/elements.h"
+
+namespace takt::kpi {
+
+enum class Better { kHigher, kLower };
+
+// Sum(numerator) / Sum(denominator).
+struct Factor {
+  std::vector<Element> numerator;
+  std::vector<Element> denominator;
+};
+
+struct KpiDef {
+  std::string id;         // stable, e.g. "oee"
+  std::string name;       // "OEE index"
+  std::string unit;       // "%", "h", "items/h"
+  Better better = Better::kHigher;
+  std::string iso_ref;    // "ISO 22400-2:2014 KPI 6"
+  std::string formula;    // "A x E x Q = PRI*GQ / PBT"
+  std::vector<Factor> factors;  // value = scale x product of factors
+  double scale = 1.0;
+};
+
+// All KPIs, in a stable order.
+const std::vector<KpiDef>& Registry();
+
+// The KPI with this id, or nullptr.
+const KpiDef* FindKpi(std::string_view id);
+
+// The KPI's value for these sums; nullopt when a denominator is zero (no
+// data for the scope and period: never reported as 0).
+std::optional<double> Evaluate(const KpiDef& kpi, const ElementSums& sums);
+
+}  // namespace takt::kpi
+
+#endif  // TAKT_LIBS_KPI_REGISTRY_H_
