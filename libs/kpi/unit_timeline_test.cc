@@ -1,0 +1,119 @@
+#include "libs/kpi/unit_timeline.h"
+
+#include <algorithm>
+#include <random>
+
+#include "gtest/gtest.h"
+
+namespace takt::kpi {
+namespace {
+
+constexpr int64_t kMinute = 60'000'000;
+
+class UnitTimelineTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto cal = FacilityCalendar::Create({"America/Chicago", 6 * 60, {}});
+    ASSERT_TRUE(cal.ok());
+    calendar_ = std::make_unique<FacilityCalendar>(*cal);
+  }
+  absl::Time Local(int d, int h, int mi = 0) const {
+    return absl::FromCivil(absl::CivilSecond(2026, 3, d, h, mi, 0), calendar_->zone());
+  }
+  std::unique_ptr<FacilityCalendar> calendar_;
+};
+
+TEST_F(UnitTimelineTest, IntervalsAreAttributedPerLocalHourWhenClosed) {
+  UnitTimeline unit(calendar_.get());
+  HourlyDelta total;
+  Merge(total, unit.ChangeState(Local(2, 6), UnitState::kRunning));
+  EXPECT_TRUE(total.empty());  // still open
+  Merge(total, unit.ChangeState(Local(2, 8, 30), UnitState::kDown));
+  Merge(total, unit.ChangeState(Local(2, 9), UnitState::kRunning));
+  Merge(total, unit.ChangeState(Local(2, 10), UnitState::kIdle));
+  ASSERT_EQ(total.size(), 4u);
+  EXPECT_EQ(total[Local(2, 6)][Element::kApt], 60 * kMinute);
+  EXPECT_EQ(total[Local(2, 8)][Element::kApt], 30 * kMinute);
+  EXPECT_EQ(total[Local(2, 8)][Element::kAdet], 30 * kMinute);
+  EXPECT_EQ(total[Local(2, 8)][Element::kTtr], 30 * kMinute);
+  EXPECT_EQ(total[Local(2, 8)][Element::kFe], 1);
+  EXPECT_EQ(total[Local(2, 8)][Element::kPbt], 60 * kMinute);
+  EXPECT_EQ(total[Local(2, 9)][Element::kTbf], 60 * kMinute);
+  EXPECT_EQ(total, unit.Totals());
+}
+
+TEST_F(UnitTimelineTest, ALateChangeReattributesOnlyItsStretch) {
+  UnitTimeline unit(calendar_.get());
+  unit.ChangeState(Local(2, 6), UnitState::kRunning);
+  unit.ChangeState(Local(2, 14), UnitState::kIdle);
+  // Hours later the gateway delivers a failure at 07:15. Until its repair
+  // is known the unit counts as down up to the next known change (14:00).
+  HourlyDelta late = unit.ChangeState(Local(2, 7, 15), UnitState::kDown);
+  ASSERT_EQ(late.size(), 7u);  // 07:00 to 13:00
+  EXPECT_EQ(late[Local(2, 7)][Element::kApt], -45 * kMinute);
+  EXPECT_EQ(late[Local(2, 7)][Element::kAdet], 45 * kMinute);
+  EXPECT_EQ(late[Local(2, 7)][Element::kFe], 1);
+  EXPECT_EQ(late[Local(2, 7)][Element::kPbt], 0);
+  EXPECT_EQ(late[Local(2, 13)][Element::kTtr], 60 * kMinute);
+  // Then the repair at 07:45 arrives: together, only 07:00-08:00 changed.
+  HourlyDelta net = late;
+  Merge(net, unit.ChangeState(Local(2, 7, 45), UnitState::kRunning));
+  ASSERT_EQ(net.size(), 1u);
+  EXPECT_EQ(net[Local(2, 7)][Element::kApt], -30 * kMinute);
+  EXPECT_EQ(net[Local(2, 7)][Element::kAdet], 30 * kMinute);
+  EXPECT_EQ(net[Local(2, 7)][Element::kTtr], 30 * kMinute);
+  EXPECT_EQ(net[Local(2, 7)][Element::kFe], 1);
+}
+
+TEST_F(UnitTimelineTest, ReplacingAChangeAtTheSameInstantCorrectsIt) {
+  UnitTimeline unit(calendar_.get());
+  unit.ChangeState(Local(2, 6), UnitState::kRunning);
+  unit.ChangeState(Local(2, 7), UnitState::kDown);
+  unit.ChangeState(Local(2, 8), UnitState::kRunning);
+  HourlyDelta fix = unit.ChangeState(Local(2, 7), UnitState::kSetup);  // it was a changeover
+  EXPECT_EQ(fix[Local(2, 7)][Element::kFe], -1);
+  EXPECT_EQ(fix[Local(2, 7)][Element::kAust], 60 * kMinute);
+  EXPECT_EQ(fix[Local(2, 7)][Element::kTtr], -60 * kMinute);
+  EXPECT_EQ(unit.changes(), 3u);
+}
+
+TEST_F(UnitTimelineTest, CountsCarryPlannedRunTime) {
+  UnitTimeline unit(calendar_.get());
+  HourlyDelta d = unit.Count(Local(2, 9, 59), 90, 6, 4, absl::Seconds(30));
+  ElementSums& e = d[Local(2, 9)];
+  EXPECT_EQ(e[Element::kPq], 100);
+  EXPECT_EQ(e[Element::kGq], 90);
+  EXPECT_EQ(e[Element::kSq], 6);
+  EXPECT_EQ(e[Element::kRq], 4);
+  EXPECT_EQ(e[Element::kPriPq], 100 * 30'000'000LL);
+  EXPECT_EQ(e[Element::kPriGq], 90 * 30'000'000LL);
+}
+
+// Any arrival order gives the same hourly sums as the sorted timeline,
+// across the spring-forward night (2026-03-08 in Chicago).
+TEST_F(UnitTimelineTest, SumsDoNotDependOnArrivalOrder) {
+  std::mt19937_64 rng(7);
+  std::vector<std::pair<absl::Time, UnitState>> changes;
+  absl::Time t = Local(6, 6);
+  for (int i = 0; i < 300; ++i) {
+    t += absl::Minutes(1 + static_cast<int>(rng() % 90));
+    changes.emplace_back(t, static_cast<UnitState>(rng() % 6));
+  }
+  UnitTimeline sorted(calendar_.get());
+  for (const auto& [when, state] : changes) sorted.ChangeState(when, state);
+  const HourlyDelta expected = sorted.Totals();
+  ASSERT_GT(expected.size(), 48u);
+  int64_t fe = 0;
+  for (const auto& [hour, e] : expected) fe += e[Element::kFe];
+  EXPECT_GT(fe, 10);
+  for (int round = 0; round < 20; ++round) {
+    std::shuffle(changes.begin(), changes.end(), rng);
+    UnitTimeline unit(calendar_.get());
+    HourlyDelta total;
+    for (const auto& [when, state] : changes) Merge(total, unit.ChangeState(when, state));
+    ASSERT_EQ(total, expected) << "round " << round;
+  }
+}
+
+}  // namespace
+}  // namespace takt::kpi
