@@ -1,0 +1,227 @@
+#include "libs/rollup/rollup_store.h"
+
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "rocksdb/db.h"
+#include "rocksdb/merge_operator.h"
+#include "rocksdb/write_batch.h"
+
+namespace takt::rollup {
+namespace {
+
+constexpr size_t kSumsBytes = 8 * kpi::kElementCount;
+
+void PutBigEndian64(std::string* out, uint64_t v) {
+  for (int i = 7; i >= 0; --i) out->push_back(static_cast<char>(v >> (8 * i)));
+}
+
+uint64_t GetBigEndian64(std::string_view s) {
+  uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v = (v << 8) | static_cast<unsigned char>(s[i]);
+  return v;
+}
+
+std::string HourKey(std::string_view prefix, absl::Time hour) {
+  std::string key(prefix);
+  PutBigEndian64(&key, static_cast<uint64_t>(absl::ToUnixSeconds(hour)));
+  return key;
+}
+
+std::string UnitPrefix(const std::string& facility, const std::string& unit) {
+  return absl::StrCat(facility, std::string(1, '\0'), unit, std::string(1, '\0'));
+}
+
+std::string FacilityPrefix(const std::string& facility) {
+  return absl::StrCat(facility, std::string(1, '\0'));
+}
+
+absl::Status FromRocks(const rocksdb::Status& s, const char* what) {
+  if (s.ok()) return absl::OkStatus();
+  return absl::InternalError(absl::StrCat(what, ": ", s.ToString()));
+}
+
+// Element-wise addition of sums: writes never read.
+class SumsAddOperator final : public rocksdb::AssociativeMergeOperator {
+ public:
+  bool Merge(const rocksdb::Slice&, const rocksdb::Slice* existing, const rocksdb::Slice& value,
+             std::string* new_value, rocksdb::Logger*) const override {
+    kpi::ElementSums a;
+    kpi::ElementSums b;
+    if (!DecodeSums(value.ToStringView(), &b)) return false;  // -> Corruption
+    if (existing != nullptr && !DecodeSums(existing->ToStringView(), &a)) return false;
+    a += b;
+    *new_value = EncodeSums(a);
+    return true;
+  }
+  const char* Name() const override { return "takt.SumsAdd.v1"; }
+};
+
+}  // namespace
+
+std::string EncodeSums(const kpi::ElementSums& sums) {
+  std::string out(kSumsBytes, '\0');
+  for (int i = 0; i < kpi::kElementCount; ++i) {
+    uint64_t v = static_cast<uint64_t>(sums.v[i]);
+    for (int b = 0; b < 8; ++b) out[8 * i + b] = static_cast<char>(v >> (8 * b));
+  }
+  return out;
+}
+
+bool DecodeSums(std::string_view bytes, kpi::ElementSums* sums) {
+  if (bytes.size() != kSumsBytes) return false;
+  for (int i = 0; i < kpi::kElementCount; ++i) {
+    uint64_t v = 0;
+    for (int b = 0; b < 8; ++b) {
+      v |= static_cast<uint64_t>(static_cast<unsigned char>(bytes[8 * i + b])) << (8 * b);
+    }
+    sums->v[i] = static_cast<int64_t>(v);
+  }
+  return true;
+}
+
+struct RollupStore::Impl {
+  std::unique_ptr<rocksdb::DB> db;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::ColumnFamilyHandle* unit_hours = nullptr;
+  rocksdb::ColumnFamilyHandle* facility_hours = nullptr;
+  rocksdb::ColumnFamilyHandle* meta = nullptr;
+
+  ~Impl() {
+    if (db) {
+      for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
+      db->Close();
+    }
+  }
+
+  absl::StatusOr<kpi::ElementSums> Sum(rocksdb::ColumnFamilyHandle* cf, const std::string& prefix,
+                                       absl::Time from, absl::Time to,
+                                       std::map<absl::Time, kpi::ElementSums>* hours) const {
+    rocksdb::ReadOptions ro;
+    std::string upper = HourKey(prefix, to);
+    rocksdb::Slice upper_slice(upper);
+    ro.iterate_upper_bound = &upper_slice;
+    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(ro, cf));
+    kpi::ElementSums total;
+    for (it->Seek(HourKey(prefix, from)); it->Valid(); it->Next()) {
+      kpi::ElementSums row;
+      if (!DecodeSums(it->value().ToStringView(), &row)) {
+        return absl::DataLossError("rollup row does not decode; rebuild the rollups");
+      }
+      total += row;
+      if (hours != nullptr) {
+        std::string_view key = it->key().ToStringView();
+        (*hours)[absl::FromUnixSeconds(
+            static_cast<int64_t>(GetBigEndian64(key.substr(key.size() - 8))))] += row;
+      }
+    }
+    if (!it->status().ok()) return FromRocks(it->status(), "reading rollups");
+    return total;
+  }
+};
+
+RollupStore::RollupStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+RollupStore::~RollupStore() = default;
+
+absl::StatusOr<std::unique_ptr<RollupStore>> RollupStore::Open(const std::string& path) {
+  rocksdb::Options options;
+  options.create_if_missing = true;
+  options.create_missing_column_families = true;
+  rocksdb::ColumnFamilyOptions sums;
+  sums.merge_operator = std::make_shared<SumsAddOperator>();
+  std::vector<rocksdb::ColumnFamilyDescriptor> cfs = {
+      {rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions()},
+      {"unit_hours", sums},
+      {"facility_hours", sums},
+      {"meta", rocksdb::ColumnFamilyOptions()},
+  };
+  auto impl = std::make_unique<Impl>();
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status s = rocksdb::DB::Open(options, path, cfs, &impl->handles, &raw);
+  if (!s.ok()) return FromRocks(s, "opening rollup store");
+  impl->db.reset(raw);
+  impl->unit_hours = impl->handles[1];
+  impl->facility_hours = impl->handles[2];
+  impl->meta = impl->handles[3];
+  return std::unique_ptr<RollupStore>(new RollupStore(std::move(impl)));
+}
+
+absl::Status RollupStore::Apply(const std::vector<UnitHourDelta>& deltas,
+                                const std::string& context, const Cursor& cursor, bool sync) {
+  rocksdb::WriteBatch wb;
+  for (const UnitHourDelta& d : deltas) {
+    const std::string value = EncodeSums(d.delta);
+    wb.Merge(impl_->unit_hours, HourKey(UnitPrefix(d.facility, d.unit), d.hour), value);
+    wb.Merge(impl_->facility_hours, HourKey(FacilityPrefix(d.facility), d.hour), value);
+  }
+  std::string encoded;
+  for (const auto& [partition, offset] : cursor) {
+    absl::StrAppend(&encoded, partition.size(), ":", partition, "=", offset, ";");
+  }
+  wb.Put(impl_->meta, absl::StrCat("cursor/", context), encoded);
+  rocksdb::WriteOptions wo;
+  wo.sync = sync;
+  return FromRocks(impl_->db->Write(wo, &wb), "writing rollups");
+}
+
+absl::StatusOr<Cursor> RollupStore::LoadCursor(const std::string& context) const {
+  std::string value;
+  rocksdb::Status s =
+      impl_->db->Get(rocksdb::ReadOptions(), impl_->meta, absl::StrCat("cursor/", context), &value);
+  Cursor cursor;
+  if (s.IsNotFound()) return cursor;
+  if (!s.ok()) return FromRocks(s, "reading cursor");
+  std::string_view rest = value;
+  while (!rest.empty()) {
+    size_t colon = rest.find(':');
+    if (colon == std::string_view::npos) return absl::DataLossError("cursor is corrupt");
+    size_t len = std::stoul(std::string(rest.substr(0, colon)));
+    std::string partition(rest.substr(colon + 1, len));
+    rest.remove_prefix(colon + 1 + len);
+    size_t semi = rest.find(';');
+    if (rest.empty() || rest[0] != '=' || semi == std::string_view::npos) {
+      return absl::DataLossError("cursor is corrupt");
+    }
+    cursor[partition] = std::stoull(std::string(rest.substr(1, semi - 1)));
+    rest.remove_prefix(semi + 1);
+  }
+  return cursor;
+}
+
+absl::StatusOr<kpi::ElementSums> RollupStore::SumUnit(const std::string& facility,
+                                                      const std::string& unit, absl::Time from,
+                                                      absl::Time to) const {
+  return impl_->Sum(impl_->unit_hours, UnitPrefix(facility, unit), from, to, nullptr);
+}
+
+absl::StatusOr<kpi::ElementSums> RollupStore::SumFacility(const std::string& facility,
+                                                          absl::Time from, absl::Time to) const {
+  return impl_->Sum(impl_->facility_hours, FacilityPrefix(facility), from, to, nullptr);
+}
+
+absl::StatusOr<std::map<absl::Time, kpi::ElementSums>> RollupStore::Hours(
+    const std::string& facility, const std::string& unit, absl::Time from, absl::Time to) const {
+  std::map<absl::Time, kpi::ElementSums> hours;
+  auto total = unit.empty()
+                   ? impl_->Sum(impl_->facility_hours, FacilityPrefix(facility), from, to, &hours)
+                   : impl_->Sum(impl_->unit_hours, UnitPrefix(facility, unit), from, to, &hours);
+  if (!total.ok()) return total.status();
+  return hours;
+}
+
+absl::StatusOr<std::map<std::string, kpi::ElementSums>> RollupStore::DumpUnitHours() const {
+  std::map<std::string, kpi::ElementSums> out;
+  std::unique_ptr<rocksdb::Iterator> it(
+      impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->unit_hours));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    kpi::ElementSums row;
+    if (!DecodeSums(it->value().ToStringView(), &row)) {
+      return absl::DataLossError("rollup row does not decode");
+    }
+    out[it->key().ToString()] = row;
+  }
+  if (!it->status().ok()) return FromRocks(it->status(), "reading rollups");
+  return out;
+}
+
+}  // namespace takt::rollup

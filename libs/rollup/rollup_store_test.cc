@@ -1,0 +1,127 @@
+#include "libs/rollup/rollup_store.h"
+
+#include <random>
+
+#include "gtest/gtest.h"
+#include "libs/kpi/registry.h"
+#include "libs/testing/temp_dir.h"
+
+namespace takt::rollup {
+namespace {
+
+using kpi::Element;
+using kpi::ElementSums;
+
+constexpr int64_t kHour = 3'600'000'000;
+const absl::Time kT0 = absl::FromUnixSeconds(1'790'000'000 / 3600 * 3600);
+
+ElementSums Running(int64_t minutes) {
+  ElementSums s;
+  s[Element::kApt] = s[Element::kPbt] = minutes * 60'000'000;
+  return s;
+}
+
+TEST(RollupStoreTest, SumsOverRangesUnitsAndFacilities) {
+  testing::TempDir dir;
+  auto store = RollupStore::Open(dir.path());
+  ASSERT_TRUE(store.ok()) << store.status();
+  std::vector<UnitHourDelta> deltas;
+  for (int h = 0; h < 48; ++h) {
+    deltas.push_back({"plant-1", "press-1", kT0 + absl::Hours(h), Running(30)});
+    deltas.push_back({"plant-1", "press-2", kT0 + absl::Hours(h), Running(45)});
+    deltas.push_back({"plant-2", "press-1", kT0 + absl::Hours(h), Running(60)});
+  }
+  ASSERT_TRUE((*store)->Apply(deltas, "scheduling", {{"plant-1", 97}}, true).ok());
+  auto unit = (*store)->SumUnit("plant-1", "press-2", kT0 + absl::Hours(10), kT0 + absl::Hours(20));
+  ASSERT_TRUE(unit.ok());
+  EXPECT_EQ((*unit)[Element::kApt], 10 * 45 * 60'000'000LL);
+  auto facility = (*store)->SumFacility("plant-1", kT0, kT0 + absl::Hours(24));
+  EXPECT_EQ((*facility)[Element::kApt], 24 * 75 * 60'000'000LL);
+  auto hours = (*store)->Hours("plant-2", "", kT0 + absl::Hours(47), kT0 + absl::Hours(100));
+  ASSERT_EQ(hours->size(), 1u);
+  EXPECT_EQ(hours->begin()->first, kT0 + absl::Hours(47));
+  EXPECT_EQ((*store)->SumFacility("nowhere", kT0, kT0 + absl::Hours(1))->v, ElementSums{}.v);
+}
+
+TEST(RollupStoreTest, DeltasAddIncludingCorrectionsAndSurviveReopen) {
+  testing::TempDir dir;
+  {
+    auto store = RollupStore::Open(dir.path());
+    ASSERT_TRUE((*store)->Apply({{"f", "u", kT0, Running(60)}}, "scheduling", {{"f", 2}}, true).ok());
+    ElementSums correction;  // a late failure re-attributes 15 minutes
+    correction[Element::kApt] = -15 * 60'000'000LL;
+    correction[Element::kAdet] = 15 * 60'000'000LL;
+    correction[Element::kFe] = 1;
+    ASSERT_TRUE((*store)->Apply({{"f", "u", kT0, correction}}, "scheduling", {{"f", 3}}, true).ok());
+  }
+  auto store = RollupStore::Open(dir.path());
+  ASSERT_TRUE(store.ok());
+  auto sums = (*store)->SumUnit("f", "u", kT0, kT0 + absl::Hours(1));
+  EXPECT_EQ((*sums)[Element::kApt], 45 * 60'000'000LL);
+  EXPECT_EQ((*sums)[Element::kAdet], 15 * 60'000'000LL);
+  EXPECT_EQ((*sums)[Element::kFe], 1);
+  auto cursor = (*store)->LoadCursor("scheduling");
+  ASSERT_TRUE(cursor.ok());
+  EXPECT_EQ(cursor->at("f"), 3u);
+  EXPECT_TRUE((*store)->LoadCursor("quality")->empty());
+}
+
+TEST(RollupStoreTest, CursorsWithAnyPartitionNamesRoundTrip) {
+  testing::TempDir dir;
+  auto store = RollupStore::Open(dir.path());
+  Cursor c = {{"0", 17}, {"plant;x=1:2", 4}, {"", 9}};
+  ASSERT_TRUE((*store)->Apply({}, "scheduling", c, false).ok());
+  EXPECT_EQ(*(*store)->LoadCursor("scheduling"), c);
+}
+
+TEST(RollupStoreTest, RegionOeeIsARatioOfSumsAcrossFacilities) {
+  testing::TempDir dir;
+  auto store = RollupStore::Open(dir.path());
+  // Site A at 90 % over 10 h, site B at 50 % over 990 h (idle losses).
+  auto site = [](const std::string& f, double oee, int hours) {
+    std::vector<UnitHourDelta> out;
+    for (int h = 0; h < hours; ++h) {
+      ElementSums s;
+      s[Element::kPbt] = kHour;
+      s[Element::kApt] = static_cast<int64_t>(oee * kHour);
+      s[Element::kAdot] = kHour - s[Element::kApt];
+      s[Element::kPriPq] = s[Element::kPriGq] = s[Element::kApt];
+      out.push_back({f, "line-1", kT0 + absl::Hours(h), s});
+    }
+    return out;
+  };
+  ASSERT_TRUE((*store)->Apply(site("site-a", 0.9, 10), "scheduling", {}, false).ok());
+  ASSERT_TRUE((*store)->Apply(site("site-b", 0.5, 990), "scheduling", {}, false).ok());
+  ElementSums region;
+  for (const char* f : {"site-a", "site-b"}) {
+    region += *(*store)->SumFacility(f, kT0, kT0 + absl::Hours(1000));
+  }
+  EXPECT_NEAR(*kpi::Evaluate(*kpi::FindKpi("oee"), region), 50.4, 1e-9);
+  EXPECT_NEAR(*kpi::Evaluate(*kpi::FindKpi("oee"),
+                             *(*store)->SumFacility("site-a", kT0, kT0 + absl::Hours(1000))),
+              90.0, 1e-9);
+}
+
+TEST(RollupStoreTest, SameDeltasInAnyBatchingGiveIdenticalRows) {
+  std::mt19937_64 rng(3);
+  std::vector<UnitHourDelta> deltas;
+  for (int i = 0; i < 2000; ++i) {
+    ElementSums s;
+    s[static_cast<Element>(rng() % kpi::kElementCount)] = static_cast<int64_t>(rng() % 1000) - 300;
+    deltas.push_back({"f" + std::to_string(rng() % 3), "u" + std::to_string(rng() % 4),
+                      kT0 + absl::Hours(static_cast<int64_t>(rng() % 50)), s});
+  }
+  testing::TempDir a, b;
+  auto one = RollupStore::Open(a.path());
+  ASSERT_TRUE((*one)->Apply(deltas, "scheduling", {}, false).ok());
+  auto many = RollupStore::Open(b.path());
+  for (size_t i = 0; i < deltas.size(); i += 7) {
+    std::vector<UnitHourDelta> part(deltas.begin() + static_cast<long>(i),
+                                    deltas.begin() + static_cast<long>(std::min(i + 7, deltas.size())));
+    ASSERT_TRUE((*many)->Apply(part, "scheduling", {}, false).ok());
+  }
+  EXPECT_EQ(*(*one)->DumpUnitHours(), *(*many)->DumpUnitHours());
+}
+
+}  // namespace
+}  // namespace takt::rollup
