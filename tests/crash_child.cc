@@ -28,6 +28,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "open: %s\n", std::string(log.status().message()).c_str());
     return 1;
   }
+  std::printf("READY\n");
+  std::fflush(stdout);
   const std::string run = argv[2];
   absl::Mutex out_mu;
   std::vector<std::thread> threads;

@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "absl/strings/str_split.h"
+#include "absl/synchronization/mutex.h"
 #include "gtest/gtest.h"
 #include "libs/eventlog/embedded_log.h"
 #include "libs/testing/temp_dir.h"
@@ -44,17 +45,29 @@ std::vector<Ack> RunAndKill(const std::string& dir, int run, absl::Duration run_
   }
   close(pipefd[1]);
   std::string output;
+  absl::Mutex mu;
   std::thread reader([&] {
     char buf[65536];
     ssize_t n;
-    while ((n = read(pipefd[0], buf, sizeof buf)) > 0) output.append(buf, static_cast<size_t>(n));
+    while ((n = read(pipefd[0], buf, sizeof buf)) > 0) {
+      absl::MutexLock lock(&mu);
+      output.append(buf, static_cast<size_t>(n));
+    }
   });
+  // The kill timer starts once the child has opened the log (slow under
+  // sanitizers), so every run is killed while appending.
+  {
+    absl::MutexLock lock(&mu);
+    auto ready = [&]() { return output.find("READY\n") != std::string::npos; };
+    mu.AwaitWithTimeout(absl::Condition(&ready), absl::Seconds(60));
+  }
   absl::SleepFor(run_for);
   kill(pid, SIGKILL);
   int status = 0;
   waitpid(pid, &status, 0);
   reader.join();
   close(pipefd[0]);
+  absl::MutexLock lock(&mu);
   EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
       << "the child stopped by itself (status " << status << ")";
   std::vector<Ack> acks;
