@@ -51,6 +51,9 @@ class UnitTimeline {
   // recorded at exactly `t`) and returns the element delta it causes.
   HourlyDelta ChangeState(absl::Time t, UnitState state);
 
+  // Restores a change already accounted for (from storage): no delta.
+  void Restore(absl::Time t, UnitState state) { changes_[t] = state; }
+
   // The delta of a production count at `t` with planned run time per item
   // `pri`.
   HourlyDelta Count(absl::Time t, int64_t good, int64_t scrap, int64_t rework,

@@ -86,6 +86,7 @@ struct RollupStore::Impl {
   rocksdb::ColumnFamilyHandle* unit_hours = nullptr;
   rocksdb::ColumnFamilyHandle* facility_hours = nullptr;
   rocksdb::ColumnFamilyHandle* meta = nullptr;
+  rocksdb::ColumnFamilyHandle* timelines = nullptr;
 
   ~Impl() {
     if (db) {
@@ -134,6 +135,7 @@ absl::StatusOr<std::unique_ptr<RollupStore>> RollupStore::Open(const std::string
       {"unit_hours", sums},
       {"facility_hours", sums},
       {"meta", rocksdb::ColumnFamilyOptions()},
+      {"timelines", rocksdb::ColumnFamilyOptions()},
   };
   auto impl = std::make_unique<Impl>();
   rocksdb::DB* raw = nullptr;
@@ -143,12 +145,19 @@ absl::StatusOr<std::unique_ptr<RollupStore>> RollupStore::Open(const std::string
   impl->unit_hours = impl->handles[1];
   impl->facility_hours = impl->handles[2];
   impl->meta = impl->handles[3];
+  impl->timelines = impl->handles[4];
   return std::unique_ptr<RollupStore>(new RollupStore(std::move(impl)));
 }
 
 absl::Status RollupStore::Apply(const std::vector<UnitHourDelta>& deltas,
+                                const std::vector<TimelineChange>& changes,
                                 const std::string& context, const Cursor& cursor, bool sync) {
   rocksdb::WriteBatch wb;
+  for (const TimelineChange& c : changes) {
+    std::string key = UnitPrefix(c.facility, c.unit);
+    PutBigEndian64(&key, static_cast<uint64_t>(absl::ToUnixMicros(c.at)));
+    wb.Put(impl_->timelines, key, std::string(1, static_cast<char>(c.state)));
+  }
   for (const UnitHourDelta& d : deltas) {
     const std::string value = EncodeSums(d.delta);
     wb.Merge(impl_->unit_hours, HourKey(UnitPrefix(d.facility, d.unit), d.hour), value);
@@ -186,6 +195,24 @@ absl::StatusOr<Cursor> RollupStore::LoadCursor(const std::string& context) const
     rest.remove_prefix(semi + 1);
   }
   return cursor;
+}
+
+absl::StatusOr<std::vector<std::pair<absl::Time, int>>> RollupStore::LoadTimeline(
+    const std::string& facility, const std::string& unit) const {
+  std::vector<std::pair<absl::Time, int>> out;
+  const std::string prefix = UnitPrefix(facility, unit);
+  std::unique_ptr<rocksdb::Iterator> it(
+      impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->timelines));
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    std::string_view key = it->key().ToStringView();
+    if (key.size() != prefix.size() + 8 || it->value().size() != 1) {
+      return absl::DataLossError("unit timeline row is corrupt; rebuild the rollups");
+    }
+    out.emplace_back(absl::FromUnixMicros(static_cast<int64_t>(GetBigEndian64(key.substr(prefix.size())))),
+                     static_cast<unsigned char>(it->value()[0]));
+  }
+  if (!it->status().ok()) return FromRocks(it->status(), "reading unit timeline");
+  return out;
 }
 
 absl::StatusOr<kpi::ElementSums> RollupStore::SumUnit(const std::string& facility,

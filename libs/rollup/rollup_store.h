@@ -9,6 +9,7 @@
 // Layout (column families):
 //   unit_hours      facility \0 unit \0 hour(8, big-endian unix seconds) -> sums
 //   facility_hours  facility \0 hour(8)                                  -> sums
+//   timelines       facility \0 unit \0 time(8, big-endian unix micros)  -> state
 //   meta            "cursor/<context>"                                   -> cursor
 // Sums are 17 little-endian int64s (elements.h order).
 #ifndef TAKT_LIBS_ROLLUP_ROLLUP_STORE_H_
@@ -36,6 +37,15 @@ struct UnitHourDelta {
 // The consumed position of a context: partition -> next offset.
 using Cursor = std::map<std::string, uint64_t>;
 
+// A work unit's state change, kept so that late events can be re-attributed
+// exactly after a restart (the unit timeline is rebuilt from these).
+struct TimelineChange {
+  std::string facility;
+  std::string unit;
+  absl::Time at;
+  int state = 0;  // kpi::UnitState
+}; 
+
 class RollupStore {
  public:
   static absl::StatusOr<std::unique_ptr<RollupStore>> Open(const std::string& path);
@@ -44,7 +54,16 @@ class RollupStore {
   // Applies deltas and advances `context`'s cursor atomically (one synced
   // WriteBatch when `sync`).
   absl::Status Apply(const std::vector<UnitHourDelta>& deltas, const std::string& context,
+                     const Cursor& cursor, bool sync) {
+    return Apply(deltas, {}, context, cursor, sync);
+  }
+  absl::Status Apply(const std::vector<UnitHourDelta>& deltas,
+                     const std::vector<TimelineChange>& changes, const std::string& context,
                      const Cursor& cursor, bool sync);
+
+  // A unit's recorded state changes, in time order.
+  absl::StatusOr<std::vector<std::pair<absl::Time, int>>> LoadTimeline(
+      const std::string& facility, const std::string& unit) const;
 
   // The cursor last stored for `context` (empty if none).
   absl::StatusOr<Cursor> LoadCursor(const std::string& context) const;

@@ -1,0 +1,159 @@
+#include "libs/rollup/projection.h"
+
+#include "gtest/gtest.h"
+#include "libs/eventlog/embedded_log.h"
+#include "libs/kpi/registry.h"
+#include "libs/testing/temp_dir.h"
+#include "takt/scheduling/v1/events.pb.h"
+
+namespace takt::rollup {
+namespace {
+
+using kpi::Element;
+namespace sv1 = scheduling::v1;
+
+constexpr int64_t kMinute = 60'000'000;
+
+class ProjectionTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    eventlog::EmbeddedLogOptions o;
+    o.data_dir = log_dir_.path();
+    auto log = eventlog::OpenEmbeddedLog(o);
+    ASSERT_TRUE(log.ok());
+    log_ = std::move(*log);
+    auto cal = kpi::FacilityCalendar::Create({"Europe/Berlin", 6 * 60, {}});
+    ASSERT_TRUE(cal.ok());
+    calendar_ = std::make_unique<kpi::FacilityCalendar>(*cal);
+  }
+
+  absl::Time Local(int h, int mi = 0) const {
+    return absl::FromCivil(absl::CivilSecond(2026, 11, 24, h, mi, 0), calendar_->zone());
+  }
+
+  void Append(const std::string& facility, absl::Time at, const std::string& type,
+              const std::string& payload, uint64_t source_sequence) {
+    eventlog::AppendRequest r;
+    r.context = "scheduling";
+    r.facility = facility;
+    eventlog::Envelope e;
+    e.set_event_type(type);
+    e.set_schema_version(1);
+    e.mutable_occurred_time()->set_seconds(absl::ToUnixSeconds(at));
+    e.set_source_id("gw-" + facility);
+    e.set_source_sequence(source_sequence);
+    e.set_payload(payload);
+    r.events.push_back(e);
+    ASSERT_TRUE(log_->Append(r).ok());
+  }
+  void State(const std::string& facility, absl::Time at, sv1::UnitState s, uint64_t seq) {
+    sv1::UnitStateChanged c;
+    c.set_work_unit("press-1");
+    c.set_state(s);
+    Append(facility, at, "takt.scheduling.v1.UnitStateChanged", c.SerializeAsString(), seq);
+  }
+  void Count(const std::string& facility, absl::Time at, int good, int scrap, uint64_t seq) {
+    sv1::ProductionCounted c;
+    c.set_work_unit("press-1");
+    c.set_good(good);
+    c.set_scrap(scrap);
+    c.set_planned_run_time_per_item_us(30'000'000);
+    Append(facility, at, "takt.scheduling.v1.ProductionCounted", c.SerializeAsString(), seq);
+  }
+  CalendarLookup Calendars() {
+    return [this](const std::string& f) -> const kpi::FacilityCalendar* {
+      return f.rfind("plant-", 0) == 0 ? calendar_.get() : nullptr;
+    };
+  }
+  // A shift of plant-1 with a failure, counts and one late event.
+  void Scenario() {
+    State("plant-1", Local(6), sv1::UNIT_STATE_SETUP, 1);
+    State("plant-1", Local(6, 30), sv1::UNIT_STATE_RUNNING, 2);
+    Count("plant-1", Local(7, 59), 100, 4, 3);
+    State("plant-1", Local(9), sv1::UNIT_STATE_DOWN, 4);
+    State("plant-1", Local(9, 40), sv1::UNIT_STATE_RUNNING, 5);
+    State("plant-1", Local(14), sv1::UNIT_STATE_IDLE, 6);
+    Count("plant-1", Local(13, 30), 300, 6, 7);
+    // Late, out of order: a minor stop at 11:00-11:20 arrives last.
+    State("plant-1", Local(11, 20), sv1::UNIT_STATE_RUNNING, 9);
+    State("plant-1", Local(11), sv1::UNIT_STATE_DELAYED, 8);
+  }
+
+  testing::TempDir log_dir_;
+  testing::TempDir store_dir_;
+  std::unique_ptr<eventlog::EventLog> log_;
+  std::unique_ptr<kpi::FacilityCalendar> calendar_;
+};
+
+TEST_F(ProjectionTest, ObservationsBecomeHourlyElementsIncludingLateOnes) {
+  Scenario();
+  auto store = RollupStore::Open(store_dir_.path());
+  Projection p(log_.get(), store->get(), Calendars());
+  ASSERT_TRUE(p.Start().ok());
+  auto applied = p.CatchUp();
+  ASSERT_TRUE(applied.ok()) << applied.status();
+  EXPECT_EQ(*applied, 9u);
+  auto shift = (*store)->SumFacility("plant-1", Local(6), Local(14));
+  ASSERT_TRUE(shift.ok());
+  const kpi::ElementSums& s = *shift;
+  EXPECT_EQ(s[Element::kPbt], 8 * 60 * kMinute);
+  EXPECT_EQ(s[Element::kAust], 30 * kMinute);
+  EXPECT_EQ(s[Element::kAdet], 60 * kMinute);  // 40 min failure + 20 min minor stop
+  EXPECT_EQ(s[Element::kTtr], 40 * kMinute);
+  EXPECT_EQ(s[Element::kFe], 1);
+  EXPECT_EQ(s[Element::kApt], (8 * 60 - 30 - 60) * kMinute);
+  EXPECT_EQ(s[Element::kPq], 410);
+  EXPECT_EQ(s[Element::kGq], 400);
+  // The late minor stop landed in the 11:00 hour.
+  auto eleven = (*store)->SumUnit("plant-1", "press-1", Local(11), Local(12));
+  EXPECT_EQ((*eleven)[Element::kAdet], 20 * kMinute);
+  // OEE = PRI x GQ / PBT.
+  EXPECT_NEAR(*kpi::Evaluate(*kpi::FindKpi("oee"), s), 100.0 * 400 * 30 / (8 * 3600), 1e-9);
+}
+
+TEST_F(ProjectionTest, ResumesAtItsCursorAndEqualsARebuild) {
+  Scenario();
+  testing::TempDir rebuilt_dir;
+  {
+    auto store = RollupStore::Open(store_dir_.path());
+    ProjectionOptions o;
+    o.max_events_per_batch = 4;  // stop part-way: 4 of 9 events
+    Projection p(log_.get(), store->get(), Calendars(), o);
+    ASSERT_TRUE(p.Start().ok());
+    ASSERT_EQ(*p.Step(absl::ZeroDuration()), 4u);
+  }
+  // More events arrive while the projection is down, including a resend.
+  State("plant-1", Local(15), sv1::UNIT_STATE_RUNNING, 10);
+  State("plant-1", Local(15), sv1::UNIT_STATE_RUNNING, 10);  // resent: deduplicated by the log
+  State("plant-1", Local(16), sv1::UNIT_STATE_IDLE, 11);
+  {
+    auto store = RollupStore::Open(store_dir_.path());
+    Projection p(log_.get(), store->get(), Calendars());
+    ASSERT_TRUE(p.Start().ok());
+    EXPECT_EQ(*p.CatchUp(), 7u);
+  }
+  auto resumed = RollupStore::Open(store_dir_.path());
+  auto rebuilt = RollupStore::Open(rebuilt_dir.path());
+  Projection p(log_.get(), rebuilt->get(), Calendars());
+  ASSERT_TRUE(p.Start().ok());
+  EXPECT_EQ(*p.CatchUp(), 11u);
+  EXPECT_EQ(*(*resumed)->DumpUnitHours(), *(*rebuilt)->DumpUnitHours());
+  EXPECT_EQ((*(*resumed)->SumFacility("plant-1", Local(15), Local(16)))[Element::kApt], 60 * kMinute);
+}
+
+TEST_F(ProjectionTest, AnEventForAFacilityWithoutCalendarStopsWithoutWriting) {
+  State("plant-1", Local(6), sv1::UNIT_STATE_RUNNING, 1);
+  State("plant-1", Local(7), sv1::UNIT_STATE_IDLE, 2);
+  State("ghost-1", Local(7), sv1::UNIT_STATE_IDLE, 1);
+  auto store = RollupStore::Open(store_dir_.path());
+  Projection p(log_.get(), store->get(), Calendars());
+  ASSERT_TRUE(p.Start().ok());
+  auto r = p.CatchUp();
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(r.status().message().find("ghost-1"), std::string::npos);
+  EXPECT_TRUE((*store)->LoadCursor("scheduling")->empty());
+  EXPECT_TRUE((*store)->DumpUnitHours()->empty());
+}
+
+}  // namespace
+}  // namespace takt::rollup
