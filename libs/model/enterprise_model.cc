@@ -1,0 +1,279 @@
+#include "libs/model/enterprise_model.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "libs/common/ids.h"
+#include "libs/common/status_macros.h"
+
+namespace takt::model {
+namespace {
+
+// Ids of regions, facilities, areas, work centers, units and products follow
+// the facility-id rules: they appear in resource names and stream keys.
+absl::Status CheckId(const char* field, const std::string& id) {
+  absl::Status s = ValidateFacilityId(id);
+  if (s.ok()) return s;
+  return absl::InvalidArgumentError(absl::StrCat(field, ": ", s.message()));
+}
+
+template <typename Map, typename Key>
+bool SameAs(const Map& map, const Key& key, const google::protobuf::Message& m) {
+  auto it = map.find(key);
+  return it != map.end() && it->second.SerializeAsString() == m.SerializeAsString();
+}
+
+ModelEvent EventOf(const google::protobuf::Message& m) {
+  return ModelEvent{m.GetDescriptor()->full_name(), m.SerializeAsString()};
+}
+
+}  // namespace
+
+absl::StatusOr<int> ParseClock(const std::string& s) {
+  if (s.size() != 5 || s[2] != ':' || !isdigit(s[0]) || !isdigit(s[1]) || !isdigit(s[3]) ||
+      !isdigit(s[4])) {
+    return absl::InvalidArgumentError(absl::StrCat("'", s, "' is not a time of day HH:MM"));
+  }
+  int h = (s[0] - '0') * 10 + (s[1] - '0');
+  int m = (s[3] - '0') * 10 + (s[4] - '0');
+  if (h > 24 || m > 59 || (h == 24 && m != 0)) {
+    return absl::InvalidArgumentError(absl::StrCat("'", s, "' is not a time of day HH:MM"));
+  }
+  return h * 60 + m;
+}
+
+absl::StatusOr<absl::CivilDay> ParseDay(const std::string& s) {
+  absl::CivilDay day;
+  if (!absl::ParseCivilTime(s, &day)) {
+    return absl::InvalidArgumentError(absl::StrCat("'", s, "' is not a date YYYY-MM-DD"));
+  }
+  return day;
+}
+
+absl::StatusOr<kpi::FacilityCalendar> MakeCalendar(const ev1::Calendar& c) {
+  kpi::CalendarSpec spec;
+  spec.time_zone = c.time_zone();
+  auto day_start = ParseClock(c.day_start().empty() ? "00:00" : c.day_start());
+  if (!day_start.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("calendar.day_start: ", day_start.status().message()));
+  }
+  spec.day_start_minute = *day_start % (24 * 60);
+  for (const ev1::Shift& s : c.shifts()) {
+    auto start = ParseClock(s.start());
+    auto end = ParseClock(s.end());
+    if (!start.ok() || !end.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "calendar.shifts[", s.name(), "]: ", (!start.ok() ? start : end).status().message()));
+    }
+    spec.shifts.push_back(kpi::ShiftDef{s.name(), *start % (24 * 60), *end % (24 * 60)});
+  }
+  return kpi::FacilityCalendar::Create(spec);
+}
+
+absl::Status EnterpriseModel::Validate(const google::protobuf::Message& m) const {
+  if (auto* r = dynamic_cast<const ev1::RegionDefined*>(&m)) {
+    return CheckId("region", r->region());
+  }
+  if (auto* f = dynamic_cast<const ev1::FacilityDefined*>(&m)) {
+    TAKT_RETURN_IF_ERROR(CheckId("facility", f->facility()));
+    return MakeCalendar(f->calendar()).status();
+  }
+  if (auto* mv = dynamic_cast<const ev1::FacilityMoved*>(&m)) {
+    if (!facilities_.count(mv->facility())) {
+      return absl::NotFoundError(absl::StrCat("facility '", mv->facility(), "' is not defined"));
+    }
+    if (!regions_.count(mv->region())) {
+      return absl::NotFoundError(absl::StrCat("region '", mv->region(), "' is not defined"));
+    }
+    auto day = ParseDay(mv->effective_from());
+    if (!day.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("effective_from: ", day.status().message()));
+    }
+    return absl::OkStatus();
+  }
+  if (auto* a = dynamic_cast<const ev1::AreaDefined*>(&m)) {
+    TAKT_RETURN_IF_ERROR(CheckId("area", a->area()));
+    if (!facilities_.count(a->facility())) {
+      return absl::NotFoundError(absl::StrCat("facility '", a->facility(), "' is not defined"));
+    }
+    return absl::OkStatus();
+  }
+  if (auto* w = dynamic_cast<const ev1::WorkCenterDefined*>(&m)) {
+    TAKT_RETURN_IF_ERROR(CheckId("work_center", w->work_center()));
+    if (!areas_.count({w->facility(), w->area()})) {
+      return absl::NotFoundError(absl::StrCat("area '", w->area(), "' is not defined in facility '",
+                                              w->facility(), "'"));
+    }
+    return absl::OkStatus();
+  }
+  if (auto* u = dynamic_cast<const ev1::WorkUnitDefined*>(&m)) {
+    TAKT_RETURN_IF_ERROR(CheckId("work_unit", u->work_unit()));
+    if (!work_centers_.count({u->facility(), u->work_center()})) {
+      return absl::NotFoundError(absl::StrCat("work center '", u->work_center(),
+                                              "' is not defined in facility '", u->facility(), "'"));
+    }
+    return absl::OkStatus();
+  }
+  if (auto* p = dynamic_cast<const ev1::ProductDefined*>(&m)) {
+    TAKT_RETURN_IF_ERROR(CheckId("product", p->product()));
+    if (p->planned_run_time_per_item_us() <= 0) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "product '", p->product(), "': planned_run_time_per_item must be positive"));
+    }
+    return absl::OkStatus();
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat("not an enterprise definition: ", m.GetDescriptor()->full_name()));
+}
+
+absl::StatusOr<std::vector<ModelEvent>> EnterpriseModel::Decide(
+    const google::protobuf::Message& m) const {
+  TAKT_RETURN_IF_ERROR(Validate(m));
+  bool unchanged = false;
+  if (auto* r = dynamic_cast<const ev1::RegionDefined*>(&m)) {
+    unchanged = SameAs(regions_, r->region(), m);
+  } else if (auto* f = dynamic_cast<const ev1::FacilityDefined*>(&m)) {
+    auto it = facilities_.find(f->facility());
+    unchanged = it != facilities_.end() &&
+                it->second.definition.SerializeAsString() == m.SerializeAsString();
+  } else if (auto* mv = dynamic_cast<const ev1::FacilityMoved*>(&m)) {
+    const FacilityInfo& info = facilities_.at(mv->facility());
+    auto it = info.regions.find(*ParseDay(mv->effective_from()));
+    unchanged = it != info.regions.end() && it->second == mv->region();
+  } else if (auto* a = dynamic_cast<const ev1::AreaDefined*>(&m)) {
+    unchanged = SameAs(areas_, std::make_pair(a->facility(), a->area()), m);
+  } else if (auto* w = dynamic_cast<const ev1::WorkCenterDefined*>(&m)) {
+    unchanged = SameAs(work_centers_, std::make_pair(w->facility(), w->work_center()), m);
+  } else if (auto* u = dynamic_cast<const ev1::WorkUnitDefined*>(&m)) {
+    unchanged = SameAs(work_units_, std::make_pair(u->facility(), u->work_unit()), m);
+  } else if (auto* p = dynamic_cast<const ev1::ProductDefined*>(&m)) {
+    unchanged = SameAs(products_, p->product(), m);
+  }
+  if (unchanged) return std::vector<ModelEvent>{};
+  return std::vector<ModelEvent>{EventOf(m)};
+}
+
+absl::Status EnterpriseModel::Apply(const ModelEvent& event) {
+  auto parse = [&](google::protobuf::Message& m) -> absl::Status {
+    if (!m.ParseFromString(event.payload)) {
+      return absl::DataLossError(absl::StrCat(event.type, ": payload does not decode"));
+    }
+    return Validate(m);
+  };
+  if (event.type == ev1::RegionDefined::descriptor()->full_name()) {
+    ev1::RegionDefined r;
+    TAKT_RETURN_IF_ERROR(parse(r));
+    regions_[r.region()] = r;
+  } else if (event.type == ev1::FacilityDefined::descriptor()->full_name()) {
+    ev1::FacilityDefined f;
+    TAKT_RETURN_IF_ERROR(parse(f));
+    FacilityInfo& info = facilities_[f.facility()];
+    info.definition = f;
+    info.calendar = std::make_unique<kpi::FacilityCalendar>(*MakeCalendar(f.calendar()));
+  } else if (event.type == ev1::FacilityMoved::descriptor()->full_name()) {
+    ev1::FacilityMoved mv;
+    TAKT_RETURN_IF_ERROR(parse(mv));
+    facilities_[mv.facility()].regions[*ParseDay(mv.effective_from())] = mv.region();
+  } else if (event.type == ev1::AreaDefined::descriptor()->full_name()) {
+    ev1::AreaDefined a;
+    TAKT_RETURN_IF_ERROR(parse(a));
+    areas_[{a.facility(), a.area()}] = a;
+  } else if (event.type == ev1::WorkCenterDefined::descriptor()->full_name()) {
+    ev1::WorkCenterDefined w;
+    TAKT_RETURN_IF_ERROR(parse(w));
+    work_centers_[{w.facility(), w.work_center()}] = w;
+  } else if (event.type == ev1::WorkUnitDefined::descriptor()->full_name()) {
+    ev1::WorkUnitDefined u;
+    TAKT_RETURN_IF_ERROR(parse(u));
+    work_units_[{u.facility(), u.work_unit()}] = u;
+  } else if (event.type == ev1::ProductDefined::descriptor()->full_name()) {
+    ev1::ProductDefined p;
+    TAKT_RETURN_IF_ERROR(parse(p));
+    products_[p.product()] = p;
+  } else {
+    return absl::InvalidArgumentError(absl::StrCat("unknown enterprise event type ", event.type));
+  }
+  return absl::OkStatus();
+}
+
+const FacilityInfo* EnterpriseModel::Facility(const std::string& facility) const {
+  auto it = facilities_.find(facility);
+  return it == facilities_.end() ? nullptr : &it->second;
+}
+
+const kpi::FacilityCalendar* EnterpriseModel::Calendar(const std::string& facility) const {
+  const FacilityInfo* f = Facility(facility);
+  return f == nullptr ? nullptr : f->calendar.get();
+}
+
+std::vector<std::string> EnterpriseModel::Facilities() const {
+  std::vector<std::string> out;
+  for (const auto& [id, info] : facilities_) out.push_back(id);
+  return out;
+}
+
+std::vector<std::string> EnterpriseModel::Regions() const {
+  std::vector<std::string> out;
+  for (const auto& [id, r] : regions_) out.push_back(id);
+  return out;
+}
+
+std::optional<std::string> EnterpriseModel::RegionOf(const std::string& facility,
+                                                     absl::CivilDay day) const {
+  const FacilityInfo* f = Facility(facility);
+  if (f == nullptr) return std::nullopt;
+  auto it = f->regions.upper_bound(day);
+  if (it == f->regions.begin()) return std::nullopt;
+  return std::prev(it)->second;
+}
+
+std::vector<std::pair<absl::CivilDay, absl::CivilDay>> EnterpriseModel::DaysInRegion(
+    const std::string& facility, const std::string& region, absl::CivilDay from,
+    absl::CivilDay to) const {
+  std::vector<std::pair<absl::CivilDay, absl::CivilDay>> out;
+  const FacilityInfo* f = Facility(facility);
+  if (f == nullptr || from > to) return out;
+  for (auto it = f->regions.begin(); it != f->regions.end(); ++it) {
+    if (it->second != region) continue;
+    absl::CivilDay start = std::max(from, it->first);
+    auto next = std::next(it);
+    absl::CivilDay end = next == f->regions.end() ? to : std::min(to, next->first - 1);
+    if (start <= end) out.emplace_back(start, end);
+  }
+  return out;
+}
+
+std::vector<std::string> EnterpriseModel::WorkUnits(const std::string& facility,
+                                                    const std::string& area,
+                                                    const std::string& work_center) const {
+  std::vector<std::string> out;
+  for (auto it = work_units_.lower_bound({facility, ""});
+       it != work_units_.end() && it->first.first == facility; ++it) {
+    const std::string& wc = it->second.work_center();
+    if (!work_center.empty() && wc != work_center) continue;
+    if (!area.empty()) {
+      auto w = work_centers_.find({facility, wc});
+      if (w == work_centers_.end() || w->second.area() != area) continue;
+    }
+    out.push_back(it->first.second);
+  }
+  return out;
+}
+
+bool EnterpriseModel::HasArea(const std::string& facility, const std::string& area) const {
+  return areas_.count({facility, area}) > 0;
+}
+bool EnterpriseModel::HasWorkCenter(const std::string& facility, const std::string& wc) const {
+  return work_centers_.count({facility, wc}) > 0;
+}
+bool EnterpriseModel::HasWorkUnit(const std::string& facility, const std::string& unit) const {
+  return work_units_.count({facility, unit}) > 0;
+}
+
+std::optional<absl::Duration> EnterpriseModel::PlannedRunTime(const std::string& product) const {
+  auto it = products_.find(product);
+  if (it == products_.end()) return std::nullopt;
+  return absl::Microseconds(it->second.planned_run_time_per_item_us());
+}
+
+}  // namespace takt::model

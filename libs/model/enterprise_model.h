@@ -1,0 +1,95 @@
+// File: enterprise_model.h
+// -----------------------------------------------------------------------------
+// The enterprise model as pure state: Decide() turns a desired definition
+// into the events that would make the model match it (none if it already
+// does: applying a description twice changes nothing), Apply() folds an
+// event into the state. No I/O; services append the decided events to the
+// log and every reader folds the same events into the same state.
+#ifndef TAKT_LIBS_MODEL_ENTERPRISE_MODEL_H_
+#define TAKT_LIBS_MODEL_ENTERPRISE_MODEL_H_
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/civil_time.h"
+#include "google/protobuf/message.h"
+#include "libs/kpi/calendar.h"
+#include "takt/enterprise/v1/model.pb.h"
+
+namespace takt::model {
+
+namespace ev1 = ::takt::enterprise::v1;
+
+// An enterprise event: its fully qualified type and serialized payload.
+struct ModelEvent {
+  std::string type;
+  std::string payload;
+};
+
+struct FacilityInfo {
+  ev1::FacilityDefined definition;
+  std::unique_ptr<kpi::FacilityCalendar> calendar;
+  // Region from a production day on, in day order.
+  std::map<absl::CivilDay, std::string> regions;
+};
+
+class EnterpriseModel {
+ public:
+  // The events needed to make the model match `desired` (one of the
+  // *Defined messages or FacilityMoved); empty if it already does. Invalid
+  // input (bad id, unknown parent, bad calendar, non-positive PRI) is
+  // INVALID_ARGUMENT or NOT_FOUND naming the field.
+  absl::StatusOr<std::vector<ModelEvent>> Decide(const google::protobuf::Message& desired) const;
+
+  // Folds an event into the state. Events that Decide() would refuse are
+  // refused here too (the log only holds decided events).
+  absl::Status Apply(const ModelEvent& event);
+
+  // Lookups.
+  const FacilityInfo* Facility(const std::string& facility) const;
+  const kpi::FacilityCalendar* Calendar(const std::string& facility) const;
+  std::vector<std::string> Facilities() const;
+  std::vector<std::string> Regions() const;
+  bool HasRegion(const std::string& region) const { return regions_.count(region) > 0; }
+  // The region a facility counts in on a production day, if any.
+  std::optional<std::string> RegionOf(const std::string& facility, absl::CivilDay day) const;
+  // The stretches of [from, to] (production days, inclusive) in which
+  // `facility` counts in `region`.
+  std::vector<std::pair<absl::CivilDay, absl::CivilDay>> DaysInRegion(
+      const std::string& facility, const std::string& region, absl::CivilDay from,
+      absl::CivilDay to) const;
+  // Work units of a facility, optionally only under an area or work center.
+  std::vector<std::string> WorkUnits(const std::string& facility, const std::string& area,
+                                     const std::string& work_center) const;
+  bool HasArea(const std::string& facility, const std::string& area) const;
+  bool HasWorkCenter(const std::string& facility, const std::string& work_center) const;
+  bool HasWorkUnit(const std::string& facility, const std::string& unit) const;
+  // Planned run time per item of a product, if the product is known.
+  std::optional<absl::Duration> PlannedRunTime(const std::string& product) const;
+
+ private:
+  absl::Status Validate(const google::protobuf::Message& m) const;
+
+  std::map<std::string, ev1::RegionDefined> regions_;
+  std::map<std::string, FacilityInfo> facilities_;
+  std::map<std::pair<std::string, std::string>, ev1::AreaDefined> areas_;
+  std::map<std::pair<std::string, std::string>, ev1::WorkCenterDefined> work_centers_;
+  std::map<std::pair<std::string, std::string>, ev1::WorkUnitDefined> work_units_;
+  std::map<std::string, ev1::ProductDefined> products_;
+};
+
+// Parses "HH:MM" into minutes after midnight.
+absl::StatusOr<int> ParseClock(const std::string& hhmm);
+// Converts a calendar message into a checked FacilityCalendar.
+absl::StatusOr<kpi::FacilityCalendar> MakeCalendar(const ev1::Calendar& calendar);
+// Parses "YYYY-MM-DD".
+absl::StatusOr<absl::CivilDay> ParseDay(const std::string& yyyy_mm_dd);
+
+}  // namespace takt::model
+
+#endif  // TAKT_LIBS_MODEL_ENTERPRISE_MODEL_H_
