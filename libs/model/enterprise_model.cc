@@ -169,6 +169,7 @@ absl::Status EnterpriseModel::Apply(const ModelEvent& event) {
     TAKT_RETURN_IF_ERROR(parse(f));
     FacilityInfo& info = facilities_[f.facility()];
     info.definition = f;
+    if (info.calendar) retired_calendars_.push_back(std::move(info.calendar));
     info.calendar = std::make_unique<kpi::FacilityCalendar>(*MakeCalendar(f.calendar()));
   } else if (event.type == ev1::FacilityMoved::descriptor()->full_name()) {
     ev1::FacilityMoved mv;

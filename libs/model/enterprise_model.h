@@ -81,6 +81,8 @@ class EnterpriseModel {
   std::map<std::pair<std::string, std::string>, ev1::WorkCenterDefined> work_centers_;
   std::map<std::pair<std::string, std::string>, ev1::WorkUnitDefined> work_units_;
   std::map<std::string, ev1::ProductDefined> products_;
+  // Calendars replaced by a redefinition stay alive: readers may hold them.
+  std::vector<std::unique_ptr<kpi::FacilityCalendar>> retired_calendars_;
 };
 
 // Parses "HH:MM" into minutes after midnight.

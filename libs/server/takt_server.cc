@@ -1,0 +1,289 @@
+#include "libs/server/takt_server.h"
+
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/health_check_service_interface.h>
+
+#include <atomic>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "libs/common/ids.h"
+#include "libs/common/status_macros.h"
+#include "libs/eventlog/embedded_log.h"
+#include "libs/kpi/registry.h"
+#include "libs/rollup/projection.h"
+#include "libs/rollup/query.h"
+#include "libs/rollup/rollup_store.h"
+#include "services/enterprise/model_store.h"
+#include "services/scheduling/ingest.h"
+#include "takt/enterprise/v1/enterprise_service.grpc.pb.h"
+#include "takt/rollups/v1/rollups.grpc.pb.h"
+#include "takt/scheduling/v1/ingest.grpc.pb.h"
+
+namespace takt::server {
+namespace {
+
+grpc::Status ToGrpc(const absl::Status& s) {
+  if (s.ok()) return grpc::Status::OK;
+  return grpc::Status(static_cast<grpc::StatusCode>(s.code()), std::string(s.message()));
+}
+
+std::string Actor(grpc::ServerContext* ctx) {
+  // Authentication comes later; until then the peer address is recorded.
+  return absl::StrCat("peer:", ctx->peer());
+}
+
+class EnterpriseServiceImpl final : public enterprise::v1::EnterpriseService::Service {
+ public:
+  explicit EnterpriseServiceImpl(enterprise::ModelStore* models) : models_(models) {}
+
+  grpc::Status ApplyDefinitions(grpc::ServerContext* ctx,
+                                const enterprise::v1::ApplyDefinitionsRequest* request,
+                                enterprise::v1::ApplyDefinitionsResponse* response) override {
+    std::vector<const google::protobuf::Message*> defs;
+    for (int i = 0; i < request->definitions_size(); ++i) {
+      const auto& d = request->definitions(i);
+      const google::protobuf::Message* m = nullptr;
+      switch (d.kind_case()) {
+        case enterprise::v1::Definition::kRegion: m = &d.region(); break;
+        case enterprise::v1::Definition::kFacility: m = &d.facility(); break;
+        case enterprise::v1::Definition::kMove: m = &d.move(); break;
+        case enterprise::v1::Definition::kArea: m = &d.area(); break;
+        case enterprise::v1::Definition::kWorkCenter: m = &d.work_center(); break;
+        case enterprise::v1::Definition::kWorkUnit: m = &d.work_unit(); break;
+        case enterprise::v1::Definition::kProduct: m = &d.product(); break;
+        default:
+          return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                              absl::StrCat("definitions[", i, "] is empty"));
+      }
+      defs.push_back(m);
+    }
+    const std::string request_id = request->request_id().empty() ? NewUuid() : request->request_id();
+    auto outcome = models_->Apply(defs, request_id, Actor(ctx));
+    if (!outcome.ok()) return ToGrpc(outcome.status());
+    response->set_changed(outcome->changed);
+    response->set_unchanged(outcome->unchanged);
+    return grpc::Status::OK;
+  }
+
+ private:
+  enterprise::ModelStore* models_;
+};
+
+class IngestServiceImpl final : public scheduling::v1::FacilityIngestService::Service {
+ public:
+  IngestServiceImpl(eventlog::EventLog* log, enterprise::ModelStore* models)
+      : log_(log), models_(models) {}
+
+  grpc::Status StreamObservations(
+      grpc::ServerContext* ctx,
+      grpc::ServerReaderWriter<scheduling::v1::IngestAck, scheduling::v1::ObservationBatch>* stream)
+      override {
+    scheduling::v1::ObservationBatch batch;
+    const std::string actor = Actor(ctx);
+    while (stream->Read(&batch)) {
+      absl::StatusOr<scheduling::v1::IngestAck> ack;
+      models_->Read([&](const model::EnterpriseModel& m) {
+        ack = scheduling::IngestBatch(*log_, m, batch, absl::Now(), actor);
+      });
+      if (!ack.ok()) {
+        if (ack.status().code() == absl::StatusCode::kNotFound ||
+            ack.status().code() == absl::StatusCode::kInvalidArgument) {
+          // The batch as a whole is bad (facility): reject every observation.
+          scheduling::v1::IngestAck rejected;
+          rejected.set_batch_id(batch.batch_id());
+          for (int i = 0; i < batch.observations_size(); ++i) {
+            auto* r = rejected.add_rejected();
+            r->set_index(static_cast<uint32_t>(i));
+            r->set_source_id(batch.observations(i).source_id());
+            r->set_source_sequence(batch.observations(i).source_sequence());
+            r->set_code(static_cast<int>(ack.status().code()));
+            r->set_reason(std::string(ack.status().message()));
+          }
+          if (!stream->Write(rejected)) break;
+          continue;
+        }
+        // Not durable: end the stream; the gateway reconnects and resends.
+        return ToGrpc(ack.status());
+      }
+      if (!stream->Write(*ack)) break;
+    }
+    return grpc::Status::OK;
+  }
+
+ private:
+  eventlog::EventLog* log_;
+  enterprise::ModelStore* models_;
+};
+
+class RollupServiceImpl final : public rollups::v1::RollupService::Service {
+ public:
+  RollupServiceImpl(eventlog::EventLog* log, enterprise::ModelStore* models,
+                    rollup::RollupStore* store)
+      : log_(log), models_(models), store_(store) {}
+
+  grpc::Status QueryKpis(grpc::ServerContext*, const rollups::v1::QueryKpisRequest* request,
+                         rollups::v1::QueryKpisResponse* response) override {
+    rollup::QueryRequest q;
+    auto scope = rollup::ParseScope(request->scope().empty() ? "enterprise" : request->scope());
+    if (!scope.ok()) return ToGrpc(scope.status());
+    q.scope = *scope;
+    for (const auto& k : request->kpis()) q.kpis.push_back(k);
+    if (q.kpis.empty()) q.kpis = {"oee", "availability", "effectiveness", "quality_ratio"};
+    auto from = model::ParseDay(request->from());
+    auto to = model::ParseDay(request->to());
+    if (!from.ok()) return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, absl::StrCat("from: ", from.status().message()));
+    if (!to.ok()) return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, absl::StrCat("to: ", to.status().message()));
+    q.from = *from;
+    q.to = *to;
+    auto by = rollup::ParseBreakdown(request->by());
+    if (!by.ok()) return ToGrpc(by.status());
+    q.by = *by;
+    // The cursor first: the answer reflects at least these positions.
+    auto cursor = store_->LoadCursor(scheduling::kSchedulingContext);
+    if (!cursor.ok()) return ToGrpc(cursor.status());
+    absl::StatusOr<rollup::QueryResult> result;
+    models_->Read([&](const model::EnterpriseModel& m) { result = rollup::RunQuery(*store_, m, q); });
+    if (!result.ok()) return ToGrpc(result.status());
+    auto fill = [&](const rollup::QueryRow& row, rollups::v1::Row* out) {
+      out->set_label(row.label);
+      for (const auto& k : row.kpis) {
+        auto* v = out->add_kpis();
+        v->set_kpi(k.id);
+        v->set_has_value(k.value.has_value());
+        v->set_value(k.value.value_or(0));
+        v->set_unit(kpi::FindKpi(k.id)->unit);
+      }
+      for (int e = 0; e < kpi::kElementCount; ++e) {
+        auto* el = out->add_elements();
+        el->set_name(std::string(kpi::ElementName(static_cast<kpi::Element>(e))));
+        el->set_value(row.sums.v[e]);
+      }
+    };
+    fill(result->total, response->mutable_total());
+    for (const auto& row : result->rows) fill(row, response->add_rows());
+    uint64_t lag = 0;
+    auto heads = log_->Heads(scheduling::kSchedulingContext);
+    for (const auto& [partition, next] : *cursor) {
+      auto* p = response->add_positions();
+      p->set_partition(partition);
+      p->set_next_offset(next);
+    }
+    if (heads.ok()) {
+      for (const auto& h : *heads) {
+        auto it = cursor->find(h.stream.facility);
+        uint64_t applied = it == cursor->end() ? 0 : it->second - 1;
+        if (h.sequence > applied) lag += h.sequence - applied;
+      }
+    }
+    response->set_lag_events(lag);
+    return grpc::Status::OK;
+  }
+
+ private:
+  eventlog::EventLog* log_;
+  enterprise::ModelStore* models_;
+  rollup::RollupStore* store_;
+};
+
+class Server final : public TaktServer {
+ public:
+  ~Server() override { Shutdown(); }
+
+  absl::Status Init(const ServerOptions& options) {
+    eventlog::EmbeddedLogOptions lo;
+    lo.data_dir = options.data_dir;
+    TAKT_ASSIGN_OR_RETURN(log_, eventlog::OpenEmbeddedLog(lo));
+    models_ = std::make_unique<enterprise::ModelStore>(log_.get());
+    TAKT_RETURN_IF_ERROR(models_->Refresh());
+    TAKT_ASSIGN_OR_RETURN(store_, rollup::RollupStore::Open(options.data_dir + "/rollups"));
+    projection_ = std::make_unique<rollup::Projection>(
+        log_.get(), store_.get(), [this](const std::string& facility) {
+          const kpi::FacilityCalendar* cal = nullptr;
+          models_->Read([&](const model::EnterpriseModel& m) { cal = m.Calendar(facility); });
+          return cal;
+        });
+    TAKT_RETURN_IF_ERROR(projection_->Start());
+
+    enterprise_ = std::make_unique<EnterpriseServiceImpl>(models_.get());
+    ingest_ = std::make_unique<IngestServiceImpl>(log_.get(), models_.get());
+    rollups_ = std::make_unique<RollupServiceImpl>(log_.get(), models_.get(), store_.get());
+    grpc::EnableDefaultHealthCheckService(true);
+    grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+    grpc::ServerBuilder builder;
+    builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(), &port_);
+    builder.RegisterService(enterprise_.get());
+    builder.RegisterService(ingest_.get());
+    builder.RegisterService(rollups_.get());
+    builder.SetMaxReceiveMessageSize(16 << 20);
+    server_ = builder.BuildAndStart();
+    if (!server_ || port_ == 0) {
+      return absl::UnavailableError(absl::StrCat("cannot listen on ", options.listen));
+    }
+    projector_ = std::thread([this] { ProjectLoop(); });
+    return absl::OkStatus();
+  }
+
+  int port() const override { return port_; }
+  void Wait() override { server_->Wait(); }
+
+  void Shutdown() override {
+    if (stopped_.exchange(true)) return;
+    if (server_) server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    if (projector_.joinable()) projector_.join();
+  }
+
+  absl::Status WaitForProjection(absl::Duration timeout) override {
+    absl::Time deadline = absl::Now() + timeout;
+    while (absl::Now() < deadline) {
+      auto heads = log_->Heads(scheduling::kSchedulingContext);
+      auto cursor = store_->LoadCursor(scheduling::kSchedulingContext);
+      if (!heads.ok() || !cursor.ok()) return absl::InternalError("cannot read positions");
+      bool caught_up = true;
+      for (const auto& h : *heads) {
+        auto it = cursor->find(h.stream.facility);
+        if (it == cursor->end() || it->second <= h.sequence) caught_up = false;
+      }
+      if (caught_up) return absl::OkStatus();
+      absl::SleepFor(absl::Milliseconds(10));
+    }
+    return absl::DeadlineExceededError("projection did not catch up");
+  }
+
+ private:
+  void ProjectLoop() {
+    while (!stopped_) {
+      auto n = projection_->Step(absl::Milliseconds(100));
+      if (!n.ok()) {
+        // Typically an event for a facility the model does not know yet:
+        // refresh the model and resume from the stored cursor.
+        absl::SleepFor(absl::Milliseconds(200));
+        (void)models_->Refresh();
+        (void)projection_->Start();
+      }
+    }
+  }
+
+  std::unique_ptr<eventlog::EventLog> log_;
+  std::unique_ptr<enterprise::ModelStore> models_;
+  std::unique_ptr<rollup::RollupStore> store_;
+  std::unique_ptr<rollup::Projection> projection_;
+  std::unique_ptr<EnterpriseServiceImpl> enterprise_;
+  std::unique_ptr<IngestServiceImpl> ingest_;
+  std::unique_ptr<RollupServiceImpl> rollups_;
+  std::unique_ptr<grpc::Server> server_;
+  int port_ = 0;
+  std::thread projector_;
+  std::atomic<bool> stopped_{false};
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<TaktServer>> TaktServer::Start(const ServerOptions& options) {
+  auto server = std::make_unique<Server>();
+  TAKT_RETURN_IF_ERROR(server->Init(options));
+  return std::unique_ptr<TaktServer>(std::move(server));
+}
+
+}  // namespace takt::server

@@ -1,0 +1,94 @@
+#include "services/enterprise/model_store.h"
+
+#include "absl/strings/str_cat.h"
+#include "libs/common/status_macros.h"
+
+namespace takt::enterprise {
+
+absl::Status ModelStore::Refresh() {
+  const eventlog::StreamId stream{kEnterpriseContext, kEnterpriseStream};
+  for (;;) {
+    uint64_t from;
+    {
+      absl::ReaderMutexLock lock(&mu_);
+      from = head_ + 1;
+    }
+    TAKT_ASSIGN_OR_RETURN(auto events, log_->ReadStream(stream, from, 10000));
+    if (events.empty()) return absl::OkStatus();
+    absl::MutexLock lock(&mu_);
+    for (const auto& e : events) {
+      if (e.envelope.sequence() != head_ + 1) continue;  // applied meanwhile
+      TAKT_RETURN_IF_ERROR(
+          model_.Apply(model::ModelEvent{e.envelope.event_type(), e.envelope.payload()}));
+      head_ = e.envelope.sequence();
+    }
+  }
+}
+
+absl::StatusOr<ApplyOutcome> ModelStore::Apply(
+    const std::vector<const google::protobuf::Message*>& definitions, const std::string& request_id,
+    const std::string& actor) {
+  absl::MutexLock write_lock(&write_mu_);
+  TAKT_RETURN_IF_ERROR(Refresh());
+  // Decide against a scratch copy that folds each decision in, so that a
+  // facility and its areas can come in one request.
+  model::EnterpriseModel scratch;
+  uint64_t expected;
+  {
+    absl::ReaderMutexLock lock(&mu_);
+    expected = head_;
+  }
+  // Rebuild the scratch model from the log (cheap: master data is small).
+  {
+    TAKT_ASSIGN_OR_RETURN(auto events,
+                          log_->ReadStream({kEnterpriseContext, kEnterpriseStream}, 1, expected));
+    for (const auto& e : events) {
+      TAKT_RETURN_IF_ERROR(
+          scratch.Apply(model::ModelEvent{e.envelope.event_type(), e.envelope.payload()}));
+    }
+  }
+  ApplyOutcome outcome;
+  eventlog::AppendRequest request;
+  request.context = kEnterpriseContext;
+  request.facility = kEnterpriseStream;
+  request.expected_sequence = static_cast<int64_t>(expected);
+  for (size_t i = 0; i < definitions.size(); ++i) {
+    auto decided = scratch.Decide(*definitions[i]);
+    if (!decided.ok()) {
+      return absl::Status(decided.status().code(),
+                          absl::StrCat("definitions[", i, "]: ", decided.status().message()));
+    }
+    if (decided->empty()) {
+      ++outcome.unchanged;
+      continue;
+    }
+    ++outcome.changed;
+    for (const model::ModelEvent& e : *decided) {
+      TAKT_RETURN_IF_ERROR(scratch.Apply(e));
+      eventlog::Envelope env;
+      env.set_event_type(e.type);
+      env.set_schema_version(1);
+      env.set_actor(actor);
+      env.set_request_id(request_id);
+      env.set_payload(e.payload);
+      request.events.push_back(std::move(env));
+    }
+  }
+  if (request.events.empty()) return outcome;
+  auto appended = log_->Append(std::move(request));
+  if (!appended.ok()) return appended.status();
+  if (appended->events[0].duplicate) {
+    // A resend of a request already applied: report what it did then.
+    outcome.unchanged += outcome.changed;
+    outcome.changed = 0;
+  }
+  TAKT_RETURN_IF_ERROR(Refresh());
+  return outcome;
+}
+
+void ModelStore::Read(const std::function<void(const model::EnterpriseModel&)>& fn) const {
+  absl::ReaderMutexLock lock(&mu_);
+  fn(model_);
+}
+
+}  // namespace takt::enterprise

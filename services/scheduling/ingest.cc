@@ -1,0 +1,167 @@
+#include "services/scheduling/ingest.h"
+
+#include "absl/strings/str_cat.h"
+#include "libs/common/ids.h"
+
+namespace takt::scheduling {
+namespace {
+
+absl::Time ToTime(const google::protobuf::Timestamp& t) {
+  return absl::FromUnixSeconds(t.seconds()) + absl::Nanoseconds(t.nanos());
+}
+
+}  // namespace
+
+absl::StatusOr<Screened> Screen(const v1::ObservationBatch& batch,
+                                const model::EnterpriseModel& model, absl::Time now,
+                                const std::string& actor) {
+  if (absl::Status s = ValidateFacilityId(batch.facility()); !s.ok()) return s;
+  if (model.Facility(batch.facility()) == nullptr) {
+    return absl::NotFoundError(absl::StrCat("facility '", batch.facility(), "' is not defined"));
+  }
+  Screened out;
+  out.append.context = kSchedulingContext;
+  out.append.facility = batch.facility();
+  for (int i = 0; i < batch.observations_size(); ++i) {
+    const v1::Observation& o = batch.observations(i);
+    auto reject = [&](absl::StatusCode code, std::string reason) {
+      v1::Rejection r;
+      r.set_index(static_cast<uint32_t>(i));
+      r.set_source_id(o.source_id());
+      r.set_source_sequence(o.source_sequence());
+      r.set_code(static_cast<int>(code));
+      r.set_reason(std::move(reason));
+      out.rejected.push_back(std::move(r));
+    };
+    if (o.source_id().empty()) {
+      reject(absl::StatusCode::kInvalidArgument, "source_id must be set (resends are matched by it)");
+      continue;
+    }
+    if (!o.has_source_time()) {
+      reject(absl::StatusCode::kInvalidArgument, "source_time must be set");
+      continue;
+    }
+    const absl::Time at = ToTime(o.source_time());
+    if (at > now + kMaxFutureSkew) {
+      reject(absl::StatusCode::kInvalidArgument,
+             absl::StrCat("source_time ", absl::FormatTime(at), " is in the future"));
+      continue;
+    }
+    eventlog::Envelope e;
+    e.set_schema_version(1);
+    e.set_actor(actor);
+    e.set_source_id(o.source_id());
+    e.set_source_sequence(o.source_sequence());
+    *e.mutable_occurred_time() = o.source_time();
+    if (o.has_state_change()) {
+      const v1::UnitStateChanged& c = o.state_change();
+      if (!model.HasWorkUnit(batch.facility(), c.work_unit())) {
+        reject(absl::StatusCode::kNotFound,
+               absl::StrCat("work unit '", c.work_unit(), "' is not defined in facility '",
+                            batch.facility(), "'"));
+        continue;
+      }
+      if (c.state() == v1::UNIT_STATE_UNSPECIFIED || !v1::UnitState_IsValid(c.state())) {
+        reject(absl::StatusCode::kInvalidArgument, "state must be one of RUNNING, SETUP, "
+                                                   "DELAYED, DOWN, IDLE, PLANNED_DOWNTIME");
+        continue;
+      }
+      e.set_event_type("takt.scheduling.v1.UnitStateChanged");
+      e.set_payload(c.SerializeAsString());
+    } else if (o.has_count()) {
+      v1::ProductionCounted c = o.count();
+      if (!model.HasWorkUnit(batch.facility(), c.work_unit())) {
+        reject(absl::StatusCode::kNotFound,
+               absl::StrCat("work unit '", c.work_unit(), "' is not defined in facility '",
+                            batch.facility(), "'"));
+        continue;
+      }
+      if (c.good() < 0 || c.scrap() < 0 || c.rework() < 0) {
+        reject(absl::StatusCode::kInvalidArgument, "good, scrap and rework must not be negative");
+        continue;
+      }
+      if (c.good() + c.scrap() + c.rework() == 0) {
+        reject(absl::StatusCode::kInvalidArgument, "a count of nothing");
+        continue;
+      }
+      if (c.planned_run_time_per_item_us() < 0) {
+        reject(absl::StatusCode::kInvalidArgument, "planned_run_time_per_item_us is negative");
+        continue;
+      }
+      if (c.planned_run_time_per_item_us() == 0) {
+        auto pri = model.PlannedRunTime(c.product());
+        if (!pri) {
+          reject(absl::StatusCode::kNotFound,
+                 absl::StrCat("product '", c.product(), "' is not defined"));
+          continue;
+        }
+        c.set_planned_run_time_per_item_us(absl::ToInt64Microseconds(*pri));
+      }
+      e.set_event_type("takt.scheduling.v1.ProductionCounted");
+      e.set_payload(c.SerializeAsString());
+    } else {
+      reject(absl::StatusCode::kInvalidArgument, "observation has no kind (state_change or count)");
+      continue;
+    }
+    out.event_index.push_back(static_cast<uint32_t>(i));
+    out.append.events.push_back(std::move(e));
+  }
+  return out;
+}
+
+absl::StatusOr<v1::IngestAck> IngestBatch(eventlog::EventLog& log,
+                                          const model::EnterpriseModel& model,
+                                          const v1::ObservationBatch& batch, absl::Time now,
+                                          const std::string& actor) {
+  auto screened = Screen(batch, model, now, actor);
+  if (!screened.ok()) return screened.status();
+  v1::IngestAck ack;
+  ack.set_batch_id(batch.batch_id());
+  for (auto& r : screened->rejected) *ack.add_rejected() = std::move(r);
+  if (screened->append.events.empty()) return ack;
+  const std::vector<uint32_t> index = screened->event_index;
+  eventlog::AppendRequest all = screened->append;  // kept for the slow path
+  auto appended = log.Append(std::move(screened->append));
+  if (appended.ok()) {
+    for (const auto& e : appended->events) {
+      if (e.duplicate) {
+        ack.set_duplicates(ack.duplicates() + 1);
+      } else {
+        ack.set_accepted(ack.accepted() + 1);
+      }
+    }
+    ack.set_head_sequence(appended->head_sequence);
+    return ack;
+  }
+  if (appended.status().code() != absl::StatusCode::kAlreadyExists) return appended.status();
+  // Some source sequence was already recorded with other content. Append
+  // one by one so that only the conflicting observations are rejected.
+  for (size_t i = 0; i < all.events.size(); ++i) {
+    eventlog::AppendRequest one;
+    one.context = all.context;
+    one.facility = all.facility;
+    one.events.push_back(all.events[i]);
+    auto r = log.Append(std::move(one));
+    if (r.ok()) {
+      if (r->events[0].duplicate) {
+        ack.set_duplicates(ack.duplicates() + 1);
+      } else {
+        ack.set_accepted(ack.accepted() + 1);
+      }
+      ack.set_head_sequence(r->head_sequence);
+    } else if (r.status().code() == absl::StatusCode::kAlreadyExists) {
+      const v1::Observation& o = batch.observations(static_cast<int>(index[i]));
+      v1::Rejection* rej = ack.add_rejected();
+      rej->set_index(index[i]);
+      rej->set_source_id(o.source_id());
+      rej->set_source_sequence(o.source_sequence());
+      rej->set_code(static_cast<int>(absl::StatusCode::kAlreadyExists));
+      rej->set_reason("this source sequence was already recorded with different content");
+    } else {
+      return r.status();
+    }
+  }
+  return ack;
+}
+
+}  // namespace takt::scheduling

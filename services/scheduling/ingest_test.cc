@@ -1,0 +1,151 @@
+#include "services/scheduling/ingest.h"
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "libs/eventlog/embedded_log.h"
+#include "libs/testing/temp_dir.h"
+
+namespace takt::scheduling {
+namespace {
+
+namespace ev1 = ::takt::enterprise::v1;
+
+class IngestTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ev1::FacilityDefined f;
+    f.set_facility("plant-1");
+    f.mutable_calendar()->set_time_zone("UTC");
+    Put(f);
+    ev1::AreaDefined a;
+    a.set_facility("plant-1");
+    a.set_area("a");
+    Put(a);
+    ev1::WorkCenterDefined w;
+    w.set_facility("plant-1");
+    w.set_area("a");
+    w.set_work_center("wc");
+    Put(w);
+    ev1::WorkUnitDefined u;
+    u.set_facility("plant-1");
+    u.set_work_center("wc");
+    u.set_work_unit("press-1");
+    Put(u);
+    ev1::ProductDefined p;
+    p.set_product("bracket");
+    p.set_planned_run_time_per_item_us(12'000'000);
+    Put(p);
+    eventlog::EmbeddedLogOptions o;
+    o.data_dir = dir_.path();
+    log_ = std::move(*eventlog::OpenEmbeddedLog(o));
+  }
+  void Put(const google::protobuf::Message& m) {
+    auto events = model_.Decide(m);
+    ASSERT_TRUE(events.ok()) << events.status();
+    for (const auto& e : *events) ASSERT_TRUE(model_.Apply(e).ok());
+  }
+  v1::Observation State(uint64_t seq, int64_t at, v1::UnitState s, const std::string& unit = "press-1") {
+    v1::Observation o;
+    o.set_source_id("plc-7");
+    o.set_source_sequence(seq);
+    o.mutable_source_time()->set_seconds(at);
+    o.mutable_state_change()->set_work_unit(unit);
+    o.mutable_state_change()->set_state(s);
+    return o;
+  }
+  v1::Observation Count(uint64_t seq, int64_t at, int good, int scrap, const std::string& product) {
+    v1::Observation o;
+    o.set_source_id("plc-7");
+    o.set_source_sequence(seq);
+    o.mutable_source_time()->set_seconds(at);
+    o.mutable_count()->set_work_unit("press-1");
+    o.mutable_count()->set_product(product);
+    o.mutable_count()->set_good(good);
+    o.mutable_count()->set_scrap(scrap);
+    return o;
+  }
+  const absl::Time now_ = absl::FromUnixSeconds(1'800'000'000);
+  model::EnterpriseModel model_;
+  testing::TempDir dir_;
+  std::unique_ptr<eventlog::EventLog> log_;
+};
+
+TEST_F(IngestTest, BadObservationsAreRejectedOneByOneTheRestIsDurable) {
+  v1::ObservationBatch b;
+  b.set_facility("plant-1");
+  b.set_batch_id(7);
+  *b.add_observations() = State(1, 1'799'990'000, v1::UNIT_STATE_RUNNING);
+  *b.add_observations() = State(2, 1'799'990'100, v1::UNIT_STATE_DOWN, "ghost-unit");
+  *b.add_observations() = Count(3, 1'799'990'200, -1, 0, "bracket");
+  *b.add_observations() = Count(4, 1'800'001'000, 5, 0, "bracket");  // 1000 s in the future
+  *b.add_observations() = Count(5, 1'799'990'300, 5, 1, "mystery");
+  *b.add_observations() = Count(6, 1'799'990'400, 5, 1, "bracket");
+  v1::Observation no_kind;
+  no_kind.set_source_id("plc-7");
+  no_kind.set_source_sequence(7);
+  no_kind.mutable_source_time()->set_seconds(1'799'990'500);
+  *b.add_observations() = no_kind;
+  auto ack = IngestBatch(*log_, model_, b, now_, "test");
+  ASSERT_TRUE(ack.ok()) << ack.status();
+  EXPECT_EQ(ack->batch_id(), 7u);
+  EXPECT_EQ(ack->accepted(), 2u);
+  ASSERT_EQ(ack->rejected_size(), 5);
+  EXPECT_EQ(ack->rejected(0).index(), 1u);
+  EXPECT_THAT(ack->rejected(0).reason(), ::testing::HasSubstr("ghost-unit"));
+  EXPECT_THAT(ack->rejected(1).reason(), ::testing::HasSubstr("negative"));
+  EXPECT_THAT(ack->rejected(2).reason(), ::testing::HasSubstr("future"));
+  EXPECT_THAT(ack->rejected(3).reason(), ::testing::HasSubstr("mystery"));
+  EXPECT_EQ(ack->rejected(3).code(), static_cast<int>(absl::StatusCode::kNotFound));
+  // The accepted count carries the product's planned run time.
+  auto events = log_->ReadStream({"scheduling", "plant-1"}, 1, 10);
+  ASSERT_EQ(events->size(), 2u);
+  v1::ProductionCounted c;
+  ASSERT_TRUE(c.ParseFromString((*events)[1].envelope.payload()));
+  EXPECT_EQ(c.planned_run_time_per_item_us(), 12'000'000);
+  EXPECT_EQ((*events)[1].envelope.occurred_time().seconds(), 1'799'990'400);
+}
+
+TEST_F(IngestTest, ResendsAreAcknowledgedNotRecordedTwiceAndConflictsRejectedAlone) {
+  v1::ObservationBatch b;
+  b.set_facility("plant-1");
+  *b.add_observations() = State(1, 1'799'990'000, v1::UNIT_STATE_RUNNING);
+  *b.add_observations() = Count(2, 1'799'990'100, 5, 0, "bracket");
+  ASSERT_EQ(IngestBatch(*log_, model_, b, now_, "test")->accepted(), 2u);
+  // After a reconnect the gateway resends both, with a new one in between.
+  v1::ObservationBatch again;
+  again.set_facility("plant-1");
+  *again.add_observations() = Count(2, 1'799'990'100, 5, 0, "bracket");
+  *again.add_observations() = State(3, 1'799'990'200, v1::UNIT_STATE_IDLE);
+  *again.add_observations() = State(1, 1'799'990'000, v1::UNIT_STATE_RUNNING);
+  auto ack = IngestBatch(*log_, model_, again, now_, "test");
+  ASSERT_TRUE(ack.ok());
+  EXPECT_EQ(ack->accepted(), 1u);
+  EXPECT_EQ(ack->duplicates(), 2u);
+  EXPECT_EQ(ack->head_sequence(), 3u);
+  // Sequence 2 reused for a different count: that one alone is refused.
+  v1::ObservationBatch conflict;
+  conflict.set_facility("plant-1");
+  *conflict.add_observations() = Count(2, 1'799'990'100, 6, 0, "bracket");
+  *conflict.add_observations() = State(4, 1'799'990'300, v1::UNIT_STATE_RUNNING);
+  ack = IngestBatch(*log_, model_, conflict, now_, "test");
+  ASSERT_TRUE(ack.ok()) << ack.status();
+  EXPECT_EQ(ack->accepted(), 1u);
+  ASSERT_EQ(ack->rejected_size(), 1);
+  EXPECT_EQ(ack->rejected(0).source_sequence(), 2u);
+  EXPECT_EQ(ack->rejected(0).code(), static_cast<int>(absl::StatusCode::kAlreadyExists));
+  EXPECT_EQ(log_->Heads("scheduling")->at(0).sequence, 4u);
+}
+
+TEST_F(IngestTest, AnUnknownFacilityFailsTheBatch) {
+  v1::ObservationBatch b;
+  b.set_facility("plant-9");
+  *b.add_observations() = State(1, 1'799'990'000, v1::UNIT_STATE_RUNNING);
+  EXPECT_EQ(IngestBatch(*log_, model_, b, now_, "test").status().code(), absl::StatusCode::kNotFound);
+  b.set_facility("");
+  EXPECT_EQ(IngestBatch(*log_, model_, b, now_, "test").status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(log_->Heads("")->empty());
+}
+
+}  // namespace
+}  // namespace takt::scheduling
