@@ -4,8 +4,10 @@
 #include <iostream>
 
 #include "CLI/CLI.hpp"
+#include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 #include "libs/cli/bench_log.h"
+#include "libs/cli/client_commands.h"
 #include "libs/cli/kafka_dev.h"
 #include "libs/cli/log_commands.h"
 
@@ -84,6 +86,48 @@ int RunTakt(int argc, char** argv) {
   kafka_cmd->add_option("--address-file", kafka_dev.address_file,
                         "Also write the bootstrap address to this file");
   kafka_cmd->callback([&] { exit_code = RunKafkaDev(kafka_dev, std::cout, std::cerr); });
+
+  // takt serve / apply / ingest / rollup
+  ServeArgs serve;
+  CLI::App* serve_cmd = app.add_subcommand(
+      "serve", "Run all services in one process on the embedded log");
+  serve_cmd->add_option("--data-dir", serve.data_dir, "Data directory")->capture_default_str();
+  serve_cmd->add_option("--listen", serve.listen, "gRPC listen address")->capture_default_str();
+  serve_cmd->callback([&] { exit_code = RunServe(serve, std::cout, std::cerr); });
+
+  ApplyArgs apply;
+  CLI::App* apply_cmd = app.add_subcommand(
+      "apply", "Create or update the enterprise model a YAML file describes (idempotent)");
+  apply_cmd->add_option("--target", apply.target, "Server address")->capture_default_str();
+  apply_cmd->add_option("--file", apply.file, "enterprise.yaml")->required();
+  apply_cmd->callback([&] { exit_code = RunApply(apply, std::cout, std::cerr); });
+
+  IngestArgs ingest;
+  CLI::App* ingest_cmd = app.add_subcommand(
+      "ingest", "Stream observation batches from a JSON Lines file (one ObservationBatch per line)");
+  ingest_cmd->add_option("--target", ingest.target, "Server address")->capture_default_str();
+  ingest_cmd->add_option("--file", ingest.file, "observations .jsonl")->required();
+  ingest_cmd->add_flag("--json", ingest.json, "JSON summary");
+  ingest_cmd->callback([&] { exit_code = RunIngest(ingest, std::cout, std::cerr); });
+
+  RollupArgs rollup;
+  std::string kpi_list;
+  CLI::App* rollup_cmd = app.add_subcommand("rollup", "Query KPIs for a scope and period");
+  rollup_cmd->add_option("--target", rollup.target, "Server address")->capture_default_str();
+  rollup_cmd->add_option("--scope", rollup.scope,
+                         "enterprise | regions/R | facilities/F[/areas|workCenters|workUnits/X]")
+      ->capture_default_str();
+  rollup_cmd->add_option("--kpi", kpi_list, "Comma-separated KPI ids (default OEE, A, E, Q)");
+  rollup_cmd->add_option("--from", rollup.from, "First production day YYYY-MM-DD")->required();
+  rollup_cmd->add_option("--to", rollup.to, "Last production day YYYY-MM-DD")->required();
+  rollup_cmd->add_option("--by", rollup.by, "child | hour | shift | day | week | month");
+  rollup_cmd->add_flag("--json", rollup.json, "Protobuf JSON of the response");
+  rollup_cmd->callback([&] {
+    for (absl::string_view k : absl::StrSplit(kpi_list, ',', absl::SkipEmpty())) {
+      rollup.kpis.emplace_back(k);
+    }
+    exit_code = RunRollup(rollup, std::cout, std::cerr);
+  });
 
   try {
     app.parse(argc, argv);

@@ -1,0 +1,45 @@
+// File: client_commands.h
+// -----------------------------------------------------------------------------
+// `takt serve`, and the commands that talk to a running server over gRPC:
+// `takt apply` (enterprise model from YAML), `takt ingest` (observations from
+// JSON Lines) and `takt rollup` (KPI queries).
+#ifndef TAKT_LIBS_CLI_CLIENT_COMMANDS_H_
+#define TAKT_LIBS_CLI_CLIENT_COMMANDS_H_
+
+#include <ostream>
+#include <string>
+#include <vector>
+
+namespace takt::cli {
+
+struct ServeArgs {
+  std::string data_dir = "takt-data";
+  std::string listen = "127.0.0.1:7470";
+};
+int RunServe(const ServeArgs& args, std::ostream& out, std::ostream& err);
+
+struct ApplyArgs {
+  std::string target = "127.0.0.1:7470";
+  std::string file;
+};
+int RunApply(const ApplyArgs& args, std::ostream& out, std::ostream& err);
+
+struct IngestArgs {
+  std::string target = "127.0.0.1:7470";
+  std::string file;
+  bool json = false;
+};
+int RunIngest(const IngestArgs& args, std::ostream& out, std::ostream& err);
+
+struct RollupArgs {
+  std::string target = "127.0.0.1:7470";
+  std::string scope = "enterprise";
+  std::vector<std::string> kpis;
+  std::string from, to, by;
+  bool json = false;
+};
+int RunRollup(const RollupArgs& args, std::ostream& out, std::ostream& err);
+
+}  // namespace takt::cli
+
+#endif  // TAKT_LIBS_CLI_CLIENT_COMMANDS_H_
