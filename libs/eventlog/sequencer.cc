@@ -82,6 +82,9 @@ std::string ContentDigest(const Envelope& envelope) {
   content.clear_hash();
   content.clear_recorded_time();
   content.clear_event_id();
+  // Who relayed it is not part of what happened: a gateway's resend over a
+  // new connection (or through another relay) is the same observation.
+  content.clear_actor();
   return crypto::Sha256::ThreadLocal().Digest(SerializeDeterministic(content));
 }
 

@@ -52,8 +52,8 @@ std::string RequestKey(std::string_view request_id);
 std::string ObservationKey(std::string_view source_id, uint64_t source_sequence);
 
 // SHA-256 of an envelope's content: the envelope with the fields the log
-// assigns (sequence, prev_hash, hash, recorded_time, event_id) cleared,
-// serialized deterministically. Recomputable from any stored event.
+// assigns (sequence, prev_hash, hash, recorded_time, event_id) and the actor
+// cleared, serialized deterministically. Recomputable from any stored event.
 std::string ContentDigest(const Envelope& envelope);
 
 struct PreparedEvent {

@@ -146,6 +146,20 @@ TEST(SequencerTest, ObservationResendsAreAcknowledgedNotAppended) {
   EXPECT_EQ(src.streams[f1].head, 3u);
 }
 
+TEST(SequencerTest, AResendRelayedByAnotherActorIsStillADuplicate) {
+  MapSource src;
+  AppendRequest a;
+  a.context = "scheduling";
+  a.facility = "f1";
+  a.events = {SampleEvent("p1", "gw-1", 10)};
+  a.events[0].set_actor("peer:ipv4:10.0.0.1");
+  ASSERT_TRUE(PlanOne(src, a).ok());
+  a.events[0].set_actor("peer:ipv4:10.0.0.2");
+  auto again = PlanOne(src, a);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_TRUE(again->events[0].duplicate);
+}
+
 TEST(SequencerTest, BadInputIsRejectedWithTheFieldNamed) {
   AppendRequest r = SampleAppend("f1", 1);
   r.facility = "";

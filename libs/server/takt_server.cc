@@ -30,8 +30,12 @@ grpc::Status ToGrpc(const absl::Status& s) {
 }
 
 std::string Actor(grpc::ServerContext* ctx) {
-  // Authentication comes later; until then the peer address is recorded.
-  return absl::StrCat("peer:", ctx->peer());
+  // Authentication comes later; until then the peer's address (without its
+  // ephemeral port) is recorded.
+  std::string peer = ctx->peer();
+  size_t colon = peer.rfind(':');
+  if (colon != std::string::npos && colon > peer.find(':')) peer.resize(colon);
+  return absl::StrCat("peer:", peer);
 }
 
 class EnterpriseServiceImpl final : public enterprise::v1::EnterpriseService::Service {
