@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what is missing (Debian packages), builds Takt and runs the demo on
-# the embedded log: appends, resends, reads back and verifies events, then
-# verifies the data directory offline as an auditor would.
+# the embedded log: a server, six simulated plants in five time zones over
+# three days (gateways resending and delivering late), a director's summary
+# from the rollups, then an auditor's offline verification of the log.
 # Usage (as root on Debian 12): ./scripts/demo.sh [DATA_DIR]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,7 +10,21 @@ DATA_DIR="${1:-takt-data}"
 ./scripts/install-deps.sh
 cmake --preset release
 cmake --build --preset release --target takt
-./build/release/cmd/takt/takt log demo --data-dir "$DATA_DIR"
+TAKT=./build/release/cmd/takt/takt
+PORT="${TAKT_DEMO_PORT:-7470}"
+
+"$TAKT" serve --data-dir "$DATA_DIR" --listen "127.0.0.1:$PORT" &
+SERVER=$!
+trap 'kill $SERVER 2>/dev/null; wait $SERVER 2>/dev/null || true' EXIT
+for _ in $(seq 50); do
+  if "$TAKT" rollup --target "127.0.0.1:$PORT" --from 2000-01-01 --to 2000-01-01 >/dev/null 2>&1; then break; fi
+  sleep 0.2
+done
+
+"$TAKT" simulate --target "127.0.0.1:$PORT" --facilities 6 --days 3 --seed 7
+
+kill $SERVER; wait $SERVER 2>/dev/null || true
+trap - EXIT
 echo
-echo "Offline verification of $DATA_DIR (takt log verify):"
-./build/release/cmd/takt/takt log verify --data-dir "$DATA_DIR"
+echo "Auditor: offline verification of $DATA_DIR (takt log verify):"
+"$TAKT" log verify --data-dir "$DATA_DIR"

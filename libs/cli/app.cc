@@ -129,6 +129,17 @@ int RunTakt(int argc, char** argv) {
     exit_code = RunRollup(rollup, std::cout, std::cerr);
   });
 
+  SimulateArgs simulate;
+  CLI::App* simulate_cmd = app.add_subcommand(
+      "simulate", "Simulate plants and their gateways through the public API, then summarise");
+  simulate_cmd->add_option("--target", simulate.target, "Server address")->capture_default_str();
+  simulate_cmd->add_option("--facilities", simulate.facilities, "Plants")->capture_default_str();
+  simulate_cmd->add_option("--days", simulate.days, "Production days")->capture_default_str();
+  simulate_cmd->add_option("--seed", simulate.seed, "Random seed")->capture_default_str();
+  simulate_cmd->add_option("--start", simulate.start,
+                           "First production day YYYY-MM-DD (default: days before yesterday)");
+  simulate_cmd->callback([&] { exit_code = RunSimulate(simulate, std::cout, std::cerr); });
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -14,7 +14,9 @@
 #include "google/protobuf/util/json_util.h"
 #include "libs/common/ids.h"
 #include "libs/crypto/sha256.h"
+#include "libs/model/enterprise_model.h"
 #include "libs/server/takt_server.h"
+#include "libs/sim/simulator.h"
 #include "takt/enterprise/v1/enterprise_service.grpc.pb.h"
 #include "takt/rollups/v1/rollups.grpc.pb.h"
 #include "takt/scheduling/v1/ingest.grpc.pb.h"
@@ -254,6 +256,153 @@ int RunRollup(const RollupArgs& args, std::ostream& out, std::ostream& err) {
   out << "(reflects " << resp.positions_size() << " stream positions; " << resp.lag_events()
       << " events not yet applied)\n";
   return 0;
+}
+
+namespace {
+
+double KpiOf(const rollups::v1::Row& row, const std::string& id) {
+  for (const auto& k : row.kpis()) {
+    if (k.kpi() == id && k.has_value()) return k.value();
+  }
+  return -1;
+}
+
+std::string Pct(double v) { return v < 0 ? std::string("   -  ") : absl::StrFormat("%5.1f%%", v); }
+
+}  // namespace
+
+int RunSimulate(const SimulateArgs& args, std::ostream& out, std::ostream& err) {
+  sim::SimOptions o;
+  o.facilities = args.facilities;
+  o.days = args.days;
+  o.seed = args.seed;
+  if (args.start.empty()) {
+    o.start = absl::CivilDay(absl::ToCivilDay(absl::Now(), absl::UTCTimeZone())) - args.days - 1;
+  } else {
+    auto day = model::ParseDay(args.start);
+    if (!day.ok()) {
+      err << "takt: simulate: --start: " << day.status().message() << "\n";
+      return 2;
+    }
+    o.start = *day;
+  }
+  sim::Simulation s = sim::Simulate(o);
+  auto channel = Connect(args.target);
+  {
+    auto stub = enterprise::v1::EnterpriseService::NewStub(channel);
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+    enterprise::v1::ApplyDefinitionsResponse resp;
+    grpc::Status st = stub->ApplyDefinitions(&ctx, s.enterprise, &resp);
+    if (!st.ok()) return Fail(err, "simulate: enterprise", st);
+  }
+  absl::Time t0 = absl::Now();
+  uint64_t accepted = 0, duplicates = 0, rejected = 0;
+  {
+    auto stub = scheduling::v1::FacilityIngestService::NewStub(channel);
+    grpc::ClientContext ctx;
+    auto stream = stub->StreamObservations(&ctx);
+    std::thread writer([&] {
+      for (const auto& b : s.batches) {
+        if (!stream->Write(b)) break;
+      }
+      stream->WritesDone();
+    });
+    scheduling::v1::IngestAck ack;
+    while (stream->Read(&ack)) {
+      accepted += ack.accepted();
+      duplicates += ack.duplicates();
+      rejected += static_cast<uint64_t>(ack.rejected_size());
+      for (const auto& r : ack.rejected()) err << "rejected: " << r.reason() << "\n";
+    }
+    writer.join();
+    grpc::Status st = stream->Finish();
+    if (!st.ok()) return Fail(err, "simulate: ingest", st);
+  }
+  const double seconds = absl::ToDoubleSeconds(absl::Now() - t0);
+  out << absl::StrFormat(
+      "simulated %d plants x %d days from %s (seed %d): %d observations in %d batches "
+      "(%d resent, %d late), %d recorded, %d duplicates acknowledged, %d rejected, in %.1f s\n",
+      args.facilities, args.days, absl::FormatCivilTime(o.start), args.seed, s.observations,
+      s.batches.size(), s.resent_batches, s.late_batches, accepted, duplicates, rejected, seconds);
+  if (!args.summary) return rejected == 0 ? 0 : 1;
+
+  // Director's summary once the rollups have caught up.
+  auto stub = rollups::v1::RollupService::NewStub(channel);
+  auto query = [&](const std::string& scope, const std::string& by,
+                   std::vector<std::string> kpis) -> absl::StatusOr<rollups::v1::QueryKpisResponse> {
+    rollups::v1::QueryKpisRequest req;
+    req.set_scope(scope);
+    for (auto& k : kpis) req.add_kpis(k);
+    req.set_from(absl::FormatCivilTime(o.start));
+    req.set_to(absl::FormatCivilTime(o.start + (args.days - 1)));
+    req.set_by(by);
+    grpc::ClientContext ctx;
+    rollups::v1::QueryKpisResponse resp;
+    grpc::Status st = stub->QueryKpis(&ctx, req, &resp);
+    if (!st.ok()) return absl::Status(static_cast<absl::StatusCode>(st.error_code()), st.error_message());
+    return resp;
+  };
+  const std::vector<std::string> aeq = {"oee", "availability", "effectiveness", "quality_ratio"};
+  absl::StatusOr<rollups::v1::QueryKpisResponse> regions;
+  for (int i = 0; i < 300; ++i) {
+    regions = query("enterprise", "child", aeq);
+    if (!regions.ok() || regions->lag_events() == 0) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  if (!regions.ok()) {
+    err << "takt: simulate: " << regions.status().message() << "\n";
+    return 2;
+  }
+  out << "\nDirector's summary, production days " << absl::FormatCivilTime(o.start) << " to "
+      << absl::FormatCivilTime(o.start + (args.days - 1)) << " (each plant's own time zone)\n";
+  out << absl::StrFormat("  %-30s %7s %7s %7s %7s\n", "scope", "OEE", "A", "E", "Q");
+  auto line = [&](const rollups::v1::Row& row, const std::string& indent) {
+    out << absl::StrFormat("  %-30s %7s %7s %7s %7s\n", indent + row.label(), Pct(KpiOf(row, "oee")),
+                           Pct(KpiOf(row, "availability")), Pct(KpiOf(row, "effectiveness")),
+                           Pct(KpiOf(row, "quality_ratio")));
+  };
+  line(regions->total(), "");
+  std::string worst;
+  double worst_oee = 1e9;
+  for (const auto& region : regions->rows()) {
+    line(region, "  ");
+    auto plants = query(region.label(), "child", aeq);
+    if (!plants.ok()) continue;
+    for (const auto& p : plants->rows()) {
+      line(p, "    ");
+      double v = KpiOf(p, "oee");
+      if (v >= 0 && v < worst_oee) {
+        worst_oee = v;
+        worst = p.label();
+      }
+    }
+  }
+  if (!worst.empty()) {
+    auto detail = query(worst, "shift", {"oee", "mtbf", "mttr", "scrap_ratio", "setup_ratio"});
+    if (detail.ok()) {
+      const auto& t = detail->total();
+      out << absl::StrFormat(
+          "\n  Worst plant: %s at %.1f%% OEE; MTBF %.1f h, MTTR %.2f h, scrap %.1f%%, setup %.1f%%\n",
+          worst, KpiOf(t, "oee"), KpiOf(t, "mtbf"), KpiOf(t, "mttr"), KpiOf(t, "scrap_ratio"),
+          KpiOf(t, "setup_ratio"));
+      double lowest = 1e9;
+      std::string lowest_shift;
+      for (const auto& row : detail->rows()) {
+        double v = KpiOf(row, "oee");
+        if (v >= 0 && v < lowest) {
+          lowest = v;
+          lowest_shift = row.label();
+        }
+      }
+      if (!lowest_shift.empty()) {
+        out << absl::StrFormat("  Its weakest shift: %s at %.1f%% OEE\n", lowest_shift, lowest);
+      }
+    }
+  }
+  out << absl::StrFormat("  (reflects %d stream positions; %d events not yet applied)\n",
+                         regions->positions_size(), regions->lag_events());
+  return rejected == 0 ? 0 : 1;
 }
 
 }  // namespace takt::cli

@@ -40,6 +40,18 @@ struct RollupArgs {
 };
 int RunRollup(const RollupArgs& args, std::ostream& out, std::ostream& err);
 
+struct SimulateArgs {
+  std::string target = "127.0.0.1:7470";
+  int facilities = 6;
+  int days = 3;
+  uint64_t seed = 1;
+  std::string start;  // first production day; default: `days` days before yesterday
+  bool summary = true;
+};
+// Sends a simulated enterprise and its gateways' observations through the
+// public API, then prints a director's summary.
+int RunSimulate(const SimulateArgs& args, std::ostream& out, std::ostream& err);
+
 }  // namespace takt::cli
 
 #endif  // TAKT_LIBS_CLI_CLIENT_COMMANDS_H_
