@@ -121,6 +121,7 @@ class EndToEndTest : public ::testing::Test {
 
   rv1::QueryKpisResponse Query(const std::string& scope, const std::string& by = "") {
     rv1::QueryKpisRequest req;
+    req.set_downtime_pareto(by.empty());
     req.set_scope(scope);
     for (const char* k : {"oee", "availability", "effectiveness", "quality_ratio", "mttr"}) req.add_kpis(k);
     req.set_from("2026-11-24");
@@ -168,6 +169,7 @@ TEST_F(EndToEndTest, GatewayToDirectorWithResendsLateDataAndRestart) {
   late.set_facility("chicago-1");
   late.set_batch_id(4);
   *late.add_observations() = State(4, "2026-11-24T16:00:00Z", sv1::UNIT_STATE_DOWN);
+  late.mutable_observations(0)->mutable_state_change()->set_reason_code("hydraulic-leak");
   *late.add_observations() = State(5, "2026-11-24T16:45:00Z", sv1::UNIT_STATE_RUNNING);
   *late.add_observations() = Count(8, "2026-11-24T17:00:00Z", -5, 0);  // bad: rejected alone
   auto acks = Stream({b1, b2, resent, late});
@@ -189,6 +191,11 @@ TEST_F(EndToEndTest, GatewayToDirectorWithResendsLateDataAndRestart) {
   EXPECT_NEAR(Kpi(facility.total(), "oee"), 100.0 * 600 * 40 / (8 * 3600), 1e-9);
   EXPECT_NEAR(Kpi(facility.total(), "mttr"), 0.75, 1e-9);
   EXPECT_EQ(facility.lag_events(), 0u);
+  ASSERT_EQ(facility.downtime_pareto_size(), 1);
+  EXPECT_EQ(facility.downtime_pareto(0).reason(), "hydraulic-leak");
+  EXPECT_NEAR(facility.downtime_pareto(0).hours(), 0.75, 1e-9);
+  EXPECT_EQ(facility.downtime_pareto(0).stoppages(), 1);
+  EXPECT_NEAR(facility.downtime_pareto(0).share(), 100.0, 1e-9);
   EXPECT_EQ(facility.positions_size(), 1);
 
   rv1::QueryKpisResponse enterprise = Query("enterprise", "child");

@@ -4,9 +4,11 @@
 #include <iostream>
 
 #include "CLI/CLI.hpp"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 #include "libs/cli/bench_log.h"
+#include "libs/cli/bench_service.h"
 #include "libs/cli/client_commands.h"
 #include "libs/cli/kafka_dev.h"
 #include "libs/cli/log_commands.h"
@@ -74,6 +76,53 @@ int RunTakt(int argc, char** argv) {
     for (const auto& r : *results) std::cout << FormatBenchResult(r, bench_json) << "\n";
   });
 
+  BenchIngestOptions bench_ingest;
+  CLI::App* bench_ingest_cmd = bench->add_subcommand(
+      "ingest", "Simulated observations over gRPC: durable acks, projection, rebuild");
+  bench_ingest_cmd->add_option("--facilities", bench_ingest.facilities, "Plants")->capture_default_str();
+  bench_ingest_cmd->add_option("--days", bench_ingest.days, "Days")->capture_default_str();
+  bench_ingest_cmd->add_option("--streams", bench_ingest.streams, "Gateway connections")->capture_default_str();
+  bench_ingest_cmd->add_flag("--json", bench_json, "One JSON object per line");
+  bench_ingest_cmd->callback([&] {
+    auto results = RunIngestBenchmark(bench_ingest);
+    if (!results.ok()) {
+      std::cerr << "takt: bench ingest: " << results.status().message() << "\n";
+      exit_code = 2;
+      return;
+    }
+    for (auto r : *results) {
+      if (r.name == "ingest_end_to_end_projected") {
+        std::cout << (bench_json ? absl::StrFormat("{\"name\":\"projection_lag_at_last_ack\",\"events\":%.0f}", r.appends_per_second)
+                                 : absl::StrFormat("projection lag when the last ack arrived: %.0f events", r.appends_per_second))
+                  << "\n";
+        r.appends_per_second = 0;
+      }
+      std::cout << FormatBenchResult(r, bench_json) << "\n";
+    }
+  });
+
+  BenchQueryOptions bench_query;
+  CLI::App* bench_query_cmd = bench->add_subcommand(
+      "query", "Query latency with 50 plants x 20 units x 90 days of hourly rollups");
+  bench_query_cmd->add_option("--facilities", bench_query.facilities, "Plants")->capture_default_str();
+  bench_query_cmd->add_option("--units", bench_query.units, "Units per plant")->capture_default_str();
+  bench_query_cmd->add_option("--days", bench_query.days, "Days")->capture_default_str();
+  bench_query_cmd->add_option("--queries", bench_query.queries, "Queries per kind")->capture_default_str();
+  bench_query_cmd->add_flag("--json", bench_json, "One JSON object per line");
+  bench_query_cmd->callback([&] {
+    auto results = RunQueryBenchmark(bench_query);
+    if (!results.ok()) {
+      std::cerr << "takt: bench query: " << results.status().message() << "\n";
+      exit_code = 2;
+      return;
+    }
+    for (const auto& r : *results) {
+      std::cout << (bench_json ? absl::StrFormat("{\"name\":\"%s\",\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"queries\":%d}", r.name, r.p50_ms, r.p99_ms, r.events)
+                               : absl::StrFormat("%-36s p50 %.3f ms  p99 %.3f ms  (%d queries)", r.name, r.p50_ms, r.p99_ms, r.events))
+                << "\n";
+    }
+  });
+
   // takt kafka-dev
   KafkaDevArgs kafka_dev;
   CLI::App* kafka_cmd = app.add_subcommand(
@@ -121,6 +170,7 @@ int RunTakt(int argc, char** argv) {
   rollup_cmd->add_option("--from", rollup.from, "First production day YYYY-MM-DD")->required();
   rollup_cmd->add_option("--to", rollup.to, "Last production day YYYY-MM-DD")->required();
   rollup_cmd->add_option("--by", rollup.by, "child | hour | shift | day | week | month");
+  rollup_cmd->add_flag("--pareto", rollup.pareto, "Also the downtime Pareto by reason");
   rollup_cmd->add_flag("--json", rollup.json, "Protobuf JSON of the response");
   rollup_cmd->callback([&] {
     for (absl::string_view k : absl::StrSplit(kpi_list, ',', absl::SkipEmpty())) {

@@ -225,6 +225,7 @@ int RunRollup(const RollupArgs& args, std::ostream& out, std::ostream& err) {
   req.set_from(args.from);
   req.set_to(args.to);
   req.set_by(args.by);
+  req.set_downtime_pareto(args.pareto);
   auto stub = rollups::v1::RollupService::NewStub(Connect(args.target));
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
@@ -252,6 +253,11 @@ int RunRollup(const RollupArgs& args, std::ostream& out, std::ostream& err) {
   for (const auto& row : resp.rows()) {
     out << "  ";
     print_row(row);
+  }
+  if (resp.downtime_pareto_size() > 0) out << "downtime by reason:\n";
+  for (const auto& d : resp.downtime_pareto()) {
+    out << absl::StrFormat("  %-28s %8.2f h %6d stoppages %5.1f%%\n", d.reason(), d.hours(),
+                           d.stoppages(), d.share());
   }
   out << "(reflects " << resp.positions_size() << " stream positions; " << resp.lag_events()
       << " events not yet applied)\n";
@@ -329,9 +335,10 @@ int RunSimulate(const SimulateArgs& args, std::ostream& out, std::ostream& err) 
 
   // Director's summary once the rollups have caught up.
   auto stub = rollups::v1::RollupService::NewStub(channel);
-  auto query = [&](const std::string& scope, const std::string& by,
-                   std::vector<std::string> kpis) -> absl::StatusOr<rollups::v1::QueryKpisResponse> {
+  auto query = [&](const std::string& scope, const std::string& by, std::vector<std::string> kpis,
+                   bool pareto = false) -> absl::StatusOr<rollups::v1::QueryKpisResponse> {
     rollups::v1::QueryKpisRequest req;
+    req.set_downtime_pareto(pareto);
     req.set_scope(scope);
     for (auto& k : kpis) req.add_kpis(k);
     req.set_from(absl::FormatCivilTime(o.start));
@@ -379,7 +386,7 @@ int RunSimulate(const SimulateArgs& args, std::ostream& out, std::ostream& err) 
     }
   }
   if (!worst.empty()) {
-    auto detail = query(worst, "shift", {"oee", "mtbf", "mttr", "scrap_ratio", "setup_ratio"});
+    auto detail = query(worst, "shift", {"oee", "mtbf", "mttr", "scrap_ratio", "setup_ratio"}, true);
     if (detail.ok()) {
       const auto& t = detail->total();
       out << absl::StrFormat(
@@ -397,6 +404,12 @@ int RunSimulate(const SimulateArgs& args, std::ostream& out, std::ostream& err) 
       }
       if (!lowest_shift.empty()) {
         out << absl::StrFormat("  Its weakest shift: %s at %.1f%% OEE\n", lowest_shift, lowest);
+      }
+      out << "  Its top downtime reasons:\n";
+      for (int i = 0; i < std::min(3, detail->downtime_pareto_size()); ++i) {
+        const auto& d = detail->downtime_pareto(i);
+        out << absl::StrFormat("    %-22s %6.1f h in %3d stoppages (%4.1f%% of downtime)\n",
+                               d.reason(), d.hours(), d.stoppages(), d.share());
       }
     }
   }

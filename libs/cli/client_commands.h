@@ -36,6 +36,7 @@ struct RollupArgs {
   std::string scope = "enterprise";
   std::vector<std::string> kpis;
   std::string from, to, by;
+  bool pareto = false;
   bool json = false;
 };
 int RunRollup(const RollupArgs& args, std::ostream& out, std::ostream& err);

@@ -19,12 +19,20 @@ void Merge(HourlyDelta& a, const HourlyDelta& b) {
   }
 }
 
-void UnitTimeline::AddInterval(absl::Time from, absl::Time to, UnitState state, int sign,
-                               HourlyDelta& out) const {
+namespace {
+bool IsStoppage(UnitState s) { return s == UnitState::kDelayed || s == UnitState::kDown; }
+}  // namespace
+
+void UnitTimeline::AddInterval(absl::Time from, absl::Time to, const Change& change, int sign,
+                               HourlyDelta& out, ReasonDelta* reasons) const {
+  const UnitState state = change.state;
   for (absl::Time hour = calendar_->HourStart(from); hour < to;) {
     const absl::Time next = calendar_->HourStart(hour + absl::Hours(1) + absl::Seconds(1));
     const int64_t us = sign * Micros(std::min(to, next) - std::max(from, hour));
     ElementSums& e = out[hour];
+    if (reasons != nullptr && IsStoppage(state)) {
+      (*reasons)[{hour, change.reason.empty() ? "(no reason)" : change.reason}].micros += us;
+    }
     switch (state) {
       case UnitState::kRunning:
         e[Element::kApt] += us;
@@ -60,19 +68,26 @@ void UnitTimeline::AddInterval(absl::Time from, absl::Time to, UnitState state, 
 }
 
 void UnitTimeline::Contribute(Changes::const_iterator first, Changes::const_iterator last,
-                              int sign, HourlyDelta& out) const {
+                              int sign, HourlyDelta& out, ReasonDelta* reasons) const {
   for (auto it = first; it != last; ++it) {
     auto next = std::next(it);
     if (next == changes_.end()) break;  // the open interval is not counted yet
-    AddInterval(it->first, next->first, it->second, sign, out);
+    AddInterval(it->first, next->first, it->second, sign, out, reasons);
     // A failure is counted where the unit goes down from another state.
-    if (next->second == UnitState::kDown && it->second != UnitState::kDown) {
+    if (next->second.state == UnitState::kDown && it->second.state != UnitState::kDown) {
       out[calendar_->HourStart(next->first)][Element::kFe] += sign;
+    }
+    // A stoppage starts where the state or its reason changes into one.
+    if (reasons != nullptr && IsStoppage(next->second.state) &&
+        (next->second.state != it->second.state || next->second.reason != it->second.reason)) {
+      const std::string& r = next->second.reason.empty() ? "(no reason)" : next->second.reason;
+      (*reasons)[{calendar_->HourStart(next->first), r}].stoppages += sign;
     }
   }
 }
 
-HourlyDelta UnitTimeline::ChangeState(absl::Time t, UnitState state) {
+HourlyDelta UnitTimeline::ChangeState(absl::Time t, UnitState state, const std::string& reason,
+                                      ReasonDelta* reasons) {
   // The affected stretch runs from the change before t to the change after.
   auto window_begin = [&]() {
     auto it = changes_.lower_bound(t);
@@ -83,11 +98,21 @@ HourlyDelta UnitTimeline::ChangeState(absl::Time t, UnitState state) {
     return it == changes_.end() ? it : std::next(it);
   };
   HourlyDelta delta;
-  Contribute(window_begin(), window_end(), -1, delta);
-  changes_[t] = state;
+  ReasonDelta reason_delta;
+  ReasonDelta* rd = reasons != nullptr ? &reason_delta : nullptr;
+  Contribute(window_begin(), window_end(), -1, delta, rd);
+  changes_[t] = Change{state, reason};
   HourlyDelta after;
-  Contribute(window_begin(), window_end(), +1, after);
+  Contribute(window_begin(), window_end(), +1, after, rd);
   Merge(delta, after);
+  if (reasons != nullptr) {
+    for (const auto& [key, sums] : reason_delta) {
+      if (sums == ReasonSums{}) continue;
+      ReasonSums& target = (*reasons)[key];
+      target.micros += sums.micros;
+      target.stoppages += sums.stoppages;
+    }
+  }
   for (auto it = delta.begin(); it != delta.end();) {
     it = IsZero(it->second) ? delta.erase(it) : std::next(it);
   }
@@ -110,7 +135,17 @@ HourlyDelta UnitTimeline::Count(absl::Time t, int64_t good, int64_t scrap, int64
 
 HourlyDelta UnitTimeline::Totals() const {
   HourlyDelta out;
-  Contribute(changes_.begin(), changes_.end(), +1, out);
+  Contribute(changes_.begin(), changes_.end(), +1, out, nullptr);
+  return out;
+}
+
+ReasonDelta UnitTimeline::ReasonTotals() const {
+  HourlyDelta ignored;
+  ReasonDelta out;
+  Contribute(changes_.begin(), changes_.end(), +1, ignored, &out);
+  for (auto it = out.begin(); it != out.end();) {
+    it = it->second == ReasonSums{} ? out.erase(it) : std::next(it);
+  }
   return out;
 }
 

@@ -43,16 +43,30 @@ enum class UnitState {
 // Element deltas keyed by the start of the facility-local hour.
 using HourlyDelta = std::map<absl::Time, ElementSums>;
 
+// Delay and failure time per reason code (downtime Pareto), per hour:
+// microseconds lost and stoppages started.
+struct ReasonSums {
+  int64_t micros = 0;
+  int64_t stoppages = 0;
+  bool operator==(const ReasonSums&) const = default;
+};
+using ReasonDelta = std::map<std::pair<absl::Time, std::string>, ReasonSums>;
+
 class UnitTimeline {
  public:
   explicit UnitTimeline(const FacilityCalendar* calendar) : calendar_(calendar) {}
 
   // Records that the unit entered `state` at `t` (replacing a change already
-  // recorded at exactly `t`) and returns the element delta it causes.
-  HourlyDelta ChangeState(absl::Time t, UnitState state);
+  // recorded at exactly `t`) and returns the element delta it causes. For
+  // delays and failures `reason` names the cause; the per-reason delta goes
+  // to `reasons` when given.
+  HourlyDelta ChangeState(absl::Time t, UnitState state, const std::string& reason = "",
+                          ReasonDelta* reasons = nullptr);
 
   // Restores a change already accounted for (from storage): no delta.
-  void Restore(absl::Time t, UnitState state) { changes_[t] = state; }
+  void Restore(absl::Time t, UnitState state, const std::string& reason = "") {
+    changes_[t] = Change{state, reason};
+  }
 
   // The delta of a production count at `t` with planned run time per item
   // `pri`.
@@ -61,17 +75,22 @@ class UnitTimeline {
 
   // Elements of the whole timeline so far (closed intervals), per hour.
   HourlyDelta Totals() const;
+  ReasonDelta ReasonTotals() const;
 
   size_t changes() const { return changes_.size(); }
 
  private:
-  using Changes = std::map<absl::Time, UnitState>;
+  struct Change {
+    UnitState state;
+    std::string reason;
+  };
+  using Changes = std::map<absl::Time, Change>;
   // Adds `sign` x the contribution of the intervals starting at changes in
   // [first, last) and the failures entered at them.
   void Contribute(Changes::const_iterator first, Changes::const_iterator last, int sign,
-                  HourlyDelta& out) const;
-  void AddInterval(absl::Time from, absl::Time to, UnitState state, int sign,
-                   HourlyDelta& out) const;
+                  HourlyDelta& out, ReasonDelta* reasons) const;
+  void AddInterval(absl::Time from, absl::Time to, const Change& change, int sign,
+                   HourlyDelta& out, ReasonDelta* reasons) const;
 
   const FacilityCalendar* calendar_;
   Changes changes_;

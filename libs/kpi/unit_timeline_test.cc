@@ -117,3 +117,45 @@ TEST_F(UnitTimelineTest, SumsDoNotDependOnArrivalOrder) {
 
 }  // namespace
 }  // namespace takt::kpi
+
+namespace takt::kpi {
+namespace {
+
+TEST(UnitTimelineReasonsTest, DowntimeByReasonIsExactUnderAnyArrivalOrder) {
+  auto cal = FacilityCalendar::Create({"Europe/Berlin", 6 * 60, {}});
+  ASSERT_TRUE(cal.ok());
+  auto at = [&](int h, int m) {
+    return absl::FromCivil(absl::CivilSecond(2026, 11, 24, h, m, 0), cal->zone());
+  };
+  struct C {
+    absl::Time t;
+    UnitState s;
+    const char* reason;
+  };
+  std::vector<C> changes = {
+      {at(6, 0), UnitState::kRunning, ""},       {at(7, 0), UnitState::kDown, "hydraulics"},
+      {at(7, 40), UnitState::kRunning, ""},       {at(8, 50), UnitState::kDelayed, "jam"},
+      {at(8, 55), UnitState::kDelayed, "hydraulics"}, {at(9, 20), UnitState::kRunning, ""},
+      {at(10, 0), UnitState::kDown, "jam"},       {at(10, 10), UnitState::kIdle, ""},
+  };
+  std::mt19937 rng(1);
+  for (int round = 0; round < 10; ++round) {
+    std::shuffle(changes.begin(), changes.end(), rng);
+    UnitTimeline unit(&*cal);
+    ReasonDelta total;
+    for (const C& c : changes) unit.ChangeState(c.t, c.s, c.reason, &total);
+    std::map<std::string, ReasonSums> by_reason;
+    for (const auto& [key, sums] : total) {
+      by_reason[key.second].micros += sums.micros;
+      by_reason[key.second].stoppages += sums.stoppages;
+    }
+    EXPECT_EQ(by_reason["hydraulics"].micros, (40 + 25) * 60'000'000LL);
+    EXPECT_EQ(by_reason["hydraulics"].stoppages, 2);
+    EXPECT_EQ(by_reason["jam"].micros, (5 + 10) * 60'000'000LL);
+    EXPECT_EQ(by_reason["jam"].stoppages, 2);
+    EXPECT_EQ(unit.ReasonTotals().size(), 5u) << "hour x reason rows";
+  }
+}
+
+}  // namespace
+}  // namespace takt::kpi

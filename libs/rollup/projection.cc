@@ -33,6 +33,7 @@ std::optional<kpi::UnitState> ToUnitState(scheduling::v1::UnitState s) {
 struct Projection::Pending {
   std::map<std::tuple<std::string, std::string, absl::Time>, kpi::ElementSums> deltas;
   std::vector<TimelineChange> changes;
+  std::map<std::pair<std::string, std::pair<absl::Time, std::string>>, kpi::ReasonSums> reasons;
 
   void Add(const std::string& facility, const std::string& unit, const kpi::HourlyDelta& d) {
     for (const auto& [hour, sums] : d) deltas[{facility, unit, hour}] += sums;
@@ -56,7 +57,9 @@ absl::StatusOr<kpi::UnitTimeline*> Projection::Timeline(const std::string& facil
   if (!slot) {
     slot = std::make_unique<kpi::UnitTimeline>(calendar);
     TAKT_ASSIGN_OR_RETURN(auto changes, store_->LoadTimeline(facility, unit));
-    for (const auto& [at, state] : changes) slot->Restore(at, static_cast<kpi::UnitState>(state));
+    for (const auto& [at, state, reason] : changes) {
+      slot->Restore(at, static_cast<kpi::UnitState>(state), reason);
+    }
   }
   return slot.get();
 }
@@ -85,9 +88,16 @@ absl::Status Projection::ApplyEvent(const eventlog::Envelope& e, Pending& pendin
     }
     TAKT_ASSIGN_OR_RETURN(kpi::UnitTimeline * timeline,
                           Timeline(e.facility(), change.work_unit(), calendar));
-    pending.Add(e.facility(), change.work_unit(), timeline->ChangeState(at, *state));
-    pending.changes.push_back(
-        TimelineChange{e.facility(), change.work_unit(), at, static_cast<int>(*state)});
+    kpi::ReasonDelta reasons;
+    pending.Add(e.facility(), change.work_unit(),
+                timeline->ChangeState(at, *state, change.reason_code(), &reasons));
+    for (const auto& [key, sums] : reasons) {
+      kpi::ReasonSums& target = pending.reasons[{e.facility(), key}];
+      target.micros += sums.micros;
+      target.stoppages += sums.stoppages;
+    }
+    pending.changes.push_back(TimelineChange{e.facility(), change.work_unit(), at,
+                                             static_cast<int>(*state), change.reason_code()});
   } else {
     scheduling::v1::ProductionCounted count;
     if (!count.ParseFromString(e.payload())) {
@@ -124,7 +134,12 @@ absl::StatusOr<size_t> Projection::Step(absl::Duration timeout) {
     if (sums == kpi::ElementSums{}) continue;
     deltas.push_back({std::get<0>(key), std::get<1>(key), std::get<2>(key), sums});
   }
-  absl::Status s = store_->Apply(deltas, pending.changes, options_.context,
+  std::vector<ReasonHourDelta> reasons;
+  for (const auto& [key, sums] : pending.reasons) {
+    if (sums == kpi::ReasonSums{}) continue;
+    reasons.push_back({key.first, key.second.second, key.second.first, sums.micros, sums.stoppages});
+  }
+  absl::Status s = store_->Apply(deltas, pending.changes, reasons, options_.context,
                                  subscription_->cursor(), options_.sync);
   if (!s.ok()) {
     timelines_.clear();

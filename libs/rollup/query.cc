@@ -1,6 +1,8 @@
 #include "libs/rollup/query.h"
 
+#include <algorithm>
 #include <map>
+#include <tuple>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -263,6 +265,55 @@ absl::StatusOr<QueryResult> RunQuery(const RollupStore& store, const model::Ente
     result.rows.push_back(std::move(row));
   }
   return result;
+}
+
+absl::StatusOr<std::vector<ReasonRow>> DowntimePareto(const RollupStore& store,
+                                                      const model::EnterpriseModel& model,
+                                                      const Scope& s, absl::CivilDay from,
+                                                      absl::CivilDay to) {
+  if (from > to) return absl::InvalidArgumentError("from: must not be after to");
+  std::vector<std::tuple<std::string, absl::CivilDay, absl::CivilDay>> pieces;
+  switch (s.kind) {
+    case Scope::Kind::kEnterprise:
+      for (const std::string& f : model.Facilities()) pieces.emplace_back(f, from, to);
+      break;
+    case Scope::Kind::kRegion:
+      if (!model.HasRegion(s.region)) {
+        return absl::NotFoundError(absl::StrCat("region '", s.region, "' is not defined"));
+      }
+      for (const std::string& f : model.Facilities()) {
+        for (auto [a, b] : model.DaysInRegion(f, s.region, from, to)) pieces.emplace_back(f, a, b);
+      }
+      break;
+    case Scope::Kind::kFacility:
+      if (model.Facility(s.facility) == nullptr) {
+        return absl::NotFoundError(absl::StrCat("facility '", s.facility, "' is not defined"));
+      }
+      pieces.emplace_back(s.facility, from, to);
+      break;
+    default:
+      return absl::InvalidArgumentError(
+          "the downtime Pareto is kept per facility: ask for a facility, region or the enterprise");
+  }
+  std::map<std::string, ReasonRow> by_reason;
+  for (const auto& [f, a, b] : pieces) {
+    const kpi::FacilityCalendar* cal = model.Calendar(f);
+    TAKT_ASSIGN_OR_RETURN(auto reasons, store.Reasons(f, cal->Day(a).start, cal->Day(b).end));
+    for (const auto& [reason, v] : reasons) {
+      ReasonRow& row = by_reason[reason];
+      row.reason = reason;
+      row.micros += v.first;
+      row.stoppages += v.second;
+    }
+  }
+  std::vector<ReasonRow> out;
+  for (auto& [r, row] : by_reason) {
+    if (row.micros != 0 || row.stoppages != 0) out.push_back(row);
+  }
+  std::sort(out.begin(), out.end(), [](const ReasonRow& x, const ReasonRow& y) {
+    return x.micros != y.micros ? x.micros > y.micros : x.reason < y.reason;
+  });
+  return out;
 }
 
 }  // namespace takt::rollup

@@ -60,6 +60,19 @@ struct QueryResult {
   std::vector<QueryRow> rows;  // the breakdown, in label order
 };
 
+struct ReasonRow {
+  std::string reason;
+  int64_t micros = 0;     // delay and failure time
+  int64_t stoppages = 0;  // stoppages started
+};
+
+// Downtime Pareto: stoppage time per reason for a scope at facility level or
+// above over production days [from, to], largest first.
+absl::StatusOr<std::vector<ReasonRow>> DowntimePareto(const RollupStore& store,
+                                                      const model::EnterpriseModel& model,
+                                                      const Scope& scope, absl::CivilDay from,
+                                                      absl::CivilDay to);
+
 // Validates the request against the model (scope exists, known KPIs,
 // from <= to, at most 366 days) and answers it from the store.
 absl::StatusOr<QueryResult> RunQuery(const RollupStore& store, const model::EnterpriseModel& model,

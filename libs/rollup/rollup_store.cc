@@ -41,21 +41,37 @@ absl::Status FromRocks(const rocksdb::Status& s, const char* what) {
   return absl::InternalError(absl::StrCat(what, ": ", s.ToString()));
 }
 
-// Element-wise addition of sums: writes never read.
+// Element-wise addition of little-endian int64 vectors of equal length:
+// writes never read.
 class SumsAddOperator final : public rocksdb::AssociativeMergeOperator {
  public:
   bool Merge(const rocksdb::Slice&, const rocksdb::Slice* existing, const rocksdb::Slice& value,
              std::string* new_value, rocksdb::Logger*) const override {
-    kpi::ElementSums a;
-    kpi::ElementSums b;
-    if (!DecodeSums(value.ToStringView(), &b)) return false;  // -> Corruption
-    if (existing != nullptr && !DecodeSums(existing->ToStringView(), &a)) return false;
-    a += b;
-    *new_value = EncodeSums(a);
+    if (value.size() % 8 != 0) return false;  // -> Corruption on read
+    if (existing == nullptr) {
+      new_value->assign(value.data(), value.size());
+      return true;
+    }
+    if (existing->size() != value.size()) return false;
+    new_value->resize(value.size());
+    for (size_t i = 0; i < value.size(); i += 8) {
+      uint64_t a = 0, b = 0;
+      std::memcpy(&a, existing->data() + i, 8);
+      std::memcpy(&b, value.data() + i, 8);
+      a += b;  // little-endian hosts only (x86-64, arm64)
+      std::memcpy(new_value->data() + i, &a, 8);
+    }
     return true;
   }
   const char* Name() const override { return "takt.SumsAdd.v1"; }
 };
+
+std::string EncodePair(int64_t a, int64_t b) {
+  std::string out(16, '\0');
+  std::memcpy(out.data(), &a, 8);
+  std::memcpy(out.data() + 8, &b, 8);
+  return out;
+}
 
 }  // namespace
 
@@ -87,6 +103,7 @@ struct RollupStore::Impl {
   rocksdb::ColumnFamilyHandle* facility_hours = nullptr;
   rocksdb::ColumnFamilyHandle* meta = nullptr;
   rocksdb::ColumnFamilyHandle* timelines = nullptr;
+  rocksdb::ColumnFamilyHandle* reason_hours = nullptr;
 
   ~Impl() {
     if (db) {
@@ -136,6 +153,7 @@ absl::StatusOr<std::unique_ptr<RollupStore>> RollupStore::Open(const std::string
       {"facility_hours", sums},
       {"meta", rocksdb::ColumnFamilyOptions()},
       {"timelines", rocksdb::ColumnFamilyOptions()},
+      {"reason_hours", sums},
   };
   auto impl = std::make_unique<Impl>();
   rocksdb::DB* raw = nullptr;
@@ -146,17 +164,23 @@ absl::StatusOr<std::unique_ptr<RollupStore>> RollupStore::Open(const std::string
   impl->facility_hours = impl->handles[2];
   impl->meta = impl->handles[3];
   impl->timelines = impl->handles[4];
+  impl->reason_hours = impl->handles[5];
   return std::unique_ptr<RollupStore>(new RollupStore(std::move(impl)));
 }
 
 absl::Status RollupStore::Apply(const std::vector<UnitHourDelta>& deltas,
                                 const std::vector<TimelineChange>& changes,
+                                const std::vector<ReasonHourDelta>& reasons,
                                 const std::string& context, const Cursor& cursor, bool sync) {
   rocksdb::WriteBatch wb;
   for (const TimelineChange& c : changes) {
     std::string key = UnitPrefix(c.facility, c.unit);
     PutBigEndian64(&key, static_cast<uint64_t>(absl::ToUnixMicros(c.at)));
-    wb.Put(impl_->timelines, key, std::string(1, static_cast<char>(c.state)));
+    wb.Put(impl_->timelines, key, std::string(1, static_cast<char>(c.state)) + c.reason);
+  }
+  for (const ReasonHourDelta& r : reasons) {
+    wb.Merge(impl_->reason_hours, HourKey(FacilityPrefix(r.facility), r.hour) + r.reason,
+             EncodePair(r.micros, r.stoppages));
   }
   for (const UnitHourDelta& d : deltas) {
     const std::string value = EncodeSums(d.delta);
@@ -197,21 +221,44 @@ absl::StatusOr<Cursor> RollupStore::LoadCursor(const std::string& context) const
   return cursor;
 }
 
-absl::StatusOr<std::vector<std::pair<absl::Time, int>>> RollupStore::LoadTimeline(
+absl::StatusOr<std::vector<std::tuple<absl::Time, int, std::string>>> RollupStore::LoadTimeline(
     const std::string& facility, const std::string& unit) const {
-  std::vector<std::pair<absl::Time, int>> out;
+  std::vector<std::tuple<absl::Time, int, std::string>> out;
   const std::string prefix = UnitPrefix(facility, unit);
   std::unique_ptr<rocksdb::Iterator> it(
       impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->timelines));
   for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
     std::string_view key = it->key().ToStringView();
-    if (key.size() != prefix.size() + 8 || it->value().size() != 1) {
+    if (key.size() != prefix.size() + 8 || it->value().empty()) {
       return absl::DataLossError("unit timeline row is corrupt; rebuild the rollups");
     }
     out.emplace_back(absl::FromUnixMicros(static_cast<int64_t>(GetBigEndian64(key.substr(prefix.size())))),
-                     static_cast<unsigned char>(it->value()[0]));
+                     static_cast<unsigned char>(it->value()[0]),
+                     std::string(it->value().ToStringView().substr(1)));
   }
   if (!it->status().ok()) return FromRocks(it->status(), "reading unit timeline");
+  return out;
+}
+
+absl::StatusOr<std::map<std::string, std::pair<int64_t, int64_t>>> RollupStore::Reasons(
+    const std::string& facility, absl::Time from, absl::Time to) const {
+  std::map<std::string, std::pair<int64_t, int64_t>> out;
+  const std::string prefix = FacilityPrefix(facility);
+  rocksdb::ReadOptions ro;
+  std::string upper = HourKey(prefix, to);
+  rocksdb::Slice upper_slice(upper);
+  ro.iterate_upper_bound = &upper_slice;
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(ro, impl_->reason_hours));
+  for (it->Seek(HourKey(prefix, from)); it->Valid(); it->Next()) {
+    if (it->value().size() != 16) return absl::DataLossError("reason row is corrupt");
+    int64_t micros = 0, stoppages = 0;
+    std::memcpy(&micros, it->value().data(), 8);
+    std::memcpy(&stoppages, it->value().data() + 8, 8);
+    std::string reason(it->key().ToStringView().substr(prefix.size() + 8));
+    out[reason].first += micros;
+    out[reason].second += stoppages;
+  }
+  if (!it->status().ok()) return FromRocks(it->status(), "reading reasons");
   return out;
 }
 

@@ -9,13 +9,15 @@
 // Layout (column families):
 //   unit_hours      facility \0 unit \0 hour(8, big-endian unix seconds) -> sums
 //   facility_hours  facility \0 hour(8)                                  -> sums
-//   timelines       facility \0 unit \0 time(8, big-endian unix micros)  -> state
+//   timelines       facility \0 unit \0 time(8, big-endian unix micros)  -> state, reason
+//   reason_hours    facility \0 hour(8) reason                          -> micros, stoppages
 //   meta            "cursor/<context>"                                   -> cursor
 // Sums are 17 little-endian int64s (elements.h order).
 #ifndef TAKT_LIBS_ROLLUP_ROLLUP_STORE_H_
 #define TAKT_LIBS_ROLLUP_ROLLUP_STORE_H_
 
 #include <map>
+#include <tuple>
 #include <memory>
 #include <string>
 #include <vector>
@@ -37,6 +39,15 @@ struct UnitHourDelta {
 // The consumed position of a context: partition -> next offset.
 using Cursor = std::map<std::string, uint64_t>;
 
+// Stoppage time and count of one reason in one facility-hour (Pareto).
+struct ReasonHourDelta {
+  std::string facility;
+  std::string reason;
+  absl::Time hour;
+  int64_t micros = 0;
+  int64_t stoppages = 0;
+};
+
 // A work unit's state change, kept so that late events can be re-attributed
 // exactly after a restart (the unit timeline is rebuilt from these).
 struct TimelineChange {
@@ -44,7 +55,8 @@ struct TimelineChange {
   std::string unit;
   absl::Time at;
   int state = 0;  // kpi::UnitState
-}; 
+  std::string reason;
+};
 
 class RollupStore {
  public:
@@ -59,10 +71,20 @@ class RollupStore {
   }
   absl::Status Apply(const std::vector<UnitHourDelta>& deltas,
                      const std::vector<TimelineChange>& changes, const std::string& context,
+                     const Cursor& cursor, bool sync) {
+    return Apply(deltas, changes, {}, context, cursor, sync);
+  }
+  absl::Status Apply(const std::vector<UnitHourDelta>& deltas,
+                     const std::vector<TimelineChange>& changes,
+                     const std::vector<ReasonHourDelta>& reasons, const std::string& context,
                      const Cursor& cursor, bool sync);
 
-  // A unit's recorded state changes, in time order.
-  absl::StatusOr<std::vector<std::pair<absl::Time, int>>> LoadTimeline(
+  // Stoppage time and count per reason for a facility over [from, to).
+  absl::StatusOr<std::map<std::string, std::pair<int64_t, int64_t>>> Reasons(
+      const std::string& facility, absl::Time from, absl::Time to) const;
+
+  // A unit's recorded state changes, in time order: (time, state, reason).
+  absl::StatusOr<std::vector<std::tuple<absl::Time, int, std::string>>> LoadTimeline(
       const std::string& facility, const std::string& unit) const;
 
   // The cursor last stored for `context` (empty if none).

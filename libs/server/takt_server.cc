@@ -148,8 +148,22 @@ class RollupServiceImpl final : public rollups::v1::RollupService::Service {
     auto cursor = store_->LoadCursor(scheduling::kSchedulingContext);
     if (!cursor.ok()) return ToGrpc(cursor.status());
     absl::StatusOr<rollup::QueryResult> result;
-    models_->Read([&](const model::EnterpriseModel& m) { result = rollup::RunQuery(*store_, m, q); });
+    absl::StatusOr<std::vector<rollup::ReasonRow>> pareto = std::vector<rollup::ReasonRow>{};
+    models_->Read([&](const model::EnterpriseModel& m) {
+      result = rollup::RunQuery(*store_, m, q);
+      if (request->downtime_pareto()) pareto = rollup::DowntimePareto(*store_, m, q.scope, q.from, q.to);
+    });
     if (!result.ok()) return ToGrpc(result.status());
+    if (!pareto.ok()) return ToGrpc(pareto.status());
+    int64_t total_micros = 0;
+    for (const auto& r : *pareto) total_micros += r.micros;
+    for (const auto& r : *pareto) {
+      auto* d = response->add_downtime_pareto();
+      d->set_reason(r.reason);
+      d->set_hours(static_cast<double>(r.micros) / 3.6e9);
+      d->set_stoppages(r.stoppages);
+      d->set_share(total_micros > 0 ? 100.0 * static_cast<double>(r.micros) / static_cast<double>(total_micros) : 0);
+    }
     auto fill = [&](const rollup::QueryRow& row, rollups::v1::Row* out) {
       out->set_label(row.label);
       for (const auto& k : row.kpis) {
