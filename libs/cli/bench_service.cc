@@ -194,6 +194,8 @@ absl::StatusOr<std::vector<BenchResult>> RunQueryBenchmark(const BenchQueryOptio
     const absl::Time t_begin = absl::FromCivil(absl::CivilSecond(first), absl::UTCTimeZone()) - absl::Hours(24);
     const int hours = 24 * (o.days + 2);
     for (int f = 0; f < o.facilities; ++f) {
+      const kpi::FacilityCalendar* cal = nullptr;
+      models.Read([&](const model::EnterpriseModel& m) { cal = m.Calendar(absl::StrCat("plant-", f)); });
       std::vector<rollup::UnitHourDelta> batch;
       for (int u = 0; u < o.units; ++u) {
         for (int h = 0; h < hours; ++h) {
@@ -206,11 +208,14 @@ absl::StatusOr<std::vector<BenchResult>> RunQueryBenchmark(const BenchQueryOptio
           s[kpi::Element::kPriGq] = apt * 87 / 100;
           s[kpi::Element::kPq] = apt / 40'000'000;
           s[kpi::Element::kGq] = apt / 41'000'000;
-          batch.push_back({absl::StrCat("plant-", f), absl::StrCat("u", u), t_begin + absl::Hours(h), s});
+          const absl::Time hour = cal->HourStart(t_begin + absl::Hours(h));
+          batch.push_back({absl::StrCat("plant-", f), absl::StrCat("u", u), hour, s,
+                           cal->ProductionDay(hour)});
         }
       }
       TAKT_RETURN_IF_ERROR(store->Apply(batch, "scheduling", {}, false));
     }
+    TAKT_RETURN_IF_ERROR(store->Compact());
   }
   // Serve it, and query in-process (server side) and over gRPC (client side).
   server::ServerOptions opts;

@@ -32,6 +32,7 @@ std::optional<kpi::UnitState> ToUnitState(scheduling::v1::UnitState s) {
 // What one batch will write.
 struct Projection::Pending {
   std::map<std::tuple<std::string, std::string, absl::Time>, kpi::ElementSums> deltas;
+  std::map<std::string, const kpi::FacilityCalendar*> calendars;
   std::vector<TimelineChange> changes;
   std::map<std::pair<std::string, std::pair<absl::Time, std::string>>, kpi::ReasonSums> reasons;
 
@@ -76,6 +77,7 @@ absl::Status Projection::ApplyEvent(const eventlog::Envelope& e, Pending& pendin
     return absl::FailedPreconditionError(absl::StrCat(
         "event ", e.event_id(), " is for facility '", e.facility(), "', which has no calendar"));
   }
+  pending.calendars[e.facility()] = calendar;
   const absl::Time at = OccurredTime(e);
   if (is_state) {
     scheduling::v1::UnitStateChanged change;
@@ -132,7 +134,9 @@ absl::StatusOr<size_t> Projection::Step(absl::Duration timeout) {
   deltas.reserve(pending.deltas.size());
   for (auto& [key, sums] : pending.deltas) {
     if (sums == kpi::ElementSums{}) continue;
-    deltas.push_back({std::get<0>(key), std::get<1>(key), std::get<2>(key), sums});
+    const kpi::FacilityCalendar* cal = pending.calendars.at(std::get<0>(key));
+    deltas.push_back({std::get<0>(key), std::get<1>(key), std::get<2>(key), sums,
+                      cal->ProductionDay(std::get<2>(key))});
   }
   std::vector<ReasonHourDelta> reasons;
   for (const auto& [key, sums] : pending.reasons) {

@@ -217,7 +217,13 @@ absl::StatusOr<QueryResult> RunQuery(const RollupStore& store, const model::Ente
     switch (q.by) {
       case Breakdown::kNone:
       case Breakdown::kChild: {
-        TAKT_ASSIGN_OR_RETURN(kpi::ElementSums v, sum(p, cal->Day(p.from).start, cal->Day(p.to).end));
+        kpi::ElementSums v;
+        if (p.unit.empty()) {  // whole facility: day buckets
+          TAKT_ASSIGN_OR_RETURN(auto days, store.FacilityDays(p.facility, p.from, p.to));
+          for (const auto& [d, sums] : days) v += sums;
+        } else {
+          TAKT_ASSIGN_OR_RETURN(v, sum(p, cal->Day(p.from).start, cal->Day(p.to).end));
+        }
         result.total.sums += v;
         if (q.by == Breakdown::kChild) rows[p.child] += v;
         break;
@@ -246,6 +252,16 @@ absl::StatusOr<QueryResult> RunQuery(const RollupStore& store, const model::Ente
       case Breakdown::kDay:
       case Breakdown::kWeek:
       case Breakdown::kMonth:
+        if (p.unit.empty()) {
+          TAKT_ASSIGN_OR_RETURN(auto days, store.FacilityDays(p.facility, p.from, p.to));
+          for (const auto& [d, v] : days) {
+            result.total.sums += v;
+            rows[q.by == Breakdown::kDay    ? DayLabel(d)
+                 : q.by == Breakdown::kWeek ? WeekLabel(d)
+                                            : MonthLabel(d)] += v;
+          }
+          break;
+        }
         for (absl::CivilDay d = p.from; d <= p.to; ++d) {
           kpi::Interval day = cal->Day(d);
           TAKT_ASSIGN_OR_RETURN(kpi::ElementSums v, sum(p, day.start, day.end));

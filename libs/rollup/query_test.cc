@@ -78,7 +78,7 @@ class QueryTest : public ::testing::Test {
       s[Element::kApt] = static_cast<int64_t>(oee * apt);
       s[Element::kAdot] = apt - s[Element::kApt];
       s[Element::kPriPq] = s[Element::kPriGq] = s[Element::kApt];
-      deltas.push_back({facility, unit, hour, s});
+      deltas.push_back({facility, unit, hour, s, model_.Calendar(facility)->ProductionDay(hour)});
     }
     ASSERT_TRUE(store_->Apply(deltas, "scheduling", {}, false).ok());
   }

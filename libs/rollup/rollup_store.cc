@@ -28,6 +28,14 @@ std::string HourKey(std::string_view prefix, absl::Time hour) {
   return key;
 }
 
+constexpr absl::CivilDay kEpochDay(1970, 1, 1);
+
+std::string DayKey(const std::string& facility, absl::CivilDay day) {
+  std::string key = absl::StrCat(facility, std::string(1, '\0'));
+  PutBigEndian64(&key, static_cast<uint64_t>(day - kEpochDay + (int64_t{1} << 40)));
+  return key;
+}
+
 std::string UnitPrefix(const std::string& facility, const std::string& unit) {
   return absl::StrCat(facility, std::string(1, '\0'), unit, std::string(1, '\0'));
 }
@@ -104,6 +112,7 @@ struct RollupStore::Impl {
   rocksdb::ColumnFamilyHandle* meta = nullptr;
   rocksdb::ColumnFamilyHandle* timelines = nullptr;
   rocksdb::ColumnFamilyHandle* reason_hours = nullptr;
+  rocksdb::ColumnFamilyHandle* facility_days = nullptr;
 
   ~Impl() {
     if (db) {
@@ -154,6 +163,7 @@ absl::StatusOr<std::unique_ptr<RollupStore>> RollupStore::Open(const std::string
       {"meta", rocksdb::ColumnFamilyOptions()},
       {"timelines", rocksdb::ColumnFamilyOptions()},
       {"reason_hours", sums},
+      {"facility_days", sums},
   };
   auto impl = std::make_unique<Impl>();
   rocksdb::DB* raw = nullptr;
@@ -165,6 +175,7 @@ absl::StatusOr<std::unique_ptr<RollupStore>> RollupStore::Open(const std::string
   impl->meta = impl->handles[3];
   impl->timelines = impl->handles[4];
   impl->reason_hours = impl->handles[5];
+  impl->facility_days = impl->handles[6];
   return std::unique_ptr<RollupStore>(new RollupStore(std::move(impl)));
 }
 
@@ -183,9 +194,13 @@ absl::Status RollupStore::Apply(const std::vector<UnitHourDelta>& deltas,
              EncodePair(r.micros, r.stoppages));
   }
   for (const UnitHourDelta& d : deltas) {
+    if (d.day == kEpochDay) {
+      return absl::InvalidArgumentError("a rollup delta needs the production day of its hour");
+    }
     const std::string value = EncodeSums(d.delta);
     wb.Merge(impl_->unit_hours, HourKey(UnitPrefix(d.facility, d.unit), d.hour), value);
     wb.Merge(impl_->facility_hours, HourKey(FacilityPrefix(d.facility), d.hour), value);
+    wb.Merge(impl_->facility_days, DayKey(d.facility, d.day), value);
   }
   std::string encoded;
   for (const auto& [partition, offset] : cursor) {
@@ -281,6 +296,39 @@ absl::StatusOr<std::map<absl::Time, kpi::ElementSums>> RollupStore::Hours(
                    : impl_->Sum(impl_->unit_hours, UnitPrefix(facility, unit), from, to, &hours);
   if (!total.ok()) return total.status();
   return hours;
+}
+
+absl::StatusOr<std::map<absl::CivilDay, kpi::ElementSums>> RollupStore::FacilityDays(
+    const std::string& facility, absl::CivilDay from, absl::CivilDay to) const {
+  std::map<absl::CivilDay, kpi::ElementSums> out;
+  rocksdb::ReadOptions ro;
+  std::string upper = DayKey(facility, to + 1);
+  rocksdb::Slice upper_slice(upper);
+  ro.iterate_upper_bound = &upper_slice;
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(ro, impl_->facility_days));
+  const size_t prefix = facility.size() + 1;
+  for (it->Seek(DayKey(facility, from)); it->Valid(); it->Next()) {
+    kpi::ElementSums row;
+    if (!DecodeSums(it->value().ToStringView(), &row)) {
+      return absl::DataLossError("rollup day row does not decode; rebuild the rollups");
+    }
+    const int64_t n = static_cast<int64_t>(GetBigEndian64(it->key().ToStringView().substr(prefix))) -
+                      (int64_t{1} << 40);
+    out[kEpochDay + n] += row;
+  }
+  if (!it->status().ok()) return FromRocks(it->status(), "reading rollups");
+  return out;
+}
+
+absl::Status RollupStore::Compact() {
+  for (auto* cf : {impl_->unit_hours, impl_->facility_hours, impl_->reason_hours,
+                   impl_->facility_days}) {
+    rocksdb::CompactRangeOptions o;
+    o.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
+    absl::Status s = FromRocks(impl_->db->CompactRange(o, cf, nullptr, nullptr), "compacting");
+    if (!s.ok()) return s;
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::map<std::string, kpi::ElementSums>> RollupStore::DumpUnitHours() const {

@@ -9,6 +9,7 @@
 // Layout (column families):
 //   unit_hours      facility \0 unit \0 hour(8, big-endian unix seconds) -> sums
 //   facility_hours  facility \0 hour(8)                                  -> sums
+//   facility_days   facility \0 production day(8, days since 1970-01-01) -> sums
 //   timelines       facility \0 unit \0 time(8, big-endian unix micros)  -> state, reason
 //   reason_hours    facility \0 hour(8) reason                          -> micros, stoppages
 //   meta            "cursor/<context>"                                   -> cursor
@@ -23,17 +24,20 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/time/civil_time.h"
 #include "absl/time/time.h"
 #include "libs/kpi/elements.h"
 
 namespace takt::rollup {
 
-// One delta for one unit-hour.
+// One delta for one unit-hour, with the production day the hour belongs to
+// (in the facility's calendar; feeds the facility-day buckets).
 struct UnitHourDelta {
   std::string facility;
   std::string unit;
   absl::Time hour;
   kpi::ElementSums delta;
+  absl::CivilDay day;
 };
 
 // The consumed position of a context: partition -> next offset.
@@ -95,12 +99,20 @@ class RollupStore {
                                            absl::Time from, absl::Time to) const;
   absl::StatusOr<kpi::ElementSums> SumFacility(const std::string& facility, absl::Time from,
                                                absl::Time to) const;
+  // Per production day of a facility over [from, to] (day buckets: a few
+  // rows instead of 24 per day).
+  absl::StatusOr<std::map<absl::CivilDay, kpi::ElementSums>> FacilityDays(
+      const std::string& facility, absl::CivilDay from, absl::CivilDay to) const;
   // Hour-by-hour sums of a facility (or one unit, if `unit` is not empty)
   // over [from, to); hours without data are absent.
   absl::StatusOr<std::map<absl::Time, kpi::ElementSums>> Hours(const std::string& facility,
                                                                const std::string& unit,
                                                                absl::Time from,
                                                                absl::Time to) const;
+
+  // Folds merge operands into values (as background compaction does over
+  // time); used after bulk loads.
+  absl::Status Compact();
 
   // Every unit-hour row, for rebuild comparisons.
   absl::StatusOr<std::map<std::string, kpi::ElementSums>> DumpUnitHours() const;

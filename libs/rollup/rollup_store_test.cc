@@ -15,6 +15,9 @@ using kpi::ElementSums;
 constexpr int64_t kHour = 3'600'000'000;
 const absl::Time kT0 = absl::FromUnixSeconds(1'790'000'000 / 3600 * 3600);
 
+// The production day of an hour in a UTC facility whose day starts at 00:00.
+absl::CivilDay DayOf(absl::Time hour) { return absl::ToCivilDay(hour, absl::UTCTimeZone()); }
+
 ElementSums Running(int64_t minutes) {
   ElementSums s;
   s[Element::kApt] = s[Element::kPbt] = minutes * 60'000'000;
@@ -27,9 +30,10 @@ TEST(RollupStoreTest, SumsOverRangesUnitsAndFacilities) {
   ASSERT_TRUE(store.ok()) << store.status();
   std::vector<UnitHourDelta> deltas;
   for (int h = 0; h < 48; ++h) {
-    deltas.push_back({"plant-1", "press-1", kT0 + absl::Hours(h), Running(30)});
-    deltas.push_back({"plant-1", "press-2", kT0 + absl::Hours(h), Running(45)});
-    deltas.push_back({"plant-2", "press-1", kT0 + absl::Hours(h), Running(60)});
+    const absl::Time hour = kT0 + absl::Hours(h);
+    deltas.push_back({"plant-1", "press-1", hour, Running(30), DayOf(hour)});
+    deltas.push_back({"plant-1", "press-2", hour, Running(45), DayOf(hour)});
+    deltas.push_back({"plant-2", "press-1", hour, Running(60), DayOf(hour)});
   }
   ASSERT_TRUE((*store)->Apply(deltas, "scheduling", {{"plant-1", 97}}, true).ok());
   auto unit = (*store)->SumUnit("plant-1", "press-2", kT0 + absl::Hours(10), kT0 + absl::Hours(20));
@@ -41,18 +45,32 @@ TEST(RollupStoreTest, SumsOverRangesUnitsAndFacilities) {
   ASSERT_EQ(hours->size(), 1u);
   EXPECT_EQ(hours->begin()->first, kT0 + absl::Hours(47));
   EXPECT_EQ((*store)->SumFacility("nowhere", kT0, kT0 + absl::Hours(1))->v, ElementSums{}.v);
+  // Day buckets hold the same sums as the hours of those days.
+  auto days = (*store)->FacilityDays("plant-1", DayOf(kT0), DayOf(kT0 + absl::Hours(47)));
+  ASSERT_TRUE(days.ok());
+  ElementSums from_days;
+  for (const auto& [d, v] : *days) from_days += v;
+  EXPECT_EQ(from_days, *(*store)->SumFacility("plant-1", kT0, kT0 + absl::Hours(48)));
+  // A delta without its production day is refused.
+  UnitHourDelta no_day;
+  no_day.facility = "f";
+  no_day.unit = "u";
+  no_day.hour = kT0;
+  no_day.delta = Running(1);
+  EXPECT_EQ((*store)->Apply({no_day}, "scheduling", {}, false).code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 TEST(RollupStoreTest, DeltasAddIncludingCorrectionsAndSurviveReopen) {
   testing::TempDir dir;
   {
     auto store = RollupStore::Open(dir.path());
-    ASSERT_TRUE((*store)->Apply({{"f", "u", kT0, Running(60)}}, "scheduling", {{"f", 2}}, true).ok());
+    ASSERT_TRUE((*store)->Apply({{"f", "u", kT0, Running(60), DayOf(kT0)}}, "scheduling", {{"f", 2}}, true).ok());
     ElementSums correction;  // a late failure re-attributes 15 minutes
     correction[Element::kApt] = -15 * 60'000'000LL;
     correction[Element::kAdet] = 15 * 60'000'000LL;
     correction[Element::kFe] = 1;
-    ASSERT_TRUE((*store)->Apply({{"f", "u", kT0, correction}}, "scheduling", {{"f", 3}}, true).ok());
+    ASSERT_TRUE((*store)->Apply({{"f", "u", kT0, correction, DayOf(kT0)}}, "scheduling", {{"f", 3}}, true).ok());
   }
   auto store = RollupStore::Open(dir.path());
   ASSERT_TRUE(store.ok());
@@ -86,7 +104,7 @@ TEST(RollupStoreTest, RegionOeeIsARatioOfSumsAcrossFacilities) {
       s[Element::kApt] = static_cast<int64_t>(oee * kHour);
       s[Element::kAdot] = kHour - s[Element::kApt];
       s[Element::kPriPq] = s[Element::kPriGq] = s[Element::kApt];
-      out.push_back({f, "line-1", kT0 + absl::Hours(h), s});
+      out.push_back({f, "line-1", kT0 + absl::Hours(h), s, DayOf(kT0 + absl::Hours(h))});
     }
     return out;
   };
@@ -108,8 +126,9 @@ TEST(RollupStoreTest, SameDeltasInAnyBatchingGiveIdenticalRows) {
   for (int i = 0; i < 2000; ++i) {
     ElementSums s;
     s[static_cast<Element>(rng() % kpi::kElementCount)] = static_cast<int64_t>(rng() % 1000) - 300;
-    deltas.push_back({"f" + std::to_string(rng() % 3), "u" + std::to_string(rng() % 4),
-                      kT0 + absl::Hours(static_cast<int64_t>(rng() % 50)), s});
+    const absl::Time hour = kT0 + absl::Hours(static_cast<int64_t>(rng() % 50));
+    deltas.push_back({"f" + std::to_string(rng() % 3), "u" + std::to_string(rng() % 4), hour, s,
+                      DayOf(hour)});
   }
   testing::TempDir a, b;
   auto one = RollupStore::Open(a.path());
