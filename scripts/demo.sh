@@ -6,6 +6,8 @@
 # Usage (as root on Debian 12): ./scripts/demo.sh [DATA_DIR]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# ccache hits across clones in other folders (CI builds a fresh clone).
+export CCACHE_BASEDIR="$PWD"
 DATA_DIR="${1:-takt-data}"
 ./scripts/install-deps.sh
 cmake --preset release

@@ -3,6 +3,8 @@
 # Usage (as root on Debian 12): ./scripts/test.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# ccache hits across clones in other folders (CI builds a fresh clone).
+export CCACHE_BASEDIR="$PWD"
 ./scripts/install-deps.sh
 cmake --preset release
 cmake --build --preset release
