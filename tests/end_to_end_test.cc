@@ -123,7 +123,10 @@ class EndToEndTest : public ::testing::Test {
     rv1::QueryKpisRequest req;
     req.set_downtime_pareto(by.empty());
     req.set_scope(scope);
-    for (const char* k : {"oee", "availability", "effectiveness", "quality_ratio", "mttr"}) req.add_kpis(k);
+    for (const char* k : {"oee", "availability", "effectiveness", "quality_ratio", "mttr",
+                          "throughput_rate"}) {
+      req.add_kpis(k);
+    }
     req.set_from("2026-11-24");
     req.set_to("2026-11-24");
     req.set_by(by);
@@ -163,6 +166,16 @@ TEST_F(EndToEndTest, GatewayToDirectorWithResendsLateDataAndRestart) {
   b2.set_batch_id(2);
   *b2.add_observations() = Count(6, "2026-11-24T19:59:00Z", 300, 10);
   *b2.add_observations() = State(7, "2026-11-24T20:00:00Z", sv1::UNIT_STATE_IDLE);
+  sv1::Observation start = State(9, "2026-11-24T12:00:00Z", sv1::UNIT_STATE_RUNNING);
+  start.clear_state_change();
+  start.mutable_order_started()->set_work_unit("press-1");
+  start.mutable_order_started()->set_order_id("wo-1001");
+  *b2.add_observations() = start;
+  sv1::Observation finish = State(10, "2026-11-24T20:00:00Z", sv1::UNIT_STATE_RUNNING);
+  finish.clear_state_change();
+  finish.mutable_order_ended()->set_work_unit("press-1");
+  finish.mutable_order_ended()->set_order_id("wo-1001");
+  *b2.add_observations() = finish;
   sv1::ObservationBatch resent = b1;  // the gateway reconnected and resent
   resent.set_batch_id(3);
   sv1::ObservationBatch late;  // the failure, delivered last
@@ -190,6 +203,8 @@ TEST_F(EndToEndTest, GatewayToDirectorWithResendsLateDataAndRestart) {
   EXPECT_NEAR(Kpi(facility.total(), "quality_ratio"), 100.0 * 600 / 630, 1e-9);
   EXPECT_NEAR(Kpi(facility.total(), "oee"), 100.0 * 600 * 40 / (8 * 3600), 1e-9);
   EXPECT_NEAR(Kpi(facility.total(), "mttr"), 0.75, 1e-9);
+  // Order wo-1001 ran 8 h and 630 parts were made: 78.75 parts per hour.
+  EXPECT_NEAR(Kpi(facility.total(), "throughput_rate"), 630.0 / 8, 1e-9);
   EXPECT_EQ(facility.lag_events(), 0u);
   ASSERT_EQ(facility.downtime_pareto_size(), 1);
   EXPECT_EQ(facility.downtime_pareto(0).reason(), "hydraulic-leak");
@@ -212,7 +227,7 @@ TEST_F(EndToEndTest, GatewayToDirectorWithResendsLateDataAndRestart) {
   auto again = Stream({b2});
   ASSERT_EQ(again.size(), 1u);
   EXPECT_EQ(again[0].rejected_size(), 0) << again[0].DebugString();
-  EXPECT_EQ(again[0].duplicates(), 2u);
+  EXPECT_EQ(again[0].duplicates(), 4u);
   EXPECT_EQ(again[0].accepted(), 0u);
 }
 

@@ -119,6 +119,40 @@ HourlyDelta UnitTimeline::ChangeState(absl::Time t, UnitState state, const std::
   return delta;
 }
 
+void UnitTimeline::ContributeOrders(std::map<absl::Time, bool>::const_iterator first,
+                                    std::map<absl::Time, bool>::const_iterator last, int sign,
+                                    HourlyDelta& out) const {
+  for (auto it = first; it != last; ++it) {
+    auto next = std::next(it);
+    if (next == orders_.end()) break;  // an order still running is not counted yet
+    if (!it->second) continue;
+    for (absl::Time hour = calendar_->HourStart(it->first); hour < next->first;) {
+      const absl::Time h_next = calendar_->HourStart(hour + absl::Hours(1) + absl::Seconds(1));
+      out[hour][Element::kAoet] +=
+          sign * Micros(std::min(next->first, h_next) - std::max(it->first, hour));
+      hour = h_next;
+    }
+  }
+}
+
+HourlyDelta UnitTimeline::OrderChange(absl::Time t, bool started) {
+  auto window_begin = [&]() {
+    auto it = orders_.lower_bound(t);
+    return it == orders_.begin() ? it : std::prev(it);
+  };
+  auto window_end = [&]() { return orders_.upper_bound(t); };
+  HourlyDelta delta;
+  ContributeOrders(window_begin(), window_end(), -1, delta);
+  orders_[t] = started;
+  HourlyDelta after;
+  ContributeOrders(window_begin(), window_end(), +1, after);
+  Merge(delta, after);
+  for (auto it = delta.begin(); it != delta.end();) {
+    it = IsZero(it->second) ? delta.erase(it) : std::next(it);
+  }
+  return delta;
+}
+
 HourlyDelta UnitTimeline::Count(absl::Time t, int64_t good, int64_t scrap, int64_t rework,
                                 absl::Duration pri) const {
   HourlyDelta out;
@@ -136,6 +170,10 @@ HourlyDelta UnitTimeline::Count(absl::Time t, int64_t good, int64_t scrap, int64
 HourlyDelta UnitTimeline::Totals() const {
   HourlyDelta out;
   Contribute(changes_.begin(), changes_.end(), +1, out, nullptr);
+  ContributeOrders(orders_.begin(), orders_.end(), +1, out);
+  for (auto it = out.begin(); it != out.end();) {
+    it = IsZero(it->second) ? out.erase(it) : std::next(it);
+  }
   return out;
 }
 

@@ -63,6 +63,12 @@ class UnitTimeline {
   HourlyDelta ChangeState(absl::Time t, UnitState state, const std::string& reason = "",
                           ReasonDelta* reasons = nullptr);
 
+  // Records that an order started (`started`) or ended on the unit at `t`
+  // and returns the AOET delta: order execution time is attributed per hour
+  // from a start to the next order change, once that change is known.
+  HourlyDelta OrderChange(absl::Time t, bool started);
+  void RestoreOrder(absl::Time t, bool started) { orders_[t] = started; }
+
   // Restores a change already accounted for (from storage): no delta.
   void Restore(absl::Time t, UnitState state, const std::string& reason = "") {
     changes_[t] = Change{state, reason};
@@ -92,8 +98,13 @@ class UnitTimeline {
   void AddInterval(absl::Time from, absl::Time to, const Change& change, int sign,
                    HourlyDelta& out, ReasonDelta* reasons) const;
 
+  void ContributeOrders(std::map<absl::Time, bool>::const_iterator first,
+                        std::map<absl::Time, bool>::const_iterator last, int sign,
+                        HourlyDelta& out) const;
+
   const FacilityCalendar* calendar_;
   Changes changes_;
+  std::map<absl::Time, bool> orders_;  // true: an order started
 };
 
 // Adds b into a, dropping hours whose delta is all zero.

@@ -159,3 +159,29 @@ TEST(UnitTimelineReasonsTest, DowntimeByReasonIsExactUnderAnyArrivalOrder) {
 
 }  // namespace
 }  // namespace takt::kpi
+
+namespace takt::kpi {
+namespace {
+
+TEST(UnitTimelineOrdersTest, OrderExecutionTimeIsAttributedPerHourInAnyOrder) {
+  auto cal = FacilityCalendar::Create({"UTC", 0, {}});
+  ASSERT_TRUE(cal.ok());
+  auto at = [](int h, int m) { return absl::FromCivil(absl::CivilSecond(2026, 11, 24, h, m, 0), absl::UTCTimeZone()); };
+  std::vector<std::pair<absl::Time, bool>> changes = {
+      {at(6, 30), true}, {at(8, 15), false}, {at(9, 0), true}, {at(9, 45), false}, {at(11, 0), true}};
+  std::mt19937 rng(3);
+  for (int round = 0; round < 10; ++round) {
+    std::shuffle(changes.begin(), changes.end(), rng);
+    UnitTimeline unit(&*cal);
+    HourlyDelta total;
+    for (const auto& [t, started] : changes) Merge(total, unit.OrderChange(t, started));
+    int64_t aoet = 0;
+    for (const auto& [hour, e] : total) aoet += e[Element::kAoet];
+    EXPECT_EQ(aoet, (105 + 45) * 60'000'000LL);  // the 11:00 order is still running
+    EXPECT_EQ(total[at(7, 0)][Element::kAoet], 60 * 60'000'000LL);
+    EXPECT_EQ(total, unit.Totals());
+  }
+}
+
+}  // namespace
+}  // namespace takt::kpi

@@ -9,6 +9,11 @@ namespace {
 
 constexpr char kUnitStateChanged[] = "takt.scheduling.v1.UnitStateChanged";
 constexpr char kProductionCounted[] = "takt.scheduling.v1.ProductionCounted";
+constexpr char kOrderStarted[] = "takt.scheduling.v1.OrderStarted";
+constexpr char kOrderEnded[] = "takt.scheduling.v1.OrderEnded";
+// Timeline rows for order changes use these codes beside the unit states.
+constexpr int kOrderStartCode = 16;
+constexpr int kOrderEndCode = 17;
 
 absl::Time OccurredTime(const eventlog::Envelope& e) {
   return absl::FromUnixSeconds(e.occurred_time().seconds()) +
@@ -59,7 +64,11 @@ absl::StatusOr<kpi::UnitTimeline*> Projection::Timeline(const std::string& facil
     slot = std::make_unique<kpi::UnitTimeline>(calendar);
     TAKT_ASSIGN_OR_RETURN(auto changes, store_->LoadTimeline(facility, unit));
     for (const auto& [at, state, reason] : changes) {
-      slot->Restore(at, static_cast<kpi::UnitState>(state), reason);
+      if (state == kOrderStartCode || state == kOrderEndCode) {
+        slot->RestoreOrder(at, state == kOrderStartCode);
+      } else {
+        slot->Restore(at, static_cast<kpi::UnitState>(state), reason);
+      }
     }
   }
   return slot.get();
@@ -68,7 +77,8 @@ absl::StatusOr<kpi::UnitTimeline*> Projection::Timeline(const std::string& facil
 absl::Status Projection::ApplyEvent(const eventlog::Envelope& e, Pending& pending) {
   const bool is_state = e.event_type() == kUnitStateChanged;
   const bool is_count = e.event_type() == kProductionCounted;
-  if (!is_state && !is_count) {
+  const bool is_order = e.event_type() == kOrderStarted || e.event_type() == kOrderEnded;
+  if (!is_state && !is_count && !is_order) {
     ++stats_.events_ignored;
     return absl::OkStatus();
   }
@@ -100,6 +110,26 @@ absl::Status Projection::ApplyEvent(const eventlog::Envelope& e, Pending& pendin
     }
     pending.changes.push_back(TimelineChange{e.facility(), change.work_unit(), at,
                                              static_cast<int>(*state), change.reason_code()});
+  } else if (is_order) {
+    const bool started = e.event_type() == kOrderStarted;
+    std::string unit;
+    if (started) {
+      scheduling::v1::OrderStarted o;
+      if (!o.ParseFromString(e.payload())) {
+        return absl::DataLossError(absl::StrCat("event ", e.event_id(), ": payload does not decode"));
+      }
+      unit = o.work_unit();
+    } else {
+      scheduling::v1::OrderEnded o;
+      if (!o.ParseFromString(e.payload())) {
+        return absl::DataLossError(absl::StrCat("event ", e.event_id(), ": payload does not decode"));
+      }
+      unit = o.work_unit();
+    }
+    TAKT_ASSIGN_OR_RETURN(kpi::UnitTimeline * timeline, Timeline(e.facility(), unit, calendar));
+    pending.Add(e.facility(), unit, timeline->OrderChange(at, started));
+    pending.changes.push_back(TimelineChange{e.facility(), unit, at,
+                                             started ? kOrderStartCode : kOrderEndCode, ""});
   } else {
     scheduling::v1::ProductionCounted count;
     if (!count.ParseFromString(e.payload())) {

@@ -140,10 +140,23 @@ Simulation Simulate(const SimOptions& o) {
       absl::Time next_order = t;
       absl::Time next_stop = t + absl::Seconds(exponential(3600));
       absl::Time next_maintenance = begin + absl::Hours(20);  // daily, at 02:00 local
+      int order = 0;
       state(t, sv1::UNIT_STATE_RUNNING, "");
       while (t < end) {
         if (t >= next_order) {  // changeover to the next order
+          if (order > 0) {
+            sv1::Observation end_ob;
+            end_ob.mutable_order_ended()->set_work_unit(m.unit);
+            end_ob.mutable_order_ended()->set_order_id(absl::StrCat(m.unit, "-wo", order));
+            obs.emplace_back(t, end_ob);
+          }
+          ++order;
           product = &kProducts[rng() % 4];
+          sv1::Observation start_ob;
+          start_ob.mutable_order_started()->set_work_unit(m.unit);
+          start_ob.mutable_order_started()->set_order_id(absl::StrCat(m.unit, "-wo", order));
+          start_ob.mutable_order_started()->set_product(product->id);
+          obs.emplace_back(t, start_ob);
           const absl::Duration setup = absl::Minutes(uniform(15, 40));
           state(t, sv1::UNIT_STATE_SETUP, "changeover");
           t += setup;
@@ -179,6 +192,12 @@ Simulation Simulate(const SimOptions& o) {
         }
       }
       state(end, sv1::UNIT_STATE_IDLE, "end-of-simulation");
+      if (order > 0) {
+        sv1::Observation end_ob;
+        end_ob.mutable_order_ended()->set_work_unit(m.unit);
+        end_ob.mutable_order_ended()->set_order_id(absl::StrCat(m.unit, "-wo", order));
+        obs.emplace_back(end, end_ob);
+      }
     }
     std::stable_sort(obs.begin(), obs.end(),
                      [](const auto& a, const auto& b) { return a.first < b.first; });

@@ -99,8 +99,31 @@ absl::StatusOr<Screened> Screen(const v1::ObservationBatch& batch,
       }
       e.set_event_type("takt.scheduling.v1.ProductionCounted");
       e.set_payload(c.SerializeAsString());
+    } else if (o.has_order_started() || o.has_order_ended()) {
+      const std::string& unit =
+          o.has_order_started() ? o.order_started().work_unit() : o.order_ended().work_unit();
+      const std::string& order =
+          o.has_order_started() ? o.order_started().order_id() : o.order_ended().order_id();
+      if (!model.HasWorkUnit(batch.facility(), unit)) {
+        reject(absl::StatusCode::kNotFound,
+               absl::StrCat("work unit '", unit, "' is not defined in facility '",
+                            batch.facility(), "'"));
+        continue;
+      }
+      if (order.empty()) {
+        reject(absl::StatusCode::kInvalidArgument, "order_id must be set");
+        continue;
+      }
+      if (o.has_order_started()) {
+        e.set_event_type("takt.scheduling.v1.OrderStarted");
+        e.set_payload(o.order_started().SerializeAsString());
+      } else {
+        e.set_event_type("takt.scheduling.v1.OrderEnded");
+        e.set_payload(o.order_ended().SerializeAsString());
+      }
     } else {
-      reject(absl::StatusCode::kInvalidArgument, "observation has no kind (state_change or count)");
+      reject(absl::StatusCode::kInvalidArgument,
+             "observation has no kind (state_change, count, order_started or order_ended)");
       continue;
     }
     out.event_index.push_back(static_cast<uint32_t>(i));
