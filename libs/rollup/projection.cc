@@ -1,5 +1,8 @@
 #include "libs/rollup/projection.h"
 
+#include <algorithm>
+#include <tuple>
+
 #include "absl/strings/str_cat.h"
 #include "libs/common/status_macros.h"
 #include "takt/scheduling/v1/events.pb.h"
@@ -36,15 +39,46 @@ std::optional<kpi::UnitState> ToUnitState(scheduling::v1::UnitState s) {
 
 // What one batch will write.
 struct Projection::Pending {
-  std::map<std::tuple<std::string, std::string, absl::Time>, kpi::ElementSums> deltas;
-  std::map<std::string, const kpi::FacilityCalendar*> calendars;
+  absl::flat_hash_map<std::pair<const Unit*, int64_t>, kpi::ElementSums> deltas;
   std::vector<TimelineChange> changes;
   std::map<std::pair<std::string, std::pair<absl::Time, std::string>>, kpi::ReasonSums> reasons;
 
-  void Add(const std::string& facility, const std::string& unit, const kpi::HourlyDelta& d) {
-    for (const auto& [hour, sums] : d) deltas[{facility, unit, hour}] += sums;
+  void Add(const Unit* unit, const kpi::HourlyDelta& d) {
+    for (const auto& [hour, sums] : d) deltas[{unit, absl::ToUnixSeconds(hour)}] += sums;
   }
 };
+
+const kpi::FacilityCalendar* Projection::CalendarOf(const std::string& facility) {
+  auto it = calendar_cache_.find(facility);
+  if (it != calendar_cache_.end()) return it->second;
+  const kpi::FacilityCalendar* cal = calendars_(facility);
+  if (cal != nullptr) calendar_cache_[facility] = cal;  // unknown ones are asked again
+  return cal;
+}
+
+absl::StatusOr<Projection::Unit*> Projection::FindUnit(const std::string& facility,
+                                                       const std::string& unit,
+                                                       const kpi::FacilityCalendar* calendar) {
+  std::string key;
+  key.reserve(facility.size() + unit.size() + 1);
+  key.append(facility).push_back('\0');
+  key.append(unit);
+  auto& slot = units_[key];
+  if (!slot) {
+    auto u = std::make_unique<Unit>(Unit{facility, unit, calendar, nullptr});
+    u->timeline = std::make_unique<kpi::UnitTimeline>(calendar);
+    TAKT_ASSIGN_OR_RETURN(auto changes, store_->LoadTimeline(facility, unit));
+    for (const auto& [at, state, reason] : changes) {
+      if (state == kOrderStartCode || state == kOrderEndCode) {
+        u->timeline->RestoreOrder(at, state == kOrderStartCode);
+      } else {
+        u->timeline->Restore(at, static_cast<kpi::UnitState>(state), reason);
+      }
+    }
+    slot = std::move(u);
+  }
+  return slot.get();
+}
 
 Projection::Projection(eventlog::EventLog* log, RollupStore* store, CalendarLookup calendars,
                        ProjectionOptions options)
@@ -56,24 +90,6 @@ absl::Status Projection::Start() {
   return absl::OkStatus();
 }
 
-absl::StatusOr<kpi::UnitTimeline*> Projection::Timeline(const std::string& facility,
-                                                        const std::string& unit,
-                                                        const kpi::FacilityCalendar* calendar) {
-  auto& slot = timelines_[{facility, unit}];
-  if (!slot) {
-    slot = std::make_unique<kpi::UnitTimeline>(calendar);
-    TAKT_ASSIGN_OR_RETURN(auto changes, store_->LoadTimeline(facility, unit));
-    for (const auto& [at, state, reason] : changes) {
-      if (state == kOrderStartCode || state == kOrderEndCode) {
-        slot->RestoreOrder(at, state == kOrderStartCode);
-      } else {
-        slot->Restore(at, static_cast<kpi::UnitState>(state), reason);
-      }
-    }
-  }
-  return slot.get();
-}
-
 absl::Status Projection::ApplyEvent(const eventlog::Envelope& e, Pending& pending) {
   const bool is_state = e.event_type() == kUnitStateChanged;
   const bool is_count = e.event_type() == kProductionCounted;
@@ -82,12 +98,11 @@ absl::Status Projection::ApplyEvent(const eventlog::Envelope& e, Pending& pendin
     ++stats_.events_ignored;
     return absl::OkStatus();
   }
-  const kpi::FacilityCalendar* calendar = calendars_(e.facility());
+  const kpi::FacilityCalendar* calendar = CalendarOf(e.facility());
   if (calendar == nullptr) {
     return absl::FailedPreconditionError(absl::StrCat(
         "event ", e.event_id(), " is for facility '", e.facility(), "', which has no calendar"));
   }
-  pending.calendars[e.facility()] = calendar;
   const absl::Time at = OccurredTime(e);
   if (is_state) {
     scheduling::v1::UnitStateChanged change;
@@ -98,11 +113,9 @@ absl::Status Projection::ApplyEvent(const eventlog::Envelope& e, Pending& pendin
     if (!state) {
       return absl::DataLossError(absl::StrCat("event ", e.event_id(), ": unknown unit state"));
     }
-    TAKT_ASSIGN_OR_RETURN(kpi::UnitTimeline * timeline,
-                          Timeline(e.facility(), change.work_unit(), calendar));
+    TAKT_ASSIGN_OR_RETURN(Unit * u, FindUnit(e.facility(), change.work_unit(), calendar));
     kpi::ReasonDelta reasons;
-    pending.Add(e.facility(), change.work_unit(),
-                timeline->ChangeState(at, *state, change.reason_code(), &reasons));
+    pending.Add(u, u->timeline->ChangeState(at, *state, change.reason_code(), &reasons));
     for (const auto& [key, sums] : reasons) {
       kpi::ReasonSums& target = pending.reasons[{e.facility(), key}];
       target.micros += sums.micros;
@@ -126,8 +139,8 @@ absl::Status Projection::ApplyEvent(const eventlog::Envelope& e, Pending& pendin
       }
       unit = o.work_unit();
     }
-    TAKT_ASSIGN_OR_RETURN(kpi::UnitTimeline * timeline, Timeline(e.facility(), unit, calendar));
-    pending.Add(e.facility(), unit, timeline->OrderChange(at, started));
+    TAKT_ASSIGN_OR_RETURN(Unit * u, FindUnit(e.facility(), unit, calendar));
+    pending.Add(u, u->timeline->OrderChange(at, started));
     pending.changes.push_back(TimelineChange{e.facility(), unit, at,
                                              started ? kOrderStartCode : kOrderEndCode, ""});
   } else {
@@ -135,11 +148,9 @@ absl::Status Projection::ApplyEvent(const eventlog::Envelope& e, Pending& pendin
     if (!count.ParseFromString(e.payload())) {
       return absl::DataLossError(absl::StrCat("event ", e.event_id(), ": payload does not decode"));
     }
-    TAKT_ASSIGN_OR_RETURN(kpi::UnitTimeline * timeline,
-                          Timeline(e.facility(), count.work_unit(), calendar));
-    pending.Add(e.facility(), count.work_unit(),
-                timeline->Count(at, count.good(), count.scrap(), count.rework(),
-                                absl::Microseconds(count.planned_run_time_per_item_us())));
+    TAKT_ASSIGN_OR_RETURN(Unit * u, FindUnit(e.facility(), count.work_unit(), calendar));
+    pending.Add(u, u->timeline->Count(at, count.good(), count.scrap(), count.rework(),
+                                      absl::Microseconds(count.planned_run_time_per_item_us())));
   }
   ++stats_.events_applied;
   return absl::OkStatus();
@@ -155,7 +166,8 @@ absl::StatusOr<size_t> Projection::Step(absl::Duration timeout) {
     if (!s.ok()) {
       // Nothing of this batch was written, but the timelines and the
       // subscription moved: drop both; Start() resumes at the stored cursor.
-      timelines_.clear();
+      units_.clear();
+      calendar_cache_.clear();
       subscription_.reset();
       return s;
     }
@@ -164,10 +176,14 @@ absl::StatusOr<size_t> Projection::Step(absl::Duration timeout) {
   deltas.reserve(pending.deltas.size());
   for (auto& [key, sums] : pending.deltas) {
     if (sums == kpi::ElementSums{}) continue;
-    const kpi::FacilityCalendar* cal = pending.calendars.at(std::get<0>(key));
-    deltas.push_back({std::get<0>(key), std::get<1>(key), std::get<2>(key), sums,
-                      cal->ProductionDay(std::get<2>(key))});
+    const Unit* u = key.first;
+    const absl::Time hour = absl::FromUnixSeconds(key.second);
+    deltas.push_back({u->facility, u->unit, hour, sums, u->calendar->ProductionDay(hour)});
   }
+  // Deterministic write order (hash maps have none).
+  std::sort(deltas.begin(), deltas.end(), [](const UnitHourDelta& a, const UnitHourDelta& b) {
+    return std::tie(a.facility, a.unit, a.hour) < std::tie(b.facility, b.unit, b.hour);
+  });
   std::vector<ReasonHourDelta> reasons;
   for (const auto& [key, sums] : pending.reasons) {
     if (sums == kpi::ReasonSums{}) continue;
@@ -176,7 +192,8 @@ absl::StatusOr<size_t> Projection::Step(absl::Duration timeout) {
   absl::Status s = store_->Apply(deltas, pending.changes, reasons, options_.context,
                                  subscription_->cursor(), options_.sync);
   if (!s.ok()) {
-    timelines_.clear();
+    units_.clear();
+    calendar_cache_.clear();
     subscription_.reset();
     return s;
   }

@@ -13,6 +13,7 @@
 #include <memory>
 #include <string>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "libs/eventlog/event_log.h"
@@ -55,16 +56,25 @@ class Projection {
  private:
   struct Pending;
   absl::Status ApplyEvent(const eventlog::Envelope& e, Pending& pending);
-  absl::StatusOr<kpi::UnitTimeline*> Timeline(const std::string& facility,
-                                              const std::string& unit,
-                                              const kpi::FacilityCalendar* calendar);
 
   eventlog::EventLog* log_;
   RollupStore* store_;
   CalendarLookup calendars_;
   ProjectionOptions options_;
   std::unique_ptr<eventlog::Subscription> subscription_;
-  std::map<std::pair<std::string, std::string>, std::unique_ptr<kpi::UnitTimeline>> timelines_;
+  // A unit's timeline with its ids (pending deltas point at it).
+  struct Unit {
+    std::string facility;
+    std::string unit;
+    const kpi::FacilityCalendar* calendar;
+    std::unique_ptr<kpi::UnitTimeline> timeline;
+  };
+  absl::StatusOr<Unit*> FindUnit(const std::string& facility, const std::string& unit,
+                                 const kpi::FacilityCalendar* calendar);
+  const kpi::FacilityCalendar* CalendarOf(const std::string& facility);
+
+  absl::flat_hash_map<std::string, std::unique_ptr<Unit>> units_;  // key: facility \0 unit
+  absl::flat_hash_map<std::string, const kpi::FacilityCalendar*> calendar_cache_;
   ProjectionStats stats_;
 };
 
