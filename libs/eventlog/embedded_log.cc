@@ -23,6 +23,7 @@
 #include "libs/eventlog/record.h"
 #include "libs/eventlog/sequencer.h"
 #include "libs/eventlog/verifier.h"
+#include "libs/storage/rocksdb_util.h"
 #include "rocksdb/db.h"
 #include "rocksdb/filter_policy.h"
 #include "rocksdb/slice_transform.h"
@@ -48,22 +49,9 @@ constexpr size_t kMaxChunkBytes = 1 << 20;
 // Verify splits long streams into runs of this many events.
 constexpr uint64_t kVerifyRunLength = 1 << 18;
 
-void PutBigEndian64(std::string* out, uint64_t v) {
-  for (int i = 7; i >= 0; --i) out->push_back(static_cast<char>(v >> (8 * i)));
-}
-uint64_t GetBigEndian64(std::string_view s) {
-  uint64_t v = 0;
-  for (int i = 0; i < 8; ++i) v = (v << 8) | static_cast<unsigned char>(s[i]);
-  return v;
-}
-
-absl::Status FromRocks(const rocksdb::Status& s, std::string_view what) {
-  if (s.ok()) return absl::OkStatus();
-  std::string msg = absl::StrCat(std::string(what), ": ", s.ToString());
-  if (s.IsCorruption()) return absl::DataLossError(msg);
-  if (s.IsIOError() || s.IsBusy() || s.IsTryAgain()) return absl::UnavailableError(msg);
-  return absl::InternalError(msg);
-}
+using storage::FromRocks;
+using storage::GetBigEndian64;
+using storage::PutBigEndian64;
 
 std::string HeadsKey(const StreamId& s) { return absl::StrCat(s.context, std::string(1, '\0'), s.facility); }
 
@@ -157,20 +145,14 @@ rocksdb::ColumnFamilyOptions EventsCfOptions() {
   return o;
 }
 
+// The event log's database: the shared handle plus named column families.
 struct Db {
-  std::unique_ptr<rocksdb::DB> db;
-  std::vector<rocksdb::ColumnFamilyHandle*> handles;  // owned; destroyed in ~Db
+  std::unique_ptr<storage::RocksHandle> rocks;
+  rocksdb::DB* db = nullptr;
   rocksdb::ColumnFamilyHandle* events = nullptr;
   rocksdb::ColumnFamilyHandle* checkpoints = nullptr;
   rocksdb::ColumnFamilyHandle* dedup = nullptr;
   rocksdb::ColumnFamilyHandle* heads = nullptr;
-
-  ~Db() {
-    if (db) {
-      for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
-      db->Close();
-    }
-  }
 };
 
 absl::StatusOr<std::unique_ptr<Db>> OpenDb(const std::string& path, bool read_only) {
@@ -182,22 +164,20 @@ absl::StatusOr<std::unique_ptr<Db>> OpenDb(const std::string& path, bool read_on
       {kHeadsCf, CfOptions(true)},
   };
   auto out = std::make_unique<Db>();
-  rocksdb::DB* raw = nullptr;
-  rocksdb::Status s =
-      read_only ? rocksdb::DB::OpenForReadOnly(BaseOptions(), path, cfs, &out->handles, &raw)
-                : rocksdb::DB::Open(BaseOptions(), path, cfs, &out->handles, &raw);
-  if (!s.ok()) {
-    if (s.IsIOError() && s.ToString().find("lock") != std::string::npos) {
+  auto rocks = storage::OpenRocks(BaseOptions(), path, cfs, read_only);
+  if (!rocks.ok()) {
+    if (rocks.status().code() == absl::StatusCode::kFailedPrecondition) {
       return absl::FailedPreconditionError(
-          absl::StrCat("event log at ", path, " is in use by another process: ", s.ToString()));
+          absl::StrCat("event log at ", rocks.status().message()));
     }
-    return FromRocks(s, absl::StrCat("opening event log at ", path));
+    return rocks.status();
   }
-  out->db.reset(raw);
-  out->events = out->handles[1];
-  out->checkpoints = out->handles[2];
-  out->dedup = out->handles[3];
-  out->heads = out->handles[4];
+  out->rocks = std::move(*rocks);
+  out->db = out->rocks->db.get();
+  out->events = out->rocks->handles[1];
+  out->checkpoints = out->rocks->handles[2];
+  out->dedup = out->rocks->handles[3];
+  out->heads = out->rocks->handles[4];
   return out;
 }
 

@@ -1,5 +1,7 @@
 #include "libs/rollup/rollup_store.h"
 
+#include "libs/storage/rocksdb_util.h"
+
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
@@ -12,15 +14,9 @@ namespace {
 
 constexpr size_t kSumsBytes = 8 * kpi::kElementCount;
 
-void PutBigEndian64(std::string* out, uint64_t v) {
-  for (int i = 7; i >= 0; --i) out->push_back(static_cast<char>(v >> (8 * i)));
-}
-
-uint64_t GetBigEndian64(std::string_view s) {
-  uint64_t v = 0;
-  for (int i = 0; i < 8; ++i) v = (v << 8) | static_cast<unsigned char>(s[i]);
-  return v;
-}
+using storage::FromRocks;
+using storage::GetBigEndian64;
+using storage::PutBigEndian64;
 
 std::string HourKey(std::string_view prefix, absl::Time hour) {
   std::string key(prefix);
@@ -44,10 +40,6 @@ std::string FacilityPrefix(const std::string& facility) {
   return absl::StrCat(facility, std::string(1, '\0'));
 }
 
-absl::Status FromRocks(const rocksdb::Status& s, const char* what) {
-  if (s.ok()) return absl::OkStatus();
-  return absl::InternalError(absl::StrCat(what, ": ", s.ToString()));
-}
 
 // Element-wise addition of little-endian int64 vectors of equal length:
 // writes never read.
@@ -105,21 +97,14 @@ bool DecodeSums(std::string_view bytes, kpi::ElementSums* sums) {
 }
 
 struct RollupStore::Impl {
-  std::unique_ptr<rocksdb::DB> db;
-  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  std::unique_ptr<storage::RocksHandle> rocks;
+  rocksdb::DB* db = nullptr;
   rocksdb::ColumnFamilyHandle* unit_hours = nullptr;
   rocksdb::ColumnFamilyHandle* facility_hours = nullptr;
   rocksdb::ColumnFamilyHandle* meta = nullptr;
   rocksdb::ColumnFamilyHandle* timelines = nullptr;
   rocksdb::ColumnFamilyHandle* reason_hours = nullptr;
   rocksdb::ColumnFamilyHandle* facility_days = nullptr;
-
-  ~Impl() {
-    if (db) {
-      for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
-      db->Close();
-    }
-  }
 
   absl::StatusOr<kpi::ElementSums> Sum(rocksdb::ColumnFamilyHandle* cf, const std::string& prefix,
                                        absl::Time from, absl::Time to,
@@ -166,16 +151,16 @@ absl::StatusOr<std::unique_ptr<RollupStore>> RollupStore::Open(const std::string
       {"facility_days", sums},
   };
   auto impl = std::make_unique<Impl>();
-  rocksdb::DB* raw = nullptr;
-  rocksdb::Status s = rocksdb::DB::Open(options, path, cfs, &impl->handles, &raw);
-  if (!s.ok()) return FromRocks(s, "opening rollup store");
-  impl->db.reset(raw);
-  impl->unit_hours = impl->handles[1];
-  impl->facility_hours = impl->handles[2];
-  impl->meta = impl->handles[3];
-  impl->timelines = impl->handles[4];
-  impl->reason_hours = impl->handles[5];
-  impl->facility_days = impl->handles[6];
+  auto rocks = storage::OpenRocks(options, path, cfs, false);
+  if (!rocks.ok()) return rocks.status();
+  impl->rocks = std::move(*rocks);
+  impl->db = impl->rocks->db.get();
+  impl->unit_hours = impl->rocks->handles[1];
+  impl->facility_hours = impl->rocks->handles[2];
+  impl->meta = impl->rocks->handles[3];
+  impl->timelines = impl->rocks->handles[4];
+  impl->reason_hours = impl->rocks->handles[5];
+  impl->facility_days = impl->rocks->handles[6];
   return std::unique_ptr<RollupStore>(new RollupStore(std::move(impl)));
 }
 

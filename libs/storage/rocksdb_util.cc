@@ -1,0 +1,41 @@
+#include "libs/storage/rocksdb_util.h"
+
+#include "absl/strings/str_cat.h"
+
+namespace takt::storage {
+
+RocksHandle::~RocksHandle() {
+  if (db) {
+    for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
+    db->Close();
+  }
+}
+
+absl::Status FromRocks(const rocksdb::Status& s, std::string_view what) {
+  if (s.ok()) return absl::OkStatus();
+  std::string msg = absl::StrCat(std::string(what), ": ", s.ToString());
+  if (s.IsCorruption()) return absl::DataLossError(msg);
+  if (s.IsIOError() || s.IsBusy() || s.IsTryAgain()) return absl::UnavailableError(msg);
+  return absl::InternalError(msg);
+}
+
+absl::StatusOr<std::unique_ptr<RocksHandle>> OpenRocks(
+    const rocksdb::Options& options, const std::string& path,
+    const std::vector<rocksdb::ColumnFamilyDescriptor>& families, bool read_only) {
+  auto out = std::make_unique<RocksHandle>();
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status s =
+      read_only ? rocksdb::DB::OpenForReadOnly(options, path, families, &out->handles, &raw)
+                : rocksdb::DB::Open(options, path, families, &out->handles, &raw);
+  if (!s.ok()) {
+    if (s.IsIOError() && s.ToString().find("lock") != std::string::npos) {
+      return absl::FailedPreconditionError(
+          absl::StrCat(path, " is in use by another process: ", s.ToString()));
+    }
+    return FromRocks(s, absl::StrCat("opening ", path));
+  }
+  out->db.reset(raw);
+  return out;
+}
+
+}  // namespace takt::storage
