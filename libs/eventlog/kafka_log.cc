@@ -135,6 +135,7 @@ class KafkaLog final : public EventLog, private StateSource {
 
   absl::Status Start() {
     for (const auto& c : options_.contexts) TAKT_RETURN_IF_ERROR(ValidateContextName(c));
+    for (const auto& c : options_.read_contexts) TAKT_RETURN_IF_ERROR(ValidateContextName(c));
     if (options_.owner_id.empty()) return absl::InvalidArgumentError("owner_id must be set");
     TAKT_RETURN_IF_ERROR(Connect());
     queue_ = std::make_unique<CommitQueue>(
@@ -144,8 +145,7 @@ class KafkaLog final : public EventLog, private StateSource {
   }
 
   absl::StatusOr<AppendResult> Append(AppendRequest request) override {
-    if (std::find(options_.contexts.begin(), options_.contexts.end(), request.context) ==
-        options_.contexts.end()) {
+    if (!Owns(request.context)) {
       return absl::FailedPreconditionError(absl::StrCat(
           "this writer does not own context '", request.context, "'"));
     }
@@ -159,6 +159,10 @@ class KafkaLog final : public EventLog, private StateSource {
                                                       size_t max_events) override {
     TAKT_RETURN_IF_ERROR(ValidateContextName(stream.context));
     TAKT_RETURN_IF_ERROR(ValidateFacilityId(stream.facility));
+    if (!Owns(stream.context)) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "context '", stream.context, "' is read here, not owned: use Subscribe"));
+    }
     if (from_sequence == 0) from_sequence = 1;
     int32_t partition;
     int64_t start_offset = RdKafka::Topic::OFFSET_BEGINNING;
@@ -269,7 +273,7 @@ class KafkaLog final : public EventLog, private StateSource {
       std::vector<v1::Checkpoint> checkpoints;
     };
     std::map<StreamId, StreamCheck> streams;
-    for (const std::string& context : options_.contexts) {
+    for (const std::string& context : AllContexts()) {
       if (!options.context.empty() && context != options.context) continue;
       TAKT_RETURN_IF_ERROR(ScanContext(
           context, nullptr, [&](int32_t, int64_t, std::string_view key, std::string_view value) {
@@ -308,6 +312,18 @@ class KafkaLog final : public EventLog, private StateSource {
   std::string public_key() const override { return key_.public_key(); }
 
  private:
+  bool Owns(const std::string& context) const {
+    return std::find(options_.contexts.begin(), options_.contexts.end(), context) !=
+           options_.contexts.end();
+  }
+  std::vector<std::string> AllContexts() const {
+    std::vector<std::string> all = options_.contexts;
+    for (const auto& c : options_.read_contexts) {
+      if (!Owns(c)) all.push_back(c);
+    }
+    return all;
+  }
+
   // --- Clients -----------------------------------------------------------------
 
   std::map<std::string, std::string> BaseConfig() const {
@@ -372,7 +388,7 @@ class KafkaLog final : public EventLog, private StateSource {
       }
       return KafkaError("Kafka unavailable (init_transactions)", e.get());
     }
-    for (const std::string& context : options_.contexts) {
+    for (const std::string& context : AllContexts()) {
       RdKafka::Metadata* md = nullptr;
       std::string topic_name = KafkaTopicFor(context);
       std::unique_ptr<RdKafka::Topic> topic(

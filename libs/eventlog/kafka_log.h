@@ -42,6 +42,9 @@ struct KafkaLogOptions {
   std::string brokers;                 // bootstrap.servers
   std::string owner_id;                // transactional.id = "takt-<owner_id>"
   std::vector<std::string> contexts;   // contexts this owner writes
+  // Contexts this process only reads (Subscribe, Verify), e.g. the rollups
+  // process reading what the scheduling process writes.
+  std::vector<std::string> read_contexts;
   std::string signing_key_path;        // created on first use
   uint64_t checkpoint_interval = 1024;
   // Upper bound on how long an append may take when Kafka misbehaves.

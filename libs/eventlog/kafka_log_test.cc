@@ -238,6 +238,28 @@ TEST_F(KafkaLogTest, InjectedRetriableErrorsDoNotDuplicateOrLose) {
   for (size_t i = 0; i < events.size(); ++i) EXPECT_EQ(events[i].envelope.sequence(), i + 1);
 }
 
+TEST_F(KafkaLogTest, AReaderSeesWhatTheOwnerWritesButCannotWrite) {
+  auto owner = Open("reader-owner");
+  ASSERT_TRUE(owner->Append(SampleAppend("read-1", 3)).ok());
+  KafkaLogOptions o = Options("reader");
+  o.contexts = {};
+  o.read_contexts = {"scheduling"};
+  auto reader = OpenKafkaLog(o);
+  ASSERT_TRUE(reader.ok()) << reader.status();
+  EXPECT_EQ(ReadAll(**reader, "read-1", 3).size(), 3u);
+  EXPECT_EQ((*reader)->Append(SampleAppend("read-1", 1)).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ((*reader)->ReadStream({"scheduling", "read-1"}, 1, 10).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  VerifyOptions vo;
+  vo.facility = "read-1";
+  vo.public_key = owner->public_key();
+  auto report = (*reader)->Verify(vo);
+  ASSERT_TRUE(report.ok());
+  EXPECT_TRUE(report->ok()) << report->ToText();
+  EXPECT_EQ(report->events_checked, 3u);
+}
+
 TEST_F(KafkaLogTest, BadInputIsRefused) {
   auto log = Open("badinput");
   AppendRequest other = SampleAppend("x", 1);
