@@ -6,18 +6,21 @@
 namespace takt::enterprise {
 
 absl::Status ModelStore::Refresh() {
-  const eventlog::StreamId stream{kEnterpriseContext, kEnterpriseStream};
+  absl::MutexLock refresh_lock(&refresh_mu_);
+  if (!subscription_) {
+    TAKT_ASSIGN_OR_RETURN(subscription_, log_->Subscribe(kEnterpriseContext, {}));
+  }
   for (;;) {
-    uint64_t from;
-    {
-      absl::ReaderMutexLock lock(&mu_);
-      from = head_ + 1;
+    auto events = subscription_->Poll(10000, absl::ZeroDuration());
+    if (!events.ok()) {
+      subscription_.reset();  // resume from the start next time; applied ones are skipped
+      return events.status();
     }
-    TAKT_ASSIGN_OR_RETURN(auto events, log_->ReadStream(stream, from, 10000));
-    if (events.empty()) return absl::OkStatus();
+    if (events->empty()) return absl::OkStatus();
     absl::MutexLock lock(&mu_);
-    for (const auto& e : events) {
-      if (e.envelope.sequence() != head_ + 1) continue;  // applied meanwhile
+    for (const auto& e : *events) {
+      if (e.envelope.facility() != kEnterpriseStream) continue;
+      if (e.envelope.sequence() != head_ + 1) continue;  // seen already
       TAKT_RETURN_IF_ERROR(
           model_.Apply(model::ModelEvent{e.envelope.event_type(), e.envelope.payload()}));
       head_ = e.envelope.sequence();

@@ -30,7 +30,8 @@ class ModelStore {
  public:
   explicit ModelStore(eventlog::EventLog* log) : log_(log) {}
 
-  // Reads the enterprise stream from where this store stands to its head.
+  // Reads the enterprise stream from where this store stands to its end (by
+  // subscription, so it works where the context is only read).
   absl::Status Refresh();
 
   // Decides every definition against the model as it would stand after the
@@ -45,6 +46,8 @@ class ModelStore {
  private:
   eventlog::EventLog* log_;
   absl::Mutex write_mu_;  // one Apply at a time
+  absl::Mutex refresh_mu_;
+  std::unique_ptr<eventlog::Subscription> subscription_ ABSL_GUARDED_BY(refresh_mu_);
   mutable absl::Mutex mu_;
   model::EnterpriseModel model_ ABSL_GUARDED_BY(mu_);
   uint64_t head_ ABSL_GUARDED_BY(mu_) = 0;
