@@ -5,6 +5,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include "gtest/gtest.h"
+#include "libs/eventlog/kafka_mock.h"
 #include "libs/server/takt_server.h"
 #include "libs/testing/temp_dir.h"
 #include "takt/enterprise/v1/enterprise_service.grpc.pb.h"
@@ -18,12 +19,30 @@ namespace ev1 = ::takt::enterprise::v1;
 namespace sv1 = ::takt::scheduling::v1;
 namespace rv1 = ::takt::rollups::v1;
 
-class EndToEndTest : public ::testing::Test {
+// Runs each scenario on the embedded log and on Kafka (librdkafka's mock
+// cluster, in process): the answers must be the same.
+class EndToEndTest : public ::testing::TestWithParam<bool> {
  protected:
+  void SetUp() override {
+    if (!GetParam()) return;
+    auto cluster = eventlog::KafkaMockCluster::Start(1);  // a fresh cluster per test
+    ASSERT_TRUE(cluster.ok());
+    cluster_ = std::move(*cluster);
+    ASSERT_TRUE(cluster_->CreateTaktTopics(3).ok());
+  }
+  void TearDown() override {
+    server_.reset();
+    cluster_.reset();
+  }
+
   void Start() {
     server::ServerOptions o;
     o.data_dir = dir_.path();
     o.listen = "127.0.0.1:0";
+    if (GetParam()) {
+      o.kafka_brokers = cluster_->bootstrap_servers();
+      o.kafka_config = {{"fetch.wait.max.ms", "10"}, {"log_level", "0"}};
+    }
     auto s = server::TaktServer::Start(o);
     ASSERT_TRUE(s.ok()) << s.status();
     server_ = std::move(*s);
@@ -145,12 +164,15 @@ class EndToEndTest : public ::testing::Test {
     return -2;
   }
 
+  std::unique_ptr<eventlog::KafkaMockCluster> cluster_;
   testing::TempDir dir_;
   std::unique_ptr<server::TaktServer> server_;
   std::shared_ptr<grpc::Channel> channel_;
 };
 
-TEST_F(EndToEndTest, GatewayToDirectorWithResendsLateDataAndRestart) {
+
+
+TEST_P(EndToEndTest, GatewayToDirectorWithResendsLateDataAndRestart) {
   Start();
   ApplyEnterprise();
   // Chicago shift A (06:00-14:00 CST = 12:00-20:00 UTC): setup 30 min,
@@ -211,7 +233,8 @@ TEST_F(EndToEndTest, GatewayToDirectorWithResendsLateDataAndRestart) {
   EXPECT_NEAR(facility.downtime_pareto(0).hours(), 0.75, 1e-9);
   EXPECT_EQ(facility.downtime_pareto(0).stoppages(), 1);
   EXPECT_NEAR(facility.downtime_pareto(0).share(), 100.0, 1e-9);
-  EXPECT_EQ(facility.positions_size(), 1);
+  // Positions: one stream on the embedded log, three partitions on Kafka.
+  EXPECT_EQ(facility.positions_size(), GetParam() ? 3 : 1);
 
   rv1::QueryKpisResponse enterprise = Query("enterprise", "child");
   EXPECT_NEAR(Kpi(enterprise.total(), "oee"), Kpi(facility.total(), "oee"), 1e-9);
@@ -231,7 +254,7 @@ TEST_F(EndToEndTest, GatewayToDirectorWithResendsLateDataAndRestart) {
   EXPECT_EQ(again[0].accepted(), 0u);
 }
 
-TEST_F(EndToEndTest, BadRequestsGetClearErrors) {
+TEST_P(EndToEndTest, BadRequestsGetClearErrors) {
   Start();
   ApplyEnterprise();
   auto stub = rv1::RollupService::NewStub(channel_);
@@ -258,6 +281,11 @@ TEST_F(EndToEndTest, BadRequestsGetClearErrors) {
   ASSERT_EQ(acks[0].rejected_size(), 1);
   EXPECT_NE(acks[0].rejected(0).reason().find("atlantis-1"), std::string::npos);
 }
+
+INSTANTIATE_TEST_SUITE_P(Logs, EndToEndTest, ::testing::Values(false, true),
+                         [](const ::testing::TestParamInfo<bool>& info) {
+                           return info.param ? "Kafka" : "Embedded";
+                         });
 
 }  // namespace
 }  // namespace takt

@@ -139,9 +139,14 @@ int RunTakt(int argc, char** argv) {
   // takt serve / apply / ingest / rollup
   ServeArgs serve;
   CLI::App* serve_cmd = app.add_subcommand(
-      "serve", "Run all services in one process on the embedded log");
+      "serve", "Run all services in one process (embedded log, or Kafka with --kafka-brokers)");
   serve_cmd->add_option("--data-dir", serve.data_dir, "Data directory")->capture_default_str();
   serve_cmd->add_option("--listen", serve.listen, "gRPC listen address")->capture_default_str();
+  serve_cmd->add_option("--kafka-brokers", serve.kafka_brokers,
+                        "Use Kafka as the log (bootstrap servers); default: the embedded log");
+  serve_cmd->add_option("--owner", serve.owner_id,
+                        "Transactional owner id on Kafka (a second server with the same id "
+                        "fences this one)")->capture_default_str();
   serve_cmd->callback([&] { exit_code = RunServe(serve, std::cout, std::cerr); });
 
   ApplyArgs apply;

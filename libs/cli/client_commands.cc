@@ -122,13 +122,17 @@ int RunServe(const ServeArgs& args, std::ostream& out, std::ostream& err) {
   server::ServerOptions o;
   o.data_dir = args.data_dir;
   o.listen = args.listen;
+  o.kafka_brokers = args.kafka_brokers;
+  o.owner_id = args.owner_id;
   auto server = server::TaktServer::Start(o);
   if (!server.ok()) {
     err << "takt: serve: " << server.status().message() << "\n";
     return 2;
   }
-  out << "takt serving on port " << (*server)->port() << " (data in " << args.data_dir
-      << ", embedded log)" << std::endl;
+  out << "takt serving on port " << (*server)->port() << " (data in " << args.data_dir << ", "
+      << (args.kafka_brokers.empty() ? std::string("embedded log")
+                                     : "Kafka log at " + args.kafka_brokers + ", owner " + args.owner_id)
+      << ")" << std::endl;
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);
   std::thread waiter([&] { (*server)->Wait(); });

@@ -15,6 +15,8 @@ namespace takt::cli {
 struct ServeArgs {
   std::string data_dir = "takt-data";
   std::string listen = "127.0.0.1:7470";
+  std::string kafka_brokers;  // empty: the embedded log
+  std::string owner_id = "serve";
 };
 int RunServe(const ServeArgs& args, std::ostream& out, std::ostream& err);
 

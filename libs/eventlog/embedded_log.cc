@@ -477,6 +477,15 @@ class EmbeddedLog final : public EventLog, private StateSource {
 
   std::string public_key() const override { return key_.public_key(); }
 
+  absl::StatusOr<Cursor> EndCursor(std::string_view context) override {
+    TAKT_RETURN_IF_ERROR(ValidateContextName(context));
+    Cursor end;
+    for (const auto& [facility, head] : FacilityHeads(std::string(context))) {
+      end[facility] = head + 1;
+    }
+    return end;
+  }
+
   // Waits until the append counter passes `seen` or the timeout expires.
   uint64_t WaitForAppends(uint64_t seen, absl::Duration timeout) {
     absl::MutexLock lock(&heads_mu_);

@@ -159,6 +159,11 @@ class EventLog {
   // Verifies hash chains and signed checkpoints (see verify_report.h).
   virtual absl::StatusOr<VerifyReport> Verify(const VerifyOptions& options) = 0;
 
+  // The position after the last event of every partition of a context, in
+  // the same terms as a subscription's cursor: a cursor equal to it has
+  // read everything (lag = sum of the differences).
+  virtual absl::StatusOr<Cursor> EndCursor(std::string_view context) = 0;
+
   // The public key that verifies this log's checkpoints (32 bytes).
   virtual std::string public_key() const = 0;
 };

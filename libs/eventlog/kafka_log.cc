@@ -92,7 +92,15 @@ class KafkaSubscription final : public Subscription {
       int wait = out.empty() ? ToMillis(deadline - absl::Now()) : 0;
       if (out.empty() && absl::Now() >= deadline) break;
       std::unique_ptr<RdKafka::Message> m(consumer_->consume(wait));
-      if (m->err() == RdKafka::ERR__TIMED_OUT || m->err() == RdKafka::ERR__PARTITION_EOF) {
+      if (m->err() == RdKafka::ERR__PARTITION_EOF) {
+        // At the end: step over transaction markers so that a drained cursor
+        // equals the partition's end (EndCursor).
+        uint64_t& next = cursor_[std::to_string(m->partition())];
+        next = std::max<uint64_t>(next, static_cast<uint64_t>(m->offset()));
+        if (!out.empty() || absl::Now() >= deadline) break;
+        continue;
+      }
+      if (m->err() == RdKafka::ERR__TIMED_OUT) {
         if (!out.empty() || absl::Now() >= deadline) break;
         continue;
       }
@@ -310,6 +318,26 @@ class KafkaLog final : public EventLog, private StateSource {
   }
 
   std::string public_key() const override { return key_.public_key(); }
+
+  absl::StatusOr<Cursor> EndCursor(std::string_view context_view) override {
+    const std::string context(context_view);
+    TAKT_ASSIGN_OR_RETURN(int32_t partitions, PartitionCount(context));
+    TAKT_ASSIGN_OR_RETURN(auto consumer, NewConsumer());
+    Cursor end;
+    for (int32_t p = 0; p < partitions; ++p) {
+      int64_t low = 0, high = 0;
+      RdKafka::ErrorCode code = consumer->query_watermark_offsets(
+          KafkaTopicFor(context), p, &low, &high, ToMillis(options_.append_timeout));
+      if (code != RdKafka::ERR_NO_ERROR) {
+        consumer->close();
+        return absl::UnavailableError(
+            absl::StrCat("Kafka watermarks of ", KafkaTopicFor(context), ": ", RdKafka::err2str(code)));
+      }
+      end[std::to_string(p)] = static_cast<uint64_t>(high);
+    }
+    consumer->close();
+    return end;
+  }
 
  private:
   bool Owns(const std::string& context) const {

@@ -45,7 +45,8 @@ class KafkaMockCluster {
 };
 
 // The Takt contexts that get a topic each.
-inline constexpr const char* kTaktContexts[] = {"scheduling", "quality", "staffing", "budgets"};
+inline constexpr const char* kTaktContexts[] = {"enterprise", "scheduling", "quality", "staffing",
+                                                "budgets"};
 
 }  // namespace takt::eventlog
 

@@ -86,6 +86,7 @@ Projection::Projection(eventlog::EventLog* log, RollupStore* store, CalendarLook
 
 absl::Status Projection::Start() {
   TAKT_ASSIGN_OR_RETURN(Cursor cursor, store_->LoadCursor(options_.context));
+  stored_cursor_ = cursor;
   TAKT_ASSIGN_OR_RETURN(subscription_, log_->Subscribe(options_.context, cursor));
   return absl::OkStatus();
 }
@@ -159,7 +160,17 @@ absl::Status Projection::ApplyEvent(const eventlog::Envelope& e, Pending& pendin
 absl::StatusOr<size_t> Projection::Step(absl::Duration timeout) {
   if (!subscription_) return absl::FailedPreconditionError("projection not started");
   TAKT_ASSIGN_OR_RETURN(auto events, subscription_->Poll(options_.max_events_per_batch, timeout));
-  if (events.empty()) return 0;
+  if (events.empty()) {
+    // The cursor can move without events (Kafka checkpoint records and
+    // transaction markers): store it so that the lag reaches zero.
+    if (subscription_->cursor() != stored_cursor_) {
+      absl::Status s = store_->Apply({}, {}, {}, options_.context, subscription_->cursor(),
+                                     options_.sync);
+      if (!s.ok()) return s;
+      stored_cursor_ = subscription_->cursor();
+    }
+    return 0;
+  }
   Pending pending;
   for (const auto& logged : events) {
     absl::Status s = ApplyEvent(logged.envelope, pending);
@@ -197,6 +208,7 @@ absl::StatusOr<size_t> Projection::Step(absl::Duration timeout) {
     subscription_.reset();
     return s;
   }
+  stored_cursor_ = subscription_->cursor();
   return events.size();
 }
 

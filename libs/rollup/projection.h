@@ -62,6 +62,7 @@ class Projection {
   CalendarLookup calendars_;
   ProjectionOptions options_;
   std::unique_ptr<eventlog::Subscription> subscription_;
+  eventlog::Cursor stored_cursor_;  // what the store holds
   // A unit's timeline with its ids (pending deltas point at it).
   struct Unit {
     std::string facility;

@@ -5,12 +5,14 @@
 #include <grpcpp/health_check_service_interface.h>
 
 #include <atomic>
+#include <filesystem>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "libs/common/ids.h"
 #include "libs/common/status_macros.h"
 #include "libs/eventlog/embedded_log.h"
+#include "libs/eventlog/kafka_log.h"
 #include "libs/kpi/registry.h"
 #include "libs/rollup/projection.h"
 #include "libs/rollup/query.h"
@@ -23,6 +25,17 @@
 
 namespace takt::server {
 namespace {
+
+// Events in the log after a cursor (per partition, in the log's terms).
+uint64_t Lag(const eventlog::Cursor& cursor, const eventlog::Cursor& end) {
+  uint64_t lag = 0;
+  for (const auto& [partition, end_offset] : end) {
+    auto it = cursor.find(partition);
+    const uint64_t next = it == cursor.end() ? 0 : it->second;
+    if (end_offset > next) lag += end_offset - next;
+  }
+  return lag;
+}
 
 grpc::Status ToGrpc(const absl::Status& s) {
   if (s.ok()) return grpc::Status::OK;
@@ -181,21 +194,13 @@ class RollupServiceImpl final : public rollups::v1::RollupService::Service {
     };
     fill(result->total, response->mutable_total());
     for (const auto& row : result->rows) fill(row, response->add_rows());
-    uint64_t lag = 0;
-    auto heads = log_->Heads(scheduling::kSchedulingContext);
     for (const auto& [partition, next] : *cursor) {
       auto* p = response->add_positions();
       p->set_partition(partition);
       p->set_next_offset(next);
     }
-    if (heads.ok()) {
-      for (const auto& h : *heads) {
-        auto it = cursor->find(h.stream.facility);
-        uint64_t applied = it == cursor->end() ? 0 : it->second - 1;
-        if (h.sequence > applied) lag += h.sequence - applied;
-      }
-    }
-    response->set_lag_events(lag);
+    auto end = log_->EndCursor(scheduling::kSchedulingContext);
+    if (end.ok()) response->set_lag_events(Lag(*cursor, *end));
     return grpc::Status::OK;
   }
 
@@ -210,9 +215,21 @@ class Server final : public TaktServer {
   ~Server() override { Shutdown(); }
 
   absl::Status Init(const ServerOptions& options) {
-    eventlog::EmbeddedLogOptions lo;
-    lo.data_dir = options.data_dir;
-    TAKT_ASSIGN_OR_RETURN(log_, eventlog::OpenEmbeddedLog(lo));
+    if (options.kafka_brokers.empty()) {
+      eventlog::EmbeddedLogOptions lo;
+      lo.data_dir = options.data_dir;
+      TAKT_ASSIGN_OR_RETURN(log_, eventlog::OpenEmbeddedLog(lo));
+    } else {
+      std::error_code ec;
+      std::filesystem::create_directories(options.data_dir + "/keys", ec);
+      eventlog::KafkaLogOptions ko;
+      ko.brokers = options.kafka_brokers;
+      ko.owner_id = options.owner_id;
+      ko.contexts = {enterprise::kEnterpriseContext, scheduling::kSchedulingContext};
+      ko.signing_key_path = options.data_dir + "/keys/checkpoint.key";
+      ko.client_config = options.kafka_config;
+      TAKT_ASSIGN_OR_RETURN(log_, eventlog::OpenKafkaLog(ko));
+    }
     models_ = std::make_unique<enterprise::ModelStore>(log_.get());
     TAKT_RETURN_IF_ERROR(models_->Refresh());
     TAKT_ASSIGN_OR_RETURN(store_, rollup::RollupStore::Open(options.data_dir + "/rollups"));
@@ -255,15 +272,10 @@ class Server final : public TaktServer {
   absl::Status WaitForProjection(absl::Duration timeout) override {
     absl::Time deadline = absl::Now() + timeout;
     while (absl::Now() < deadline) {
-      auto heads = log_->Heads(scheduling::kSchedulingContext);
+      auto end = log_->EndCursor(scheduling::kSchedulingContext);
       auto cursor = store_->LoadCursor(scheduling::kSchedulingContext);
-      if (!heads.ok() || !cursor.ok()) return absl::InternalError("cannot read positions");
-      bool caught_up = true;
-      for (const auto& h : *heads) {
-        auto it = cursor->find(h.stream.facility);
-        if (it == cursor->end() || it->second <= h.sequence) caught_up = false;
-      }
-      if (caught_up) return absl::OkStatus();
+      if (!end.ok() || !cursor.ok()) return absl::InternalError("cannot read positions");
+      if (Lag(*cursor, *end) == 0) return absl::OkStatus();
       absl::SleepFor(absl::Milliseconds(10));
     }
     return absl::DeadlineExceededError("projection did not catch up");

@@ -7,6 +7,7 @@
 #ifndef TAKT_LIBS_SERVER_TAKT_SERVER_H_
 #define TAKT_LIBS_SERVER_TAKT_SERVER_H_
 
+#include <map>
 #include <memory>
 #include <string>
 
@@ -15,8 +16,15 @@
 namespace takt::server {
 
 struct ServerOptions {
+  // Rollups, signing keys and (embedded mode) the log live here.
   std::string data_dir = "takt-data";
   std::string listen = "127.0.0.1:7470";
+  // Non-empty: the log is Kafka (topics takt.<context>.v1 must exist) and
+  // this process owns the enterprise and scheduling streams under
+  // transactional id takt-<owner_id>.
+  std::string kafka_brokers;
+  std::string owner_id = "serve";
+  std::map<std::string, std::string> kafka_config;  // extra librdkafka properties
 };
 
 class TaktServer {

@@ -10,13 +10,27 @@ absl::Status ModelStore::Refresh() {
   if (!subscription_) {
     TAKT_ASSIGN_OR_RETURN(subscription_, log_->Subscribe(kEnterpriseContext, {}));
   }
+  // Read up to where the log ends now (a poll can come back empty before a
+  // Kafka consumer's first fetch).
+  TAKT_ASSIGN_OR_RETURN(eventlog::Cursor end, log_->EndCursor(kEnterpriseContext));
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
   for (;;) {
-    auto events = subscription_->Poll(10000, absl::ZeroDuration());
+    bool at_end = true;
+    for (const auto& [partition, offset] : end) {
+      auto it = subscription_->cursor().find(partition);
+      if (offset > 0 && (it == subscription_->cursor().end() || it->second < offset)) {
+        at_end = false;
+      }
+    }
+    if (at_end) return absl::OkStatus();
+    if (absl::Now() > deadline) {
+      return absl::UnavailableError("could not read the enterprise stream to its end in time");
+    }
+    auto events = subscription_->Poll(10000, absl::Milliseconds(100));
     if (!events.ok()) {
       subscription_.reset();  // resume from the start next time; applied ones are skipped
       return events.status();
     }
-    if (events->empty()) return absl::OkStatus();
     absl::MutexLock lock(&mu_);
     for (const auto& e : *events) {
       if (e.envelope.facility() != kEnterpriseStream) continue;
@@ -78,14 +92,25 @@ absl::StatusOr<ApplyOutcome> ModelStore::Apply(
     }
   }
   if (request.events.empty()) return outcome;
+  std::vector<model::ModelEvent> appended_events;
+  for (const auto& e : request.events) {
+    appended_events.push_back(model::ModelEvent{e.event_type(), e.payload()});
+  }
   auto appended = log_->Append(std::move(request));
   if (!appended.ok()) return appended.status();
   if (appended->events[0].duplicate) {
     // A resend of a request already applied: report what it did then.
     outcome.unchanged += outcome.changed;
     outcome.changed = 0;
+    TAKT_RETURN_IF_ERROR(Refresh());
+    return outcome;
   }
-  TAKT_RETURN_IF_ERROR(Refresh());
+  // Fold what was just made durable (readers of the log see it later).
+  absl::MutexLock lock(&mu_);
+  if (head_ == expected) {
+    for (const model::ModelEvent& e : appended_events) TAKT_RETURN_IF_ERROR(model_.Apply(e));
+    head_ = appended->head_sequence;
+  }
   return outcome;
 }
 
