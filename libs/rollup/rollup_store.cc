@@ -4,6 +4,7 @@
 
 #include <cstring>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "rocksdb/db.h"
 #include "rocksdb/merge_operator.h"
@@ -205,17 +206,25 @@ absl::StatusOr<Cursor> RollupStore::LoadCursor(const std::string& context) const
   if (s.IsNotFound()) return cursor;
   if (!s.ok()) return FromRocks(s, "reading cursor");
   std::string_view rest = value;
+  const absl::Status corrupt = absl::DataLossError(
+      absl::StrCat("the stored cursor of ", context, " is corrupt; rebuild the rollups"));
   while (!rest.empty()) {
     size_t colon = rest.find(':');
-    if (colon == std::string_view::npos) return absl::DataLossError("cursor is corrupt");
-    size_t len = std::stoul(std::string(rest.substr(0, colon)));
+    size_t len = 0;
+    if (colon == std::string_view::npos ||
+        !absl::SimpleAtoi(absl::string_view(rest.data(), colon), &len) ||
+        rest.size() < colon + 1 + len) {
+      return corrupt;
+    }
     std::string partition(rest.substr(colon + 1, len));
     rest.remove_prefix(colon + 1 + len);
     size_t semi = rest.find(';');
-    if (rest.empty() || rest[0] != '=' || semi == std::string_view::npos) {
-      return absl::DataLossError("cursor is corrupt");
+    uint64_t offset = 0;
+    if (rest.empty() || rest[0] != '=' || semi == std::string_view::npos ||
+        !absl::SimpleAtoi(absl::string_view(rest.data() + 1, semi - 1), &offset)) {
+      return corrupt;
     }
-    cursor[partition] = std::stoull(std::string(rest.substr(1, semi - 1)));
+    cursor[partition] = offset;
     rest.remove_prefix(semi + 1);
   }
   return cursor;

@@ -5,6 +5,7 @@
 #include "gtest/gtest.h"
 #include "libs/kpi/registry.h"
 #include "libs/testing/temp_dir.h"
+#include "rocksdb/db.h"
 
 namespace takt::rollup {
 namespace {
@@ -90,6 +91,34 @@ TEST(RollupStoreTest, CursorsWithAnyPartitionNamesRoundTrip) {
   Cursor c = {{"0", 17}, {"plant;x=1:2", 4}, {"", 9}};
   ASSERT_TRUE((*store)->Apply({}, "scheduling", c, false).ok());
   EXPECT_EQ(*(*store)->LoadCursor("scheduling"), c);
+}
+
+TEST(RollupStoreTest, ACorruptCursorIsDataLossNotACrash) {
+  testing::TempDir dir;
+  {
+    auto store = RollupStore::Open(dir.path());
+    ASSERT_TRUE((*store)->Apply({}, "scheduling", {{"p", 1}}, true).ok());
+  }
+  {
+    // Overwrite the cursor row behind the store's back.
+    rocksdb::Options o;
+    std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+    for (const char* n : {"default", "unit_hours", "facility_hours", "meta", "timelines",
+                          "reason_hours", "facility_days"}) {
+      rocksdb::ColumnFamilyOptions cf;
+      cfs.emplace_back(n, cf);
+    }
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    rocksdb::DB* db = nullptr;
+    // The merge operator is not needed to overwrite the meta row.
+    ASSERT_TRUE(rocksdb::DB::Open(o, dir.path(), cfs, &handles, &db).ok());
+    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), handles[3], "cursor/scheduling", "99x:zz;").ok());
+    for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
+    delete db;
+  }
+  auto store = RollupStore::Open(dir.path());
+  ASSERT_TRUE(store.ok());
+  EXPECT_EQ((*store)->LoadCursor("scheduling").status().code(), absl::StatusCode::kDataLoss);
 }
 
 TEST(RollupStoreTest, RegionOeeIsARatioOfSumsAcrossFacilities) {
