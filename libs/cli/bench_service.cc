@@ -120,11 +120,7 @@ absl::StatusOr<std::vector<BenchResult>> RunIngestBenchmark(const BenchIngestOpt
     enterprise::ModelStore models(log.get());
     TAKT_RETURN_IF_ERROR(models.Refresh());
     TAKT_ASSIGN_OR_RETURN(auto store, rollup::RollupStore::Open(dir + "/rebuild"));
-    rollup::Projection p(log.get(), store.get(), [&](const std::string& f) {
-      const kpi::FacilityCalendar* cal = nullptr;
-      models.Read([&](const model::EnterpriseModel& m) { cal = m.Calendar(f); });
-      return cal;
-    });
+    rollup::Projection p(log.get(), store.get(), [&](const std::string& f) { return models.Calendar(f); });
     TAKT_RETURN_IF_ERROR(p.Start());
     absl::Time t0 = absl::Now();
     TAKT_ASSIGN_OR_RETURN(uint64_t n, p.CatchUp());
@@ -194,8 +190,7 @@ absl::StatusOr<std::vector<BenchResult>> RunQueryBenchmark(const BenchQueryOptio
     const absl::Time t_begin = absl::FromCivil(absl::CivilSecond(first), absl::UTCTimeZone()) - absl::Hours(24);
     const int hours = 24 * (o.days + 2);
     for (int f = 0; f < o.facilities; ++f) {
-      const kpi::FacilityCalendar* cal = nullptr;
-      models.Read([&](const model::EnterpriseModel& m) { cal = m.Calendar(absl::StrCat("plant-", f)); });
+      const kpi::FacilityCalendar* cal = models.Calendar(absl::StrCat("plant-", f));
       std::vector<rollup::UnitHourDelta> batch;
       for (int u = 0; u < o.units; ++u) {
         for (int h = 0; h < hours; ++h) {

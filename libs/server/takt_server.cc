@@ -234,11 +234,7 @@ class Server final : public TaktServer {
     TAKT_RETURN_IF_ERROR(models_->Refresh());
     TAKT_ASSIGN_OR_RETURN(store_, rollup::RollupStore::Open(options.data_dir + "/rollups"));
     projection_ = std::make_unique<rollup::Projection>(
-        log_.get(), store_.get(), [this](const std::string& facility) {
-          const kpi::FacilityCalendar* cal = nullptr;
-          models_->Read([&](const model::EnterpriseModel& m) { cal = m.Calendar(facility); });
-          return cal;
-        });
+        log_.get(), store_.get(), [this](const std::string& facility) { return models_->Calendar(facility); });
     TAKT_RETURN_IF_ERROR(projection_->Start());
 
     enterprise_ = std::make_unique<EnterpriseServiceImpl>(models_.get());

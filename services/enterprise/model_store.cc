@@ -114,6 +114,11 @@ absl::StatusOr<ApplyOutcome> ModelStore::Apply(
   return outcome;
 }
 
+const kpi::FacilityCalendar* ModelStore::Calendar(const std::string& facility) const {
+  absl::ReaderMutexLock lock(&mu_);
+  return model_.Calendar(facility);
+}
+
 void ModelStore::Read(const std::function<void(const model::EnterpriseModel&)>& fn) const {
   absl::ReaderMutexLock lock(&mu_);
   fn(model_);

@@ -40,6 +40,10 @@ class ModelStore {
   absl::StatusOr<ApplyOutcome> Apply(const std::vector<const google::protobuf::Message*>& definitions,
                                      const std::string& request_id, const std::string& actor);
 
+  // A facility's calendar, or nullptr if unknown. Calendars stay valid for
+  // the store's lifetime (a redefinition retires, not frees, the old one).
+  const kpi::FacilityCalendar* Calendar(const std::string& facility) const;
+
   // Runs `fn` with the model under a shared lock.
   void Read(const std::function<void(const model::EnterpriseModel&)>& fn) const;
 
