@@ -14,6 +14,13 @@
 #include "libs/cli/log_commands.h"
 
 namespace takt::cli {
+namespace {
+
+constexpr char kTargetHelp[] =
+    "Server address host:port, or one per service when they run as separate processes: "
+    "enterprise=A,scheduling=B,rollups=C";
+
+}  // namespace
 
 int RunTakt(int argc, char** argv) {
   // Lock-order checking costs a graph update on every contended lock; the
@@ -139,7 +146,8 @@ int RunTakt(int argc, char** argv) {
   // takt serve / apply / ingest / rollup
   ServeArgs serve;
   CLI::App* serve_cmd = app.add_subcommand(
-      "serve", "Run all services in one process (embedded log, or Kafka with --kafka-brokers)");
+      "serve", "Run the services: all in one process on the embedded log, or on Kafka "
+      "(--kafka-brokers) all or some of them per process (--services)");
   serve_cmd->add_option("--data-dir", serve.data_dir, "Data directory")->capture_default_str();
   serve_cmd->add_option("--listen", serve.listen, "gRPC listen address")->capture_default_str();
   serve_cmd->add_option("--kafka-brokers", serve.kafka_brokers,
@@ -147,19 +155,28 @@ int RunTakt(int argc, char** argv) {
   serve_cmd->add_option("--owner", serve.owner_id,
                         "Transactional owner id on Kafka (a second server with the same id "
                         "fences this one)")->capture_default_str();
-  serve_cmd->callback([&] { exit_code = RunServe(serve, std::cout, std::cerr); });
+  std::string service_list;
+  serve_cmd->add_option("--services", service_list,
+                        "Comma-separated subset of enterprise,scheduling,rollups to run in this "
+                        "process (needs --kafka-brokers); default: all");
+  serve_cmd->callback([&] {
+    for (absl::string_view sv : absl::StrSplit(service_list, ',', absl::SkipEmpty())) {
+      serve.services.emplace_back(sv);
+    }
+    exit_code = RunServe(serve, std::cout, std::cerr);
+  });
 
   ApplyArgs apply;
   CLI::App* apply_cmd = app.add_subcommand(
       "apply", "Create or update the enterprise model a YAML file describes (idempotent)");
-  apply_cmd->add_option("--target", apply.target, "Server address")->capture_default_str();
+  apply_cmd->add_option("--target", apply.target, kTargetHelp)->capture_default_str();
   apply_cmd->add_option("--file", apply.file, "enterprise.yaml")->required();
   apply_cmd->callback([&] { exit_code = RunApply(apply, std::cout, std::cerr); });
 
   IngestArgs ingest;
   CLI::App* ingest_cmd = app.add_subcommand(
       "ingest", "Stream observation batches from a JSON Lines file (one ObservationBatch per line)");
-  ingest_cmd->add_option("--target", ingest.target, "Server address")->capture_default_str();
+  ingest_cmd->add_option("--target", ingest.target, kTargetHelp)->capture_default_str();
   ingest_cmd->add_option("--file", ingest.file, "observations .jsonl")->required();
   ingest_cmd->add_flag("--json", ingest.json, "JSON summary");
   ingest_cmd->callback([&] { exit_code = RunIngest(ingest, std::cout, std::cerr); });
@@ -167,7 +184,7 @@ int RunTakt(int argc, char** argv) {
   RollupArgs rollup;
   std::string kpi_list;
   CLI::App* rollup_cmd = app.add_subcommand("rollup", "Query KPIs for a scope and period");
-  rollup_cmd->add_option("--target", rollup.target, "Server address")->capture_default_str();
+  rollup_cmd->add_option("--target", rollup.target, kTargetHelp)->capture_default_str();
   rollup_cmd->add_option("--scope", rollup.scope,
                          "enterprise | regions/R | facilities/F[/areas|workCenters|workUnits/X]")
       ->capture_default_str();
@@ -187,7 +204,7 @@ int RunTakt(int argc, char** argv) {
   SimulateArgs simulate;
   CLI::App* simulate_cmd = app.add_subcommand(
       "simulate", "Simulate plants and their gateways through the public API, then summarise");
-  simulate_cmd->add_option("--target", simulate.target, "Server address")->capture_default_str();
+  simulate_cmd->add_option("--target", simulate.target, kTargetHelp)->capture_default_str();
   simulate_cmd->add_option("--facilities", simulate.facilities, "Plants")->capture_default_str();
   simulate_cmd->add_option("--days", simulate.days, "Production days")->capture_default_str();
   simulate_cmd->add_option("--seed", simulate.seed, "Random seed")->capture_default_str();

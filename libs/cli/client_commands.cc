@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "google/protobuf/util/json_util.h"
 #include "libs/common/ids.h"
 #include "libs/crypto/sha256.h"
@@ -29,8 +30,28 @@ namespace ev1 = ::takt::enterprise::v1;
 volatile std::sig_atomic_t g_stop = 0;
 void OnSignal(int) { g_stop = 1; }
 
-std::shared_ptr<grpc::Channel> Connect(const std::string& target) {
-  return grpc::CreateChannel(target, grpc::InsecureChannelCredentials());
+// The address of `service` in a --target value: either one address for all
+// services ("host:port") or one per service
+// ("enterprise=host:port,scheduling=host:port,rollups=host:port").
+absl::StatusOr<std::string> TargetFor(const std::string& target, const std::string& service) {
+  if (target.find('=') == std::string::npos) return target;
+  for (absl::string_view part : absl::StrSplit(target, ',', absl::SkipEmpty())) {
+    std::pair<std::string, std::string> kv = absl::StrSplit(part, absl::MaxSplits('=', 1));
+    if (kv.first == service && !kv.second.empty()) return kv.second;
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat("--target names no address for the ", service, " service"));
+}
+
+// A channel to `service`; a bad --target is reported on `err` and gives null.
+std::shared_ptr<grpc::Channel> Connect(const std::string& target, const std::string& service,
+                                       std::ostream& err) {
+  auto address = TargetFor(target, service);
+  if (!address.ok()) {
+    err << "takt: " << address.status().message() << "\n";
+    return nullptr;
+  }
+  return grpc::CreateChannel(*address, grpc::InsecureChannelCredentials());
 }
 
 int Fail(std::ostream& err, const std::string& what, const grpc::Status& s) {
@@ -124,12 +145,15 @@ int RunServe(const ServeArgs& args, std::ostream& out, std::ostream& err) {
   o.listen = args.listen;
   o.kafka_brokers = args.kafka_brokers;
   o.owner_id = args.owner_id;
+  o.services = args.services;
   auto server = server::TaktServer::Start(o);
   if (!server.ok()) {
     err << "takt: serve: " << server.status().message() << "\n";
     return 2;
   }
-  out << "takt serving on port " << (*server)->port() << " (data in " << args.data_dir << ", "
+  out << "takt serving on port " << (*server)->port() << " ("
+      << (args.services.empty() ? std::string("all services") : absl::StrJoin(args.services, ", "))
+      << "; data in " << args.data_dir << ", "
       << (args.kafka_brokers.empty() ? std::string("embedded log")
                                      : "Kafka log at " + args.kafka_brokers + ", owner " + args.owner_id)
       << ")" << std::endl;
@@ -159,7 +183,9 @@ int RunApply(const ApplyArgs& args, std::ostream& out, std::ostream& err) {
   }
   // The same file gives the same request id: applying it twice is a no-op.
   req.set_request_id(absl::StrCat("apply-", HexEncode(crypto::Sha256().Digest(text.str())).substr(0, 32)));
-  auto stub = ev1::EnterpriseService::NewStub(Connect(args.target));
+  auto channel = Connect(args.target, "enterprise", err);
+  if (!channel) return 2;
+  auto stub = ev1::EnterpriseService::NewStub(channel);
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
   ev1::ApplyDefinitionsResponse resp;
@@ -189,7 +215,9 @@ int RunIngest(const IngestArgs& args, std::ostream& out, std::ostream& err) {
     if (b.batch_id() == 0) b.set_batch_id(static_cast<uint64_t>(n));
     batches.push_back(std::move(b));
   }
-  auto stub = scheduling::v1::FacilityIngestService::NewStub(Connect(args.target));
+  auto channel = Connect(args.target, "scheduling", err);
+  if (!channel) return 2;
+  auto stub = scheduling::v1::FacilityIngestService::NewStub(channel);
   grpc::ClientContext ctx;
   auto stream = stub->StreamObservations(&ctx);
   std::thread writer([&] {
@@ -230,7 +258,9 @@ int RunRollup(const RollupArgs& args, std::ostream& out, std::ostream& err) {
   req.set_to(args.to);
   req.set_by(args.by);
   req.set_downtime_pareto(args.pareto);
-  auto stub = rollups::v1::RollupService::NewStub(Connect(args.target));
+  auto channel = Connect(args.target, "rollups", err);
+  if (!channel) return 2;
+  auto stub = rollups::v1::RollupService::NewStub(channel);
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
   rollups::v1::QueryKpisResponse resp;
@@ -297,9 +327,12 @@ int RunSimulate(const SimulateArgs& args, std::ostream& out, std::ostream& err) 
     o.start = *day;
   }
   sim::Simulation s = sim::Simulate(o);
-  auto channel = Connect(args.target);
+  auto enterprise_channel = Connect(args.target, "enterprise", err);
+  auto scheduling_channel = Connect(args.target, "scheduling", err);
+  auto rollups_channel = Connect(args.target, "rollups", err);
+  if (!enterprise_channel || !scheduling_channel || !rollups_channel) return 2;
   {
-    auto stub = enterprise::v1::EnterpriseService::NewStub(channel);
+    auto stub = enterprise::v1::EnterpriseService::NewStub(enterprise_channel);
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
     enterprise::v1::ApplyDefinitionsResponse resp;
@@ -309,7 +342,7 @@ int RunSimulate(const SimulateArgs& args, std::ostream& out, std::ostream& err) 
   absl::Time t0 = absl::Now();
   uint64_t accepted = 0, duplicates = 0, rejected = 0;
   {
-    auto stub = scheduling::v1::FacilityIngestService::NewStub(channel);
+    auto stub = scheduling::v1::FacilityIngestService::NewStub(scheduling_channel);
     grpc::ClientContext ctx;
     auto stream = stub->StreamObservations(&ctx);
     std::thread writer([&] {
@@ -338,7 +371,7 @@ int RunSimulate(const SimulateArgs& args, std::ostream& out, std::ostream& err) 
   if (!args.summary) return rejected == 0 ? 0 : 1;
 
   // Director's summary once the rollups have caught up.
-  auto stub = rollups::v1::RollupService::NewStub(channel);
+  auto stub = rollups::v1::RollupService::NewStub(rollups_channel);
   auto query = [&](const std::string& scope, const std::string& by, std::vector<std::string> kpis,
                    bool pareto = false) -> absl::StatusOr<rollups::v1::QueryKpisResponse> {
     rollups::v1::QueryKpisRequest req;

@@ -1,6 +1,8 @@
 // File: client_commands.h
 // -----------------------------------------------------------------------------
-// `takt serve`, and the commands that talk to a running server over gRPC:
+// `takt serve`, and the commands that talk to a running server over gRPC
+// (--target is one address, or one per service when the services run as
+// separate processes: "enterprise=A,scheduling=B,rollups=C"):
 // `takt apply` (enterprise model from YAML), `takt ingest` (observations from
 // JSON Lines) and `takt rollup` (KPI queries).
 #ifndef TAKT_LIBS_CLI_CLIENT_COMMANDS_H_
@@ -17,6 +19,7 @@ struct ServeArgs {
   std::string listen = "127.0.0.1:7470";
   std::string kafka_brokers;  // empty: the embedded log
   std::string owner_id = "serve";
+  std::vector<std::string> services;  // empty: all
 };
 int RunServe(const ServeArgs& args, std::ostream& out, std::ostream& err);
 

@@ -144,7 +144,9 @@ class KafkaLog final : public EventLog, private StateSource {
   absl::Status Start() {
     for (const auto& c : options_.contexts) TAKT_RETURN_IF_ERROR(ValidateContextName(c));
     for (const auto& c : options_.read_contexts) TAKT_RETURN_IF_ERROR(ValidateContextName(c));
-    if (options_.owner_id.empty()) return absl::InvalidArgumentError("owner_id must be set");
+    if (!options_.contexts.empty() && options_.owner_id.empty()) {
+      return absl::InvalidArgumentError("owner_id must be set to write");
+    }
     TAKT_RETURN_IF_ERROR(Connect());
     queue_ = std::make_unique<CommitQueue>(
         [this](std::vector<PendingAppend*>& batch) { CommitGroup(batch); }, kMaxGroupBytes,
@@ -393,8 +395,13 @@ class KafkaLog final : public EventLog, private StateSource {
   // partition counts and catches up with the log.
   absl::Status Connect() {
     auto props = BaseConfig();
-    props["transactional.id"] = absl::StrCat("takt-", options_.owner_id);
-    props["enable.idempotence"] = "true";
+    // A process that only reads (the rollups service) must not take a
+    // transactional id: it would fence the owner that writes.
+    const bool writer = !options_.contexts.empty();
+    if (writer) {
+      props["transactional.id"] = absl::StrCat("takt-", options_.owner_id);
+      props["enable.idempotence"] = "true";
+    }
     props["acks"] = "all";
     if (!props.count("linger.ms")) props["linger.ms"] = "1";
     props["message.timeout.ms"] = std::to_string(ToMillis(options_.append_timeout));
@@ -408,7 +415,8 @@ class KafkaLog final : public EventLog, private StateSource {
     }
     std::unique_ptr<RdKafka::Producer> producer(RdKafka::Producer::create(conf.get(), err));
     if (!producer) return absl::UnavailableError(absl::StrCat("creating Kafka producer: ", err));
-    std::unique_ptr<RdKafka::Error> e(producer->init_transactions(ToMillis(options_.append_timeout)));
+    std::unique_ptr<RdKafka::Error> e(
+        writer ? producer->init_transactions(ToMillis(options_.append_timeout)) : nullptr);
     if (e) {
       if (e->is_fatal()) {
         return absl::FailedPreconditionError(

@@ -4,6 +4,7 @@
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
 
+#include <algorithm>
 #include <atomic>
 #include <filesystem>
 #include <thread>
@@ -90,8 +91,8 @@ class EnterpriseServiceImpl final : public enterprise::v1::EnterpriseService::Se
 
 class IngestServiceImpl final : public scheduling::v1::FacilityIngestService::Service {
  public:
-  IngestServiceImpl(eventlog::EventLog* log, enterprise::ModelStore* models)
-      : log_(log), models_(models) {}
+  IngestServiceImpl(eventlog::EventLog* log, enterprise::ModelStore* models, bool follows_model)
+      : log_(log), models_(models), follows_model_(follows_model) {}
 
   grpc::Status StreamObservations(
       grpc::ServerContext* ctx,
@@ -100,6 +101,10 @@ class IngestServiceImpl final : public scheduling::v1::FacilityIngestService::Se
     scheduling::v1::ObservationBatch batch;
     const std::string actor = Actor(ctx);
     while (stream->Read(&batch)) {
+      if (follows_model_ && MeetsUnknownNames(batch)) {
+        // The enterprise service may have defined them a moment ago.
+        (void)models_->Refresh();
+      }
       absl::StatusOr<scheduling::v1::IngestAck> ack;
       models_->Read([&](const model::EnterpriseModel& m) {
         ack = scheduling::IngestBatch(*log_, m, batch, absl::Now(), actor);
@@ -130,8 +135,26 @@ class IngestServiceImpl final : public scheduling::v1::FacilityIngestService::Se
   }
 
  private:
+  // Whether screening the batch against the current model would reject
+  // something as not defined.
+  bool MeetsUnknownNames(const scheduling::v1::ObservationBatch& batch) const {
+    bool unknown = false;
+    models_->Read([&](const model::EnterpriseModel& m) {
+      auto screened = scheduling::Screen(batch, m, absl::Now(), "");
+      if (!screened.ok()) {
+        unknown = screened.status().code() == absl::StatusCode::kNotFound;
+        return;
+      }
+      for (const auto& r : screened->rejected) {
+        if (r.code() == static_cast<int>(absl::StatusCode::kNotFound)) unknown = true;
+      }
+    });
+    return unknown;
+  }
+
   eventlog::EventLog* log_;
   enterprise::ModelStore* models_;
+  const bool follows_model_;
 };
 
 class RollupServiceImpl final : public rollups::v1::RollupService::Service {
@@ -215,6 +238,16 @@ class Server final : public TaktServer {
   ~Server() override { Shutdown(); }
 
   absl::Status Init(const ServerOptions& options) {
+    TAKT_ASSIGN_OR_RETURN(const std::vector<std::string> services,
+                          ResolveServices(options.services, !options.kafka_brokers.empty()));
+    auto runs = [&](const char* name) {
+      return std::find(services.begin(), services.end(), name) != services.end();
+    };
+    const bool run_enterprise = runs("enterprise");
+    const bool run_scheduling = runs("scheduling");
+    const bool run_rollups = runs("rollups");
+    // Where this process does not write the enterprise stream, it follows it.
+    follow_model_ = !run_enterprise;
     if (options.kafka_brokers.empty()) {
       eventlog::EmbeddedLogOptions lo;
       lo.data_dir = options.data_dir;
@@ -225,34 +258,47 @@ class Server final : public TaktServer {
       eventlog::KafkaLogOptions ko;
       ko.brokers = options.kafka_brokers;
       ko.owner_id = options.owner_id;
-      ko.contexts = {enterprise::kEnterpriseContext, scheduling::kSchedulingContext};
+      if (run_enterprise) ko.contexts.push_back(enterprise::kEnterpriseContext);
+      else ko.read_contexts.push_back(enterprise::kEnterpriseContext);
+      if (run_scheduling) ko.contexts.push_back(scheduling::kSchedulingContext);
+      else if (run_rollups) ko.read_contexts.push_back(scheduling::kSchedulingContext);
       ko.signing_key_path = options.data_dir + "/keys/checkpoint.key";
       ko.client_config = options.kafka_config;
       TAKT_ASSIGN_OR_RETURN(log_, eventlog::OpenKafkaLog(ko));
     }
     models_ = std::make_unique<enterprise::ModelStore>(log_.get());
     TAKT_RETURN_IF_ERROR(models_->Refresh());
-    TAKT_ASSIGN_OR_RETURN(store_, rollup::RollupStore::Open(options.data_dir + "/rollups"));
-    projection_ = std::make_unique<rollup::Projection>(
-        log_.get(), store_.get(), [this](const std::string& facility) { return models_->Calendar(facility); });
-    TAKT_RETURN_IF_ERROR(projection_->Start());
+    if (run_rollups) {
+      TAKT_ASSIGN_OR_RETURN(store_, rollup::RollupStore::Open(options.data_dir + "/rollups"));
+      projection_ = std::make_unique<rollup::Projection>(
+          log_.get(), store_.get(),
+          [this](const std::string& facility) { return models_->Calendar(facility); });
+      TAKT_RETURN_IF_ERROR(projection_->Start());
+    }
 
-    enterprise_ = std::make_unique<EnterpriseServiceImpl>(models_.get());
-    ingest_ = std::make_unique<IngestServiceImpl>(log_.get(), models_.get());
-    rollups_ = std::make_unique<RollupServiceImpl>(log_.get(), models_.get(), store_.get());
     grpc::EnableDefaultHealthCheckService(true);
     grpc::reflection::InitProtoReflectionServerBuilderPlugin();
     grpc::ServerBuilder builder;
     builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(), &port_);
-    builder.RegisterService(enterprise_.get());
-    builder.RegisterService(ingest_.get());
-    builder.RegisterService(rollups_.get());
+    if (run_enterprise) {
+      enterprise_ = std::make_unique<EnterpriseServiceImpl>(models_.get());
+      builder.RegisterService(enterprise_.get());
+    }
+    if (run_scheduling) {
+      ingest_ = std::make_unique<IngestServiceImpl>(log_.get(), models_.get(), follow_model_);
+      builder.RegisterService(ingest_.get());
+    }
+    if (run_rollups) {
+      rollups_ = std::make_unique<RollupServiceImpl>(log_.get(), models_.get(), store_.get());
+      builder.RegisterService(rollups_.get());
+    }
     builder.SetMaxReceiveMessageSize(16 << 20);
     server_ = builder.BuildAndStart();
     if (!server_ || port_ == 0) {
       return absl::UnavailableError(absl::StrCat("cannot listen on ", options.listen));
     }
-    projector_ = std::thread([this] { ProjectLoop(); });
+    if (projection_) projector_ = std::thread([this] { ProjectLoop(); });
+    if (follow_model_) follower_ = std::thread([this] { FollowLoop(); });
     return absl::OkStatus();
   }
 
@@ -263,9 +309,11 @@ class Server final : public TaktServer {
     if (stopped_.exchange(true)) return;
     if (server_) server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
     if (projector_.joinable()) projector_.join();
+    if (follower_.joinable()) follower_.join();
   }
 
   absl::Status WaitForProjection(absl::Duration timeout) override {
+    if (!projection_) return absl::FailedPreconditionError("this process runs no rollups");
     absl::Time deadline = absl::Now() + timeout;
     while (absl::Now() < deadline) {
       auto end = log_->EndCursor(scheduling::kSchedulingContext);
@@ -278,6 +326,15 @@ class Server final : public TaktServer {
   }
 
  private:
+  // Keeps the model of a process that does not write it close to the log
+  // (ingest also refreshes on demand when it meets an unknown name).
+  void FollowLoop() {
+    while (!stopped_) {
+      (void)models_->Refresh();
+      for (int i = 0; i < 5 && !stopped_; ++i) absl::SleepFor(absl::Milliseconds(100));
+    }
+  }
+
   void ProjectLoop() {
     while (!stopped_) {
       auto n = projection_->Step(absl::Milliseconds(100));
@@ -301,10 +358,32 @@ class Server final : public TaktServer {
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
   std::thread projector_;
+  std::thread follower_;
+  bool follow_model_ = false;
   std::atomic<bool> stopped_{false};
 };
 
 }  // namespace
+
+absl::StatusOr<std::vector<std::string>> ResolveServices(const std::vector<std::string>& services,
+                                                         bool kafka) {
+  static const char* const kAll[] = {"enterprise", "scheduling", "rollups"};
+  std::vector<std::string> out;
+  for (const std::string& s : services) {
+    if (std::find(std::begin(kAll), std::end(kAll), s) == std::end(kAll)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "unknown service '", s, "' (services are enterprise, scheduling, rollups)"));
+    }
+    if (std::find(out.begin(), out.end(), s) == out.end()) out.push_back(s);
+  }
+  if (out.empty()) out.assign(std::begin(kAll), std::end(kAll));
+  if (out.size() < 3 && !kafka) {
+    return absl::InvalidArgumentError(
+        "running a subset of the services needs --kafka-brokers: the embedded log belongs to "
+        "one process, which runs all services");
+  }
+  return out;
+}
 
 absl::StatusOr<std::unique_ptr<TaktServer>> TaktServer::Start(const ServerOptions& options) {
   auto server = std::make_unique<Server>();

@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 
@@ -25,7 +26,18 @@ struct ServerOptions {
   std::string kafka_brokers;
   std::string owner_id = "serve";
   std::map<std::string, std::string> kafka_config;  // extra librdkafka properties
+  // Which services this process runs: any of "enterprise", "scheduling",
+  // "rollups"; empty means all. A subset needs Kafka: the process then owns
+  // (writes) the contexts of its services and only reads the others
+  // (scheduling reads the enterprise model; rollups reads both and owns
+  // nothing).
+  std::vector<std::string> services;
 };
+
+// Checks a service list; returns it with duplicates removed, or all three
+// services when empty.
+absl::StatusOr<std::vector<std::string>> ResolveServices(const std::vector<std::string>& services,
+                                                         bool kafka);
 
 class TaktServer {
  public:
