@@ -1,9 +1,13 @@
 #include "libs/rollup/projection.h"
 
 #include <algorithm>
+#include <deque>
+#include <optional>
+#include <thread>
 #include <tuple>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "libs/common/status_macros.h"
 #include "takt/scheduling/v1/events.pb.h"
 
@@ -80,15 +84,98 @@ absl::StatusOr<Projection::Unit*> Projection::FindUnit(const std::string& facili
   return slot.get();
 }
 
+// Polls the subscription on its own thread, one batch ahead of the applier:
+// reading and decoding envelopes overlaps with folding and writing the
+// previous batch. Each batch carries the cursor just after it. An empty
+// batch means the log had nothing more when it was polled.
+class Projection::Prefetcher {
+ public:
+  struct Batch {
+    absl::StatusOr<std::vector<eventlog::LoggedEvent>> events;
+    eventlog::Cursor cursor_after;
+  };
+
+  Prefetcher(std::unique_ptr<eventlog::Subscription> subscription, size_t max_events)
+      : subscription_(std::move(subscription)), max_events_(max_events),
+        thread_([this] { Run(); }) {}
+
+  ~Prefetcher() {
+    {
+      absl::MutexLock lock(&mu_);
+      stop_ = true;
+    }
+    thread_.join();
+  }
+
+  // The next batch, or nullopt if none arrived within `timeout`.
+  std::optional<Batch> Next(absl::Duration timeout) {
+    absl::MutexLock lock(&mu_);
+    auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return !queue_.empty(); };
+    if (!mu_.AwaitWithTimeout(absl::Condition(&ready), timeout)) return std::nullopt;
+    Batch b = std::move(queue_.front());
+    queue_.pop_front();
+    return b;
+  }
+
+ private:
+  static constexpr size_t kAhead = 2;
+
+  void Run() {
+    for (;;) {
+      {
+        absl::MutexLock lock(&mu_);
+        auto room = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+          return stop_ || queue_.size() < kAhead;
+        };
+        mu_.Await(absl::Condition(&room));
+        if (stop_) return;
+      }
+      Batch b{subscription_->Poll(max_events_, absl::Milliseconds(100)), {}};
+      b.cursor_after = subscription_->cursor();
+      const bool failed = !b.events.ok();
+      const bool empty = !failed && b.events->empty();
+      absl::MutexLock lock(&mu_);
+      // "Nothing more" is worth saying once, not once per poll.
+      if (empty && !queue_.empty()) continue;
+      queue_.push_back(std::move(b));
+      if (failed) {
+        // The subscription is unusable; the applier resets and restarts.
+        auto stopped = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stop_; };
+        mu_.Await(absl::Condition(&stopped));
+        return;
+      }
+    }
+  }
+
+  std::unique_ptr<eventlog::Subscription> subscription_;  // used by the thread only
+  const size_t max_events_;
+  absl::Mutex mu_;
+  std::deque<Batch> queue_ ABSL_GUARDED_BY(mu_);
+  bool stop_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread thread_;  // last: starts after the members above exist
+};
+
 Projection::Projection(eventlog::EventLog* log, RollupStore* store, CalendarLookup calendars,
                        ProjectionOptions options)
     : log_(log), store_(store), calendars_(std::move(calendars)), options_(std::move(options)) {}
 
+Projection::~Projection() = default;
+
 absl::Status Projection::Start() {
+  prefetcher_.reset();
   TAKT_ASSIGN_OR_RETURN(Cursor cursor, store_->LoadCursor(options_.context));
   stored_cursor_ = cursor;
-  TAKT_ASSIGN_OR_RETURN(subscription_, log_->Subscribe(options_.context, cursor));
+  TAKT_ASSIGN_OR_RETURN(auto subscription, log_->Subscribe(options_.context, cursor));
+  prefetcher_ = std::make_unique<Prefetcher>(std::move(subscription), options_.max_events_per_batch);
   return absl::OkStatus();
+}
+
+// Nothing of the current batch was written, but the timelines and the
+// subscription moved: drop both; Start() resumes at the stored cursor.
+void Projection::Reset() {
+  units_.clear();
+  calendar_cache_.clear();
+  prefetcher_.reset();
 }
 
 absl::Status Projection::ApplyEvent(const eventlog::Envelope& e, Pending& pending) {
@@ -158,16 +245,34 @@ absl::Status Projection::ApplyEvent(const eventlog::Envelope& e, Pending& pendin
 }
 
 absl::StatusOr<size_t> Projection::Step(absl::Duration timeout) {
-  if (!subscription_) return absl::FailedPreconditionError("projection not started");
-  TAKT_ASSIGN_OR_RETURN(auto events, subscription_->Poll(options_.max_events_per_batch, timeout));
+  if (!prefetcher_) return absl::FailedPreconditionError("projection not started");
+  // The prefetcher answers within its poll wait (100 ms) when the log is
+  // idle, so waiting for its answer also serves a zero timeout.
+  const absl::Time deadline = absl::Now() + timeout;
+  std::optional<Prefetcher::Batch> batch;
+  for (;;) {
+    batch = prefetcher_->Next(std::max(deadline - absl::Now(), absl::Seconds(10)));
+    if (!batch) return 0;
+    const bool idle = batch->events.ok() && batch->events->empty() &&
+                      batch->cursor_after == stored_cursor_;
+    if (!idle || absl::Now() >= deadline) break;
+  }
+  if (!batch->events.ok()) {
+    Reset();
+    return batch->events.status();
+  }
+  const std::vector<eventlog::LoggedEvent>& events = *batch->events;
+  const Cursor& cursor_after = batch->cursor_after;
   if (events.empty()) {
     // The cursor can move without events (Kafka checkpoint records and
     // transaction markers): store it so that the lag reaches zero.
-    if (subscription_->cursor() != stored_cursor_) {
-      absl::Status s = store_->Apply({}, {}, {}, options_.context, subscription_->cursor(),
-                                     options_.sync);
-      if (!s.ok()) return s;
-      stored_cursor_ = subscription_->cursor();
+    if (cursor_after != stored_cursor_) {
+      absl::Status s = store_->Apply({}, {}, {}, options_.context, cursor_after, options_.sync);
+      if (!s.ok()) {
+        Reset();
+        return s;
+      }
+      stored_cursor_ = cursor_after;
     }
     return 0;
   }
@@ -175,11 +280,7 @@ absl::StatusOr<size_t> Projection::Step(absl::Duration timeout) {
   for (const auto& logged : events) {
     absl::Status s = ApplyEvent(logged.envelope, pending);
     if (!s.ok()) {
-      // Nothing of this batch was written, but the timelines and the
-      // subscription moved: drop both; Start() resumes at the stored cursor.
-      units_.clear();
-      calendar_cache_.clear();
-      subscription_.reset();
+      Reset();
       return s;
     }
   }
@@ -200,21 +301,20 @@ absl::StatusOr<size_t> Projection::Step(absl::Duration timeout) {
     if (sums == kpi::ReasonSums{}) continue;
     reasons.push_back({key.first, key.second.second, key.second.first, sums.micros, sums.stoppages});
   }
-  absl::Status s = store_->Apply(deltas, pending.changes, reasons, options_.context,
-                                 subscription_->cursor(), options_.sync);
+  absl::Status s = store_->Apply(deltas, pending.changes, reasons, options_.context, cursor_after,
+                                 options_.sync);
   if (!s.ok()) {
-    units_.clear();
-    calendar_cache_.clear();
-    subscription_.reset();
+    Reset();
     return s;
   }
-  stored_cursor_ = subscription_->cursor();
+  stored_cursor_ = cursor_after;
   return events.size();
 }
 
 absl::StatusOr<uint64_t> Projection::CatchUp() {
   uint64_t total = 0;
   for (;;) {
+    // The prefetcher reports an empty batch once the log has nothing more.
     TAKT_ASSIGN_OR_RETURN(size_t n, Step(absl::ZeroDuration()));
     if (n == 0) return total;
     total += n;

@@ -44,24 +44,30 @@ class Projection {
 
   // Loads the stored cursor and subscribes from there.
   absl::Status Start();
-  // Applies what arrives within `timeout` (one batch at most); returns the
-  // number of events consumed.
+  // Applies the next batch (read ahead on a background thread), waiting up
+  // to `timeout` for events to appear, and at least for one poll of the log
+  // (<= 100 ms when it is idle); returns the number of events consumed.
   absl::StatusOr<size_t> Step(absl::Duration timeout);
   // Steps until the log has nothing more right now.
   absl::StatusOr<uint64_t> CatchUp();
 
   const ProjectionStats& stats() const { return stats_; }
-  const eventlog::Cursor& cursor() const { return subscription_->cursor(); }
+  // The cursor of what has been applied and stored.
+  const eventlog::Cursor& cursor() const { return stored_cursor_; }
+
+  ~Projection();
 
  private:
   struct Pending;
+  class Prefetcher;  // reads and decodes the next batch while one is applied
+  void Reset();
   absl::Status ApplyEvent(const eventlog::Envelope& e, Pending& pending);
 
   eventlog::EventLog* log_;
   RollupStore* store_;
   CalendarLookup calendars_;
   ProjectionOptions options_;
-  std::unique_ptr<eventlog::Subscription> subscription_;
+  std::unique_ptr<Prefetcher> prefetcher_;  // owns the subscription
   eventlog::Cursor stored_cursor_;  // what the store holds
   // A unit's timeline with its ids (pending deltas point at it).
   struct Unit {

@@ -3,9 +3,12 @@
 #include "libs/storage/rocksdb_util.h"
 
 #include <cstring>
+#include <filesystem>
+#include <map>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "libs/common/status_macros.h"
 #include "rocksdb/db.h"
 #include "rocksdb/merge_operator.h"
 #include "rocksdb/write_batch.h"
@@ -106,6 +109,7 @@ struct RollupStore::Impl {
   rocksdb::ColumnFamilyHandle* timelines = nullptr;
   rocksdb::ColumnFamilyHandle* reason_hours = nullptr;
   rocksdb::ColumnFamilyHandle* facility_days = nullptr;
+  uint64_t batch = 0;  // last timeline batch number (Apply is single-writer)
 
   absl::StatusOr<kpi::ElementSums> Sum(rocksdb::ColumnFamilyHandle* cf, const std::string& prefix,
                                        absl::Time from, absl::Time to,
@@ -136,7 +140,46 @@ struct RollupStore::Impl {
 RollupStore::RollupStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 RollupStore::~RollupStore() = default;
 
+// The layout of the store; a store written with another layout is dropped
+// and rebuilt from the log (projections are derived data).
+constexpr char kFormatKey[] = "format";
+constexpr char kFormat[] = "2";  // 2: timeline rows per unit and batch
+constexpr char kTimelineBatchKey[] = "timeline_batch";
+
 absl::StatusOr<std::unique_ptr<RollupStore>> RollupStore::Open(const std::string& path) {
+  for (int attempt = 0;; ++attempt) {
+    TAKT_ASSIGN_OR_RETURN(auto store, OpenOnce(path));
+    std::string format;
+    rocksdb::Status s =
+        store->impl_->db->Get(rocksdb::ReadOptions(), store->impl_->meta, kFormatKey, &format);
+    if (!s.ok() && !s.IsNotFound()) return FromRocks(s, "reading the rollups format");
+    bool empty;
+    {
+      std::unique_ptr<rocksdb::Iterator> it(
+          store->impl_->db->NewIterator(rocksdb::ReadOptions(), store->impl_->meta));
+      it->SeekToFirst();
+      empty = !it->Valid();
+    }
+    if (empty) {
+      TAKT_RETURN_IF_ERROR(FromRocks(
+          store->impl_->db->Put(rocksdb::WriteOptions(), store->impl_->meta, kFormatKey, kFormat),
+          "writing the rollups format"));
+      return store;
+    }
+    if (s.ok() && format == kFormat) return store;
+    if (attempt > 0) return absl::InternalError("cannot reset the rollups store at " + path);
+    // Another layout: drop it; the projection rebuilds from the log.
+    store.reset();
+    std::error_code ec;
+    std::filesystem::remove_all(path, ec);
+    if (ec) {
+      return absl::PermissionDeniedError(absl::StrCat(
+          "the rollups at ", path, " have an old layout and cannot be removed: ", ec.message()));
+    }
+  }
+}
+
+absl::StatusOr<std::unique_ptr<RollupStore>> RollupStore::OpenOnce(const std::string& path) {
   rocksdb::Options options;
   options.create_if_missing = true;
   options.create_missing_column_families = true;
@@ -162,6 +205,14 @@ absl::StatusOr<std::unique_ptr<RollupStore>> RollupStore::Open(const std::string
   impl->timelines = impl->rocks->handles[4];
   impl->reason_hours = impl->rocks->handles[5];
   impl->facility_days = impl->rocks->handles[6];
+  std::string batch;
+  rocksdb::Status s = impl->db->Get(rocksdb::ReadOptions(), impl->meta, kTimelineBatchKey, &batch);
+  if (s.ok() && batch.size() == 8) {
+    impl->batch = GetBigEndian64(batch);
+  } else if (!s.IsNotFound()) {
+    return s.ok() ? absl::DataLossError("rollups timeline batch counter is corrupt")
+                  : FromRocks(s, "reading the rollups batch counter");
+  }
   return std::unique_ptr<RollupStore>(new RollupStore(std::move(impl)));
 }
 
@@ -170,10 +221,27 @@ absl::Status RollupStore::Apply(const std::vector<UnitHourDelta>& deltas,
                                 const std::vector<ReasonHourDelta>& reasons,
                                 const std::string& context, const Cursor& cursor, bool sync) {
   rocksdb::WriteBatch wb;
-  for (const TimelineChange& c : changes) {
-    std::string key = UnitPrefix(c.facility, c.unit);
-    PutBigEndian64(&key, static_cast<uint64_t>(absl::ToUnixMicros(c.at)));
-    wb.Put(impl_->timelines, key, std::string(1, static_cast<char>(c.state)) + c.reason);
+  if (!changes.empty()) {
+    // One row per unit and batch (key: unit, batch number), holding the
+    // unit's changes of this batch in order: few writes, and a replay in
+    // key order restores them in the order they were applied.
+    std::map<std::pair<std::string_view, std::string_view>, std::string> rows;
+    for (const TimelineChange& c : changes) {
+      std::string& row = rows[{c.facility, c.unit}];
+      PutBigEndian64(&row, static_cast<uint64_t>(absl::ToUnixMicros(c.at)));
+      row.push_back(static_cast<char>(c.state));
+      PutBigEndian64(&row, c.reason.size());
+      row.append(c.reason);
+    }
+    const uint64_t batch = ++impl_->batch;
+    for (const auto& [unit, row] : rows) {
+      std::string key = UnitPrefix(std::string(unit.first), std::string(unit.second));
+      PutBigEndian64(&key, batch);
+      wb.Put(impl_->timelines, key, row);
+    }
+    std::string counter;
+    PutBigEndian64(&counter, batch);
+    wb.Put(impl_->meta, kTimelineBatchKey, counter);
   }
   for (const ReasonHourDelta& r : reasons) {
     wb.Merge(impl_->reason_hours, HourKey(FacilityPrefix(r.facility), r.hour) + r.reason,
@@ -236,14 +304,21 @@ absl::StatusOr<std::vector<std::tuple<absl::Time, int, std::string>>> RollupStor
   const std::string prefix = UnitPrefix(facility, unit);
   std::unique_ptr<rocksdb::Iterator> it(
       impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->timelines));
+  const absl::Status corrupt =
+      absl::DataLossError("unit timeline row is corrupt; delete the rollups directory to rebuild");
   for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
-    std::string_view key = it->key().ToStringView();
-    if (key.size() != prefix.size() + 8 || it->value().empty()) {
-      return absl::DataLossError("unit timeline row is corrupt; rebuild the rollups");
+    if (it->key().size() != prefix.size() + 8) return corrupt;
+    std::string_view row = it->value().ToStringView();
+    while (!row.empty()) {
+      if (row.size() < 17) return corrupt;
+      const auto at = static_cast<int64_t>(GetBigEndian64(row.substr(0, 8)));
+      const int state = static_cast<unsigned char>(row[8]);
+      const uint64_t reason_size = GetBigEndian64(row.substr(9, 8));
+      row.remove_prefix(17);
+      if (reason_size > row.size()) return corrupt;
+      out.emplace_back(absl::FromUnixMicros(at), state, std::string(row.substr(0, reason_size)));
+      row.remove_prefix(reason_size);
     }
-    out.emplace_back(absl::FromUnixMicros(static_cast<int64_t>(GetBigEndian64(key.substr(prefix.size())))),
-                     static_cast<unsigned char>(it->value()[0]),
-                     std::string(it->value().ToStringView().substr(1)));
   }
   if (!it->status().ok()) return FromRocks(it->status(), "reading unit timeline");
   return out;

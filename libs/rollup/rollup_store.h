@@ -87,7 +87,8 @@ class RollupStore {
   absl::StatusOr<std::map<std::string, std::pair<int64_t, int64_t>>> Reasons(
       const std::string& facility, absl::Time from, absl::Time to) const;
 
-  // A unit's recorded state changes, in time order: (time, state, reason).
+  // A unit's recorded state changes, in the order they were applied:
+  // (time, state, reason).
   absl::StatusOr<std::vector<std::tuple<absl::Time, int, std::string>>> LoadTimeline(
       const std::string& facility, const std::string& unit) const;
 
@@ -120,6 +121,7 @@ class RollupStore {
  private:
   struct Impl;
   explicit RollupStore(std::unique_ptr<Impl> impl);
+  static absl::StatusOr<std::unique_ptr<RollupStore>> OpenOnce(const std::string& path);
   std::unique_ptr<Impl> impl_;
 };
 

@@ -121,6 +121,66 @@ TEST(RollupStoreTest, ACorruptCursorIsDataLossNotACrash) {
   EXPECT_EQ((*store)->LoadCursor("scheduling").status().code(), absl::StatusCode::kDataLoss);
 }
 
+TEST(RollupStoreTest, AStoreInAnOlderLayoutIsDroppedForARebuild) {
+  testing::TempDir dir;
+  {
+    auto store = RollupStore::Open(dir.path());
+    ASSERT_TRUE((*store)->Apply({}, "scheduling", {{"p", 7}}, true).ok());
+  }
+  {
+    // Remove the layout marker, as a store written before it existed.
+    rocksdb::Options o;
+    std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+    for (const char* n : {"default", "unit_hours", "facility_hours", "meta", "timelines",
+                          "reason_hours", "facility_days"}) {
+      cfs.emplace_back(n, rocksdb::ColumnFamilyOptions());
+    }
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    rocksdb::DB* db = nullptr;
+    ASSERT_TRUE(rocksdb::DB::Open(o, dir.path(), cfs, &handles, &db).ok());
+    ASSERT_TRUE(db->Delete(rocksdb::WriteOptions(), handles[3], "format").ok());
+    for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
+    delete db;
+  }
+  auto store = RollupStore::Open(dir.path());
+  ASSERT_TRUE(store.ok()) << store.status();
+  // Empty again: the projection starts from the beginning of the log.
+  auto cursor = (*store)->LoadCursor("scheduling");
+  ASSERT_TRUE(cursor.ok());
+  EXPECT_TRUE(cursor->empty());
+  // And the new store keeps its layout across reopening.
+  ASSERT_TRUE((*store)->Apply({}, "scheduling", {{"p", 3}}, true).ok());
+  store->reset();
+  store = RollupStore::Open(dir.path());
+  ASSERT_TRUE(store.ok());
+  EXPECT_EQ((*store)->LoadCursor("scheduling")->at("p"), 3u);
+}
+
+TEST(RollupStoreTest, TimelinesComeBackInTheOrderTheyWereApplied) {
+  testing::TempDir dir;
+  const absl::Time t = kT0;
+  {
+    auto store = RollupStore::Open(dir.path());
+    ASSERT_TRUE((*store)->Apply({}, {{"f", "u1", t + absl::Minutes(5), 1, ""},
+                                      {"f", "u2", t, 4, "jam"},
+                                      {"f", "u1", t, 4, "motor overheating"}},
+                                "scheduling", {{"p", 3}}, true).ok());
+    ASSERT_TRUE((*store)->Apply({}, {{"f", "u1", t + absl::Minutes(1), 2, ""}}, "scheduling",
+                                {{"p", 4}}, true).ok());
+  }
+  auto store = RollupStore::Open(dir.path());
+  auto u1 = (*store)->LoadTimeline("f", "u1");
+  ASSERT_TRUE(u1.ok());
+  ASSERT_EQ(u1->size(), 3u);
+  EXPECT_EQ(std::get<0>((*u1)[0]), t + absl::Minutes(5));
+  EXPECT_EQ(std::get<2>((*u1)[1]), "motor overheating");
+  EXPECT_EQ(std::get<1>((*u1)[2]), 2);
+  auto u2 = (*store)->LoadTimeline("f", "u2");
+  ASSERT_EQ(u2->size(), 1u);
+  EXPECT_EQ(std::get<2>((*u2)[0]), "jam");
+  EXPECT_TRUE((*store)->LoadTimeline("f", "u")->empty());  // a prefix of u1, not u1
+}
+
 TEST(RollupStoreTest, RegionOeeIsARatioOfSumsAcrossFacilities) {
   testing::TempDir dir;
   auto store = RollupStore::Open(dir.path());
