@@ -12,6 +12,7 @@
 #include "libs/cli/client_commands.h"
 #include "libs/cli/kafka_dev.h"
 #include "libs/cli/log_commands.h"
+#include "libs/cli/schedule_commands.h"
 
 namespace takt::cli {
 namespace {
@@ -107,6 +108,20 @@ int RunTakt(int argc, char** argv) {
       std::cout << FormatBenchResult(r, bench_json) << "\n";
     }
   });
+
+  BenchScheduleArgs bench_schedule;
+  CLI::App* bench_schedule_cmd = bench->add_subcommand(
+      "schedule", "Job-shop benchmark: gap to the best known makespan per instance and family");
+  bench_schedule_cmd->add_option("--dir", bench_schedule.dir, "Instances and bounds.csv")
+      ->capture_default_str();
+  bench_schedule_cmd->add_option("--time-limit", bench_schedule.time_limit,
+                                 "Seconds per instance (one core)")->capture_default_str();
+  bench_schedule_cmd->add_option("--seed", bench_schedule.seed, "Random seed")->capture_default_str();
+  bench_schedule_cmd->add_option("--only", bench_schedule.only,
+                                 "Instances whose name starts with this (la, ft10, ...)");
+  bench_schedule_cmd->add_flag("--json", bench_schedule.json, "One JSON object per line");
+  bench_schedule_cmd->callback(
+      [&] { exit_code = RunBenchSchedule(bench_schedule, std::cout, std::cerr); });
 
   BenchQueryOptions bench_query;
   CLI::App* bench_query_cmd = bench->add_subcommand(
@@ -211,6 +226,22 @@ int RunTakt(int argc, char** argv) {
   simulate_cmd->add_option("--start", simulate.start,
                            "First production day YYYY-MM-DD (default: days before yesterday)");
   simulate_cmd->callback([&] { exit_code = RunSimulate(simulate, std::cout, std::cerr); });
+
+  // takt schedule jssp
+  CLI::App* schedule = app.add_subcommand("schedule", "Finite-capacity scheduling");
+  schedule->require_subcommand(1);
+  ScheduleJsspArgs jssp;
+  CLI::App* jssp_cmd = schedule->add_subcommand(
+      "jssp", "Solve a classic job-shop instance (OR-Library format); writes 'job op machine "
+              "start end' lines and prints the makespan");
+  jssp_cmd->add_option("--instance", jssp.instance, "Instance file")->required();
+  jssp_cmd->add_option("--time-limit", jssp.time_limit, "Seconds of search")->capture_default_str();
+  jssp_cmd->add_option("--seed", jssp.seed, "Random seed")->capture_default_str();
+  jssp_cmd->add_option("--iterations", jssp.iterations,
+                       "Stop after this many iterations instead (deterministic for a seed)");
+  jssp_cmd->add_option("--out", jssp.out, "Schedule file (default: standard output)");
+  jssp_cmd->add_flag("--json", jssp.json, "Summary as JSON");
+  jssp_cmd->callback([&] { exit_code = RunScheduleJssp(jssp, std::cout, std::cerr); });
 
   try {
     app.parse(argc, argv);

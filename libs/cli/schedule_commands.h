@@ -1,0 +1,36 @@
+// File: schedule_commands.h
+// -----------------------------------------------------------------------------
+// `takt schedule jssp` (solve a classic job-shop instance with the
+// scheduler's engine) and `takt bench schedule` (gaps to the best known
+// makespans over a directory of instances).
+#ifndef TAKT_LIBS_CLI_SCHEDULE_COMMANDS_H_
+#define TAKT_LIBS_CLI_SCHEDULE_COMMANDS_H_
+
+#include <cstdint>
+#include <ostream>
+#include <string>
+
+namespace takt::cli {
+
+struct ScheduleJsspArgs {
+  std::string instance;
+  double time_limit = 10;
+  uint64_t seed = 1;
+  int64_t iterations = -1;  // < 0: the time limit ends the search
+  std::string out;          // schedule file; empty: standard output
+  bool json = false;
+};
+int RunScheduleJssp(const ScheduleJsspArgs& args, std::ostream& out, std::ostream& err);
+
+struct BenchScheduleArgs {
+  std::string dir = "../shared/data/jssp";
+  double time_limit = 10;  // per instance
+  uint64_t seed = 1;
+  std::string only;        // instance name prefix, e.g. "la" or "ft10"
+  bool json = false;
+};
+int RunBenchSchedule(const BenchScheduleArgs& args, std::ostream& out, std::ostream& err);
+
+}  // namespace takt::cli
+
+#endif  // TAKT_LIBS_CLI_SCHEDULE_COMMANDS_H_
