@@ -243,6 +243,42 @@ int RunTakt(int argc, char** argv) {
   jssp_cmd->add_flag("--json", jssp.json, "Summary as JSON");
   jssp_cmd->callback([&] { exit_code = RunScheduleJssp(jssp, std::cout, std::cerr); });
 
+  ScheduleClientArgs plan;
+  auto plan_common = [&](CLI::App* cmd) {
+    cmd->add_option("--target", plan.target, kTargetHelp)->capture_default_str();
+    cmd->add_option("--facility", plan.facility, "Facility id")->required();
+  };
+  CLI::App* plan_apply = schedule->add_subcommand(
+      "apply", "Send planning commands (routings, setups, calendar exceptions, work orders and "
+               "their lifecycle) from a JSON Lines file, one PlanningCommand per line; idempotent");
+  plan_common(plan_apply);
+  plan_apply->add_option("--file", plan.file, "commands .jsonl")->required();
+  plan_apply->callback([&] { exit_code = RunScheduleApply(plan, std::cout, std::cerr); });
+  CLI::App* plan_propose = schedule->add_subcommand(
+      "propose", "What-if: plan the released work orders on finite capacity; commits nothing");
+  plan_common(plan_propose);
+  plan_propose->add_option("--objective", plan.objective, "makespan | weighted_tardiness | late_orders")
+      ->capture_default_str();
+  plan_propose->add_option("--direction", plan.direction, "forward | backward (from due dates)")
+      ->capture_default_str();
+  plan_propose->add_option("--horizon-start", plan.horizon_start, "RFC 3339 (default: now)");
+  plan_propose->add_option("--horizon-days", plan.horizon_days, "Days of calendar")->capture_default_str();
+  plan_propose->add_option("--time-limit", plan.time_limit, "Seconds of search")->capture_default_str();
+  plan_propose->add_option("--iterations", plan.iterations, "Stop after this many (deterministic)");
+  plan_propose->add_option("--seed", plan.seed, "Random seed")->capture_default_str();
+  plan_propose->add_option("--out", plan.out, "Write the proposal's JSON here, for commit");
+  plan_propose->add_flag("--json", plan.json, "Protobuf JSON of the proposal");
+  plan_propose->callback([&] { exit_code = RunSchedulePropose(plan, std::cout, std::cerr); });
+  CLI::App* plan_commit = schedule->add_subcommand(
+      "commit", "Commit a proposal (checked again against the current orders and calendars)");
+  plan_common(plan_commit);
+  plan_commit->add_option("--file", plan.file, "proposal .json from propose --out")->required();
+  plan_commit->callback([&] { exit_code = RunScheduleCommit(plan, std::cout, std::cerr); });
+  CLI::App* plan_orders = schedule->add_subcommand("orders", "Work orders and their planned windows");
+  plan_common(plan_orders);
+  plan_orders->add_flag("--json", plan.json, "Protobuf JSON");
+  plan_orders->callback([&] { exit_code = RunScheduleOrders(plan, std::cout, std::cerr); });
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,5 +1,7 @@
 #include "libs/cli/client_commands.h"
 
+#include "libs/cli/grpc_client.h"
+
 #include <grpcpp/grpcpp.h>
 #include <yaml-cpp/yaml.h>
 
@@ -29,36 +31,6 @@ namespace ev1 = ::takt::enterprise::v1;
 
 volatile std::sig_atomic_t g_stop = 0;
 void OnSignal(int) { g_stop = 1; }
-
-// The address of `service` in a --target value: either one address for all
-// services ("host:port") or one per service
-// ("enterprise=host:port,scheduling=host:port,rollups=host:port").
-absl::StatusOr<std::string> TargetFor(const std::string& target, const std::string& service) {
-  if (target.find('=') == std::string::npos) return target;
-  for (absl::string_view part : absl::StrSplit(target, ',', absl::SkipEmpty())) {
-    std::pair<std::string, std::string> kv = absl::StrSplit(part, absl::MaxSplits('=', 1));
-    if (kv.first == service && !kv.second.empty()) return kv.second;
-  }
-  return absl::InvalidArgumentError(
-      absl::StrCat("--target names no address for the ", service, " service"));
-}
-
-// A channel to `service`; a bad --target is reported on `err` and gives null.
-std::shared_ptr<grpc::Channel> Connect(const std::string& target, const std::string& service,
-                                       std::ostream& err) {
-  auto address = TargetFor(target, service);
-  if (!address.ok()) {
-    err << "takt: " << address.status().message() << "\n";
-    return nullptr;
-  }
-  return grpc::CreateChannel(*address, grpc::InsecureChannelCredentials());
-}
-
-int Fail(std::ostream& err, const std::string& what, const grpc::Status& s) {
-  err << "takt: " << what << ": " << s.error_message() << " (gRPC code " << s.error_code()
-      << ")\n";
-  return 2;
-}
 
 std::string Str(const YAML::Node& n, const char* key, const std::string& fallback = "") {
   return n[key] ? n[key].as<std::string>() : fallback;

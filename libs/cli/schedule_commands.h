@@ -31,6 +31,27 @@ struct BenchScheduleArgs {
 };
 int RunBenchSchedule(const BenchScheduleArgs& args, std::ostream& out, std::ostream& err);
 
+// Client commands of the scheduling service (--target as for the other
+// client commands: one address, or "scheduling=HOST:PORT" among others).
+struct ScheduleClientArgs {
+  std::string target = "127.0.0.1:7470";
+  std::string facility;
+  std::string file;  // apply: PlanningCommand JSON lines; commit: a proposal's JSON
+  std::string objective = "makespan";
+  std::string direction = "forward";
+  std::string horizon_start;  // RFC 3339; default: now
+  int horizon_days = 90;
+  double time_limit = 2;
+  int64_t iterations = 0;
+  uint64_t seed = 1;
+  std::string out;  // propose: write the proposal's JSON here (for commit)
+  bool json = false;
+};
+int RunScheduleApply(const ScheduleClientArgs& args, std::ostream& out, std::ostream& err);
+int RunSchedulePropose(const ScheduleClientArgs& args, std::ostream& out, std::ostream& err);
+int RunScheduleCommit(const ScheduleClientArgs& args, std::ostream& out, std::ostream& err);
+int RunScheduleOrders(const ScheduleClientArgs& args, std::ostream& out, std::ostream& err);
+
 }  // namespace takt::cli
 
 #endif  // TAKT_LIBS_CLI_SCHEDULE_COMMANDS_H_

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "libs/common/ids.h"
 #include "libs/common/status_macros.h"
@@ -76,6 +77,11 @@ absl::Status EnterpriseModel::Validate(const google::protobuf::Message& m) const
   }
   if (auto* f = dynamic_cast<const ev1::FacilityDefined*>(&m)) {
     TAKT_RETURN_IF_ERROR(CheckId("facility", f->facility()));
+    if (absl::EndsWith(f->facility(), ".plan")) {
+      // "<facility>.plan" names the facility's planning stream.
+      return absl::InvalidArgumentError(absl::StrCat(
+          "facility '", f->facility(), "': ids ending in '.plan' are reserved"));
+    }
     return MakeCalendar(f->calendar()).status();
   }
   if (auto* mv = dynamic_cast<const ev1::FacilityMoved*>(&m)) {

@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "libs/common/proto_time.h"
 #include "libs/common/status_macros.h"
 #include "takt/scheduling/v1/events.pb.h"
 
@@ -22,10 +23,7 @@ constexpr char kOrderEnded[] = "takt.scheduling.v1.OrderEnded";
 constexpr int kOrderStartCode = 16;
 constexpr int kOrderEndCode = 17;
 
-absl::Time OccurredTime(const eventlog::Envelope& e) {
-  return absl::FromUnixSeconds(e.occurred_time().seconds()) +
-         absl::Nanoseconds(e.occurred_time().nanos());
-}
+absl::Time OccurredTime(const eventlog::Envelope& e) { return ToTime(e.occurred_time()); }
 
 std::optional<kpi::UnitState> ToUnitState(scheduling::v1::UnitState s) {
   switch (s) {

@@ -43,6 +43,18 @@ TEST(JsspTest, MalformedInstancesNameTheLine) {
   EXPECT_NE(ParseJssp("1 2\n0 1 1 -2\n").status().message().find("negative"), std::string::npos);
 }
 
+TEST(JsspTest, OperationsThatTakeNoTimeAreScheduled) {
+  // orb07 has zero-length operations; the construction must still pick one.
+  auto inst = ParseJssp("2 2\n0 0 1 3\n1 0 0 2\n");
+  ASSERT_TRUE(inst.ok());
+  SolveOptions o;
+  o.max_iterations = 100;
+  auto r = Solve(inst->problem, o);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->kpis.makespan, 3);
+  EXPECT_TRUE(CheckSchedule(inst->problem, r->schedule).ok());
+}
+
 TEST(JsspTest, SameSeedAndIterationsGiveTheSameSchedule) {
   auto inst = ParseJssp(kFt06);
   SolveOptions o;

@@ -25,6 +25,7 @@ absl::StatusOr<UnitCalendar> UnitCalendar::FromWindows(std::vector<Interval> win
 
 std::optional<std::vector<Interval>> UnitCalendar::Fit(Time ready, Time work,
                                                        bool splittable) const {
+  if (closed_) return std::nullopt;
   if (always() || work == 0) return std::vector<Interval>{{ready, ready + work}};
   // First window that ends after `ready`.
   auto it = std::upper_bound(windows_.begin(), windows_.end(), ready,
@@ -50,6 +51,7 @@ std::optional<std::vector<Interval>> UnitCalendar::Fit(Time ready, Time work,
 
 std::optional<std::vector<Interval>> UnitCalendar::FitBackward(Time deadline, Time work,
                                                                bool splittable) const {
+  if (closed_) return std::nullopt;
   if (always() || work == 0) return std::vector<Interval>{{deadline - work, deadline}};
   // Last window that starts before `deadline`.
   auto it = std::lower_bound(windows_.begin(), windows_.end(), deadline,
@@ -102,10 +104,6 @@ bool Problem::IsPureJobShop() const {
 absl::Status Validate(const Problem& p) {
   for (size_t j = 0; j < p.jobs.size(); ++j) {
     const Job& job = p.jobs[j];
-    if (job.due != kNoDue && job.due < job.release) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("job '", job.id, "' is due before its release"));
-    }
     if (!(job.weight >= 0)) {
       return absl::InvalidArgumentError(absl::StrCat("job '", job.id, "' has a negative weight"));
     }

@@ -42,7 +42,14 @@ class UnitCalendar {
   // Fails on unsorted, overlapping or empty windows.
   static absl::StatusOr<UnitCalendar> FromWindows(std::vector<Interval> windows);
 
-  bool always() const { return windows_.empty(); }
+  // A unit that cannot work at all in the planning horizon.
+  static UnitCalendar Closed() {
+    UnitCalendar c;
+    c.closed_ = true;
+    return c;
+  }
+
+  bool always() const { return windows_.empty() && !closed_; }
   const std::vector<Interval>& windows() const { return windows_; }
 
   // The earliest placement of `work` units of work starting at or after
@@ -56,6 +63,7 @@ class UnitCalendar {
 
  private:
   std::vector<Interval> windows_;
+  bool closed_ = false;
 };
 
 struct Unit {
@@ -110,8 +118,9 @@ struct Problem {
 };
 
 // Checks a problem; errors name the culprit (operation, job or unit id):
-// bad indices, no option, negative durations or setups, due before release,
-// cyclic precedence.
+// bad indices, no option, negative durations or setups, cyclic precedence,
+// an operation no unit's calendar can take before the horizon. (A due date
+// before the release is allowed: the job is late whatever happens.)
 absl::Status Validate(const Problem& problem);
 
 // Where and when an operation runs.

@@ -54,8 +54,8 @@ TEST(ValidateTest, BadInputIsRejectedNamingTheCulprit) {
   }
   {
     Problem p = TwoOps();
-    p.jobs[0].due = -5;
-    EXPECT_NE(Validate(p).message().find("'order-1' is due before its release"), std::string::npos);
+    p.jobs[0].weight = -1;
+    EXPECT_NE(Validate(p).message().find("'order-1' has a negative weight"), std::string::npos);
   }
   {
     Problem p = TwoOps();

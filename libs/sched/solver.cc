@@ -155,7 +155,11 @@ class Engine {
           const Option& opt = p_.ops[o].options[k];
           if (opt.unit != best_unit) continue;
           auto placed = Place(o, opt, unit_free[best_unit], unit_last[best_unit], job_ready[o]);
-          if (!placed || placed->front().start >= best_end) continue;
+          // (The operation that ends first is always in, also when it
+          // takes no time.)
+          if (!placed || (placed->front().start >= best_end && placed->back().end > best_end)) {
+            continue;
+          }
           double key;
           if (objective_ == Objective::kMakespan || p_.jobs[p_.ops[o].job].due == kNoDue) {
             key = -static_cast<double>(remaining_work[o]);  // most work remaining first

@@ -20,9 +20,11 @@
 #include "libs/rollup/rollup_store.h"
 #include "services/enterprise/model_store.h"
 #include "services/scheduling/ingest.h"
+#include "services/scheduling/planning_store.h"
 #include "takt/enterprise/v1/enterprise_service.grpc.pb.h"
 #include "takt/rollups/v1/rollups.grpc.pb.h"
 #include "takt/scheduling/v1/ingest.grpc.pb.h"
+#include "takt/scheduling/v1/planning_service.grpc.pb.h"
 
 namespace takt::server {
 namespace {
@@ -157,6 +159,48 @@ class IngestServiceImpl final : public scheduling::v1::FacilityIngestService::Se
   const bool follows_model_;
 };
 
+class SchedulingServiceImpl final : public scheduling::v1::SchedulingService::Service {
+ public:
+  explicit SchedulingServiceImpl(scheduling::PlanningStore* plans) : plans_(plans) {}
+
+  grpc::Status Execute(grpc::ServerContext* ctx, const scheduling::v1::ExecuteRequest* request,
+                       scheduling::v1::ExecuteResponse* response) override {
+    auto r = plans_->Execute(*request, Actor(ctx), absl::Now());
+    if (!r.ok()) return ToGrpc(r.status());
+    *response = *r;
+    return grpc::Status::OK;
+  }
+
+  grpc::Status ProposeSchedule(grpc::ServerContext*, const scheduling::v1::ScheduleRequest* request,
+                               scheduling::v1::Schedule* response) override {
+    auto r = plans_->Propose(*request, absl::Now());
+    if (!r.ok()) return ToGrpc(r.status());
+    *response = *r;
+    return grpc::Status::OK;
+  }
+
+  grpc::Status CommitSchedule(grpc::ServerContext* ctx,
+                              const scheduling::v1::CommitScheduleRequest* request,
+                              scheduling::v1::CommitScheduleResponse* response) override {
+    auto r = plans_->Commit(*request, Actor(ctx), absl::Now());
+    if (!r.ok()) return ToGrpc(r.status());
+    *response = *r;
+    return grpc::Status::OK;
+  }
+
+  grpc::Status ListWorkOrders(grpc::ServerContext*,
+                              const scheduling::v1::ListWorkOrdersRequest* request,
+                              scheduling::v1::ListWorkOrdersResponse* response) override {
+    auto r = plans_->List(request->facility());
+    if (!r.ok()) return ToGrpc(r.status());
+    *response = *r;
+    return grpc::Status::OK;
+  }
+
+ private:
+  scheduling::PlanningStore* plans_;
+};
+
 class RollupServiceImpl final : public rollups::v1::RollupService::Service {
  public:
   RollupServiceImpl(eventlog::EventLog* log, enterprise::ModelStore* models,
@@ -287,6 +331,9 @@ class Server final : public TaktServer {
     if (run_scheduling) {
       ingest_ = std::make_unique<IngestServiceImpl>(log_.get(), models_.get(), follow_model_);
       builder.RegisterService(ingest_.get());
+      plans_ = std::make_unique<scheduling::PlanningStore>(log_.get(), models_.get());
+      scheduling_ = std::make_unique<SchedulingServiceImpl>(plans_.get());
+      builder.RegisterService(scheduling_.get());
     }
     if (run_rollups) {
       rollups_ = std::make_unique<RollupServiceImpl>(log_.get(), models_.get(), store_.get());
@@ -354,6 +401,8 @@ class Server final : public TaktServer {
   std::unique_ptr<rollup::Projection> projection_;
   std::unique_ptr<EnterpriseServiceImpl> enterprise_;
   std::unique_ptr<IngestServiceImpl> ingest_;
+  std::unique_ptr<scheduling::PlanningStore> plans_;
+  std::unique_ptr<SchedulingServiceImpl> scheduling_;
   std::unique_ptr<RollupServiceImpl> rollups_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;

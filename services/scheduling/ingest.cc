@@ -2,13 +2,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "libs/common/ids.h"
+#include "libs/common/proto_time.h"
 
 namespace takt::scheduling {
 namespace {
-
-absl::Time ToTime(const google::protobuf::Timestamp& t) {
-  return absl::FromUnixSeconds(t.seconds()) + absl::Nanoseconds(t.nanos());
-}
 
 }  // namespace
 

@@ -1,0 +1,34 @@
+#include "libs/cli/grpc_client.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+
+namespace takt::cli {
+
+absl::StatusOr<std::string> TargetFor(const std::string& target, const std::string& service) {
+  if (target.find('=') == std::string::npos) return target;
+  for (absl::string_view part : absl::StrSplit(target, ',', absl::SkipEmpty())) {
+    std::pair<std::string, std::string> kv = absl::StrSplit(part, absl::MaxSplits('=', 1));
+    if (kv.first == service && !kv.second.empty()) return kv.second;
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat("--target names no address for the ", service, " service"));
+}
+
+std::shared_ptr<grpc::Channel> Connect(const std::string& target, const std::string& service,
+                                       std::ostream& err) {
+  auto address = TargetFor(target, service);
+  if (!address.ok()) {
+    err << "takt: " << address.status().message() << "\n";
+    return nullptr;
+  }
+  return grpc::CreateChannel(*address, grpc::InsecureChannelCredentials());
+}
+
+int Fail(std::ostream& err, const std::string& what, const grpc::Status& s) {
+  err << "takt: " << what << ": " << s.error_message() << " (gRPC code " << s.error_code()
+      << ")\n";
+  return 2;
+}
+
+}  // namespace takt::cli

@@ -1,0 +1,157 @@
+#include "services/scheduling/planning_store.h"
+
+#include "absl/strings/str_cat.h"
+#include "libs/common/ids.h"
+#include "libs/common/proto_time.h"
+#include "libs/common/status_macros.h"
+#include "services/scheduling/ingest.h"
+
+namespace takt::scheduling {
+
+absl::StatusOr<PlanningStore::Facility*> PlanningStore::Load(const std::string& facility) {
+  auto it = facilities_.find(facility);
+  if (it != facilities_.end()) return it->second.get();
+  bool known = false;
+  models_->Read([&](const model::EnterpriseModel& m) { known = m.Facility(facility) != nullptr; });
+  if (!known) {
+    (void)models_->Refresh();
+    models_->Read([&](const model::EnterpriseModel& m) { known = m.Facility(facility) != nullptr; });
+  }
+  if (!known) return absl::NotFoundError(absl::StrCat("facility '", facility, "' is not defined"));
+  auto f = std::make_unique<Facility>(facility);
+  const eventlog::StreamId stream{kSchedulingContext, PlanStream(facility)};
+  for (uint64_t from = 1;;) {
+    TAKT_ASSIGN_OR_RETURN(auto events, log_->ReadStream(stream, from, 10000));
+    if (events.empty()) break;
+    for (const auto& e : events) {
+      TAKT_RETURN_IF_ERROR(f->planning.Apply(model::ModelEvent{e.envelope.event_type(), e.envelope.payload()}));
+      f->head = e.envelope.sequence();
+    }
+    from = f->head + 1;
+  }
+  Facility* out = f.get();
+  facilities_[facility] = std::move(f);
+  return out;
+}
+
+absl::Status PlanningStore::Append(Facility* f, const std::vector<model::ModelEvent>& events,
+                                   const std::string& request_id, const std::string& actor,
+                                   absl::Time now) {
+  if (events.empty()) return absl::OkStatus();
+  eventlog::AppendRequest req;
+  req.context = kSchedulingContext;
+  req.facility = PlanStream(f->planning.facility());
+  req.expected_sequence = static_cast<int64_t>(f->head);
+  for (const auto& e : events) {
+    eventlog::Envelope env;
+    env.set_event_type(e.type);
+    env.set_schema_version(1);
+    env.set_actor(actor);
+    env.set_request_id(request_id);
+    *env.mutable_occurred_time() = ToProto(now);
+    env.set_payload(e.payload);
+    req.events.push_back(std::move(env));
+  }
+  auto appended = log_->Append(std::move(req));
+  if (!appended.ok()) {
+    if (appended.status().code() == absl::StatusCode::kFailedPrecondition ||
+        appended.status().code() == absl::StatusCode::kAborted) {
+      // Someone else wrote the stream (another owner): reload next time.
+      facilities_.erase(f->planning.facility());
+    }
+    return appended.status();
+  }
+  if (appended->events[0].duplicate) {
+    // A resend of a request recorded before: the state already has it.
+    facilities_.erase(f->planning.facility());
+    return absl::OkStatus();
+  }
+  for (const auto& e : events) TAKT_RETURN_IF_ERROR(f->planning.Apply(e));
+  f->head = appended->head_sequence;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<v1::ExecuteResponse> PlanningStore::Execute(const v1::ExecuteRequest& request,
+                                                           const std::string& actor, absl::Time now) {
+  absl::MutexLock lock(&mu_);
+  TAKT_ASSIGN_OR_RETURN(Facility * f, Load(request.facility()));
+  Planning scratch = f->planning;  // decide in order, all or nothing
+  std::vector<model::ModelEvent> events;
+  v1::ExecuteResponse resp;
+  for (int i = 0; i < request.commands_size(); ++i) {
+    v1::PlanningCommand c = request.commands(i);
+    if (c.has_complete_work_order() && !c.complete_work_order().has_completed_time()) {
+      *c.mutable_complete_work_order()->mutable_completed_time() = ToProto(now);
+    }
+    absl::StatusOr<std::vector<model::ModelEvent>> decided;
+    models_->Read([&](const model::EnterpriseModel& m) { decided = scratch.Decide(c, m); });
+    if (!decided.ok()) {
+      return absl::Status(decided.status().code(),
+                          absl::StrCat("commands[", i, "]: ", decided.status().message()));
+    }
+    if (decided->empty()) {
+      resp.set_unchanged(resp.unchanged() + 1);
+      continue;
+    }
+    resp.set_changed(resp.changed() + 1);
+    for (auto& e : *decided) {
+      TAKT_RETURN_IF_ERROR(scratch.Apply(e));
+      events.push_back(std::move(e));
+    }
+  }
+  const std::string request_id = request.request_id().empty() ? NewUuid() : request.request_id();
+  TAKT_RETURN_IF_ERROR(Append(f, events, request_id, actor, now));
+  return resp;
+}
+
+absl::StatusOr<v1::Schedule> PlanningStore::Propose(const v1::ScheduleRequest& request, absl::Time now) {
+  Planning snapshot("");
+  {
+    absl::MutexLock lock(&mu_);
+    TAKT_ASSIGN_OR_RETURN(Facility * f, Load(request.facility()));
+    snapshot = f->planning;
+  }
+  // Solve outside the lock: a what-if takes seconds and changes nothing.
+  absl::StatusOr<v1::Schedule> out;
+  models_->Read([&](const model::EnterpriseModel& m) { out = snapshot.Propose(m, request, now); });
+  return out;
+}
+
+absl::StatusOr<v1::CommitScheduleResponse> PlanningStore::Commit(
+    const v1::CommitScheduleRequest& request, const std::string& actor, absl::Time now) {
+  absl::MutexLock lock(&mu_);
+  TAKT_ASSIGN_OR_RETURN(Facility * f, Load(request.facility()));
+  absl::StatusOr<model::ModelEvent> event;
+  models_->Read([&](const model::EnterpriseModel& m) {
+    event = f->planning.DecideCommit(m, request.schedule());
+  });
+  if (!event.ok()) return event.status();
+  const std::string request_id = request.request_id().empty() ? NewUuid() : request.request_id();
+  TAKT_RETURN_IF_ERROR(Append(f, {*event}, request_id, actor, now));
+  v1::CommitScheduleResponse resp;
+  resp.set_schedule_id(request.schedule().schedule_id());
+  return resp;
+}
+
+absl::StatusOr<v1::ListWorkOrdersResponse> PlanningStore::List(const std::string& facility) {
+  absl::MutexLock lock(&mu_);
+  TAKT_ASSIGN_OR_RETURN(Facility * f, Load(facility));
+  v1::ListWorkOrdersResponse resp;
+  resp.set_committed_schedule_id(f->planning.committed_schedule_id());
+  for (const auto& [id, o] : f->planning.work_orders()) {
+    auto* v = resp.add_work_orders();
+    v->set_work_order(id);
+    v->set_product(o.created.product());
+    v->set_quantity(o.created.quantity());
+    v->set_status(o.status);
+    v->set_weight(o.weight);
+    if (o.created.has_release_time()) *v->mutable_release_time() = o.created.release_time();
+    if (o.created.has_due_time()) *v->mutable_due_time() = o.created.due_time();
+    if (o.planned_start) *v->mutable_planned_start() = ToProto(*o.planned_start);
+    if (o.planned_end) *v->mutable_planned_end() = ToProto(*o.planned_end);
+    if (o.completed) *v->mutable_completed_time() = ToProto(*o.completed);
+  }
+  return resp;
+}
+
+}  // namespace takt::scheduling
