@@ -11,6 +11,7 @@
 #include "takt/enterprise/v1/enterprise_service.grpc.pb.h"
 #include "takt/rollups/v1/rollups.grpc.pb.h"
 #include "takt/scheduling/v1/ingest.grpc.pb.h"
+#include "takt/scheduling/v1/planning_service.grpc.pb.h"
 
 namespace takt {
 namespace {
@@ -280,6 +281,144 @@ TEST_P(EndToEndTest, BadRequestsGetClearErrors) {
   auto acks = Stream({b});
   ASSERT_EQ(acks[0].rejected_size(), 1);
   EXPECT_NE(acks[0].rejected(0).reason().find("atlantis-1"), std::string::npos);
+}
+
+// A planner's day: routings and work orders through the scheduling
+// service, a what-if, a commit, completions from the shop floor, then the
+// delivery KPIs a director sees for the facility and its region.
+TEST_P(EndToEndTest, WorkOrdersScheduledCommittedAndMeasured) {
+  Start();
+  ApplyEnterprise();
+  auto stub = sv1::SchedulingService::NewStub(channel_);
+  auto ts = [](const char* utc) {
+    absl::Time t;
+    std::string err;
+    EXPECT_TRUE(absl::ParseTime(absl::RFC3339_full, utc, &t, &err)) << err;
+    google::protobuf::Timestamp out;
+    out.set_seconds(absl::ToUnixSeconds(t));
+    return out;
+  };
+  sv1::ExecuteRequest exec;
+  exec.set_facility("chicago-1");
+  exec.set_request_id("plan-1");
+  auto* routing = exec.add_commands()->mutable_define_routing();
+  routing->set_product("door");
+  auto* step = routing->add_steps();
+  step->set_step("press");
+  step->set_work_center("line");
+  step->set_setup_us(600'000'000);  // 10 min
+  step->set_setup_family("door-die");
+  // Shift A is 06:00-14:00 Chicago (12:00-20:00 UTC on 2026-11-24).
+  struct Order {
+    const char* id;
+    int qty;
+    const char* due;
+  };
+  for (Order o : {Order{"wo-1", 90, "2026-11-24T14:00:00Z"},      // 1 h of work, due 08:00 local
+                  Order{"wo-2", 180, "2026-11-24T23:00:00Z"},     // 2 h, due after the shift
+                  Order{"wo-3", 45, "2026-11-24T12:30:00Z"}}) {   // 0.5 h + setup: late
+    auto* w = exec.add_commands()->mutable_create_work_order();
+    w->set_work_order(o.id);
+    w->set_product("door");
+    w->set_quantity(o.qty);
+    *w->mutable_release_time() = ts("2026-11-24T12:00:00Z");
+    *w->mutable_due_time() = ts(o.due);
+    exec.add_commands()->mutable_release_work_order()->set_work_order(o.id);
+  }
+  for (int attempt = 0; attempt < 2; ++attempt) {  // the resend changes nothing
+    grpc::ClientContext ctx;
+    sv1::ExecuteResponse resp;
+    grpc::Status st = stub->Execute(&ctx, exec, &resp);
+    ASSERT_TRUE(st.ok()) << st.error_message();
+    EXPECT_EQ(resp.changed(), attempt == 0 ? 7u : 0u);
+  }
+  {  // a bad command: a routing step on a unit that does not exist
+    sv1::ExecuteRequest bad;
+    bad.set_facility("chicago-1");
+    auto* r = bad.add_commands()->mutable_define_routing();
+    r->set_product("door");
+    auto* st = r->add_steps();
+    st->set_step("press");
+    st->add_work_units("press-9");
+    grpc::ClientContext ctx;
+    sv1::ExecuteResponse resp;
+    grpc::Status s = stub->Execute(&ctx, bad, &resp);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::NOT_FOUND);
+    EXPECT_NE(s.error_message().find("'press-9'"), std::string::npos) << s.error_message();
+  }
+  sv1::ScheduleRequest what_if;
+  what_if.set_facility("chicago-1");
+  what_if.set_objective("weighted_tardiness");
+  *what_if.mutable_horizon_start() = ts("2026-11-24T12:00:00Z");
+  what_if.set_horizon_days(7);
+  what_if.set_max_iterations(2000);
+  sv1::Schedule proposal;
+  {
+    grpc::ClientContext ctx;
+    grpc::Status st = stub->ProposeSchedule(&ctx, what_if, &proposal);
+    ASSERT_TRUE(st.ok()) << st.error_message();
+  }
+  ASSERT_EQ(proposal.orders_size(), 3);
+  EXPECT_EQ(proposal.kpis().late_orders(), 1);  // wo-3 needs 40 min from 12:00 UTC
+  {  // what-if committed nothing
+    grpc::ClientContext ctx;
+    sv1::ListWorkOrdersRequest req;
+    req.set_facility("chicago-1");
+    sv1::ListWorkOrdersResponse list;
+    ASSERT_TRUE(stub->ListWorkOrders(&ctx, req, &list).ok());
+    EXPECT_TRUE(list.committed_schedule_id().empty());
+    for (const auto& w : list.work_orders()) EXPECT_FALSE(w.has_planned_end()) << w.work_order();
+  }
+  {
+    grpc::ClientContext ctx;
+    sv1::CommitScheduleRequest commit;
+    commit.set_facility("chicago-1");
+    commit.set_request_id("commit-1");
+    *commit.mutable_schedule() = proposal;
+    sv1::CommitScheduleResponse resp;
+    grpc::Status st = stub->CommitSchedule(&ctx, commit, &resp);
+    ASSERT_TRUE(st.ok()) << st.error_message();
+    EXPECT_EQ(resp.schedule_id(), proposal.schedule_id());
+  }
+  // The shop floor completes every order at its planned end, except wo-2,
+  // which finishes an hour after its window (still before its due date).
+  sv1::ExecuteRequest done;
+  done.set_facility("chicago-1");
+  done.set_request_id("done-1");
+  for (const auto& o : proposal.orders()) {
+    auto* c = done.add_commands()->mutable_complete_work_order();
+    c->set_work_order(o.work_order());
+    *c->mutable_completed_time() = o.planned_end();
+    if (o.work_order() == "wo-2") c->mutable_completed_time()->set_seconds(o.planned_end().seconds() + 3600);
+  }
+  {
+    grpc::ClientContext ctx;
+    sv1::ExecuteResponse resp;
+    grpc::Status st = stub->Execute(&ctx, done, &resp);
+    ASSERT_TRUE(st.ok()) << st.error_message();
+  }
+  ASSERT_TRUE(server_->WaitForProjection(absl::Seconds(30)).ok());
+  for (const char* scope : {"facilities/chicago-1", "regions/americas", "enterprise"}) {
+    rv1::QueryKpisRequest req;
+    req.set_scope(scope);
+    for (const char* k : {"schedule_adherence", "on_time_completion", "mean_lateness", "late_orders"}) {
+      req.add_kpis(k);
+    }
+    req.set_from("2026-11-24");
+    req.set_to("2026-11-24");
+    auto rstub = rv1::RollupService::NewStub(channel_);
+    grpc::ClientContext ctx;
+    rv1::QueryKpisResponse resp;
+    ASSERT_TRUE(rstub->QueryKpis(&ctx, req, &resp).ok());
+    EXPECT_NEAR(Kpi(resp.total(), "schedule_adherence"), 100.0 * 2 / 3, 1e-6) << scope;
+    EXPECT_NEAR(Kpi(resp.total(), "on_time_completion"), 100.0 * 2 / 3, 1e-6) << scope;
+    EXPECT_EQ(Kpi(resp.total(), "late_orders"), 1) << scope;
+    double lateness_h = 0;
+    for (const auto& o : proposal.orders()) {
+      lateness_h += (o.lateness_seconds() + (o.work_order() == "wo-2" ? 3600 : 0)) / 3600.0;
+    }
+    EXPECT_NEAR(Kpi(resp.total(), "mean_lateness"), lateness_h / 3, 1e-6) << scope;
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Logs, EndToEndTest, ::testing::Values(false, true),

@@ -252,8 +252,8 @@ int RunSchedulePropose(const ScheduleClientArgs& args, std::ostream& out, std::o
   }
   out << absl::StrFormat("proposal %s (%s, %s; nothing committed)\n", resp.schedule_id(),
                          resp.objective(), resp.direction());
-  out << absl::StrFormat("  %-16s %-17s %-17s %-17s %s\n", "work order", "planned start",
-                         "planned end", "due", "lateness");
+  out << absl::StrFormat("  %-16s %-17s %-17s %-17s %s\n", "work order", "planned start UTC",
+                         "planned end UTC", "due UTC", "lateness");
   for (const auto& o : resp.orders()) {
     out << absl::StrFormat("  %-16s %-17s %-17s %-17s %s\n", o.work_order(), Local(o.planned_start()),
                            Local(o.planned_end()), o.has_due_time() ? Local(o.due_time()) : "-",
@@ -313,7 +313,7 @@ int RunScheduleOrders(const ScheduleClientArgs& args, std::ostream& out, std::os
     return 0;
   }
   out << absl::StrFormat("  %-16s %-10s %-10s %6s %-17s %-17s %-17s\n", "work order", "product",
-                         "status", "qty", "due", "planned end", "completed");
+                         "status", "qty", "due UTC", "planned end UTC", "completed UTC");
   for (const auto& w : resp.work_orders()) {
     out << absl::StrFormat("  %-16s %-10s %-10s %6d %-17s %-17s %-17s\n", w.work_order(), w.product(),
                            w.status(), w.quantity(), w.has_due_time() ? Local(w.due_time()) : "-",

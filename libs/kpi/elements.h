@@ -31,6 +31,16 @@ enum class Element : int {
   kTtr,       // time to restoration (down for failure)
   kTtf,       // operating time to failure
   kAoet,      // actual order execution time
+  // Work orders against committed schedules (scheduling context); counted
+  // for the facility, on the production day of the planned end (scheduled,
+  // in window) or of the completion (the others).
+  kOrdersScheduled,  // orders in the last committed schedule (not cancelled)
+  kOrdersInWindow,   // ... completed within their planned window
+  kOrdersCompleted,  // orders completed
+  kOrdersWithDue,    // ... that had a due date
+  kOrdersOnTime,     // ... completed by their due date
+  kOrdersLate,       // ... completed after it
+  kLateness,         // sum of completion - due over orders with a due date
   kCount,
 };
 

@@ -48,6 +48,20 @@ std::vector<KpiDef> MakeRegistry() {
        "sum TTF / FE", {{{E::kTtf}, {E::kFe}}}, 1.0 / kMicrosPerHour},
       {"mttr", "Mean time to restoration", "h", Better::kLower, "ISO 22400-2:2014 KPI 33",
        "sum TTR / FE", {{{E::kTtr}, {E::kFe}}}, 1.0 / kMicrosPerHour},
+      // Schedule and delivery (not in ISO 22400-2; order-based definitions).
+      {"schedule_adherence", "Schedule adherence", "%", Better::kHigher,
+       "order-based schedule adherence (usersolutions.com, kpilibrary.com)",
+       "orders completed within their planned window / orders scheduled",
+       {{{E::kOrdersInWindow}, {E::kOrdersScheduled}}}, kPercent},
+      {"on_time_completion", "On-time completion", "%", Better::kHigher,
+       "on-time delivery against due dates", "orders completed by their due date / orders "
+       "completed that had one", {{{E::kOrdersOnTime}, {E::kOrdersWithDue}}}, kPercent},
+      {"mean_lateness", "Mean lateness", "h", Better::kLower,
+       "mean lateness L = C - d (negative: early)",
+       "sum (completion - due) / orders completed that had a due date",
+       {{{E::kLateness}, {E::kOrdersWithDue}}}, 1.0 / kMicrosPerHour},
+      {"late_orders", "Late orders", "orders", Better::kLower, "number of tardy jobs",
+       "orders completed after their due date", {{{E::kOrdersLate}, {}}}, 1.0},
   };
 }
 
@@ -62,7 +76,9 @@ int64_t Sum(const ElementSums& sums, const std::vector<Element>& elements) {
 std::string_view ElementName(Element e) {
   static constexpr std::string_view kNames[] = {
       "PBT", "APT", "AUST", "ADET", "ADOT", "PDT", "PRI*PQ", "PRI*GQ", "PQ",
-      "GQ",  "SQ",  "RQ",   "FE",   "TBF",  "TTR", "TTF",    "AOET"};
+      "GQ",  "SQ",  "RQ",   "FE",   "TBF",  "TTR", "TTF",    "AOET",
+      "ORDERS_SCHEDULED", "ORDERS_IN_WINDOW", "ORDERS_COMPLETED", "ORDERS_WITH_DUE",
+      "ORDERS_ON_TIME", "ORDERS_LATE", "LATENESS"};
   static_assert(sizeof(kNames) / sizeof(kNames[0]) == kElementCount);
   return kNames[static_cast<int>(e)];
 }
@@ -74,6 +90,12 @@ bool IsTimeElement(Element e) {
     case Element::kSq:
     case Element::kRq:
     case Element::kFe:
+    case Element::kOrdersScheduled:
+    case Element::kOrdersInWindow:
+    case Element::kOrdersCompleted:
+    case Element::kOrdersWithDue:
+    case Element::kOrdersOnTime:
+    case Element::kOrdersLate:
       return false;
     default:
       return true;
@@ -95,7 +117,8 @@ const KpiDef* FindKpi(std::string_view id) {
 std::optional<double> Evaluate(const KpiDef& kpi, const ElementSums& sums) {
   double value = kpi.scale;
   for (const Factor& f : kpi.factors) {
-    const int64_t den = Sum(sums, f.denominator);
+    // No denominator: a plain sum (a count).
+    const int64_t den = f.denominator.empty() ? 1 : Sum(sums, f.denominator);
     if (den == 0) return std::nullopt;
     value *= static_cast<double>(Sum(sums, f.numerator)) / static_cast<double>(den);
   }

@@ -5,6 +5,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "libs/common/ids.h"
+#include "libs/common/plan_stream.h"
 #include "libs/common/status_macros.h"
 
 namespace takt::model {
@@ -77,7 +78,7 @@ absl::Status EnterpriseModel::Validate(const google::protobuf::Message& m) const
   }
   if (auto* f = dynamic_cast<const ev1::FacilityDefined*>(&m)) {
     TAKT_RETURN_IF_ERROR(CheckId("facility", f->facility()));
-    if (absl::EndsWith(f->facility(), ".plan")) {
+    if (FacilityOfPlanStream(f->facility())) {
       // "<facility>.plan" names the facility's planning stream.
       return absl::InvalidArgumentError(absl::StrCat(
           "facility '", f->facility(), "': ids ending in '.plan' are reserved"));

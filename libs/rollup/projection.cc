@@ -2,15 +2,18 @@
 
 #include <algorithm>
 #include <deque>
+#include <functional>
 #include <optional>
 #include <thread>
 #include <tuple>
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "libs/common/plan_stream.h"
 #include "libs/common/proto_time.h"
 #include "libs/common/status_macros.h"
 #include "takt/scheduling/v1/events.pb.h"
+#include "takt/scheduling/v1/planning.pb.h"
 
 namespace takt::rollup {
 namespace {
@@ -19,6 +22,11 @@ constexpr char kUnitStateChanged[] = "takt.scheduling.v1.UnitStateChanged";
 constexpr char kProductionCounted[] = "takt.scheduling.v1.ProductionCounted";
 constexpr char kOrderStarted[] = "takt.scheduling.v1.OrderStarted";
 constexpr char kOrderEnded[] = "takt.scheduling.v1.OrderEnded";
+// Planning facts, in streams "<facility>.plan".
+constexpr char kWorkOrderCreated[] = "takt.scheduling.v1.WorkOrderCreated";
+constexpr char kScheduleCommitted[] = "takt.scheduling.v1.ScheduleCommitted";
+constexpr char kWorkOrderCompleted[] = "takt.scheduling.v1.WorkOrderCompleted";
+constexpr char kWorkOrderCancelled[] = "takt.scheduling.v1.WorkOrderCancelled";
 // Timeline rows for order changes use these codes beside the unit states.
 constexpr int kOrderStartCode = 16;
 constexpr int kOrderEndCode = 17;
@@ -44,6 +52,7 @@ struct Projection::Pending {
   absl::flat_hash_map<std::pair<const Unit*, int64_t>, kpi::ElementSums> deltas;
   std::vector<TimelineChange> changes;
   std::map<std::pair<std::string, std::pair<absl::Time, std::string>>, kpi::ReasonSums> reasons;
+  std::map<std::string, OrderFacts> orders;  // key: facility \0 work order
 
   void Add(const Unit* unit, const kpi::HourlyDelta& d) {
     for (const auto& [hour, sums] : d) deltas[{unit, absl::ToUnixSeconds(hour)}] += sums;
@@ -172,11 +181,92 @@ absl::Status Projection::Start() {
 // subscription moved: drop both; Start() resumes at the stored cursor.
 void Projection::Reset() {
   units_.clear();
+  orders_.clear();
   calendar_cache_.clear();
   prefetcher_.reset();
 }
 
+absl::Status Projection::ApplyPlanEvent(const eventlog::Envelope& e, const std::string& facility,
+                                        Pending& pending) {
+  const std::string& type = e.event_type();
+  if (type != kWorkOrderCreated && type != kScheduleCommitted && type != kWorkOrderCompleted &&
+      type != kWorkOrderCancelled) {
+    ++stats_.events_ignored;
+    return absl::OkStatus();
+  }
+  const kpi::FacilityCalendar* calendar = CalendarOf(facility);
+  if (calendar == nullptr) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "event ", e.event_id(), " is for facility '", facility, "', which has no calendar"));
+  }
+  auto decode = [&](google::protobuf::Message* m) {
+    return m->ParseFromString(e.payload())
+               ? absl::OkStatus()
+               : absl::DataLossError(absl::StrCat("event ", e.event_id(), ": payload does not decode"));
+  };
+  // Changes the facts of one order and adds the difference it makes.
+  auto update = [&](const std::string& order, const std::function<void(OrderFacts&)>& change) -> absl::Status {
+    TAKT_ASSIGN_OR_RETURN(OrderFacts * facts, FindOrder(facility, order, pending));
+    const OrderFacts before = *facts;
+    change(*facts);
+    if (*facts == before) return absl::OkStatus();
+    TAKT_ASSIGN_OR_RETURN(Unit * u, FindUnit(facility, "", calendar));  // the facility itself
+    pending.Add(u, OrderChange(before, *facts, *calendar));
+    return absl::OkStatus();
+  };
+  if (type == kWorkOrderCreated) {
+    scheduling::v1::WorkOrderCreated w;
+    TAKT_RETURN_IF_ERROR(decode(&w));
+    TAKT_RETURN_IF_ERROR(update(w.work_order(), [&](OrderFacts& f) {
+      if (w.has_due_time()) f.due = ToTime(w.due_time());
+    }));
+  } else if (type == kScheduleCommitted) {
+    scheduling::v1::ScheduleCommitted c;
+    TAKT_RETURN_IF_ERROR(decode(&c));
+    for (const auto& o : c.schedule().orders()) {
+      TAKT_RETURN_IF_ERROR(update(o.work_order(), [&](OrderFacts& f) {
+        f.planned_start = ToTime(o.planned_start());
+        f.planned_end = ToTime(o.planned_end());
+      }));
+    }
+  } else if (type == kWorkOrderCompleted) {
+    scheduling::v1::WorkOrderCompleted w;
+    TAKT_RETURN_IF_ERROR(decode(&w));
+    TAKT_RETURN_IF_ERROR(update(w.work_order(), [&](OrderFacts& f) { f.completed = ToTime(w.completed_time()); }));
+  } else {
+    scheduling::v1::WorkOrderCancelled w;
+    TAKT_RETURN_IF_ERROR(decode(&w));
+    TAKT_RETURN_IF_ERROR(update(w.work_order(), [&](OrderFacts& f) { f.cancelled = true; }));
+  }
+  ++stats_.events_applied;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<OrderFacts*> Projection::FindOrder(const std::string& facility, const std::string& order,
+                                                  Pending& pending) {
+  std::string key;
+  key.reserve(facility.size() + order.size() + 1);
+  key.append(facility).push_back('\0');
+  key.append(order);
+  auto it = pending.orders.find(key);
+  if (it != pending.orders.end()) return &it->second;
+  auto cached = orders_.find(key);
+  OrderFacts facts;
+  if (cached != orders_.end()) {
+    facts = cached->second;
+  } else {
+    TAKT_ASSIGN_OR_RETURN(auto stored, store_->LoadOrder(key));
+    if (stored) {
+      auto decoded = OrderFacts::Decode(*stored);
+      if (!decoded) return absl::DataLossError("a work order row is corrupt; rebuild the rollups");
+      facts = *decoded;
+    }
+  }
+  return &pending.orders.emplace(key, facts).first->second;
+}
+
 absl::Status Projection::ApplyEvent(const eventlog::Envelope& e, Pending& pending) {
+  if (auto facility = FacilityOfPlanStream(e.facility())) return ApplyPlanEvent(e, *facility, pending);
   const bool is_state = e.event_type() == kUnitStateChanged;
   const bool is_count = e.event_type() == kProductionCounted;
   const bool is_order = e.event_type() == kOrderStarted || e.event_type() == kOrderEnded;
@@ -299,12 +389,15 @@ absl::StatusOr<size_t> Projection::Step(absl::Duration timeout) {
     if (sums == kpi::ReasonSums{}) continue;
     reasons.push_back({key.first, key.second.second, key.second.first, sums.micros, sums.stoppages});
   }
-  absl::Status s = store_->Apply(deltas, pending.changes, reasons, options_.context, cursor_after,
-                                 options_.sync);
+  std::vector<std::pair<std::string, std::string>> orders;
+  for (const auto& [key, facts] : pending.orders) orders.emplace_back(key, facts.Encode());
+  absl::Status s = store_->Apply(deltas, pending.changes, reasons, orders, options_.context,
+                                 cursor_after, options_.sync);
   if (!s.ok()) {
     Reset();
     return s;
   }
+  for (auto& [key, facts] : pending.orders) orders_[key] = facts;
   stored_cursor_ = cursor_after;
   return events.size();
 }

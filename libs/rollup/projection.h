@@ -19,6 +19,7 @@
 #include "libs/eventlog/event_log.h"
 #include "libs/kpi/calendar.h"
 #include "libs/kpi/unit_timeline.h"
+#include "libs/rollup/order_facts.h"
 #include "libs/rollup/rollup_store.h"
 
 namespace takt::rollup {
@@ -62,6 +63,10 @@ class Projection {
   class Prefetcher;  // reads and decodes the next batch while one is applied
   void Reset();
   absl::Status ApplyEvent(const eventlog::Envelope& e, Pending& pending);
+  absl::Status ApplyPlanEvent(const eventlog::Envelope& e, const std::string& facility,
+                              Pending& pending);
+  absl::StatusOr<OrderFacts*> FindOrder(const std::string& facility, const std::string& order,
+                                        Pending& pending);
 
   eventlog::EventLog* log_;
   RollupStore* store_;
@@ -82,6 +87,7 @@ class Projection {
 
   absl::flat_hash_map<std::string, std::unique_ptr<Unit>> units_;  // key: facility \0 unit
   absl::flat_hash_map<std::string, const kpi::FacilityCalendar*> calendar_cache_;
+  absl::flat_hash_map<std::string, OrderFacts> orders_;  // as stored; key: facility \0 order
   ProjectionStats stats_;
 };
 

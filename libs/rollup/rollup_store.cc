@@ -109,6 +109,7 @@ struct RollupStore::Impl {
   rocksdb::ColumnFamilyHandle* timelines = nullptr;
   rocksdb::ColumnFamilyHandle* reason_hours = nullptr;
   rocksdb::ColumnFamilyHandle* facility_days = nullptr;
+  rocksdb::ColumnFamilyHandle* orders = nullptr;
   uint64_t batch = 0;  // last timeline batch number (Apply is single-writer)
 
   absl::StatusOr<kpi::ElementSums> Sum(rocksdb::ColumnFamilyHandle* cf, const std::string& prefix,
@@ -143,7 +144,9 @@ RollupStore::~RollupStore() = default;
 // The layout of the store; a store written with another layout is dropped
 // and rebuilt from the log (projections are derived data).
 constexpr char kFormatKey[] = "format";
-constexpr char kFormat[] = "2";  // 2: timeline rows per unit and batch
+// 2: timeline rows per unit and batch; 3: 24 elements (work orders), and
+// work-order rows.
+constexpr char kFormat[] = "3";
 constexpr char kTimelineBatchKey[] = "timeline_batch";
 
 absl::StatusOr<std::unique_ptr<RollupStore>> RollupStore::Open(const std::string& path) {
@@ -193,6 +196,7 @@ absl::StatusOr<std::unique_ptr<RollupStore>> RollupStore::OpenOnce(const std::st
       {"timelines", rocksdb::ColumnFamilyOptions()},
       {"reason_hours", sums},
       {"facility_days", sums},
+      {"orders", rocksdb::ColumnFamilyOptions()},
   };
   auto impl = std::make_unique<Impl>();
   auto rocks = storage::OpenRocks(options, path, cfs, false);
@@ -205,6 +209,7 @@ absl::StatusOr<std::unique_ptr<RollupStore>> RollupStore::OpenOnce(const std::st
   impl->timelines = impl->rocks->handles[4];
   impl->reason_hours = impl->rocks->handles[5];
   impl->facility_days = impl->rocks->handles[6];
+  impl->orders = impl->rocks->handles[7];
   std::string batch;
   rocksdb::Status s = impl->db->Get(rocksdb::ReadOptions(), impl->meta, kTimelineBatchKey, &batch);
   if (s.ok() && batch.size() == 8) {
@@ -219,8 +224,10 @@ absl::StatusOr<std::unique_ptr<RollupStore>> RollupStore::OpenOnce(const std::st
 absl::Status RollupStore::Apply(const std::vector<UnitHourDelta>& deltas,
                                 const std::vector<TimelineChange>& changes,
                                 const std::vector<ReasonHourDelta>& reasons,
+                                const std::vector<std::pair<std::string, std::string>>& orders,
                                 const std::string& context, const Cursor& cursor, bool sync) {
   rocksdb::WriteBatch wb;
+  for (const auto& [key, value] : orders) wb.Put(impl_->orders, key, value);
   if (!changes.empty()) {
     // One row per unit and batch (key: unit, batch number), holding the
     // unit's changes of this batch in order: few writes, and a replay in
@@ -322,6 +329,14 @@ absl::StatusOr<std::vector<std::tuple<absl::Time, int, std::string>>> RollupStor
   }
   if (!it->status().ok()) return FromRocks(it->status(), "reading unit timeline");
   return out;
+}
+
+absl::StatusOr<std::optional<std::string>> RollupStore::LoadOrder(const std::string& key) const {
+  std::string value;
+  rocksdb::Status s = impl_->db->Get(rocksdb::ReadOptions(), impl_->orders, key, &value);
+  if (s.IsNotFound()) return std::optional<std::string>();
+  if (!s.ok()) return FromRocks(s, "reading a work order's facts");
+  return std::optional<std::string>(std::move(value));
 }
 
 absl::StatusOr<std::map<std::string, std::pair<int64_t, int64_t>>> RollupStore::Reasons(

@@ -18,6 +18,7 @@
 #define TAKT_LIBS_ROLLUP_ROLLUP_STORE_H_
 
 #include <map>
+#include <optional>
 #include <tuple>
 #include <memory>
 #include <string>
@@ -81,7 +82,18 @@ class RollupStore {
   absl::Status Apply(const std::vector<UnitHourDelta>& deltas,
                      const std::vector<TimelineChange>& changes,
                      const std::vector<ReasonHourDelta>& reasons, const std::string& context,
-                     const Cursor& cursor, bool sync);
+                     const Cursor& cursor, bool sync) {
+    return Apply(deltas, changes, reasons, {}, context, cursor, sync);
+  }
+  // `orders`: (facility \0 work order, encoded OrderFacts) rows to store.
+  absl::Status Apply(const std::vector<UnitHourDelta>& deltas,
+                     const std::vector<TimelineChange>& changes,
+                     const std::vector<ReasonHourDelta>& reasons,
+                     const std::vector<std::pair<std::string, std::string>>& orders,
+                     const std::string& context, const Cursor& cursor, bool sync);
+
+  // A work order's stored facts (encoded), if any.
+  absl::StatusOr<std::optional<std::string>> LoadOrder(const std::string& key) const;
 
   // Stoppage time and count per reason for a facility over [from, to).
   absl::StatusOr<std::map<std::string, std::pair<int64_t, int64_t>>> Reasons(

@@ -104,7 +104,7 @@ TEST(RollupStoreTest, ACorruptCursorIsDataLossNotACrash) {
     rocksdb::Options o;
     std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
     for (const char* n : {"default", "unit_hours", "facility_hours", "meta", "timelines",
-                          "reason_hours", "facility_days"}) {
+                          "reason_hours", "facility_days", "orders"}) {
       rocksdb::ColumnFamilyOptions cf;
       cfs.emplace_back(n, cf);
     }
@@ -132,7 +132,7 @@ TEST(RollupStoreTest, AStoreInAnOlderLayoutIsDroppedForARebuild) {
     rocksdb::Options o;
     std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
     for (const char* n : {"default", "unit_hours", "facility_hours", "meta", "timelines",
-                          "reason_hours", "facility_days"}) {
+                          "reason_hours", "facility_days", "orders"}) {
       cfs.emplace_back(n, rocksdb::ColumnFamilyOptions());
     }
     std::vector<rocksdb::ColumnFamilyHandle*> handles;

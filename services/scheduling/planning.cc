@@ -16,7 +16,6 @@
 namespace takt::scheduling {
 namespace {
 
-constexpr char kPlanSuffix[] = ".plan";
 constexpr int64_t kMicrosPerSecond = 1'000'000;
 
 template <typename M>
@@ -85,15 +84,6 @@ void Subtract(std::vector<std::pair<absl::Time, absl::Time>>* windows, absl::Tim
 }
 
 }  // namespace
-
-std::string PlanStream(const std::string& facility) { return facility + kPlanSuffix; }
-
-std::optional<std::string> FacilityOfPlanStream(const std::string& stream) {
-  if (!absl::EndsWith(stream, kPlanSuffix) || stream.size() <= sizeof(kPlanSuffix) - 1) {
-    return std::nullopt;
-  }
-  return stream.substr(0, stream.size() - (sizeof(kPlanSuffix) - 1));
-}
 
 absl::Status Planning::CheckRouting(const v1::RoutingDefined& r,
                                     const model::EnterpriseModel& m) const {
@@ -470,6 +460,9 @@ absl::StatusOr<v1::Schedule> Planning::Propose(const model::EnterpriseModel& m,
   }
   if (req.time_limit_ms() < 0 || req.horizon_days() < 0 || req.max_iterations() < 0) {
     return Invalid("time_limit_ms, horizon_days and max_iterations must not be negative");
+  }
+  if (o.direction == sched::Direction::kBackward && o.objective == sched::Objective::kMakespan) {
+    o.objective = sched::Objective::kWeightedTardiness;  // backward plans work to due dates
   }
   o.time_limit = absl::Milliseconds(req.time_limit_ms() > 0 ? req.time_limit_ms() : 2000);
   if (req.max_iterations() > 0) {

@@ -18,16 +18,12 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "libs/common/plan_stream.h"
 #include "libs/model/enterprise_model.h"
 #include "libs/sched/problem.h"
 #include "takt/scheduling/v1/planning.pb.h"
 
 namespace takt::scheduling {
-
-// The planning stream of a facility, in the scheduling context.
-std::string PlanStream(const std::string& facility);
-// The facility of a planning stream, or nullopt for other streams.
-std::optional<std::string> FacilityOfPlanStream(const std::string& stream);
 
 struct PlanningProblem {
   sched::Problem problem;

@@ -1,0 +1,30 @@
+// File: plan_stream.h
+// -----------------------------------------------------------------------------
+// A facility's planning facts (routings, work orders, committed schedules)
+// live in stream "<facility>.plan" of the scheduling context, beside the
+// facility's shop-floor stream "<facility>". Facility ids ending in ".plan"
+// are reserved for this.
+#ifndef TAKT_LIBS_COMMON_PLAN_STREAM_H_
+#define TAKT_LIBS_COMMON_PLAN_STREAM_H_
+
+#include <optional>
+#include <string>
+
+namespace takt {
+
+inline constexpr char kPlanStreamSuffix[] = ".plan";
+
+inline std::string PlanStream(const std::string& facility) { return facility + kPlanStreamSuffix; }
+
+// The facility of a planning stream, or nullopt for any other stream.
+inline std::optional<std::string> FacilityOfPlanStream(const std::string& stream) {
+  constexpr size_t n = sizeof(kPlanStreamSuffix) - 1;
+  if (stream.size() <= n || stream.compare(stream.size() - n, n, kPlanStreamSuffix) != 0) {
+    return std::nullopt;
+  }
+  return stream.substr(0, stream.size() - n);
+}
+
+}  // namespace takt
+
+#endif  // TAKT_LIBS_COMMON_PLAN_STREAM_H_
