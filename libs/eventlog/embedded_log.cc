@@ -470,6 +470,24 @@ class EmbeddedLog final : public EventLog, private StateSource {
     return out;
   }
 
+  absl::StatusOr<std::vector<v1::Checkpoint>> ReadCheckpoints(const StreamId& stream) override {
+    TAKT_RETURN_IF_ERROR(ValidateContextName(stream.context));
+    TAKT_RETURN_IF_ERROR(ValidateFacilityId(stream.facility));
+    std::vector<v1::Checkpoint> out;
+    const std::string prefix = EmbeddedStreamPrefix(stream);
+    std::unique_ptr<rocksdb::Iterator> it(db_->db->NewIterator(rocksdb::ReadOptions(), db_->checkpoints));
+    for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+      v1::Checkpoint c;
+      if (!c.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
+        return absl::DataLossError(absl::StrCat("a checkpoint of ", stream.context, "/",
+                                                stream.facility, " does not decode"));
+      }
+      out.push_back(std::move(c));
+    }
+    TAKT_RETURN_IF_ERROR(FromRocks(it->status(), "reading checkpoints"));
+    return out;
+  }
+
   absl::StatusOr<VerifyReport> Verify(const VerifyOptions& options) override {
     return VerifyDb(*db_, options, options.public_key.empty() ? key_.public_key() : options.public_key,
                     options_.verify_threads);

@@ -156,6 +156,9 @@ class EventLog {
   // last checkpoint. Appends also checkpoint every N events per stream.
   virtual absl::Status CheckpointAll() = 0;
 
+  // The signed checkpoints of a stream, in sequence order.
+  virtual absl::StatusOr<std::vector<v1::Checkpoint>> ReadCheckpoints(const StreamId& stream) = 0;
+
   // Verifies hash chains and signed checkpoints (see verify_report.h).
   virtual absl::StatusOr<VerifyReport> Verify(const VerifyOptions& options) = 0;
 

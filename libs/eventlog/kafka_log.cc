@@ -276,6 +276,18 @@ class KafkaLog final : public EventLog, private StateSource {
     return out;
   }
 
+  absl::StatusOr<std::vector<v1::Checkpoint>> ReadCheckpoints(const StreamId& stream) override {
+    TAKT_RETURN_IF_ERROR(ValidateContextName(stream.context));
+    TAKT_RETURN_IF_ERROR(ValidateFacilityId(stream.facility));
+    std::vector<v1::Checkpoint> out;
+    TAKT_RETURN_IF_ERROR(ScanContext(
+        stream.context, nullptr, [&](int32_t, int64_t, std::string_view key, std::string_view value) {
+          v1::Checkpoint c;
+          if (key == stream.facility && ParseCheckpointRecord(value, &c)) out.push_back(std::move(c));
+        }));
+    return out;
+  }
+
   absl::StatusOr<VerifyReport> Verify(const VerifyOptions& options) override {
     std::string public_key = options.public_key.empty() ? key_.public_key() : options.public_key;
     struct StreamCheck {

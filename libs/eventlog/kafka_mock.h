@@ -46,7 +46,7 @@ class KafkaMockCluster {
 
 // The Takt contexts that get a topic each.
 inline constexpr const char* kTaktContexts[] = {"enterprise", "scheduling", "quality", "staffing",
-                                                "budgets"};
+                                                "budgets",    "audit"};
 
 }  // namespace takt::eventlog
 

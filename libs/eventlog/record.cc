@@ -190,4 +190,13 @@ std::string CheckpointSigningBytes(const v1::Checkpoint& c) {
                       c.signed_time().nanos(), "\n", c.key_id());
 }
 
+std::string EncodeRecord(const v1::Envelope& envelope) {
+  v1::Envelope rest = envelope;
+  rest.clear_sequence();
+  rest.clear_prev_hash();
+  rest.clear_hash();
+  return FrameRecord(envelope.hash(),
+                     BuildBody(envelope.sequence(), envelope.prev_hash(), rest.SerializeAsString()));
+}
+
 }  // namespace takt::eventlog

@@ -57,6 +57,10 @@ bool ScanBody(std::string_view body, uint64_t* sequence, std::string_view* prev_
 // Decodes a stored record into an envelope with `hash` filled in.
 absl::StatusOr<v1::Envelope> DecodeRecord(std::string_view record);
 
+// The stored record of a decoded envelope (the inverse of DecodeRecord):
+// what exports carry so that chains can be verified away from the log.
+std::string EncodeRecord(const v1::Envelope& envelope);
+
 // Checkpoint records (Kafka backend).
 std::string FrameCheckpoint(const v1::Checkpoint& checkpoint);
 inline bool IsCheckpointRecord(std::string_view record) {

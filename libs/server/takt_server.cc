@@ -10,7 +10,11 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "google/protobuf/util/json_util.h"
+#include "libs/audit/explain.h"
+#include "libs/audit/history.h"
 #include "libs/common/ids.h"
+#include "libs/common/proto_time.h"
 #include "libs/common/status_macros.h"
 #include "libs/eventlog/embedded_log.h"
 #include "libs/eventlog/kafka_log.h"
@@ -21,6 +25,7 @@
 #include "services/enterprise/model_store.h"
 #include "services/scheduling/ingest.h"
 #include "services/scheduling/planning_store.h"
+#include "takt/audit/v1/audit.grpc.pb.h"
 #include "takt/enterprise/v1/enterprise_service.grpc.pb.h"
 #include "takt/rollups/v1/rollups.grpc.pb.h"
 #include "takt/scheduling/v1/ingest.grpc.pb.h"
@@ -201,6 +206,110 @@ class SchedulingServiceImpl final : public scheduling::v1::SchedulingService::Se
   scheduling::PlanningStore* plans_;
 };
 
+// Auditors: replay (and export), verification and KPI explain. Each call
+// is recorded as a HistoryRead event in context "audit", stream = facility.
+class AuditServiceImpl final : public audit::v1::AuditService::Service {
+ public:
+  AuditServiceImpl(eventlog::EventLog* log, bool embedded, enterprise::ModelStore* models,
+                   rollup::RollupStore* store)
+      : log_(log), embedded_(embedded), models_(models), store_(store) {}
+
+  grpc::Status Replay(grpc::ServerContext* ctx, const audit::v1::ReplayRequest* request,
+                      grpc::ServerWriter<audit::v1::ReplayItem>* writer) override {
+    if (request->with_proofs()) {
+      // Sign the current heads, so that an export is anchored to the end.
+      (void)log_->CheckpointAll();
+    }
+    bool cancelled = false;
+    auto n = audit::Replay(*log_, *request, [&](const audit::v1::ReplayItem& item) {
+      if (!cancelled && !writer->Write(item)) cancelled = true;
+    });
+    if (!n.ok()) return ToGrpc(n.status());
+    return ToGrpc(Record(ctx, request->facility(), request->with_proofs() ? "export" : "replay",
+                         *request, *n));
+  }
+
+  grpc::Status Verify(grpc::ServerContext* ctx, const audit::v1::VerifyRequest* request,
+                      audit::v1::VerifyResponse* response) override {
+    if (absl::Status s = ValidateFacilityId(request->facility()); !s.ok()) return ToGrpc(s);
+    std::vector<std::string> contexts(request->contexts().begin(), request->contexts().end());
+    response->set_ok(true);
+    for (const eventlog::StreamId& stream : audit::FacilityStreams(request->facility(), contexts)) {
+      eventlog::VerifyOptions o;
+      o.context = stream.context;
+      o.facility = stream.facility;
+      auto report = log_->Verify(o);
+      if (!report.ok()) return ToGrpc(report.status());
+      response->set_streams_checked(response->streams_checked() + report->streams_checked);
+      response->set_events_checked(response->events_checked() + report->events_checked);
+      response->set_checkpoints_checked(response->checkpoints_checked() + report->checkpoints_checked);
+      for (const auto& f : report->failures) {
+        response->set_ok(false);
+        auto* out = response->add_failures();
+        out->set_context(stream.context);
+        out->set_stream(stream.facility);
+        out->set_sequence(f.sequence);
+        out->set_kind(eventlog::FailureKindName(f.kind));
+        out->set_detail(f.detail);
+      }
+    }
+    return ToGrpc(Record(ctx, request->facility(), "verify", *request, response->events_checked()));
+  }
+
+  grpc::Status Explain(grpc::ServerContext* ctx, const audit::v1::ExplainRequest* request,
+                       audit::v1::ExplainResponse* response) override {
+    if (store_ == nullptr) {
+      return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                          "explain compares with the rollups: run it where the rollups service runs");
+    }
+    absl::StatusOr<audit::v1::ExplainResponse> r;
+    models_->Read([&](const model::EnterpriseModel& m) {
+      r = audit::Explain(*log_, embedded_, m, *store_, *request);
+    });
+    if (!r.ok()) return ToGrpc(r.status());
+    *response = *r;
+    auto scope = rollup::ParseScope(request->scope());
+    return ToGrpc(Record(ctx, scope.ok() ? scope->facility : "", "explain", *request,
+                         r->events_read()));
+  }
+
+ private:
+  absl::Status Record(grpc::ServerContext* ctx, const std::string& facility,
+                      const std::string& operation, const google::protobuf::Message& request,
+                      uint64_t events) {
+    if (facility.empty()) return absl::OkStatus();
+    audit::v1::HistoryRead read;
+    read.set_facility(facility);
+    read.set_operation(operation);
+    google::protobuf::util::JsonPrintOptions o;
+    o.preserve_proto_field_names = true;
+    (void)google::protobuf::util::MessageToJsonString(request, read.mutable_request_json(), o);
+    read.set_events_returned(events);
+    eventlog::AppendRequest append;
+    append.context = "audit";
+    append.facility = facility;
+    eventlog::Envelope e;
+    e.set_event_type(std::string(audit::v1::HistoryRead::descriptor()->full_name()));
+    e.set_schema_version(1);
+    e.set_actor(Actor(ctx));
+    e.set_request_id(NewUuid());
+    *e.mutable_occurred_time() = ToProto(absl::Now());
+    e.set_payload(read.SerializeAsString());
+    append.events.push_back(std::move(e));
+    auto r = log_->Append(std::move(append));
+    if (!r.ok()) {
+      return absl::Status(r.status().code(),
+                          absl::StrCat("the read could not be recorded: ", r.status().message()));
+    }
+    return absl::OkStatus();
+  }
+
+  eventlog::EventLog* log_;
+  const bool embedded_;
+  enterprise::ModelStore* models_;
+  rollup::RollupStore* store_;  // null where the rollups do not run
+};
+
 class RollupServiceImpl final : public rollups::v1::RollupService::Service {
  public:
   RollupServiceImpl(eventlog::EventLog* log, enterprise::ModelStore* models,
@@ -290,6 +399,7 @@ class Server final : public TaktServer {
     const bool run_enterprise = runs("enterprise");
     const bool run_scheduling = runs("scheduling");
     const bool run_rollups = runs("rollups");
+    const bool run_audit = runs("audit");
     // Where this process does not write the enterprise stream, it follows it.
     follow_model_ = !run_enterprise;
     if (options.kafka_brokers.empty()) {
@@ -305,7 +415,8 @@ class Server final : public TaktServer {
       if (run_enterprise) ko.contexts.push_back(enterprise::kEnterpriseContext);
       else ko.read_contexts.push_back(enterprise::kEnterpriseContext);
       if (run_scheduling) ko.contexts.push_back(scheduling::kSchedulingContext);
-      else if (run_rollups) ko.read_contexts.push_back(scheduling::kSchedulingContext);
+      else if (run_rollups || run_audit) ko.read_contexts.push_back(scheduling::kSchedulingContext);
+      if (run_audit) ko.contexts.push_back("audit");
       ko.signing_key_path = options.data_dir + "/keys/checkpoint.key";
       ko.client_config = options.kafka_config;
       TAKT_ASSIGN_OR_RETURN(log_, eventlog::OpenKafkaLog(ko));
@@ -338,6 +449,11 @@ class Server final : public TaktServer {
     if (run_rollups) {
       rollups_ = std::make_unique<RollupServiceImpl>(log_.get(), models_.get(), store_.get());
       builder.RegisterService(rollups_.get());
+    }
+    if (run_audit) {
+      audit_ = std::make_unique<AuditServiceImpl>(log_.get(), options.kafka_brokers.empty(),
+                                                  models_.get(), store_.get());
+      builder.RegisterService(audit_.get());
     }
     builder.SetMaxReceiveMessageSize(16 << 20);
     server_ = builder.BuildAndStart();
@@ -404,6 +520,7 @@ class Server final : public TaktServer {
   std::unique_ptr<scheduling::PlanningStore> plans_;
   std::unique_ptr<SchedulingServiceImpl> scheduling_;
   std::unique_ptr<RollupServiceImpl> rollups_;
+  std::unique_ptr<AuditServiceImpl> audit_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
   std::thread projector_;
@@ -416,17 +533,17 @@ class Server final : public TaktServer {
 
 absl::StatusOr<std::vector<std::string>> ResolveServices(const std::vector<std::string>& services,
                                                          bool kafka) {
-  static const char* const kAll[] = {"enterprise", "scheduling", "rollups"};
+  static const char* const kAll[] = {"enterprise", "scheduling", "rollups", "audit"};
   std::vector<std::string> out;
   for (const std::string& s : services) {
     if (std::find(std::begin(kAll), std::end(kAll), s) == std::end(kAll)) {
       return absl::InvalidArgumentError(absl::StrCat(
-          "unknown service '", s, "' (services are enterprise, scheduling, rollups)"));
+          "unknown service '", s, "' (services are enterprise, scheduling, rollups, audit)"));
     }
     if (std::find(out.begin(), out.end(), s) == out.end()) out.push_back(s);
   }
   if (out.empty()) out.assign(std::begin(kAll), std::end(kAll));
-  if (out.size() < 3 && !kafka) {
+  if (out.size() < std::size(kAll) && !kafka) {
     return absl::InvalidArgumentError(
         "running a subset of the services needs --kafka-brokers: the embedded log belongs to "
         "one process, which runs all services");

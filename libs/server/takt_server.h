@@ -27,10 +27,12 @@ struct ServerOptions {
   std::string owner_id = "serve";
   std::map<std::string, std::string> kafka_config;  // extra librdkafka properties
   // Which services this process runs: any of "enterprise", "scheduling",
-  // "rollups"; empty means all. A subset needs Kafka: the process then owns
+  // "rollups", "audit"; empty means all. A subset needs Kafka: the process then owns
   // (writes) the contexts of its services and only reads the others
   // (scheduling reads the enterprise model; rollups reads both and owns
-  // nothing).
+  // nothing; audit writes the record of reads and replays through the
+  // owner of what it reads, so on Kafka it runs beside enterprise and
+  // scheduling).
   std::vector<std::string> services;
 };
 

@@ -1,0 +1,264 @@
+#include "libs/audit/explain.h"
+
+#include <map>
+
+#include "absl/strings/str_cat.h"
+#include "libs/common/plan_stream.h"
+#include "libs/common/proto_time.h"
+#include "libs/common/status_macros.h"
+#include "libs/kpi/registry.h"
+#include "libs/rollup/query.h"
+#include "takt/scheduling/v1/events.pb.h"
+#include "takt/scheduling/v1/planning.pb.h"
+
+namespace takt::audit {
+namespace {
+
+using kpi::Element;
+namespace sv1 = ::takt::scheduling::v1;
+
+struct StateAt {
+  sv1::UnitState state = sv1::UNIT_STATE_UNSPECIFIED;
+  std::string reason;
+};
+
+struct UnitFacts {
+  std::map<absl::Time, StateAt> changes;  // later events at the same instant win
+  std::map<absl::Time, bool> orders;      // true: an order started
+};
+
+struct OrderFacts {
+  std::optional<absl::Time> due, planned_start, planned_end, completed;
+  bool cancelled = false;
+};
+
+int64_t Overlap(absl::Time a, absl::Time b, absl::Time from, absl::Time to) {
+  const absl::Time lo = std::max(a, from), hi = std::min(b, to);
+  return hi > lo ? absl::ToInt64Microseconds(hi - lo) : 0;
+}
+
+bool In(absl::Time t, absl::Time from, absl::Time to) { return t >= from && t < to; }
+
+template <typename M>
+bool Parse(const eventlog::v1::Envelope& e, M* m) {
+  return e.event_type() == M::descriptor()->full_name() && m->ParseFromString(e.payload());
+}
+
+// Reads a stream from its start through `upto` (inclusive).
+absl::Status ReadUpTo(eventlog::EventLog& log, const eventlog::StreamId& stream, uint64_t upto,
+                      const std::function<void(const eventlog::v1::Envelope&)>& fn) {
+  for (uint64_t from = 1; from <= upto;) {
+    TAKT_ASSIGN_OR_RETURN(auto events, log.ReadStream(stream, from, std::min<uint64_t>(8192, upto - from + 1)));
+    if (events.empty()) {
+      return absl::DataLossError(absl::StrCat("stream ", stream.context, "/", stream.facility,
+                                              " ends before sequence ", upto));
+    }
+    for (const auto& le : events) fn(le.envelope);
+    from = events.back().envelope.sequence() + 1;
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<Recomputed> RecomputeElements(eventlog::EventLog& log, const std::string& facility,
+                                             const std::string& unit, absl::Time from,
+                                             absl::Time to, uint64_t upto_shop_floor,
+                                             uint64_t upto_plan) {
+  Recomputed out;
+  std::map<std::string, UnitFacts> units;
+  kpi::ElementSums& s = out.sums;
+  TAKT_RETURN_IF_ERROR(ReadUpTo(log, {"scheduling", facility}, upto_shop_floor,
+                                [&](const eventlog::v1::Envelope& e) {
+    ++out.events_read;
+    const absl::Time at = ToTime(e.occurred_time());
+    sv1::UnitStateChanged change;
+    sv1::ProductionCounted count;
+    sv1::OrderStarted started;
+    sv1::OrderEnded ended;
+    if (Parse(e, &change)) {
+      if (!unit.empty() && change.work_unit() != unit) return;
+      units[change.work_unit()].changes[at] = StateAt{change.state(), change.reason_code()};
+    } else if (Parse(e, &count)) {
+      if (!unit.empty() && count.work_unit() != unit) return;
+      if (!In(at, from, to)) return;
+      const int64_t pq = count.good() + count.scrap() + count.rework();
+      s[Element::kPq] += pq;
+      s[Element::kGq] += count.good();
+      s[Element::kSq] += count.scrap();
+      s[Element::kRq] += count.rework();
+      s[Element::kPriPq] += pq * count.planned_run_time_per_item_us();
+      s[Element::kPriGq] += count.good() * count.planned_run_time_per_item_us();
+    } else if (Parse(e, &started)) {
+      if (!unit.empty() && started.work_unit() != unit) return;
+      units[started.work_unit()].orders[at] = true;
+    } else if (Parse(e, &ended)) {
+      if (!unit.empty() && ended.work_unit() != unit) return;
+      units[ended.work_unit()].orders[at] = false;
+    } else {
+      return;
+    }
+    ++out.events_used;
+  }));
+  for (const auto& [id, u] : units) {
+    for (auto it = u.changes.begin(); it != u.changes.end(); ++it) {
+      auto next = std::next(it);
+      if (next == u.changes.end()) break;  // still open
+      const int64_t us = Overlap(it->first, next->first, from, to);
+      switch (it->second.state) {
+        case sv1::UNIT_STATE_RUNNING:
+        case sv1::UNIT_STATE_SETUP:
+          s[it->second.state == sv1::UNIT_STATE_RUNNING ? Element::kApt : Element::kAust] += us;
+          s[Element::kPbt] += us;
+          s[Element::kTbf] += us;
+          s[Element::kTtf] += us;
+          break;
+        case sv1::UNIT_STATE_DELAYED:
+          s[Element::kAdet] += us;
+          s[Element::kPbt] += us;
+          break;
+        case sv1::UNIT_STATE_DOWN:
+          s[Element::kAdet] += us;
+          s[Element::kPbt] += us;
+          s[Element::kTtr] += us;
+          break;
+        case sv1::UNIT_STATE_IDLE:
+          s[Element::kAdot] += us;
+          s[Element::kPbt] += us;
+          break;
+        case sv1::UNIT_STATE_PLANNED_DOWNTIME:
+          s[Element::kPdt] += us;
+          break;
+        default:
+          break;
+      }
+      if (next->second.state == sv1::UNIT_STATE_DOWN && it->second.state != sv1::UNIT_STATE_DOWN &&
+          In(next->first, from, to)) {
+        s[Element::kFe] += 1;
+      }
+    }
+    for (auto it = u.orders.begin(); it != u.orders.end(); ++it) {
+      auto next = std::next(it);
+      if (next == u.orders.end()) break;  // still running
+      if (it->second) s[Element::kAoet] += Overlap(it->first, next->first, from, to);
+    }
+  }
+  if (!unit.empty() || upto_plan == 0) return out;
+  // Work orders of the facility, from its planning stream.
+  std::map<std::string, OrderFacts> orders;
+  TAKT_RETURN_IF_ERROR(ReadUpTo(log, {"scheduling", PlanStream(facility)}, upto_plan,
+                                [&](const eventlog::v1::Envelope& e) {
+    ++out.events_read;
+    sv1::WorkOrderCreated created;
+    sv1::ScheduleCommitted committed;
+    sv1::WorkOrderCompleted completed;
+    sv1::WorkOrderCancelled cancelled;
+    if (Parse(e, &created)) {
+      if (created.has_due_time()) orders[created.work_order()].due = ToTime(created.due_time());
+    } else if (Parse(e, &committed)) {
+      for (const auto& o : committed.schedule().orders()) {
+        orders[o.work_order()].planned_start = ToTime(o.planned_start());
+        orders[o.work_order()].planned_end = ToTime(o.planned_end());
+      }
+    } else if (Parse(e, &completed)) {
+      orders[completed.work_order()].completed = ToTime(completed.completed_time());
+    } else if (Parse(e, &cancelled)) {
+      orders[cancelled.work_order()].cancelled = true;
+    } else {
+      return;
+    }
+    ++out.events_used;
+  }));
+  for (const auto& [id, o] : orders) {
+    if (o.cancelled) continue;
+    if (o.planned_end && In(*o.planned_end, from, to)) {
+      s[Element::kOrdersScheduled] += 1;
+      const bool in_window = o.completed && *o.completed <= *o.planned_end &&
+                             (!o.planned_start || *o.completed >= *o.planned_start);
+      if (in_window) s[Element::kOrdersInWindow] += 1;
+    }
+    if (o.completed && In(*o.completed, from, to)) {
+      s[Element::kOrdersCompleted] += 1;
+      if (o.due) {
+        s[Element::kOrdersWithDue] += 1;
+        s[*o.completed <= *o.due ? Element::kOrdersOnTime : Element::kOrdersLate] += 1;
+        s[Element::kLateness] += absl::ToInt64Microseconds(*o.completed - *o.due);
+      }
+    }
+  }
+  return out;
+}
+
+absl::StatusOr<v1::ExplainResponse> Explain(eventlog::EventLog& log, bool embedded_log,
+                                            const model::EnterpriseModel& model,
+                                            const rollup::RollupStore& store,
+                                            const v1::ExplainRequest& request) {
+  if (!embedded_log) {
+    return absl::UnimplementedError(
+        "explain needs the embedded log: on Kafka the projection's positions are partition "
+        "offsets, not stream sequences");
+  }
+  TAKT_ASSIGN_OR_RETURN(rollup::Scope scope, rollup::ParseScope(request.scope()));
+  if (scope.kind != rollup::Scope::Kind::kFacility && scope.kind != rollup::Scope::Kind::kWorkUnit) {
+    return absl::InvalidArgumentError("explain covers a facility or a work unit scope");
+  }
+  const kpi::KpiDef* def = kpi::FindKpi(request.kpi());
+  if (def == nullptr) return absl::InvalidArgumentError(absl::StrCat("unknown KPI '", request.kpi(), "'"));
+  TAKT_ASSIGN_OR_RETURN(absl::CivilDay from, model::ParseDay(request.from()));
+  TAKT_ASSIGN_OR_RETURN(absl::CivilDay to, model::ParseDay(request.to()));
+  const kpi::FacilityCalendar* cal = model.Calendar(scope.facility);
+  if (cal == nullptr) {
+    return absl::NotFoundError(absl::StrCat("facility '", scope.facility, "' is not defined"));
+  }
+  rollup::QueryRequest q;
+  q.scope = scope;
+  q.kpis = {def->id};
+  q.from = from;
+  q.to = to;
+  // The projection's answer and the positions it reflects, read consistently
+  // (the cursor is written in the same batch as the sums).
+  rollup::Cursor cursor;
+  absl::StatusOr<rollup::QueryResult> projected;
+  for (int attempt = 0;; ++attempt) {
+    TAKT_ASSIGN_OR_RETURN(rollup::Cursor before, store.LoadCursor("scheduling"));
+    projected = rollup::RunQuery(store, model, q);
+    TAKT_ASSIGN_OR_RETURN(cursor, store.LoadCursor("scheduling"));
+    if (cursor == before) break;
+    if (attempt == 50) return absl::UnavailableError("the projection kept moving; try again");
+  }
+  if (!projected.ok()) return projected.status();
+  auto next_of = [&](const std::string& stream) -> uint64_t {
+    auto it = cursor.find(stream);
+    return it == cursor.end() || it->second == 0 ? 0 : it->second - 1;
+  };
+  const uint64_t shop_floor = next_of(scope.facility);
+  const uint64_t plan = next_of(PlanStream(scope.facility));
+  TAKT_ASSIGN_OR_RETURN(Recomputed r,
+                        RecomputeElements(log, scope.facility, scope.work_unit, cal->Day(from).start,
+                                          cal->Day(to).end, shop_floor, plan));
+  v1::ExplainResponse out;
+  out.set_kpi(def->id);
+  out.set_formula(def->formula);
+  const auto value = kpi::Evaluate(*def, r.sums);
+  out.set_has_value(value.has_value());
+  out.set_recomputed_value(value.value_or(0));
+  const auto& pv = projected->total.kpis.front().value;
+  out.set_projection_has_value(pv.has_value());
+  out.set_projection_value(pv.value_or(0));
+  bool equal = true;
+  for (int i = 0; i < kpi::kElementCount; ++i) {
+    auto* el = out.add_elements();
+    el->set_name(std::string(kpi::ElementName(static_cast<Element>(i))));
+    el->set_recomputed(r.sums.v[i]);
+    el->set_projection(projected->total.sums.v[i]);
+    equal = equal && r.sums.v[i] == projected->total.sums.v[i];
+  }
+  out.set_equal(equal);
+  out.set_events_read(r.events_read);
+  out.set_events_used(r.events_used);
+  (*out.mutable_positions())[absl::StrCat("scheduling/", scope.facility)] = shop_floor;
+  (*out.mutable_positions())[absl::StrCat("scheduling/", PlanStream(scope.facility))] = plan;
+  return out;
+}
+
+}  // namespace takt::audit

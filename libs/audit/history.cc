@@ -1,0 +1,294 @@
+#include "libs/audit/history.h"
+
+#include <map>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "google/protobuf/descriptor.h"
+#include "google/protobuf/dynamic_message.h"
+#include "google/protobuf/util/json_util.h"
+#include "google/protobuf/util/message_differencer.h"
+#include "google/protobuf/util/time_util.h"
+#include "libs/common/ids.h"
+#include "libs/common/plan_stream.h"
+#include "libs/common/proto_time.h"
+#include "libs/common/status_macros.h"
+#include "libs/eventlog/record.h"
+#include "libs/eventlog/verifier.h"
+#include "takt/enterprise/v1/model.pb.h"
+#include "takt/scheduling/v1/events.pb.h"
+#include "takt/scheduling/v1/planning.pb.h"
+
+namespace takt::audit {
+namespace {
+
+constexpr size_t kReadChunk = 8192;
+
+// Makes sure the payload types' descriptors are linked in and registered.
+void RegisterPayloadTypes() {
+  static const bool registered = [] {
+    (void)scheduling::v1::UnitStateChanged::descriptor();
+    (void)scheduling::v1::WorkOrderCreated::descriptor();
+    (void)enterprise::v1::FacilityDefined::descriptor();
+    (void)v1::HistoryRead::descriptor();
+    return true;
+  }();
+  (void)registered;
+}
+
+std::string PayloadJson(const std::string& type, const std::string& payload) {
+  RegisterPayloadTypes();
+  const auto* desc = google::protobuf::DescriptorPool::generated_pool()->FindMessageTypeByName(type);
+  if (desc != nullptr) {
+    const google::protobuf::Message* proto =
+        google::protobuf::MessageFactory::generated_factory()->GetPrototype(desc);
+    std::unique_ptr<google::protobuf::Message> m(proto->New());
+    if (m->ParseFromString(payload)) {
+      std::string json;
+      google::protobuf::util::JsonPrintOptions o;
+      o.preserve_proto_field_names = true;
+      if (google::protobuf::util::MessageToJsonString(*m, &json, o).ok()) return json;
+    }
+  }
+  return absl::StrCat("{\"undecoded_base64\":\"", absl::Base64Escape(payload), "\"}");
+}
+
+// Enterprise events that concern the facility: its own definitions, and
+// master data without a facility (regions, products).
+bool ConcernsFacility(const eventlog::v1::Envelope& e, const std::string& facility) {
+  RegisterPayloadTypes();
+  const auto* desc =
+      google::protobuf::DescriptorPool::generated_pool()->FindMessageTypeByName(e.event_type());
+  if (desc == nullptr) return true;
+  const auto* field = desc->FindFieldByName("facility");
+  if (field == nullptr || field->type() != google::protobuf::FieldDescriptor::TYPE_STRING) return true;
+  std::unique_ptr<google::protobuf::Message> m(
+      google::protobuf::MessageFactory::generated_factory()->GetPrototype(desc)->New());
+  if (!m->ParseFromString(e.payload())) return true;
+  return m->GetReflection()->GetString(*m, field) == facility;
+}
+
+std::string Csv(std::string_view field) {
+  if (field.find_first_of(",\"\r\n") == std::string_view::npos) return std::string(field);
+  std::string out = "\"";
+  for (char c : field) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  out += '"';
+  return out;
+}
+
+std::string Rfc3339(const google::protobuf::Timestamp& t) {
+  return google::protobuf::util::TimeUtil::ToString(t);
+}
+
+}  // namespace
+
+const std::vector<std::string>& AuditContexts() {
+  static const std::vector<std::string>* contexts = new std::vector<std::string>{
+      "enterprise", "scheduling", "quality", "staffing", "budgets", "audit"};
+  return *contexts;
+}
+
+std::vector<eventlog::StreamId> FacilityStreams(const std::string& facility,
+                                                const std::vector<std::string>& contexts) {
+  std::vector<eventlog::StreamId> out;
+  for (const std::string& c : contexts.empty() ? AuditContexts() : contexts) {
+    if (c == "enterprise") {
+      out.push_back({c, "enterprise"});  // master data, filtered to the facility
+    } else {
+      out.push_back({c, facility});
+      if (c == "scheduling") out.push_back({c, PlanStream(facility)});
+    }
+  }
+  return out;
+}
+
+v1::AuditedEvent ToAudited(const eventlog::v1::Envelope& e, bool with_record) {
+  v1::AuditedEvent a;
+  a.set_context(e.context());
+  a.set_stream(e.facility());
+  a.set_sequence(e.sequence());
+  a.set_event_id(e.event_id());
+  a.set_event_type(e.event_type());
+  *a.mutable_occurred_time() = e.occurred_time();
+  *a.mutable_recorded_time() = e.recorded_time();
+  a.set_actor(e.actor());
+  a.set_source_id(e.source_id());
+  a.set_source_sequence(e.source_sequence());
+  a.set_request_id(e.request_id());
+  a.set_payload_json(PayloadJson(e.event_type(), e.payload()));
+  a.set_hash(e.hash());
+  if (with_record) a.set_record(eventlog::EncodeRecord(e));
+  return a;
+}
+
+absl::StatusOr<uint64_t> Replay(eventlog::EventLog& log, const v1::ReplayRequest& req,
+                                const std::function<void(const v1::ReplayItem&)>& emit) {
+  TAKT_RETURN_IF_ERROR(ValidateFacilityId(req.facility()));
+  for (const auto& c : req.contexts()) {
+    if (std::find(AuditContexts().begin(), AuditContexts().end(), c) == AuditContexts().end()) {
+      return absl::InvalidArgumentError(absl::StrCat("unknown context '", c, "'"));
+    }
+  }
+  if (req.with_proofs() && (req.has_from_time() || req.has_to_time() || req.event_types_size() > 0)) {
+    return absl::InvalidArgumentError(
+        "with proofs, a replay must be contiguous: bound it by sequence or as-of time, not by "
+        "occurred time or event type");
+  }
+  if (req.to_sequence() > 0 && req.from_sequence() > req.to_sequence()) {
+    return absl::InvalidArgumentError("from_sequence is after to_sequence");
+  }
+  const std::vector<std::string> contexts(req.contexts().begin(), req.contexts().end());
+  const std::set<std::string> types(req.event_types().begin(), req.event_types().end());
+  uint64_t emitted = 0;
+  for (const eventlog::StreamId& stream : FacilityStreams(req.facility(), contexts)) {
+    uint64_t first = 0, last = 0;  // sequences emitted
+    bool stop = false;
+    for (uint64_t from = std::max<uint64_t>(1, req.from_sequence()); !stop;) {
+      size_t want = kReadChunk;
+      if (req.to_sequence() > 0) {
+        if (from > req.to_sequence()) break;
+        want = std::min<uint64_t>(want, req.to_sequence() - from + 1);
+      }
+      auto events = log.ReadStream(stream, from, want);
+      if (!events.ok()) {
+        // Contexts nobody has written yet are empty, not errors.
+        if (events.status().code() == absl::StatusCode::kNotFound) break;
+        return events.status();
+      }
+      if (events->empty()) break;
+      for (const auto& le : *events) {
+        const auto& e = le.envelope;
+        from = e.sequence() + 1;
+        if (req.has_as_of_time() && ToTime(e.recorded_time()) > ToTime(req.as_of_time())) {
+          stop = true;  // the history as it stood then is a prefix of each stream
+          break;
+        }
+        if (req.has_from_time() && ToTime(e.occurred_time()) < ToTime(req.from_time())) continue;
+        if (req.has_to_time() && ToTime(e.occurred_time()) >= ToTime(req.to_time())) continue;
+        if (!types.empty() && !types.count(e.event_type())) continue;
+        if (stream.context == "enterprise" && !ConcernsFacility(e, req.facility())) continue;
+        v1::ReplayItem item;
+        *item.mutable_event() = ToAudited(e, req.with_proofs());
+        emit(item);
+        ++emitted;
+        if (first == 0) first = e.sequence();
+        last = e.sequence();
+      }
+    }
+    if (req.with_proofs() && first > 0) {
+      TAKT_ASSIGN_OR_RETURN(auto checkpoints, log.ReadCheckpoints(stream));
+      for (const auto& c : checkpoints) {
+        if (c.sequence() < first || c.sequence() > last) continue;
+        v1::ReplayItem item;
+        auto* sc = item.mutable_checkpoint();
+        sc->set_context(stream.context);
+        sc->set_stream(stream.facility);
+        sc->set_sequence(c.sequence());
+        sc->set_checkpoint(c.SerializeAsString());
+        emit(item);
+      }
+    }
+  }
+  return emitted;
+}
+
+std::string ToJsonLine(const v1::ReplayItem& item) {
+  std::string json;
+  google::protobuf::util::JsonPrintOptions o;
+  o.preserve_proto_field_names = true;
+  (void)google::protobuf::util::MessageToJsonString(item, &json, o);
+  return json;
+}
+
+std::string CsvHeader() {
+  return "context,stream,sequence,recorded_time,occurred_time,actor,event_type,source_id,"
+         "source_sequence,request_id,event_id,hash,payload";
+}
+
+std::string ToCsvLine(const v1::AuditedEvent& e) {
+  return absl::StrCat(Csv(e.context()), ",", Csv(e.stream()), ",", e.sequence(), ",",
+                      Rfc3339(e.recorded_time()), ",", Rfc3339(e.occurred_time()), ",",
+                      Csv(e.actor()), ",", Csv(e.event_type()), ",", Csv(e.source_id()), ",",
+                      e.source_sequence(), ",", Csv(e.request_id()), ",", Csv(e.event_id()), ",",
+                      HexEncode(e.hash()), ",", Csv(e.payload_json()));
+}
+
+absl::StatusOr<eventlog::VerifyReport> VerifyExport(std::string_view jsonl,
+                                                    std::string_view public_key) {
+  struct Stream {
+    std::vector<std::pair<int, v1::AuditedEvent>> events;  // (line, event)
+    std::vector<eventlog::v1::Checkpoint> checkpoints;
+  };
+  std::map<eventlog::StreamId, Stream> streams;
+  eventlog::VerifyReport report;
+  int line_no = 0;
+  for (absl::string_view line : absl::StrSplit(absl::string_view(jsonl.data(), jsonl.size()), '\n')) {
+    ++line_no;
+    if (line.find_first_not_of(" \t\r") == absl::string_view::npos) continue;
+    v1::ReplayItem item;
+    auto st = google::protobuf::util::JsonStringToMessage(std::string(line), &item);
+    if (!st.ok()) {
+      report.failures.push_back({"", "", 0, eventlog::FailureKind::kAltered,
+                                 absl::StrCat("line ", line_no, " is not an export line: ",
+                                              st.message().as_string())});
+      continue;
+    }
+    if (item.has_event()) {
+      streams[{item.event().context(), item.event().stream()}].events.push_back({line_no, item.event()});
+    } else if (item.has_checkpoint()) {
+      eventlog::v1::Checkpoint c;
+      if (!c.ParseFromString(item.checkpoint().checkpoint())) {
+        report.failures.push_back({item.checkpoint().context(), item.checkpoint().stream(),
+                                   item.checkpoint().sequence(), eventlog::FailureKind::kBadSignature,
+                                   absl::StrCat("line ", line_no, ": the checkpoint does not decode")});
+        continue;
+      }
+      streams[{item.checkpoint().context(), item.checkpoint().stream()}].checkpoints.push_back(c);
+    }
+  }
+  for (auto& [id, s] : streams) {
+    ++report.streams_checked;
+    if (s.events.empty()) {
+      report.failures.push_back({id.context, id.facility, 0, eventlog::FailureKind::kTruncated,
+                                 "checkpoints without any event"});
+      continue;
+    }
+    const uint64_t first = s.events.front().second.sequence();
+    const std::set<uint64_t> wanted = eventlog::CheckpointSequences(s.checkpoints);
+    eventlog::ChainChecker checker(first, first == 1 ? eventlog::ZeroHash() : std::string(), &wanted);
+    std::optional<eventlog::VerifyFailure> edited;
+    uint64_t position = first;  // where the line stands in the file
+    for (const auto& [line, event] : s.events) {
+      checker.Add(position++, event.record());
+      if (edited) continue;
+      // The readable fields must say what the signed record says.
+      auto decoded = eventlog::DecodeRecord(event.record());
+      if (!decoded.ok()) continue;  // the chain check reports it
+      v1::AuditedEvent shown = event;
+      shown.clear_record();
+      v1::AuditedEvent truth = ToAudited(*decoded, false);
+      if (!google::protobuf::util::MessageDifferencer::Equals(shown, truth)) {
+        edited = eventlog::VerifyFailure{id.context, id.facility, event.sequence(),
+                                         eventlog::FailureKind::kAltered,
+                                         absl::StrCat("line ", line, ": the readable fields differ "
+                                                      "from the event's signed record")};
+      }
+    }
+    report.events_checked += checker.events();
+    auto f = eventlog::FinishStream(id, {checker}, s.checkpoints, public_key, 0,
+                                    &report.checkpoints_checked);
+    if (f) {
+      f->context = id.context;
+      f->facility = id.facility;
+    }
+    if (edited && (!f || edited->sequence <= f->sequence)) f = edited;
+    if (f) report.failures.push_back(*f);
+  }
+  return report;
+}
+
+}  // namespace takt::audit

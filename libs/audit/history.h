@@ -1,0 +1,56 @@
+// File: history.h
+// -----------------------------------------------------------------------------
+// A facility's compliance history for auditors: its streams in every context
+// (the shop-floor stream "<facility>" and planning stream "<facility>.plan"
+// of the scheduling context, the facility's streams of the other contexts),
+// replayed in order with each event's who, what, when and source and its
+// payload decoded to readable JSON; filtered by time, sequence and type; as
+// it stood at a past time. With proofs, each event carries its stored record
+// and each stream its signed checkpoints, so that an export can be verified
+// with the public key alone (VerifyExport).
+#ifndef TAKT_LIBS_AUDIT_HISTORY_H_
+#define TAKT_LIBS_AUDIT_HISTORY_H_
+
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "libs/eventlog/event_log.h"
+#include "libs/eventlog/verify_report.h"
+#include "takt/audit/v1/audit.pb.h"
+
+namespace takt::audit {
+
+// The contexts an audit covers by default.
+const std::vector<std::string>& AuditContexts();
+
+// The streams of a facility in the requested contexts.
+std::vector<eventlog::StreamId> FacilityStreams(const std::string& facility,
+                                                const std::vector<std::string>& contexts);
+
+// Calls `emit` for every matching event (streams in order, each in sequence
+// order), then, with proofs, for each stream's checkpoints within the
+// replayed range. Returns the number of events emitted.
+absl::StatusOr<uint64_t> Replay(eventlog::EventLog& log, const v1::ReplayRequest& request,
+                                const std::function<void(const v1::ReplayItem&)>& emit);
+
+// The readable form of an event (payload as protobuf JSON).
+v1::AuditedEvent ToAudited(const eventlog::v1::Envelope& envelope, bool with_record);
+
+// JSON Lines (one ReplayItem per line) and CSV renderings of replay items.
+std::string ToJsonLine(const v1::ReplayItem& item);
+std::string CsvHeader();
+std::string ToCsvLine(const v1::AuditedEvent& event);
+
+// Verifies an export (JSON Lines of ReplayItems) with a trusted public key:
+// every stream's chain from its records, the signed checkpoints, and that
+// the readable fields of each line say what its record says. Reports per
+// stream the first failure (a line edited by hand is "altered").
+absl::StatusOr<eventlog::VerifyReport> VerifyExport(std::string_view jsonl,
+                                                    std::string_view public_key);
+
+}  // namespace takt::audit
+
+#endif  // TAKT_LIBS_AUDIT_HISTORY_H_
