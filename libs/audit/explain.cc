@@ -32,9 +32,11 @@ struct OrderFacts {
   bool cancelled = false;
 };
 
+// Microseconds of [a, b) inside [from, to), instants taken to the
+// microsecond below (the elements' definition).
 int64_t Overlap(absl::Time a, absl::Time b, absl::Time from, absl::Time to) {
   const absl::Time lo = std::max(a, from), hi = std::min(b, to);
-  return hi > lo ? absl::ToInt64Microseconds(hi - lo) : 0;
+  return hi > lo ? absl::ToUnixMicros(hi) - absl::ToUnixMicros(lo) : 0;
 }
 
 bool In(absl::Time t, absl::Time from, absl::Time to) { return t >= from && t < to; }

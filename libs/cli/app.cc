@@ -7,6 +7,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
+#include "libs/cli/audit_commands.h"
 #include "libs/cli/bench_log.h"
 #include "libs/cli/bench_service.h"
 #include "libs/cli/client_commands.h"
@@ -226,6 +227,84 @@ int RunTakt(int argc, char** argv) {
   simulate_cmd->add_option("--start", simulate.start,
                            "First production day YYYY-MM-DD (default: days before yesterday)");
   simulate_cmd->callback([&] { exit_code = RunSimulate(simulate, std::cout, std::cerr); });
+
+  // takt audit ...
+  CLI::App* audit = app.add_subcommand("audit", "Auditors: replay, export, verify, explain");
+  audit->require_subcommand(1);
+  AuditArgs audit_args;
+  std::string audit_contexts, audit_types;
+  auto history_flags = [&](CLI::App* cmd) {
+    cmd->add_option("--target", audit_args.target, kTargetHelp)->capture_default_str();
+    cmd->add_option("--facility", audit_args.facility, "Facility id")->required();
+    cmd->add_option("--context", audit_contexts,
+                    "Comma-separated contexts (enterprise, scheduling, quality, staffing, budgets, "
+                    "audit); default: all");
+    cmd->add_option("--from-sequence", audit_args.from_sequence, "First sequence of each stream");
+    cmd->add_option("--to-sequence", audit_args.to_sequence,
+                    "Last sequence of each stream (the history as of that position)");
+    cmd->add_option("--as-of", audit_args.as_of,
+                    "RFC 3339: the history exactly as it stood then (recorded at or before)");
+    cmd->add_option("--purpose", audit_args.purpose, "Why you read it (recorded with the read)");
+  };
+  auto split_lists = [&] {
+    for (absl::string_view c : absl::StrSplit(audit_contexts, ',', absl::SkipEmpty())) {
+      audit_args.contexts.emplace_back(c);
+    }
+    for (absl::string_view t : absl::StrSplit(audit_types, ',', absl::SkipEmpty())) {
+      audit_args.types.emplace_back(t);
+    }
+  };
+  CLI::App* replay_cmd = audit->add_subcommand(
+      "replay", "A facility's history in order: who, what, when, source, readable payload");
+  history_flags(replay_cmd);
+  replay_cmd->add_option("--from-time", audit_args.from_time, "RFC 3339: occurred at or after");
+  replay_cmd->add_option("--to-time", audit_args.to_time, "RFC 3339: occurred before");
+  replay_cmd->add_option("--type", audit_types, "Comma-separated event types (full names)");
+  replay_cmd->add_flag("--json", audit_args.json, "One JSON object per event");
+  replay_cmd->add_flag("--csv", audit_args.csv, "CSV");
+  replay_cmd->callback([&] {
+    split_lists();
+    exit_code = RunAuditReplay(audit_args, std::cout, std::cerr);
+  });
+  CLI::App* export_cmd = audit->add_subcommand(
+      "export", "Write a facility's history to a file: JSON Lines with proofs (verifiable "
+                "offline), or CSV");
+  history_flags(export_cmd);
+  export_cmd->add_option("--out", audit_args.out, "File to write")->required();
+  export_cmd->add_option("--format", audit_args.format, "jsonl | csv")->capture_default_str();
+  export_cmd->callback([&] {
+    split_lists();
+    exit_code = RunAuditExport(audit_args, std::cout, std::cerr);
+  });
+  CLI::App* averify_cmd = audit->add_subcommand(
+      "verify", "Verify a facility's chains and signed checkpoints on the server, or an export "
+                "offline (--export FILE --public-key KEY)");
+  averify_cmd->add_option("--target", audit_args.target, kTargetHelp)->capture_default_str();
+  averify_cmd->add_option("--facility", audit_args.facility, "Facility id (online)");
+  averify_cmd->add_option("--context", audit_contexts, "Comma-separated contexts (online)");
+  averify_cmd->add_option("--export", audit_args.export_file, "An export to verify offline");
+  averify_cmd->add_option("--public-key", audit_args.public_key_file,
+                          "The trusted public key file (keys/checkpoint.pub)");
+  averify_cmd->add_flag("--json", audit_args.json, "JSON report");
+  averify_cmd->callback([&] {
+    split_lists();
+    if (audit_args.export_file.empty() && audit_args.facility.empty()) {
+      std::cerr << "takt: audit verify: give --facility (online) or --export (offline)\n";
+      exit_code = 2;
+      return;
+    }
+    exit_code = RunAuditVerify(audit_args, std::cout, std::cerr);
+  });
+  CLI::App* explain_cmd = audit->add_subcommand(
+      "explain", "Recompute a KPI from raw events and compare it with the rollups");
+  explain_cmd->add_option("--target", audit_args.target, kTargetHelp)->capture_default_str();
+  explain_cmd->add_option("--scope", audit_args.scope, "facilities/F or facilities/F/workUnits/U")
+      ->required();
+  explain_cmd->add_option("--kpi", audit_args.kpi, "KPI id")->required();
+  explain_cmd->add_option("--from", audit_args.from, "First production day")->required();
+  explain_cmd->add_option("--to", audit_args.to, "Last production day")->required();
+  explain_cmd->add_flag("--json", audit_args.json, "Protobuf JSON");
+  explain_cmd->callback([&] { exit_code = RunAuditExplain(audit_args, std::cout, std::cerr); });
 
   // takt schedule jssp
   CLI::App* schedule = app.add_subcommand("schedule", "Finite-capacity scheduling");

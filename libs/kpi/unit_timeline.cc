@@ -7,6 +7,13 @@ namespace {
 
 int64_t Micros(absl::Duration d) { return absl::ToInt64Microseconds(d); }
 
+// Microseconds between two instants, each taken to the microsecond below:
+// the pieces of an interval split at hour boundaries add up to exactly the
+// whole interval, however it is split.
+int64_t MicrosBetween(absl::Time from, absl::Time to) {
+  return absl::ToUnixMicros(to) - absl::ToUnixMicros(from);
+}
+
 bool IsZero(const ElementSums& s) { return s == ElementSums{}; }
 
 }  // namespace
@@ -28,7 +35,7 @@ void UnitTimeline::AddInterval(absl::Time from, absl::Time to, const Change& cha
   const UnitState state = change.state;
   for (absl::Time hour = calendar_->HourStart(from); hour < to;) {
     const absl::Time next = calendar_->HourStart(hour + absl::Hours(1) + absl::Seconds(1));
-    const int64_t us = sign * Micros(std::min(to, next) - std::max(from, hour));
+    const int64_t us = sign * MicrosBetween(std::max(from, hour), std::min(to, next));
     ElementSums& e = out[hour];
     if (reasons != nullptr && IsStoppage(state)) {
       (*reasons)[{hour, change.reason.empty() ? "(no reason)" : change.reason}].micros += us;
@@ -129,7 +136,7 @@ void UnitTimeline::ContributeOrders(std::map<absl::Time, bool>::const_iterator f
     for (absl::Time hour = calendar_->HourStart(it->first); hour < next->first;) {
       const absl::Time h_next = calendar_->HourStart(hour + absl::Hours(1) + absl::Seconds(1));
       out[hour][Element::kAoet] +=
-          sign * Micros(std::min(next->first, h_next) - std::max(it->first, hour));
+          sign * MicrosBetween(std::max(it->first, hour), std::min(next->first, h_next));
       hour = h_next;
     }
   }

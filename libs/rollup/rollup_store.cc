@@ -145,8 +145,8 @@ RollupStore::~RollupStore() = default;
 // and rebuilt from the log (projections are derived data).
 constexpr char kFormatKey[] = "format";
 // 2: timeline rows per unit and batch; 3: 24 elements (work orders), and
-// work-order rows.
-constexpr char kFormat[] = "3";
+// work-order rows; 4: times in whole microseconds between instants.
+constexpr char kFormat[] = "4";
 constexpr char kTimelineBatchKey[] = "timeline_batch";
 
 absl::StatusOr<std::unique_ptr<RollupStore>> RollupStore::Open(const std::string& path) {

@@ -1,0 +1,218 @@
+#include "libs/cli/audit_commands.h"
+
+#include <fstream>
+#include <functional>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "google/protobuf/util/json_util.h"
+#include "google/protobuf/util/time_util.h"
+#include "libs/audit/history.h"
+#include "libs/cli/grpc_client.h"
+#include "libs/crypto/ed25519.h"
+#include "takt/audit/v1/audit.grpc.pb.h"
+
+namespace takt::cli {
+namespace {
+
+namespace av1 = ::takt::audit::v1;
+
+// Sets the field only when the flag was given (an unset time is no bound).
+bool SetTime(const std::string& text, const std::function<google::protobuf::Timestamp*()>& field,
+             const char* flag, std::ostream& err) {
+  if (text.empty()) return true;
+  if (google::protobuf::util::TimeUtil::FromString(text, field())) return true;
+  err << "takt: audit: " << flag << ": not an RFC 3339 time (2026-03-02T06:00:00Z)\n";
+  return false;
+}
+
+bool BuildReplay(const AuditArgs& args, av1::ReplayRequest* req, std::ostream& err) {
+  req->set_facility(args.facility);
+  for (const auto& c : args.contexts) req->add_contexts(c);
+  for (const auto& t : args.types) req->add_event_types(t);
+  req->set_from_sequence(args.from_sequence);
+  req->set_to_sequence(args.to_sequence);
+  req->set_purpose(args.purpose);
+  return SetTime(args.from_time, [&] { return req->mutable_from_time(); }, "--from-time", err) &&
+         SetTime(args.to_time, [&] { return req->mutable_to_time(); }, "--to-time", err) &&
+         SetTime(args.as_of, [&] { return req->mutable_as_of_time(); }, "--as-of", err);
+}
+
+std::unique_ptr<av1::AuditService::Stub> Stub(const AuditArgs& args, std::ostream& err) {
+  auto channel = Connect(args.target, "audit", err);
+  if (!channel) return nullptr;
+  return av1::AuditService::NewStub(channel);
+}
+
+std::string JsonOf(const google::protobuf::Message& m) {
+  std::string json;
+  google::protobuf::util::JsonPrintOptions o;
+  o.preserve_proto_field_names = true;
+  (void)google::protobuf::util::MessageToJsonString(m, &json, o);
+  return json;
+}
+
+// Streams a replay; `fn` sees every item. Returns an exit code.
+int Stream(const AuditArgs& args, const av1::ReplayRequest& req, const char* what,
+           const std::function<void(const av1::ReplayItem&)>& fn, std::ostream& err) {
+  auto stub = Stub(args, err);
+  if (!stub) return 2;
+  grpc::ClientContext ctx;
+  auto reader = stub->Replay(&ctx, req);
+  av1::ReplayItem item;
+  while (reader->Read(&item)) fn(item);
+  grpc::Status s = reader->Finish();
+  if (!s.ok()) return Fail(err, what, s);
+  return 0;
+}
+
+}  // namespace
+
+int RunAuditReplay(const AuditArgs& args, std::ostream& out, std::ostream& err) {
+  av1::ReplayRequest req;
+  if (!BuildReplay(args, &req, err)) return 2;
+  if (args.csv) out << audit::CsvHeader() << "\n";
+  uint64_t n = 0;
+  int rc = Stream(args, req, "audit replay", [&](const av1::ReplayItem& item) {
+    if (!item.has_event()) return;
+    ++n;
+    const auto& e = item.event();
+    if (args.json) {
+      out << audit::ToJsonLine(item) << "\n";
+    } else if (args.csv) {
+      out << audit::ToCsvLine(e) << "\n";
+    } else {
+      out << absl::StrFormat("%s  %s/%s #%d  %s  %s  %s\n",
+                             google::protobuf::util::TimeUtil::ToString(e.recorded_time()),
+                             e.context(), e.stream(), e.sequence(), e.actor(), e.event_type(),
+                             e.payload_json());
+    }
+  }, err);
+  if (rc == 0 && !args.json && !args.csv) out << n << " events (this replay is recorded)\n";
+  return rc;
+}
+
+int RunAuditExport(const AuditArgs& args, std::ostream& out, std::ostream& err) {
+  if (args.format != "jsonl" && args.format != "csv") {
+    err << "takt: audit export: --format is jsonl or csv\n";
+    return 2;
+  }
+  av1::ReplayRequest req;
+  if (!BuildReplay(args, &req, err)) return 2;
+  req.set_with_proofs(args.format == "jsonl");
+  std::ofstream f(args.out, std::ios::trunc);
+  if (!f) {
+    err << "takt: audit export: cannot write " << args.out << "\n";
+    return 2;
+  }
+  if (args.format == "csv") f << audit::CsvHeader() << "\n";
+  uint64_t events = 0, checkpoints = 0;
+  int rc = Stream(args, req, "audit export", [&](const av1::ReplayItem& item) {
+    if (item.has_event()) ++events;
+    if (item.has_checkpoint()) ++checkpoints;
+    if (args.format == "jsonl") {
+      f << audit::ToJsonLine(item) << "\n";
+    } else if (item.has_event()) {
+      f << audit::ToCsvLine(item.event()) << "\n";
+    }
+  }, err);
+  f.close();
+  if (rc != 0) return rc;
+  if (!f) {
+    err << "takt: audit export: writing " << args.out << " failed\n";
+    return 2;
+  }
+  out << "exported " << events << " events and " << checkpoints << " signed checkpoints of "
+      << args.facility << " to " << args.out
+      << (args.format == "jsonl" ? " (verify it with takt audit verify --export)" : "") << "\n";
+  return 0;
+}
+
+int RunAuditVerify(const AuditArgs& args, std::ostream& out, std::ostream& err) {
+  if (!args.export_file.empty()) {
+    // Offline: the export and a trusted public key, no server.
+    if (args.public_key_file.empty()) {
+      err << "takt: audit verify: --export needs --public-key (the trusted key file)\n";
+      return 2;
+    }
+    std::ifstream kin(args.public_key_file);
+    std::ifstream ein(args.export_file);
+    if (!kin || !ein) {
+      err << "takt: audit verify: cannot read " << (!kin ? args.public_key_file : args.export_file) << "\n";
+      return 2;
+    }
+    std::stringstream key_text, export_text;
+    key_text << kin.rdbuf();
+    export_text << ein.rdbuf();
+    auto key = crypto::ParsePublicKeyText(key_text.str());
+    if (!key.ok()) {
+      err << "takt: audit verify: " << args.public_key_file << ": " << key.status().message() << "\n";
+      return 2;
+    }
+    auto report = audit::VerifyExport(export_text.str(), *key);
+    if (!report.ok()) {
+      err << "takt: audit verify: " << report.status().message() << "\n";
+      return 2;
+    }
+    out << (args.json ? report->ToJson() : report->ToText()) << "\n";
+    return report->ok() ? 0 : 1;
+  }
+  auto stub = Stub(args, err);
+  if (!stub) return 2;
+  av1::VerifyRequest req;
+  req.set_facility(args.facility);
+  for (const auto& c : args.contexts) req.add_contexts(c);
+  grpc::ClientContext ctx;
+  av1::VerifyResponse resp;
+  grpc::Status s = stub->Verify(&ctx, req, &resp);
+  if (!s.ok()) return Fail(err, "audit verify", s);
+  if (args.json) {
+    out << JsonOf(resp) << "\n";
+  } else {
+    out << (resp.ok() ? "VERIFIED" : "FAILED") << ": " << resp.streams_checked() << " streams, "
+        << resp.events_checked() << " events, " << resp.checkpoints_checked()
+        << " signed checkpoints checked\n";
+    for (const auto& f : resp.failures()) {
+      out << "  " << f.context() << "/" << f.stream() << " sequence " << f.sequence() << ": "
+          << f.kind() << " (" << f.detail() << ")\n";
+    }
+  }
+  return resp.ok() ? 0 : 1;
+}
+
+int RunAuditExplain(const AuditArgs& args, std::ostream& out, std::ostream& err) {
+  auto stub = Stub(args, err);
+  if (!stub) return 2;
+  av1::ExplainRequest req;
+  req.set_scope(args.scope);
+  req.set_kpi(args.kpi);
+  req.set_from(args.from);
+  req.set_to(args.to);
+  grpc::ClientContext ctx;
+  av1::ExplainResponse resp;
+  grpc::Status s = stub->Explain(&ctx, req, &resp);
+  if (!s.ok()) return Fail(err, "audit explain", s);
+  if (args.json) {
+    out << JsonOf(resp) << "\n";
+    return resp.equal() ? 0 : 1;
+  }
+  auto value = [](bool has, double v) { return has ? absl::StrFormat("%.6f", v) : std::string("-"); };
+  out << resp.kpi() << " = " << resp.formula() << "\n";
+  out << "  recomputed from " << resp.events_used() << " of " << resp.events_read()
+      << " raw events: " << value(resp.has_value(), resp.recomputed_value()) << "\n";
+  out << "  rollups projection:            " << value(resp.projection_has_value(), resp.projection_value())
+      << "\n";
+  out << "  " << (resp.equal() ? "EQUAL" : "DIFFERENT (a defect: please report it)") << "; element sums:\n";
+  for (const auto& e : resp.elements()) {
+    if (e.recomputed() == 0 && e.projection() == 0) continue;
+    out << absl::StrFormat("    %-18s %20d %20d%s\n", e.name(), e.recomputed(), e.projection(),
+                           e.recomputed() == e.projection() ? "" : "   <-- differs");
+  }
+  out << "  at log positions:";
+  for (const auto& [stream, seq] : resp.positions()) out << " " << stream << "#" << seq;
+  out << "\n";
+  return resp.equal() ? 0 : 1;
+}
+
+}  // namespace takt::cli

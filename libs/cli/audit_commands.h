@@ -1,0 +1,39 @@
+// File: audit_commands.h
+// -----------------------------------------------------------------------------
+// `takt audit replay | export | verify | explain`: the auditors' commands.
+// `takt audit verify --export FILE --public-key KEY` needs no server.
+#ifndef TAKT_LIBS_CLI_AUDIT_COMMANDS_H_
+#define TAKT_LIBS_CLI_AUDIT_COMMANDS_H_
+
+#include <cstdint>
+#include <ostream>
+#include <string>
+#include <vector>
+
+namespace takt::cli {
+
+struct AuditArgs {
+  std::string target = "127.0.0.1:7470";
+  std::string facility;
+  std::vector<std::string> contexts;
+  std::vector<std::string> types;
+  std::string from_time, to_time, as_of;  // RFC 3339
+  uint64_t from_sequence = 0, to_sequence = 0;
+  std::string out;             // export: file to write
+  std::string format = "jsonl";  // export: jsonl (with proofs) or csv
+  std::string export_file;     // verify: an export to verify offline
+  std::string public_key_file;
+  std::string scope, kpi, from, to;  // explain
+  std::string purpose;
+  bool json = false;
+  bool csv = false;
+};
+
+int RunAuditReplay(const AuditArgs& args, std::ostream& out, std::ostream& err);
+int RunAuditExport(const AuditArgs& args, std::ostream& out, std::ostream& err);
+int RunAuditVerify(const AuditArgs& args, std::ostream& out, std::ostream& err);
+int RunAuditExplain(const AuditArgs& args, std::ostream& out, std::ostream& err);
+
+}  // namespace takt::cli
+
+#endif  // TAKT_LIBS_CLI_AUDIT_COMMANDS_H_
