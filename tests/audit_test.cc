@@ -19,6 +19,8 @@
 #include "takt/audit/v1/audit.grpc.pb.h"
 #include "takt/enterprise/v1/enterprise_service.grpc.pb.h"
 #include "takt/scheduling/v1/ingest.grpc.pb.h"
+#include "takt/scheduling/v1/planning_service.grpc.pb.h"
+#include "google/protobuf/util/json_util.h"
 
 namespace takt {
 namespace {
@@ -174,6 +176,99 @@ TEST_F(AuditTest, AnExportVerifiesOfflineAndTheReadsAreRecorded) {
   ASSERT_TRUE(Audit()->Verify(&vctx, vreq, &vresp).ok());
   EXPECT_TRUE(vresp.ok());
   EXPECT_GE(vresp.events_checked(), events);
+}
+
+// A miscounted scrap quantity corrected by a supervisor: the correction is
+// an event with actor and reason that refers to the original; replay shows
+// both; the rollups and explain use the corrected figure.
+TEST_F(AuditTest, CorrectionsAreEventsThatRollupsApplyAndReplayShows) {
+  const std::string facility = Units().front().first;
+  // The first production count of the facility.
+  av1::ReplayRequest find;
+  find.set_facility(facility);
+  find.add_contexts("scheduling");
+  find.add_event_types("takt.scheduling.v1.ProductionCounted");
+  grpc::ClientContext fctx;
+  auto reader = Audit()->Replay(&fctx, find);
+  av1::ReplayItem original;
+  ASSERT_TRUE(reader->Read(&original));
+  fctx.TryCancel();
+  (void)reader->Finish();
+  const uint64_t seq = original.event().sequence();
+
+  auto rollup_scrap = [&](const std::string& from, const std::string& to) {
+    av1::ExplainRequest req;
+    req.set_scope("facilities/" + facility);
+    req.set_kpi("scrap_ratio");
+    req.set_from(from);
+    req.set_to(to);
+    grpc::ClientContext ctx;
+    av1::ExplainResponse resp;
+    EXPECT_TRUE(Audit()->Explain(&ctx, req, &resp).ok());
+    EXPECT_TRUE(resp.equal()) << resp.DebugString();
+    for (const auto& e : resp.elements()) {
+      if (e.name() == "SQ") return e.projection();
+    }
+    return int64_t{-1};
+  };
+  const std::string from = "2026-02-28", to = "2026-03-31";
+  const int64_t before = rollup_scrap(from, to);
+  ASSERT_GE(before, 0);
+
+  auto sched = scheduling::v1::SchedulingService::NewStub(*channel_);
+  scheduling::v1::ExecuteRequest fix;
+  fix.set_facility(facility);
+  fix.set_request_id("fix-1");
+  auto* c = fix.add_commands()->mutable_correct_count();
+  c->set_corrects_sequence(seq);
+  c->mutable_corrected()->set_good(10);
+  c->mutable_corrected()->set_scrap(25);
+  c->set_reason("scrap bin recounted by the shift supervisor");
+  {
+    grpc::ClientContext ctx;
+    scheduling::v1::ExecuteResponse resp;
+    grpc::Status st = sched->Execute(&ctx, fix, &resp);
+    ASSERT_TRUE(st.ok()) << st.error_message();
+    EXPECT_EQ(resp.changed(), 1u);
+  }
+  {  // no reason: refused
+    scheduling::v1::ExecuteRequest bad = fix;
+    bad.set_request_id("fix-2");
+    bad.mutable_commands(0)->mutable_correct_count()->clear_reason();
+    bad.mutable_commands(0)->mutable_correct_count()->mutable_corrected()->set_scrap(26);
+    grpc::ClientContext ctx;
+    scheduling::v1::ExecuteResponse resp;
+    EXPECT_EQ(sched->Execute(&ctx, bad, &resp).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  }
+  ASSERT_TRUE(server_->WaitForProjection(absl::Seconds(30)).ok());
+  scheduling::v1::ProductionCounted count;
+  // The original's figures, from its readable payload.
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(original.event().payload_json(), &count).ok());
+  const int64_t after = rollup_scrap(from, to);
+  EXPECT_EQ(after, before - count.scrap() + 25);
+
+  // Replay shows the original unchanged and the correction beside it.
+  av1::ReplayRequest all;
+  all.set_facility(facility);
+  all.add_contexts("scheduling");
+  grpc::ClientContext actx;
+  auto r = Audit()->Replay(&actx, all);
+  av1::ReplayItem item;
+  bool saw_original = false, saw_correction = false;
+  while (r->Read(&item)) {
+    const auto& e = item.event();
+    if (e.stream() == facility && e.sequence() == seq) {
+      saw_original = e.payload_json() == original.event().payload_json();
+    }
+    if (e.event_type() == "takt.scheduling.v1.ProductionCountCorrected") {
+      saw_correction = e.payload_json().find("recounted") != std::string::npos &&
+                       e.payload_json().find(original.event().event_id()) != std::string::npos &&
+                       e.actor().find("127.0.0.1") != std::string::npos;
+    }
+  }
+  ASSERT_TRUE(r->Finish().ok());
+  EXPECT_TRUE(saw_original);
+  EXPECT_TRUE(saw_correction);
 }
 
 TEST_F(AuditTest, BadRequestsGetClearErrors) {

@@ -145,7 +145,7 @@ absl::StatusOr<Recomputed> RecomputeElements(eventlog::EventLog& log, const std:
       if (it->second) s[Element::kAoet] += Overlap(it->first, next->first, from, to);
     }
   }
-  if (!unit.empty() || upto_plan == 0) return out;
+  if (upto_plan == 0) return out;
   // Work orders of the facility, from its planning stream.
   std::map<std::string, OrderFacts> orders;
   TAKT_RETURN_IF_ERROR(ReadUpTo(log, {"scheduling", PlanStream(facility)}, upto_plan,
@@ -155,7 +155,22 @@ absl::StatusOr<Recomputed> RecomputeElements(eventlog::EventLog& log, const std:
     sv1::ScheduleCommitted committed;
     sv1::WorkOrderCompleted completed;
     sv1::WorkOrderCancelled cancelled;
-    if (Parse(e, &created)) {
+    sv1::ProductionCountCorrected correction;
+    if (Parse(e, &correction)) {
+      // Counts as corrected: the difference, where the count occurred.
+      if (!unit.empty() && correction.work_unit() != unit) return;
+      if (!In(ToTime(correction.counted_time()), from, to)) return;
+      const auto& p = correction.previous();
+      const auto& c = correction.corrected();
+      const int64_t good = c.good() - p.good();
+      const int64_t pq = good + (c.scrap() - p.scrap()) + (c.rework() - p.rework());
+      s[Element::kPq] += pq;
+      s[Element::kGq] += good;
+      s[Element::kSq] += c.scrap() - p.scrap();
+      s[Element::kRq] += c.rework() - p.rework();
+      s[Element::kPriPq] += pq * correction.planned_run_time_per_item_us();
+      s[Element::kPriGq] += good * correction.planned_run_time_per_item_us();
+    } else if (Parse(e, &created)) {
       if (created.has_due_time()) orders[created.work_order()].due = ToTime(created.due_time());
     } else if (Parse(e, &committed)) {
       for (const auto& o : committed.schedule().orders()) {
@@ -172,7 +187,7 @@ absl::StatusOr<Recomputed> RecomputeElements(eventlog::EventLog& log, const std:
     ++out.events_used;
   }));
   for (const auto& [id, o] : orders) {
-    if (o.cancelled) continue;
+    if (o.cancelled || !unit.empty()) continue;  // work orders count for the facility
     if (o.planned_end && In(*o.planned_end, from, to)) {
       s[Element::kOrdersScheduled] += 1;
       const bool in_window = o.completed && *o.completed <= *o.planned_end &&

@@ -27,6 +27,7 @@ constexpr char kWorkOrderCreated[] = "takt.scheduling.v1.WorkOrderCreated";
 constexpr char kScheduleCommitted[] = "takt.scheduling.v1.ScheduleCommitted";
 constexpr char kWorkOrderCompleted[] = "takt.scheduling.v1.WorkOrderCompleted";
 constexpr char kWorkOrderCancelled[] = "takt.scheduling.v1.WorkOrderCancelled";
+constexpr char kCountCorrected[] = "takt.scheduling.v1.ProductionCountCorrected";
 // Timeline rows for order changes use these codes beside the unit states.
 constexpr int kOrderStartCode = 16;
 constexpr int kOrderEndCode = 17;
@@ -190,7 +191,7 @@ absl::Status Projection::ApplyPlanEvent(const eventlog::Envelope& e, const std::
                                         Pending& pending) {
   const std::string& type = e.event_type();
   if (type != kWorkOrderCreated && type != kScheduleCommitted && type != kWorkOrderCompleted &&
-      type != kWorkOrderCancelled) {
+      type != kWorkOrderCancelled && type != kCountCorrected) {
     ++stats_.events_ignored;
     return absl::OkStatus();
   }
@@ -214,7 +215,18 @@ absl::Status Projection::ApplyPlanEvent(const eventlog::Envelope& e, const std::
     pending.Add(u, OrderChange(before, *facts, *calendar));
     return absl::OkStatus();
   };
-  if (type == kWorkOrderCreated) {
+  if (type == kCountCorrected) {
+    // The corrected figures replace the previous ones where they were counted.
+    scheduling::v1::ProductionCountCorrected x;
+    TAKT_RETURN_IF_ERROR(decode(&x));
+    TAKT_ASSIGN_OR_RETURN(Unit * u, FindUnit(facility, x.work_unit(), calendar));
+    const absl::Time at = ToTime(x.counted_time());
+    const absl::Duration pri = absl::Microseconds(x.planned_run_time_per_item_us());
+    const auto& p = x.previous();
+    const auto& c = x.corrected();
+    pending.Add(u, u->timeline->Count(at, c.good() - p.good(), c.scrap() - p.scrap(),
+                                      c.rework() - p.rework(), pri));
+  } else if (type == kWorkOrderCreated) {
     scheduling::v1::WorkOrderCreated w;
     TAKT_RETURN_IF_ERROR(decode(&w));
     TAKT_RETURN_IF_ERROR(update(w.work_order(), [&](OrderFacts& f) {

@@ -12,6 +12,7 @@
 #include "libs/common/status_macros.h"
 #include "libs/crypto/sha256.h"
 #include "libs/sched/solver.h"
+#include "takt/scheduling/v1/events.pb.h"
 
 namespace takt::scheduling {
 namespace {
@@ -290,9 +291,51 @@ absl::StatusOr<std::vector<model::ModelEvent>> Planning::Decide(
       out.push_back(EventOf(w));
       return out;
     }
+    case v1::PlanningCommand::kCorrectCount:
+      return absl::InternalError("a count correction is decided with its original event");
     default:
       return Invalid("empty planning command");
   }
+}
+
+absl::StatusOr<std::vector<model::ModelEvent>> Planning::DecideCorrection(
+    const v1::CorrectCount& c, const eventlog::v1::Envelope* original) const {
+  const std::string name = absl::StrCat("correction of sequence ", c.corrects_sequence(), " of '",
+                                        facility_, "'");
+  v1::ProductionCounted count;
+  if (original == nullptr) return absl::NotFoundError(absl::StrCat(name, ": there is no such event"));
+  if (original->event_type() != v1::ProductionCounted::descriptor()->full_name() ||
+      !count.ParseFromString(original->payload())) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        name, ": it is a ", original->event_type(), ", not a production count"));
+  }
+  if (c.reason().empty()) return Invalid(absl::StrCat(name, ": a reason is required"));
+  const auto& q = c.corrected();
+  if (q.good() < 0 || q.scrap() < 0 || q.rework() < 0) {
+    return Invalid(absl::StrCat(name, ": quantities must not be negative"));
+  }
+  v1::Quantities previous;
+  if (auto it = corrected_.find(c.corrects_sequence()); it != corrected_.end()) {
+    previous = it->second;
+  } else {
+    previous.set_good(count.good());
+    previous.set_scrap(count.scrap());
+    previous.set_rework(count.rework());
+  }
+  std::vector<model::ModelEvent> out;
+  if (Same(previous, q)) return out;
+  v1::ProductionCountCorrected e;
+  e.set_corrects_sequence(c.corrects_sequence());
+  e.set_corrects_event_id(original->event_id());
+  e.set_work_unit(count.work_unit());
+  e.set_product(count.product());
+  e.set_planned_run_time_per_item_us(count.planned_run_time_per_item_us());
+  *e.mutable_counted_time() = original->occurred_time();
+  *e.mutable_previous() = previous;
+  *e.mutable_corrected() = q;
+  e.set_reason(c.reason());
+  out.push_back(EventOf(e));
+  return out;
 }
 
 absl::Status Planning::Apply(const model::ModelEvent& e) {
@@ -342,6 +385,10 @@ absl::Status Planning::Apply(const model::ModelEvent& e) {
     WorkOrderState& o = orders_[w.work_order()];
     o.status = "completed";
     o.completed = ToTime(w.completed_time());
+  } else if (Is<v1::ProductionCountCorrected>(e)) {
+    v1::ProductionCountCorrected x;
+    TAKT_RETURN_IF_ERROR(parse(&x));
+    corrected_[x.corrects_sequence()] = x.corrected();
   } else if (Is<v1::ScheduleCommitted>(e)) {
     v1::ScheduleCommitted s;
     TAKT_RETURN_IF_ERROR(parse(&s));

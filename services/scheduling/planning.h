@@ -21,6 +21,7 @@
 #include "libs/common/plan_stream.h"
 #include "libs/model/enterprise_model.h"
 #include "libs/sched/problem.h"
+#include "takt/eventlog/v1/envelope.pb.h"
 #include "takt/scheduling/v1/planning.pb.h"
 
 namespace takt::scheduling {
@@ -52,6 +53,12 @@ class Planning {
                                                         const model::EnterpriseModel& model) const;
   absl::Status Apply(const model::ModelEvent& event);
 
+  // A correction of the count `original` (the event at
+  // command.corrects_sequence of the facility's shop-floor stream, or null
+  // if there is none). None if the figures are already those.
+  absl::StatusOr<std::vector<model::ModelEvent>> DecideCorrection(
+      const v1::CorrectCount& command, const eventlog::v1::Envelope* original) const;
+
   // The released work orders as a problem, from `origin` over `horizon_days`.
   absl::StatusOr<PlanningProblem> BuildProblem(const model::EnterpriseModel& model,
                                                absl::Time origin, int horizon_days) const;
@@ -76,6 +83,7 @@ class Planning {
   std::vector<v1::CalendarExceptionAdded> exceptions_;
   std::map<std::string, WorkOrderState> orders_;
   std::string committed_id_;
+  std::map<uint64_t, v1::Quantities> corrected_;  // count sequence -> latest figures
 };
 
 }  // namespace takt::scheduling

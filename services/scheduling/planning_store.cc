@@ -84,7 +84,18 @@ absl::StatusOr<v1::ExecuteResponse> PlanningStore::Execute(const v1::ExecuteRequ
       *c.mutable_complete_work_order()->mutable_completed_time() = ToProto(now);
     }
     absl::StatusOr<std::vector<model::ModelEvent>> decided;
-    models_->Read([&](const model::EnterpriseModel& m) { decided = scratch.Decide(c, m); });
+    if (c.has_correct_count()) {
+      // The count it corrects, from the facility's shop-floor stream.
+      const uint64_t seq = c.correct_count().corrects_sequence();
+      auto original = seq == 0 ? absl::StatusOr<std::vector<eventlog::LoggedEvent>>(
+                                     std::vector<eventlog::LoggedEvent>{})
+                               : log_->ReadStream({kSchedulingContext, request.facility()}, seq, 1);
+      if (!original.ok()) return original.status();
+      decided = scratch.DecideCorrection(c.correct_count(),
+                                         original->empty() ? nullptr : &original->front().envelope);
+    } else {
+      models_->Read([&](const model::EnterpriseModel& m) { decided = scratch.Decide(c, m); });
+    }
     if (!decided.ok()) {
       return absl::Status(decided.status().code(),
                           absl::StrCat("commands[", i, "]: ", decided.status().message()));

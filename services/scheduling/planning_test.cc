@@ -4,6 +4,7 @@
 #include "libs/common/proto_time.h"
 #include "libs/sched/solver.h"
 #include "takt/enterprise/v1/model.pb.h"
+#include "takt/scheduling/v1/events.pb.h"
 
 namespace takt::scheduling {
 namespace {
@@ -289,6 +290,59 @@ TEST_F(PlanningTest, AUnitWithNoCapacityBeforeTheHorizonIsReported) {
   auto s = planning_.Propose(model_, Request("makespan", "forward"), kMonday);
   EXPECT_EQ(s.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_NE(s.status().message().find("'bench-1' has no capacity"), std::string::npos) << s.status();
+}
+
+TEST_F(PlanningTest, CountCorrectionsReferToTheOriginalAndChain) {
+  scheduling::v1::ProductionCounted count;
+  count.set_work_unit("saw-1");
+  count.set_product("chair");
+  count.set_good(100);
+  count.set_scrap(5);
+  count.set_planned_run_time_per_item_us(60'000'000);
+  eventlog::v1::Envelope original;
+  original.set_event_type("takt.scheduling.v1.ProductionCounted");
+  original.set_event_id("ev-17");
+  original.set_sequence(17);
+  *original.mutable_occurred_time() = ToProto(kMonday + absl::Hours(9));
+  original.set_payload(count.SerializeAsString());
+
+  v1::CorrectCount fix;
+  fix.set_corrects_sequence(17);
+  fix.mutable_corrected()->set_good(100);
+  fix.mutable_corrected()->set_scrap(8);
+  fix.set_reason("recount");
+  auto events = planning_.DecideCorrection(fix, &original);
+  ASSERT_TRUE(events.ok()) << events.status();
+  ASSERT_EQ(events->size(), 1u);
+  v1::ProductionCountCorrected x;
+  ASSERT_TRUE(x.ParseFromString((*events)[0].payload));
+  EXPECT_EQ(x.corrects_event_id(), "ev-17");
+  EXPECT_EQ(x.previous().scrap(), 5);
+  EXPECT_EQ(x.corrected().scrap(), 8);
+  EXPECT_EQ(x.work_unit(), "saw-1");
+  EXPECT_EQ(x.planned_run_time_per_item_us(), 60'000'000);
+  ASSERT_TRUE(planning_.Apply((*events)[0]).ok());
+  // The same figures again: nothing to record. A second correction starts
+  // from the first one's figures, not the original's.
+  EXPECT_TRUE(planning_.DecideCorrection(fix, &original)->empty());
+  fix.mutable_corrected()->set_scrap(6);
+  auto second = planning_.DecideCorrection(fix, &original);
+  ASSERT_TRUE(second.ok());
+  ASSERT_TRUE(x.ParseFromString((*second)[0].payload));
+  EXPECT_EQ(x.previous().scrap(), 8);
+  // Bad corrections.
+  fix.clear_reason();
+  EXPECT_EQ(planning_.DecideCorrection(fix, &original).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  fix.set_reason("x");
+  fix.mutable_corrected()->set_good(-1);
+  EXPECT_EQ(planning_.DecideCorrection(fix, &original).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  fix.mutable_corrected()->set_good(1);
+  EXPECT_EQ(planning_.DecideCorrection(fix, nullptr).status().code(), absl::StatusCode::kNotFound);
+  original.set_event_type("takt.scheduling.v1.UnitStateChanged");
+  EXPECT_EQ(planning_.DecideCorrection(fix, &original).status().code(),
+            absl::StatusCode::kFailedPrecondition);
 }
 
 }  // namespace
