@@ -51,6 +51,17 @@ std::string ToCsvLine(const v1::AuditedEvent& event);
 absl::StatusOr<eventlog::VerifyReport> VerifyExport(std::string_view jsonl,
                                                     std::string_view public_key);
 
+// Replays streams from their stored records with the chain checked as it
+// goes (each record's SHA-256, the links, the signed checkpoints) and each
+// event decoded, on `threads` threads (streams are shared out).
+struct VerifiedReplayResult {
+  uint64_t events = 0;
+  eventlog::VerifyReport report;
+};
+absl::StatusOr<VerifiedReplayResult> VerifiedReplay(
+    eventlog::EventLog& log, const std::vector<eventlog::StreamId>& streams, int threads,
+    const std::function<void(const eventlog::v1::Envelope&)>& fn = nullptr);
+
 }  // namespace takt::audit
 
 #endif  // TAKT_LIBS_AUDIT_HISTORY_H_

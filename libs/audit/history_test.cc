@@ -232,6 +232,24 @@ TEST_F(HistoryTest, AnExportVerifiesOfflineAndEveryTamperingIsCaught) {
   EXPECT_FALSE(junk->ok());
 }
 
+TEST_F(HistoryTest, VerifiedReplayChecksTheChainAsItDecodes) {
+  for (int b = 0; b < 5; ++b) Counts(8, 1 + 8 * b);
+  ASSERT_TRUE(log_->CheckpointAll().ok());
+  int64_t good = 0;
+  auto r = VerifiedReplay(*log_, {{"scheduling", "plant-1"}, {"scheduling", "plant-2"}}, 2,
+                          [&](const eventlog::v1::Envelope& e) {
+                            sv1::ProductionCounted c;
+                            ASSERT_TRUE(c.ParseFromString(e.payload()));
+                            good += c.good();
+                          });
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_TRUE(r->report.ok()) << r->report.ToText();
+  EXPECT_EQ(r->events, 40u);
+  EXPECT_EQ(r->report.streams_checked, 2u);  // plant-2 is empty, and fine
+  EXPECT_GE(r->report.checkpoints_checked, 3u);
+  EXPECT_EQ(good, 5 * (100 + 101 + 102 + 103 + 104 + 105 + 106 + 107));
+}
+
 TEST_F(HistoryTest, ProofsNeedAContiguousRangeAndBadRequestsAreRefused) {
   Counts(3, 1);
   v1::ReplayRequest req;

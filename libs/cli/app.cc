@@ -8,6 +8,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 #include "libs/cli/audit_commands.h"
+#include "libs/cli/bench_audit.h"
 #include "libs/cli/bench_log.h"
 #include "libs/cli/bench_service.h"
 #include "libs/cli/client_commands.h"
@@ -108,6 +109,23 @@ int RunTakt(int argc, char** argv) {
       }
       std::cout << FormatBenchResult(r, bench_json) << "\n";
     }
+  });
+
+  BenchAuditOptions bench_audit;
+  CLI::App* bench_audit_cmd = bench->add_subcommand(
+      "audit", "Replay with chain verification, export and offline verification");
+  bench_audit_cmd->add_option("--facilities", bench_audit.facilities, "Streams")->capture_default_str();
+  bench_audit_cmd->add_option("--events", bench_audit.events_per_facility, "Events per stream")
+      ->capture_default_str();
+  bench_audit_cmd->add_flag("--json", bench_json, "One JSON object per line");
+  bench_audit_cmd->callback([&] {
+    auto results = RunAuditBenchmark(bench_audit);
+    if (!results.ok()) {
+      std::cerr << "takt: bench audit: " << results.status().message() << "\n";
+      exit_code = 2;
+      return;
+    }
+    for (const auto& r : *results) std::cout << FormatBenchResult(r, bench_json) << "\n";
   });
 
   BenchScheduleArgs bench_schedule;

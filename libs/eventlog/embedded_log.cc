@@ -404,14 +404,44 @@ class EmbeddedLog final : public EventLog, private StateSource {
   absl::StatusOr<std::vector<LoggedEvent>> ReadStream(const StreamId& stream,
                                                       uint64_t from_sequence,
                                                       size_t max_events) override {
+    std::vector<LoggedEvent> out;
+    TAKT_RETURN_IF_ERROR(ScanRecords(
+        stream, from_sequence, max_events, [&](uint64_t seq, std::string_view record) {
+          if (out.empty()) out.reserve(max_events < 4096 ? max_events : 4096);
+          auto envelope = DecodeRecord(record);
+          if (!envelope.ok() || envelope->sequence() != seq) return Damaged(stream, seq);
+          out.push_back(LoggedEvent{std::move(*envelope), Position{stream.facility, seq}});
+          return absl::OkStatus();
+        }));
+    return out;
+  }
+
+  absl::Status ReadRecords(const StreamId& stream, uint64_t from_sequence, size_t max_events,
+                           const std::function<void(uint64_t, std::string_view)>& fn) override {
+    return ScanRecords(stream, from_sequence, max_events,
+                       [&](uint64_t seq, std::string_view record) {
+                         fn(seq, record);
+                         return absl::OkStatus();
+                       });
+  }
+
+  static absl::Status Damaged(const StreamId& stream, uint64_t seq) {
+    return absl::DataLossError(absl::StrCat("stream ", stream.context, "/", stream.facility,
+                                            " is damaged at sequence ", seq,
+                                            "; run `takt log verify`"));
+  }
+
+  // Calls `fn` with the stored records of sequences [from, from + max) (up
+  // to the head), in order; DATA_LOSS if one is missing or a chunk is bad.
+  template <typename Fn>
+  absl::Status ScanRecords(const StreamId& stream, uint64_t from_sequence, size_t max_events,
+                           Fn&& fn) {
     TAKT_RETURN_IF_ERROR(ValidateContextName(stream.context));
     TAKT_RETURN_IF_ERROR(ValidateFacilityId(stream.facility));
     uint64_t head = HeadOf(stream).head;
-    std::vector<LoggedEvent> out;
     if (from_sequence == 0) from_sequence = 1;
-    if (from_sequence > head || max_events == 0) return out;
+    if (from_sequence > head || max_events == 0) return absl::OkStatus();
     uint64_t to = std::min<uint64_t>(head, from_sequence + max_events - 1);
-    out.reserve(to - from_sequence + 1);
     rocksdb::ReadOptions ro;
     std::string upper = EmbeddedEventKey(stream, to + 1);
     rocksdb::Slice upper_slice(upper);
@@ -422,27 +452,20 @@ class EmbeddedLog final : public EventLog, private StateSource {
     it->SeekForPrev(EmbeddedEventKey(stream, from_sequence));
     if (!it->Valid() || !it->key().starts_with(prefix)) it->Seek(EmbeddedEventKey(stream, from_sequence));
     uint64_t expect = from_sequence;
-    auto damaged = [&](uint64_t seq) {
-      return absl::DataLossError(absl::StrCat("stream ", stream.context, "/", stream.facility,
-                                              " is damaged at sequence ", seq,
-                                              "; run `takt log verify`"));
-    };
     ChunkReader chunk;
     for (; it->Valid() && expect <= to; it->Next()) {
       std::string_view key = it->key().ToStringView();
       if (key.size() != prefix.size() + 8 || !it->key().starts_with(prefix)) break;
       uint64_t seq = GetBigEndian64(key.substr(prefix.size()));
       if (seq > expect) break;  // a hole: reported below
-      if (!chunk.Open(it->value().ToStringView())) return damaged(seq);
+      if (!chunk.Open(it->value().ToStringView())) return Damaged(stream, seq);
       std::string_view record;
       for (; expect <= to && chunk.Next(&record); ++seq) {
         if (seq < expect) continue;
-        auto envelope = DecodeRecord(record);
-        if (!envelope.ok() || envelope->sequence() != seq) return damaged(seq);
-        out.push_back(LoggedEvent{std::move(*envelope), Position{stream.facility, seq}});
+        TAKT_RETURN_IF_ERROR(fn(seq, record));
         ++expect;
       }
-      if (chunk.malformed()) return damaged(seq);
+      if (chunk.malformed()) return Damaged(stream, seq);
     }
     TAKT_RETURN_IF_ERROR(FromRocks(it->status(), "reading stream"));
     if (expect != to + 1) {
@@ -450,7 +473,7 @@ class EmbeddedLog final : public EventLog, private StateSource {
                                               " is missing sequence ", expect,
                                               "; run `takt log verify`"));
     }
-    return out;
+    return absl::OkStatus();
   }
 
   absl::StatusOr<std::unique_ptr<Subscription>> Subscribe(std::string_view context,

@@ -18,6 +18,7 @@
 #define TAKT_LIBS_EVENTLOG_EVENT_LOG_H_
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -144,6 +145,13 @@ class EventLog {
   virtual absl::StatusOr<std::vector<LoggedEvent>> ReadStream(const StreamId& stream,
                                                               uint64_t from_sequence,
                                                               size_t max_events) = 0;
+
+  // The stored records of a stream (see record.h) from `from_sequence` on,
+  // at most `max_events`, undecoded: for readers that verify chains as
+  // they go. `fn` sees each record with the sequence it is stored under.
+  virtual absl::Status ReadRecords(const StreamId& stream, uint64_t from_sequence,
+                                   size_t max_events,
+                                   const std::function<void(uint64_t, std::string_view)>& fn) = 0;
 
   // Subscribes to a context's events after `cursor` (empty: from the start).
   virtual absl::StatusOr<std::unique_ptr<Subscription>> Subscribe(std::string_view context,
