@@ -100,11 +100,22 @@ TEST_F(AuditTest, ExplainEqualsTheProjectionForRandomScopesKpisAndPeriods) {
   std::mt19937_64 rng(2026);
   const auto& registry = kpi::Registry();
   int with_value = 0;
-  for (int draw = 0; draw < 40; ++draw) {
-    const auto& [facility, unit] = units[rng() % units.size()];
+  // Every kind of scope the rollups answer.
+  std::vector<std::string> scopes = {"enterprise"};
+  for (const auto& d : sim_->enterprise.definitions()) {
+    if (d.has_region()) scopes.push_back("regions/" + d.region().region());
+    if (d.has_facility()) scopes.push_back("facilities/" + d.facility().facility());
+    if (d.has_area()) scopes.push_back("facilities/" + d.area().facility() + "/areas/" + d.area().area());
+    if (d.has_work_center()) {
+      scopes.push_back("facilities/" + d.work_center().facility() + "/workCenters/" +
+                       d.work_center().work_center());
+    }
+  }
+  for (const auto& [facility, unit] : units) scopes.push_back("facilities/" + facility + "/workUnits/" + unit);
+  for (int draw = 0; draw < 48; ++draw) {
     av1::ExplainRequest req;
-    req.set_scope(rng() % 2 ? "facilities/" + facility
-                            : "facilities/" + facility + "/workUnits/" + unit);
+    // The first draws take each kind of scope in turn, then at random.
+    req.set_scope(draw < 6 ? scopes[draw * (scopes.size() - 1) / 5] : scopes[rng() % scopes.size()]);
     req.set_kpi(registry[rng() % registry.size()].id);
     const int first = static_cast<int>(rng() % 30);
     const int last = first + static_cast<int>(rng() % (30 - first));
@@ -275,14 +286,14 @@ TEST_F(AuditTest, BadRequestsGetClearErrors) {
   {
     grpc::ClientContext ctx;
     av1::ExplainRequest req;
-    req.set_scope("regions/emea");
+    req.set_scope("regions/atlantis");
     req.set_kpi("oee");
     req.set_from("2026-03-01");
     req.set_to("2026-03-02");
     av1::ExplainResponse resp;
     auto st = Audit()->Explain(&ctx, req, &resp);
-    EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
-    EXPECT_NE(st.error_message().find("facility or a work unit"), std::string::npos);
+    EXPECT_EQ(st.error_code(), grpc::StatusCode::NOT_FOUND) << st.error_message();
+    EXPECT_NE(st.error_message().find("atlantis"), std::string::npos) << st.error_message();
   }
   {
     grpc::ClientContext ctx;

@@ -64,11 +64,12 @@ absl::Status ReadUpTo(eventlog::EventLog& log, const eventlog::StreamId& stream,
 }  // namespace
 
 absl::StatusOr<Recomputed> RecomputeElements(eventlog::EventLog& log, const std::string& facility,
-                                             const std::string& unit, absl::Time from,
+                                             const std::set<std::string>* units, absl::Time from,
                                              absl::Time to, uint64_t upto_shop_floor,
                                              uint64_t upto_plan) {
   Recomputed out;
-  std::map<std::string, UnitFacts> units;
+  auto skip = [&](const std::string& u) { return units != nullptr && !units->count(u); };
+  std::map<std::string, UnitFacts> timelines;  // by unit
   kpi::ElementSums& s = out.sums;
   TAKT_RETURN_IF_ERROR(ReadUpTo(log, {"scheduling", facility}, upto_shop_floor,
                                 [&](const eventlog::v1::Envelope& e) {
@@ -79,10 +80,10 @@ absl::StatusOr<Recomputed> RecomputeElements(eventlog::EventLog& log, const std:
     sv1::OrderStarted started;
     sv1::OrderEnded ended;
     if (Parse(e, &change)) {
-      if (!unit.empty() && change.work_unit() != unit) return;
-      units[change.work_unit()].changes[at] = StateAt{change.state(), change.reason_code()};
+      if (skip(change.work_unit())) return;
+      timelines[change.work_unit()].changes[at] = StateAt{change.state(), change.reason_code()};
     } else if (Parse(e, &count)) {
-      if (!unit.empty() && count.work_unit() != unit) return;
+      if (skip(count.work_unit())) return;
       if (!In(at, from, to)) return;
       const int64_t pq = count.good() + count.scrap() + count.rework();
       s[Element::kPq] += pq;
@@ -92,17 +93,17 @@ absl::StatusOr<Recomputed> RecomputeElements(eventlog::EventLog& log, const std:
       s[Element::kPriPq] += pq * count.planned_run_time_per_item_us();
       s[Element::kPriGq] += count.good() * count.planned_run_time_per_item_us();
     } else if (Parse(e, &started)) {
-      if (!unit.empty() && started.work_unit() != unit) return;
-      units[started.work_unit()].orders[at] = true;
+      if (skip(started.work_unit())) return;
+      timelines[started.work_unit()].orders[at] = true;
     } else if (Parse(e, &ended)) {
-      if (!unit.empty() && ended.work_unit() != unit) return;
-      units[ended.work_unit()].orders[at] = false;
+      if (skip(ended.work_unit())) return;
+      timelines[ended.work_unit()].orders[at] = false;
     } else {
       return;
     }
     ++out.events_used;
   }));
-  for (const auto& [id, u] : units) {
+  for (const auto& [id, u] : timelines) {
     for (auto it = u.changes.begin(); it != u.changes.end(); ++it) {
       auto next = std::next(it);
       if (next == u.changes.end()) break;  // still open
@@ -158,7 +159,7 @@ absl::StatusOr<Recomputed> RecomputeElements(eventlog::EventLog& log, const std:
     sv1::ProductionCountCorrected correction;
     if (Parse(e, &correction)) {
       // Counts as corrected: the difference, where the count occurred.
-      if (!unit.empty() && correction.work_unit() != unit) return;
+      if (skip(correction.work_unit())) return;
       if (!In(ToTime(correction.counted_time()), from, to)) return;
       const auto& p = correction.previous();
       const auto& c = correction.corrected();
@@ -187,7 +188,7 @@ absl::StatusOr<Recomputed> RecomputeElements(eventlog::EventLog& log, const std:
     ++out.events_used;
   }));
   for (const auto& [id, o] : orders) {
-    if (o.cancelled || !unit.empty()) continue;  // work orders count for the facility
+    if (o.cancelled || units != nullptr) continue;  // work orders count for the facility
     if (o.planned_end && In(*o.planned_end, from, to)) {
       s[Element::kOrdersScheduled] += 1;
       const bool in_window = o.completed && *o.completed <= *o.planned_end &&
@@ -216,24 +217,18 @@ absl::StatusOr<v1::ExplainResponse> Explain(eventlog::EventLog& log, bool embedd
         "offsets, not stream sequences");
   }
   TAKT_ASSIGN_OR_RETURN(rollup::Scope scope, rollup::ParseScope(request.scope()));
-  if (scope.kind != rollup::Scope::Kind::kFacility && scope.kind != rollup::Scope::Kind::kWorkUnit) {
-    return absl::InvalidArgumentError("explain covers a facility or a work unit scope");
-  }
   const kpi::KpiDef* def = kpi::FindKpi(request.kpi());
   if (def == nullptr) return absl::InvalidArgumentError(absl::StrCat("unknown KPI '", request.kpi(), "'"));
   TAKT_ASSIGN_OR_RETURN(absl::CivilDay from, model::ParseDay(request.from()));
   TAKT_ASSIGN_OR_RETURN(absl::CivilDay to, model::ParseDay(request.to()));
-  const kpi::FacilityCalendar* cal = model.Calendar(scope.facility);
-  if (cal == nullptr) {
-    return absl::NotFoundError(absl::StrCat("facility '", scope.facility, "' is not defined"));
-  }
   rollup::QueryRequest q;
   q.scope = scope;
   q.kpis = {def->id};
   q.from = from;
   q.to = to;
   // The projection's answer and the positions it reflects, read consistently
-  // (the cursor is written in the same batch as the sums).
+  // (the cursor is written in the same batch as the sums). RunQuery also
+  // validates the scope and period.
   rollup::Cursor cursor;
   absl::StatusOr<rollup::QueryResult> projected;
   for (int attempt = 0;; ++attempt) {
@@ -244,19 +239,67 @@ absl::StatusOr<v1::ExplainResponse> Explain(eventlog::EventLog& log, bool embedd
     if (attempt == 50) return absl::UnavailableError("the projection kept moving; try again");
   }
   if (!projected.ok()) return projected.status();
-  auto next_of = [&](const std::string& stream) -> uint64_t {
+
+  // What the scope covers: facility, production days, and which units
+  // (none listed: the whole facility with its work orders).
+  struct Piece {
+    std::string facility;
+    absl::CivilDay from, to;
+    std::optional<std::set<std::string>> units;
+  };
+  std::vector<Piece> pieces;
+  switch (scope.kind) {
+    case rollup::Scope::Kind::kEnterprise:
+      for (const std::string& f : model.Facilities()) pieces.push_back({f, from, to, std::nullopt});
+      break;
+    case rollup::Scope::Kind::kRegion:
+      for (const std::string& f : model.Facilities()) {
+        for (auto [a, b] : model.DaysInRegion(f, scope.region, from, to)) {
+          pieces.push_back({f, a, b, std::nullopt});
+        }
+      }
+      break;
+    case rollup::Scope::Kind::kFacility:
+      pieces.push_back({scope.facility, from, to, std::nullopt});
+      break;
+    case rollup::Scope::Kind::kArea:
+    case rollup::Scope::Kind::kWorkCenter:
+    case rollup::Scope::Kind::kWorkUnit: {
+      std::set<std::string> units;
+      if (scope.kind == rollup::Scope::Kind::kWorkUnit) {
+        units.insert(scope.work_unit);
+      } else {
+        for (const auto& u : model.WorkUnits(scope.facility, scope.area, scope.work_center)) units.insert(u);
+      }
+      pieces.push_back({scope.facility, from, to, units});
+      break;
+    }
+  }
+  auto last_of = [&](const std::string& stream) -> uint64_t {
     auto it = cursor.find(stream);
     return it == cursor.end() || it->second == 0 ? 0 : it->second - 1;
   };
-  const uint64_t shop_floor = next_of(scope.facility);
-  const uint64_t plan = next_of(PlanStream(scope.facility));
-  TAKT_ASSIGN_OR_RETURN(Recomputed r,
-                        RecomputeElements(log, scope.facility, scope.work_unit, cal->Day(from).start,
-                                          cal->Day(to).end, shop_floor, plan));
   v1::ExplainResponse out;
+  Recomputed total;
+  for (const Piece& p : pieces) {
+    const kpi::FacilityCalendar* cal = model.Calendar(p.facility);
+    if (cal == nullptr) {
+      return absl::NotFoundError(absl::StrCat("facility '", p.facility, "' is not defined"));
+    }
+    const uint64_t shop_floor = last_of(p.facility);
+    const uint64_t plan = last_of(PlanStream(p.facility));
+    TAKT_ASSIGN_OR_RETURN(Recomputed r, RecomputeElements(log, p.facility, p.units ? &*p.units : nullptr,
+                                                          cal->Day(p.from).start, cal->Day(p.to).end,
+                                                          shop_floor, plan));
+    total.sums += r.sums;
+    total.events_read += r.events_read;
+    total.events_used += r.events_used;
+    (*out.mutable_positions())[absl::StrCat("scheduling/", p.facility)] = shop_floor;
+    (*out.mutable_positions())[absl::StrCat("scheduling/", PlanStream(p.facility))] = plan;
+  }
   out.set_kpi(def->id);
   out.set_formula(def->formula);
-  const auto value = kpi::Evaluate(*def, r.sums);
+  const auto value = kpi::Evaluate(*def, total.sums);
   out.set_has_value(value.has_value());
   out.set_recomputed_value(value.value_or(0));
   const auto& pv = projected->total.kpis.front().value;
@@ -266,15 +309,13 @@ absl::StatusOr<v1::ExplainResponse> Explain(eventlog::EventLog& log, bool embedd
   for (int i = 0; i < kpi::kElementCount; ++i) {
     auto* el = out.add_elements();
     el->set_name(std::string(kpi::ElementName(static_cast<Element>(i))));
-    el->set_recomputed(r.sums.v[i]);
+    el->set_recomputed(total.sums.v[i]);
     el->set_projection(projected->total.sums.v[i]);
-    equal = equal && r.sums.v[i] == projected->total.sums.v[i];
+    equal = equal && total.sums.v[i] == projected->total.sums.v[i];
   }
   out.set_equal(equal);
-  out.set_events_read(r.events_read);
-  out.set_events_used(r.events_used);
-  (*out.mutable_positions())[absl::StrCat("scheduling/", scope.facility)] = shop_floor;
-  (*out.mutable_positions())[absl::StrCat("scheduling/", PlanStream(scope.facility))] = plan;
+  out.set_events_read(total.events_read);
+  out.set_events_used(total.events_used);
   return out;
 }
 

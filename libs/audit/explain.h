@@ -1,13 +1,17 @@
 // File: explain.h
 // -----------------------------------------------------------------------------
-// KPI explain: recomputes a KPI for a facility or a work unit over production
-// days straight from the raw events of the log, along a code path that shares
+// KPI explain: recomputes a KPI for any scope (enterprise, region, facility,
+// area, work center, work unit) over production days straight from the raw
+// events of the log, along a code path that shares
 // nothing with the rollups projection but the formula registry (and the
 // enterprise model for calendars and scope), and puts it beside the value the
 // projection gives at the same log positions. The two must be equal; a
 // difference is reported element by element, never hidden.
 #ifndef TAKT_LIBS_AUDIT_EXPLAIN_H_
 #define TAKT_LIBS_AUDIT_EXPLAIN_H_
+
+#include <set>
+#include <string>
 
 #include "absl/status/statusor.h"
 #include "libs/eventlog/event_log.h"
@@ -17,16 +21,17 @@
 
 namespace takt::audit {
 
-// Element sums of a facility (all its units and work orders) or of one unit
-// (`unit` not empty) over the instants [from, to), from the events of the
-// facility's scheduling streams up to the given sequences (inclusive).
+// Element sums of a facility (all its units and its work orders; `units`
+// null) or of some of its units, over the instants [from, to), from the
+// events of the facility's scheduling streams up to the given sequences
+// (inclusive).
 struct Recomputed {
   kpi::ElementSums sums;
   uint64_t events_read = 0;
   uint64_t events_used = 0;
 };
 absl::StatusOr<Recomputed> RecomputeElements(eventlog::EventLog& log, const std::string& facility,
-                                             const std::string& unit, absl::Time from,
+                                             const std::set<std::string>* units, absl::Time from,
                                              absl::Time to, uint64_t upto_shop_floor,
                                              uint64_t upto_plan);
 

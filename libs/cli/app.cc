@@ -316,7 +316,8 @@ int RunTakt(int argc, char** argv) {
   CLI::App* explain_cmd = audit->add_subcommand(
       "explain", "Recompute a KPI from raw events and compare it with the rollups");
   explain_cmd->add_option("--target", audit_args.target, kTargetHelp)->capture_default_str();
-  explain_cmd->add_option("--scope", audit_args.scope, "facilities/F or facilities/F/workUnits/U")
+  explain_cmd->add_option("--scope", audit_args.scope,
+                          "enterprise | regions/R | facilities/F[/areas|workCenters|workUnits/X]")
       ->required();
   explain_cmd->add_option("--kpi", audit_args.kpi, "KPI id")->required();
   explain_cmd->add_option("--from", audit_args.from, "First production day")->required();

@@ -14,6 +14,7 @@
 #include "libs/audit/explain.h"
 #include "libs/audit/history.h"
 #include "libs/common/ids.h"
+#include "libs/common/plan_stream.h"
 #include "libs/common/proto_time.h"
 #include "libs/common/status_macros.h"
 #include "libs/eventlog/embedded_log.h"
@@ -268,9 +269,15 @@ class AuditServiceImpl final : public audit::v1::AuditService::Service {
     });
     if (!r.ok()) return ToGrpc(r.status());
     *response = *r;
-    auto scope = rollup::ParseScope(request->scope());
-    return ToGrpc(Record(ctx, scope.ok() ? scope->facility : "", "explain", *request,
-                         r->events_read()));
+    // Recorded for every facility whose history was read.
+    for (const auto& [stream, seq] : r->positions()) {
+      const std::string facility = stream.substr(stream.find('/') + 1);
+      if (FacilityOfPlanStream(facility)) continue;
+      if (absl::Status st = Record(ctx, facility, "explain", *request, r->events_read()); !st.ok()) {
+        return ToGrpc(st);
+      }
+    }
+    return grpc::Status::OK;
   }
 
  private:
