@@ -45,13 +45,6 @@ std::unique_ptr<av1::AuditService::Stub> Stub(const AuditArgs& args, std::ostrea
   return av1::AuditService::NewStub(channel);
 }
 
-std::string JsonOf(const google::protobuf::Message& m) {
-  std::string json;
-  google::protobuf::util::JsonPrintOptions o;
-  o.preserve_proto_field_names = true;
-  (void)google::protobuf::util::MessageToJsonString(m, &json, o);
-  return json;
-}
 
 // Streams a replay; `fn` sees every item. Returns an exit code.
 int Stream(const AuditArgs& args, const av1::ReplayRequest& req, const char* what,
@@ -168,7 +161,7 @@ int RunAuditVerify(const AuditArgs& args, std::ostream& out, std::ostream& err) 
   grpc::Status s = stub->Verify(&ctx, req, &resp);
   if (!s.ok()) return Fail(err, "audit verify", s);
   if (args.json) {
-    out << JsonOf(resp) << "\n";
+    out << ToJson(resp) << "\n";
   } else {
     out << (resp.ok() ? "VERIFIED" : "FAILED") << ": " << resp.streams_checked() << " streams, "
         << resp.events_checked() << " events, " << resp.checkpoints_checked()
@@ -194,7 +187,7 @@ int RunAuditExplain(const AuditArgs& args, std::ostream& out, std::ostream& err)
   grpc::Status s = stub->Explain(&ctx, req, &resp);
   if (!s.ok()) return Fail(err, "audit explain", s);
   if (args.json) {
-    out << JsonOf(resp) << "\n";
+    out << ToJson(resp) << "\n";
     return resp.equal() ? 0 : 1;
   }
   auto value = [](bool has, double v) { return has ? absl::StrFormat("%.6f", v) : std::string("-"); };

@@ -239,11 +239,7 @@ int RunRollup(const RollupArgs& args, std::ostream& out, std::ostream& err) {
   grpc::Status s = stub->QueryKpis(&ctx, req, &resp);
   if (!s.ok()) return Fail(err, "rollup", s);
   if (args.json) {
-    std::string json;
-    google::protobuf::util::JsonPrintOptions o;
-    o.preserve_proto_field_names = true;
-    (void)google::protobuf::util::MessageToJsonString(resp, &json, o);
-    out << json << "\n";
+    out << ToJson(resp) << "\n";
     return 0;
   }
   auto print_row = [&](const rollups::v1::Row& row) {

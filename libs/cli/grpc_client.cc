@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "google/protobuf/util/json_util.h"
 
 namespace takt::cli {
 
@@ -23,6 +24,14 @@ std::shared_ptr<grpc::Channel> Connect(const std::string& target, const std::str
     return nullptr;
   }
   return grpc::CreateChannel(*address, grpc::InsecureChannelCredentials());
+}
+
+std::string ToJson(const google::protobuf::Message& message) {
+  std::string json;
+  google::protobuf::util::JsonPrintOptions o;
+  o.preserve_proto_field_names = true;
+  (void)google::protobuf::util::MessageToJsonString(message, &json, o);
+  return json;
 }
 
 int Fail(std::ostream& err, const std::string& what, const grpc::Status& s) {

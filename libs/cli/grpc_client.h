@@ -12,6 +12,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "google/protobuf/message.h"
 
 namespace takt::cli {
 
@@ -23,6 +24,9 @@ absl::StatusOr<std::string> TargetFor(const std::string& target, const std::stri
 // A channel to `service`; a bad --target is reported on `err` and gives null.
 std::shared_ptr<grpc::Channel> Connect(const std::string& target, const std::string& service,
                                        std::ostream& err);
+
+// Protobuf JSON of a message, field names as in the .proto files.
+std::string ToJson(const google::protobuf::Message& message);
 
 // Prints "takt: what: message (gRPC code N)"; returns exit code 2.
 int Fail(std::ostream& err, const std::string& what, const grpc::Status& s);

@@ -25,13 +25,6 @@ namespace {
 
 namespace sv1 = ::takt::scheduling::v1;
 
-std::string JsonOf(const google::protobuf::Message& m) {
-  std::string json;
-  google::protobuf::util::JsonPrintOptions o;
-  o.preserve_proto_field_names = true;
-  (void)google::protobuf::util::MessageToJsonString(m, &json, o);
-  return json;
-}
 
 std::string Local(const google::protobuf::Timestamp& t) {
   return absl::FormatTime("%Y-%m-%d %H:%M", ToTime(t), absl::UTCTimeZone());
@@ -240,14 +233,14 @@ int RunSchedulePropose(const ScheduleClientArgs& args, std::ostream& out, std::o
   if (!s.ok()) return Fail(err, "schedule propose", s);
   if (!args.out.empty()) {
     std::ofstream f(args.out, std::ios::trunc);
-    f << JsonOf(resp) << "\n";
+    f << ToJson(resp) << "\n";
     if (!f) {
       err << "takt: schedule propose: cannot write " << args.out << "\n";
       return 2;
     }
   }
   if (args.json) {
-    out << JsonOf(resp) << "\n";
+    out << ToJson(resp) << "\n";
     return 0;
   }
   out << absl::StrFormat("proposal %s (%s, %s; nothing committed)\n", resp.schedule_id(),
@@ -309,7 +302,7 @@ int RunScheduleOrders(const ScheduleClientArgs& args, std::ostream& out, std::os
   grpc::Status s = stub->ListWorkOrders(&ctx, req, &resp);
   if (!s.ok()) return Fail(err, "schedule orders", s);
   if (args.json) {
-    out << JsonOf(resp) << "\n";
+    out << ToJson(resp) << "\n";
     return 0;
   }
   out << absl::StrFormat("  %-16s %-10s %-10s %6s %-17s %-17s %-17s\n", "work order", "product",

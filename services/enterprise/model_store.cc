@@ -1,9 +1,22 @@
 #include "services/enterprise/model_store.h"
 
 #include "absl/strings/str_cat.h"
+#include "libs/common/proto_time.h"
 #include "libs/common/status_macros.h"
 
 namespace takt::enterprise {
+
+eventlog::Envelope CommandEnvelope(const model::ModelEvent& event, const std::string& actor,
+                                   const std::string& request_id, absl::Time now) {
+  eventlog::Envelope env;
+  env.set_event_type(event.type);
+  env.set_schema_version(1);
+  env.set_actor(actor);
+  env.set_request_id(request_id);
+  *env.mutable_occurred_time() = ToProto(now);
+  env.set_payload(event.payload);
+  return env;
+}
 
 absl::Status ModelStore::Refresh() {
   absl::MutexLock refresh_lock(&refresh_mu_);
@@ -82,13 +95,7 @@ absl::StatusOr<ApplyOutcome> ModelStore::Apply(
     ++outcome.changed;
     for (const model::ModelEvent& e : *decided) {
       TAKT_RETURN_IF_ERROR(scratch.Apply(e));
-      eventlog::Envelope env;
-      env.set_event_type(e.type);
-      env.set_schema_version(1);
-      env.set_actor(actor);
-      env.set_request_id(request_id);
-      env.set_payload(e.payload);
-      request.events.push_back(std::move(env));
+      request.events.push_back(CommandEnvelope(e, actor, request_id, absl::Now()));
     }
   }
   if (request.events.empty()) return outcome;

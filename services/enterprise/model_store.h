@@ -26,6 +26,12 @@ struct ApplyOutcome {
   uint32_t unchanged = 0;
 };
 
+// The envelope of an event decided from a person's command: type,
+// payload, who asked, the request id that makes a resend idempotent, and
+// when.
+eventlog::Envelope CommandEnvelope(const model::ModelEvent& event, const std::string& actor,
+                                   const std::string& request_id, absl::Time now);
+
 class ModelStore {
  public:
   explicit ModelStore(eventlog::EventLog* log) : log_(log) {}

@@ -42,16 +42,7 @@ absl::Status PlanningStore::Append(Facility* f, const std::vector<model::ModelEv
   req.context = kSchedulingContext;
   req.facility = PlanStream(f->planning.facility());
   req.expected_sequence = static_cast<int64_t>(f->head);
-  for (const auto& e : events) {
-    eventlog::Envelope env;
-    env.set_event_type(e.type);
-    env.set_schema_version(1);
-    env.set_actor(actor);
-    env.set_request_id(request_id);
-    *env.mutable_occurred_time() = ToProto(now);
-    env.set_payload(e.payload);
-    req.events.push_back(std::move(env));
-  }
+  for (const auto& e : events) req.events.push_back(enterprise::CommandEnvelope(e, actor, request_id, now));
   auto appended = log_->Append(std::move(req));
   if (!appended.ok()) {
     if (appended.status().code() == absl::StatusCode::kFailedPrecondition ||
