@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <map>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -150,37 +151,59 @@ absl::StatusOr<uint64_t> Replay(eventlog::EventLog& log, const v1::ReplayRequest
   for (const eventlog::StreamId& stream : FacilityStreams(req.facility(), contexts)) {
     uint64_t first = 0, last = 0;  // sequences emitted
     bool stop = false;
+    // The chain is checked as the records are read: a replay never shows
+    // an altered, missing or moved event as if it were sound.
+    std::optional<eventlog::ChainChecker> chain;
+    absl::Status broken;
     for (uint64_t from = std::max<uint64_t>(1, req.from_sequence()); !stop;) {
       size_t want = kReadChunk;
       if (req.to_sequence() > 0) {
         if (from > req.to_sequence()) break;
         want = std::min<uint64_t>(want, req.to_sequence() - from + 1);
       }
-      auto events = log.ReadStream(stream, from, want);
-      if (!events.ok()) {
-        // Contexts nobody has written yet are empty, not errors.
-        if (events.status().code() == absl::StatusCode::kNotFound) break;
-        return events.status();
-      }
-      if (events->empty()) break;
-      for (const auto& le : *events) {
-        const auto& e = le.envelope;
-        from = e.sequence() + 1;
+      uint64_t read = 0;
+      absl::Status s = log.ReadRecords(stream, from, want, [&](uint64_t seq, std::string_view record) {
+        ++read;
+        from = seq + 1;
+        if (stop || !broken.ok()) return;
+        if (!chain) chain.emplace(seq, seq == 1 ? eventlog::ZeroHash() : std::string(), nullptr);
+        if (!chain->Add(seq, record)) {
+          const auto f = chain->failure();
+          broken = absl::DataLossError(absl::StrCat(
+              "replay stopped: ", stream.context, "/", stream.facility, " is ",
+              eventlog::FailureKindName(f ? f->kind : eventlog::FailureKind::kAltered),
+              " at sequence ", f ? f->sequence : seq, "; run takt audit verify"));
+          return;
+        }
+        auto decoded = eventlog::DecodeRecord(record);
+        if (!decoded.ok()) {
+          broken = decoded.status();
+          return;
+        }
+        const eventlog::v1::Envelope& e = *decoded;
         if (req.has_as_of_time() && ToTime(e.recorded_time()) > ToTime(req.as_of_time())) {
           stop = true;  // the history as it stood then is a prefix of each stream
-          break;
+          return;
         }
-        if (req.has_from_time() && ToTime(e.occurred_time()) < ToTime(req.from_time())) continue;
-        if (req.has_to_time() && ToTime(e.occurred_time()) >= ToTime(req.to_time())) continue;
-        if (!types.empty() && !types.count(e.event_type())) continue;
-        if (stream.context == "enterprise" && !ConcernsFacility(e, req.facility())) continue;
+        if (req.has_from_time() && ToTime(e.occurred_time()) < ToTime(req.from_time())) return;
+        if (req.has_to_time() && ToTime(e.occurred_time()) >= ToTime(req.to_time())) return;
+        if (!types.empty() && !types.count(e.event_type())) return;
+        if (stream.context == "enterprise" && !ConcernsFacility(e, req.facility())) return;
         v1::ReplayItem item;
-        *item.mutable_event() = ToAudited(e, req.with_proofs());
+        *item.mutable_event() = ToAudited(e, false);
+        if (req.with_proofs()) item.mutable_event()->set_record(std::string(record));
         emit(item);
         ++emitted;
         if (first == 0) first = e.sequence();
         last = e.sequence();
+      });
+      if (!s.ok()) {
+        // Contexts nobody has written yet are empty, not errors.
+        if (s.code() == absl::StatusCode::kNotFound) break;
+        return s;
       }
+      TAKT_RETURN_IF_ERROR(broken);
+      if (read < want) break;
     }
     if (req.with_proofs() && first > 0) {
       TAKT_ASSIGN_OR_RETURN(auto checkpoints, log.ReadCheckpoints(stream));

@@ -32,7 +32,9 @@ std::vector<eventlog::StreamId> FacilityStreams(const std::string& facility,
 
 // Calls `emit` for every matching event (streams in order, each in sequence
 // order), then, with proofs, for each stream's checkpoints within the
-// replayed range. Returns the number of events emitted.
+// replayed range. Each stream's hash chain is checked as it is read: an
+// altered, missing or moved event stops the replay with DATA_LOSS naming
+// it. Returns the number of events emitted.
 absl::StatusOr<uint64_t> Replay(eventlog::EventLog& log, const v1::ReplayRequest& request,
                                 const std::function<void(const v1::ReplayItem&)>& emit);
 

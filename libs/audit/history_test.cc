@@ -8,6 +8,7 @@
 #include "libs/common/proto_time.h"
 #include "libs/eventlog/embedded_log.h"
 #include "libs/testing/temp_dir.h"
+#include "rocksdb/db.h"
 #include "takt/scheduling/v1/events.pb.h"
 
 namespace takt::audit {
@@ -248,6 +249,47 @@ TEST_F(HistoryTest, VerifiedReplayChecksTheChainAsItDecodes) {
   EXPECT_EQ(r->report.streams_checked, 2u);  // plant-2 is empty, and fine
   EXPECT_GE(r->report.checkpoints_checked, 3u);
   EXPECT_EQ(good, 5 * (100 + 101 + 102 + 103 + 104 + 105 + 106 + 107));
+}
+
+TEST_F(HistoryTest, ReplayStopsAtATamperedEvent) {
+  Counts(8, 1);
+  log_.reset();
+  {
+    // Flip a byte of the stored chunk (the events' RocksDB values).
+    rocksdb::Options o;
+    std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+    std::vector<std::string> names;
+    ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(o, dir_.path() + "/log", &names).ok());
+    for (const auto& n : names) cfs.emplace_back(n, rocksdb::ColumnFamilyOptions());
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    rocksdb::DB* db = nullptr;
+    ASSERT_TRUE(rocksdb::DB::Open(o, dir_.path() + "/log", cfs, &handles, &db).ok());
+    rocksdb::ColumnFamilyHandle* events = nullptr;
+    for (size_t i = 0; i < names.size(); ++i) {
+      if (names[i] == "events") events = handles[i];
+    }
+    ASSERT_NE(events, nullptr);
+    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), events));
+    it->SeekToFirst();
+    ASSERT_TRUE(it->Valid());
+    std::string key = it->key().ToString(), value = it->value().ToString();
+    value[value.size() / 2] ^= 0x20;
+    it.reset();
+    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), events, key, value).ok());
+    for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
+    delete db;
+  }
+  eventlog::EmbeddedLogOptions o;
+  o.data_dir = dir_.path();
+  auto reopened = eventlog::OpenEmbeddedLog(o);
+  ASSERT_TRUE(reopened.ok());
+  log_ = std::move(*reopened);
+  v1::ReplayRequest req;
+  req.set_facility("plant-1");
+  auto n = Replay(*log_, req, [](const v1::ReplayItem&) {});
+  EXPECT_EQ(n.status().code(), absl::StatusCode::kDataLoss) << n.status();
+  EXPECT_NE(n.status().message().find("scheduling/plant-1 is altered"), std::string::npos)
+      << n.status();
 }
 
 TEST_F(HistoryTest, ProofsNeedAContiguousRangeAndBadRequestsAreRefused) {
