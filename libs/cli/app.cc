@@ -191,7 +191,7 @@ int RunTakt(int argc, char** argv) {
                         "fences this one)")->capture_default_str();
   std::string service_list;
   serve_cmd->add_option("--services", service_list,
-                        "Comma-separated subset of enterprise,scheduling,rollups to run in this "
+                        "Comma-separated subset of enterprise,scheduling,rollups,audit to run in this "
                         "process (needs --kafka-brokers); default: all");
   serve_cmd->callback([&] {
     for (absl::string_view sv : absl::StrSplit(service_list, ',', absl::SkipEmpty())) {
