@@ -315,6 +315,16 @@ TEST_F(AuditTest, BadRequestsGetClearErrors) {
     }
     EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   }
+  {
+    // A facility nobody defined has no history (and no read is recorded).
+    grpc::ClientContext ctx;
+    av1::VerifyRequest req;
+    req.set_facility("atlantis-1");
+    av1::VerifyResponse resp;
+    auto st = Audit()->Verify(&ctx, req, &resp);
+    EXPECT_EQ(st.error_code(), grpc::StatusCode::NOT_FOUND);
+    EXPECT_NE(st.error_message().find("'atlantis-1' is not defined"), std::string::npos);
+  }
 }
 
 }  // namespace

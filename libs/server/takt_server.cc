@@ -217,6 +217,7 @@ class AuditServiceImpl final : public audit::v1::AuditService::Service {
 
   grpc::Status Replay(grpc::ServerContext* ctx, const audit::v1::ReplayRequest* request,
                       grpc::ServerWriter<audit::v1::ReplayItem>* writer) override {
+    if (grpc::Status known = Known(request->facility()); !known.ok()) return known;
     if (request->with_proofs()) {
       // Sign the current heads, so that an export is anchored to the end.
       (void)log_->CheckpointAll();
@@ -232,7 +233,7 @@ class AuditServiceImpl final : public audit::v1::AuditService::Service {
 
   grpc::Status Verify(grpc::ServerContext* ctx, const audit::v1::VerifyRequest* request,
                       audit::v1::VerifyResponse* response) override {
-    if (absl::Status s = ValidateFacilityId(request->facility()); !s.ok()) return ToGrpc(s);
+    if (grpc::Status known = Known(request->facility()); !known.ok()) return known;
     std::vector<std::string> contexts(request->contexts().begin(), request->contexts().end());
     response->set_ok(true);
     for (const eventlog::StreamId& stream : audit::FacilityStreams(request->facility(), contexts)) {
@@ -281,6 +282,19 @@ class AuditServiceImpl final : public audit::v1::AuditService::Service {
   }
 
  private:
+  // Histories are kept for facilities the enterprise model has defined
+  // (also after they were redefined or moved).
+  grpc::Status Known(const std::string& facility) {
+    if (absl::Status s = ValidateFacilityId(facility); !s.ok()) return ToGrpc(s);
+    bool known = false;
+    models_->Read([&](const model::EnterpriseModel& m) { known = m.Facility(facility) != nullptr; });
+    if (!known) {
+      return grpc::Status(grpc::StatusCode::NOT_FOUND,
+                          absl::StrCat("facility '", facility, "' is not defined"));
+    }
+    return grpc::Status::OK;
+  }
+
   absl::Status Record(grpc::ServerContext* ctx, const std::string& facility,
                       const std::string& operation, const google::protobuf::Message& request,
                       uint64_t events) {
