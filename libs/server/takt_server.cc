@@ -391,13 +391,20 @@ class RollupServiceImpl final : public rollups::v1::RollupService::Service {
     };
     fill(result->total, response->mutable_total());
     for (const auto& row : result->rows) fill(row, response->add_rows());
-    for (const auto& [partition, next] : *cursor) {
+    // Every partition of the log, with where the projection stands in it
+    // (0: nothing read there yet), so that answers list the same
+    // partitions whatever the projection has met so far.
+    auto end = log_->EndCursor(scheduling::kSchedulingContext);
+    eventlog::Cursor positions = *cursor;
+    if (end.ok()) {
+      for (const auto& [partition, offset] : *end) positions.emplace(partition, 0);
+      response->set_lag_events(Lag(*cursor, *end));
+    }
+    for (const auto& [partition, next] : positions) {
       auto* p = response->add_positions();
       p->set_partition(partition);
       p->set_next_offset(next);
     }
-    auto end = log_->EndCursor(scheduling::kSchedulingContext);
-    if (end.ok()) response->set_lag_events(Lag(*cursor, *end));
     return grpc::Status::OK;
   }
 
