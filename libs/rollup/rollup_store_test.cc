@@ -1,5 +1,6 @@
 #include "libs/rollup/rollup_store.h"
 
+#include <functional>
 #include <random>
 
 #include "gtest/gtest.h"
@@ -23,6 +24,24 @@ ElementSums Running(int64_t minutes) {
   ElementSums s;
   s[Element::kApt] = s[Element::kPbt] = minutes * 60'000'000;
   return s;
+}
+
+// Opens the store's RocksDB directly (as someone editing it behind the
+// store's back would) and runs `edit` on its meta column family.
+void EditMeta(const std::string& path,
+              const std::function<void(rocksdb::DB*, rocksdb::ColumnFamilyHandle*)>& edit) {
+  rocksdb::Options o;
+  std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+  for (const char* n : {"default", "unit_hours", "facility_hours", "meta", "timelines",
+                        "reason_hours", "facility_days", "orders"}) {
+    cfs.emplace_back(n, rocksdb::ColumnFamilyOptions());  // merges are not needed to edit meta
+  }
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* db = nullptr;
+  ASSERT_TRUE(rocksdb::DB::Open(o, path, cfs, &handles, &db).ok());
+  edit(db, handles[3]);
+  for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
+  delete db;
 }
 
 TEST(RollupStoreTest, SumsOverRangesUnitsAndFacilities) {
@@ -99,23 +118,10 @@ TEST(RollupStoreTest, ACorruptCursorIsDataLossNotACrash) {
     auto store = RollupStore::Open(dir.path());
     ASSERT_TRUE((*store)->Apply({}, "scheduling", {{"p", 1}}, true).ok());
   }
-  {
-    // Overwrite the cursor row behind the store's back.
-    rocksdb::Options o;
-    std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
-    for (const char* n : {"default", "unit_hours", "facility_hours", "meta", "timelines",
-                          "reason_hours", "facility_days", "orders"}) {
-      rocksdb::ColumnFamilyOptions cf;
-      cfs.emplace_back(n, cf);
-    }
-    std::vector<rocksdb::ColumnFamilyHandle*> handles;
-    rocksdb::DB* db = nullptr;
-    // The merge operator is not needed to overwrite the meta row.
-    ASSERT_TRUE(rocksdb::DB::Open(o, dir.path(), cfs, &handles, &db).ok());
-    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), handles[3], "cursor/scheduling", "99x:zz;").ok());
-    for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
-    delete db;
-  }
+  // Overwrite the cursor row behind the store's back.
+  EditMeta(dir.path(), [](rocksdb::DB* db, rocksdb::ColumnFamilyHandle* meta) {
+    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), meta, "cursor/scheduling", "99x:zz;").ok());
+  });
   auto store = RollupStore::Open(dir.path());
   ASSERT_TRUE(store.ok());
   EXPECT_EQ((*store)->LoadCursor("scheduling").status().code(), absl::StatusCode::kDataLoss);
@@ -127,21 +133,10 @@ TEST(RollupStoreTest, AStoreInAnOlderLayoutIsDroppedForARebuild) {
     auto store = RollupStore::Open(dir.path());
     ASSERT_TRUE((*store)->Apply({}, "scheduling", {{"p", 7}}, true).ok());
   }
-  {
-    // Remove the layout marker, as a store written before it existed.
-    rocksdb::Options o;
-    std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
-    for (const char* n : {"default", "unit_hours", "facility_hours", "meta", "timelines",
-                          "reason_hours", "facility_days", "orders"}) {
-      cfs.emplace_back(n, rocksdb::ColumnFamilyOptions());
-    }
-    std::vector<rocksdb::ColumnFamilyHandle*> handles;
-    rocksdb::DB* db = nullptr;
-    ASSERT_TRUE(rocksdb::DB::Open(o, dir.path(), cfs, &handles, &db).ok());
-    ASSERT_TRUE(db->Delete(rocksdb::WriteOptions(), handles[3], "format").ok());
-    for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
-    delete db;
-  }
+  // Remove the layout marker, as a store written before it existed.
+  EditMeta(dir.path(), [](rocksdb::DB* db, rocksdb::ColumnFamilyHandle* meta) {
+    ASSERT_TRUE(db->Delete(rocksdb::WriteOptions(), meta, "format").ok());
+  });
   auto store = RollupStore::Open(dir.path());
   ASSERT_TRUE(store.ok()) << store.status();
   // Empty again: the projection starts from the beginning of the log.

@@ -143,21 +143,10 @@ class IngestServiceImpl final : public scheduling::v1::FacilityIngestService::Se
   }
 
  private:
-  // Whether screening the batch against the current model would reject
-  // something as not defined.
   bool MeetsUnknownNames(const scheduling::v1::ObservationBatch& batch) const {
-    bool unknown = false;
-    models_->Read([&](const model::EnterpriseModel& m) {
-      auto screened = scheduling::Screen(batch, m, absl::Now(), "");
-      if (!screened.ok()) {
-        unknown = screened.status().code() == absl::StatusCode::kNotFound;
-        return;
-      }
-      for (const auto& r : screened->rejected) {
-        if (r.code() == static_cast<int>(absl::StatusCode::kNotFound)) unknown = true;
-      }
-    });
-    return unknown;
+    bool known = true;
+    models_->Read([&](const model::EnterpriseModel& m) { known = scheduling::KnowsAllNames(batch, m); });
+    return !known;
   }
 
   eventlog::EventLog* log_;

@@ -9,6 +9,24 @@ namespace {
 
 }  // namespace
 
+bool KnowsAllNames(const v1::ObservationBatch& batch, const model::EnterpriseModel& model) {
+  if (model.Facility(batch.facility()) == nullptr) return false;
+  for (const v1::Observation& o : batch.observations()) {
+    const std::string* unit = nullptr;
+    if (o.has_state_change()) unit = &o.state_change().work_unit();
+    if (o.has_count()) {
+      unit = &o.count().work_unit();
+      if (o.count().planned_run_time_per_item_us() == 0 && !model.PlannedRunTime(o.count().product())) {
+        return false;
+      }
+    }
+    if (o.has_order_started()) unit = &o.order_started().work_unit();
+    if (o.has_order_ended()) unit = &o.order_ended().work_unit();
+    if (unit != nullptr && !model.HasWorkUnit(batch.facility(), *unit)) return false;
+  }
+  return true;
+}
+
 absl::StatusOr<Screened> Screen(const v1::ObservationBatch& batch,
                                 const model::EnterpriseModel& model, absl::Time now,
                                 const std::string& actor) {

@@ -35,6 +35,11 @@ absl::StatusOr<Screened> Screen(const v1::ObservationBatch& batch,
                                 const model::EnterpriseModel& model, absl::Time now,
                                 const std::string& actor);
 
+// Whether the model knows every name the batch uses (facility, work units,
+// products of counts without a planned run time): lookups only, so that a
+// service following the model elsewhere can refresh it before screening.
+bool KnowsAllNames(const v1::ObservationBatch& batch, const model::EnterpriseModel& model);
+
 // Screens and appends a batch; the ack is returned only once durable.
 absl::StatusOr<v1::IngestAck> IngestBatch(eventlog::EventLog& log,
                                           const model::EnterpriseModel& model,

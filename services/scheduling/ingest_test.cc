@@ -147,5 +147,29 @@ TEST_F(IngestTest, AnUnknownFacilityFailsTheBatch) {
   EXPECT_TRUE(log_->Heads("")->empty());
 }
 
+TEST_F(IngestTest, KnowsAllNamesMatchesWhatScreeningRejectsAsUnknown) {
+  v1::ObservationBatch b;
+  b.set_facility("plant-1");
+  *b.add_observations() = State(1, 1'799'990'000, v1::UNIT_STATE_RUNNING);
+  *b.add_observations() = Count(2, 1'799'990'100, 10, 0, "bracket");
+  EXPECT_TRUE(KnowsAllNames(b, model_));
+  v1::ObservationBatch unit = b;
+  *unit.add_observations() = State(3, 1'799'990'200, v1::UNIT_STATE_IDLE, "press-7");
+  EXPECT_FALSE(KnowsAllNames(unit, model_));
+  v1::ObservationBatch product = b;
+  *product.add_observations() = Count(3, 1'799'990'200, 1, 0, "gizmo");
+  EXPECT_FALSE(KnowsAllNames(product, model_));
+  v1::ObservationBatch facility = b;
+  facility.set_facility("plant-9");
+  EXPECT_FALSE(KnowsAllNames(facility, model_));
+  // Whatever KnowsAllNames calls unknown, screening rejects as NOT_FOUND.
+  for (const auto* batch : {&unit, &product}) {
+    auto screened = Screen(*batch, model_, now_, "test");
+    ASSERT_TRUE(screened.ok());
+    ASSERT_EQ(screened->rejected.size(), 1u);
+    EXPECT_EQ(screened->rejected[0].code(), static_cast<int>(absl::StatusCode::kNotFound));
+  }
+}
+
 }  // namespace
 }  // namespace takt::scheduling
