@@ -4,6 +4,8 @@
 // hand-computed values, before and after a server restart.
 #include <grpcpp/grpcpp.h>
 
+#include <filesystem>
+
 #include "gtest/gtest.h"
 #include "libs/eventlog/kafka_mock.h"
 #include "libs/server/takt_server.h"
@@ -281,6 +283,65 @@ TEST_P(EndToEndTest, BadRequestsGetClearErrors) {
   auto acks = Stream({b});
   ASSERT_EQ(acks[0].rejected_size(), 1);
   EXPECT_NE(acks[0].rejected(0).reason().find("atlantis-1"), std::string::npos);
+}
+
+// gRPC sets SO_REUSEPORT by default; a second server on the port of a
+// running one would split the clients between two logs. It must refuse to
+// start, naming the address, and the first one keeps serving.
+TEST_P(EndToEndTest, SecondServerOnTheSamePortRefusesToStart) {
+  Start();
+  ApplyEnterprise();
+  testing::TempDir other;
+  server::ServerOptions o;
+  o.data_dir = other.path();
+  o.listen = "127.0.0.1:" + std::to_string(server_->port());
+  auto second = server::TaktServer::Start(o);
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_NE(second.status().message().find(o.listen), std::string::npos) << second.status();
+  EXPECT_NEAR(Kpi(Query("facilities/chicago-1").total(), "oee"), -1, 1e-9);  // still answers
+}
+
+// Regression (issue 11.7): with the projection's cursor past the end of
+// the log (a log restored from an older backup), newly acknowledged
+// observations were never projected and answers said lag 0. The server now
+// detects it on start and rebuilds the rollups from the log.
+TEST_P(EndToEndTest, AProjectionAheadOfARestoredLogIsRebuilt) {
+  if (GetParam()) GTEST_SKIP() << "the embedded log's backup and restore";
+  auto batch = [](std::vector<sv1::Observation> obs) {
+    sv1::ObservationBatch b;
+    b.set_facility("chicago-1");
+    for (auto& o : obs) *b.add_observations() = std::move(o);
+    return b;
+  };
+  auto good = [&](const rv1::QueryKpisResponse& r) {
+    for (const auto& e : r.total().elements()) {
+      if (e.name() == "GQ") return e.value();
+    }
+    return int64_t{-1};
+  };
+  Start();
+  ApplyEnterprise();
+  Stream({batch({State(1, "2026-11-24T12:00:00Z", sv1::UNIT_STATE_RUNNING),
+                 Count(2, "2026-11-24T13:00:00Z", 100, 0)})});
+  ASSERT_TRUE(server_->WaitForProjection(absl::Seconds(10)).ok());
+  Stop();
+  const std::filesystem::path log_dir = std::filesystem::path(dir_.path()) / "log";
+  const std::filesystem::path backup = std::filesystem::path(dir_.path()) / "log-backup";
+  std::filesystem::copy(log_dir, backup, std::filesystem::copy_options::recursive);
+  Start();
+  Stream({batch({Count(3, "2026-11-24T14:00:00Z", 50, 0), Count(4, "2026-11-24T14:10:00Z", 50, 0)})});
+  ASSERT_TRUE(server_->WaitForProjection(absl::Seconds(10)).ok());
+  EXPECT_EQ(good(Query("facilities/chicago-1")), 200);
+  Stop();
+  std::filesystem::remove_all(log_dir);
+  std::filesystem::rename(backup, log_dir);  // the older backup is back
+  Start();
+  Stream({batch({Count(10, "2026-11-24T15:00:00Z", 7, 0)})});
+  ASSERT_TRUE(server_->WaitForProjection(absl::Seconds(10)).ok());
+  rv1::QueryKpisResponse r = Query("facilities/chicago-1");
+  EXPECT_EQ(good(r), 107);  // the first batch and the new one: nothing skipped
+  EXPECT_EQ(r.lag_events(), 0u);
 }
 
 // A planner's day: routings and work orders through the scheduling

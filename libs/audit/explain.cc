@@ -7,6 +7,7 @@
 #include "libs/common/proto_time.h"
 #include "libs/common/status_macros.h"
 #include "libs/kpi/registry.h"
+#include "libs/kpi/unit_timeline.h"  // kMaxStateSpan: the rule, not the code
 #include "libs/rollup/query.h"
 #include "takt/scheduling/v1/events.pb.h"
 #include "takt/scheduling/v1/planning.pb.h"
@@ -85,13 +86,15 @@ absl::StatusOr<Recomputed> RecomputeElements(eventlog::EventLog& log, const std:
     } else if (Parse(e, &count)) {
       if (skip(count.work_unit())) return;
       if (!In(at, from, to)) return;
-      const int64_t pq = count.good() + count.scrap() + count.rework();
-      s[Element::kPq] += pq;
-      s[Element::kGq] += count.good();
-      s[Element::kSq] += count.scrap();
-      s[Element::kRq] += count.rework();
-      s[Element::kPriPq] += pq * count.planned_run_time_per_item_us();
-      s[Element::kPriGq] += count.good() * count.planned_run_time_per_item_us();
+      // Checked like the projection's sums: an overflow is kOverflowed.
+      const int64_t pri = count.planned_run_time_per_item_us();
+      const int64_t pq = kpi::AddChecked(kpi::AddChecked(count.good(), count.scrap()), count.rework());
+      s[Element::kPq] = kpi::AddChecked(s[Element::kPq], pq);
+      s[Element::kGq] = kpi::AddChecked(s[Element::kGq], count.good());
+      s[Element::kSq] = kpi::AddChecked(s[Element::kSq], count.scrap());
+      s[Element::kRq] = kpi::AddChecked(s[Element::kRq], count.rework());
+      s[Element::kPriPq] = kpi::AddChecked(s[Element::kPriPq], kpi::MulChecked(pq, pri));
+      s[Element::kPriGq] = kpi::AddChecked(s[Element::kPriGq], kpi::MulChecked(count.good(), pri));
     } else if (Parse(e, &started)) {
       if (skip(started.work_unit())) return;
       timelines[started.work_unit()].orders[at] = true;
@@ -107,7 +110,8 @@ absl::StatusOr<Recomputed> RecomputeElements(eventlog::EventLog& log, const std:
     for (auto it = u.changes.begin(); it != u.changes.end(); ++it) {
       auto next = std::next(it);
       if (next == u.changes.end()) break;  // still open
-      const int64_t us = Overlap(it->first, next->first, from, to);
+      const int64_t us =
+          Overlap(it->first, std::min(next->first, it->first + kpi::kMaxStateSpan), from, to);
       switch (it->second.state) {
         case sv1::UNIT_STATE_RUNNING:
         case sv1::UNIT_STATE_SETUP:
@@ -143,7 +147,10 @@ absl::StatusOr<Recomputed> RecomputeElements(eventlog::EventLog& log, const std:
     for (auto it = u.orders.begin(); it != u.orders.end(); ++it) {
       auto next = std::next(it);
       if (next == u.orders.end()) break;  // still running
-      if (it->second) s[Element::kAoet] += Overlap(it->first, next->first, from, to);
+      if (it->second) {
+        s[Element::kAoet] +=
+            Overlap(it->first, std::min(next->first, it->first + kpi::kMaxStateSpan), from, to);
+      }
     }
   }
   if (upto_plan == 0) return out;

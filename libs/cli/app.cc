@@ -45,6 +45,11 @@ int RunTakt(int argc, char** argv) {
   verify_cmd->add_option("--facility", verify.facility, "Only this facility");
   verify_cmd->add_option("--public-key", verify.public_key_file,
                          "Trusted checkpoint public key file (default: DIR/keys/checkpoint.pub)");
+  verify_cmd->add_option("--trusted-heads", verify.trusted_heads_file,
+                         "Heads kept from an earlier verify (--save-heads): report a rollback or "
+                         "fork against them");
+  verify_cmd->add_option("--save-heads", verify.save_heads_file,
+                         "After a clean verify, keep every stream's head in this file (JSON Lines)");
   verify_cmd->add_flag("--json", verify.json, "Print the report as JSON");
   verify_cmd->callback([&] { exit_code = RunLogVerify(verify, std::cout, std::cerr); });
 
@@ -189,6 +194,13 @@ int RunTakt(int argc, char** argv) {
   serve_cmd->add_option("--owner", serve.owner_id,
                         "Transactional owner id on Kafka (a second server with the same id "
                         "fences this one)")->capture_default_str();
+  serve_cmd->add_option("--earliest-observation", serve.earliest_observation,
+                        "Refuse observations before this day (YYYY-MM-DD, UTC)")
+      ->capture_default_str();
+  serve_cmd->add_option("--max-lateness-days", serve.max_lateness_days,
+                        "Refuse observations more than this many days behind the newest one "
+                        "a facility has accepted (0: no bound)")
+      ->capture_default_str();
   std::string service_list;
   serve_cmd->add_option("--services", service_list,
                         "Comma-separated subset of enterprise,scheduling,rollups,audit to run in this "

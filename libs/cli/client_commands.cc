@@ -64,6 +64,7 @@ ev1::ApplyDefinitionsRequest DefinitionsFromYaml(const YAML::Node& root) {
     auto* fd = req.add_definitions()->mutable_facility();
     fd->set_facility(id);
     fd->set_display_name(Str(f, "name"));
+    fd->set_commissioned_on(Str(f, "commissioned_on"));
     const YAML::Node cal = f["calendar"];
     fd->mutable_calendar()->set_time_zone(Str(cal, "time_zone"));
     fd->mutable_calendar()->set_day_start(Str(cal, "day_start", "00:00"));
@@ -118,6 +119,18 @@ int RunServe(const ServeArgs& args, std::ostream& out, std::ostream& err) {
   o.kafka_brokers = args.kafka_brokers;
   o.owner_id = args.owner_id;
   o.services = args.services;
+  auto earliest = model::ParseDay(args.earliest_observation);
+  if (!earliest.ok()) {
+    err << "takt: serve: --earliest-observation: " << earliest.status().message() << "\n";
+    return 2;
+  }
+  o.earliest_observation = absl::FromCivil(*earliest, absl::UTCTimeZone());
+  if (args.max_lateness_days < 0) {
+    err << "takt: serve: --max-lateness-days is " << args.max_lateness_days
+        << ": must be 0 (no bound) or more\n";
+    return 2;
+  }
+  o.max_lateness = absl::Hours(24) * args.max_lateness_days;
   auto server = server::TaktServer::Start(o);
   if (!server.ok()) {
     err << "takt: serve: " << server.status().message() << "\n";

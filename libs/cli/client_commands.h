@@ -20,6 +20,8 @@ struct ServeArgs {
   std::string kafka_brokers;  // empty: the embedded log
   std::string owner_id = "serve";
   std::vector<std::string> services;  // empty: all
+  std::string earliest_observation = "2000-01-01";
+  int max_lateness_days = 35;  // 0: no bound
 };
 int RunServe(const ServeArgs& args, std::ostream& out, std::ostream& err);
 

@@ -1,5 +1,6 @@
 #include "libs/cli/log_commands.h"
 
+#include <cstdio>
 #include <fstream>
 #include <sstream>
 
@@ -31,12 +32,46 @@ int RunLogVerify(const LogVerifyArgs& args, std::ostream& out, std::ostream& err
     }
     options.public_key = *key;
   }
+  if (!args.trusted_heads_file.empty()) {
+    std::ifstream in(args.trusted_heads_file);
+    if (!in) {
+      err << "takt: log verify: cannot read " << args.trusted_heads_file << "\n";
+      return 2;
+    }
+    std::stringstream ss;
+    ss << in.rdbuf();
+    std::string error;
+    if (!eventlog::ParseHeadsJsonLines(ss.str(), &options.trusted_heads, &error)) {
+      err << "takt: log verify: " << args.trusted_heads_file << ": " << error << "\n";
+      return 2;
+    }
+  }
   auto report = eventlog::VerifyEmbeddedLogDirectory(args.data_dir, options);
   if (!report.ok()) {
     err << "takt: log verify: " << report.status().message() << "\n";
     return 2;
   }
   out << (args.json ? report->ToJson() + "\n" : report->ToText());
+  if (!args.save_heads_file.empty() && report->ok()) {
+    // Written whole or not at all (a temporary file, then a rename).
+    const std::string tmp = args.save_heads_file + ".tmp";
+    {
+      std::ofstream f(tmp, std::ios::trunc);
+      f << eventlog::HeadsToJsonLines(report->heads);
+      if (!f.flush()) {
+        err << "takt: log verify: cannot write " << tmp << "\n";
+        return 2;
+      }
+    }
+    if (std::rename(tmp.c_str(), args.save_heads_file.c_str()) != 0) {
+      err << "takt: log verify: cannot rename " << tmp << " to " << args.save_heads_file << "\n";
+      return 2;
+    }
+    if (!args.json) {
+      out << report->heads.size() << " stream heads kept in " << args.save_heads_file
+          << ": verify later with --trusted-heads " << args.save_heads_file << "\n";
+    }
+  }
   return report->ok() ? 0 : 1;
 }
 

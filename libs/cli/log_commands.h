@@ -14,6 +14,8 @@ struct LogVerifyArgs {
   std::string context;
   std::string facility;
   std::string public_key_file;  // empty: <data_dir>/keys/checkpoint.pub
+  std::string trusted_heads_file;  // heads kept earlier: detect a rollback or fork
+  std::string save_heads_file;     // keep today's heads here (JSON Lines)
   bool json = false;
 };
 

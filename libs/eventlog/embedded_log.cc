@@ -192,6 +192,28 @@ struct StreamPlan {
   std::vector<ChainChecker> runs;
 };
 
+// The hash stored with the record at `sequence` of a stream, if present.
+std::optional<std::string> StoredHash(Db& db, const StreamId& stream, uint64_t sequence) {
+  rocksdb::ReadOptions ro;
+  ro.fill_cache = false;
+  std::unique_ptr<rocksdb::Iterator> it(db.db->NewIterator(ro, db.events));
+  const std::string prefix = EmbeddedStreamPrefix(stream);
+  it->SeekForPrev(EmbeddedEventKey(stream, sequence));
+  if (!it->Valid() || !it->key().starts_with(prefix) || it->key().size() != prefix.size() + 8) {
+    return std::nullopt;
+  }
+  uint64_t seq = GetBigEndian64(it->key().ToStringView().substr(prefix.size()));
+  ChunkReader chunk;
+  if (!chunk.Open(it->value().ToStringView())) return std::nullopt;
+  std::string_view record, hash, body;
+  while (chunk.Next(&record)) {
+    if (seq++ != sequence) continue;
+    if (!SplitRecord(record, &hash, &body)) return std::nullopt;
+    return std::string(hash);
+  }
+  return std::nullopt;
+}
+
 absl::StatusOr<VerifyReport> VerifyDb(Db& db, const VerifyOptions& options,
                                       std::string_view public_key, int threads) {
   std::map<StreamId, StreamPlan> streams;
@@ -327,10 +349,36 @@ absl::StatusOr<VerifyReport> VerifyDb(Db& db, const VerifyOptions& options,
   for (auto& [id, sp] : streams) {
     ++report.streams_checked;
     for (const auto& r : sp.runs) report.events_checked += r.events();
-    if (auto f = FinishStream(id, sp.runs, sp.checkpoints, public_key, sp.recorded_head,
-                              &report.checkpoints_checked)) {
-      report.failures.push_back(std::move(*f));
+    std::optional<VerifyFailure> failure = FinishStream(
+        id, sp.runs, sp.checkpoints, public_key, sp.recorded_head, &report.checkpoints_checked);
+    // Today's log must extend every head the auditor kept.
+    for (const VerifiedHead& kept : options.trusted_heads) {
+      if (failure || kept.context != id.context || kept.facility != id.facility) continue;
+      if (sp.last_stored < kept.sequence) {
+        failure = VerifyFailure{id.context, id.facility, sp.last_stored + 1, FailureKind::kRolledBack,
+                                absl::StrCat("the stream ends at ", sp.last_stored,
+                                             ", before the kept head at ", kept.sequence)};
+      } else if (StoredHash(db, id, kept.sequence) != kept.hash) {
+        failure = VerifyFailure{id.context, id.facility, kept.sequence, FailureKind::kForked,
+                                "the event here has another hash than the kept head"};
+      }
     }
+    if (failure) report.failures.push_back(std::move(*failure));
+    if (sp.last_stored > 0) {
+      if (auto hash = StoredHash(db, id, sp.last_stored)) {
+        report.heads.push_back(VerifiedHead{id.context, id.facility, sp.last_stored, *hash});
+      }
+    }
+  }
+  // A kept head of a stream that no longer exists at all.
+  for (const VerifiedHead& kept : options.trusted_heads) {
+    if (!wanted_stream(StreamId{kept.context, kept.facility}) ||
+        streams.count(StreamId{kept.context, kept.facility})) {
+      continue;
+    }
+    report.failures.push_back(VerifyFailure{kept.context, kept.facility, 1, FailureKind::kRolledBack,
+                                            absl::StrCat("the stream is gone; a kept head is at ",
+                                                         kept.sequence)});
   }
   return report;
 }
@@ -467,7 +515,10 @@ class EmbeddedLog final : public EventLog, private StateSource {
       }
       if (chunk.malformed()) return Damaged(stream, seq);
     }
-    TAKT_RETURN_IF_ERROR(FromRocks(it->status(), "reading stream"));
+    // A damaged blob (RocksDB's CRC) ends the iteration: name where.
+    TAKT_RETURN_IF_ERROR(FromRocks(
+        it->status(), absl::StrCat("reading stream ", stream.context, "/", stream.facility,
+                                   " at sequence ", expect, " (run `takt log verify`)")));
     if (expect != to + 1) {
       return absl::DataLossError(absl::StrCat("stream ", stream.context, "/", stream.facility,
                                               " is missing sequence ", expect,
@@ -574,8 +625,21 @@ class EmbeddedLog final : public EventLog, private StateSource {
     rocksdb::Status s = db_->db->Get(rocksdb::ReadOptions(), db_->dedup,
                                      absl::StrCat(EmbeddedStreamPrefix(id), key), &value);
     DedupEntry e;
-    if (s.ok() && DecodeDedupEntry(value, &e)) return e;
-    return std::nullopt;
+    if (!s.ok() || !DecodeDedupEntry(value, &e)) return std::nullopt;
+    // An entry for events beyond the stream's head survived a rollback of
+    // the log (events deleted behind its back): those events are gone, so
+    // a resend must be recorded again, not acknowledged as a duplicate.
+    // Likewise when new events have since taken those sequences: the event
+    // an entry points at must carry the entry's key.
+    if (e.first_sequence + e.count - 1 > LoadStream(id).head) return std::nullopt;
+    auto at = ReadStream(id, e.first_sequence, 1);
+    if (!at.ok() || at->empty()) return std::nullopt;
+    const Envelope& first = at->front().envelope;
+    if (key != RequestKey(first.request_id()) &&
+        key != ObservationKey(first.source_id(), first.source_sequence())) {
+      return std::nullopt;
+    }
+    return e;
   }
 
   // A planned group on its way to disk.

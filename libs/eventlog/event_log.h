@@ -108,6 +108,9 @@ struct VerifyOptions {
   // Verify checkpoints against this Ed25519 public key (32 bytes). Empty: the
   // log's own key. Checkpoints signed by other keys fail as bad signatures.
   std::string public_key;
+  // Heads an auditor kept from an earlier verification: today's log must
+  // extend each (same hash at that sequence), else kRolledBack / kForked.
+  std::vector<VerifiedHead> trusted_heads;
 };
 
 // takt::eventlog::Subscription

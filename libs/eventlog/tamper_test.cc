@@ -1,7 +1,12 @@
 // Tamper evidence: edit the embedded log's RocksDB files behind Takt's back,
 // the way an attacker with disk access would, and check that verification
 // names the right stream, sequence and kind.
+#include <filesystem>
+#include <fstream>
 #include <map>
+#include <string_view>
+
+#include "absl/strings/str_cat.h"
 
 #include "gtest/gtest.h"
 #include "libs/crypto/ed25519.h"
@@ -24,7 +29,12 @@ class RawDb {
   explicit RawDb(const std::string& dir) {
     std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
     for (const char* name : {"default", "events", "checkpoints", "dedup", "heads"}) {
-      cfs.emplace_back(name, rocksdb::ColumnFamilyOptions());
+      rocksdb::ColumnFamilyOptions o;
+      if (std::string_view(name) == "events") {  // as the log keeps them
+        o.enable_blob_files = true;
+        o.min_blob_size = 1024;
+      }
+      cfs.emplace_back(name, o);
     }
     rocksdb::DB* raw;
     rocksdb::Status s = rocksdb::DB::Open(rocksdb::Options(), dir + "/log", cfs, &handles_, &raw);
@@ -35,6 +45,7 @@ class RawDb {
     for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h);
   }
   rocksdb::ColumnFamilyHandle* events() { return handles_[1]; }
+  void FlushEvents() { ASSERT_TRUE(db_->Flush(rocksdb::FlushOptions(), events()).ok()); }
   rocksdb::ColumnFamilyHandle* checkpoints() { return handles_[2]; }
   rocksdb::ColumnFamilyHandle* heads() { return handles_[4]; }
   std::string Get(rocksdb::ColumnFamilyHandle* cf, const std::string& key) {
@@ -272,6 +283,127 @@ TEST_F(TamperTest, CorruptEnvelopeBytesAreReportedOnRead) {
   auto report = (*log)->Verify({});
   ASSERT_TRUE(report.ok());
   ExpectOnly(*report, 12, FailureKind::kAltered);
+}
+
+// Regression (issue 11.10): a flipped byte in a blob file made replay say
+// "Blob CRC mismatch" without stream or sequence.
+TEST_F(TamperTest, ADamagedBlobFileNamesStreamAndSequenceOnRead) {
+  { RawDb(dir_.path()).FlushEvents(); }
+  std::filesystem::path blob;
+  for (const auto& f : std::filesystem::directory_iterator(dir_.path() + "/log")) {
+    if (f.path().extension() == ".blob") blob = f.path();
+  }
+  ASSERT_FALSE(blob.empty());
+  {
+    std::fstream f(blob, std::ios::in | std::ios::out | std::ios::binary);
+    const auto size = std::filesystem::file_size(blob);
+    f.seekg(static_cast<std::streamoff>(size / 2));
+    char c = 0;
+    f.read(&c, 1);
+    c = static_cast<char>(c ^ 0x5a);
+    f.seekp(static_cast<std::streamoff>(size / 2));
+    f.write(&c, 1);
+  }
+  EmbeddedLogOptions o;
+  o.data_dir = dir_.path();
+  auto log = OpenEmbeddedLog(o);
+  ASSERT_TRUE(log.ok()) << log.status();
+  absl::Status failed;
+  for (const StreamId& s : {kVictim, kBystander}) {
+    auto read = (*log)->ReadStream(s, 1, 100);
+    if (!read.ok()) failed = read.status();
+  }
+  ASSERT_FALSE(failed.ok());
+  EXPECT_EQ(failed.code(), absl::StatusCode::kDataLoss);
+  EXPECT_NE(failed.message().find("scheduling/plant-"), std::string::npos) << failed;
+  EXPECT_NE(failed.message().find("at sequence"), std::string::npos) << failed;
+}
+
+// Regression (issue 11.3): deleting the events after a signed checkpoint,
+// that checkpoint and rewriting the head row left verification at OK, and
+// the dedup entries of the deleted events made resends "duplicates": the
+// data could not be recovered. A local log cannot prove it was not rolled
+// back; an auditor who kept a head detects it, and resends are recorded.
+TEST(RollbackTest, AKeptHeadDetectsARollbackAndResendsAreRecordedAgain) {
+  testing::TempDir dir;
+  const StreamId stream{"scheduling", "plant-9"};
+  const std::string head_key = stream.context + std::string(1, '\0') + stream.facility;
+  auto observations = [&](uint64_t first) {
+    AppendRequest r;
+    r.context = stream.context;
+    r.facility = stream.facility;
+    for (uint64_t i = first; i < first + 10; ++i) {
+      r.events.push_back(SampleEvent(absl::StrCat("count ", i), "gw-1", i));
+    }
+    return r;
+  };
+  auto open = [&] {
+    EmbeddedLogOptions o;
+    o.data_dir = dir.path();
+    auto log = OpenEmbeddedLog(o);
+    EXPECT_TRUE(log.ok()) << log.status();
+    return std::move(*log);
+  };
+  std::string head_at_40;
+  {
+    auto log = open();
+    for (uint64_t first = 1; first <= 31; first += 10) ASSERT_TRUE(log->Append(observations(first)).ok());
+  }  // checkpoint at 40 on close
+  {
+    RawDb raw(dir.path());
+    head_at_40 = raw.Get(raw.heads(), head_key);
+  }
+  {
+    auto log = open();
+    ASSERT_TRUE(log->Append(observations(41)).ok());
+  }  // checkpoint at 50
+  // The auditor verifies and keeps the heads.
+  auto kept = VerifyEmbeddedLogDirectory(dir.path(), {});
+  ASSERT_TRUE(kept.ok() && kept->ok());
+  ASSERT_EQ(kept->heads.size(), 1u);
+  EXPECT_EQ(kept->heads[0].sequence, 50u);
+  std::vector<VerifiedHead> parsed;
+  std::string error;
+  ASSERT_TRUE(ParseHeadsJsonLines(HeadsToJsonLines(kept->heads), &parsed, &error)) << error;
+  ASSERT_EQ(parsed.size(), 1u);
+  EXPECT_EQ(parsed[0].hash, kept->heads[0].hash);
+  {
+    RawDb raw(dir.path());
+    RawDb::Chunks chunks = raw.ReadChunks(stream);
+    chunks.erase(41);
+    raw.WriteChunks(stream, chunks);
+    raw.Delete(raw.checkpoints(), EmbeddedEventKey(stream, 50));
+    raw.Put(raw.heads(), head_key, head_at_40);
+  }
+  // Without a kept head the rollback is undetectable: the log is consistent.
+  auto plain = VerifyEmbeddedLogDirectory(dir.path(), {});
+  ASSERT_TRUE(plain.ok());
+  EXPECT_TRUE(plain->ok()) << plain->ToText();
+  VerifyOptions with_kept;
+  with_kept.trusted_heads = parsed;
+  auto detected = VerifyEmbeddedLogDirectory(dir.path(), with_kept);
+  ASSERT_TRUE(detected.ok());
+  ASSERT_EQ(detected->failures.size(), 1u) << detected->ToText();
+  EXPECT_EQ(detected->failures[0].kind, FailureKind::kRolledBack);
+  EXPECT_EQ(detected->failures[0].sequence, 41u);
+  {
+    // The gateway resends what was lost: recorded again, not "duplicates".
+    auto log = open();
+    auto resent = log->Append(observations(41));
+    ASSERT_TRUE(resent.ok()) << resent.status();
+    for (const auto& e : resent->events) EXPECT_FALSE(e.duplicate);
+    EXPECT_EQ(resent->head_sequence, 50u);
+    // And a resend of what survived is still a duplicate.
+    auto again = log->Append(observations(31));
+    ASSERT_TRUE(again.ok());
+    EXPECT_TRUE(again->events[0].duplicate);
+  }
+  // The recorded-again tail is another history than the kept one: a fork.
+  detected = VerifyEmbeddedLogDirectory(dir.path(), with_kept);
+  ASSERT_TRUE(detected.ok());
+  ASSERT_EQ(detected->failures.size(), 1u) << detected->ToText();
+  EXPECT_EQ(detected->failures[0].kind, FailureKind::kForked);
+  EXPECT_EQ(detected->failures[0].sequence, 50u);
 }
 
 }  // namespace

@@ -3,6 +3,8 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "nlohmann/json.hpp"
 #include "libs/common/ids.h"
 #include "libs/crypto/ed25519.h"
 #include "libs/crypto/sha256.h"
@@ -17,6 +19,8 @@ const char* FailureKindName(FailureKind kind) {
     case FailureKind::kReordered: return "reordered";
     case FailureKind::kTruncated: return "truncated";
     case FailureKind::kBadSignature: return "bad_signature";
+    case FailureKind::kRolledBack: return "rolled_back";
+    case FailureKind::kForked: return "forked";
   }
   return "unknown";
 }
@@ -209,39 +213,75 @@ std::string VerifyReport::ToText() const {
     absl::StrAppend(&out, "  ", f.context, "/", f.facility, " sequence ", f.sequence, ": ",
                     FailureKindName(f.kind), ": ", f.detail, "\n");
   }
+  for (const auto& h : heads) {
+    absl::StrAppend(&out, "  head ", h.context, "/", h.facility, " sequence ", h.sequence,
+                    " hash ", HexEncode(h.hash), "\n");
+  }
   return out;
 }
 
 std::string VerifyReport::ToJson() const {
-  auto quote = [](std::string_view s) {
-    std::string out = "\"";
-    for (char c : s) {
-      if (c == '"' || c == '\\') {
-        out.push_back('\\');
-        out.push_back(c);
-      } else if (static_cast<unsigned char>(c) < 0x20) {
-        absl::StrAppend(&out, "\\u00", HexEncode(std::string_view(&c, 1)));
-      } else {
-        out.push_back(c);
-      }
-    }
-    out.push_back('"');
-    return out;
-  };
-  std::string out = absl::StrCat("{\"ok\":", ok() ? "true" : "false",
-                                 ",\"streams_checked\":", streams_checked,
-                                 ",\"events_checked\":", events_checked,
-                                 ",\"checkpoints_checked\":", checkpoints_checked,
-                                 ",\"failures\":[");
-  for (size_t i = 0; i < failures.size(); ++i) {
-    const auto& f = failures[i];
-    absl::StrAppend(&out, i ? "," : "", "{\"context\":", quote(f.context),
-                    ",\"facility\":", quote(f.facility), ",\"sequence\":", f.sequence,
-                    ",\"kind\":", quote(FailureKindName(f.kind)), ",\"detail\":", quote(f.detail),
-                    "}");
+  nlohmann::json failures_json = nlohmann::json::array();
+  for (const auto& f : failures) {
+    failures_json.push_back({{"context", f.context},
+                             {"facility", f.facility},
+                             {"sequence", f.sequence},
+                             {"kind", FailureKindName(f.kind)},
+                             {"detail", f.detail}});
   }
-  out += "]}";
+  nlohmann::json heads_json = nlohmann::json::array();
+  for (const auto& h : heads) {
+    heads_json.push_back({{"context", h.context},
+                          {"facility", h.facility},
+                          {"sequence", h.sequence},
+                          {"hash", HexEncode(h.hash)}});
+  }
+  nlohmann::json j = {{"ok", ok()},
+                      {"streams_checked", streams_checked},
+                      {"events_checked", events_checked},
+                      {"checkpoints_checked", checkpoints_checked},
+                      {"failures", failures_json},
+                      {"heads", heads_json}};
+  // Replaces bytes that are not UTF-8 (ids are checked, details may quote).
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+std::string HeadsToJsonLines(const std::vector<VerifiedHead>& heads) {
+  std::string out;
+  for (const VerifiedHead& h : heads) {
+    nlohmann::json j = {{"context", h.context},
+                        {"facility", h.facility},
+                        {"sequence", h.sequence},
+                        {"hash", HexEncode(h.hash)}};
+    absl::StrAppend(&out, j.dump(), "\n");
+  }
   return out;
+}
+
+bool ParseHeadsJsonLines(std::string_view text, std::vector<VerifiedHead>* heads,
+                         std::string* error) {
+  int line_no = 0;
+  for (absl::string_view line : absl::StrSplit(absl::string_view(text.data(), text.size()), '\n')) {
+    ++line_no;
+    if (line.empty()) continue;
+    nlohmann::json j = nlohmann::json::parse(line.begin(), line.end(), nullptr,
+                                             /*allow_exceptions=*/false);
+    VerifiedHead h;
+    if (j.is_discarded() || !j.is_object() || !j["context"].is_string() ||
+        !j["facility"].is_string() || !j["sequence"].is_number_unsigned() ||
+        !j["hash"].is_string() || !HexDecode(j["hash"].get<std::string>(), &h.hash) ||
+        h.hash.size() != 32) {
+      *error = absl::StrCat("line ", line_no,
+                            ": expected {\"context\", \"facility\", \"sequence\", \"hash\" "
+                            "(64 hex digits)}");
+      return false;
+    }
+    h.context = j["context"].get<std::string>();
+    h.facility = j["facility"].get<std::string>();
+    h.sequence = j["sequence"].get<uint64_t>();
+    heads->push_back(std::move(h));
+  }
+  return true;
 }
 
 }  // namespace takt::eventlog

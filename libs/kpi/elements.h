@@ -9,6 +9,8 @@
 
 #include <array>
 #include <cstdint>
+#include <limits>
+#include <optional>
 #include <string_view>
 
 namespace takt::kpi {
@@ -51,17 +53,51 @@ std::string_view ElementName(Element e);
 // True for time elements (microseconds), false for counts.
 bool IsTimeElement(Element e);
 
+// takt::kpi::kOverflowed
+//
+// The value of an element sum that left the int64 range. Sums never wrap:
+// an overflow makes the sum kOverflowed, and it stays so whatever is added
+// later; readers turn it into an OUT_OF_RANGE answer. No real sum reaches
+// it (INT64_MIN), because element sums are never below zero.
+inline constexpr int64_t kOverflowed = std::numeric_limits<int64_t>::min();
+
+// a + b, or kOverflowed if either is kOverflowed or the sum leaves the range.
+inline int64_t AddChecked(int64_t a, int64_t b) {
+  int64_t r = 0;
+  if (a == kOverflowed || b == kOverflowed || __builtin_add_overflow(a, b, &r)) {
+    return kOverflowed;
+  }
+  return r;
+}
+
+// a x b, or kOverflowed likewise.
+inline int64_t MulChecked(int64_t a, int64_t b) {
+  int64_t r = 0;
+  if (a == kOverflowed || b == kOverflowed || __builtin_mul_overflow(a, b, &r)) {
+    return kOverflowed;
+  }
+  return r;
+}
+
 // takt::kpi::ElementSums
 //
-// A vector of element totals for some scope and period.
+// A vector of element totals for some scope and period. Addition is
+// overflow-checked element by element (see kOverflowed).
 struct ElementSums {
   std::array<int64_t, kElementCount> v{};
 
   int64_t& operator[](Element e) { return v[static_cast<int>(e)]; }
   int64_t operator[](Element e) const { return v[static_cast<int>(e)]; }
   ElementSums& operator+=(const ElementSums& o) {
-    for (int i = 0; i < kElementCount; ++i) v[i] += o.v[i];
+    for (int i = 0; i < kElementCount; ++i) v[i] = AddChecked(v[i], o.v[i]);
     return *this;
+  }
+  // The first element whose sum overflowed, if any.
+  std::optional<Element> Overflowed() const {
+    for (int i = 0; i < kElementCount; ++i) {
+      if (v[i] == kOverflowed) return static_cast<Element>(i);
+    }
+    return std::nullopt;
   }
   bool operator==(const ElementSums&) const = default;
 };

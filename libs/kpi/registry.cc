@@ -67,7 +67,7 @@ std::vector<KpiDef> MakeRegistry() {
 
 int64_t Sum(const ElementSums& sums, const std::vector<Element>& elements) {
   int64_t total = 0;
-  for (Element e : elements) total += sums[e];
+  for (Element e : elements) total = AddChecked(total, sums[e]);
   return total;
 }
 

@@ -79,7 +79,8 @@ void UnitTimeline::Contribute(Changes::const_iterator first, Changes::const_iter
   for (auto it = first; it != last; ++it) {
     auto next = std::next(it);
     if (next == changes_.end()) break;  // the open interval is not counted yet
-    AddInterval(it->first, next->first, it->second, sign, out, reasons);
+    AddInterval(it->first, std::min(next->first, it->first + kMaxStateSpan), it->second, sign,
+                out, reasons);
     // A failure is counted where the unit goes down from another state.
     if (next->second.state == UnitState::kDown && it->second.state != UnitState::kDown) {
       out[calendar_->HourStart(next->first)][Element::kFe] += sign;
@@ -133,10 +134,11 @@ void UnitTimeline::ContributeOrders(std::map<absl::Time, bool>::const_iterator f
     auto next = std::next(it);
     if (next == orders_.end()) break;  // an order still running is not counted yet
     if (!it->second) continue;
-    for (absl::Time hour = calendar_->HourStart(it->first); hour < next->first;) {
+    const absl::Time end = std::min(next->first, it->first + kMaxStateSpan);
+    for (absl::Time hour = calendar_->HourStart(it->first); hour < end;) {
       const absl::Time h_next = calendar_->HourStart(hour + absl::Hours(1) + absl::Seconds(1));
       out[hour][Element::kAoet] +=
-          sign * MicrosBetween(std::max(it->first, hour), std::min(next->first, h_next));
+          sign * MicrosBetween(std::max(it->first, hour), std::min(end, h_next));
       hour = h_next;
     }
   }
@@ -164,13 +166,15 @@ HourlyDelta UnitTimeline::Count(absl::Time t, int64_t good, int64_t scrap, int64
                                 absl::Duration pri) const {
   HourlyDelta out;
   ElementSums& e = out[calendar_->HourStart(t)];
-  const int64_t pq = good + scrap + rework;
+  // Checked: the edge bounds each observation, but corrections add
+  // differences and nothing here may wrap.
+  const int64_t pq = AddChecked(AddChecked(good, scrap), rework);
   e[Element::kPq] = pq;
   e[Element::kGq] = good;
   e[Element::kSq] = scrap;
   e[Element::kRq] = rework;
-  e[Element::kPriPq] = pq * Micros(pri);
-  e[Element::kPriGq] = good * Micros(pri);
+  e[Element::kPriPq] = MulChecked(pq, Micros(pri));
+  e[Element::kPriGq] = MulChecked(good, Micros(pri));
   return out;
 }
 

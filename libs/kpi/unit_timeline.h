@@ -40,6 +40,16 @@ enum class UnitState {
   kPlannedDowntime,
 };
 
+// takt::kpi::kMaxStateSpan
+//
+// A state holds until the unit's next change, but at most this long: a unit
+// silent for longer is unaccounted (in no element) from then until its next
+// change. It bounds what one event can cost to fold (at most 745 hour rows),
+// however far apart two observations are; likewise an order's execution
+// time. Gateways that report less often than monthly resend the current
+// state (a heartbeat).
+inline constexpr absl::Duration kMaxStateSpan = absl::Hours(31 * 24);
+
 // Element deltas keyed by the start of the facility-local hour.
 using HourlyDelta = std::map<absl::Time, ElementSums>;
 

@@ -183,5 +183,35 @@ TEST(UnitTimelineOrdersTest, OrderExecutionTimeIsAttributedPerHourInAnyOrder) {
   }
 }
 
+// Regression (issue 11.1): a change dated 1970 followed by one in 2026 made
+// the fold walk every hour in between (480,000 of them; from year 1, the
+// server grew by 450 MB/s). A state now holds for at most kMaxStateSpan:
+// the cost of an event is bounded whatever the gap.
+TEST_F(UnitTimelineTest, AGapCostsNoMoreThanTheLongestStateSpan) {
+  for (absl::Time first : {absl::UnixEpoch(), absl::FromCivil(absl::CivilSecond(1, 1, 1, 0, 0, 0),
+                                                              absl::UTCTimeZone())}) {
+    UnitTimeline unit(calendar_.get());
+    HourlyDelta total;
+    Merge(total, unit.ChangeState(first, UnitState::kRunning, "", nullptr));
+    Merge(total, unit.ChangeState(Local(2, 6), UnitState::kIdle));
+    Merge(total, unit.ChangeState(Local(2, 7), UnitState::kRunning));
+    EXPECT_LE(total.size(), static_cast<size_t>(absl::ToInt64Hours(kMaxStateSpan)) + 2);
+    int64_t apt = 0;
+    int64_t adot = 0;
+    for (const auto& [hour, e] : total) {
+      apt += e[Element::kApt];
+      adot += e[Element::kAdot];
+    }
+    EXPECT_EQ(apt, absl::ToInt64Microseconds(kMaxStateSpan));
+    EXPECT_EQ(adot, 60 * kMinute);
+    // Orders likewise.
+    HourlyDelta orders = unit.OrderChange(first, true);
+    Merge(orders, unit.OrderChange(Local(2, 6), false));
+    int64_t aoet = 0;
+    for (const auto& [hour, e] : orders) aoet += e[Element::kAoet];
+    EXPECT_EQ(aoet, absl::ToInt64Microseconds(kMaxStateSpan));
+  }
+}
+
 }  // namespace
 }  // namespace takt::kpi

@@ -7,6 +7,7 @@
 #include "libs/common/ids.h"
 #include "libs/common/plan_stream.h"
 #include "libs/common/status_macros.h"
+#include "libs/kpi/limits.h"
 
 namespace takt::model {
 namespace {
@@ -83,6 +84,13 @@ absl::Status EnterpriseModel::Validate(const google::protobuf::Message& m) const
       return absl::InvalidArgumentError(absl::StrCat(
           "facility '", f->facility(), "': ids ending in '.plan' are reserved"));
     }
+    if (!f->commissioned_on().empty()) {
+      auto day = ParseDay(f->commissioned_on());
+      if (!day.ok()) {
+        return absl::InvalidArgumentError(absl::StrCat("facility '", f->facility(),
+                                                       "': commissioned_on: ", day.status().message()));
+      }
+    }
     return MakeCalendar(f->calendar()).status();
   }
   if (auto* mv = dynamic_cast<const ev1::FacilityMoved*>(&m)) {
@@ -123,9 +131,10 @@ absl::Status EnterpriseModel::Validate(const google::protobuf::Message& m) const
   }
   if (auto* p = dynamic_cast<const ev1::ProductDefined*>(&m)) {
     TAKT_RETURN_IF_ERROR(CheckId("product", p->product()));
-    if (p->planned_run_time_per_item_us() <= 0) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "product '", p->product(), "': planned_run_time_per_item must be positive"));
+    if (absl::Status b = kpi::CheckPlannedRunTime(p->planned_run_time_per_item_us(),
+                                                  "planned_run_time_per_item");
+        !b.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("product '", p->product(), "': ", b.message()));
     }
     return absl::OkStatus();
   }

@@ -48,6 +48,19 @@ std::optional<kpi::UnitState> ToUnitState(scheduling::v1::UnitState s) {
 
 }  // namespace
 
+std::optional<std::string> CursorBeyondEnd(const eventlog::Cursor& stored,
+                                           const eventlog::Cursor& end) {
+  for (const auto& [partition, next] : stored) {
+    auto it = end.find(partition);
+    const uint64_t end_offset = it == end.end() ? 0 : it->second;
+    if (next > end_offset) {
+      return absl::StrCat("partition '", partition, "': the projection has read up to ", next,
+                          ", the log ends at ", end_offset);
+    }
+  }
+  return std::nullopt;
+}
+
 // What one batch will write.
 struct Projection::Pending {
   absl::flat_hash_map<std::pair<const Unit*, int64_t>, kpi::ElementSums> deltas;
@@ -381,7 +394,9 @@ absl::StatusOr<size_t> Projection::Step(absl::Duration timeout) {
     absl::Status s = ApplyEvent(logged.envelope, pending);
     if (!s.ok()) {
       Reset();
-      return s;
+      const eventlog::Envelope& e = logged.envelope;
+      return absl::Status(s.code(), absl::StrCat(e.context(), "/", e.facility(), " sequence ",
+                                                 e.sequence(), ": ", s.message()));
     }
   }
   std::vector<UnitHourDelta> deltas;

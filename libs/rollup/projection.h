@@ -11,6 +11,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/container/flat_hash_map.h"
@@ -23,6 +24,13 @@
 #include "libs/rollup/rollup_store.h"
 
 namespace takt::rollup {
+
+// Where a stored cursor is beyond the end of the log (the log was restored
+// from an older backup, or replaced): a description of the first such
+// partition, or nullopt if the cursor is within the log. A projection ahead
+// of its log would skip the events appended next; it must be rebuilt.
+std::optional<std::string> CursorBeyondEnd(const eventlog::Cursor& stored,
+                                           const eventlog::Cursor& end);
 
 // The calendar of a facility, or nullptr if the facility is unknown.
 using CalendarLookup = std::function<const kpi::FacilityCalendar*(const std::string& facility)>;

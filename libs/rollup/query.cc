@@ -274,6 +274,12 @@ absl::StatusOr<QueryResult> RunQuery(const RollupStore& store, const model::Ente
         break;
     }
   }
+  if (auto e = result.total.sums.Overflowed()) {
+    return absl::OutOfRangeError(absl::StrCat(
+        "the sum of element ", std::string(kpi::ElementName(*e)), " over ", s.Name(),
+        " exceeds the 64-bit range: the data claims more than any plant can produce; "
+        "correct the observations that caused it (takt audit replay shows them)"));
+  }
   Evaluate(q.kpis, result.total);
   for (auto& [label, sums] : rows) {
     QueryRow row{label, sums, {}};

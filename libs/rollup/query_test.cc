@@ -69,7 +69,10 @@ class QueryTest : public ::testing::Test {
   void Run(const std::string& facility, const std::string& unit, absl::Time from, absl::Time to,
            double oee) {
     kpi::UnitTimeline t(model_.Calendar(facility));
-    t.ChangeState(from, kpi::UnitState::kRunning);
+    // A heartbeat a day: a state holds for at most kpi::kMaxStateSpan.
+    for (absl::Time at = from; at < to; at += absl::Hours(24)) {
+      t.ChangeState(at, kpi::UnitState::kRunning);
+    }
     t.ChangeState(to, kpi::UnitState::kIdle);
     std::vector<UnitHourDelta> deltas;
     for (auto& [hour, sums] : t.Totals()) {

@@ -46,7 +46,8 @@ std::string FacilityPrefix(const std::string& facility) {
 
 
 // Element-wise addition of little-endian int64 vectors of equal length:
-// writes never read.
+// writes never read. Overflow-checked like ElementSums: a sum that leaves
+// the int64 range is stored as kpi::kOverflowed and stays so.
 class SumsAddOperator final : public rocksdb::AssociativeMergeOperator {
  public:
   bool Merge(const rocksdb::Slice&, const rocksdb::Slice* existing, const rocksdb::Slice& value,
@@ -59,10 +60,10 @@ class SumsAddOperator final : public rocksdb::AssociativeMergeOperator {
     if (existing->size() != value.size()) return false;
     new_value->resize(value.size());
     for (size_t i = 0; i < value.size(); i += 8) {
-      uint64_t a = 0, b = 0;
+      int64_t a = 0, b = 0;
       std::memcpy(&a, existing->data() + i, 8);
       std::memcpy(&b, value.data() + i, 8);
-      a += b;  // little-endian hosts only (x86-64, arm64)
+      a = kpi::AddChecked(a, b);  // little-endian hosts only (x86-64, arm64)
       std::memcpy(new_value->data() + i, &a, 8);
     }
     return true;
@@ -145,8 +146,9 @@ RollupStore::~RollupStore() = default;
 // and rebuilt from the log (projections are derived data).
 constexpr char kFormatKey[] = "format";
 // 2: timeline rows per unit and batch; 3: 24 elements (work orders), and
-// work-order rows; 4: times in whole microseconds between instants.
-constexpr char kFormat[] = "4";
+// work-order rows; 4: times in whole microseconds between instants; 5:
+// states and orders hold at most kpi::kMaxStateSpan, sums never wrap.
+constexpr char kFormat[] = "5";
 constexpr char kTimelineBatchKey[] = "timeline_batch";
 
 absl::StatusOr<std::unique_ptr<RollupStore>> RollupStore::Open(const std::string& path) {

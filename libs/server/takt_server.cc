@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <atomic>
 #include <filesystem>
+#include <iostream>
+#include <string_view>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -44,6 +46,12 @@ uint64_t Lag(const eventlog::Cursor& cursor, const eventlog::Cursor& end) {
     if (end_offset > next) lag += end_offset - next;
   }
   return lag;
+}
+
+// One line per event worth an operator's attention, on stderr.
+void LogLine(std::string_view line) {
+  std::cerr << absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(), absl::UTCTimeZone())
+            << " takt: " << line << std::endl;
 }
 
 grpc::Status ToGrpc(const absl::Status& s) {
@@ -99,8 +107,9 @@ class EnterpriseServiceImpl final : public enterprise::v1::EnterpriseService::Se
 
 class IngestServiceImpl final : public scheduling::v1::FacilityIngestService::Service {
  public:
-  IngestServiceImpl(eventlog::EventLog* log, enterprise::ModelStore* models, bool follows_model)
-      : log_(log), models_(models), follows_model_(follows_model) {}
+  IngestServiceImpl(eventlog::EventLog* log, enterprise::ModelStore* models, bool follows_model,
+                    scheduling::HorizonPolicy horizon)
+      : log_(log), models_(models), follows_model_(follows_model), horizons_(horizon) {}
 
   grpc::Status StreamObservations(
       grpc::ServerContext* ctx,
@@ -115,7 +124,7 @@ class IngestServiceImpl final : public scheduling::v1::FacilityIngestService::Se
       }
       absl::StatusOr<scheduling::v1::IngestAck> ack;
       models_->Read([&](const model::EnterpriseModel& m) {
-        ack = scheduling::IngestBatch(*log_, m, batch, absl::Now(), actor);
+        ack = scheduling::IngestBatch(*log_, m, batch, absl::Now(), actor, &horizons_);
       });
       if (!ack.ok()) {
         if (ack.status().code() == absl::StatusCode::kNotFound ||
@@ -152,6 +161,7 @@ class IngestServiceImpl final : public scheduling::v1::FacilityIngestService::Se
   eventlog::EventLog* log_;
   enterprise::ModelStore* models_;
   const bool follows_model_;
+  scheduling::Horizons horizons_;
 };
 
 class SchedulingServiceImpl final : public scheduling::v1::SchedulingService::Service {
@@ -441,7 +451,27 @@ class Server final : public TaktServer {
     models_ = std::make_unique<enterprise::ModelStore>(log_.get());
     TAKT_RETURN_IF_ERROR(models_->Refresh());
     if (run_rollups) {
-      TAKT_ASSIGN_OR_RETURN(store_, rollup::RollupStore::Open(options.data_dir + "/rollups"));
+      const std::string rollups_dir = options.data_dir + "/rollups";
+      TAKT_ASSIGN_OR_RETURN(store_, rollup::RollupStore::Open(rollups_dir));
+      // A projection ahead of its log (the log restored from an older
+      // backup) would silently skip what is appended next: rebuild it.
+      TAKT_ASSIGN_OR_RETURN(eventlog::Cursor stored,
+                            store_->LoadCursor(scheduling::kSchedulingContext));
+      TAKT_ASSIGN_OR_RETURN(eventlog::Cursor end, log_->EndCursor(scheduling::kSchedulingContext));
+      if (auto why = rollup::CursorBeyondEnd(stored, end)) {
+        LogLine(absl::StrCat("rollups: the projection is ahead of the log (", *why,
+                             "); the log was restored from an older backup or replaced: "
+                             "rebuilding the rollups from the log"));
+        store_.reset();
+        std::error_code ec;
+        std::filesystem::remove_all(rollups_dir, ec);
+        if (ec) {
+          return absl::FailedPreconditionError(absl::StrCat(
+              "the rollups at ", rollups_dir, " are ahead of the log and cannot be removed: ",
+              ec.message()));
+        }
+        TAKT_ASSIGN_OR_RETURN(store_, rollup::RollupStore::Open(rollups_dir));
+      }
       projection_ = std::make_unique<rollup::Projection>(
           log_.get(), store_.get(),
           [this](const std::string& facility) { return models_->Calendar(facility); });
@@ -451,32 +481,47 @@ class Server final : public TaktServer {
     grpc::EnableDefaultHealthCheckService(true);
     grpc::reflection::InitProtoReflectionServerBuilderPlugin();
     grpc::ServerBuilder builder;
+    // gRPC sets SO_REUSEPORT by default: a second server (with another data
+    // directory) would then share the port and split the clients between
+    // two logs. One port, one server.
+    builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
     builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(), &port_);
     if (run_enterprise) {
       enterprise_ = std::make_unique<EnterpriseServiceImpl>(models_.get());
       builder.RegisterService(enterprise_.get());
+      registered_.push_back(enterprise::v1::EnterpriseService::service_full_name());
     }
     if (run_scheduling) {
-      ingest_ = std::make_unique<IngestServiceImpl>(log_.get(), models_.get(), follow_model_);
+      scheduling::HorizonPolicy horizon;
+      horizon.earliest = options.earliest_observation;
+      horizon.max_lateness = options.max_lateness;
+      ingest_ = std::make_unique<IngestServiceImpl>(log_.get(), models_.get(), follow_model_, horizon);
       builder.RegisterService(ingest_.get());
+      registered_.push_back(scheduling::v1::FacilityIngestService::service_full_name());
       plans_ = std::make_unique<scheduling::PlanningStore>(log_.get(), models_.get());
       scheduling_ = std::make_unique<SchedulingServiceImpl>(plans_.get());
       builder.RegisterService(scheduling_.get());
+      registered_.push_back(scheduling::v1::SchedulingService::service_full_name());
     }
     if (run_rollups) {
       rollups_ = std::make_unique<RollupServiceImpl>(log_.get(), models_.get(), store_.get());
       builder.RegisterService(rollups_.get());
+      registered_.push_back(rollups::v1::RollupService::service_full_name());
     }
     if (run_audit) {
       audit_ = std::make_unique<AuditServiceImpl>(log_.get(), options.kafka_brokers.empty(),
                                                   models_.get(), store_.get());
       builder.RegisterService(audit_.get());
+      registered_.push_back(audit::v1::AuditService::service_full_name());
     }
     builder.SetMaxReceiveMessageSize(16 << 20);
     server_ = builder.BuildAndStart();
     if (!server_ || port_ == 0) {
-      return absl::UnavailableError(absl::StrCat("cannot listen on ", options.listen));
+      return absl::UnavailableError(absl::StrCat(
+          "cannot listen on ", options.listen,
+          ": the address is in use (another takt serve?) or not valid here"));
     }
+    for (const char* name : registered_) server_->GetHealthCheckService()->SetServingStatus(name, true);
     if (projection_) projector_ = std::thread([this] { ProjectLoop(); });
     if (follow_model_) follower_ = std::thread([this] { FollowLoop(); });
     return absl::OkStatus();
@@ -515,18 +560,44 @@ class Server final : public TaktServer {
     }
   }
 
+  // Applies the log to the rollups. An event it cannot apply is said once
+  // (log line; gRPC health of the rollups service NOT_SERVING; answers keep
+  // coming, with the lag they have), then retried: typically an event for
+  // a facility the model does not know yet, which a refresh resolves.
   void ProjectLoop() {
+    std::string failing;  // the error being reported, empty when healthy
     while (!stopped_) {
       auto n = projection_->Step(absl::Milliseconds(100));
-      if (!n.ok()) {
-        // Typically an event for a facility the model does not know yet:
-        // refresh the model and resume from the stored cursor.
-        absl::SleepFor(absl::Milliseconds(200));
-        (void)models_->Refresh();
-        (void)projection_->Start();
+      if (n.ok()) {
+        if (!failing.empty()) {
+          LogLine("rollups: the projection applies events again; SERVING");
+          SetHealth(kRollupService, true);
+          failing.clear();
+        }
+        continue;
+      }
+      std::string error(n.status().message());
+      absl::SleepFor(absl::Milliseconds(200));
+      (void)models_->Refresh();
+      absl::Status restarted = projection_->Start();
+      if (!restarted.ok()) error = absl::StrCat(error, "; restart: ", restarted.message());
+      if (error != failing) {
+        LogLine(absl::StrCat("rollups: the projection cannot apply the log (",
+                             absl::StatusCodeToString(n.status().code()), ": ", error,
+                             "); NOT_SERVING, answers show the lag; retrying"));
+        SetHealth(kRollupService, false);
+        failing = error;
       }
     }
   }
+
+  void SetHealth(const char* service, bool serving) {
+    if (server_ && server_->GetHealthCheckService() != nullptr) {
+      server_->GetHealthCheckService()->SetServingStatus(service, serving);
+    }
+  }
+
+  static constexpr char kRollupService[] = "takt.rollups.v1.RollupService";
 
   std::unique_ptr<eventlog::EventLog> log_;
   std::unique_ptr<enterprise::ModelStore> models_;
@@ -539,6 +610,7 @@ class Server final : public TaktServer {
   std::unique_ptr<RollupServiceImpl> rollups_;
   std::unique_ptr<AuditServiceImpl> audit_;
   std::unique_ptr<grpc::Server> server_;
+  std::vector<const char*> registered_;  // gRPC service names, for health
   int port_ = 0;
   std::thread projector_;
   std::thread follower_;

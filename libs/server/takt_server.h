@@ -13,6 +13,8 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/time/civil_time.h"
+#include "absl/time/time.h"
 
 namespace takt::server {
 
@@ -34,6 +36,11 @@ struct ServerOptions {
   // owner of what it reads, so on Kafka it runs beside enterprise and
   // scheduling).
   std::vector<std::string> services;
+  // The ingest horizon (see services/scheduling/ingest.h): nothing before
+  // `earliest_observation`, nor more than `max_lateness` behind the newest
+  // observation a facility has accepted (zero: no such bound).
+  absl::Time earliest_observation = absl::FromCivil(absl::CivilDay(2000, 1, 1), absl::UTCTimeZone());
+  absl::Duration max_lateness = absl::Hours(24 * 35);
 };
 
 // Checks a service list; returns it with duplicates removed, or all three

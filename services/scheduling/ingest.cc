@@ -1,13 +1,65 @@
 #include "services/scheduling/ingest.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "libs/common/ids.h"
 #include "libs/common/proto_time.h"
+#include "libs/kpi/limits.h"
 
 namespace takt::scheduling {
-namespace {
 
-}  // namespace
+Horizon Horizons::For(eventlog::EventLog& log, const std::string& facility,
+                      const model::EnterpriseModel& model) {
+  Horizon h{policy_.earliest,
+            absl::StrCat("this server accepts nothing before ",
+                         absl::FormatTime("%Y-%m-%d", policy_.earliest, absl::UTCTimeZone()),
+                         " (--earliest-observation)")};
+  if (const model::FacilityInfo* info = model.Facility(facility);
+      info != nullptr && !info->definition.commissioned_on().empty() && info->calendar) {
+    if (auto day = model::ParseDay(info->definition.commissioned_on()); day.ok()) {
+      const absl::Time start = info->calendar->Day(*day).start;
+      if (start > h.at) {
+        h = {start, absl::StrCat("facility '", facility, "' was commissioned on ",
+                                 info->definition.commissioned_on())};
+      }
+    }
+  }
+  if (policy_.max_lateness <= absl::ZeroDuration()) return h;
+  absl::Time newest = absl::InfinitePast();
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = newest_.find(facility);
+    if (it == newest_.end()) {
+      // After a restart: the last event of the stream (a lower bound of
+      // the newest observation, so the horizon is never too strict).
+      absl::Time seed = absl::InfinitePast();
+      auto heads = log.Heads(kSchedulingContext);
+      if (heads.ok()) {
+        for (const eventlog::StreamHead& head : *heads) {
+          if (head.stream.facility != facility || head.sequence == 0) continue;
+          auto last = log.ReadStream(head.stream, head.sequence, 1);
+          if (last.ok() && !last->empty()) seed = ToTime(last->front().envelope.occurred_time());
+        }
+      }
+      it = newest_.emplace(facility, seed).first;
+    }
+    newest = it->second;
+  }
+  if (newest != absl::InfinitePast() && newest - policy_.max_lateness > h.at) {
+    h = {newest - policy_.max_lateness,
+         absl::StrCat("more than ", absl::FormatDuration(policy_.max_lateness),
+                      " behind the newest observation of facility '", facility, "' (",
+                      absl::FormatTime(newest), "; --max-lateness)")};
+  }
+  return h;
+}
+
+void Horizons::Accepted(const std::string& facility, absl::Time newest) {
+  absl::MutexLock lock(&mu_);
+  absl::Time& slot = newest_.try_emplace(facility, absl::InfinitePast()).first->second;
+  slot = std::max(slot, newest);
+}
 
 bool KnowsAllNames(const v1::ObservationBatch& batch, const model::EnterpriseModel& model) {
   if (model.Facility(batch.facility()) == nullptr) return false;
@@ -29,7 +81,7 @@ bool KnowsAllNames(const v1::ObservationBatch& batch, const model::EnterpriseMod
 
 absl::StatusOr<Screened> Screen(const v1::ObservationBatch& batch,
                                 const model::EnterpriseModel& model, absl::Time now,
-                                const std::string& actor) {
+                                const std::string& actor, const Horizon& horizon) {
   if (absl::Status s = ValidateFacilityId(batch.facility()); !s.ok()) return s;
   if (model.Facility(batch.facility()) == nullptr) {
     return absl::NotFoundError(absl::StrCat("facility '", batch.facility(), "' is not defined"));
@@ -62,6 +114,12 @@ absl::StatusOr<Screened> Screen(const v1::ObservationBatch& batch,
              absl::StrCat("source_time ", absl::FormatTime(at), " is in the future"));
       continue;
     }
+    if (at < horizon.at) {
+      reject(absl::StatusCode::kOutOfRange,
+             absl::StrCat("source_time ", absl::FormatTime(at), " is before the horizon ",
+                          absl::FormatTime(horizon.at), ": ", horizon.why));
+      continue;
+    }
     eventlog::Envelope e;
     e.set_schema_version(1);
     e.set_actor(actor);
@@ -91,16 +149,8 @@ absl::StatusOr<Screened> Screen(const v1::ObservationBatch& batch,
                             batch.facility(), "'"));
         continue;
       }
-      if (c.good() < 0 || c.scrap() < 0 || c.rework() < 0) {
-        reject(absl::StatusCode::kInvalidArgument, "good, scrap and rework must not be negative");
-        continue;
-      }
-      if (c.good() + c.scrap() + c.rework() == 0) {
-        reject(absl::StatusCode::kInvalidArgument, "a count of nothing");
-        continue;
-      }
-      if (c.planned_run_time_per_item_us() < 0) {
-        reject(absl::StatusCode::kInvalidArgument, "planned_run_time_per_item_us is negative");
+      if (absl::Status q = kpi::CheckQuantities(c.good(), c.scrap(), c.rework(), false); !q.ok()) {
+        reject(absl::StatusCode::kInvalidArgument, std::string(q.message()));
         continue;
       }
       if (c.planned_run_time_per_item_us() == 0) {
@@ -111,6 +161,18 @@ absl::StatusOr<Screened> Screen(const v1::ObservationBatch& batch,
           continue;
         }
         c.set_planned_run_time_per_item_us(absl::ToInt64Microseconds(*pri));
+      }
+      if (absl::Status p = kpi::CheckPlannedRunTime(c.planned_run_time_per_item_us(),
+                                                    "planned_run_time_per_item_us");
+          !p.ok()) {
+        reject(absl::StatusCode::kInvalidArgument, std::string(p.message()));
+        continue;
+      }
+      if (absl::Status t = kpi::CheckPlannedTime(c.good(), c.scrap(), c.rework(),
+                                                 c.planned_run_time_per_item_us());
+          !t.ok()) {
+        reject(absl::StatusCode::kInvalidArgument, std::string(t.message()));
+        continue;
       }
       e.set_event_type("takt.scheduling.v1.ProductionCounted");
       e.set_payload(c.SerializeAsString());
@@ -150,14 +212,21 @@ absl::StatusOr<Screened> Screen(const v1::ObservationBatch& batch,
 absl::StatusOr<v1::IngestAck> IngestBatch(eventlog::EventLog& log,
                                           const model::EnterpriseModel& model,
                                           const v1::ObservationBatch& batch, absl::Time now,
-                                          const std::string& actor) {
-  auto screened = Screen(batch, model, now, actor);
+                                          const std::string& actor, Horizons* horizons) {
+  Horizon horizon;
+  if (horizons != nullptr && model.Facility(batch.facility()) != nullptr) {
+    horizon = horizons->For(log, batch.facility(), model);
+  }
+  auto screened = Screen(batch, model, now, actor, horizon);
   if (!screened.ok()) return screened.status();
   v1::IngestAck ack;
   ack.set_batch_id(batch.batch_id());
   for (auto& r : screened->rejected) *ack.add_rejected() = std::move(r);
   if (screened->append.events.empty()) return ack;
   const std::vector<uint32_t> index = screened->event_index;
+  // Only acknowledged observations move the horizon (below, once durable).
+  absl::Time newest = absl::InfinitePast();
+  for (const auto& e : screened->append.events) newest = std::max(newest, ToTime(e.occurred_time()));
   eventlog::AppendRequest all = screened->append;  // kept for the slow path
   auto appended = log.Append(std::move(screened->append));
   if (appended.ok()) {
@@ -169,6 +238,7 @@ absl::StatusOr<v1::IngestAck> IngestBatch(eventlog::EventLog& log,
       }
     }
     ack.set_head_sequence(appended->head_sequence);
+    if (horizons != nullptr) horizons->Accepted(batch.facility(), newest);
     return ack;
   }
   if (appended.status().code() != absl::StatusCode::kAlreadyExists) return appended.status();
@@ -187,6 +257,9 @@ absl::StatusOr<v1::IngestAck> IngestBatch(eventlog::EventLog& log,
         ack.set_accepted(ack.accepted() + 1);
       }
       ack.set_head_sequence(r->head_sequence);
+      if (horizons != nullptr) {
+        horizons->Accepted(batch.facility(), ToTime(all.events[i].occurred_time()));
+      }
     } else if (r.status().code() == absl::StatusCode::kAlreadyExists) {
       const v1::Observation& o = batch.observations(static_cast<int>(index[i]));
       v1::Rejection* rej = ack.add_rejected();

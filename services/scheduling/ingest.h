@@ -10,9 +10,12 @@
 #ifndef TAKT_SERVICES_SCHEDULING_INGEST_H_
 #define TAKT_SERVICES_SCHEDULING_INGEST_H_
 
+#include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "libs/eventlog/event_log.h"
 #include "libs/model/enterprise_model.h"
@@ -24,6 +27,47 @@ inline constexpr char kSchedulingContext[] = "scheduling";
 // Observations may be at most this far in the future (clock skew).
 inline constexpr absl::Duration kMaxFutureSkew = absl::Minutes(5);
 
+// takt::scheduling::Horizon
+//
+// The earliest source time a facility accepts now, and why. Observations
+// before it are refused one by one: an observation far in the past is
+// almost always a gateway clock reset (1970-01-01), and history that old
+// belongs to an import, not to a live feed.
+struct Horizon {
+  absl::Time at = absl::InfinitePast();
+  std::string why;
+};
+
+// takt::scheduling::HorizonPolicy
+//
+// Per server (`takt serve --earliest-observation`, `--max-lateness`); per
+// facility, FacilityDefined.commissioned_on. The horizon of a facility is
+// the latest of: `earliest`; the start of its commissioning day; and
+// `max_lateness` before the newest observation it has accepted.
+struct HorizonPolicy {
+  absl::Time earliest = absl::FromCivil(absl::CivilDay(2000, 1, 1), absl::UTCTimeZone());
+  absl::Duration max_lateness = absl::Hours(24 * 35);  // zero: no bound
+};
+
+// takt::scheduling::Horizons
+//
+// Tracks the newest accepted observation of each facility (seeded from the
+// last event of its stream after a restart, a lower bound of the newest)
+// and gives each batch its horizon. Thread-safe.
+class Horizons {
+ public:
+  explicit Horizons(HorizonPolicy policy) : policy_(policy) {}
+
+  Horizon For(eventlog::EventLog& log, const std::string& facility,
+              const model::EnterpriseModel& model) ABSL_LOCKS_EXCLUDED(mu_);
+  void Accepted(const std::string& facility, absl::Time newest) ABSL_LOCKS_EXCLUDED(mu_);
+
+ private:
+  const HorizonPolicy policy_;
+  absl::Mutex mu_;
+  absl::flat_hash_map<std::string, absl::Time> newest_ ABSL_GUARDED_BY(mu_);
+};
+
 struct Screened {
   eventlog::AppendRequest append;        // the valid observations as events
   std::vector<uint32_t> event_index;     // batch index of each event
@@ -33,7 +77,7 @@ struct Screened {
 // Validates a batch; never fails as a whole except for a bad facility.
 absl::StatusOr<Screened> Screen(const v1::ObservationBatch& batch,
                                 const model::EnterpriseModel& model, absl::Time now,
-                                const std::string& actor);
+                                const std::string& actor, const Horizon& horizon = {});
 
 // Whether the model knows every name the batch uses (facility, work units,
 // products of counts without a planned run time): lookups only, so that a
@@ -41,10 +85,12 @@ absl::StatusOr<Screened> Screen(const v1::ObservationBatch& batch,
 bool KnowsAllNames(const v1::ObservationBatch& batch, const model::EnterpriseModel& model);
 
 // Screens and appends a batch; the ack is returned only once durable.
+// With `horizons`, observations before the facility's horizon are refused.
 absl::StatusOr<v1::IngestAck> IngestBatch(eventlog::EventLog& log,
                                           const model::EnterpriseModel& model,
                                           const v1::ObservationBatch& batch, absl::Time now,
-                                          const std::string& actor);
+                                          const std::string& actor,
+                                          Horizons* horizons = nullptr);
 
 }  // namespace takt::scheduling
 

@@ -1,5 +1,7 @@
 #include "services/scheduling/ingest.h"
 
+#include <limits>
+
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "libs/eventlog/embedded_log.h"
@@ -134,6 +136,90 @@ TEST_F(IngestTest, ResendsAreAcknowledgedNotRecordedTwiceAndConflictsRejectedAlo
   EXPECT_EQ(ack->rejected(0).source_sequence(), 2u);
   EXPECT_EQ(ack->rejected(0).code(), static_cast<int>(absl::StatusCode::kAlreadyExists));
   EXPECT_EQ(log_->Heads("scheduling")->at(0).sequence, 4u);
+}
+
+// Regression (issue 11.2): INT64_MAX counts were accepted and made OEE read
+// -10,675,199,115 %; good = scrap = INT64_MAX with rework 2 was refused as
+// "a count of nothing" (the sum wrapped). Each bound names field and value.
+TEST_F(IngestTest, CountsBeyondTheirBoundsAreRefusedNamingFieldAndValue) {
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+  v1::ObservationBatch b;
+  b.set_facility("plant-1");
+  v1::Observation huge = Count(1, 1'799'990'000, 0, 0, "bracket");
+  huge.mutable_count()->set_good(kMax);
+  *b.add_observations() = huge;
+  v1::Observation wraps = Count(2, 1'799'990'000, 0, 0, "bracket");
+  wraps.mutable_count()->set_good(kMax);
+  wraps.mutable_count()->set_scrap(kMax);
+  wraps.mutable_count()->set_rework(2);
+  *b.add_observations() = wraps;
+  v1::Observation slow = Count(3, 1'799'990'000, 5, 0, "bracket");
+  slow.mutable_count()->set_planned_run_time_per_item_us(kMax);
+  *b.add_observations() = slow;
+  // 10^9 items of 24 h each: every field in bounds, the claim is not.
+  v1::Observation absurd = Count(4, 1'799'990'000, 1'000'000'000, 0, "bracket");
+  absurd.mutable_count()->set_planned_run_time_per_item_us(86'400'000'000);
+  *b.add_observations() = absurd;
+  *b.add_observations() = Count(5, 1'799'990'000, 1'000'000, 0, "bracket");  // 139 days of work
+  auto ack = IngestBatch(*log_, model_, b, now_, "test");
+  ASSERT_TRUE(ack.ok()) << ack.status();
+  ASSERT_EQ(ack->rejected_size(), 4) << ack->DebugString();
+  EXPECT_THAT(ack->rejected(0).reason(), ::testing::HasSubstr("good is 9223372036854775807"));
+  EXPECT_THAT(ack->rejected(1).reason(), ::testing::HasSubstr("good is 9223372036854775807"));
+  EXPECT_THAT(ack->rejected(2).reason(),
+              ::testing::HasSubstr("planned_run_time_per_item_us is 9223372036854775807"));
+  EXPECT_THAT(ack->rejected(3).reason(), ::testing::HasSubstr("one count may claim at most"));
+  for (const auto& r : ack->rejected()) {
+    EXPECT_EQ(r.code(), static_cast<int>(absl::StatusCode::kInvalidArgument));
+  }
+  EXPECT_EQ(ack->accepted(), 1u);
+}
+
+// Regression (issue 11.1): a state change dated 1970-01-01 was accepted and
+// froze the rollups. Observations before the horizon are refused one by
+// one, with the reason; the horizon follows the newest accepted
+// observation and survives a restart (seeded from the log).
+TEST_F(IngestTest, ObservationsBeforeTheHorizonAreRefusedOneByOne) {
+  HorizonPolicy policy;
+  policy.max_lateness = absl::Hours(24 * 35);
+  Horizons horizons(policy);
+  v1::ObservationBatch b;
+  b.set_facility("plant-1");
+  *b.add_observations() = State(1, 0, v1::UNIT_STATE_RUNNING);  // 1970-01-01
+  *b.add_observations() = State(2, 1'799'990'000, v1::UNIT_STATE_RUNNING);
+  auto ack = IngestBatch(*log_, model_, b, now_, "test", &horizons);
+  ASSERT_TRUE(ack.ok()) << ack.status();
+  EXPECT_EQ(ack->accepted(), 1u);
+  ASSERT_EQ(ack->rejected_size(), 1);
+  EXPECT_EQ(ack->rejected(0).index(), 0u);
+  EXPECT_EQ(ack->rejected(0).code(), static_cast<int>(absl::StatusCode::kOutOfRange));
+  EXPECT_THAT(ack->rejected(0).reason(), ::testing::HasSubstr("before the horizon"));
+  EXPECT_THAT(ack->rejected(0).reason(), ::testing::HasSubstr("2000-01-01"));
+  // 40 days behind the newest accepted observation: refused; 30: accepted.
+  auto late = [&](Horizons& h, uint64_t seq, int64_t days) {
+    v1::ObservationBatch l;
+    l.set_facility("plant-1");
+    *l.add_observations() = State(seq, 1'799'990'000 - days * 86'400, v1::UNIT_STATE_IDLE);
+    return *IngestBatch(*log_, model_, l, now_, "test", &h);
+  };
+  ack = late(horizons, 3, 40);
+  ASSERT_EQ(ack->rejected_size(), 1);
+  EXPECT_THAT(ack->rejected(0).reason(), ::testing::HasSubstr("behind the newest observation"));
+  EXPECT_EQ(late(horizons, 4, 30).accepted(), 1u);
+  // After a restart the horizon comes from the stream's last event (the
+  // 30-day-late one: a lower bound of the newest), never stricter.
+  Horizons restarted(policy);
+  EXPECT_EQ(late(restarted, 5, 40).accepted(), 1u);
+  EXPECT_EQ(late(restarted, 6, 80).rejected_size(), 1);
+  // Nothing before the facility's commissioning day.
+  ev1::FacilityDefined f = model_.Facility("plant-1")->definition;
+  f.set_commissioned_on("2027-01-01");
+  Put(f);
+  ack = late(restarted, 7, 20);
+  ASSERT_EQ(ack->rejected_size(), 1);
+  EXPECT_THAT(ack->rejected(0).reason(), ::testing::HasSubstr("commissioned on 2027-01-01"));
+  // Without horizons (tools, tests) the old behaviour stays.
+  EXPECT_EQ(IngestBatch(*log_, model_, b, now_, "test")->accepted(), 1u);
 }
 
 TEST_F(IngestTest, AnUnknownFacilityFailsTheBatch) {

@@ -11,6 +11,7 @@
 #include "libs/common/proto_time.h"
 #include "libs/common/status_macros.h"
 #include "libs/crypto/sha256.h"
+#include "libs/kpi/limits.h"
 #include "libs/sched/solver.h"
 #include "takt/scheduling/v1/events.pb.h"
 
@@ -311,8 +312,13 @@ absl::StatusOr<std::vector<model::ModelEvent>> Planning::DecideCorrection(
   }
   if (c.reason().empty()) return Invalid(absl::StrCat(name, ": a reason is required"));
   const auto& q = c.corrected();
-  if (q.good() < 0 || q.scrap() < 0 || q.rework() < 0) {
-    return Invalid(absl::StrCat(name, ": quantities must not be negative"));
+  if (absl::Status b = kpi::CheckQuantities(q.good(), q.scrap(), q.rework(), true); !b.ok()) {
+    return Invalid(absl::StrCat(name, ": corrected ", b.message()));
+  }
+  if (absl::Status b = kpi::CheckPlannedTime(q.good(), q.scrap(), q.rework(),
+                                             count.planned_run_time_per_item_us());
+      !b.ok()) {
+    return Invalid(absl::StrCat(name, ": corrected: ", b.message()));
   }
   v1::Quantities previous;
   if (auto it = corrected_.find(c.corrects_sequence()); it != corrected_.end()) {
