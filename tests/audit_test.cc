@@ -5,6 +5,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include <fstream>
+#include <set>
 #include <random>
 #include <sstream>
 #include <thread>
@@ -134,33 +135,42 @@ TEST_F(AuditTest, ExplainEqualsTheProjectionForRandomScopesKpisAndPeriods) {
   EXPECT_GT(with_value, 20);  // most draws have data (no vacuous equality)
 }
 
+// Regression (issue 11.5): the export of every facility but the first
+// failed its own offline check ("enterprise/enterprise sequence 8:
+// missing"), because it kept only the facility's entries of the shared
+// enterprise stream. Every facility's export verifies.
 TEST_F(AuditTest, AnExportVerifiesOfflineAndTheReadsAreRecorded) {
-  const std::string facility = Units().front().first;
-  av1::ReplayRequest req;
-  req.set_facility(facility);
-  req.set_with_proofs(true);
-  req.set_purpose("test export");
-  grpc::ClientContext ctx;
-  auto reader = Audit()->Replay(&ctx, req);
-  std::string jsonl;
-  av1::ReplayItem item;
-  uint64_t events = 0;
-  while (reader->Read(&item)) {
-    jsonl += audit::ToJsonLine(item) + "\n";
-    if (item.has_event()) ++events;
-  }
-  ASSERT_TRUE(reader->Finish().ok());
-  EXPECT_GT(events, 1000u);
   std::ifstream key_file(dir_->path() + "/keys/checkpoint.pub");
   std::stringstream key_text;
   key_text << key_file.rdbuf();
   auto key = crypto::ParsePublicKeyText(key_text.str());
   ASSERT_TRUE(key.ok());
-  auto report = audit::VerifyExport(jsonl, *key);
-  ASSERT_TRUE(report.ok());
-  EXPECT_TRUE(report->ok()) << report->ToText();
-  EXPECT_EQ(report->events_checked, events);
-  EXPECT_GT(report->checkpoints_checked, 0u);
+  std::set<std::string> facilities;
+  for (const auto& [f, unit] : Units()) facilities.insert(f);
+  ASSERT_GE(facilities.size(), 3u);
+  av1::ReplayItem item;
+  for (const std::string& f : facilities) {
+    av1::ReplayRequest req;
+    req.set_facility(f);
+    req.set_with_proofs(true);
+    req.set_purpose("test export");
+    grpc::ClientContext ctx;
+    auto reader = Audit()->Replay(&ctx, req);
+    std::string jsonl;
+    uint64_t events = 0;
+    while (reader->Read(&item)) {
+      jsonl += audit::ToJsonLine(item) + "\n";
+      if (item.has_event()) ++events;
+    }
+    ASSERT_TRUE(reader->Finish().ok());
+    EXPECT_GT(events, 1000u);
+    auto report = audit::VerifyExport(jsonl, *key);
+    ASSERT_TRUE(report.ok());
+    EXPECT_TRUE(report->ok()) << f << ": " << report->ToText();
+    EXPECT_EQ(report->events_checked, events);
+    EXPECT_GT(report->checkpoints_checked, 0u);
+  }
+  const std::string facility = *facilities.begin();
 
   // The export itself is in the facility's audit history, with its purpose.
   av1::ReplayRequest reads;
@@ -186,7 +196,7 @@ TEST_F(AuditTest, AnExportVerifiesOfflineAndTheReadsAreRecorded) {
   av1::VerifyResponse vresp;
   ASSERT_TRUE(Audit()->Verify(&vctx, vreq, &vresp).ok());
   EXPECT_TRUE(vresp.ok());
-  EXPECT_GE(vresp.events_checked(), events);
+  EXPECT_GT(vresp.events_checked(), 1000u);
 }
 
 // A miscounted scrap quantity corrected by a supervisor: the correction is

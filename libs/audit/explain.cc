@@ -6,6 +6,8 @@
 #include "libs/common/plan_stream.h"
 #include "libs/common/proto_time.h"
 #include "libs/common/status_macros.h"
+#include "libs/eventlog/record.h"
+#include "libs/eventlog/verifier.h"
 #include "libs/kpi/registry.h"
 #include "libs/kpi/unit_timeline.h"  // kMaxStateSpan: the rule, not the code
 #include "libs/rollup/query.h"
@@ -47,17 +49,34 @@ bool Parse(const eventlog::v1::Envelope& e, M* m) {
   return e.event_type() == M::descriptor()->full_name() && m->ParseFromString(e.payload());
 }
 
-// Reads a stream from its start through `upto` (inclusive).
+// Reads a stream from its start through `upto` (inclusive), checking its
+// chain: an event edited in storage stops the explanation (DATA_LOSS with
+// stream and sequence) instead of entering a recomputed KPI.
 absl::Status ReadUpTo(eventlog::EventLog& log, const eventlog::StreamId& stream, uint64_t upto,
                       const std::function<void(const eventlog::v1::Envelope&)>& fn) {
+  eventlog::StreamChains chains;
   for (uint64_t from = 1; from <= upto;) {
-    TAKT_ASSIGN_OR_RETURN(auto events, log.ReadStream(stream, from, std::min<uint64_t>(8192, upto - from + 1)));
-    if (events.empty()) {
+    absl::Status bad;
+    const uint64_t before = from;
+    TAKT_RETURN_IF_ERROR(log.ReadRecords(stream, from, std::min<uint64_t>(8192, upto - from + 1),
+                                         [&](uint64_t seq, std::string_view record) {
+      if (!bad.ok()) return;
+      bad = chains.Check(stream, seq, record);
+      if (!bad.ok()) return;
+      auto envelope = eventlog::DecodeRecord(record);
+      if (!envelope.ok()) {
+        bad = absl::DataLossError(absl::StrCat(stream.context, "/", stream.facility, " sequence ",
+                                               seq, ": the event does not decode"));
+        return;
+      }
+      fn(*envelope);
+      from = seq + 1;
+    }));
+    TAKT_RETURN_IF_ERROR(bad);
+    if (from == before) {
       return absl::DataLossError(absl::StrCat("stream ", stream.context, "/", stream.facility,
                                               " ends before sequence ", upto));
     }
-    for (const auto& le : events) fn(le.envelope);
-    from = events.back().envelope.sequence() + 1;
   }
   return absl::OkStatus();
 }

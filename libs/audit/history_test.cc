@@ -1,5 +1,8 @@
 #include "libs/audit/history.h"
 
+#include "libs/audit/explain.h"
+#include "libs/rollup/projection.h"
+
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
@@ -297,6 +300,35 @@ TEST_F(HistoryTest, ReplayStopsAtATamperedEvent) {
   EXPECT_NE(n.status().message().find("scheduling/plant-1 is altered at sequence 3"),
             std::string::npos)
       << n.status();
+  // Regression (issue 11.4): a projection rebuild applied the edited value
+  // and explain called it EQUAL. Every reader that acts on events checks
+  // the chain: the subscription hands out 1 and 2, then stops at 3.
+  auto sub = log_->Subscribe("scheduling", {});
+  ASSERT_TRUE(sub.ok());
+  auto first = (*sub)->Poll(100, absl::Milliseconds(10));
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(first->size(), 2u);
+  auto second = (*sub)->Poll(100, absl::Milliseconds(10));
+  EXPECT_EQ(second.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_NE(second.status().message().find("scheduling/plant-1 sequence 3: altered"),
+            std::string::npos)
+      << second.status();
+  // The projection stops there with the same words.
+  auto store = rollup::RollupStore::Open(dir_.path() + "/rollups");
+  ASSERT_TRUE(store.ok());
+  kpi::FacilityCalendar calendar = *kpi::FacilityCalendar::Create({"UTC", 0, {}});
+  rollup::Projection projection(log_.get(), store->get(),
+                                [&](const std::string&) { return &calendar; });
+  ASSERT_TRUE(projection.Start().ok());
+  auto applied = projection.CatchUp();
+  EXPECT_EQ(applied.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_NE(applied.status().message().find("sequence 3"), std::string::npos) << applied.status();
+  // And so does explain's recomputation from raw events.
+  auto recomputed = RecomputeElements(*log_, "plant-1", nullptr, absl::InfinitePast(),
+                                      absl::InfiniteFuture(), 8, 0);
+  EXPECT_EQ(recomputed.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_NE(recomputed.status().message().find("scheduling/plant-1 sequence 3"), std::string::npos)
+      << recomputed.status();
 }
 
 TEST_F(HistoryTest, ProofsNeedAContiguousRangeAndBadRequestsAreRefused) {

@@ -399,6 +399,7 @@ class EmbeddedSubscription final : public Subscription {
   EmbeddedLog* log_;
   std::string context_;
   Cursor cursor_;
+  StreamChains chains_;  // what is handed out was checked against its chain
 };
 
 class EmbeddedLog final : public EventLog, private StateSource {
@@ -827,10 +828,39 @@ absl::StatusOr<std::vector<LoggedEvent>> EmbeddedSubscription::Poll(size_t max_e
       uint64_t& next = cursor_[facility];
       if (next == 0) next = 1;
       if (next > head) continue;
-      TAKT_ASSIGN_OR_RETURN(auto events, log_->ReadStream(StreamId{context_, facility}, next,
-                                                          max_events - out.size()));
-      next += events.size();
-      for (auto& e : events) out.push_back(std::move(e));
+      const StreamId stream{context_, facility};
+      if (!chains_.Seeded(stream) && next > 1) {
+        // Resuming mid-stream: continue the chain from the last event read.
+        std::string prev;
+        TAKT_RETURN_IF_ERROR(log_->ReadRecords(stream, next - 1, 1,
+                                               [&](uint64_t, std::string_view record) {
+          std::string_view hash, body;
+          if (SplitRecord(record, &hash, &body)) prev = std::string(hash);
+        }));
+        chains_.Seed(stream, next, std::move(prev));
+      }
+      absl::Status bad;
+      uint64_t good = 0;
+      TAKT_RETURN_IF_ERROR(log_->ReadRecords(stream, next, max_events - out.size(),
+                                             [&](uint64_t seq, std::string_view record) {
+        if (!bad.ok()) return;
+        bad = chains_.Check(stream, seq, record);
+        if (!bad.ok()) return;
+        auto envelope = DecodeRecord(record);
+        if (!envelope.ok() || envelope->sequence() != seq) {
+          bad = absl::DataLossError(absl::StrCat(context_, "/", facility, " sequence ", seq,
+                                                 ": the event does not decode; run takt log verify"));
+          return;
+        }
+        out.push_back(LoggedEvent{std::move(*envelope), Position{facility, seq}});
+        ++good;
+      }));
+      next += good;
+      if (!bad.ok()) {
+        // Hand out what came before the bad event; the next poll stops at it.
+        if (!out.empty()) return out;
+        return bad;
+      }
     }
     if (!out.empty() || attempt == 1) break;
     log_->WaitForAppends(seen, timeout);

@@ -115,6 +115,13 @@ class KafkaSubscription final : public Subscription {
         return absl::DataLossError(absl::StrCat("undecodable record at partition ",
                                                 m->partition(), " offset ", m->offset()));
       }
+      // Each stream's chain, from the first of its records this reader met.
+      if (absl::Status s = chains_.Check(StreamId{envelope->context(), envelope->facility()},
+                                         envelope->sequence(), value);
+          !s.ok()) {
+        return absl::DataLossError(absl::StrCat("partition ", m->partition(), " offset ",
+                                                m->offset(), ": ", s.message()));
+      }
       out.push_back(LoggedEvent{std::move(*envelope),
                                 Position{std::to_string(m->partition()),
                                          static_cast<uint64_t>(m->offset())}});
@@ -126,6 +133,7 @@ class KafkaSubscription final : public Subscription {
  private:
   std::unique_ptr<RdKafka::KafkaConsumer> consumer_;
   Cursor cursor_;
+  StreamChains chains_;
 };
 
 class KafkaLog final : public EventLog, private StateSource {

@@ -205,6 +205,31 @@ std::optional<VerifyFailure> FinishStream(const StreamId& stream,
   return f;
 }
 
+void StreamChains::Seed(const StreamId& stream, uint64_t next_sequence, std::string prev_hash) {
+  chains_.erase(stream);
+  chains_.emplace(stream, ChainChecker(next_sequence, std::move(prev_hash), nullptr));
+}
+
+absl::Status StreamChains::Check(const StreamId& stream, uint64_t sequence,
+                                 std::string_view record) {
+  auto it = chains_.find(stream);
+  if (it == chains_.end()) {
+    it = chains_.emplace(stream, ChainChecker(sequence, sequence == 1 ? ZeroHash() : std::string(),
+                                              nullptr)).first;
+  }
+  ChainChecker& chain = it->second;
+  const bool sound = chain.Add(sequence, record);
+  std::optional<VerifyFailure> f = chain.failure();
+  // A moved event is judged with one record of lookahead; a reader cannot
+  // wait for it: an event that is not the one expected is a failure now.
+  if (sound && !f && chain.next_sequence() == sequence + 1) return absl::OkStatus();
+  return absl::DataLossError(absl::StrCat(
+      stream.context, "/", stream.facility, " sequence ", f ? f->sequence : sequence, ": ",
+      FailureKindName(f ? f->kind : FailureKind::kReordered), ": ",
+      f ? f->detail : "the event stored here is another one",
+      "; nothing after it is applied; run takt log verify"));
+}
+
 std::string VerifyReport::ToText() const {
   std::string out = absl::StrCat(ok() ? "OK" : "FAILED", ": ", streams_checked, " streams, ",
                                  events_checked, " events, ", checkpoints_checked,

@@ -73,6 +73,29 @@ class ChainChecker {
   std::optional<Suspect> suspect_;
 };
 
+// takt::eventlog::StreamChains
+//
+// Chain checks for readers that read streams piece by piece and act on what
+// they read (subscriptions feeding projections, KPI explain): every record
+// must match its hash and continue the previous one, so an event edited in
+// storage stops the reader instead of reaching a KPI. A stream read from
+// the middle is checked from the first record on, and from the hash given
+// to Seed() when the reader knows the previous one.
+class StreamChains {
+ public:
+  // The hash the next record of `stream` must continue from.
+  void Seed(const StreamId& stream, uint64_t next_sequence, std::string prev_hash);
+  bool Seeded(const StreamId& stream) const { return chains_.count(stream) > 0; }
+  // Checks one record stored under `sequence`: DATA_LOSS naming stream,
+  // sequence and what is wrong, otherwise OK.
+  absl::Status Check(const StreamId& stream, uint64_t sequence, std::string_view record);
+  // Forgets a stream (its reader moved elsewhere).
+  void Forget(const StreamId& stream) { chains_.erase(stream); }
+
+ private:
+  std::map<StreamId, ChainChecker> chains_;
+};
+
 // Stitches the runs of a stream (in sequence order; each run after the first
 // starts where the previous one was meant to end), checks checkpoints with
 // `public_key`, and returns the stream's first failure, if any.
