@@ -95,11 +95,11 @@ class EndToEndTest : public ::testing::TestWithParam<bool> {
       u->set_work_unit("press-1");
     }
     auto stub = ev1::EnterpriseService::NewStub(channel_);
-    for (int attempt = 0; attempt < 2; ++attempt) {  // the second is a no-op
+    for (int attempt = 0; attempt < 2; ++attempt) {  // a resend: the original result
       grpc::ClientContext ctx;
       ev1::ApplyDefinitionsResponse resp;
       ASSERT_TRUE(stub->ApplyDefinitions(&ctx, req, &resp).ok());
-      EXPECT_EQ(resp.changed(), attempt == 0 ? 13u : 0u);
+      EXPECT_EQ(resp.changed(), 13u);
     }
   }
 
@@ -344,6 +344,106 @@ TEST_P(EndToEndTest, AProjectionAheadOfARestoredLogIsRebuilt) {
   EXPECT_EQ(r.lag_events(), 0u);
 }
 
+// Regression (issue 11.9): `takt schedule commit` resent with the same
+// request id answered ALREADY_EXISTS (the occurred time entered the content
+// compared), and resent commands reported "changed 0". Every command with a
+// request id gets its original result when resent, also after a restart;
+// the same request id with other content is ALREADY_EXISTS.
+TEST_P(EndToEndTest, ResentCommandsGetTheirOriginalResultAlsoAfterARestart) {
+  Start();
+  ApplyEnterprise();  // resends its definitions once, expecting 13 changed both times
+  sv1::ExecuteRequest exec;
+  exec.set_facility("chicago-1");
+  exec.set_request_id("plan-7");
+  auto* routing = exec.add_commands()->mutable_define_routing();
+  routing->set_product("door");
+  auto* step = routing->add_steps();
+  step->set_step("press");
+  step->set_work_center("line");
+  auto* w = exec.add_commands()->mutable_create_work_order();
+  w->set_work_order("wo-7");
+  w->set_product("door");
+  w->set_quantity(30);
+  w->mutable_release_time()->set_seconds(1'795'000'000);
+  exec.add_commands()->mutable_release_work_order()->set_work_order("wo-7");
+  sv1::ExecuteRequest done;
+  done.set_facility("chicago-1");
+  done.set_request_id("done-7");
+  done.add_commands()->mutable_complete_work_order()->set_work_order("wo-7");  // "now"
+  sv1::ScheduleRequest what_if;
+  what_if.set_facility("chicago-1");
+  what_if.mutable_horizon_start()->set_seconds(1'795'000'000);
+  what_if.set_horizon_days(7);
+  what_if.set_max_iterations(100);
+  sv1::CommitScheduleRequest commit;
+  commit.set_facility("chicago-1");
+  commit.set_request_id("commit-7");
+
+  auto execute = [&](const sv1::ExecuteRequest& r, sv1::ExecuteResponse* resp) {
+    grpc::ClientContext ctx;
+    return sv1::SchedulingService::NewStub(channel_)->Execute(&ctx, r, resp);
+  };
+  auto commit_it = [&](sv1::CommitScheduleResponse* resp) {
+    grpc::ClientContext ctx;
+    return sv1::SchedulingService::NewStub(channel_)->CommitSchedule(&ctx, commit, resp);
+  };
+  auto apply = [&](const ev1::ApplyDefinitionsRequest& r, ev1::ApplyDefinitionsResponse* resp) {
+    grpc::ClientContext ctx;
+    return ev1::EnterpriseService::NewStub(channel_)->ApplyDefinitions(&ctx, r, resp);
+  };
+  sv1::ExecuteResponse planned;
+  ASSERT_TRUE(execute(exec, &planned).ok());
+  EXPECT_EQ(planned.changed(), 3u);
+  {
+    grpc::ClientContext ctx;
+    ASSERT_TRUE(sv1::SchedulingService::NewStub(channel_)
+                    ->ProposeSchedule(&ctx, what_if, commit.mutable_schedule())
+                    .ok());
+  }
+  sv1::CommitScheduleResponse committed;
+  grpc::Status st = commit_it(&committed);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  sv1::ExecuteResponse completed;
+  ASSERT_TRUE(execute(done, &completed).ok());
+  EXPECT_EQ(completed.changed(), 1u);
+  ev1::ApplyDefinitionsRequest product;
+  product.set_request_id("product-7");
+  product.add_definitions()->mutable_product()->set_product("hinge");
+  product.mutable_definitions(0)->mutable_product()->set_planned_run_time_per_item_us(5'000'000);
+  ev1::ApplyDefinitionsResponse defined;
+  ASSERT_TRUE(apply(product, &defined).ok());
+  EXPECT_EQ(defined.changed(), 1u);
+
+  for (int round = 0; round < 2; ++round) {  // before and after a restart
+    SCOPED_TRACE(round == 0 ? "running" : "restarted");
+    sv1::ExecuteResponse again;
+    st = execute(exec, &again);
+    ASSERT_TRUE(st.ok()) << st.error_message();
+    EXPECT_EQ(again.changed(), 3u);
+    sv1::CommitScheduleResponse recommitted;
+    st = commit_it(&recommitted);
+    ASSERT_TRUE(st.ok()) << st.error_message();
+    EXPECT_EQ(recommitted.schedule_id(), committed.schedule_id());
+    st = execute(done, &again);  // its completed time was "now": still the same request
+    ASSERT_TRUE(st.ok()) << st.error_message();
+    EXPECT_EQ(again.changed(), 1u);
+    ev1::ApplyDefinitionsResponse redefined;
+    ASSERT_TRUE(apply(product, &redefined).ok());
+    EXPECT_EQ(redefined.changed(), 1u);
+    // The same request id for other content: refused, naming it.
+    sv1::ExecuteRequest other = exec;
+    other.mutable_commands(1)->mutable_create_work_order()->set_quantity(31);
+    st = execute(other, &again);
+    EXPECT_EQ(st.error_code(), grpc::StatusCode::ALREADY_EXISTS);
+    EXPECT_NE(st.error_message().find("plan-7"), std::string::npos) << st.error_message();
+    ev1::ApplyDefinitionsRequest other_product = product;
+    other_product.mutable_definitions(0)->mutable_product()->set_planned_run_time_per_item_us(6'000'000);
+    EXPECT_EQ(apply(other_product, &redefined).error_code(), grpc::StatusCode::ALREADY_EXISTS);
+    Stop();
+    Start();
+  }
+}
+
 // A planner's day: routings and work orders through the scheduling
 // service, a what-if, a commit, completions from the shop floor, then the
 // delivery KPIs a director sees for the facility and its region.
@@ -386,12 +486,12 @@ TEST_P(EndToEndTest, WorkOrdersScheduledCommittedAndMeasured) {
     *w->mutable_due_time() = ts(o.due);
     exec.add_commands()->mutable_release_work_order()->set_work_order(o.id);
   }
-  for (int attempt = 0; attempt < 2; ++attempt) {  // the resend changes nothing
+  for (int attempt = 0; attempt < 2; ++attempt) {  // the resend gets the original result
     grpc::ClientContext ctx;
     sv1::ExecuteResponse resp;
     grpc::Status st = stub->Execute(&ctx, exec, &resp);
     ASSERT_TRUE(st.ok()) << st.error_message();
-    EXPECT_EQ(resp.changed(), attempt == 0 ? 7u : 0u);
+    EXPECT_EQ(resp.changed(), 7u);
   }
   {  // a bad command: a routing step on a unit that does not exist
     sv1::ExecuteRequest bad;

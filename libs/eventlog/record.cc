@@ -1,5 +1,8 @@
 #include "libs/eventlog/record.h"
 
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
+
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
@@ -197,6 +200,16 @@ std::string EncodeRecord(const v1::Envelope& envelope) {
   rest.clear_hash();
   return FrameRecord(envelope.hash(),
                      BuildBody(envelope.sequence(), envelope.prev_hash(), rest.SerializeAsString()));
+}
+
+std::string SerializeDeterministic(const google::protobuf::Message& m) {
+  std::string out;
+  google::protobuf::io::StringOutputStream sos(&out);
+  google::protobuf::io::CodedOutputStream cos(&sos);
+  cos.SetSerializationDeterministic(true);
+  m.SerializeToCodedStream(&cos);
+  cos.Trim();
+  return out;
 }
 
 }  // namespace takt::eventlog

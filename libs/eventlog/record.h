@@ -44,6 +44,10 @@ inline constexpr size_t kRecordHeadroom = 1 + kHashSize + 1 + 10 + 1 + 1 + kHash
 std::string_view FrameInPlace(std::string& buf, uint64_t sequence, std::string_view prev_hash,
                               std::string& hash);
 
+// A message's bytes with map entries in key order: the same content gives
+// the same bytes (for digests of content).
+std::string SerializeDeterministic(const google::protobuf::Message& m);
+
 // Frames a body with its hash into a stored record.
 std::string FrameRecord(std::string_view hash, std::string_view body);
 

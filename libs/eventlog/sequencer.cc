@@ -24,16 +24,6 @@ uint64_t GetFixed64(const char* p) {
   return v;
 }
 
-std::string SerializeDeterministic(const Envelope& e) {
-  std::string out;
-  google::protobuf::io::StringOutputStream sos(&out);
-  google::protobuf::io::CodedOutputStream cos(&sos);
-  cos.SetSerializationDeterministic(true);
-  e.SerializeToCodedStream(&cos);
-  cos.Trim();
-  return out;
-}
-
 absl::Status EventError(size_t index, std::string_view what) {
   return absl::InvalidArgumentError(absl::StrCat("events[", index, "]: ", std::string(what)));
 }

@@ -19,6 +19,7 @@
 #include "libs/common/plan_stream.h"
 #include "libs/common/proto_time.h"
 #include "libs/common/status_macros.h"
+#include "libs/eventlog/command.h"
 #include "libs/eventlog/embedded_log.h"
 #include "libs/eventlog/kafka_log.h"
 #include "libs/kpi/registry.h"
@@ -93,8 +94,10 @@ class EnterpriseServiceImpl final : public enterprise::v1::EnterpriseService::Se
       }
       defs.push_back(m);
     }
-    const std::string request_id = request->request_id().empty() ? NewUuid() : request->request_id();
-    auto outcome = models_->Apply(defs, request_id, Actor(ctx));
+    const bool resendable = !request->request_id().empty();
+    const std::string request_id = resendable ? request->request_id() : NewUuid();
+    auto outcome = models_->Apply(defs, request_id, Actor(ctx),
+                                  resendable ? eventlog::RequestFingerprint(*request) : "");
     if (!outcome.ok()) return ToGrpc(outcome.status());
     response->set_changed(outcome->changed);
     response->set_unchanged(outcome->unchanged);

@@ -1,5 +1,8 @@
 #include "services/enterprise/model_store.h"
 
+#include "libs/eventlog/command.h"
+#include "takt/enterprise/v1/enterprise_service.pb.h"
+
 #include "absl/strings/str_cat.h"
 #include "libs/common/proto_time.h"
 #include "libs/common/status_macros.h"
@@ -57,7 +60,7 @@ absl::Status ModelStore::Refresh() {
 
 absl::StatusOr<ApplyOutcome> ModelStore::Apply(
     const std::vector<const google::protobuf::Message*>& definitions, const std::string& request_id,
-    const std::string& actor) {
+    const std::string& actor, const std::string& fingerprint) {
   absl::MutexLock write_lock(&write_mu_);
   TAKT_RETURN_IF_ERROR(Refresh());
   // Decide against a scratch copy that folds each decision in, so that a
@@ -73,6 +76,13 @@ absl::StatusOr<ApplyOutcome> ModelStore::Apply(
     TAKT_ASSIGN_OR_RETURN(auto events,
                           log_->ReadStream({kEnterpriseContext, kEnterpriseStream}, 1, expected));
     for (const auto& e : events) {
+      if (!fingerprint.empty() && e.envelope.request_id() == request_id &&
+          !e.envelope.request_fingerprint().empty()) {
+        // A resend: the outcome recorded with the request's first event.
+        v1::ApplyDefinitionsResponse original;
+        TAKT_RETURN_IF_ERROR(eventlog::ReplayOutcome(e.envelope, fingerprint, &original));
+        return ApplyOutcome{original.changed(), original.unchanged()};
+      }
       TAKT_RETURN_IF_ERROR(
           scratch.Apply(model::ModelEvent{e.envelope.event_type(), e.envelope.payload()}));
     }
@@ -99,6 +109,12 @@ absl::StatusOr<ApplyOutcome> ModelStore::Apply(
     }
   }
   if (request.events.empty()) return outcome;
+  if (!fingerprint.empty()) {
+    v1::ApplyDefinitionsResponse response;
+    response.set_changed(outcome.changed);
+    response.set_unchanged(outcome.unchanged);
+    eventlog::RecordOutcome(fingerprint, response, request.events[0]);
+  }
   std::vector<model::ModelEvent> appended_events;
   for (const auto& e : request.events) {
     appended_events.push_back(model::ModelEvent{e.event_type(), e.payload()});

@@ -42,9 +42,13 @@ class ModelStore {
 
   // Decides every definition against the model as it would stand after the
   // ones before it, then appends all resulting events as one batch with
-  // `request_id` (a resend returns the same outcome without new events).
+  // `request_id`. With the request's `fingerprint` (eventlog/command.h), the
+  // outcome is recorded with the events: a resend gets the original
+  // outcome, after a restart too, and other content under the same request
+  // id is ALREADY_EXISTS.
   absl::StatusOr<ApplyOutcome> Apply(const std::vector<const google::protobuf::Message*>& definitions,
-                                     const std::string& request_id, const std::string& actor);
+                                     const std::string& request_id, const std::string& actor,
+                                     const std::string& fingerprint = "");
 
   // A facility's calendar, or nullptr if unknown. Calendars stay valid for
   // the store's lifetime (a redefinition retires, not frees, the old one).

@@ -1,12 +1,25 @@
 #include "services/scheduling/planning_store.h"
 
+#include <optional>
+
 #include "absl/strings/str_cat.h"
+#include "libs/eventlog/command.h"
 #include "libs/common/ids.h"
 #include "libs/common/proto_time.h"
 #include "libs/common/status_macros.h"
 #include "services/scheduling/ingest.h"
 
 namespace takt::scheduling {
+namespace {
+
+// The client's request id of a command request ("" if it has none).
+std::string GetRequestId(const google::protobuf::Message& request) {
+  const auto* field = request.GetDescriptor()->FindFieldByName("request_id");
+  if (field == nullptr || field->type() != google::protobuf::FieldDescriptor::TYPE_STRING) return "";
+  return request.GetReflection()->GetString(request, field);
+}
+
+}  // namespace
 
 absl::StatusOr<PlanningStore::Facility*> PlanningStore::Load(const std::string& facility) {
   auto it = facilities_.find(facility);
@@ -26,6 +39,11 @@ absl::StatusOr<PlanningStore::Facility*> PlanningStore::Load(const std::string& 
     for (const auto& e : events) {
       TAKT_RETURN_IF_ERROR(f->planning.Apply(model::ModelEvent{e.envelope.event_type(), e.envelope.payload()}));
       f->head = e.envelope.sequence();
+      if (!e.envelope.request_fingerprint().empty()) {
+        eventlog::Envelope first = e.envelope;
+        first.clear_payload();
+        f->requests.emplace(first.request_id(), std::move(first));
+      }
     }
     from = f->head + 1;
   }
@@ -34,15 +52,37 @@ absl::StatusOr<PlanningStore::Facility*> PlanningStore::Load(const std::string& 
   return out;
 }
 
+absl::StatusOr<bool> PlanningStore::Resent(Facility* f, const std::string& request_id,
+                                           const google::protobuf::Message& request,
+                                           google::protobuf::Message* response) {
+  if (request_id.empty()) return false;
+  auto it = f->requests.find(request_id);
+  if (it == f->requests.end()) return false;
+  TAKT_RETURN_IF_ERROR(
+      eventlog::ReplayOutcome(it->second, eventlog::RequestFingerprint(request), response));
+  return true;
+}
+
 absl::Status PlanningStore::Append(Facility* f, const std::vector<model::ModelEvent>& events,
                                    const std::string& request_id, const std::string& actor,
-                                   absl::Time now) {
+                                   absl::Time now, const google::protobuf::Message& request,
+                                   const google::protobuf::Message& response) {
   if (events.empty()) return absl::OkStatus();
   eventlog::AppendRequest req;
   req.context = kSchedulingContext;
   req.facility = PlanStream(f->planning.facility());
   req.expected_sequence = static_cast<int64_t>(f->head);
   for (const auto& e : events) req.events.push_back(enterprise::CommandEnvelope(e, actor, request_id, now));
+  // Only a client's own request id can be resent (generated ones are new).
+  const bool resendable = GetRequestId(request) == request_id;
+  std::optional<eventlog::Envelope> first;
+  if (resendable) {
+    eventlog::RecordOutcome(eventlog::RequestFingerprint(request), response, req.events[0]);
+    first = req.events[0];
+    first->clear_payload();
+    first->set_context(req.context);
+    first->set_facility(req.facility);
+  }
   auto appended = log_->Append(std::move(req));
   if (!appended.ok()) {
     if (appended.status().code() == absl::StatusCode::kFailedPrecondition ||
@@ -59,6 +99,10 @@ absl::Status PlanningStore::Append(Facility* f, const std::vector<model::ModelEv
   }
   for (const auto& e : events) TAKT_RETURN_IF_ERROR(f->planning.Apply(e));
   f->head = appended->head_sequence;
+  if (first) {
+    first->set_sequence(appended->events[0].sequence);
+    f->requests.emplace(request_id, std::move(*first));
+  }
   return absl::OkStatus();
 }
 
@@ -66,9 +110,11 @@ absl::StatusOr<v1::ExecuteResponse> PlanningStore::Execute(const v1::ExecuteRequ
                                                            const std::string& actor, absl::Time now) {
   absl::MutexLock lock(&mu_);
   TAKT_ASSIGN_OR_RETURN(Facility * f, Load(request.facility()));
+  v1::ExecuteResponse resp;
+  TAKT_ASSIGN_OR_RETURN(bool resent, Resent(f, request.request_id(), request, &resp));
+  if (resent) return resp;
   Planning scratch = f->planning;  // decide in order, all or nothing
   std::vector<model::ModelEvent> events;
-  v1::ExecuteResponse resp;
   for (int i = 0; i < request.commands_size(); ++i) {
     v1::PlanningCommand c = request.commands(i);
     if (c.has_complete_work_order() && !c.complete_work_order().has_completed_time()) {
@@ -102,7 +148,7 @@ absl::StatusOr<v1::ExecuteResponse> PlanningStore::Execute(const v1::ExecuteRequ
     }
   }
   const std::string request_id = request.request_id().empty() ? NewUuid() : request.request_id();
-  TAKT_RETURN_IF_ERROR(Append(f, events, request_id, actor, now));
+  TAKT_RETURN_IF_ERROR(Append(f, events, request_id, actor, now, request, resp));
   return resp;
 }
 
@@ -123,15 +169,17 @@ absl::StatusOr<v1::CommitScheduleResponse> PlanningStore::Commit(
     const v1::CommitScheduleRequest& request, const std::string& actor, absl::Time now) {
   absl::MutexLock lock(&mu_);
   TAKT_ASSIGN_OR_RETURN(Facility * f, Load(request.facility()));
+  v1::CommitScheduleResponse resp;
+  TAKT_ASSIGN_OR_RETURN(bool resent, Resent(f, request.request_id(), request, &resp));
+  if (resent) return resp;
   absl::StatusOr<model::ModelEvent> event;
   models_->Read([&](const model::EnterpriseModel& m) {
     event = f->planning.DecideCommit(m, request.schedule());
   });
   if (!event.ok()) return event.status();
   const std::string request_id = request.request_id().empty() ? NewUuid() : request.request_id();
-  TAKT_RETURN_IF_ERROR(Append(f, {*event}, request_id, actor, now));
-  v1::CommitScheduleResponse resp;
   resp.set_schedule_id(request.schedule().schedule_id());
+  TAKT_RETURN_IF_ERROR(Append(f, {*event}, request_id, actor, now, request, resp));
   return resp;
 }
 

@@ -41,11 +41,24 @@ class PlanningStore {
     explicit Facility(const std::string& id) : planning(id) {}
     Planning planning;
     uint64_t head = 0;
+    // The first event of each request that recorded its outcome (payload
+    // dropped): what a resend of that request id is answered with.
+    std::map<std::string, eventlog::Envelope> requests;
   };
   // The facility's state, loaded from the log on first use.
   absl::StatusOr<Facility*> Load(const std::string& facility) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Appends a request's events. With a client's request id, `request` and
+  // `response` record the outcome for resends (eventlog/command.h).
   absl::Status Append(Facility* f, const std::vector<model::ModelEvent>& events,
-                      const std::string& request_id, const std::string& actor, absl::Time now)
+                      const std::string& request_id, const std::string& actor, absl::Time now,
+                      const google::protobuf::Message& request,
+                      const google::protobuf::Message& response)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The original response to a resend of `request` (true), or false when
+  // its request id is new.
+  absl::StatusOr<bool> Resent(Facility* f, const std::string& request_id,
+                              const google::protobuf::Message& request,
+                              google::protobuf::Message* response)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   eventlog::EventLog* log_;
