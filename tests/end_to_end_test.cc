@@ -3,6 +3,8 @@
 // batch and a bad observation), then director queries checked against
 // hand-computed values, before and after a server restart.
 #include <grpcpp/grpcpp.h>
+#include <grpcpp/impl/client_unary_call.h>
+#include <grpcpp/support/byte_buffer.h>
 
 #include <filesystem>
 
@@ -283,6 +285,49 @@ TEST_P(EndToEndTest, BadRequestsGetClearErrors) {
   auto acks = Stream({b});
   ASSERT_EQ(acks[0].rejected_size(), 1);
   EXPECT_NE(acks[0].rejected(0).reason().find("atlantis-1"), std::string::npos);
+
+  // Regression (issue 11.10): bytes that are no protobuf message. A unary
+  // call got INTERNAL with an empty message; on the ingest stream the
+  // stream ended with OK, as if everything had been taken.
+  const std::string garbage("\xff\xff\xff\xff\x07", 5);
+  auto raw = [&](const std::string& bytes) {
+    grpc::Slice slice(bytes);
+    return grpc::ByteBuffer(&slice, 1);
+  };
+  {
+    grpc::ClientContext ctx;
+    grpc::ByteBuffer reply;
+    grpc::Status st = grpc::internal::BlockingUnaryCall<grpc::ByteBuffer, grpc::ByteBuffer>(
+        channel_.get(),
+        grpc::internal::RpcMethod("/takt.rollups.v1.RollupService/QueryKpis",
+                                  grpc::internal::RpcMethod::NORMAL_RPC),
+        &ctx, raw(garbage), &reply);
+    EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << st.error_message();
+    EXPECT_NE(st.error_message().find("QueryKpis"), std::string::npos) << st.error_message();
+  }
+  {
+    grpc::ClientContext ctx;
+    std::unique_ptr<grpc::ClientReaderWriter<grpc::ByteBuffer, grpc::ByteBuffer>> stream(
+        grpc::internal::ClientReaderWriterFactory<grpc::ByteBuffer, grpc::ByteBuffer>::Create(
+            channel_.get(),
+            grpc::internal::RpcMethod("/takt.scheduling.v1.FacilityIngestService/StreamObservations",
+                                      grpc::internal::RpcMethod::BIDI_STREAMING),
+            &ctx));
+    sv1::ObservationBatch good;
+    good.set_facility("chicago-1");
+    *good.add_observations() = State(77, "2026-11-24T12:00:00Z", sv1::UNIT_STATE_RUNNING);
+    ASSERT_TRUE(stream->Write(raw(good.SerializeAsString())));
+    grpc::ByteBuffer reply;
+    ASSERT_TRUE(stream->Read(&reply));
+    sv1::IngestAck ack;
+    ASSERT_TRUE(grpc::SerializationTraits<sv1::IngestAck>::Deserialize(&reply, &ack).ok());
+    EXPECT_EQ(ack.accepted(), 1u);
+    stream->Write(raw(garbage));
+    stream->WritesDone();
+    grpc::Status st = stream->Finish();
+    EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << st.error_message();
+    EXPECT_NE(st.error_message().find("message 2"), std::string::npos) << st.error_message();
+  }
 }
 
 // gRPC sets SO_REUSEPORT by default; a second server on the port of a

@@ -3,6 +3,9 @@
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/impl/rpc_service_method.h>
+#include <grpcpp/support/method_handler.h>
+#include <grpcpp/support/server_interceptor.h>
 
 #include <algorithm>
 #include <atomic>
@@ -108,19 +111,91 @@ class EnterpriseServiceImpl final : public enterprise::v1::EnterpriseService::Se
   enterprise::ModelStore* models_;
 };
 
-class IngestServiceImpl final : public scheduling::v1::FacilityIngestService::Service {
+// Unary requests that do not decode reach no handler: gRPC answers INTERNAL
+// with an empty message. Say what it is: INVALID_ARGUMENT naming the method.
+class UndecodableRequestInterceptor final : public grpc::experimental::Interceptor {
+ public:
+  explicit UndecodableRequestInterceptor(std::string method) : method_(std::move(method)) {}
+  void Intercept(grpc::experimental::InterceptorBatchMethods* m) override {
+    if (m->QueryInterceptionHookPoint(grpc::experimental::InterceptionHookPoints::PRE_SEND_STATUS)) {
+      // gRPC's own deserialization failure (proto_utils.h GenericDeserialize).
+      const grpc::Status s = m->GetSendStatus();
+      if (s.error_code() == grpc::StatusCode::INTERNAL &&
+          (s.error_message().empty() || s.error_message() == "No payload")) {
+        m->ModifySendStatus(grpc::Status(
+            grpc::StatusCode::INVALID_ARGUMENT,
+            absl::StrCat("the request to ", method_, " does not decode (malformed protobuf)")));
+      }
+    }
+    m->Proceed();
+  }
+
+ private:
+  const std::string method_;
+};
+
+class UndecodableRequestInterceptors final
+    : public grpc::experimental::ServerInterceptorFactoryInterface {
+ public:
+  grpc::experimental::Interceptor* CreateServerInterceptor(
+      grpc::experimental::ServerRpcInfo* info) override {
+    // Streams read their own messages (see IngestServiceImpl).
+    if (info->type() != grpc::experimental::ServerRpcInfo::Type::UNARY &&
+        info->type() != grpc::experimental::ServerRpcInfo::Type::SERVER_STREAMING) {
+      return nullptr;
+    }
+    return new UndecodableRequestInterceptor(info->method());
+  }
+};
+
+// Facility ingest, registered with raw messages: the sync API's Read()
+// returns false both at the end of a stream and for a message that does
+// not decode, so the handler decodes each batch itself and can end the
+// stream with INVALID_ARGUMENT instead of OK.
+class IngestServiceImpl final : public grpc::Service {
  public:
   IngestServiceImpl(eventlog::EventLog* log, enterprise::ModelStore* models, bool follows_model,
                     scheduling::HorizonPolicy horizon)
-      : log_(log), models_(models), follows_model_(follows_model), horizons_(horizon) {}
+      : log_(log), models_(models), follows_model_(follows_model), horizons_(horizon) {
+    using Raw = grpc::ServerReaderWriter<grpc::ByteBuffer, grpc::ByteBuffer>;
+    // gRPC keeps the name's pointer: a literal.
+    static constexpr char kMethod[] = "/takt.scheduling.v1.FacilityIngestService/StreamObservations";
+    AddMethod(new grpc::internal::RpcServiceMethod(
+        kMethod,
+        grpc::internal::RpcMethod::BIDI_STREAMING,
+        new grpc::internal::BidiStreamingHandler<IngestServiceImpl, grpc::ByteBuffer,
+                                                 grpc::ByteBuffer>(
+            [](IngestServiceImpl* service, grpc::ServerContext* ctx, Raw* stream) {
+              return service->StreamObservations(ctx, stream);
+            },
+            this)));
+  }
 
   grpc::Status StreamObservations(
-      grpc::ServerContext* ctx,
-      grpc::ServerReaderWriter<scheduling::v1::IngestAck, scheduling::v1::ObservationBatch>* stream)
-      override {
-    scheduling::v1::ObservationBatch batch;
+      grpc::ServerContext* ctx, grpc::ServerReaderWriter<grpc::ByteBuffer, grpc::ByteBuffer>* raw) {
     const std::string actor = Actor(ctx);
-    while (stream->Read(&batch)) {
+    grpc::ByteBuffer in;
+    uint64_t received = 0;
+    // Acknowledgements go out as raw messages too.
+    auto write = [&](const scheduling::v1::IngestAck& ack) {
+      grpc::ByteBuffer out;
+      bool own = false;
+      if (!grpc::SerializationTraits<scheduling::v1::IngestAck>::Serialize(ack, &out, &own).ok()) {
+        return false;
+      }
+      return raw->Write(out);
+    };
+    while (raw->Read(&in)) {
+      ++received;
+      scheduling::v1::ObservationBatch batch;
+      if (!grpc::SerializationTraits<scheduling::v1::ObservationBatch>::Deserialize(&in, &batch)
+               .ok()) {
+        return grpc::Status(
+            grpc::StatusCode::INVALID_ARGUMENT,
+            absl::StrCat("message ", received, " of the stream does not decode as a ",
+                         scheduling::v1::ObservationBatch::descriptor()->full_name(),
+                         "; the batches before it were acknowledged, nothing of it was recorded"));
+      }
       if (follows_model_ && MeetsUnknownNames(batch)) {
         // The enterprise service may have defined them a moment ago.
         (void)models_->Refresh();
@@ -143,13 +218,13 @@ class IngestServiceImpl final : public scheduling::v1::FacilityIngestService::Se
             r->set_code(static_cast<int>(ack.status().code()));
             r->set_reason(std::string(ack.status().message()));
           }
-          if (!stream->Write(rejected)) break;
+          if (!write(rejected)) break;
           continue;
         }
         // Not durable: end the stream; the gateway reconnects and resends.
         return ToGrpc(ack.status());
       }
-      if (!stream->Write(*ack)) break;
+      if (!write(*ack)) break;
     }
     return grpc::Status::OK;
   }
@@ -488,6 +563,11 @@ class Server final : public TaktServer {
     // directory) would then share the port and split the clients between
     // two logs. One port, one server.
     builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+    {
+      std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> creators;
+      creators.push_back(std::make_unique<UndecodableRequestInterceptors>());
+      builder.experimental().SetInterceptorCreators(std::move(creators));
+    }
     builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(), &port_);
     if (run_enterprise) {
       enterprise_ = std::make_unique<EnterpriseServiceImpl>(models_.get());
