@@ -68,6 +68,7 @@ ev1::ApplyDefinitionsRequest DefinitionsFromYaml(const YAML::Node& root) {
     const YAML::Node cal = f["calendar"];
     fd->mutable_calendar()->set_time_zone(Str(cal, "time_zone"));
     fd->mutable_calendar()->set_day_start(Str(cal, "day_start", "00:00"));
+    fd->mutable_calendar()->set_effective_from(Str(cal, "effective_from"));
     for (const auto& s : cal["shifts"]) {
       auto* shift = fd->mutable_calendar()->add_shifts();
       shift->set_name(Str(s, "name"));

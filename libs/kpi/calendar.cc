@@ -69,31 +69,90 @@ absl::StatusOr<FacilityCalendar> FacilityCalendar::Create(const CalendarSpec& sp
       }
     }
   }
-  return FacilityCalendar(spec, zone);
+  Version v;
+  v.spec = spec;
+  v.zone = zone;
+  return FacilityCalendar(std::move(v));
+}
+
+absl::StatusOr<FacilityCalendar> FacilityCalendar::ChangedFrom(absl::CivilDay from,
+                                                               const CalendarSpec& spec) const {
+  auto next = Create(spec);
+  if (!next.ok()) return next.status();
+  Version v = std::move(next->versions_.front());
+  v.first_day = from;
+  v.from = DayIn(v, from).start;
+  const Version& last = versions_.back();
+  if (from <= last.first_day || v.from <= last.from) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "a calendar change from ", absl::FormatCivilTime(from),
+        " must come after the latest one (from ", absl::FormatCivilTime(last.first_day), ")"));
+  }
+  if (v.from <= DayIn(last, from - 1).start) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "a calendar change from ", absl::FormatCivilTime(from),
+        " would leave no time for production day ", absl::FormatCivilTime(from - 1),
+        " of the old calendar; choose a later day"));
+  }
+  FacilityCalendar out = *this;
+  out.versions_.push_back(std::move(v));
+  return out;
+}
+
+size_t FacilityCalendar::IndexAt(absl::Time t) const {
+  size_t i = versions_.size() - 1;
+  while (i > 0 && t < versions_[i].from) --i;
+  return i;
+}
+
+size_t FacilityCalendar::IndexOn(absl::CivilDay day) const {
+  size_t i = versions_.size() - 1;
+  while (i > 0 && day < versions_[i].first_day) --i;
+  return i;
+}
+
+absl::Time FacilityCalendar::EndOf(size_t i) const {
+  return i + 1 < versions_.size() ? versions_[i + 1].from : absl::InfiniteFuture();
 }
 
 absl::Time FacilityCalendar::HourStart(absl::Time t) const {
-  const int64_t offset = zone_.At(t).offset;  // seconds east of UTC
+  const Version& v = versions_[IndexAt(t)];
+  const int64_t offset = v.zone.At(t).offset;  // seconds east of UTC
   const int64_t local = absl::ToUnixSeconds(t) + offset;
   const int64_t into_hour = ((local % 3600) + 3600) % 3600;
-  return absl::FromUnixSeconds(absl::ToUnixSeconds(t) - into_hour);
+  // An hour that straddles a change starts (again) at the change.
+  return std::max(absl::FromUnixSeconds(absl::ToUnixSeconds(t) - into_hour), v.from);
 }
 
-absl::Time FacilityCalendar::LocalToUtc(absl::CivilMinute m) const {
+absl::Time FacilityCalendar::LocalToUtc(const Version& v, absl::CivilMinute m) {
   // For a local time that does not exist (spring forward), the instant it
   // would have been; for one that exists twice, the first.
-  const absl::TimeZone::TimeInfo info = zone_.At(absl::CivilSecond(m));
+  const absl::TimeZone::TimeInfo info = v.zone.At(absl::CivilSecond(m));
   return info.kind == absl::TimeZone::TimeInfo::SKIPPED ? info.trans : info.pre;
 }
 
 absl::CivilDay FacilityCalendar::ProductionDay(absl::Time t) const {
-  absl::CivilMinute local(zone_.At(t).cs);
-  return absl::CivilDay(local - spec_.day_start_minute);
+  const size_t i = IndexAt(t);
+  const Version& v = versions_[i];
+  absl::CivilMinute local(v.zone.At(t).cs);
+  absl::CivilDay day(local - v.spec.day_start_minute);
+  // Before a change, the old calendar's days end at its last day.
+  if (i + 1 < versions_.size()) day = std::min(day, versions_[i + 1].first_day - 1);
+  return day;
+}
+
+Interval FacilityCalendar::DayIn(const Version& v, absl::CivilDay day) {
+  absl::CivilMinute start = absl::CivilMinute(day) + v.spec.day_start_minute;
+  return Interval{LocalToUtc(v, start), LocalToUtc(v, start + kMinutesPerDay)};
 }
 
 Interval FacilityCalendar::Day(absl::CivilDay day) const {
-  absl::CivilMinute start = absl::CivilMinute(day) + spec_.day_start_minute;
-  return Interval{LocalToUtc(start), LocalToUtc(start + kMinutesPerDay)};
+  const size_t i = IndexOn(day);
+  Interval out = DayIn(versions_[i], day);
+  if (i + 1 < versions_.size() && day + 1 == versions_[i + 1].first_day) {
+    out.end = versions_[i + 1].from;  // the old calendar's last day ends at the change
+  }
+  return out;
 }
 
 Interval FacilityCalendar::Week(absl::CivilDay day) const {
@@ -106,17 +165,22 @@ Interval FacilityCalendar::Month(absl::CivilMonth month) const {
   return Interval{Day(absl::CivilDay(month)).start, Day(absl::CivilDay(month + 1)).start};
 }
 
-ShiftInstance FacilityCalendar::MakeShift(absl::CivilDay day, const ShiftDef& s) const {
-  absl::CivilMinute start = absl::CivilMinute(day) + spec_.day_start_minute +
-                            SinceDayStart(s.start_minute, spec_.day_start_minute);
-  return ShiftInstance{s.name, day,
-                       Interval{LocalToUtc(start), LocalToUtc(start + Duration(s))}};
+ShiftInstance FacilityCalendar::MakeShift(size_t i, absl::CivilDay day, const ShiftDef& s) const {
+  const Version& v = versions_[i];
+  absl::CivilMinute start = absl::CivilMinute(day) + v.spec.day_start_minute +
+                            SinceDayStart(s.start_minute, v.spec.day_start_minute);
+  Interval interval{LocalToUtc(v, start), LocalToUtc(v, start + Duration(s))};
+  // A shift the change cuts ends there (or does not happen).
+  interval.end = std::min(interval.end, EndOf(i));
+  interval.start = std::min(interval.start, interval.end);
+  return ShiftInstance{s.name, day, interval};
 }
 
 std::optional<ShiftInstance> FacilityCalendar::ShiftAt(absl::Time t) const {
+  const size_t i = IndexAt(t);
   const absl::CivilDay day = ProductionDay(t);
-  for (const ShiftDef& s : spec_.shifts) {
-    ShiftInstance inst = MakeShift(day, s);
+  for (const ShiftDef& s : versions_[i].spec.shifts) {
+    ShiftInstance inst = MakeShift(i, day, s);
     if (t >= inst.interval.start && t < inst.interval.end) return inst;
   }
   return std::nullopt;
@@ -124,14 +188,16 @@ std::optional<ShiftInstance> FacilityCalendar::ShiftAt(absl::Time t) const {
 
 absl::StatusOr<ShiftInstance> FacilityCalendar::Shift(absl::CivilDay day,
                                                       const std::string& name) const {
-  for (const ShiftDef& s : spec_.shifts) {
-    if (s.name == name) return MakeShift(day, s);
+  const size_t i = IndexOn(day);
+  for (const ShiftDef& s : versions_[i].spec.shifts) {
+    if (s.name == name) return MakeShift(i, day, s);
   }
-  return absl::NotFoundError(absl::StrCat("no shift named '", name, "'"));
+  return absl::NotFoundError(absl::StrCat("no shift named '", name, "' on ",
+                                          absl::FormatCivilTime(day)));
 }
 
 std::string FacilityCalendar::LocalLabel(absl::Time t) const {
-  return absl::FormatTime("%Y-%m-%dT%H:%M%Ez", t, zone_);
+  return absl::FormatTime("%Y-%m-%dT%H:%M%Ez", t, versions_[IndexAt(t)].zone);
 }
 
 }  // namespace takt::kpi

@@ -6,6 +6,14 @@
 // shift, production day, week, month) is a union of those hours, computed
 // here in the facility's time zone, so daylight-saving days have 23 or 25
 // hours and an overnight shift belongs to the production day it starts in.
+//
+// Calendars are effective-dated: a change (time zone, day start, shifts)
+// applies from the start of a production day D in the new calendar's terms
+// (the instant E), and every instant before E keeps the calendar it had.
+// The last day of the old calendar runs from its own start to E (shorter or
+// longer than usual when the time zone or day start moves); hours straddling
+// E are cut there. So rollups folded before a change stay what a rebuild
+// gives, and history keeps the calendar it was recorded under.
 #ifndef TAKT_LIBS_KPI_CALENDAR_H_
 #define TAKT_LIBS_KPI_CALENDAR_H_
 
@@ -51,8 +59,17 @@ class FacilityCalendar {
   // the hour (rollups are hourly); shifts do not overlap within a day.
   static absl::StatusOr<FacilityCalendar> Create(const CalendarSpec& spec);
 
-  const CalendarSpec& spec() const { return spec_; }
-  const absl::TimeZone& zone() const { return zone_; }
+  // This calendar, followed by `spec` from production day `from` on. Fails
+  // if `spec` is invalid, `from` is not after the day the latest change took
+  // effect, or the old calendar's last day would be empty.
+  absl::StatusOr<FacilityCalendar> ChangedFrom(absl::CivilDay from, const CalendarSpec& spec) const;
+
+  // The calendar in force now (the latest change) and on a production day.
+  const CalendarSpec& spec() const { return versions_.back().spec; }
+  const absl::TimeZone& zone() const { return versions_.back().zone; }
+  const CalendarSpec& SpecOn(absl::CivilDay day) const { return On(day).spec; }
+  // When the latest change takes effect (InfinitePast: never changed).
+  absl::Time LatestChange() const { return versions_.back().from; }
 
   // Start of the facility-local hour containing t (correct in repeated and
   // skipped hours, and in zones with half-hour offsets).
@@ -76,13 +93,25 @@ class FacilityCalendar {
   std::string LocalLabel(absl::Time t) const;
 
  private:
-  FacilityCalendar(CalendarSpec spec, absl::TimeZone zone)
-      : spec_(std::move(spec)), zone_(zone) {}
-  absl::Time LocalToUtc(absl::CivilMinute m) const;
-  ShiftInstance MakeShift(absl::CivilDay day, const ShiftDef& s) const;
+  // One calendar and where it applies: from the instant `from` (the start
+  // of production day `first_day` in its own terms) to the next version's.
+  struct Version {
+    CalendarSpec spec;
+    absl::TimeZone zone;
+    absl::Time from = absl::InfinitePast();
+    absl::CivilDay first_day = absl::CivilDay::min();
+  };
+  explicit FacilityCalendar(Version v) { versions_.push_back(std::move(v)); }
+  size_t IndexAt(absl::Time t) const;
+  size_t IndexOn(absl::CivilDay day) const;
+  const Version& On(absl::CivilDay day) const { return versions_[IndexOn(day)]; }
+  // Where version i stops applying (InfiniteFuture for the latest).
+  absl::Time EndOf(size_t i) const;
+  static absl::Time LocalToUtc(const Version& v, absl::CivilMinute m);
+  static Interval DayIn(const Version& v, absl::CivilDay day);
+  ShiftInstance MakeShift(size_t i, absl::CivilDay day, const ShiftDef& s) const;
 
-  CalendarSpec spec_;
-  absl::TimeZone zone_;
+  std::vector<Version> versions_;  // by `from`, the first from InfinitePast
 };
 
 }  // namespace takt::kpi

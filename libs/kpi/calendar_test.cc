@@ -84,5 +84,67 @@ TEST(CalendarTest, BadSpecsAreRefusedWithTheCulpritNamed) {
   EXPECT_THAT(std::string(day_start.status().message()), ::testing::HasSubstr("day_start"));
 }
 
+// Effective-dated calendars (issue 11.6): Detroit moves to Tokyo time from
+// production day 2026-12-10 on. Instants before the change keep Detroit's
+// calendar; the old last day ends where Tokyo's first day starts.
+TEST(CalendarTest, AChangeAppliesFromItsFirstDayAndHistoryKeepsItsCalendar) {
+  auto detroit = FacilityCalendar::Create(ThreeShifts("America/Detroit"));
+  ASSERT_TRUE(detroit.ok());
+  auto changed = detroit->ChangedFrom(absl::CivilDay(2026, 12, 10), ThreeShifts("Asia/Tokyo"));
+  ASSERT_TRUE(changed.ok()) << changed.status();
+  absl::TimeZone tokyo, det;
+  ASSERT_TRUE(absl::LoadTimeZone("Asia/Tokyo", &tokyo));
+  ASSERT_TRUE(absl::LoadTimeZone("America/Detroit", &det));
+  const absl::Time change = absl::FromCivil(absl::CivilSecond(2026, 12, 10, 6, 0, 0), tokyo);
+  EXPECT_EQ(changed->LatestChange(), change);
+  // Before: Detroit's days, unchanged.
+  EXPECT_EQ(changed->Day(absl::CivilDay(2026, 12, 8)).start, detroit->Day(absl::CivilDay(2026, 12, 8)).start);
+  EXPECT_EQ(changed->Day(absl::CivilDay(2026, 12, 8)).end, detroit->Day(absl::CivilDay(2026, 12, 8)).end);
+  // The last Detroit day (12-09, from 06:00 Detroit) ends at Tokyo's 06:00 on 12-10.
+  const Interval last = changed->Day(absl::CivilDay(2026, 12, 9));
+  EXPECT_EQ(last.start, absl::FromCivil(absl::CivilSecond(2026, 12, 9, 6, 0, 0), det));
+  EXPECT_EQ(last.end, change);
+  EXPECT_EQ(last.length(), absl::Hours(10));
+  EXPECT_EQ(changed->Day(absl::CivilDay(2026, 12, 10)).start, change);
+  EXPECT_EQ(changed->Day(absl::CivilDay(2026, 12, 10)).length(), absl::Hours(24));
+  // Every instant belongs to exactly the day whose interval holds it.
+  for (absl::Time t = last.start - absl::Hours(30); t < change + absl::Hours(30); t += absl::Minutes(30)) {
+    const Interval d = changed->Day(changed->ProductionDay(t));
+    EXPECT_TRUE(t >= d.start && t < d.end) << absl::FormatTime(t);
+  }
+  // Shifts of the old last day are cut at the change; labels follow the zone.
+  auto c = changed->Shift(absl::CivilDay(2026, 12, 9), "C");
+  ASSERT_TRUE(c.ok());
+  EXPECT_LE(c->interval.end, change);
+  EXPECT_EQ(changed->SpecOn(absl::CivilDay(2026, 12, 9)).time_zone, "America/Detroit");
+  EXPECT_EQ(changed->SpecOn(absl::CivilDay(2026, 12, 10)).time_zone, "Asia/Tokyo");
+  EXPECT_THAT(changed->LocalLabel(change), ::testing::HasSubstr("+09:00"));
+  EXPECT_THAT(changed->LocalLabel(change - absl::Minutes(1)), ::testing::HasSubstr("-05:00"));
+  // Changes go forward only.
+  EXPECT_FALSE(changed->ChangedFrom(absl::CivilDay(2026, 12, 10), ThreeShifts("UTC")).ok());
+}
+
+// Hours never overlap or skip across a change into a half-hour zone.
+TEST(CalendarTest, HoursAreCutAtAChangeIntoAHalfHourZone) {
+  auto berlin = FacilityCalendar::Create({"Europe/Berlin", 0, {}});
+  ASSERT_TRUE(berlin.ok());
+  auto changed = berlin->ChangedFrom(absl::CivilDay(2026, 12, 10), {"Asia/Kolkata", 0, {}});
+  ASSERT_TRUE(changed.ok()) << changed.status();
+  const absl::Time e = changed->LatestChange();
+  absl::Time hour = changed->HourStart(e - absl::Hours(5));
+  bool cut = false;
+  while (hour < e + absl::Hours(5)) {
+    const absl::Time next = changed->HourStart(hour + absl::Hours(1) + absl::Seconds(1));
+    ASSERT_GT(next, hour);
+    EXPECT_LE(next - hour, absl::Hours(1));
+    if (hour < e) EXPECT_LE(next, e);  // no hour straddles the change
+    if (next == e && next - hour == absl::Minutes(30)) cut = true;
+    hour = next;
+  }
+  EXPECT_TRUE(cut);  // Berlin's 19:00 hour ends at Kolkata's midnight
+  EXPECT_EQ(changed->HourStart(e), e);
+  EXPECT_EQ(changed->HourStart(e + absl::Minutes(59)), e);
+}
+
 }  // namespace
 }  // namespace takt::kpi

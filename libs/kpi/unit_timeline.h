@@ -65,6 +65,8 @@ using ReasonDelta = std::map<std::pair<absl::Time, std::string>, ReasonSums>;
 class UnitTimeline {
  public:
   explicit UnitTimeline(const FacilityCalendar* calendar) : calendar_(calendar) {}
+  // A calendar with a later change appended (FacilityCalendar::ChangedFrom).
+  void set_calendar(const FacilityCalendar* calendar) { calendar_ = calendar; }
 
   // Records that the unit entered `state` at `t` (replacing a change already
   // recorded at exactly `t`) and returns the element delta it causes. For

@@ -53,6 +53,14 @@ absl::StatusOr<absl::CivilDay> ParseDay(const std::string& s) {
   return day;
 }
 
+bool SameCalendar(const ev1::Calendar& a, const ev1::Calendar& b) {
+  ev1::Calendar x = a;
+  ev1::Calendar y = b;
+  x.clear_effective_from();
+  y.clear_effective_from();
+  return x.SerializeAsString() == y.SerializeAsString();
+}
+
 absl::StatusOr<kpi::FacilityCalendar> MakeCalendar(const ev1::Calendar& c) {
   kpi::CalendarSpec spec;
   spec.time_zone = c.time_zone();
@@ -89,6 +97,13 @@ absl::Status EnterpriseModel::Validate(const google::protobuf::Message& m) const
       if (!day.ok()) {
         return absl::InvalidArgumentError(absl::StrCat("facility '", f->facility(),
                                                        "': commissioned_on: ", day.status().message()));
+      }
+    }
+    if (!f->calendar().effective_from().empty()) {
+      auto day = ParseDay(f->calendar().effective_from());
+      if (!day.ok()) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "facility '", f->facility(), "': calendar.effective_from: ", day.status().message()));
       }
     }
     return MakeCalendar(f->calendar()).status();
@@ -143,15 +158,12 @@ absl::Status EnterpriseModel::Validate(const google::protobuf::Message& m) const
 }
 
 absl::StatusOr<std::vector<ModelEvent>> EnterpriseModel::Decide(
-    const google::protobuf::Message& m) const {
+    const google::protobuf::Message& m, absl::Time now) const {
   TAKT_RETURN_IF_ERROR(Validate(m));
+  if (auto* f = dynamic_cast<const ev1::FacilityDefined*>(&m)) return DecideFacility(*f, now);
   bool unchanged = false;
   if (auto* r = dynamic_cast<const ev1::RegionDefined*>(&m)) {
     unchanged = SameAs(regions_, r->region(), m);
-  } else if (auto* f = dynamic_cast<const ev1::FacilityDefined*>(&m)) {
-    auto it = facilities_.find(f->facility());
-    unchanged = it != facilities_.end() &&
-                it->second.definition.SerializeAsString() == m.SerializeAsString();
   } else if (auto* mv = dynamic_cast<const ev1::FacilityMoved*>(&m)) {
     const FacilityInfo& info = facilities_.at(mv->facility());
     auto it = info.regions.find(*ParseDay(mv->effective_from()));
@@ -169,6 +181,41 @@ absl::StatusOr<std::vector<ModelEvent>> EnterpriseModel::Decide(
   return std::vector<ModelEvent>{EventOf(m)};
 }
 
+absl::StatusOr<std::vector<ModelEvent>> EnterpriseModel::DecideFacility(
+    const ev1::FacilityDefined& f, absl::Time now) const {
+  auto it = facilities_.find(f.facility());
+  if (it == facilities_.end()) return std::vector<ModelEvent>{EventOf(f)};
+  const FacilityInfo& info = it->second;
+  ev1::FacilityDefined desired = f;
+  if (SameCalendar(info.definition.calendar(), f.calendar())) {
+    // The calendar stays as it is, with the day its last change took effect.
+    desired.mutable_calendar()->set_effective_from(info.definition.calendar().effective_from());
+    if (desired.SerializeAsString() == info.definition.SerializeAsString()) {
+      return std::vector<ModelEvent>{};
+    }
+    return std::vector<ModelEvent>{EventOf(desired)};
+  }
+  const std::string name = absl::StrCat("facility '", f.facility(), "': calendar");
+  if (f.calendar().effective_from().empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        name, " changes need effective_from (YYYY-MM-DD): the first production day of the new "
+              "calendar; days before it keep the calendar they had"));
+  }
+  TAKT_ASSIGN_OR_RETURN(absl::CivilDay day, ParseDay(f.calendar().effective_from()));
+  TAKT_ASSIGN_OR_RETURN(kpi::FacilityCalendar next, MakeCalendar(f.calendar()));
+  auto changed = info.calendar->ChangedFrom(day, next.spec());
+  if (!changed.ok()) return absl::InvalidArgumentError(absl::StrCat(name, ": ", changed.status().message()));
+  const absl::Time takes_effect = changed->LatestChange();
+  if (takes_effect < now + kCalendarNotice) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        name, ".effective_from: ", f.calendar().effective_from(), " starts at ",
+        absl::FormatTime(takes_effect), "; a calendar change takes effect from a production day "
+        "that starts at least ", absl::FormatDuration(kCalendarNotice),
+        " from now (history keeps the calendar it was recorded under)"));
+  }
+  return std::vector<ModelEvent>{EventOf(f)};
+}
+
 absl::Status EnterpriseModel::Apply(const ModelEvent& event) {
   auto parse = [&](google::protobuf::Message& m) -> absl::Status {
     if (!m.ParseFromString(event.payload)) {
@@ -184,9 +231,23 @@ absl::Status EnterpriseModel::Apply(const ModelEvent& event) {
     ev1::FacilityDefined f;
     TAKT_RETURN_IF_ERROR(parse(f));
     FacilityInfo& info = facilities_[f.facility()];
+    const bool same_calendar = info.calendar && SameCalendar(info.definition.calendar(), f.calendar());
+    if (!same_calendar) {
+      auto replaced = std::make_unique<kpi::FacilityCalendar>(*MakeCalendar(f.calendar()));
+      if (info.calendar) {
+        // Effective-dated: the new calendar from its first day on. (Logs
+        // written before calendars were effective-dated carry no day: the
+        // new calendar then replaces the old one outright, as it did.)
+        auto day = ParseDay(f.calendar().effective_from());
+        if (day.ok()) {
+          auto changed = info.calendar->ChangedFrom(*day, replaced->spec());
+          if (changed.ok()) replaced = std::make_unique<kpi::FacilityCalendar>(*std::move(changed));
+        }
+        retired_calendars_.push_back(std::move(info.calendar));
+      }
+      info.calendar = std::move(replaced);
+    }
     info.definition = f;
-    if (info.calendar) retired_calendars_.push_back(std::move(info.calendar));
-    info.calendar = std::make_unique<kpi::FacilityCalendar>(*MakeCalendar(f.calendar()));
   } else if (event.type == ev1::FacilityMoved::descriptor()->full_name()) {
     ev1::FacilityMoved mv;
     TAKT_RETURN_IF_ERROR(parse(mv));

@@ -25,6 +25,11 @@ namespace takt::model {
 
 namespace ev1 = ::takt::enterprise::v1;
 
+// How far ahead of its decision a calendar change must take effect: more
+// than observations may be ahead of the clock (5 min) plus the time a
+// model change takes to reach every process (a follow interval, 0.5 s).
+inline constexpr absl::Duration kCalendarNotice = absl::Hours(1);
+
 // An enterprise event: its fully qualified type and serialized payload.
 struct ModelEvent {
   std::string type;
@@ -44,7 +49,13 @@ class EnterpriseModel {
   // *Defined messages or FacilityMoved); empty if it already does. Invalid
   // input (bad id, unknown parent, bad calendar, non-positive PRI) is
   // INVALID_ARGUMENT or NOT_FOUND naming the field.
-  absl::StatusOr<std::vector<ModelEvent>> Decide(const google::protobuf::Message& desired) const;
+  // A change of an existing facility's calendar must name the production
+  // day it takes effect from (calendar.effective_from), starting at least
+  // kCalendarNotice after `now`: history keeps its calendar, and no event
+  // already folded into rollups can fall after the change (live == rebuild).
+  // `now` InfinitePast skips that check (tools replaying decided input).
+  absl::StatusOr<std::vector<ModelEvent>> Decide(const google::protobuf::Message& desired,
+                                                 absl::Time now = absl::InfinitePast()) const;
 
   // Folds an event into the state. Events that Decide() would refuse are
   // refused here too (the log only holds decided events).
@@ -74,6 +85,8 @@ class EnterpriseModel {
 
  private:
   absl::Status Validate(const google::protobuf::Message& m) const;
+  absl::StatusOr<std::vector<ModelEvent>> DecideFacility(const ev1::FacilityDefined& f,
+                                                         absl::Time now) const;
 
   std::map<std::string, ev1::RegionDefined> regions_;
   std::map<std::string, FacilityInfo> facilities_;
@@ -87,6 +100,9 @@ class EnterpriseModel {
 
 // Parses "HH:MM" into minutes after midnight.
 absl::StatusOr<int> ParseClock(const std::string& hhmm);
+// Whether two calendar messages describe the same calendar (effective_from
+// aside).
+bool SameCalendar(const ev1::Calendar& a, const ev1::Calendar& b);
 // Converts a calendar message into a checked FacilityCalendar.
 absl::StatusOr<kpi::FacilityCalendar> MakeCalendar(const ev1::Calendar& calendar);
 // Parses "YYYY-MM-DD".

@@ -146,5 +146,42 @@ TEST_F(EnterpriseModelTest, BadDefinitionsAreRefusedWithTheCulpritNamed) {
             absl::StatusCode::kInvalidArgument);
 }
 
+// Regression (issue 11.6): moving detroit-1 to Asia/Tokyo replaced its
+// calendar for all of history, so live rollups and a rebuild disagreed. A
+// calendar change now names its first production day, which must start at
+// least kCalendarNotice after the decision; history keeps its calendar.
+TEST_F(EnterpriseModelTest, CalendarChangesAreEffectiveDatedAndNeverRetroactive) {
+  const absl::Time now = absl::FromCivil(absl::CivilSecond(2026, 12, 2, 12, 0, 0), absl::UTCTimeZone());
+  const kpi::FacilityCalendar* before = model_.Calendar("detroit-1");
+  const kpi::Interval old_day = before->Day(absl::CivilDay(2026, 12, 1));
+  ev1::FacilityDefined tokyo = Plant("detroit-1", "Asia/Tokyo");
+  auto missing = model_.Decide(tokyo, now);
+  EXPECT_EQ(missing.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(missing.status().message(), ::testing::HasSubstr("effective_from"));
+  tokyo.mutable_calendar()->set_effective_from("2026-12-01");  // in the past
+  auto past = model_.Decide(tokyo, now);
+  EXPECT_EQ(past.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(past.status().message(), ::testing::HasSubstr("at least 1h from now"));
+  tokyo.mutable_calendar()->set_effective_from("2026-12-04");
+  auto decided = model_.Decide(tokyo, now);
+  ASSERT_TRUE(decided.ok()) << decided.status();
+  ASSERT_EQ(decided->size(), 1u);
+  ASSERT_TRUE(model_.Apply(decided->front()).ok());
+  const kpi::FacilityCalendar* after = model_.Calendar("detroit-1");
+  EXPECT_EQ(after->Day(absl::CivilDay(2026, 12, 1)).start, old_day.start);  // history kept
+  EXPECT_EQ(after->Day(absl::CivilDay(2026, 12, 1)).end, old_day.end);
+  EXPECT_EQ(after->SpecOn(absl::CivilDay(2026, 12, 4)).time_zone, "Asia/Tokyo");
+  // The same description again, with or without the day: nothing changes.
+  EXPECT_TRUE(model_.Decide(tokyo, now)->empty());
+  tokyo.mutable_calendar()->clear_effective_from();
+  EXPECT_TRUE(model_.Decide(tokyo, now)->empty());
+  // Another field of the facility: an event, and the calendar stays.
+  tokyo.set_display_name("Detroit (Tokyo time)");
+  auto renamed = model_.Decide(tokyo, now);
+  ASSERT_TRUE(renamed.ok() && renamed->size() == 1u);
+  ASSERT_TRUE(model_.Apply(renamed->front()).ok());
+  EXPECT_EQ(model_.Calendar("detroit-1"), after);
+}
+
 }  // namespace
 }  // namespace takt::model

@@ -89,6 +89,13 @@ absl::StatusOr<Projection::Unit*> Projection::FindUnit(const std::string& facili
   key.append(facility).push_back('\0');
   key.append(unit);
   auto& slot = units_[key];
+  if (slot && slot->calendar != calendar) {
+    // The model changed the facility's calendar. Changes take effect after
+    // everything folded so far (EnterpriseModel::Decide), so the new
+    // calendar agrees with the old one on all of it.
+    slot->calendar = calendar;
+    slot->timeline->set_calendar(calendar);
+  }
   if (!slot) {
     auto u = std::make_unique<Unit>(Unit{facility, unit, calendar, nullptr});
     u->timeline = std::make_unique<kpi::UnitTimeline>(calendar);
@@ -389,6 +396,9 @@ absl::StatusOr<size_t> Projection::Step(absl::Duration timeout) {
     }
     return 0;
   }
+  // Calendars are asked for once per batch: a change of the model reaches
+  // the next batch.
+  calendar_cache_.clear();
   Pending pending;
   for (const auto& logged : events) {
     absl::Status s = ApplyEvent(logged.envelope, pending);

@@ -240,7 +240,7 @@ absl::StatusOr<QueryResult> RunQuery(const RollupStore& store, const model::Ente
       }
       case Breakdown::kShift:
         for (absl::CivilDay d = p.from; d <= p.to; ++d) {
-          for (const kpi::ShiftDef& def : cal->spec().shifts) {
+          for (const kpi::ShiftDef& def : cal->SpecOn(d).shifts) {
             TAKT_ASSIGN_OR_RETURN(kpi::ShiftInstance shift, cal->Shift(d, def.name));
             TAKT_ASSIGN_OR_RETURN(kpi::ElementSums v,
                                   sum(p, shift.interval.start, shift.interval.end));

@@ -93,7 +93,7 @@ absl::StatusOr<ApplyOutcome> ModelStore::Apply(
   request.facility = kEnterpriseStream;
   request.expected_sequence = static_cast<int64_t>(expected);
   for (size_t i = 0; i < definitions.size(); ++i) {
-    auto decided = scratch.Decide(*definitions[i]);
+    auto decided = scratch.Decide(*definitions[i], absl::Now());
     if (!decided.ok()) {
       return absl::Status(decided.status().code(),
                           absl::StrCat("definitions[", i, "]: ", decided.status().message()));

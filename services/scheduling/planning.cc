@@ -52,7 +52,7 @@ std::vector<std::pair<absl::Time, absl::Time>> ShiftWindows(const kpi::FacilityC
   }
   std::vector<std::pair<absl::Time, absl::Time>> shifts;
   for (absl::CivilDay day = cal->ProductionDay(from) - 1; day <= cal->ProductionDay(to) + 1; ++day) {
-    for (const auto& def : cal->spec().shifts) {
+    for (const auto& def : cal->SpecOn(day).shifts) {
       auto s = cal->Shift(day, def.name);
       if (!s.ok()) continue;
       const absl::Time a = std::max(from, s->interval.start);
