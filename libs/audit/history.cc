@@ -251,7 +251,8 @@ std::string ToCsvLine(const v1::AuditedEvent& e) {
 }
 
 absl::StatusOr<eventlog::VerifyReport> VerifyExport(std::string_view jsonl,
-                                                    std::string_view public_key) {
+                                                    std::string_view public_key,
+                                                    const std::vector<eventlog::VerifiedHead>& kept) {
   struct Stream {
     std::vector<std::pair<int, v1::AuditedEvent>> events;  // (line, event)
     std::vector<eventlog::v1::Checkpoint> checkpoints;
@@ -319,7 +320,32 @@ absl::StatusOr<eventlog::VerifyReport> VerifyExport(std::string_view jsonl,
       f->facility = id.facility;
     }
     if (edited && (!f || edited->sequence <= f->sequence)) f = edited;
+    // The export must extend every head kept for its streams.
+    const uint64_t last = s.events.back().second.sequence();
+    auto hash_at = [&](uint64_t seq) {
+      std::string_view hash, body;
+      for (const auto& [line, event] : s.events) {
+        if (event.sequence() == seq && eventlog::SplitRecord(event.record(), &hash, &body)) {
+          return std::string(hash);
+        }
+      }
+      return std::string();
+    };
+    for (const eventlog::VerifiedHead& h : kept) {
+      if (f || h.context != id.context || h.facility != id.facility) continue;
+      if (last < h.sequence) {
+        f = eventlog::VerifyFailure{id.context, id.facility, last + 1,
+                                    eventlog::FailureKind::kRolledBack,
+                                    absl::StrCat("the export ends at ", last,
+                                                 ", before the kept head at ", h.sequence)};
+      } else if (h.sequence >= first && hash_at(h.sequence) != h.hash) {
+        f = eventlog::VerifyFailure{id.context, id.facility, h.sequence,
+                                    eventlog::FailureKind::kForked,
+                                    "the event here has another hash than the kept head"};
+      }
+    }
     if (f) report.failures.push_back(*f);
+    report.heads.push_back(eventlog::VerifiedHead{id.context, id.facility, last, hash_at(last)});
   }
   return report;
 }

@@ -50,8 +50,12 @@ std::string ToCsvLine(const v1::AuditedEvent& event);
 // every stream's chain from its records, the signed checkpoints, and that
 // the readable fields of each line say what its record says. Reports per
 // stream the first failure (a line edited by hand is "altered").
-absl::StatusOr<eventlog::VerifyReport> VerifyExport(std::string_view jsonl,
-                                                    std::string_view public_key);
+// With `kept` (heads an auditor kept from an earlier verification), each
+// stream of the export must extend its kept head (else rolled_back or
+// forked). The report lists the head of every stream exported.
+absl::StatusOr<eventlog::VerifyReport> VerifyExport(
+    std::string_view jsonl, std::string_view public_key,
+    const std::vector<eventlog::VerifiedHead>& kept = {});
 
 // Replays streams from their stored records with the chain checked as it
 // goes (each record's SHA-256, the links, the signed checkpoints) and each

@@ -180,6 +180,34 @@ TEST_F(HistoryTest, AnExportVerifiesOfflineAndEveryTamperingIsCaught) {
     EXPECT_EQ(r.events_checked, 40u);
     EXPECT_GE(r.checkpoints_checked, 2u);  // every 16 events, and the head
   }
+  // Regression (issue 11.3): an export cut back to an earlier signed head
+  // (the later events and checkpoints gone) verifies on its own; against
+  // the heads an auditor kept from the full export it is rolled back.
+  {
+    auto full = VerifyExport(text, log_->public_key());
+    ASSERT_TRUE(full.ok() && full->ok());
+    ASSERT_EQ(full->heads.size(), 1u);
+    EXPECT_EQ(full->heads[0].sequence, 40u);
+    std::string cut;
+    for (const auto& line : lines) {
+      v1::ReplayItem item;
+      ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(line, &item).ok());
+      const uint64_t seq = item.has_event() ? item.event().sequence() : item.checkpoint().sequence();
+      if (seq <= 32) cut += line + "\n";
+    }
+    auto alone = VerifyExport(cut, log_->public_key());
+    ASSERT_TRUE(alone.ok());
+    EXPECT_TRUE(alone->ok()) << alone->ToText();
+    auto against = VerifyExport(cut, log_->public_key(), full->heads);
+    ASSERT_TRUE(against.ok());
+    ASSERT_EQ(against->failures.size(), 1u) << against->ToText();
+    EXPECT_EQ(against->failures[0].kind, FailureKind::kRolledBack);
+    EXPECT_EQ(against->failures[0].sequence, 33u);
+    // A later, longer export extends the kept head.
+    auto later = VerifyExport(text, log_->public_key(), alone->heads);
+    ASSERT_TRUE(later.ok());
+    EXPECT_TRUE(later->ok()) << later->ToText();
+  }
   // A byte of a stored record flipped.
   ExpectFailure(Verify(Edit(text, 9, [](v1::ReplayItem& i) {
                   std::string rec = i.event().record();

@@ -315,6 +315,11 @@ int RunTakt(int argc, char** argv) {
   averify_cmd->add_option("--export", audit_args.export_file, "An export to verify offline");
   averify_cmd->add_option("--public-key", audit_args.public_key_file,
                           "The trusted public key file (keys/checkpoint.pub)");
+  averify_cmd->add_option("--trusted-heads", audit_args.trusted_heads_file,
+                          "With --export: heads kept from an earlier verify; report a rollback "
+                          "or fork against them");
+  averify_cmd->add_option("--save-heads", audit_args.save_heads_file,
+                          "With --export: after a clean verify, keep the export's stream heads");
   averify_cmd->add_flag("--json", audit_args.json, "JSON report");
   averify_cmd->callback([&] {
     split_lists();

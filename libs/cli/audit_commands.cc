@@ -1,5 +1,7 @@
 #include "libs/cli/audit_commands.h"
 
+#include "libs/cli/heads_file.h"
+
 #include <fstream>
 #include <functional>
 #include <sstream>
@@ -143,12 +145,27 @@ int RunAuditVerify(const AuditArgs& args, std::ostream& out, std::ostream& err) 
       err << "takt: audit verify: " << args.public_key_file << ": " << key.status().message() << "\n";
       return 2;
     }
-    auto report = audit::VerifyExport(export_text.str(), *key);
+    std::vector<eventlog::VerifiedHead> kept;
+    if (!args.trusted_heads_file.empty()) {
+      auto read = ReadHeadsFile(args.trusted_heads_file);
+      if (!read.ok()) {
+        err << "takt: audit verify: " << read.status().message() << "\n";
+        return 2;
+      }
+      kept = *std::move(read);
+    }
+    auto report = audit::VerifyExport(export_text.str(), *key, kept);
     if (!report.ok()) {
       err << "takt: audit verify: " << report.status().message() << "\n";
       return 2;
     }
     out << (args.json ? report->ToJson() : report->ToText()) << "\n";
+    if (!args.save_heads_file.empty() && report->ok()) {
+      if (absl::Status w = WriteHeadsFile(args.save_heads_file, report->heads); !w.ok()) {
+        err << "takt: audit verify: " << w.message() << "\n";
+        return 2;
+      }
+    }
     return report->ok() ? 0 : 1;
   }
   auto stub = Stub(args, err);

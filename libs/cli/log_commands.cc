@@ -1,11 +1,11 @@
 #include "libs/cli/log_commands.h"
 
-#include <cstdio>
 #include <fstream>
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "libs/cli/heads_file.h"
 #include "libs/common/ids.h"
 #include "libs/crypto/ed25519.h"
 #include "libs/eventlog/embedded_log.h"
@@ -33,18 +33,12 @@ int RunLogVerify(const LogVerifyArgs& args, std::ostream& out, std::ostream& err
     options.public_key = *key;
   }
   if (!args.trusted_heads_file.empty()) {
-    std::ifstream in(args.trusted_heads_file);
-    if (!in) {
-      err << "takt: log verify: cannot read " << args.trusted_heads_file << "\n";
+    auto kept = ReadHeadsFile(args.trusted_heads_file);
+    if (!kept.ok()) {
+      err << "takt: log verify: " << kept.status().message() << "\n";
       return 2;
     }
-    std::stringstream ss;
-    ss << in.rdbuf();
-    std::string error;
-    if (!eventlog::ParseHeadsJsonLines(ss.str(), &options.trusted_heads, &error)) {
-      err << "takt: log verify: " << args.trusted_heads_file << ": " << error << "\n";
-      return 2;
-    }
+    options.trusted_heads = *std::move(kept);
   }
   auto report = eventlog::VerifyEmbeddedLogDirectory(args.data_dir, options);
   if (!report.ok()) {
@@ -53,18 +47,8 @@ int RunLogVerify(const LogVerifyArgs& args, std::ostream& out, std::ostream& err
   }
   out << (args.json ? report->ToJson() + "\n" : report->ToText());
   if (!args.save_heads_file.empty() && report->ok()) {
-    // Written whole or not at all (a temporary file, then a rename).
-    const std::string tmp = args.save_heads_file + ".tmp";
-    {
-      std::ofstream f(tmp, std::ios::trunc);
-      f << eventlog::HeadsToJsonLines(report->heads);
-      if (!f.flush()) {
-        err << "takt: log verify: cannot write " << tmp << "\n";
-        return 2;
-      }
-    }
-    if (std::rename(tmp.c_str(), args.save_heads_file.c_str()) != 0) {
-      err << "takt: log verify: cannot rename " << tmp << " to " << args.save_heads_file << "\n";
+    if (absl::Status w = WriteHeadsFile(args.save_heads_file, report->heads); !w.ok()) {
+      err << "takt: log verify: " << w.message() << "\n";
       return 2;
     }
     if (!args.json) {

@@ -400,6 +400,7 @@ class EmbeddedSubscription final : public Subscription {
   std::string context_;
   Cursor cursor_;
   StreamChains chains_;  // what is handed out was checked against its chain
+  absl::Status failed_;  // a broken chain met: every later poll says so
 };
 
 class EmbeddedLog final : public EventLog, private StateSource {
@@ -820,6 +821,7 @@ class EmbeddedLog final : public EventLog, private StateSource {
 
 absl::StatusOr<std::vector<LoggedEvent>> EmbeddedSubscription::Poll(size_t max_events,
                                                                     absl::Duration timeout) {
+  if (!failed_.ok()) return failed_;
   std::vector<LoggedEvent> out;
   for (int attempt = 0; attempt < 2; ++attempt) {
     uint64_t seen = log_->appends();
@@ -857,7 +859,8 @@ absl::StatusOr<std::vector<LoggedEvent>> EmbeddedSubscription::Poll(size_t max_e
       }));
       next += good;
       if (!bad.ok()) {
-        // Hand out what came before the bad event; the next poll stops at it.
+        // Hand out what came before the bad event; the next poll fails.
+        failed_ = bad;
         if (!out.empty()) return out;
         return bad;
       }
