@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "google/protobuf/util/message_differencer.h"
+#include "absl/strings/str_join.h"
 #include "gtest/gtest.h"
 #include "libs/kpi/registry.h"
 #include "libs/testing/child_process.h"
@@ -178,6 +179,35 @@ TEST_F(MicroservicesTest, ServiceSubsetsNeedKafkaAndKnownNames) {
   EXPECT_EQ(no_address.Wait(seconds(30)), 2);
   EXPECT_NE(no_address.Output().find("no address for the rollups service"), std::string::npos)
       << no_address.Output();
+}
+
+// The CLI as a person types it wrong (issue 12.5): usage errors exit 2 and
+// name what was wrong; --version answers.
+TEST_F(MicroservicesTest, CliUsageErrorsExitTwoAndNameTheWord) {
+  struct Case {
+    std::vector<std::string> args;
+    int exit_code;
+    const char* says;
+  };
+  const std::vector<Case> cases = {
+      {{"--version"}, 0, "takt 0."},
+      {{"nosuch"}, 2, "unknown command 'nosuch'"},
+      {{"audit", "nosuch"}, 2, "unknown command 'nosuch' of 'audit'"},
+      {{"simulate", "--facilities", "0"}, 2, "--facilities: Value 0 not in range"},
+      {{"simulate", "--days", "-1"}, 2, "--days: Value -1 not in range"},
+      {{"serve", "--kafka-brokers", ""}, 2, "--kafka-brokers is empty"},
+      {{"rollup", "--scope", "enterprise"}, 2, "--from is required"},
+      {{"rollup", "--target", "127.0.0.1:1", "--from", kStart, "--to", kEnd}, 2, "(UNAVAILABLE)"},
+  };
+  int i = 0;
+  for (const Case& c : cases) {
+    std::vector<std::string> argv = {TAKT_BINARY};
+    argv.insert(argv.end(), c.args.begin(), c.args.end());
+    ChildProcess p(argv, dir_.path() + "/cli" + std::to_string(i++) + ".out");
+    EXPECT_EQ(p.Wait(seconds(30)), c.exit_code) << absl::StrJoin(c.args, " ");
+    EXPECT_NE(p.Output().find(c.says), std::string::npos)
+        << absl::StrJoin(c.args, " ") << ": " << p.Output();
+  }
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 
 #include "CLI/CLI.hpp"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 #include "libs/cli/audit_commands.h"
@@ -31,6 +32,7 @@ int RunTakt(int argc, char** argv) {
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   CLI::App app{"takt: event-sourced operations backend for multi-plant manufacturing"};
   app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("takt ") + TAKT_VERSION);
   int exit_code = 0;
 
   // takt log ...
@@ -189,8 +191,9 @@ int RunTakt(int argc, char** argv) {
       "(--kafka-brokers) all or some of them per process (--services)");
   serve_cmd->add_option("--data-dir", serve.data_dir, "Data directory")->capture_default_str();
   serve_cmd->add_option("--listen", serve.listen, "gRPC listen address")->capture_default_str();
-  serve_cmd->add_option("--kafka-brokers", serve.kafka_brokers,
-                        "Use Kafka as the log (bootstrap servers); default: the embedded log");
+  CLI::Option* brokers_opt = serve_cmd->add_option(
+      "--kafka-brokers", serve.kafka_brokers,
+      "Use Kafka as the log (bootstrap servers); default: the embedded log");
   serve_cmd->add_option("--owner", serve.owner_id,
                         "Transactional owner id on Kafka (a second server with the same id "
                         "fences this one)")->capture_default_str();
@@ -206,6 +209,13 @@ int RunTakt(int argc, char** argv) {
                         "Comma-separated subset of enterprise,scheduling,rollups,audit to run in this "
                         "process (needs --kafka-brokers); default: all");
   serve_cmd->callback([&] {
+    if (brokers_opt->count() > 0 && serve.kafka_brokers.empty()) {
+      // An empty value is a mistake (an unset variable), not "embedded".
+      std::cerr << "takt: serve: --kafka-brokers is empty; leave it out to run on the "
+                   "embedded log\n";
+      exit_code = 2;
+      return;
+    }
     for (absl::string_view sv : absl::StrSplit(service_list, ',', absl::SkipEmpty())) {
       serve.services.emplace_back(sv);
     }
@@ -251,8 +261,12 @@ int RunTakt(int argc, char** argv) {
   CLI::App* simulate_cmd = app.add_subcommand(
       "simulate", "Simulate plants and their gateways through the public API, then summarise");
   simulate_cmd->add_option("--target", simulate.target, kTargetHelp)->capture_default_str();
-  simulate_cmd->add_option("--facilities", simulate.facilities, "Plants")->capture_default_str();
-  simulate_cmd->add_option("--days", simulate.days, "Production days")->capture_default_str();
+  simulate_cmd->add_option("--facilities", simulate.facilities, "Plants")
+      ->check(CLI::Range(1, 200))
+      ->capture_default_str();
+  simulate_cmd->add_option("--days", simulate.days, "Production days")
+      ->check(CLI::Range(1, 366))
+      ->capture_default_str();
   simulate_cmd->add_option("--seed", simulate.seed, "Random seed")->capture_default_str();
   simulate_cmd->add_option("--start", simulate.start,
                            "First production day YYYY-MM-DD (default: days before yesterday)");
@@ -394,10 +408,30 @@ int RunTakt(int argc, char** argv) {
   plan_orders->add_flag("--json", plan.json, "Protobuf JSON");
   plan_orders->callback([&] { exit_code = RunScheduleOrders(plan, std::cout, std::cerr); });
 
+  // A word where a command is expected that names none: say which word.
+  // (CLI11 would only say that a subcommand is required.)
+  const CLI::App* level = &app;
+  for (int i = 1; i < argc && argv[i][0] != '-'; ++i) {
+    if (level->get_subcommands({}).empty()) break;  // positional arguments
+    const CLI::App* next = nullptr;
+    for (const CLI::App* sub : level->get_subcommands({})) {
+      if (sub->get_name() == argv[i]) next = sub;
+    }
+    if (next == nullptr) {
+      std::vector<std::string> names;
+      for (const CLI::App* sub : level->get_subcommands({})) names.push_back(sub->get_name());
+      std::cerr << "takt: unknown command '" << argv[i] << "'"
+                << (level == &app ? "" : " of '" + level->get_name() + "'")
+                << "; commands: " << absl::StrJoin(names, ", ") << " (takt --help)\n";
+      return 2;
+    }
+    level = next;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    // --help and --version exit 0; every usage error exits 2.
+    return app.exit(e) == 0 ? 0 : 2;
   }
   return exit_code;
 }

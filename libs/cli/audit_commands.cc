@@ -2,6 +2,8 @@
 
 #include "libs/cli/heads_file.h"
 
+#include <cstdio>
+
 #include <fstream>
 #include <functional>
 #include <sstream>
@@ -96,9 +98,12 @@ int RunAuditExport(const AuditArgs& args, std::ostream& out, std::ostream& err) 
   av1::ReplayRequest req;
   if (!BuildReplay(args, &req, err)) return 2;
   req.set_with_proofs(args.format == "jsonl");
-  std::ofstream f(args.out, std::ios::trunc);
+  // Written to a temporary file and renamed once complete: a failed
+  // export leaves no partial file behind.
+  const std::string tmp = args.out + ".partial";
+  std::ofstream f(tmp, std::ios::trunc);
   if (!f) {
-    err << "takt: audit export: cannot write " << args.out << "\n";
+    err << "takt: audit export: cannot write " << tmp << "\n";
     return 2;
   }
   if (args.format == "csv") f << audit::CsvHeader() << "\n";
@@ -113,9 +118,14 @@ int RunAuditExport(const AuditArgs& args, std::ostream& out, std::ostream& err) 
     }
   }, err);
   f.close();
-  if (rc != 0) return rc;
-  if (!f) {
-    err << "takt: audit export: writing " << args.out << " failed\n";
+  if (rc != 0 || !f) {
+    std::remove(tmp.c_str());
+    if (rc == 0) err << "takt: audit export: writing " << tmp << " failed\n";
+    return rc != 0 ? rc : 2;
+  }
+  if (std::rename(tmp.c_str(), args.out.c_str()) != 0) {
+    std::remove(tmp.c_str());
+    err << "takt: audit export: cannot rename " << tmp << " to " << args.out << "\n";
     return 2;
   }
   out << "exported " << events << " events and " << checkpoints << " signed checkpoints of "

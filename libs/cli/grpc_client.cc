@@ -1,5 +1,7 @@
 #include "libs/cli/grpc_client.h"
 
+#include "absl/status/status.h"
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "google/protobuf/util/json_util.h"
@@ -35,8 +37,8 @@ std::string ToJson(const google::protobuf::Message& message) {
 }
 
 int Fail(std::ostream& err, const std::string& what, const grpc::Status& s) {
-  err << "takt: " << what << ": " << s.error_message() << " (gRPC code " << s.error_code()
-      << ")\n";
+  err << "takt: " << what << ": " << s.error_message() << " ("
+      << absl::StatusCodeToString(static_cast<absl::StatusCode>(s.error_code())) << ")\n";
   return 2;
 }
 

@@ -1,5 +1,9 @@
 #include "libs/common/ids.h"
 
+#include <algorithm>
+
+#include "absl/strings/escaping.h"
+
 #include <cstdint>
 #include <random>
 
@@ -39,24 +43,34 @@ absl::Status ValidateContextName(std::string_view context) {
   return absl::OkStatus();
 }
 
-absl::Status ValidateFacilityId(std::string_view facility) {
-  if (facility.empty()) {
-    return absl::InvalidArgumentError("facility: must not be empty");
+absl::Status ValidateId(std::string_view field, std::string_view id, size_t max_length) {
+  // The value as shown in a message: at most 40 characters, escaped.
+  auto shown = [&] {
+    std::string v = absl::CHexEscape(absl::string_view(id.data(), std::min<size_t>(id.size(), 40)));
+    if (id.size() > 40) absl::StrAppend(&v, "...");
+    return v;
+  };
+  const std::string name(field);
+  if (id.empty()) return absl::InvalidArgumentError(absl::StrCat(name, ": must not be empty"));
+  if (id.size() > max_length) {
+    return absl::InvalidArgumentError(absl::StrCat(name, " '", shown(), "': ", id.size(),
+                                                   " characters, at most ", max_length));
   }
-  if (facility.size() > 64) {
-    return absl::InvalidArgumentError("facility: longer than 64 characters");
-  }
-  if (facility[0] == '.' || facility[0] == '-') {
+  if (id[0] == '.' || id[0] == '-') {
     return absl::InvalidArgumentError(
-        absl::StrCat("facility '", std::string(facility), "': must not start with '.' or '-'"));
+        absl::StrCat(name, " '", shown(), "': must not start with '.' or '-'"));
   }
-  for (char c : facility) {
+  for (char c : id) {
     if (!IsFacilityChar(c)) {
       return absl::InvalidArgumentError(
-          absl::StrCat("facility: only [A-Za-z0-9._-] allowed"));
+          absl::StrCat(name, " '", shown(), "': only [A-Za-z0-9._-] allowed"));
     }
   }
   return absl::OkStatus();
+}
+
+absl::Status ValidateFacilityId(std::string_view facility) {
+  return ValidateId("facility", facility);
 }
 
 std::string NewUuid() {

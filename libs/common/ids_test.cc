@@ -49,5 +49,25 @@ TEST(IdsTest, HexRoundTrip) {
   EXPECT_FALSE(HexDecode("zz", &back));
 }
 
+// Issue 12.3: one grammar and length limit for every id; the message names
+// the field and shows the value shortened and escaped.
+TEST(IdsTest, EveryIdFollowsOneGrammarAndTheErrorShowsItSafely) {
+  EXPECT_TRUE(ValidateId("source_id", "plc-7.line_2").ok());
+  const std::string huge(1 << 20, 'a');
+  absl::Status s = ValidateId("source_id", huge);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("source_id 'aaaa"), std::string::npos) << s;
+  EXPECT_NE(s.message().find("1048576 characters, at most 64"), std::string::npos) << s;
+  EXPECT_LT(s.message().size(), 200u);
+  s = ValidateId("order_id", std::string("wo\0x", 4));
+  EXPECT_NE(s.message().find("order_id 'wo\\x00x'"), std::string::npos) << s;
+  EXPECT_FALSE(ValidateId("order_id", "../../etc").ok());
+  EXPECT_FALSE(ValidateId("order_id", "a/b").ok());
+  EXPECT_FALSE(ValidateId("region", "").ok());
+  EXPECT_NE(ValidateId("region", "").message().find("region: must not be empty"), std::string::npos);
+  EXPECT_TRUE(ValidateId("request_id", std::string(100, 'r'), kMaxRequestIdLength).ok());
+  EXPECT_FALSE(ValidateId("request_id", std::string(129, 'r'), kMaxRequestIdLength).ok());
+}
+
 }  // namespace
 }  // namespace takt

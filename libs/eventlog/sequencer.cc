@@ -107,7 +107,15 @@ absl::StatusOr<PreparedAppend> PrepareAppend(AppendRequest request, absl::Time n
     if (!e.facility().empty() && e.facility() != request.facility) {
       return EventError(i, "facility differs from the request's");
     }
+    if (!e.source_id().empty()) {
+      if (absl::Status id = ValidateId("source_id", e.source_id()); !id.ok()) {
+        return EventError(i, std::string(id.message()));
+      }
+    }
     if (!e.request_id().empty()) {
+      if (absl::Status id = ValidateId("request_id", e.request_id(), kMaxRequestIdLength); !id.ok()) {
+        return EventError(i, std::string(id.message()));
+      }
       if (request_id.empty() && i == 0) request_id = e.request_id();
       if (e.request_id() != request_id) {
         return EventError(i, "all events of an append must carry the same request_id");

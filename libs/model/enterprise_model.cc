@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "libs/common/ids.h"
@@ -14,11 +15,7 @@ namespace {
 
 // Ids of regions, facilities, areas, work centers, units and products follow
 // the facility-id rules: they appear in resource names and stream keys.
-absl::Status CheckId(const char* field, const std::string& id) {
-  absl::Status s = ValidateFacilityId(id);
-  if (s.ok()) return s;
-  return absl::InvalidArgumentError(absl::StrCat(field, ": ", s.message()));
-}
+absl::Status CheckId(const char* field, const std::string& id) { return ValidateId(field, id); }
 
 template <typename Map, typename Key>
 bool SameAs(const Map& map, const Key& key, const google::protobuf::Message& m) {
@@ -47,8 +44,13 @@ absl::StatusOr<int> ParseClock(const std::string& s) {
 
 absl::StatusOr<absl::CivilDay> ParseDay(const std::string& s) {
   absl::CivilDay day;
-  if (!absl::ParseCivilTime(s, &day)) {
-    return absl::InvalidArgumentError(absl::StrCat("'", s, "' is not a date YYYY-MM-DD"));
+  if (s.size() != 10 || !absl::ParseCivilTime(s, &day)) {
+    return absl::InvalidArgumentError(absl::StrCat("'", absl::CHexEscape(s.substr(0, 40)),
+                                                   "' is not a date YYYY-MM-DD"));
+  }
+  if (day.year() < 1900 || day.year() > 2999) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("'", s, "' is out of range (years 1900 to 2999)"));
   }
   return day;
 }

@@ -213,7 +213,9 @@ class IngestServiceImpl final : public grpc::Service {
           for (int i = 0; i < batch.observations_size(); ++i) {
             auto* r = rejected.add_rejected();
             r->set_index(static_cast<uint32_t>(i));
-            r->set_source_id(batch.observations(i).source_id());
+            if (batch.observations(i).source_id().size() <= kMaxIdLength) {
+              r->set_source_id(batch.observations(i).source_id());
+            }
             r->set_source_sequence(batch.observations(i).source_sequence());
             r->set_code(static_cast<int>(ack.status().code()));
             r->set_reason(std::string(ack.status().message()));

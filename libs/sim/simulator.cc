@@ -110,7 +110,9 @@ Simulation Simulate(const SimOptions& o) {
     const absl::Time begin = absl::FromCivil(absl::CivilHour(o.start) + 6, zone);
     const absl::Time end = begin + absl::Hours(24 * o.days);
     std::vector<std::pair<absl::Time, sv1::Observation>> obs;
-    const std::string source = absl::StrCat("gw-", facility);
+    // Each seed is a gateway of its own: another seed on the same server adds
+    // its observations instead of conflicting with the first one's.
+    const std::string source = absl::StrCat("gw-", facility, "-seed", o.seed);
     for (const Machine& m : machines) {
       absl::Time t = begin;
       const Product* product = &kProducts[rng() % 4];

@@ -9,6 +9,38 @@
 
 namespace takt::scheduling {
 
+namespace {
+
+// Every id an observation carries, by the one id grammar (ids.h), before
+// any of them is looked up, stored or echoed in a rejection.
+absl::Status IdsOf(const v1::Observation& o) {
+  std::vector<std::pair<const char*, const std::string*>> ids = {{"source_id", &o.source_id()}};
+  if (o.has_state_change()) {
+    ids.push_back({"work_unit", &o.state_change().work_unit()});
+    if (!o.state_change().reason_code().empty()) {
+      ids.push_back({"reason_code", &o.state_change().reason_code()});
+    }
+  }
+  if (o.has_count()) {
+    ids.push_back({"work_unit", &o.count().work_unit()});
+    if (!o.count().product().empty()) ids.push_back({"product", &o.count().product()});
+  }
+  if (o.has_order_started()) {
+    ids.push_back({"work_unit", &o.order_started().work_unit()});
+    ids.push_back({"order_id", &o.order_started().order_id()});
+  }
+  if (o.has_order_ended()) {
+    ids.push_back({"work_unit", &o.order_ended().work_unit()});
+    ids.push_back({"order_id", &o.order_ended().order_id()});
+  }
+  for (const auto& [field, id] : ids) {
+    if (absl::Status s = ValidateId(field, *id); !s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 Horizon Horizons::For(eventlog::EventLog& log, const std::string& facility,
                       const model::EnterpriseModel& model) {
   Horizon h{policy_.earliest,
@@ -94,7 +126,8 @@ absl::StatusOr<Screened> Screen(const v1::ObservationBatch& batch,
     auto reject = [&](absl::StatusCode code, std::string reason) {
       v1::Rejection r;
       r.set_index(static_cast<uint32_t>(i));
-      r.set_source_id(o.source_id());
+      // An id beyond the grammar's length is not echoed back.
+      if (o.source_id().size() <= kMaxIdLength) r.set_source_id(o.source_id());
       r.set_source_sequence(o.source_sequence());
       r.set_code(static_cast<int>(code));
       r.set_reason(std::move(reason));
@@ -102,6 +135,10 @@ absl::StatusOr<Screened> Screen(const v1::ObservationBatch& batch,
     };
     if (o.source_id().empty()) {
       reject(absl::StatusCode::kInvalidArgument, "source_id must be set (resends are matched by it)");
+      continue;
+    }
+    if (absl::Status id = IdsOf(o); !id.ok()) {
+      reject(absl::StatusCode::kInvalidArgument, std::string(id.message()));
       continue;
     }
     if (!o.has_source_time()) {

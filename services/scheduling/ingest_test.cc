@@ -222,6 +222,37 @@ TEST_F(IngestTest, ObservationsBeforeTheHorizonAreRefusedOneByOne) {
   EXPECT_EQ(IngestBatch(*log_, model_, b, now_, "test")->accepted(), 1u);
 }
 
+// Issue 12.3: a 1 MiB source id (kept forever in the dedup index), ids with
+// NUL or "../" are refused one by one, naming the field; nothing of them
+// is written.
+TEST_F(IngestTest, OversizedOrMalformedIdsAreRefusedNamingTheField) {
+  v1::ObservationBatch b;
+  b.set_facility("plant-1");
+  v1::Observation huge = State(1, 1'799'990'000, v1::UNIT_STATE_RUNNING);
+  huge.set_source_id(std::string(1 << 20, 's'));
+  *b.add_observations() = huge;
+  v1::Observation climb;
+  climb.set_source_id("plc-7");
+  climb.set_source_sequence(2);
+  climb.mutable_source_time()->set_seconds(1'799'990'000);
+  climb.mutable_order_started()->set_work_unit("press-1");
+  climb.mutable_order_started()->set_order_id("../../wo-1");
+  *b.add_observations() = climb;
+  v1::Observation nul = State(3, 1'799'990'000, v1::UNIT_STATE_DOWN);
+  nul.mutable_state_change()->set_reason_code(std::string("jam\0", 4));
+  *b.add_observations() = nul;
+  auto ack = IngestBatch(*log_, model_, b, now_, "test");
+  ASSERT_TRUE(ack.ok()) << ack.status();
+  ASSERT_EQ(ack->rejected_size(), 3);
+  EXPECT_THAT(ack->rejected(0).reason(), ::testing::HasSubstr("source_id 'sss"));
+  EXPECT_THAT(ack->rejected(0).reason(), ::testing::HasSubstr("at most 64"));
+  EXPECT_LT(ack->rejected(0).ByteSizeLong(), 400u);  // the ack does not echo 1 MiB
+  EXPECT_THAT(ack->rejected(1).reason(), ::testing::HasSubstr("order_id '../../wo-1'"));
+  EXPECT_THAT(ack->rejected(2).reason(), ::testing::HasSubstr("reason_code"));
+  EXPECT_EQ(ack->accepted(), 0u);
+  EXPECT_TRUE(log_->Heads("scheduling")->empty());
+}
+
 TEST_F(IngestTest, AnUnknownFacilityFailsTheBatch) {
   v1::ObservationBatch b;
   b.set_facility("plant-9");

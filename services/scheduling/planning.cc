@@ -98,8 +98,8 @@ absl::Status Planning::CheckRouting(const v1::RoutingDefined& r,
   for (int i = 0; i < r.steps_size(); ++i) {
     const auto& s = r.steps(i);
     const std::string step = absl::StrCat(name, ", step '", s.step(), "'");
-    if (absl::Status id = ValidateFacilityId(s.step()); !id.ok()) {
-      return Invalid(absl::StrCat(name, ", steps[", i, "]: step id: ", id.message()));
+    if (absl::Status id = ValidateId("step", s.step()); !id.ok()) {
+      return Invalid(absl::StrCat(name, ", steps[", i, "]: ", id.message()));
     }
     if (!index.emplace(s.step(), i).second) return Invalid(absl::StrCat(step, ": defined twice"));
     if (s.work_center().empty() == s.work_units().empty()) {
@@ -227,8 +227,8 @@ absl::StatusOr<std::vector<model::ModelEvent>> Planning::Decide(
     }
     case v1::PlanningCommand::kCreateWorkOrder: {
       const auto& w = c.create_work_order();
-      if (absl::Status id = ValidateFacilityId(w.work_order()); !id.ok()) {
-        return Invalid(absl::StrCat("work order id: ", id.message()));
+      if (absl::Status id = ValidateId("work_order", w.work_order()); !id.ok()) {
+        return Invalid(std::string(id.message()));
       }
       const std::string name = absl::StrCat("work order '", w.work_order(), "'");
       if (!routings_.count(w.product())) {
