@@ -308,10 +308,7 @@ absl::StatusOr<v1::ExplainResponse> Explain(eventlog::EventLog& log, bool embedd
   v1::ExplainResponse out;
   Recomputed total;
   for (const Piece& p : pieces) {
-    const kpi::FacilityCalendar* cal = model.Calendar(p.facility);
-    if (cal == nullptr) {
-      return absl::NotFoundError(absl::StrCat("facility '", p.facility, "' is not defined"));
-    }
+    TAKT_ASSIGN_OR_RETURN(const kpi::FacilityCalendar* cal, model.CalendarOrError(p.facility));
     const uint64_t shop_floor = last_of(p.facility);
     const uint64_t plan = last_of(PlanStream(p.facility));
     TAKT_ASSIGN_OR_RETURN(Recomputed r, RecomputeElements(log, p.facility, p.units ? &*p.units : nullptr,

@@ -1,6 +1,11 @@
 #include "libs/kpi/calendar.h"
 
 #include <algorithm>
+#include <cctype>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -24,9 +29,73 @@ int Duration(const ShiftDef& s) {
 
 }  // namespace
 
+namespace {
+
+// Zone names and links of this machine's tzdata ("Z name ..." and
+// "L target link" lines of tzdata.zi), read once.
+struct TzNames {
+  std::set<std::string> zones;
+  std::map<std::string, std::string> links;  // alias -> canonical
+  bool loaded = false;
+};
+
+const TzNames& LoadTzNames() {
+  static const TzNames* names = [] {
+    auto* out = new TzNames;
+    std::ifstream in("/usr/share/zoneinfo/tzdata.zi");
+    std::string line;
+    while (std::getline(in, line)) {
+      std::istringstream fields(line);
+      std::string kind, a, b;
+      fields >> kind >> a;
+      if (kind == "Z") {
+        out->zones.insert(a);
+      } else if (kind == "L" && (fields >> b)) {
+        out->links[b] = a;
+      }
+    }
+    out->loaded = !out->zones.empty();
+    return out;
+  }();
+  return *names;
+}
+
+// A zone name, not a path: absl would load "/usr/share/zoneinfo/X" or
+// "../../X" as files.
+bool LooksLikeZoneName(const std::string& name) {
+  if (name.empty() || name.size() > 64 || name[0] == '/' || name.find("..") != std::string::npos) {
+    return false;
+  }
+  for (char c : name) {
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '/' || c == '_' || c == '-' ||
+          c == '+')) {
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+absl::Status CheckCanonicalZoneName(const std::string& name) {
+  if (!LooksLikeZoneName(name)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "time_zone: '", name.substr(0, 64), "' is not an IANA time zone name (e.g. Europe/Berlin)"));
+  }
+  const TzNames& tz = LoadTzNames();
+  if (!tz.loaded || name == "UTC" || tz.zones.count(name)) return absl::OkStatus();
+  if (auto it = tz.links.find(name); it != tz.links.end()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "time_zone: '", name, "' is a legacy alias that tzdata upgrades may drop; use '",
+        it->second, "'"));
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat("time_zone: '", name, "' is not a known IANA time zone"));
+}
+
 absl::StatusOr<FacilityCalendar> FacilityCalendar::Create(const CalendarSpec& spec) {
   absl::TimeZone zone;
-  if (spec.time_zone.empty() || !absl::LoadTimeZone(spec.time_zone, &zone)) {
+  if (!LooksLikeZoneName(spec.time_zone) || !absl::LoadTimeZone(spec.time_zone, &zone)) {
     return absl::InvalidArgumentError(
         absl::StrCat("time_zone: '", spec.time_zone, "' is not a known IANA time zone"));
   }

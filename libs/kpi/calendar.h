@@ -53,6 +53,13 @@ struct ShiftInstance {
   Interval interval;
 };
 
+// Checks that `name` is a canonical IANA zone name of this machine's tzdata
+// ("Europe/Berlin"; "UTC" too): not a file path, not a legacy alias
+// ("US/Eastern", which a tzdata upgrade may drop; the message names the
+// canonical zone). Without /usr/share/zoneinfo/tzdata.zi only the form is
+// checked.
+absl::Status CheckCanonicalZoneName(const std::string& name);
+
 class FacilityCalendar {
  public:
   // Validates the spec: known time zone; day start and shift boundaries on

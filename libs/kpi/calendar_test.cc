@@ -146,5 +146,24 @@ TEST(CalendarTest, HoursAreCutAtAChangeIntoAHalfHourZone) {
   EXPECT_EQ(changed->HourStart(e + absl::Minutes(59)), e);
 }
 
+// Issue 12.2: only canonical IANA names; no file paths; legacy aliases
+// are refused with the canonical name.
+TEST(CalendarTest, OnlyCanonicalZoneNamesAreAccepted) {
+  EXPECT_TRUE(CheckCanonicalZoneName("Europe/Berlin").ok());
+  EXPECT_TRUE(CheckCanonicalZoneName("UTC").ok());
+  EXPECT_TRUE(CheckCanonicalZoneName("America/Argentina/Buenos_Aires").ok());
+  absl::Status s = CheckCanonicalZoneName("US/Eastern");
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(s.message(), ::testing::HasSubstr("'America/New_York'"));
+  for (const char* path : {"/usr/share/zoneinfo/Europe/Berlin", "../../../../usr/share/zoneinfo/UTC",
+                           "Europe/Berlin\n", ""}) {
+    EXPECT_THAT(CheckCanonicalZoneName(path).message(), ::testing::HasSubstr("not an IANA time zone name"))
+        << path;
+    EXPECT_FALSE(FacilityCalendar::Create({path, 0, {}}).ok()) << path;
+  }
+  EXPECT_THAT(CheckCanonicalZoneName("Mars/Olympus_Mons").message(),
+              ::testing::HasSubstr("not a known IANA time zone"));
+}
+
 }  // namespace
 }  // namespace takt::kpi

@@ -83,7 +83,7 @@ absl::StatusOr<kpi::FacilityCalendar> MakeCalendar(const ev1::Calendar& c) {
   return kpi::FacilityCalendar::Create(spec);
 }
 
-absl::Status EnterpriseModel::Validate(const google::protobuf::Message& m) const {
+absl::Status EnterpriseModel::Validate(const google::protobuf::Message& m, bool recorded) const {
   if (auto* r = dynamic_cast<const ev1::RegionDefined*>(&m)) {
     return CheckId("region", r->region());
   }
@@ -108,6 +108,8 @@ absl::Status EnterpriseModel::Validate(const google::protobuf::Message& m) const
             "facility '", f->facility(), "': calendar.effective_from: ", day.status().message()));
       }
     }
+    if (recorded) return absl::OkStatus();
+    TAKT_RETURN_IF_ERROR(kpi::CheckCanonicalZoneName(f->calendar().time_zone()));
     return MakeCalendar(f->calendar()).status();
   }
   if (auto* mv = dynamic_cast<const ev1::FacilityMoved*>(&m)) {
@@ -198,6 +200,10 @@ absl::StatusOr<std::vector<ModelEvent>> EnterpriseModel::DecideFacility(
     return std::vector<ModelEvent>{EventOf(desired)};
   }
   const std::string name = absl::StrCat("facility '", f.facility(), "': calendar");
+  if (info.calendar == nullptr) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(info.calendar_error, "; fix that before changing the calendar"));
+  }
   if (f.calendar().effective_from().empty()) {
     return absl::InvalidArgumentError(absl::StrCat(
         name, " changes need effective_from (YYYY-MM-DD): the first production day of the new "
@@ -223,7 +229,7 @@ absl::Status EnterpriseModel::Apply(const ModelEvent& event) {
     if (!m.ParseFromString(event.payload)) {
       return absl::DataLossError(absl::StrCat(event.type, ": payload does not decode"));
     }
-    return Validate(m);
+    return Validate(m, /*recorded=*/true);
   };
   if (event.type == ev1::RegionDefined::descriptor()->full_name()) {
     ev1::RegionDefined r;
@@ -234,8 +240,17 @@ absl::Status EnterpriseModel::Apply(const ModelEvent& event) {
     TAKT_RETURN_IF_ERROR(parse(f));
     FacilityInfo& info = facilities_[f.facility()];
     const bool same_calendar = info.calendar && SameCalendar(info.definition.calendar(), f.calendar());
-    if (!same_calendar) {
-      auto replaced = std::make_unique<kpi::FacilityCalendar>(*MakeCalendar(f.calendar()));
+    absl::StatusOr<kpi::FacilityCalendar> built = absl::UnknownError("not built");
+    if (!same_calendar) built = MakeCalendar(f.calendar());
+    if (!same_calendar && !built.ok()) {
+      // Recorded, so valid when it was decided: this machine lacks the zone.
+      if (info.calendar) retired_calendars_.push_back(std::move(info.calendar));
+      info.calendar_error = absl::StrCat(
+          "facility '", f.facility(), "': its calendar cannot be built on this machine (",
+          built.status().message(), "); install or upgrade tzdata");
+    } else if (!same_calendar) {
+      info.calendar_error.clear();
+      auto replaced = std::make_unique<kpi::FacilityCalendar>(*std::move(built));
       if (info.calendar) {
         // Effective-dated: the new calendar from its first day on. (Logs
         // written before calendars were effective-dated carry no day: the
@@ -284,6 +299,14 @@ const FacilityInfo* EnterpriseModel::Facility(const std::string& facility) const
 const kpi::FacilityCalendar* EnterpriseModel::Calendar(const std::string& facility) const {
   const FacilityInfo* f = Facility(facility);
   return f == nullptr ? nullptr : f->calendar.get();
+}
+
+absl::StatusOr<const kpi::FacilityCalendar*> EnterpriseModel::CalendarOrError(
+    const std::string& facility) const {
+  const FacilityInfo* f = Facility(facility);
+  if (f == nullptr) return absl::NotFoundError(absl::StrCat("facility '", facility, "' is not defined"));
+  if (f->calendar == nullptr) return absl::FailedPreconditionError(f->calendar_error);
+  return f->calendar.get();
 }
 
 std::vector<std::string> EnterpriseModel::Facilities() const {

@@ -38,7 +38,11 @@ struct ModelEvent {
 
 struct FacilityInfo {
   ev1::FacilityDefined definition;
+  // Null when the recorded calendar cannot be built on this machine (its
+  // time zone is missing from tzdata): `calendar_error` says why, and that
+  // facility's answers fail with it while everything else runs.
   std::unique_ptr<kpi::FacilityCalendar> calendar;
+  std::string calendar_error;
   // Region from a production day on, in day order.
   std::map<absl::CivilDay, std::string> regions;
 };
@@ -64,6 +68,9 @@ class EnterpriseModel {
   // Lookups.
   const FacilityInfo* Facility(const std::string& facility) const;
   const kpi::FacilityCalendar* Calendar(const std::string& facility) const;
+  // The calendar, or NOT_FOUND (unknown facility) / FAILED_PRECONDITION
+  // (a calendar this machine cannot build, with the reason).
+  absl::StatusOr<const kpi::FacilityCalendar*> CalendarOrError(const std::string& facility) const;
   std::vector<std::string> Facilities() const;
   std::vector<std::string> Regions() const;
   bool HasRegion(const std::string& region) const { return regions_.count(region) > 0; }
@@ -84,7 +91,9 @@ class EnterpriseModel {
   std::optional<absl::Duration> PlannedRunTime(const std::string& product) const;
 
  private:
-  absl::Status Validate(const google::protobuf::Message& m) const;
+  // `recorded`: an event from the log, whose calendar is built by Apply
+  // (tolerating a zone this machine lacks) rather than checked here.
+  absl::Status Validate(const google::protobuf::Message& m, bool recorded = false) const;
   absl::StatusOr<std::vector<ModelEvent>> DecideFacility(const ev1::FacilityDefined& f,
                                                          absl::Time now) const;
 

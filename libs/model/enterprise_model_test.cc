@@ -183,5 +183,23 @@ TEST_F(EnterpriseModelTest, CalendarChangesAreEffectiveDatedAndNeverRetroactive)
   EXPECT_EQ(model_.Calendar("detroit-1"), after);
 }
 
+// Issue 12.2: a zone a machine cannot load (recorded elsewhere, or before
+// tzdata dropped it) never stops the model: that facility's calendar
+// answers FAILED_PRECONDITION with the reason, everything else works.
+TEST_F(EnterpriseModelTest, ARecordedZoneThisMachineLacksFailsOnlyItsFacility) {
+  EXPECT_THAT(model_.Decide(Plant("boston-1", "US/Eastern")).status().message(),
+              ::testing::HasSubstr("America/New_York"));
+  ev1::FacilityDefined mars = Plant("olympus-1", "Mars/Olympus_Mons");
+  ModelEvent recorded{std::string(ev1::FacilityDefined::descriptor()->full_name()),
+                      mars.SerializeAsString()};
+  ASSERT_TRUE(model_.Apply(recorded).ok());
+  ASSERT_NE(model_.Facility("olympus-1"), nullptr);
+  auto cal = model_.CalendarOrError("olympus-1");
+  EXPECT_EQ(cal.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(cal.status().message(), ::testing::HasSubstr("tzdata"));
+  EXPECT_TRUE(model_.CalendarOrError("detroit-1").ok());
+  EXPECT_EQ(model_.CalendarOrError("nowhere-1").status().code(), absl::StatusCode::kNotFound);
+}
+
 }  // namespace
 }  // namespace takt::model

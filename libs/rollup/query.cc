@@ -212,8 +212,7 @@ absl::StatusOr<QueryResult> RunQuery(const RollupStore& store, const model::Ente
   result.total.label = s.Name();
   std::map<std::string, kpi::ElementSums> rows;
   for (const Piece& p : pieces) {
-    const kpi::FacilityCalendar* cal = model.Calendar(p.facility);
-    if (cal == nullptr) return absl::InternalError("facility without calendar");
+    TAKT_ASSIGN_OR_RETURN(const kpi::FacilityCalendar* cal, model.CalendarOrError(p.facility));
     switch (q.by) {
       case Breakdown::kNone:
       case Breakdown::kChild: {
@@ -319,7 +318,7 @@ absl::StatusOr<std::vector<ReasonRow>> DowntimePareto(const RollupStore& store,
   }
   std::map<std::string, ReasonRow> by_reason;
   for (const auto& [f, a, b] : pieces) {
-    const kpi::FacilityCalendar* cal = model.Calendar(f);
+    TAKT_ASSIGN_OR_RETURN(const kpi::FacilityCalendar* cal, model.CalendarOrError(f));
     TAKT_ASSIGN_OR_RETURN(auto reasons, store.Reasons(f, cal->Day(a).start, cal->Day(b).end));
     for (const auto& [reason, v] : reasons) {
       ReasonRow& row = by_reason[reason];
