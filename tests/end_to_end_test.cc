@@ -489,6 +489,52 @@ TEST_P(EndToEndTest, ResentCommandsGetTheirOriginalResultAlsoAfterARestart) {
   }
 }
 
+// Issue 12.4: an oversized batch ends the stream once with INVALID_ARGUMENT
+// (not 10,001 identical rejections); one peer cannot open streams without
+// bound.
+TEST_P(EndToEndTest, OversizedBatchesAndTooManyStreamsAreRefused) {
+  Start();
+  ApplyEnterprise();
+  auto stub = sv1::FacilityIngestService::NewStub(channel_);
+  {
+    sv1::ObservationBatch huge;
+    huge.set_facility("chicago-1");
+    huge.set_batch_id(9);
+    for (int i = 0; i <= 10000; ++i) {
+      *huge.add_observations() = State(i + 1, "2026-11-24T12:00:00Z", sv1::UNIT_STATE_RUNNING);
+    }
+    grpc::ClientContext ctx;
+    auto stream = stub->StreamObservations(&ctx);
+    stream->Write(huge);
+    stream->WritesDone();
+    sv1::IngestAck ack;
+    EXPECT_FALSE(stream->Read(&ack));
+    grpc::Status st = stream->Finish();
+    EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_NE(st.error_message().find("batch 9 has 10001 observations"), std::string::npos)
+        << st.error_message();
+  }
+  std::vector<std::unique_ptr<grpc::ClientContext>> contexts;
+  std::vector<std::unique_ptr<grpc::ClientReaderWriter<sv1::ObservationBatch, sv1::IngestAck>>> streams;
+  grpc::Status refused;
+  for (int i = 0; i < 40 && refused.ok(); ++i) {
+    contexts.push_back(std::make_unique<grpc::ClientContext>());
+    streams.push_back(stub->StreamObservations(contexts.back().get()));
+    sv1::ObservationBatch b;
+    b.set_facility("chicago-1");
+    *b.add_observations() = State(100 + i, "2026-11-24T12:00:00Z", sv1::UNIT_STATE_RUNNING);
+    sv1::IngestAck ack;
+    if (!streams.back()->Write(b) || !streams.back()->Read(&ack)) refused = streams.back()->Finish();
+  }
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << refused.error_message();
+  EXPECT_EQ(streams.size(), 33u);
+  EXPECT_NE(refused.error_message().find("at most 32 per peer"), std::string::npos);
+  for (size_t i = 0; i + 1 < streams.size(); ++i) {
+    streams[i]->WritesDone();
+    EXPECT_TRUE(streams[i]->Finish().ok());
+  }
+}
+
 // A planner's day: routings and work orders through the scheduling
 // service, a what-if, a commit, completions from the shop floor, then the
 // delivery KPIs a director sees for the facility and its region.

@@ -20,6 +20,7 @@
 #include "libs/model/enterprise_model.h"
 #include "libs/server/takt_server.h"
 #include "libs/sim/simulator.h"
+#include "services/scheduling/ingest.h"
 #include "takt/enterprise/v1/enterprise_service.grpc.pb.h"
 #include "takt/rollups/v1/rollups.grpc.pb.h"
 #include "takt/scheduling/v1/ingest.grpc.pb.h"
@@ -199,7 +200,19 @@ int RunIngest(const IngestArgs& args, std::ostream& out, std::ostream& err) {
       return 2;
     }
     if (b.batch_id() == 0) b.set_batch_id(static_cast<uint64_t>(n));
-    batches.push_back(std::move(b));
+    // The server takes at most kMaxObservationsPerBatch per batch: split.
+    if (b.observations_size() <= scheduling::kMaxObservationsPerBatch) {
+      batches.push_back(std::move(b));
+      continue;
+    }
+    for (int from = 0; from < b.observations_size(); from += scheduling::kMaxObservationsPerBatch) {
+      scheduling::v1::ObservationBatch part;
+      part.set_facility(b.facility());
+      part.set_batch_id(b.batch_id());
+      const int to = std::min(b.observations_size(), from + scheduling::kMaxObservationsPerBatch);
+      for (int i = from; i < to; ++i) *part.add_observations() = b.observations(i);
+      batches.push_back(std::move(part));
+    }
   }
   auto channel = Connect(args.target, "scheduling", err);
   if (!channel) return 2;
@@ -217,7 +230,11 @@ int RunIngest(const IngestArgs& args, std::ostream& out, std::ostream& err) {
   while (stream->Read(&ack)) {
     accepted += ack.accepted();
     duplicates += ack.duplicates();
-    rejected += static_cast<uint64_t>(ack.rejected_size());
+    rejected += static_cast<uint64_t>(ack.rejected_size()) + ack.rejected_not_listed();
+    if (ack.rejected_not_listed() > 0) {
+      err << absl::StrFormat("batch %d: %d more rejections not listed\n", ack.batch_id(),
+                             ack.rejected_not_listed());
+    }
     for (const auto& r : ack.rejected()) {
       err << absl::StrFormat("rejected batch %d #%d (%s/%d): %s\n", ack.batch_id(), r.index(),
                              r.source_id(), r.source_sequence(), r.reason());

@@ -3,6 +3,7 @@
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/resource_quota.h>
 #include <grpcpp/impl/rpc_service_method.h>
 #include <grpcpp/support/method_handler.h>
 #include <grpcpp/support/server_interceptor.h>
@@ -14,7 +15,9 @@
 #include <string_view>
 #include <thread>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "google/protobuf/util/json_util.h"
 #include "libs/audit/explain.h"
 #include "libs/audit/history.h"
@@ -174,6 +177,25 @@ class IngestServiceImpl final : public grpc::Service {
   grpc::Status StreamObservations(
       grpc::ServerContext* ctx, grpc::ServerReaderWriter<grpc::ByteBuffer, grpc::ByteBuffer>* raw) {
     const std::string actor = Actor(ctx);
+    // A cap per peer: a gateway needs a stream or a few, not hundreds.
+    {
+      absl::MutexLock lock(&peers_mu_);
+      int& open = streams_per_peer_[actor];
+      if (open >= kMaxStreamsPerPeer) {
+        return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                            absl::StrCat(actor, " has ", open, " ingest streams open; at most ",
+                                         kMaxStreamsPerPeer, " per peer (send more batches on one)"));
+      }
+      ++open;
+    }
+    struct Closed {
+      IngestServiceImpl* self;
+      std::string peer;
+      ~Closed() {
+        absl::MutexLock lock(&self->peers_mu_);
+        if (--self->streams_per_peer_[peer] == 0) self->streams_per_peer_.erase(peer);
+      }
+    } closed{this, actor};
     grpc::ByteBuffer in;
     uint64_t received = 0;
     // Acknowledgements go out as raw messages too.
@@ -196,6 +218,9 @@ class IngestServiceImpl final : public grpc::Service {
                          scheduling::v1::ObservationBatch::descriptor()->full_name(),
                          "; the batches before it were acknowledged, nothing of it was recorded"));
       }
+      // An empty or oversized batch is refused once, as a whole, ending the
+      // stream (acknowledged batches before it stay acknowledged).
+      if (absl::Status size = scheduling::CheckBatchSize(batch); !size.ok()) return ToGrpc(size);
       if (follows_model_ && MeetsUnknownNames(batch)) {
         // The enterprise service may have defined them a moment ago.
         (void)models_->Refresh();
@@ -220,6 +245,7 @@ class IngestServiceImpl final : public grpc::Service {
             r->set_code(static_cast<int>(ack.status().code()));
             r->set_reason(std::string(ack.status().message()));
           }
+          scheduling::BoundRejections(rejected);
           if (!write(rejected)) break;
           continue;
         }
@@ -238,10 +264,14 @@ class IngestServiceImpl final : public grpc::Service {
     return !known;
   }
 
+  static constexpr int kMaxStreamsPerPeer = 32;
+
   eventlog::EventLog* log_;
   enterprise::ModelStore* models_;
   const bool follows_model_;
   scheduling::Horizons horizons_;
+  absl::Mutex peers_mu_;
+  absl::flat_hash_map<std::string, int> streams_per_peer_ ABSL_GUARDED_BY(peers_mu_);
 };
 
 class SchedulingServiceImpl final : public scheduling::v1::SchedulingService::Service {
@@ -565,6 +595,15 @@ class Server final : public TaktServer {
     // directory) would then share the port and split the clients between
     // two logs. One port, one server.
     builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+    // Bounded resources: at most kMaxServerThreads RPC threads (beyond, new
+    // calls get RESOURCE_EXHAUSTED instead of a thread each); keepalive
+    // pings find dead peers; idle connections close after 15 minutes.
+    grpc::ResourceQuota quota("takt-serve");
+    quota.SetMaxThreads(kMaxServerThreads);
+    builder.SetResourceQuota(quota);
+    builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 60'000);
+    builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 20'000);
+    builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_IDLE_MS, 15 * 60'000);
     {
       std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> creators;
       creators.push_back(std::make_unique<UndecodableRequestInterceptors>());
@@ -683,6 +722,7 @@ class Server final : public TaktServer {
   }
 
   static constexpr char kRollupService[] = "takt.rollups.v1.RollupService";
+  static constexpr int kMaxServerThreads = 256;
 
   std::unique_ptr<eventlog::EventLog> log_;
   std::unique_ptr<enterprise::ModelStore> models_;

@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "libs/common/ids.h"
 #include "libs/common/proto_time.h"
+#include "libs/common/status_macros.h"
 #include "libs/kpi/limits.h"
 
 namespace takt::scheduling {
@@ -40,6 +41,26 @@ absl::Status IdsOf(const v1::Observation& o) {
 }
 
 }  // namespace
+
+absl::Status CheckBatchSize(const v1::ObservationBatch& batch) {
+  if (batch.observations_size() == 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("batch ", batch.batch_id(), " has no observations"));
+  }
+  if (batch.observations_size() > kMaxObservationsPerBatch) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "batch ", batch.batch_id(), " has ", batch.observations_size(),
+        " observations; at most ", kMaxObservationsPerBatch, " per batch (split it)"));
+  }
+  return absl::OkStatus();
+}
+
+void BoundRejections(v1::IngestAck& ack) {
+  const int extra = ack.rejected_size() - kMaxListedRejections;
+  if (extra <= 0) return;
+  ack.mutable_rejected()->DeleteSubrange(kMaxListedRejections, extra);
+  ack.set_rejected_not_listed(ack.rejected_not_listed() + static_cast<uint32_t>(extra));
+}
 
 Horizon Horizons::For(eventlog::EventLog& log, const std::string& facility,
                       const model::EnterpriseModel& model) {
@@ -254,12 +275,16 @@ absl::StatusOr<v1::IngestAck> IngestBatch(eventlog::EventLog& log,
   if (horizons != nullptr && model.Facility(batch.facility()) != nullptr) {
     horizon = horizons->For(log, batch.facility(), model);
   }
+  TAKT_RETURN_IF_ERROR(CheckBatchSize(batch));
   auto screened = Screen(batch, model, now, actor, horizon);
   if (!screened.ok()) return screened.status();
   v1::IngestAck ack;
   ack.set_batch_id(batch.batch_id());
   for (auto& r : screened->rejected) *ack.add_rejected() = std::move(r);
-  if (screened->append.events.empty()) return ack;
+  if (screened->append.events.empty()) {
+    BoundRejections(ack);
+    return ack;
+  }
   const std::vector<uint32_t> index = screened->event_index;
   // Only acknowledged observations move the horizon (below, once durable).
   absl::Time newest = absl::InfinitePast();
@@ -276,6 +301,7 @@ absl::StatusOr<v1::IngestAck> IngestBatch(eventlog::EventLog& log,
     }
     ack.set_head_sequence(appended->head_sequence);
     if (horizons != nullptr) horizons->Accepted(batch.facility(), newest);
+    BoundRejections(ack);
     return ack;
   }
   if (appended.status().code() != absl::StatusCode::kAlreadyExists) return appended.status();
@@ -309,6 +335,7 @@ absl::StatusOr<v1::IngestAck> IngestBatch(eventlog::EventLog& log,
       return r.status();
     }
   }
+  BoundRejections(ack);
   return ack;
 }
 

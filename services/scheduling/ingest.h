@@ -24,6 +24,19 @@
 namespace takt::scheduling {
 
 inline constexpr char kSchedulingContext[] = "scheduling";
+// At most this many observations per batch (the log's limit per append):
+// a larger batch is refused whole, once, at the edge.
+inline constexpr int kMaxObservationsPerBatch = 10000;
+// At most this many rejections are listed in an acknowledgement.
+inline constexpr int kMaxListedRejections = 100;
+
+// The batch as a whole: INVALID_ARGUMENT for an empty or oversized batch.
+absl::Status CheckBatchSize(const v1::ObservationBatch& batch);
+
+// Moves rejections beyond kMaxListedRejections into the count
+// `rejected_not_listed`.
+void BoundRejections(v1::IngestAck& ack);
+
 // Observations may be at most this far in the future (clock skew).
 inline constexpr absl::Duration kMaxFutureSkew = absl::Minutes(5);
 

@@ -253,6 +253,35 @@ TEST_F(IngestTest, OversizedOrMalformedIdsAreRefusedNamingTheField) {
   EXPECT_TRUE(log_->Heads("scheduling")->empty());
 }
 
+// Issue 12.4: the batch limit once, at the edge; acknowledgements stay
+// small however many observations a batch rejects.
+TEST_F(IngestTest, BatchesAreBoundedAndAcknowledgementsStaySmall) {
+  v1::ObservationBatch empty;
+  empty.set_facility("plant-1");
+  EXPECT_EQ(IngestBatch(*log_, model_, empty, now_, "test").status().code(),
+            absl::StatusCode::kInvalidArgument);
+  v1::ObservationBatch huge;
+  huge.set_facility("plant-1");
+  for (int i = 0; i <= kMaxObservationsPerBatch; ++i) {
+    *huge.add_observations() = State(i + 1, 1'799'990'000 + i, v1::UNIT_STATE_RUNNING);
+  }
+  auto refused = IngestBatch(*log_, model_, huge, now_, "test");
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(refused.status().message(), ::testing::HasSubstr("10001 observations; at most 10000"));
+  EXPECT_TRUE(log_->Heads("scheduling")->empty());
+  v1::ObservationBatch bad;
+  bad.set_facility("plant-1");
+  for (int i = 0; i < 300; ++i) {
+    *bad.add_observations() = State(i + 1, 1'799'990'000, v1::UNIT_STATE_RUNNING, "ghost");
+  }
+  *bad.add_observations() = State(301, 1'799'990'000, v1::UNIT_STATE_RUNNING);
+  auto ack = IngestBatch(*log_, model_, bad, now_, "test");
+  ASSERT_TRUE(ack.ok()) << ack.status();
+  EXPECT_EQ(ack->rejected_size(), kMaxListedRejections);
+  EXPECT_EQ(ack->rejected_not_listed(), 200u);
+  EXPECT_EQ(ack->accepted(), 1u);
+}
+
 TEST_F(IngestTest, AnUnknownFacilityFailsTheBatch) {
   v1::ObservationBatch b;
   b.set_facility("plant-9");
