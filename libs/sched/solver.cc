@@ -71,7 +71,10 @@ class Engine {
  public:
   Engine(const Problem& p, Objective objective)
       : p_(p), objective_(objective), n_(static_cast<int>(p.ops.size())),
-        fast_(objective == Objective::kMakespan && p.IsPureJobShop()) {
+        fast_(objective == Objective::kMakespan && p.IsPureJobShop()),
+        has_setups_(!p.sequence_setups.empty() ||
+                    std::any_of(p.ops.begin(), p.ops.end(),
+                                [](const Operation& o) { return o.setup > 0; })) {
     succs_.resize(n_);
     for (int i = 0; i < n_; ++i) {
       for (int pred : p_.ops[i].predecessors) succs_[pred].push_back(i);
@@ -311,8 +314,11 @@ class Engine {
                pos_[chain_[e + 1]] == pos_[chain_[e]] + 1) {
           ++e;
         }
-        const bool first = b == 0 && makespan;
-        const bool last = e + 1 == chain_.size() && makespan;
+        // N7's pruning (no move to the front of the first block or the
+        // back of the last) holds only without setups: with them, the
+        // order inside a block changes the setups paid, hence the makespan.
+        const bool first = b == 0 && makespan && !has_setups_;
+        const bool last = e + 1 == chain_.size() && makespan && !has_setups_;
         AddBlockMoves(b, e, first, last, moves);
         b = e + 1;
       }
@@ -602,6 +608,7 @@ class Engine {
   const Objective objective_;
   const int n_;
   const bool fast_;
+  const bool has_setups_;  // any setup time: the order within a block matters
   std::vector<std::vector<int>> succs_;
   std::vector<int> jp_, js_;  // job chains (fast path)
   std::vector<int> option_, unit_, pos_;
