@@ -227,6 +227,9 @@ int RunTakt(int argc, char** argv) {
       "apply", "Create or update the enterprise model a YAML file describes (idempotent)");
   apply_cmd->add_option("--target", apply.target, kTargetHelp)->capture_default_str();
   apply_cmd->add_option("--file", apply.file, "enterprise.yaml")->required();
+  apply_cmd->add_flag("--dry-run", apply.dry_run,
+                      "Print the events the server would write (JSON lines); write nothing");
+  apply_cmd->add_flag("--json", apply.json, "Print the summary as JSON");
   apply_cmd->callback([&] { exit_code = RunApply(apply, std::cout, std::cerr); });
 
   IngestArgs ingest;

@@ -3,13 +3,13 @@
 #include "libs/cli/grpc_client.h"
 
 #include <grpcpp/grpcpp.h>
-#include <yaml-cpp/yaml.h>
 
 #include <csignal>
 #include <fstream>
 #include <sstream>
 #include <thread>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -20,6 +20,7 @@
 #include "libs/model/enterprise_model.h"
 #include "libs/server/takt_server.h"
 #include "libs/sim/simulator.h"
+#include "services/enterprise/definitions_yaml.h"
 #include "services/scheduling/ingest.h"
 #include "takt/enterprise/v1/enterprise_service.grpc.pb.h"
 #include "takt/rollups/v1/rollups.grpc.pb.h"
@@ -32,85 +33,6 @@ namespace ev1 = ::takt::enterprise::v1;
 
 volatile std::sig_atomic_t g_stop = 0;
 void OnSignal(int) { g_stop = 1; }
-
-std::string Str(const YAML::Node& n, const char* key, const std::string& fallback = "") {
-  return n[key] ? n[key].as<std::string>() : fallback;
-}
-
-// Parses a duration like "42s", "1.5s", "250ms" or a bare number of seconds.
-int64_t DurationMicros(const std::string& s) {
-  double v = std::stod(s);
-  if (s.size() > 2 && s.substr(s.size() - 2) == "ms") return static_cast<int64_t>(v * 1000);
-  if (s.size() > 2 && s.substr(s.size() - 2) == "us") return static_cast<int64_t>(v);
-  if (!s.empty() && s.back() == 'm') return static_cast<int64_t>(v * 60'000'000);
-  return static_cast<int64_t>(v * 1'000'000);
-}
-
-// The YAML description of an enterprise, as definitions in dependency order.
-ev1::ApplyDefinitionsRequest DefinitionsFromYaml(const YAML::Node& root) {
-  ev1::ApplyDefinitionsRequest req;
-  for (const auto& r : root["regions"]) {
-    auto* d = req.add_definitions()->mutable_region();
-    d->set_region(Str(r, "id"));
-    d->set_display_name(Str(r, "name"));
-  }
-  for (const auto& p : root["products"]) {
-    auto* d = req.add_definitions()->mutable_product();
-    d->set_product(Str(p, "id"));
-    d->set_display_name(Str(p, "name"));
-    d->set_planned_run_time_per_item_us(DurationMicros(Str(p, "planned_run_time_per_item", "0")));
-  }
-  for (const auto& f : root["facilities"]) {
-    const std::string id = Str(f, "id");
-    auto* fd = req.add_definitions()->mutable_facility();
-    fd->set_facility(id);
-    fd->set_display_name(Str(f, "name"));
-    fd->set_commissioned_on(Str(f, "commissioned_on"));
-    const YAML::Node cal = f["calendar"];
-    fd->mutable_calendar()->set_time_zone(Str(cal, "time_zone"));
-    fd->mutable_calendar()->set_day_start(Str(cal, "day_start", "00:00"));
-    fd->mutable_calendar()->set_effective_from(Str(cal, "effective_from"));
-    for (const auto& s : cal["shifts"]) {
-      auto* shift = fd->mutable_calendar()->add_shifts();
-      shift->set_name(Str(s, "name"));
-      shift->set_start(Str(s, "start"));
-      shift->set_end(Str(s, "end"));
-    }
-    if (f["region"]) {
-      auto* mv = req.add_definitions()->mutable_move();
-      mv->set_facility(id);
-      mv->set_region(Str(f, "region"));
-      mv->set_effective_from(Str(f, "region_from", "2000-01-01"));
-    }
-    for (const auto& a : f["areas"]) {
-      auto* ad = req.add_definitions()->mutable_area();
-      ad->set_facility(id);
-      ad->set_area(Str(a, "id"));
-      ad->set_display_name(Str(a, "name"));
-      for (const auto& w : a["work_centers"]) {
-        auto* wd = req.add_definitions()->mutable_work_center();
-        wd->set_facility(id);
-        wd->set_area(Str(a, "id"));
-        wd->set_work_center(Str(w, "id"));
-        wd->set_display_name(Str(w, "name"));
-        for (const auto& u : w["work_units"]) {
-          auto* ud = req.add_definitions()->mutable_work_unit();
-          ud->set_facility(id);
-          ud->set_work_center(Str(w, "id"));
-          ud->set_work_unit(u.IsMap() ? Str(u, "id") : u.as<std::string>());
-          if (u.IsMap()) ud->set_display_name(Str(u, "name"));
-        }
-      }
-    }
-  }
-  for (const auto& m : root["moves"]) {
-    auto* mv = req.add_definitions()->mutable_move();
-    mv->set_facility(Str(m, "facility"));
-    mv->set_region(Str(m, "region"));
-    mv->set_effective_from(Str(m, "effective_from"));
-  }
-  return req;
-}
 
 }  // namespace
 
@@ -161,13 +83,13 @@ int RunApply(const ApplyArgs& args, std::ostream& out, std::ostream& err) {
   }
   std::stringstream text;
   text << in.rdbuf();
-  ev1::ApplyDefinitionsRequest req;
-  try {
-    req = DefinitionsFromYaml(YAML::Load(text.str()));
-  } catch (const std::exception& e) {  // yaml-cpp and stod report by exception
-    err << "takt: apply: " << args.file << ": " << e.what() << "\n";
+  auto parsed = enterprise::ParseDefinitionsYaml(text.str(), args.file);
+  if (!parsed.ok()) {
+    err << "takt: apply: " << parsed.status().message() << "\n";
     return 2;
   }
+  ev1::ApplyDefinitionsRequest req = *std::move(parsed);
+  req.set_validate_only(args.dry_run);
   // The same file gives the same request id: applying it twice is a no-op.
   req.set_request_id(absl::StrCat("apply-", HexEncode(crypto::Sha256().Digest(text.str())).substr(0, 32)));
   auto channel = Connect(args.target, "enterprise", err);
@@ -178,8 +100,19 @@ int RunApply(const ApplyArgs& args, std::ostream& out, std::ostream& err) {
   ev1::ApplyDefinitionsResponse resp;
   grpc::Status s = stub->ApplyDefinitions(&ctx, req, &resp);
   if (!s.ok()) return Fail(err, "apply", s);
-  out << "applied " << args.file << ": " << resp.changed() << " changed, " << resp.unchanged()
-      << " unchanged\n";
+  if (args.dry_run) {
+    // The events the server would write, one per line, then nothing written.
+    for (const auto& d : resp.would_write()) out << ToJson(d) << "\n";
+  }
+  if (args.json) {
+    out << absl::StrFormat("{\"file\":\"%s\",\"changed\":%d,\"unchanged\":%d,\"dry_run\":%s}\n",
+                           absl::CHexEscape(args.file), resp.changed(), resp.unchanged(),
+                           args.dry_run ? "true" : "false");
+  } else {
+    out << (args.dry_run ? "would apply " : "applied ") << args.file << ": " << resp.changed()
+        << " changed, " << resp.unchanged() << " unchanged" << (args.dry_run ? " (nothing written)" : "")
+        << "\n";
+  }
   return 0;
 }
 

@@ -28,6 +28,8 @@ int RunServe(const ServeArgs& args, std::ostream& out, std::ostream& err);
 struct ApplyArgs {
   std::string target = "127.0.0.1:7470";
   std::string file;
+  bool dry_run = false;  // print the events it would write, write nothing
+  bool json = false;
 };
 int RunApply(const ApplyArgs& args, std::ostream& out, std::ostream& err);
 

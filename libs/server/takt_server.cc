@@ -102,11 +102,24 @@ class EnterpriseServiceImpl final : public enterprise::v1::EnterpriseService::Se
     }
     const bool resendable = !request->request_id().empty();
     const std::string request_id = resendable ? request->request_id() : NewUuid();
+    std::vector<model::ModelEvent> decided;
     auto outcome = models_->Apply(defs, request_id, Actor(ctx),
-                                  resendable ? eventlog::RequestFingerprint(*request) : "");
+                                  resendable ? eventlog::RequestFingerprint(*request) : "",
+                                  request->validate_only(), &decided);
     if (!outcome.ok()) return ToGrpc(outcome.status());
     response->set_changed(outcome->changed);
     response->set_unchanged(outcome->unchanged);
+    if (request->validate_only()) {
+      // Each event is one of the definitions: the Definition field of its type.
+      const auto* kinds = enterprise::v1::Definition::descriptor();
+      for (const model::ModelEvent& e : decided) {
+        enterprise::v1::Definition* d = response->add_would_write();
+        for (int f = 0; f < kinds->field_count(); ++f) {
+          if (kinds->field(f)->message_type()->full_name() != e.type) continue;
+          d->GetReflection()->MutableMessage(d, kinds->field(f))->ParseFromString(e.payload);
+        }
+      }
+    }
     return grpc::Status::OK;
   }
 

@@ -60,7 +60,8 @@ absl::Status ModelStore::Refresh() {
 
 absl::StatusOr<ApplyOutcome> ModelStore::Apply(
     const std::vector<const google::protobuf::Message*>& definitions, const std::string& request_id,
-    const std::string& actor, const std::string& fingerprint) {
+    const std::string& actor, const std::string& fingerprint, bool validate_only,
+    std::vector<model::ModelEvent>* decided_events) {
   absl::MutexLock write_lock(&write_mu_);
   TAKT_RETURN_IF_ERROR(Refresh());
   // Decide against a scratch copy that folds each decision in, so that a
@@ -76,7 +77,7 @@ absl::StatusOr<ApplyOutcome> ModelStore::Apply(
     TAKT_ASSIGN_OR_RETURN(auto events,
                           log_->ReadStream({kEnterpriseContext, kEnterpriseStream}, 1, expected));
     for (const auto& e : events) {
-      if (!fingerprint.empty() && e.envelope.request_id() == request_id &&
+      if (!validate_only && !fingerprint.empty() && e.envelope.request_id() == request_id &&
           !e.envelope.request_fingerprint().empty()) {
         // A resend: the outcome recorded with the request's first event.
         v1::ApplyDefinitionsResponse original;
@@ -104,11 +105,12 @@ absl::StatusOr<ApplyOutcome> ModelStore::Apply(
     }
     ++outcome.changed;
     for (const model::ModelEvent& e : *decided) {
+      if (decided_events != nullptr) decided_events->push_back(e);
       TAKT_RETURN_IF_ERROR(scratch.Apply(e));
       request.events.push_back(CommandEnvelope(e, actor, request_id, absl::Now()));
     }
   }
-  if (request.events.empty()) return outcome;
+  if (request.events.empty() || validate_only) return outcome;
   if (!fingerprint.empty()) {
     v1::ApplyDefinitionsResponse response;
     response.set_changed(outcome.changed);

@@ -46,9 +46,12 @@ class ModelStore {
   // outcome is recorded with the events: a resend gets the original
   // outcome, after a restart too, and other content under the same request
   // id is ALREADY_EXISTS.
+  // With `validate_only`, nothing is written and `decided` gets the events
+  // that would be.
   absl::StatusOr<ApplyOutcome> Apply(const std::vector<const google::protobuf::Message*>& definitions,
                                      const std::string& request_id, const std::string& actor,
-                                     const std::string& fingerprint = "");
+                                     const std::string& fingerprint = "", bool validate_only = false,
+                                     std::vector<model::ModelEvent>* decided = nullptr);
 
   // A facility's calendar, or nullptr if unknown. Calendars stay valid for
   // the store's lifetime (a redefinition retires, not frees, the old one).

@@ -42,6 +42,15 @@ TEST(ModelStoreTest, DefinitionsAreEventsAndSurviveRestarts) {
     EXPECT_EQ(bad.status().code(), absl::StatusCode::kNotFound);
     EXPECT_NE(bad.status().message().find("definitions[1]"), std::string::npos);
     EXPECT_EQ(log->Heads("enterprise")->at(0).sequence, 3u);
+    // A dry run (validate_only) says which events it would write, writes none.
+    std::vector<model::ModelEvent> would;
+    auto dry = store.Apply({&apac, &region}, "req-4", "tester", "", /*validate_only=*/true, &would);
+    ASSERT_TRUE(dry.ok()) << dry.status();
+    EXPECT_EQ(dry->changed, 1u);
+    ASSERT_EQ(would.size(), 1u);
+    EXPECT_EQ(would[0].type, "takt.enterprise.v1.RegionDefined");
+    EXPECT_EQ(log->Heads("enterprise")->at(0).sequence, 3u);
+    store.Read([](const model::EnterpriseModel& m) { EXPECT_FALSE(m.HasRegion("apac")); });
   }
   auto log = *eventlog::OpenEmbeddedLog(o);
   ModelStore store(log.get());
