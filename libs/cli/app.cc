@@ -58,7 +58,9 @@ int RunTakt(int argc, char** argv) {
   std::string key_dir;
   CLI::App* key_cmd = log->add_subcommand("public-key", "Print the checkpoint public key");
   key_cmd->add_option("--data-dir", key_dir, "Data directory of the log")->required();
-  key_cmd->callback([&] { exit_code = RunLogPublicKey(key_dir, std::cout, std::cerr); });
+  bool key_json = false;
+  key_cmd->add_flag("--json", key_json, "Print {\"public_key\": hex} instead of the key file");
+  key_cmd->callback([&] { exit_code = RunLogPublicKey(key_dir, key_json, std::cout, std::cerr); });
 
   std::string demo_dir = "takt-data";
   bool demo_json = false;
@@ -138,7 +140,9 @@ int RunTakt(int argc, char** argv) {
   BenchScheduleArgs bench_schedule;
   CLI::App* bench_schedule_cmd = bench->add_subcommand(
       "schedule", "Job-shop benchmark: gap to the best known makespan per instance and family");
-  bench_schedule_cmd->add_option("--dir", bench_schedule.dir, "Instances and bounds.csv")
+  bench_schedule_cmd->add_option("--dir", bench_schedule.dir,
+                                 "Instances and bounds.csv (e.g. the shared jssp data set)")
+      ->required()
       ->capture_default_str();
   bench_schedule_cmd->add_option("--time-limit", bench_schedule.time_limit,
                                  "Seconds per instance (one core)")->capture_default_str();
@@ -180,6 +184,7 @@ int RunTakt(int argc, char** argv) {
       "for tests and local multi-process runs, never for production");
   kafka_cmd->add_option("--brokers", kafka_dev.brokers, "Number of mock brokers")->capture_default_str();
   kafka_cmd->add_option("--partitions", kafka_dev.partitions, "Partitions per Takt topic")->capture_default_str();
+  kafka_cmd->add_flag("--json", kafka_dev.json, "Print {\"bootstrap_servers\": ...}");
   kafka_cmd->add_option("--address-file", kafka_dev.address_file,
                         "Also write the bootstrap address to this file");
   kafka_cmd->callback([&] { exit_code = RunKafkaDev(kafka_dev, std::cout, std::cerr); });
@@ -319,6 +324,7 @@ int RunTakt(int argc, char** argv) {
   history_flags(export_cmd);
   export_cmd->add_option("--out", audit_args.out, "File to write")->required();
   export_cmd->add_option("--format", audit_args.format, "jsonl | csv")->capture_default_str();
+  export_cmd->add_flag("--json", audit_args.json, "Print the summary as JSON");
   export_cmd->callback([&] {
     split_lists();
     exit_code = RunAuditExport(audit_args, std::cout, std::cerr);
@@ -385,6 +391,7 @@ int RunTakt(int argc, char** argv) {
                "their lifecycle) from a JSON Lines file, one PlanningCommand per line; idempotent");
   plan_common(plan_apply);
   plan_apply->add_option("--file", plan.file, "commands .jsonl")->required();
+  plan_apply->add_flag("--json", plan.json, "Protobuf JSON of the response");
   plan_apply->callback([&] { exit_code = RunScheduleApply(plan, std::cout, std::cerr); });
   CLI::App* plan_propose = schedule->add_subcommand(
       "propose", "What-if: plan the released work orders on finite capacity; commits nothing");
@@ -405,6 +412,7 @@ int RunTakt(int argc, char** argv) {
       "commit", "Commit a proposal (checked again against the current orders and calendars)");
   plan_common(plan_commit);
   plan_commit->add_option("--file", plan.file, "proposal .json from propose --out")->required();
+  plan_commit->add_flag("--json", plan.json, "Protobuf JSON of the response");
   plan_commit->callback([&] { exit_code = RunScheduleCommit(plan, std::cout, std::cerr); });
   CLI::App* plan_orders = schedule->add_subcommand("orders", "Work orders and their planned windows");
   plan_common(plan_orders);

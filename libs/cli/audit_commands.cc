@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_format.h"
 #include "google/protobuf/util/json_util.h"
 #include "google/protobuf/util/time_util.h"
@@ -127,6 +128,11 @@ int RunAuditExport(const AuditArgs& args, std::ostream& out, std::ostream& err) 
     std::remove(tmp.c_str());
     err << "takt: audit export: cannot rename " << tmp << " to " << args.out << "\n";
     return 2;
+  }
+  if (args.json) {
+    out << absl::StrFormat("{\"events\":%d,\"checkpoints\":%d,\"facility\":\"%s\",\"out\":\"%s\"}\n",
+                           events, checkpoints, args.facility, absl::CHexEscape(args.out));
+    return 0;
   }
   out << "exported " << events << " events and " << checkpoints << " signed checkpoints of "
       << args.facility << " to " << args.out

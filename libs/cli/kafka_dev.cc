@@ -30,7 +30,11 @@ int RunKafkaDev(const KafkaDevArgs& args, std::ostream& out, std::ostream& err) 
     std::ofstream f(args.address_file, std::ios::trunc);
     f << bootstrap << "\n";
   }
-  out << bootstrap << std::endl;
+  if (args.json) {
+    out << "{\"bootstrap_servers\":\"" << bootstrap << "\"}" << std::endl;
+  } else {
+    out << bootstrap << std::endl;
+  }
   err << "takt kafka-dev: librdkafka mock cluster (" << args.brokers << " broker(s), "
       << args.partitions
       << " partitions per topic) is IN MEMORY with bounded retention (about 5 MiB or 100k "

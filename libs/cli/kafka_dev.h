@@ -12,6 +12,7 @@
 namespace takt::cli {
 
 struct KafkaDevArgs {
+  bool json = false;
   int brokers = 1;
   int partitions = 4;
   std::string address_file;

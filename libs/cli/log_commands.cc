@@ -59,13 +59,24 @@ int RunLogVerify(const LogVerifyArgs& args, std::ostream& out, std::ostream& err
   return report->ok() ? 0 : 1;
 }
 
-int RunLogPublicKey(const std::string& data_dir, std::ostream& out, std::ostream& err) {
+int RunLogPublicKey(const std::string& data_dir, bool json, std::ostream& out, std::ostream& err) {
   std::ifstream in(data_dir + "/keys/checkpoint.pub");
   if (!in) {
     err << "takt: no public key in " << data_dir << "/keys (has a server run there?)\n";
     return 2;
   }
-  out << in.rdbuf();
+  std::stringstream text;
+  text << in.rdbuf();
+  if (!json) {
+    out << text.str();
+    return 0;
+  }
+  auto key = crypto::ParsePublicKeyText(text.str());
+  if (!key.ok()) {
+    err << "takt: " << data_dir << "/keys/checkpoint.pub: " << key.status().message() << "\n";
+    return 2;
+  }
+  out << "{\"public_key\":\"" << HexEncode(*key) << "\"}\n";
   return 0;
 }
 

@@ -23,7 +23,7 @@ struct LogVerifyArgs {
 int RunLogVerify(const LogVerifyArgs& args, std::ostream& out, std::ostream& err);
 
 // Prints the checkpoint public key of a data directory.
-int RunLogPublicKey(const std::string& data_dir, std::ostream& out, std::ostream& err);
+int RunLogPublicKey(const std::string& data_dir, bool json, std::ostream& out, std::ostream& err);
 
 // Appends observations and commands for a few facilities (with resends),
 // reads them back and verifies every chain; prints what happened.

@@ -204,6 +204,10 @@ int RunScheduleApply(const ScheduleClientArgs& args, std::ostream& out, std::ost
   sv1::ExecuteResponse resp;
   grpc::Status s = stub->Execute(&ctx, req, &resp);
   if (!s.ok()) return Fail(err, "schedule apply", s);
+  if (args.json) {
+    out << ToJson(resp) << "\n";
+    return 0;
+  }
   out << "applied " << args.file << " to " << args.facility << ": " << resp.changed()
       << " changed, " << resp.unchanged() << " unchanged\n";
   return 0;
@@ -287,6 +291,10 @@ int RunScheduleCommit(const ScheduleClientArgs& args, std::ostream& out, std::os
   sv1::CommitScheduleResponse resp;
   grpc::Status s = stub->CommitSchedule(&ctx, req, &resp);
   if (!s.ok()) return Fail(err, "schedule commit", s);
+  if (args.json) {
+    out << ToJson(resp) << "\n";
+    return 0;
+  }
   out << "committed " << resp.schedule_id() << " for " << args.facility << "\n";
   return 0;
 }

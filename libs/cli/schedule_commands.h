@@ -23,7 +23,7 @@ struct ScheduleJsspArgs {
 int RunScheduleJssp(const ScheduleJsspArgs& args, std::ostream& out, std::ostream& err);
 
 struct BenchScheduleArgs {
-  std::string dir = "../shared/data/jssp";
+  std::string dir;  // required: the data set lives outside the repository
   double time_limit = 10;  // per instance
   uint64_t seed = 1;
   std::string only;        // instance name prefix, e.g. "la" or "ft10"
