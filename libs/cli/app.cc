@@ -278,6 +278,8 @@ int RunTakt(int argc, char** argv) {
   simulate_cmd->add_option("--seed", simulate.seed, "Random seed")->capture_default_str();
   simulate_cmd->add_option("--start", simulate.start,
                            "First production day YYYY-MM-DD (default: days before yesterday)");
+  simulate_cmd->add_flag("--json", simulate.json,
+                         "One JSON object of counts instead of the summary");
   simulate_cmd->callback([&] { exit_code = RunSimulate(simulate, std::cout, std::cerr); });
 
   // takt audit ...

@@ -4,6 +4,8 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <unistd.h>
+
 #include <csignal>
 #include <fstream>
 #include <sstream>
@@ -284,17 +286,38 @@ int RunSimulate(const SimulateArgs& args, std::ostream& out, std::ostream& err) 
       stream->WritesDone();
     });
     scheduling::v1::IngestAck ack;
+    // Progress on a terminal, every second (long runs are otherwise silent).
+    const bool progress = isatty(STDERR_FILENO) != 0;
+    absl::Time shown = absl::Now();
+    size_t acked = 0;
     while (stream->Read(&ack)) {
+      ++acked;
       accepted += ack.accepted();
       duplicates += ack.duplicates();
-      rejected += static_cast<uint64_t>(ack.rejected_size());
+      rejected += static_cast<uint64_t>(ack.rejected_size()) + ack.rejected_not_listed();
       for (const auto& r : ack.rejected()) err << "rejected: " << r.reason() << "\n";
+      if (progress && absl::Now() - shown > absl::Seconds(1)) {
+        shown = absl::Now();
+        err << absl::StrFormat("\rtakt simulate: %d of %d batches acknowledged", acked,
+                               s.batches.size())
+            << std::flush;
+      }
     }
+    if (progress) err << "\r\033[K" << std::flush;
     writer.join();
     grpc::Status st = stream->Finish();
     if (!st.ok()) return Fail(err, "simulate: ingest", st);
   }
   const double seconds = absl::ToDoubleSeconds(absl::Now() - t0);
+  if (args.json) {
+    out << absl::StrFormat(
+        "{\"plants\":%d,\"days\":%d,\"start\":\"%s\",\"seed\":%d,\"observations\":%d,"
+        "\"batches\":%d,\"resent_batches\":%d,\"late_batches\":%d,\"recorded\":%d,"
+        "\"duplicates\":%d,\"rejected\":%d,\"seconds\":%.3f}\n",
+        args.facilities, args.days, absl::FormatCivilTime(o.start), args.seed, s.observations,
+        s.batches.size(), s.resent_batches, s.late_batches, accepted, duplicates, rejected, seconds);
+    return rejected == 0 ? 0 : 1;
+  }
   out << absl::StrFormat(
       "simulated %d plants x %d days from %s (seed %d): %d observations in %d batches "
       "(%d resent, %d late), %d recorded, %d duplicates acknowledged, %d rejected, in %.1f s\n",

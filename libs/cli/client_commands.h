@@ -57,6 +57,7 @@ struct SimulateArgs {
   uint64_t seed = 1;
   std::string start;  // first production day; default: `days` days before yesterday
   bool summary = true;
+  bool json = false;  // one JSON object of counts; no summary (use takt rollup --json)
 };
 // Sends a simulated enterprise and its gateways' observations through the
 // public API, then prints a director's summary.

@@ -1,5 +1,7 @@
 #include "libs/rollup/query.h"
 
+#include <limits>
+
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "libs/kpi/unit_timeline.h"
@@ -176,6 +178,34 @@ TEST_F(QueryTest, BadRequestsNameTheProblem) {
   EXPECT_EQ(ParseScope("plants/x").status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(ParseBreakdown("fortnight").status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(ParseScope("facilities/f/workUnits/u")->Name(), "facilities/f/workUnits/u");
+}
+
+// Regression (issue 11.2): sums wrapped, and enterprise OEE read
+// -10,675,199,115 %. A sum that leaves the int64 range, in the store's
+// merges or in the query's own additions, answers OUT_OF_RANGE naming the
+// element; never a wrapped number.
+TEST_F(QueryTest, ASumBeyondTheInt64RangeIsAnErrorNotAWrappedNumber) {
+  const absl::Time hour = Local("chicago-1", 2026, 11, 24, 8);
+  kpi::ElementSums big;
+  big[Element::kPbt] = 3'600'000'000;
+  big[Element::kPq] = std::numeric_limits<int64_t>::max() / 2 + 1;
+  for (const char* unit : {"u1", "u2"}) {  // each row fits; their sum does not
+    ASSERT_TRUE(store_->Apply({{"chicago-1", unit, hour, big,
+                                model_.Calendar("chicago-1")->ProductionDay(hour)}},
+                              "scheduling", {}, false)
+                    .ok());
+  }
+  QueryRequest q;
+  q.scope = *ParseScope("facilities/chicago-1/workCenters/line-1");
+  q.kpis = {"oee"};
+  q.from = q.to = absl::CivilDay(2026, 11, 24);
+  auto r = RunQuery(*store_, model_, q);
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kOutOfRange) << r.status();
+  EXPECT_NE(r.status().message().find("element PQ"), std::string::npos) << r.status();
+  // The facility's own rows were merged by the store: overflowed there.
+  q.scope = *ParseScope("facilities/chicago-1");
+  r = RunQuery(*store_, model_, q);
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kOutOfRange) << r.status();
 }
 
 }  // namespace
