@@ -535,6 +535,52 @@ TEST_P(EndToEndTest, OversizedBatchesAndTooManyStreamsAreRefused) {
   }
 }
 
+// gRPC health per service name (issue 12.6): every service a process runs
+// answers SERVING once ready (the rollups: projection applying and caught
+// up); an unknown name is NOT_FOUND.
+TEST_P(EndToEndTest, HealthIsReportedPerService) {
+  Start();
+  ApplyEnterprise();
+  ASSERT_TRUE(server_->WaitForProjection(absl::Seconds(10)).ok());
+  auto check = [&](const std::string& service, grpc::Status* status) {
+    std::string request;
+    if (!service.empty()) {  // HealthCheckRequest{service = 1}
+      request.push_back(0x0a);
+      request.push_back(static_cast<char>(service.size()));
+      request += service;
+    }
+    grpc::Slice slice(request);
+    grpc::ByteBuffer in(&slice, 1), out;
+    grpc::ClientContext ctx;
+    *status = grpc::internal::BlockingUnaryCall<grpc::ByteBuffer, grpc::ByteBuffer>(
+        channel_.get(),
+        grpc::internal::RpcMethod("/grpc.health.v1.Health/Check",
+                                  grpc::internal::RpcMethod::NORMAL_RPC),
+        &ctx, in, &out);
+    std::vector<grpc::Slice> slices;
+    std::string reply;
+    if (status->ok() && out.Dump(&slices).ok()) {
+      for (const auto& sl : slices) reply.append(reinterpret_cast<const char*>(sl.begin()), sl.size());
+    }
+    return reply;  // HealthCheckResponse{status = 1}: "\x08\x01" is SERVING
+  };
+  const std::string serving("\x08\x01", 2);
+  grpc::Status st;
+  // The readiness check runs once a second.
+  absl::Time deadline = absl::Now() + absl::Seconds(5);
+  while (check("takt.rollups.v1.RollupService", &st) != serving && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  for (const char* service : {"", "takt.enterprise.v1.EnterpriseService",
+                              "takt.scheduling.v1.FacilityIngestService",
+                              "takt.scheduling.v1.SchedulingService", "takt.rollups.v1.RollupService",
+                              "takt.audit.v1.AuditService"}) {
+    EXPECT_EQ(check(service, &st), serving) << service << ": " << st.error_message();
+  }
+  check("takt.payroll.v1.PayrollService", &st);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::NOT_FOUND);
+}
+
 // A planner's day: routings and work orders through the scheduling
 // service, a what-if, a commit, completions from the shop floor, then the
 // delivery KPIs a director sees for the facility and its region.

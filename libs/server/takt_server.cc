@@ -701,29 +701,53 @@ class Server final : public TaktServer {
   // (log line; gRPC health of the rollups service NOT_SERVING; answers keep
   // coming, with the lag they have), then retried: typically an event for
   // a facility the model does not know yet, which a refresh resolves.
+  //
+  // The rollups service's gRPC health is its readiness: SERVING while the
+  // projection applies the log, the log answers, and the projection is at
+  // most kReadyLagEvents behind (after a restart it is NOT_SERVING until it
+  // has caught up that far).
   void ProjectLoop() {
     std::string failing;  // the error being reported, empty when healthy
+    bool serving = true;  // as registered
+    absl::Time checked = absl::InfinitePast();
+    uint64_t lag = 0;
+    std::string log_error;
     while (!stopped_) {
       auto n = projection_->Step(absl::Milliseconds(100));
       if (n.ok()) {
         if (!failing.empty()) {
-          LogLine("rollups: the projection applies events again; SERVING");
-          SetHealth(kRollupService, true);
+          LogLine("rollups: the projection applies events again");
           failing.clear();
         }
-        continue;
+      } else {
+        std::string error(n.status().message());
+        absl::SleepFor(absl::Milliseconds(200));
+        (void)models_->Refresh();
+        absl::Status restarted = projection_->Start();
+        if (!restarted.ok()) error = absl::StrCat(error, "; restart: ", restarted.message());
+        if (error != failing) {
+          LogLine(absl::StrCat("rollups: the projection cannot apply the log (",
+                               absl::StatusCodeToString(n.status().code()), ": ", error,
+                               "); answers show the lag; retrying"));
+          failing = error;
+        }
       }
-      std::string error(n.status().message());
-      absl::SleepFor(absl::Milliseconds(200));
-      (void)models_->Refresh();
-      absl::Status restarted = projection_->Start();
-      if (!restarted.ok()) error = absl::StrCat(error, "; restart: ", restarted.message());
-      if (error != failing) {
-        LogLine(absl::StrCat("rollups: the projection cannot apply the log (",
-                             absl::StatusCodeToString(n.status().code()), ": ", error,
-                             "); NOT_SERVING, answers show the lag; retrying"));
-        SetHealth(kRollupService, false);
-        failing = error;
+      if (absl::Now() - checked >= absl::Seconds(1)) {
+        checked = absl::Now();
+        auto end = log_->EndCursor(scheduling::kSchedulingContext);
+        log_error = end.ok() ? "" : std::string(end.status().message());
+        if (end.ok()) lag = Lag(projection_->cursor(), *end);
+      }
+      const bool ready = failing.empty() && log_error.empty() && lag <= kReadyLagEvents;
+      if (ready != serving) {
+        serving = ready;
+        SetHealth(kRollupService, ready);
+        LogLine(ready ? std::string("rollups: SERVING")
+                      : absl::StrCat("rollups: NOT_SERVING (",
+                                     !failing.empty()     ? "the projection is stopped"
+                                     : !log_error.empty() ? "the log does not answer: " + log_error
+                                                          : absl::StrCat(lag, " events behind"),
+                                     ")"));
       }
     }
   }
@@ -736,6 +760,7 @@ class Server final : public TaktServer {
 
   static constexpr char kRollupService[] = "takt.rollups.v1.RollupService";
   static constexpr int kMaxServerThreads = 256;
+  static constexpr uint64_t kReadyLagEvents = 250'000;
 
   std::unique_ptr<eventlog::EventLog> log_;
   std::unique_ptr<enterprise::ModelStore> models_;
