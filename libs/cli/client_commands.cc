@@ -92,8 +92,9 @@ int RunApply(const ApplyArgs& args, std::ostream& out, std::ostream& err) {
   }
   ev1::ApplyDefinitionsRequest req = *std::move(parsed);
   req.set_validate_only(args.dry_run);
-  // The same file gives the same request id: applying it twice is a no-op.
-  req.set_request_id(absl::StrCat("apply-", HexEncode(crypto::Sha256().Digest(text.str())).substr(0, 32)));
+  // One request id per invocation (see schedule apply): the definitions are
+  // idempotent themselves, so applying the same file twice changes nothing.
+  req.set_request_id(NewUuid());
   auto channel = Connect(args.target, "enterprise", err);
   if (!channel) return 2;
   auto stub = ev1::EnterpriseService::NewStub(channel);

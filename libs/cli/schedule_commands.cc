@@ -194,9 +194,11 @@ int RunScheduleApply(const ScheduleClientArgs& args, std::ostream& out, std::ost
       return 2;
     }
   }
-  // The same file for the same facility is the same request: idempotent.
-  req.set_request_id(absl::StrCat(
-      "plan-", HexEncode(crypto::Sha256().Digest(args.facility + "\n" + text)).substr(0, 32)));
+  // One request id per invocation (AIP-155: an id names one attempt, which
+  // the server answers the same when it is resent). A file-derived id would
+  // make applying A, then B, then A again replay A's first answer and
+  // change nothing; the commands themselves are idempotent anyway.
+  req.set_request_id(NewUuid());
   auto stub = Stub(args, err);
   if (!stub) return 2;
   grpc::ClientContext ctx;

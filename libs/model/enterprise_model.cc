@@ -42,6 +42,17 @@ absl::StatusOr<int> ParseClock(const std::string& s) {
   return h * 60 + m;
 }
 
+absl::StatusOr<absl::CivilDay> DayOf(const std::string& s, bool recorded) {
+  if (!recorded) return ParseDay(s);
+  // Recorded before dates were bounded: what absl parses, as then.
+  absl::CivilDay day;
+  if (!absl::ParseCivilTime(s, &day)) {
+    return absl::InvalidArgumentError(absl::StrCat("'", absl::CHexEscape(s.substr(0, 40)),
+                                                   "' is not a date YYYY-MM-DD"));
+  }
+  return day;
+}
+
 absl::StatusOr<absl::CivilDay> ParseDay(const std::string& s) {
   absl::CivilDay day;
   if (s.size() != 10 || !absl::ParseCivilTime(s, &day)) {
@@ -95,14 +106,14 @@ absl::Status EnterpriseModel::Validate(const google::protobuf::Message& m, bool 
           "facility '", f->facility(), "': ids ending in '.plan' are reserved"));
     }
     if (!f->commissioned_on().empty()) {
-      auto day = ParseDay(f->commissioned_on());
+      auto day = DayOf(f->commissioned_on(), recorded);
       if (!day.ok()) {
         return absl::InvalidArgumentError(absl::StrCat("facility '", f->facility(),
                                                        "': commissioned_on: ", day.status().message()));
       }
     }
     if (!f->calendar().effective_from().empty()) {
-      auto day = ParseDay(f->calendar().effective_from());
+      auto day = DayOf(f->calendar().effective_from(), recorded);
       if (!day.ok()) {
         return absl::InvalidArgumentError(absl::StrCat(
             "facility '", f->facility(), "': calendar.effective_from: ", day.status().message()));
@@ -119,7 +130,7 @@ absl::Status EnterpriseModel::Validate(const google::protobuf::Message& m, bool 
     if (!regions_.count(mv->region())) {
       return absl::NotFoundError(absl::StrCat("region '", mv->region(), "' is not defined"));
     }
-    auto day = ParseDay(mv->effective_from());
+    auto day = DayOf(mv->effective_from(), recorded);
     if (!day.ok()) {
       return absl::InvalidArgumentError(absl::StrCat("effective_from: ", day.status().message()));
     }
@@ -150,8 +161,11 @@ absl::Status EnterpriseModel::Validate(const google::protobuf::Message& m, bool 
   }
   if (auto* p = dynamic_cast<const ev1::ProductDefined*>(&m)) {
     TAKT_RETURN_IF_ERROR(CheckId("product", p->product()));
-    if (absl::Status b = kpi::CheckPlannedRunTime(p->planned_run_time_per_item_us(),
-                                                  "planned_run_time_per_item");
+    // Events recorded before the bounds existed keep the old rule (> 0).
+    if (absl::Status b = recorded && p->planned_run_time_per_item_us() > 0
+                             ? absl::OkStatus()
+                             : kpi::CheckPlannedRunTime(p->planned_run_time_per_item_us(),
+                                                        "planned_run_time_per_item");
         !b.ok()) {
       return absl::InvalidArgumentError(absl::StrCat("product '", p->product(), "': ", b.message()));
     }
@@ -255,7 +269,7 @@ absl::Status EnterpriseModel::Apply(const ModelEvent& event) {
         // Effective-dated: the new calendar from its first day on. (Logs
         // written before calendars were effective-dated carry no day: the
         // new calendar then replaces the old one outright, as it did.)
-        auto day = ParseDay(f.calendar().effective_from());
+        auto day = DayOf(f.calendar().effective_from(), /*recorded=*/true);
         if (day.ok()) {
           auto changed = info.calendar->ChangedFrom(*day, replaced->spec());
           if (changed.ok()) replaced = std::make_unique<kpi::FacilityCalendar>(*std::move(changed));
@@ -268,7 +282,7 @@ absl::Status EnterpriseModel::Apply(const ModelEvent& event) {
   } else if (event.type == ev1::FacilityMoved::descriptor()->full_name()) {
     ev1::FacilityMoved mv;
     TAKT_RETURN_IF_ERROR(parse(mv));
-    facilities_[mv.facility()].regions[*ParseDay(mv.effective_from())] = mv.region();
+    facilities_[mv.facility()].regions[*DayOf(mv.effective_from(), /*recorded=*/true)] = mv.region();
   } else if (event.type == ev1::AreaDefined::descriptor()->full_name()) {
     ev1::AreaDefined a;
     TAKT_RETURN_IF_ERROR(parse(a));

@@ -114,6 +114,10 @@ absl::StatusOr<int> ParseClock(const std::string& hhmm);
 bool SameCalendar(const ev1::Calendar& a, const ev1::Calendar& b);
 // Converts a calendar message into a checked FacilityCalendar.
 absl::StatusOr<kpi::FacilityCalendar> MakeCalendar(const ev1::Calendar& calendar);
+// A date of a recorded event: ParseDay's rules for new input (`recorded`
+// false); for events already in the log, what was accepted when they were
+// written (any date absl parses), so that old logs still load.
+absl::StatusOr<absl::CivilDay> DayOf(const std::string& s, bool recorded);
 // Parses "YYYY-MM-DD".
 absl::StatusOr<absl::CivilDay> ParseDay(const std::string& yyyy_mm_dd);
 

@@ -201,5 +201,24 @@ TEST_F(EnterpriseModelTest, ARecordedZoneThisMachineLacksFailsOnlyItsFacility) {
   EXPECT_EQ(model_.CalendarOrError("nowhere-1").status().code(), absl::StatusCode::kNotFound);
 }
 
+// Events recorded before this round's bounds (a 48 h run time, a date
+// written "2024-1-1") still load: new limits apply to new input only.
+TEST_F(EnterpriseModelTest, EventsRecordedBeforeTheBoundsStillLoad) {
+  ev1::ProductDefined slow;
+  slow.set_product("ship-section");
+  slow.set_planned_run_time_per_item_us(48LL * 3600 * 1'000'000);
+  EXPECT_FALSE(model_.Decide(slow).ok());  // refused as new input
+  ASSERT_TRUE(model_.Apply({std::string(ev1::ProductDefined::descriptor()->full_name()),
+                            slow.SerializeAsString()}).ok());
+  ev1::FacilityMoved mv;
+  mv.set_facility("detroit-1");
+  mv.set_region("emea");
+  mv.set_effective_from("2024-1-1");
+  EXPECT_FALSE(model_.Decide(mv).ok());
+  ASSERT_TRUE(model_.Apply({std::string(ev1::FacilityMoved::descriptor()->full_name()),
+                            mv.SerializeAsString()}).ok());
+  EXPECT_EQ(model_.RegionOf("detroit-1", absl::CivilDay(2024, 6, 1)), "emea");
+}
+
 }  // namespace
 }  // namespace takt::model

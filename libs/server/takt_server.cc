@@ -658,7 +658,11 @@ class Server final : public TaktServer {
           "cannot listen on ", options.listen,
           ": the address is in use (another takt serve?) or not valid here"));
     }
-    for (const char* name : registered_) server_->GetHealthCheckService()->SetServingStatus(name, true);
+    // The rollups service turns SERVING once its projection is ready.
+    for (const char* name : registered_) {
+      server_->GetHealthCheckService()->SetServingStatus(
+          name, std::string_view(name) != kRollupService);
+    }
     if (projection_) projector_ = std::thread([this] { ProjectLoop(); });
     if (follow_model_) follower_ = std::thread([this] { FollowLoop(); });
     return absl::OkStatus();
@@ -708,7 +712,7 @@ class Server final : public TaktServer {
   // has caught up that far).
   void ProjectLoop() {
     std::string failing;  // the error being reported, empty when healthy
-    bool serving = true;  // as registered
+    bool serving = false;  // as registered: not ready until checked
     absl::Time checked = absl::InfinitePast();
     uint64_t lag = 0;
     std::string log_error;
