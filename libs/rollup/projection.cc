@@ -364,8 +364,49 @@ absl::Status Projection::ApplyEvent(const eventlog::Envelope& e, Pending& pendin
   return absl::OkStatus();
 }
 
+absl::StatusOr<bool> Projection::CheckCalendarChanges() {
+  if (!options_.calendar_changes) return false;
+  const std::vector<std::pair<std::string, absl::Time>> changes = options_.calendar_changes();
+  for (const auto& [facility, change] : changes) {
+    auto known = calendar_marks_.find(facility);
+    if (known != calendar_marks_.end() && known->second == change) continue;
+    TAKT_ASSIGN_OR_RETURN(std::optional<absl::Time> stored, store_->LoadCalendarMark(facility));
+    if (stored && *stored == change) {
+      calendar_marks_[facility] = change;
+      continue;
+    }
+    // New to the store: does any stored order count on a day at or after it?
+    TAKT_ASSIGN_OR_RETURN(auto orders, store_->LoadOrders(facility));
+    bool affected = false;
+    for (const auto& [key, bytes] : orders) {
+      auto facts = OrderFacts::Decode(bytes);
+      if (!facts) return absl::DataLossError("a work order row is corrupt; rebuild the rollups");
+      for (const std::optional<absl::Time>& t : {facts->planned_end, facts->completed}) {
+        if (t && *t >= change) affected = true;
+      }
+    }
+    if (affected) {
+      // The rebuild folds everything with today's calendars: mark them all.
+      TAKT_RETURN_IF_ERROR(store_->Clear());
+      Reset();
+      calendar_marks_.clear();
+      for (const auto& [f, c] : changes) {
+        TAKT_RETURN_IF_ERROR(store_->SaveCalendarMark(f, c));
+        calendar_marks_[f] = c;
+      }
+      TAKT_RETURN_IF_ERROR(Start());
+      return true;
+    }
+    TAKT_RETURN_IF_ERROR(store_->SaveCalendarMark(facility, change));
+    calendar_marks_[facility] = change;
+  }
+  return false;
+}
+
 absl::StatusOr<size_t> Projection::Step(absl::Duration timeout) {
   if (!prefetcher_) return absl::FailedPreconditionError("projection not started");
+  TAKT_ASSIGN_OR_RETURN(bool rebuilt, CheckCalendarChanges());
+  if (rebuilt) ++stats_.rebuilds;
   // The prefetcher answers within its poll wait (100 ms) when the log is
   // idle, so waiting for its answer also serves a zero timeout.
   const absl::Time deadline = absl::Now() + timeout;

@@ -35,15 +35,26 @@ std::optional<std::string> CursorBeyondEnd(const eventlog::Cursor& stored,
 // The calendar of a facility, or nullptr if the facility is unknown.
 using CalendarLookup = std::function<const kpi::FacilityCalendar*(const std::string& facility)>;
 
+// For each facility whose calendar has changed: when its latest change
+// takes effect (kpi::FacilityCalendar::LatestChange).
+using CalendarChanges = std::function<std::vector<std::pair<std::string, absl::Time>>()>;
+
 struct ProjectionOptions {
   std::string context = "scheduling";
   size_t max_events_per_batch = 20000;
   bool sync = false;  // the log is the durable copy; state and cursor stay atomic
+  // Work orders are counted on the day of a planned end or completion that
+  // may lie after a calendar change decided later. When a facility's latest
+  // change is new to the projection and a stored order of that facility
+  // has such a time at or after it, the projection rebuilds from the log
+  // (a rebuild is what live must equal). Null: no calendar changes.
+  CalendarChanges calendar_changes;
 };
 
 struct ProjectionStats {
   uint64_t events_applied = 0;
   uint64_t events_ignored = 0;  // other event types
+  uint64_t rebuilds = 0;        // after calendar changes that moved stored orders
 };
 
 class Projection {
@@ -70,6 +81,9 @@ class Projection {
   struct Pending;
   class Prefetcher;  // reads and decodes the next batch while one is applied
   void Reset();
+  // Applies calendar changes new to the store (see ProjectionOptions);
+  // true when the store was cleared for a rebuild.
+  absl::StatusOr<bool> CheckCalendarChanges();
   absl::Status ApplyEvent(const eventlog::Envelope& e, Pending& pending);
   absl::Status ApplyPlanEvent(const eventlog::Envelope& e, const std::string& facility,
                               Pending& pending);
@@ -95,6 +109,7 @@ class Projection {
 
   absl::flat_hash_map<std::string, std::unique_ptr<Unit>> units_;  // key: facility \0 unit
   absl::flat_hash_map<std::string, const kpi::FacilityCalendar*> calendar_cache_;
+  absl::flat_hash_map<std::string, absl::Time> calendar_marks_;  // as stored
   absl::flat_hash_map<std::string, OrderFacts> orders_;  // as stored; key: facility \0 order
   ProjectionStats stats_;
 };

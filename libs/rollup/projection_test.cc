@@ -365,5 +365,91 @@ TEST(ProjectionCalendarChangeTest, LiveEqualsRebuildOverRandomModelChanges) {
   }
 }
 
+// Regression (found by review of issue 11.6): an order committed with a
+// planned end after a calendar change decided later was counted on the
+// old calendar's production day, and its completion under the new one:
+// live differed from a rebuild. The projection now rebuilds when a new
+// change reaches a stored order, and equals a rebuild.
+TEST(ProjectionCalendarChangeTest, OrdersPlannedBeyondALaterCalendarChangeEqualARebuild) {
+  testing::TempDir dir;
+  eventlog::EmbeddedLogOptions lo;
+  lo.data_dir = dir.path();
+  auto log = eventlog::OpenEmbeddedLog(lo);
+  ASSERT_TRUE(log.ok());
+  model::EnterpriseModel model;
+  enterprise::v1::FacilityDefined def;
+  def.set_facility("plant-1");
+  def.mutable_calendar()->set_time_zone("America/Detroit");
+  def.mutable_calendar()->set_day_start("06:00");
+  auto defined = model.Decide(def);
+  ASSERT_TRUE(defined.ok()) << defined.status();
+  for (const auto& e : *defined) ASSERT_TRUE(model.Apply(e).ok());
+  auto lookup = [&](const std::string& f) { return model.Calendar(f); };
+  ProjectionOptions po;
+  po.calendar_changes = [&] {
+    std::vector<std::pair<std::string, absl::Time>> out;
+    const kpi::FacilityCalendar* cal = model.Calendar("plant-1");
+    if (cal->LatestChange() != absl::InfinitePast()) out.emplace_back("plant-1", cal->LatestChange());
+    return out;
+  };
+  uint64_t seq = 0;
+  auto plan = [&](const google::protobuf::Message& m, absl::Time at) {
+    eventlog::AppendRequest r;
+    r.context = "scheduling";
+    r.facility = "plant-1.plan";
+    eventlog::Envelope e;
+    e.set_schema_version(1);
+    e.set_event_type(std::string(m.GetDescriptor()->full_name()));
+    *e.mutable_occurred_time() = ToProto(at);
+    e.set_request_id("r" + std::to_string(++seq));
+    e.set_payload(m.SerializeAsString());
+    r.events.push_back(e);
+    ASSERT_TRUE((*log)->Append(r).ok());
+  };
+  const absl::Time now = absl::FromCivil(absl::CivilSecond(2026, 12, 1, 12, 0, 0), absl::UTCTimeZone());
+  const absl::Time planned_end = absl::FromCivil(absl::CivilSecond(2026, 12, 12, 2, 0, 0), absl::UTCTimeZone());
+  sv1::WorkOrderCreated created;
+  created.set_work_order("wo-1");
+  created.set_product("door");
+  created.set_quantity(5);
+  plan(created, now);
+  sv1::ScheduleCommitted committed;
+  auto* o = committed.mutable_schedule()->add_orders();
+  o->set_work_order("wo-1");
+  *o->mutable_planned_start() = ToProto(planned_end - absl::Hours(2));
+  *o->mutable_planned_end() = ToProto(planned_end);
+  plan(committed, now);
+  auto live_store = RollupStore::Open(dir.path() + "/live");
+  ASSERT_TRUE(live_store.ok());
+  Projection live(log->get(), live_store->get(), lookup, po);
+  ASSERT_TRUE(live.Start().ok());
+  ASSERT_TRUE(live.CatchUp().ok());
+  // The next day, Detroit moves to Tokyo time from production day 12-10.
+  def.mutable_calendar()->set_time_zone("Asia/Tokyo");
+  def.mutable_calendar()->set_effective_from("2026-12-10");
+  auto decided = model.Decide(def, now + absl::Hours(24));
+  ASSERT_TRUE(decided.ok()) << decided.status();
+  for (const auto& e : *decided) ASSERT_TRUE(model.Apply(e).ok());
+  sv1::WorkOrderCompleted completed;
+  completed.set_work_order("wo-1");
+  *completed.mutable_completed_time() = ToProto(planned_end + absl::Hours(24));
+  plan(completed, planned_end + absl::Hours(24));
+  ASSERT_TRUE(live.CatchUp().ok());
+  ASSERT_TRUE(live.CatchUp().ok());
+  EXPECT_EQ(live.stats().rebuilds, 1u);
+  auto rebuilt_store = RollupStore::Open(dir.path() + "/rebuilt");
+  ASSERT_TRUE(rebuilt_store.ok());
+  Projection rebuilt(log->get(), rebuilt_store->get(), lookup, po);
+  ASSERT_TRUE(rebuilt.Start().ok());
+  ASSERT_TRUE(rebuilt.CatchUp().ok());
+  EXPECT_EQ(rebuilt.stats().rebuilds, 0u);
+  auto da = (*live_store)->FacilityDays("plant-1", absl::CivilDay(2026, 12, 1), absl::CivilDay(2026, 12, 31));
+  auto db = (*rebuilt_store)->FacilityDays("plant-1", absl::CivilDay(2026, 12, 1), absl::CivilDay(2026, 12, 31));
+  ASSERT_TRUE(da.ok() && db.ok());
+  EXPECT_FALSE(db->empty());
+  EXPECT_TRUE(*da == *db);
+  EXPECT_TRUE(*(*live_store)->DumpUnitHours() == *(*rebuilt_store)->DumpUnitHours());
+}
+
 }  // namespace
 }  // namespace takt::rollup

@@ -341,6 +341,58 @@ absl::StatusOr<std::optional<std::string>> RollupStore::LoadOrder(const std::str
   return std::optional<std::string>(std::move(value));
 }
 
+absl::StatusOr<std::vector<std::pair<std::string, std::string>>> RollupStore::LoadOrders(
+    const std::string& facility) const {
+  std::vector<std::pair<std::string, std::string>> out;
+  const std::string prefix = FacilityPrefix(facility);
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->orders));
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    out.emplace_back(it->key().ToString(), it->value().ToString());
+  }
+  if (!it->status().ok()) return FromRocks(it->status(), "reading work orders");
+  return out;
+}
+
+absl::StatusOr<std::optional<absl::Time>> RollupStore::LoadCalendarMark(
+    const std::string& facility) const {
+  std::string value;
+  rocksdb::Status s = impl_->db->Get(rocksdb::ReadOptions(), impl_->meta,
+                                     absl::StrCat("calendar/", facility), &value);
+  if (s.IsNotFound()) return std::optional<absl::Time>();
+  if (!s.ok()) return FromRocks(s, "reading a calendar mark");
+  int64_t seconds = 0;
+  if (!absl::SimpleAtoi(value, &seconds)) {
+    return absl::DataLossError("a calendar mark is corrupt; rebuild the rollups");
+  }
+  return std::optional<absl::Time>(absl::FromUnixSeconds(seconds));
+}
+
+absl::Status RollupStore::SaveCalendarMark(const std::string& facility, absl::Time change) {
+  return FromRocks(impl_->db->Put(rocksdb::WriteOptions(), impl_->meta,
+                                  absl::StrCat("calendar/", facility),
+                                  absl::StrCat(absl::ToUnixSeconds(change))),
+                   "writing a calendar mark");
+}
+
+absl::Status RollupStore::Clear() {
+  rocksdb::WriteBatch wb;
+  for (rocksdb::ColumnFamilyHandle* cf :
+       {impl_->unit_hours, impl_->facility_hours, impl_->timelines, impl_->reason_hours,
+        impl_->facility_days, impl_->orders}) {
+    std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(rocksdb::ReadOptions(), cf));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) wb.Delete(cf, it->key());
+    if (!it->status().ok()) return FromRocks(it->status(), "clearing the rollups");
+  }
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->meta));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    if (it->key().starts_with("cursor/") || it->key().starts_with("calendar/")) wb.Delete(impl_->meta, it->key());
+  }
+  if (!it->status().ok()) return FromRocks(it->status(), "clearing the rollups");
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  return FromRocks(impl_->db->Write(wo, &wb), "clearing the rollups");
+}
+
 absl::StatusOr<std::map<std::string, std::pair<int64_t, int64_t>>> RollupStore::Reasons(
     const std::string& facility, absl::Time from, absl::Time to) const {
   std::map<std::string, std::pair<int64_t, int64_t>> out;

@@ -94,6 +94,14 @@ class RollupStore {
 
   // A work order's stored facts (encoded), if any.
   absl::StatusOr<std::optional<std::string>> LoadOrder(const std::string& key) const;
+  // Every stored work order of a facility: (facility \0 work order, facts).
+  absl::StatusOr<std::vector<std::pair<std::string, std::string>>> LoadOrders(
+      const std::string& facility) const;
+  // The latest calendar change of a facility the stored rows agree with.
+  absl::StatusOr<std::optional<absl::Time>> LoadCalendarMark(const std::string& facility) const;
+  absl::Status SaveCalendarMark(const std::string& facility, absl::Time change);
+  // Removes every row and cursor: the projection starts again from the log.
+  absl::Status Clear();
 
   // Stoppage time and count per reason for a facility over [from, to).
   absl::StatusOr<std::map<std::string, std::pair<int64_t, int64_t>>> Reasons(

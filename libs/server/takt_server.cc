@@ -595,9 +595,22 @@ class Server final : public TaktServer {
         }
         TAKT_ASSIGN_OR_RETURN(store_, rollup::RollupStore::Open(rollups_dir));
       }
+      rollup::ProjectionOptions po;
+      po.calendar_changes = [this] {
+        std::vector<std::pair<std::string, absl::Time>> out;
+        models_->Read([&](const model::EnterpriseModel& m) {
+          for (const std::string& f : m.Facilities()) {
+            const kpi::FacilityCalendar* cal = m.Calendar(f);
+            if (cal != nullptr && cal->LatestChange() != absl::InfinitePast()) {
+              out.emplace_back(f, cal->LatestChange());
+            }
+          }
+        });
+        return out;
+      };
       projection_ = std::make_unique<rollup::Projection>(
           log_.get(), store_.get(),
-          [this](const std::string& facility) { return models_->Calendar(facility); });
+          [this](const std::string& facility) { return models_->Calendar(facility); }, po);
       TAKT_RETURN_IF_ERROR(projection_->Start());
     }
 
