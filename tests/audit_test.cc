@@ -11,11 +11,11 @@
 #include <thread>
 
 #include "gtest/gtest.h"
-#include "libs/audit/history.h"
+#include "services/audit/history.h"
 #include "libs/crypto/ed25519.h"
 #include "libs/kpi/registry.h"
-#include "libs/server/takt_server.h"
-#include "libs/sim/simulator.h"
+#include "services/registry.h"
+#include "services/scheduling/sim/simulator.h"
 #include "libs/testing/temp_dir.h"
 #include "takt/audit/v1/audit.grpc.pb.h"
 #include "takt/enterprise/v1/enterprise_service.grpc.pb.h"
@@ -32,10 +32,10 @@ class AuditTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = new testing::TempDir();
-    server::ServerOptions o;
+    host::ServerOptions o;
     o.data_dir = dir_->path();
     o.listen = "127.0.0.1:0";
-    auto s = server::TaktServer::Start(o);
+    auto s = services::StartServer(o);
     ASSERT_TRUE(s.ok()) << s.status();
     server_ = s->release();
     channel_ = new std::shared_ptr<grpc::Channel>(grpc::CreateChannel(
@@ -85,13 +85,13 @@ class AuditTest : public ::testing::Test {
   }
 
   static testing::TempDir* dir_;
-  static server::TaktServer* server_;
+  static host::TaktServer* server_;
   static std::shared_ptr<grpc::Channel>* channel_;
   static sim::Simulation* sim_;
 };
 
 testing::TempDir* AuditTest::dir_ = nullptr;
-server::TaktServer* AuditTest::server_ = nullptr;
+host::TaktServer* AuditTest::server_ = nullptr;
 std::shared_ptr<grpc::Channel>* AuditTest::channel_ = nullptr;
 sim::Simulation* AuditTest::sim_ = nullptr;
 

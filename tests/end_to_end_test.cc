@@ -10,7 +10,7 @@
 
 #include "gtest/gtest.h"
 #include "libs/eventlog/kafka_mock.h"
-#include "libs/server/takt_server.h"
+#include "services/registry.h"
 #include "libs/testing/temp_dir.h"
 #include "takt/enterprise/v1/enterprise_service.grpc.pb.h"
 #include "takt/rollups/v1/rollups.grpc.pb.h"
@@ -33,7 +33,7 @@ class EndToEndTest : public ::testing::TestWithParam<bool> {
     auto cluster = eventlog::KafkaMockCluster::Start(1);  // a fresh cluster per test
     ASSERT_TRUE(cluster.ok());
     cluster_ = std::move(*cluster);
-    ASSERT_TRUE(cluster_->CreateTaktTopics(3).ok());
+    ASSERT_TRUE(cluster_->CreateTopics(services::ContextNames(), 3).ok());
   }
   void TearDown() override {
     server_.reset();
@@ -41,14 +41,14 @@ class EndToEndTest : public ::testing::TestWithParam<bool> {
   }
 
   void Start() {
-    server::ServerOptions o;
+    host::ServerOptions o;
     o.data_dir = dir_.path();
     o.listen = "127.0.0.1:0";
     if (GetParam()) {
       o.kafka_brokers = cluster_->bootstrap_servers();
       o.kafka_config = {{"fetch.wait.max.ms", "10"}, {"log_level", "0"}};
     }
-    auto s = server::TaktServer::Start(o);
+    auto s = services::StartServer(o);
     ASSERT_TRUE(s.ok()) << s.status();
     server_ = std::move(*s);
     channel_ = grpc::CreateChannel("127.0.0.1:" + std::to_string(server_->port()),
@@ -171,7 +171,7 @@ class EndToEndTest : public ::testing::TestWithParam<bool> {
 
   std::unique_ptr<eventlog::KafkaMockCluster> cluster_;
   testing::TempDir dir_;
-  std::unique_ptr<server::TaktServer> server_;
+  std::unique_ptr<host::TaktServer> server_;
   std::shared_ptr<grpc::Channel> channel_;
 };
 
@@ -337,10 +337,10 @@ TEST_P(EndToEndTest, SecondServerOnTheSamePortRefusesToStart) {
   Start();
   ApplyEnterprise();
   testing::TempDir other;
-  server::ServerOptions o;
+  host::ServerOptions o;
   o.data_dir = other.path();
   o.listen = "127.0.0.1:" + std::to_string(server_->port());
-  auto second = server::TaktServer::Start(o);
+  auto second = services::StartServer(o);
   ASSERT_FALSE(second.ok());
   EXPECT_EQ(second.status().code(), absl::StatusCode::kUnavailable);
   EXPECT_NE(second.status().message().find(o.listen), std::string::npos) << second.status();

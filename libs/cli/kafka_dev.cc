@@ -5,6 +5,7 @@
 
 #include "absl/time/clock.h"
 #include "libs/eventlog/kafka_mock.h"
+#include "nlohmann/json.hpp"
 
 namespace takt::cli {
 namespace {
@@ -20,7 +21,7 @@ int RunKafkaDev(const KafkaDevArgs& args, std::ostream& out, std::ostream& err) 
     err << "takt: kafka-dev: " << cluster.status().message() << "\n";
     return 2;
   }
-  absl::Status s = (*cluster)->CreateTaktTopics(args.partitions);
+  absl::Status s = (*cluster)->CreateTopics(args.contexts, args.partitions);
   if (!s.ok()) {
     err << "takt: kafka-dev: " << s.message() << "\n";
     return 2;
@@ -31,7 +32,7 @@ int RunKafkaDev(const KafkaDevArgs& args, std::ostream& out, std::ostream& err) 
     f << bootstrap << "\n";
   }
   if (args.json) {
-    out << "{\"bootstrap_servers\":\"" << bootstrap << "\"}" << std::endl;
+    out << nlohmann::json{{"bootstrap_servers", bootstrap}}.dump() << std::endl;
   } else {
     out << bootstrap << std::endl;
   }

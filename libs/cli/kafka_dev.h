@@ -8,6 +8,7 @@
 
 #include <ostream>
 #include <string>
+#include <vector>
 
 namespace takt::cli {
 
@@ -16,6 +17,8 @@ struct KafkaDevArgs {
   int brokers = 1;
   int partitions = 4;
   std::string address_file;
+  // The contexts that get a topic takt.<context>.v1 (the registry's).
+  std::vector<std::string> contexts;
 };
 
 // Runs until SIGINT or SIGTERM. Returns the exit code.

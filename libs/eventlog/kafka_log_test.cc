@@ -27,7 +27,7 @@ class MockClusterEnvironment : public ::testing::Environment {
     auto c = KafkaMockCluster::Start(3);
     ASSERT_TRUE(c.ok()) << c.status();
     cluster_ = std::move(*c);
-    ASSERT_TRUE(cluster_->CreateTaktTopics(3).ok());
+    ASSERT_TRUE(cluster_->CreateTopics({"enterprise", "scheduling", "audit"}, 3).ok());
     g_cluster = cluster_.get();
   }
   void TearDown() override {

@@ -47,8 +47,9 @@ absl::Status KafkaMockCluster::CreateTopic(const std::string& topic, int partiti
   return absl::OkStatus();
 }
 
-absl::Status KafkaMockCluster::CreateTaktTopics(int partitions) {
-  for (const char* context : kTaktContexts) {
+absl::Status KafkaMockCluster::CreateTopics(const std::vector<std::string>& contexts,
+                                           int partitions) {
+  for (const std::string& context : contexts) {
     absl::Status s = CreateTopic(KafkaTopicFor(context), partitions);
     if (!s.ok()) return s;
   }

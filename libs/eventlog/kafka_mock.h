@@ -10,6 +10,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 
@@ -27,8 +28,8 @@ class KafkaMockCluster {
   const std::string& bootstrap_servers() const { return bootstraps_; }
 
   absl::Status CreateTopic(const std::string& topic, int partitions, int replication = 1);
-  // Creates takt.<context>.v1 for the Takt contexts.
-  absl::Status CreateTaktTopics(int partitions);
+  // Creates takt.<context>.v1 for each context.
+  absl::Status CreateTopics(const std::vector<std::string>& contexts, int partitions);
 
   // Broker outage: -1 for all brokers.
   void SetBrokerDown(int broker_id);
@@ -43,10 +44,6 @@ class KafkaMockCluster {
   std::unique_ptr<Impl> impl_;
   std::string bootstraps_;
 };
-
-// The Takt contexts that get a topic each.
-inline constexpr const char* kTaktContexts[] = {"enterprise", "scheduling", "quality", "staffing",
-                                                "budgets",    "audit"};
 
 }  // namespace takt::eventlog
 

@@ -264,7 +264,8 @@ absl::Status EnterpriseModel::Apply(const ModelEvent& event) {
           built.status().message(), "); install or upgrade tzdata");
     } else if (!same_calendar) {
       info.calendar_error.clear();
-      auto replaced = std::make_unique<kpi::FacilityCalendar>(*std::move(built));
+      std::shared_ptr<const kpi::FacilityCalendar> replaced =
+          std::make_shared<const kpi::FacilityCalendar>(*std::move(built));
       if (info.calendar) {
         // Effective-dated: the new calendar from its first day on. (Logs
         // written before calendars were effective-dated carry no day: the
@@ -272,7 +273,7 @@ absl::Status EnterpriseModel::Apply(const ModelEvent& event) {
         auto day = DayOf(f.calendar().effective_from(), /*recorded=*/true);
         if (day.ok()) {
           auto changed = info.calendar->ChangedFrom(*day, replaced->spec());
-          if (changed.ok()) replaced = std::make_unique<kpi::FacilityCalendar>(*std::move(changed));
+          if (changed.ok()) replaced = std::make_shared<const kpi::FacilityCalendar>(*std::move(changed));
         }
         retired_calendars_.push_back(std::move(info.calendar));
       }

@@ -18,6 +18,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/civil_time.h"
 #include "google/protobuf/message.h"
+#include "libs/es/event.h"
 #include "libs/kpi/calendar.h"
 #include "takt/enterprise/v1/model.pb.h"
 
@@ -31,22 +32,22 @@ namespace ev1 = ::takt::enterprise::v1;
 inline constexpr absl::Duration kCalendarNotice = absl::Hours(1);
 
 // An enterprise event: its fully qualified type and serialized payload.
-struct ModelEvent {
-  std::string type;
-  std::string payload;
-};
+using ModelEvent = es::Event;
 
 struct FacilityInfo {
   ev1::FacilityDefined definition;
   // Null when the recorded calendar cannot be built on this machine (its
   // time zone is missing from tzdata): `calendar_error` says why, and that
   // facility's answers fail with it while everything else runs.
-  std::unique_ptr<kpi::FacilityCalendar> calendar;
+  // Immutable once built, shared by copies of the model.
+  std::shared_ptr<const kpi::FacilityCalendar> calendar;
   std::string calendar_error;
   // Region from a production day on, in day order.
   std::map<absl::CivilDay, std::string> regions;
 };
 
+// Copyable: a decision runs on a copy (es::AggregateStore); calendars are
+// shared, not copied.
 class EnterpriseModel {
  public:
   // The events needed to make the model match `desired` (one of the
@@ -104,7 +105,7 @@ class EnterpriseModel {
   std::map<std::pair<std::string, std::string>, ev1::WorkUnitDefined> work_units_;
   std::map<std::string, ev1::ProductDefined> products_;
   // Calendars replaced by a redefinition stay alive: readers may hold them.
-  std::vector<std::unique_ptr<kpi::FacilityCalendar>> retired_calendars_;
+  std::vector<std::shared_ptr<const kpi::FacilityCalendar>> retired_calendars_;
 };
 
 // Parses "HH:MM" into minutes after midnight.

@@ -62,6 +62,23 @@ void BoundRejections(v1::IngestAck& ack) {
   ack.set_rejected_not_listed(ack.rejected_not_listed() + static_cast<uint32_t>(extra));
 }
 
+v1::IngestAck RejectAll(const v1::ObservationBatch& batch, const absl::Status& why) {
+  v1::IngestAck rejected;
+  rejected.set_batch_id(batch.batch_id());
+  for (int i = 0; i < batch.observations_size(); ++i) {
+    auto* r = rejected.add_rejected();
+    r->set_index(static_cast<uint32_t>(i));
+    if (batch.observations(i).source_id().size() <= kMaxIdLength) {
+      r->set_source_id(batch.observations(i).source_id());
+    }
+    r->set_source_sequence(batch.observations(i).source_sequence());
+    r->set_code(static_cast<int>(why.code()));
+    r->set_reason(std::string(why.message()));
+  }
+  BoundRejections(rejected);
+  return rejected;
+}
+
 Horizon Horizons::For(eventlog::EventLog& log, const std::string& facility,
                       const model::EnterpriseModel& model) {
   Horizon h{policy_.earliest,

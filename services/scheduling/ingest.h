@@ -97,6 +97,11 @@ absl::StatusOr<Screened> Screen(const v1::ObservationBatch& batch,
 // service following the model elsewhere can refresh it before screening.
 bool KnowsAllNames(const v1::ObservationBatch& batch, const model::EnterpriseModel& model);
 
+// The acknowledgement of a batch refused as a whole (its facility is
+// unknown or not valid): every observation rejected with `why`'s code and
+// message, the list bounded by BoundRejections.
+v1::IngestAck RejectAll(const v1::ObservationBatch& batch, const absl::Status& why);
+
 // Screens and appends a batch; the ack is returned only once durable.
 // With `horizons`, observations before the facility's horizon are refused.
 absl::StatusOr<v1::IngestAck> IngestBatch(eventlog::EventLog& log,

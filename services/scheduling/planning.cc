@@ -12,7 +12,7 @@
 #include "libs/common/status_macros.h"
 #include "libs/crypto/sha256.h"
 #include "libs/kpi/limits.h"
-#include "libs/sched/solver.h"
+#include "services/scheduling/solver/solver.h"
 #include "takt/scheduling/v1/events.pb.h"
 
 namespace takt::scheduling {

@@ -20,7 +20,7 @@
 #include "absl/time/time.h"
 #include "libs/common/plan_stream.h"
 #include "libs/model/enterprise_model.h"
-#include "libs/sched/problem.h"
+#include "services/scheduling/solver/problem.h"
 #include "takt/eventlog/v1/envelope.pb.h"
 #include "takt/scheduling/v1/planning.pb.h"
 

@@ -2,8 +2,8 @@
 // -----------------------------------------------------------------------------
 // The planning state of every facility in a running scheduling service:
 // each facility's Planning folded from its stream "<facility>.plan" on first
-// use, changed only by appending decided events (optimistic concurrency on
-// the stream head) and folding them in. Thread-safe.
+// use, changed only through es::AggregateStore (decide on a copy, append with
+// the expected sequence, fold in). Thread-safe.
 #ifndef TAKT_SERVICES_SCHEDULING_PLANNING_STORE_H_
 #define TAKT_SERVICES_SCHEDULING_PLANNING_STORE_H_
 
@@ -11,11 +11,10 @@
 #include <memory>
 #include <string>
 
-#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
 #include "libs/eventlog/event_log.h"
-#include "services/enterprise/model_store.h"
+#include "libs/es/aggregate_store.h"
+#include "libs/model/model_store.h"
 #include "services/scheduling/planning.h"
 #include "takt/scheduling/v1/planning_service.pb.h"
 
@@ -23,8 +22,7 @@ namespace takt::scheduling {
 
 class PlanningStore {
  public:
-  PlanningStore(eventlog::EventLog* log, enterprise::ModelStore* models)
-      : log_(log), models_(models) {}
+  PlanningStore(eventlog::EventLog* log, model::ModelStore* models);
 
   // Decides every command against the state as it stands after the ones
   // before it and appends all events as one batch (all or nothing).
@@ -37,34 +35,13 @@ class PlanningStore {
   absl::StatusOr<v1::ListWorkOrdersResponse> List(const std::string& facility);
 
  private:
-  struct Facility {
-    explicit Facility(const std::string& id) : planning(id) {}
-    Planning planning;
-    uint64_t head = 0;
-    // The first event of each request that recorded its outcome (payload
-    // dropped): what a resend of that request id is answered with.
-    std::map<std::string, eventlog::Envelope> requests;
-  };
-  // The facility's state, loaded from the log on first use.
-  absl::StatusOr<Facility*> Load(const std::string& facility) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Appends a request's events. With a client's request id, `request` and
-  // `response` record the outcome for resends (eventlog/command.h).
-  absl::Status Append(Facility* f, const std::vector<model::ModelEvent>& events,
-                      const std::string& request_id, const std::string& actor, absl::Time now,
-                      const google::protobuf::Message& request,
-                      const google::protobuf::Message& response)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // The original response to a resend of `request` (true), or false when
-  // its request id is new.
-  absl::StatusOr<bool> Resent(Facility* f, const std::string& request_id,
-                              const google::protobuf::Message& request,
-                              google::protobuf::Message* response)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // NOT_FOUND unless the enterprise model defines the facility.
+  absl::Status CheckKnown(const std::string& facility);
 
   eventlog::EventLog* log_;
-  enterprise::ModelStore* models_;
-  absl::Mutex mu_;  // one command at a time (the service is the stream's only writer)
-  std::map<std::string, std::unique_ptr<Facility>> facilities_ ABSL_GUARDED_BY(mu_);
+  model::ModelStore* models_;
+  // Each facility's Planning, from stream "<facility>.plan".
+  es::AggregateStore<Planning> plans_;
 };
 
 }  // namespace takt::scheduling

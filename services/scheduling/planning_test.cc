@@ -2,7 +2,7 @@
 
 #include "gtest/gtest.h"
 #include "libs/common/proto_time.h"
-#include "libs/sched/solver.h"
+#include "services/scheduling/solver/solver.h"
 #include "takt/enterprise/v1/model.pb.h"
 #include "takt/scheduling/v1/events.pb.h"
 

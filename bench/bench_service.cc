@@ -1,0 +1,311 @@
+#include "bench/bench_service.h"
+
+#include <grpcpp/grpcpp.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <random>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "libs/common/status_macros.h"
+#include "libs/eventlog/embedded_log.h"
+#include "services/rollups/projection.h"
+#include "services/rollups/query.h"
+#include "services/registry.h"
+#include "services/scheduling/sim/simulator.h"
+#include "libs/model/model_store.h"
+#include "services/enterprise/definitions.h"
+#include "takt/enterprise/v1/enterprise_service.grpc.pb.h"
+#include "takt/rollups/v1/rollups.grpc.pb.h"
+#include "takt/scheduling/v1/ingest.grpc.pb.h"
+
+namespace takt::cli {
+namespace {
+
+std::string TempDir(const char* name) {
+  std::string dir = (std::filesystem::temp_directory_path() /
+                     absl::StrCat("takt-bench-", name, "-", ::getpid()))
+                        .string();
+  std::filesystem::remove_all(dir);
+  return dir;
+}
+
+double Percentile(std::vector<double> v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  return v[std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())))];
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<BenchResult>> RunIngestBenchmark(const BenchIngestOptions& o) {
+  const std::string dir = TempDir("ingest");
+  sim::SimOptions so;
+  so.facilities = o.facilities;
+  so.days = o.days;
+  so.start = absl::CivilDay(2026, 1, 5);
+  sim::Simulation s = sim::Simulate(so);  // generated before the clock starts
+  std::vector<BenchResult> results;
+  {
+    host::ServerOptions opts;
+    opts.data_dir = dir;
+    opts.listen = "127.0.0.1:0";
+    TAKT_ASSIGN_OR_RETURN(auto server, services::StartServer(opts));
+    auto channel = grpc::CreateChannel(absl::StrCat("127.0.0.1:", server->port()),
+                                       grpc::InsecureChannelCredentials());
+    {
+      auto stub = enterprise::v1::EnterpriseService::NewStub(channel);
+      grpc::ClientContext ctx;
+      enterprise::v1::ApplyDefinitionsResponse resp;
+      grpc::Status st = stub->ApplyDefinitions(&ctx, s.enterprise, &resp);
+      if (!st.ok()) return absl::InternalError(st.error_message());
+    }
+    // Facilities are spread over `streams` gateway connections.
+    std::vector<std::vector<const scheduling::v1::ObservationBatch*>> per_stream(o.streams);
+    std::map<std::string, int> stream_of;
+    for (const auto& b : s.batches) {
+      auto [it, inserted] = stream_of.emplace(b.facility(), static_cast<int>(stream_of.size()) % o.streams);
+      per_stream[it->second].push_back(&b);
+    }
+    std::atomic<uint64_t> acked{0};
+    std::atomic<bool> failed{false};
+    absl::Time t0 = absl::Now();
+    std::vector<std::thread> clients;
+    for (int c = 0; c < o.streams; ++c) {
+      clients.emplace_back([&, c] {
+        auto stub = scheduling::v1::FacilityIngestService::NewStub(channel);
+        grpc::ClientContext ctx;
+        auto stream = stub->StreamObservations(&ctx);
+        std::thread writer([&] {
+          for (const auto* b : per_stream[c]) {
+            if (!stream->Write(*b)) break;
+          }
+          stream->WritesDone();
+        });
+        scheduling::v1::IngestAck ack;
+        while (stream->Read(&ack)) acked += ack.accepted() + ack.duplicates();
+        writer.join();
+        if (!stream->Finish().ok()) failed = true;
+      });
+    }
+    for (auto& t : clients) t.join();
+    const double ingest_s = absl::ToDoubleSeconds(absl::Now() - t0);
+    if (failed) return absl::InternalError("an ingest stream failed");
+    // Lag at the moment the last acknowledgement arrived.
+    uint64_t lag = 0;
+    {
+      auto stub = rollups::v1::RollupService::NewStub(channel);
+      rollups::v1::QueryKpisRequest req;
+      req.set_from("2026-01-05");
+      req.set_to("2026-01-05");
+      grpc::ClientContext ctx;
+      rollups::v1::QueryKpisResponse resp;
+      if (stub->QueryKpis(&ctx, req, &resp).ok()) lag = resp.lag_events();
+    }
+    TAKT_RETURN_IF_ERROR(server->WaitForProjection(absl::Minutes(10)));
+    const double end_to_end_s = absl::ToDoubleSeconds(absl::Now() - t0);
+    BenchResult ingest{"ingest_durable_acks", acked / ingest_s, 0, 0, 0, acked, ingest_s};
+    BenchResult e2e{"ingest_end_to_end_projected", acked / end_to_end_s, 0, 0, 0, acked,
+                    end_to_end_s};
+    e2e.appends_per_second = static_cast<double>(lag);  // reported as lag below
+    results.push_back(ingest);
+    results.push_back(e2e);
+    server->Shutdown();
+  }
+  // Rebuild: a fresh store from the whole log.
+  {
+    eventlog::EmbeddedLogOptions lo;
+    lo.data_dir = dir;
+    TAKT_ASSIGN_OR_RETURN(auto log, eventlog::OpenEmbeddedLog(lo));
+    model::ModelStore models(log.get());
+    TAKT_RETURN_IF_ERROR(models.Refresh());
+    TAKT_ASSIGN_OR_RETURN(auto store, rollup::RollupStore::Open(dir + "/rebuild"));
+    rollup::Projection p(log.get(), store.get(), [&](const std::string& f) { return models.Calendar(f); });
+    TAKT_RETURN_IF_ERROR(p.Start());
+    absl::Time t0 = absl::Now();
+    absl::Time last = t0;
+    uint64_t n = 0;
+    for (;;) {
+      // Timed to the last applied batch, not to the final idle poll.
+      TAKT_ASSIGN_OR_RETURN(size_t step, p.Step(absl::ZeroDuration()));
+      if (step == 0) break;
+      n += step;
+      last = absl::Now();
+    }
+    const double secs = absl::ToDoubleSeconds(last - t0);
+    results.push_back(BenchResult{"projection_rebuild", n / secs, 0, 0, 0, n, secs});
+  }
+  std::filesystem::remove_all(dir);
+  return results;
+}
+
+absl::StatusOr<std::vector<BenchResult>> RunQueryBenchmark(const BenchQueryOptions& o) {
+  namespace ev1 = ::takt::enterprise::v1;
+  const std::string dir = TempDir("query");
+  std::vector<BenchResult> results;
+  const absl::CivilDay first(2026, 1, 5);
+  const char* zones[] = {"America/Chicago", "Europe/Berlin", "Asia/Shanghai", "America/Sao_Paulo",
+                         "Asia/Kolkata"};
+  {
+    // The enterprise, through the model store (events in the log).
+    eventlog::EmbeddedLogOptions lo;
+    lo.data_dir = dir;
+    TAKT_ASSIGN_OR_RETURN(auto log, eventlog::OpenEmbeddedLog(lo));
+    model::ModelStore models(log.get());
+    std::vector<std::unique_ptr<google::protobuf::Message>> defs;
+    for (int r = 0; r < 5; ++r) {
+      auto d = std::make_unique<ev1::RegionDefined>();
+      d->set_region(absl::StrCat("region-", r));
+      defs.push_back(std::move(d));
+    }
+    for (int f = 0; f < o.facilities; ++f) {
+      const std::string id = absl::StrCat("plant-", f);
+      auto fd = std::make_unique<ev1::FacilityDefined>();
+      fd->set_facility(id);
+      fd->mutable_calendar()->set_time_zone(zones[f % 5]);
+      fd->mutable_calendar()->set_day_start("06:00");
+      defs.push_back(std::move(fd));
+      auto mv = std::make_unique<ev1::FacilityMoved>();
+      mv->set_facility(id);
+      mv->set_region(absl::StrCat("region-", f % 5));
+      mv->set_effective_from("2000-01-01");
+      defs.push_back(std::move(mv));
+      auto a = std::make_unique<ev1::AreaDefined>();
+      a->set_facility(id);
+      a->set_area("a");
+      defs.push_back(std::move(a));
+      auto w = std::make_unique<ev1::WorkCenterDefined>();
+      w->set_facility(id);
+      w->set_area("a");
+      w->set_work_center("wc");
+      defs.push_back(std::move(w));
+      for (int u = 0; u < o.units; ++u) {
+        auto wu = std::make_unique<ev1::WorkUnitDefined>();
+        wu->set_facility(id);
+        wu->set_work_center("wc");
+        wu->set_work_unit(absl::StrCat("u", u));
+        defs.push_back(std::move(wu));
+      }
+    }
+    ev1::ApplyDefinitionsRequest apply;
+    apply.set_request_id("bench-query-setup");
+    const auto* kinds = ev1::Definition::descriptor();
+    for (auto& d : defs) {
+      ev1::Definition* out = apply.add_definitions();
+      for (int k = 0; k < kinds->field_count(); ++k) {
+        if (kinds->field(k)->message_type() == d->GetDescriptor()) {
+          out->GetReflection()->MutableMessage(out, kinds->field(k))->CopyFrom(*d);
+        }
+      }
+    }
+    TAKT_RETURN_IF_ERROR(
+        enterprise::Definitions(log.get(), &models).Apply(apply, {"bench", absl::Now()}).status());
+    // Hourly element rows for every unit, written straight into the store
+    // (the format the projection writes; loading 90 days through ingest
+    // would take minutes and measure ingest, not queries).
+    TAKT_ASSIGN_OR_RETURN(auto store, rollup::RollupStore::Open(dir + "/rollups"));
+    std::mt19937_64 rng(5);
+    const absl::Time t_begin = absl::FromCivil(absl::CivilSecond(first), absl::UTCTimeZone()) - absl::Hours(24);
+    const int hours = 24 * (o.days + 2);
+    for (int f = 0; f < o.facilities; ++f) {
+      const kpi::FacilityCalendar* cal = models.Calendar(absl::StrCat("plant-", f));
+      std::vector<rollup::UnitHourDelta> batch;
+      for (int u = 0; u < o.units; ++u) {
+        for (int h = 0; h < hours; ++h) {
+          kpi::ElementSums s;
+          const int64_t apt = 2'400'000'000LL + static_cast<int64_t>(rng() % 1'000'000'000);
+          s[kpi::Element::kPbt] = 3'600'000'000LL;
+          s[kpi::Element::kApt] = apt;
+          s[kpi::Element::kAdet] = 3'600'000'000LL - apt;
+          s[kpi::Element::kPriPq] = apt * 9 / 10;
+          s[kpi::Element::kPriGq] = apt * 87 / 100;
+          s[kpi::Element::kPq] = apt / 40'000'000;
+          s[kpi::Element::kGq] = apt / 41'000'000;
+          const absl::Time hour = cal->HourStart(t_begin + absl::Hours(h));
+          batch.push_back({absl::StrCat("plant-", f), absl::StrCat("u", u), hour, s,
+                           cal->ProductionDay(hour)});
+        }
+      }
+      TAKT_RETURN_IF_ERROR(store->Apply(batch, "scheduling", {}, false));
+    }
+    TAKT_RETURN_IF_ERROR(store->Compact());
+  }
+  // Serve it, and query in-process (server side) and over gRPC (client side).
+  host::ServerOptions opts;
+  opts.data_dir = dir;
+  opts.listen = "127.0.0.1:0";
+  TAKT_ASSIGN_OR_RETURN(auto server, services::StartServer(opts));
+  auto stub = rollups::v1::RollupService::NewStub(grpc::CreateChannel(
+      absl::StrCat("127.0.0.1:", server->port()), grpc::InsecureChannelCredentials()));
+  struct Kind {
+    const char* name;
+    int days;
+    const char* by;
+  };
+  std::mt19937 rng(11);
+  for (Kind k : {Kind{"query_region_week", 7, ""}, Kind{"query_region_facilities_30d", 30, "child"}}) {
+    std::vector<double> client_ms;
+    for (int i = 0; i < o.queries; ++i) {
+      rollups::v1::QueryKpisRequest req;
+      req.set_scope(absl::StrCat("regions/region-", rng() % 5));
+      req.add_kpis("oee");
+      req.add_kpis("availability");
+      req.add_kpis("effectiveness");
+      req.add_kpis("quality_ratio");
+      absl::CivilDay from = first + static_cast<int>(rng() % static_cast<unsigned>(o.days - k.days));
+      req.set_from(absl::FormatCivilTime(from));
+      req.set_to(absl::FormatCivilTime(from + (k.days - 1)));
+      req.set_by(k.by);
+      grpc::ClientContext ctx;
+      rollups::v1::QueryKpisResponse resp;
+      absl::Time t0 = absl::Now();
+      grpc::Status st = stub->QueryKpis(&ctx, req, &resp);
+      client_ms.push_back(absl::ToDoubleMilliseconds(absl::Now() - t0));
+      if (!st.ok()) return absl::InternalError(st.error_message());
+    }
+    BenchResult r;
+    r.name = absl::StrCat(k.name, "_client");
+    r.p50_ms = Percentile(client_ms, 0.5);
+    r.p99_ms = Percentile(client_ms, 0.99);
+    r.events = static_cast<uint64_t>(o.queries);
+    results.push_back(r);
+  }
+  server->Shutdown();
+  server.reset();
+  // Server side: the same queries straight against the store and the model.
+  {
+    eventlog::EmbeddedLogOptions lo;
+    lo.data_dir = dir;
+    TAKT_ASSIGN_OR_RETURN(auto log, eventlog::OpenEmbeddedLog(lo));
+    model::ModelStore models(log.get());
+    TAKT_RETURN_IF_ERROR(models.Refresh());
+    TAKT_ASSIGN_OR_RETURN(auto store, rollup::RollupStore::Open(dir + "/rollups"));
+    for (Kind k : {Kind{"query_region_week", 7, ""}, Kind{"query_region_facilities_30d", 30, "child"}}) {
+      std::vector<double> ms;
+      for (int i = 0; i < o.queries; ++i) {
+        rollup::QueryRequest q;
+        q.scope = *rollup::ParseScope(absl::StrCat("regions/region-", rng() % 5));
+        q.kpis = {"oee", "availability", "effectiveness", "quality_ratio"};
+        q.from = first + static_cast<int>(rng() % static_cast<unsigned>(o.days - k.days));
+        q.to = q.from + (k.days - 1);
+        q.by = *rollup::ParseBreakdown(k.by);
+        absl::Time t0 = absl::Now();
+        absl::StatusOr<rollup::QueryResult> r;
+        models.Read([&](const model::EnterpriseModel& m) { r = rollup::RunQuery(*store, m, q); });
+        ms.push_back(absl::ToDoubleMilliseconds(absl::Now() - t0));
+        if (!r.ok()) return r.status();
+      }
+      BenchResult r;
+      r.name = absl::StrCat(k.name, "_server");
+      r.p50_ms = Percentile(ms, 0.5);
+      r.p99_ms = Percentile(ms, 0.99);
+      r.events = static_cast<uint64_t>(o.queries);
+      results.push_back(r);
+    }
+  }
+  std::filesystem::remove_all(dir);
+  return results;
+}
+
+}  // namespace takt::cli

@@ -1,0 +1,32 @@
+// File: bench_service.h
+// -----------------------------------------------------------------------------
+// `takt bench ingest` and `takt bench query`: end-to-end figures of the
+// rollups path on the embedded log.
+#ifndef TAKT_BENCH_BENCH_SERVICE_H_
+#define TAKT_BENCH_BENCH_SERVICE_H_
+
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "bench/bench_log.h"
+
+namespace takt::cli {
+
+struct BenchIngestOptions {
+  int facilities = 24;
+  int days = 7;
+  int streams = 4;  // concurrent gateway connections
+};
+absl::StatusOr<std::vector<BenchResult>> RunIngestBenchmark(const BenchIngestOptions& options);
+
+struct BenchQueryOptions {
+  int facilities = 50;
+  int units = 20;
+  int days = 90;
+  int queries = 1000;  // per query kind
+};
+absl::StatusOr<std::vector<BenchResult>> RunQueryBenchmark(const BenchQueryOptions& options);
+
+}  // namespace takt::cli
+
+#endif  // TAKT_BENCH_BENCH_SERVICE_H_

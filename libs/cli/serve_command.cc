@@ -1,0 +1,58 @@
+#include "libs/cli/serve_command.h"
+
+#include <csignal>
+#include <thread>
+
+#include "absl/strings/str_join.h"
+#include "libs/host/host.h"
+#include "libs/model/enterprise_model.h"
+#include "services/registry.h"
+
+namespace takt::cli {
+namespace {
+
+volatile std::sig_atomic_t g_stop = 0;
+void OnSignal(int) { g_stop = 1; }
+
+}  // namespace
+
+int RunServe(const ServeArgs& args, std::ostream& out, std::ostream& err) {
+  host::ServerOptions o;
+  o.data_dir = args.data_dir;
+  o.listen = args.listen;
+  o.kafka_brokers = args.kafka_brokers;
+  o.owner_id = args.owner_id;
+  o.services = args.services;
+  auto earliest = model::ParseDay(args.earliest_observation);
+  if (!earliest.ok()) {
+    err << "takt: serve: --earliest-observation: " << earliest.status().message() << "\n";
+    return 2;
+  }
+  o.earliest_observation = absl::FromCivil(*earliest, absl::UTCTimeZone());
+  if (args.max_lateness_days < 0) {
+    err << "takt: serve: --max-lateness-days is " << args.max_lateness_days
+        << ": must be 0 (no bound) or more\n";
+    return 2;
+  }
+  o.max_lateness = absl::Hours(24) * args.max_lateness_days;
+  auto server = services::StartServer(o);
+  if (!server.ok()) {
+    err << "takt: serve: " << server.status().message() << "\n";
+    return 2;
+  }
+  out << "takt serving on port " << (*server)->port() << " ("
+      << (args.services.empty() ? std::string("all services") : absl::StrJoin(args.services, ", "))
+      << "; data in " << args.data_dir << ", "
+      << (args.kafka_brokers.empty() ? std::string("embedded log")
+                                     : "Kafka log at " + args.kafka_brokers + ", owner " + args.owner_id)
+      << ")" << std::endl;
+  std::signal(SIGINT, OnSignal);
+  std::signal(SIGTERM, OnSignal);
+  std::thread waiter([&] { (*server)->Wait(); });
+  while (!g_stop) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  (*server)->Shutdown();
+  waiter.join();
+  return 0;
+}
+
+}  // namespace takt::cli

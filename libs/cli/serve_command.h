@@ -1,0 +1,28 @@
+// File: serve_command.h
+// -----------------------------------------------------------------------------
+// `takt serve`: the host running the registered modules (services/registry.h)
+// until SIGINT or SIGTERM.
+#ifndef TAKT_LIBS_CLI_SERVE_COMMAND_H_
+#define TAKT_LIBS_CLI_SERVE_COMMAND_H_
+
+#include <ostream>
+#include <string>
+#include <vector>
+
+namespace takt::cli {
+
+struct ServeArgs {
+  std::string data_dir = "takt-data";
+  std::string listen = "127.0.0.1:7470";
+  std::string kafka_brokers;  // empty: the embedded log
+  std::string owner_id = "serve";
+  std::vector<std::string> services;  // empty: all
+  std::string earliest_observation = "2000-01-01";
+  int max_lateness_days = 35;  // 0: no bound
+};
+
+int RunServe(const ServeArgs& args, std::ostream& out, std::ostream& err);
+
+}  // namespace takt::cli
+
+#endif  // TAKT_LIBS_CLI_SERVE_COMMAND_H_

@@ -1,0 +1,258 @@
+#include "libs/host/host.h"
+
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/resource_quota.h>
+#include <grpcpp/support/server_interceptor.h>
+
+#include <algorithm>
+#include <atomic>
+#include <filesystem>
+#include <set>
+#include <string_view>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "libs/common/log.h"
+#include "libs/common/status_macros.h"
+#include "libs/eventlog/embedded_log.h"
+#include "libs/eventlog/kafka_log.h"
+#include "libs/model/model_store.h"
+
+namespace takt::host {
+namespace {
+
+// Unary requests that do not decode reach no handler: gRPC answers INTERNAL
+// with an empty message. Say what it is: INVALID_ARGUMENT naming the method.
+class UndecodableRequestInterceptor final : public grpc::experimental::Interceptor {
+ public:
+  explicit UndecodableRequestInterceptor(std::string method) : method_(std::move(method)) {}
+  void Intercept(grpc::experimental::InterceptorBatchMethods* m) override {
+    if (m->QueryInterceptionHookPoint(grpc::experimental::InterceptionHookPoints::PRE_SEND_STATUS)) {
+      // gRPC's own deserialization failure (proto_utils.h GenericDeserialize).
+      const grpc::Status s = m->GetSendStatus();
+      if (s.error_code() == grpc::StatusCode::INTERNAL &&
+          (s.error_message().empty() || s.error_message() == "No payload")) {
+        m->ModifySendStatus(grpc::Status(
+            grpc::StatusCode::INVALID_ARGUMENT,
+            absl::StrCat("the request to ", method_, " does not decode (malformed protobuf)")));
+      }
+    }
+    m->Proceed();
+  }
+
+ private:
+  const std::string method_;
+};
+
+class UndecodableRequestInterceptors final
+    : public grpc::experimental::ServerInterceptorFactoryInterface {
+ public:
+  grpc::experimental::Interceptor* CreateServerInterceptor(
+      grpc::experimental::ServerRpcInfo* info) override {
+    // Streams read their own messages (services/scheduling/ingest_service.cc).
+    if (info->type() != grpc::experimental::ServerRpcInfo::Type::UNARY &&
+        info->type() != grpc::experimental::ServerRpcInfo::Type::SERVER_STREAMING) {
+      return nullptr;
+    }
+    return new UndecodableRequestInterceptor(info->method());
+  }
+};
+
+class Server final : public TaktServer, public Health {
+ public:
+  ~Server() override { Shutdown(); }
+
+  absl::Status Init(const ServerOptions& options, const std::vector<ModuleInfo>& registry) {
+    options_ = options;
+    TAKT_ASSIGN_OR_RETURN(const std::vector<std::string> names,
+                          ResolveServices(options.services, !options.kafka_brokers.empty(), registry));
+    std::vector<const ModuleInfo*> running;
+    std::vector<es::ContextDescriptor> contexts;
+    for (const ModuleInfo& m : registry) {
+      for (const es::ContextDescriptor& c : m.owns) contexts.push_back(c);
+      if (std::find(names.begin(), names.end(), m.name) != names.end()) running.push_back(&m);
+    }
+    // What this process writes, and what it reads without writing: every
+    // process reads the enterprise model.
+    std::set<std::string> owns, reads = {model::kEnterpriseContext};
+    for (const ModuleInfo* m : running) {
+      for (const es::ContextDescriptor& c : m->owns) owns.insert(c.name);
+      for (const std::string& c : m->reads) reads.insert(c);
+      if (m->reads_all) {
+        for (const es::ContextDescriptor& c : contexts) reads.insert(c.name);
+      }
+    }
+    for (const std::string& c : owns) reads.erase(c);
+    if (options.kafka_brokers.empty()) {
+      eventlog::EmbeddedLogOptions lo;
+      lo.data_dir = options.data_dir;
+      TAKT_ASSIGN_OR_RETURN(log_, eventlog::OpenEmbeddedLog(lo));
+    } else {
+      std::error_code ec;
+      std::filesystem::create_directories(options.data_dir + "/keys", ec);
+      eventlog::KafkaLogOptions ko;
+      ko.brokers = options.kafka_brokers;
+      ko.owner_id = options.owner_id;
+      ko.contexts.assign(owns.begin(), owns.end());
+      ko.read_contexts.assign(reads.begin(), reads.end());
+      ko.signing_key_path = options.data_dir + "/keys/checkpoint.key";
+      ko.client_config = options.kafka_config;
+      TAKT_ASSIGN_OR_RETURN(log_, eventlog::OpenKafkaLog(ko));
+    }
+    models_ = std::make_unique<model::ModelStore>(log_.get());
+    TAKT_RETURN_IF_ERROR(models_->Refresh());
+    env_ = std::make_unique<Env>(log_.get(), models_.get(), &options_, contexts,
+                                 options.kafka_brokers.empty());
+    // Where this process does not write the enterprise stream, it follows it.
+    env_->set_follows_model(owns.count(model::kEnterpriseContext) == 0);
+    for (const ModuleInfo* m : running) {
+      std::unique_ptr<Module> module = m->create();
+      absl::Status started = module->Start(*env_);
+      if (!started.ok()) {
+        return absl::Status(started.code(), absl::StrCat(m->name, ": ", started.message()));
+      }
+      modules_.push_back(std::move(module));
+    }
+
+    grpc::EnableDefaultHealthCheckService(true);
+    grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+    grpc::ServerBuilder builder;
+    // gRPC sets SO_REUSEPORT by default: a second server (with another data
+    // directory) would then share the port and split the clients between
+    // two logs. One port, one server.
+    builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+    // Bounded resources: at most kMaxServerThreads RPC threads (beyond, new
+    // calls get RESOURCE_EXHAUSTED instead of a thread each); keepalive
+    // pings find dead peers; idle connections close after 15 minutes.
+    grpc::ResourceQuota quota("takt-serve");
+    quota.SetMaxThreads(kMaxServerThreads);
+    builder.SetResourceQuota(quota);
+    builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 60'000);
+    builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 20'000);
+    builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_IDLE_MS, 15 * 60'000);
+    {
+      std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> creators;
+      creators.push_back(std::make_unique<UndecodableRequestInterceptors>());
+      builder.experimental().SetInterceptorCreators(std::move(creators));
+    }
+    builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(), &port_);
+    std::vector<ServiceEntry> services;
+    for (auto& module : modules_) {
+      for (ServiceEntry& s : module->Services()) {
+        builder.RegisterService(s.service);
+        services.push_back(std::move(s));
+      }
+    }
+    builder.SetMaxReceiveMessageSize(16 << 20);
+    server_ = builder.BuildAndStart();
+    if (!server_ || port_ == 0) {
+      return absl::UnavailableError(absl::StrCat(
+          "cannot listen on ", options.listen,
+          ": the address is in use (another takt serve?) or not valid here"));
+    }
+    for (const ServiceEntry& s : services) SetServing(s.name, s.serving_at_start);
+    for (auto& module : modules_) module->Run(*env_, *this);
+    if (env_->follows_model()) follower_ = std::thread([this] { FollowLoop(); });
+    log::Info(absl::StrCat("started on port ", port_, ": ", absl::StrJoin(names, ", "), "; ",
+                           options.kafka_brokers.empty()
+                               ? absl::StrCat("embedded log in ", options.data_dir)
+                               : absl::StrCat("Kafka at ", options.kafka_brokers, ", owner ",
+                                              options.owner_id, ", writes ",
+                                              absl::StrJoin(owns, ","), ", reads ",
+                                              absl::StrJoin(reads, ","))));
+    return absl::OkStatus();
+  }
+
+  int port() const override { return port_; }
+  void Wait() override { server_->Wait(); }
+
+  void Shutdown() override {
+    if (stopped_.exchange(true)) return;
+    if (server_) server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    for (auto& module : modules_) module->Stop();
+    if (follower_.joinable()) follower_.join();
+    if (server_) log::Info(absl::StrCat("stopped (port ", port_, ")"));
+  }
+
+  absl::Status WaitForProjection(absl::Duration timeout) override {
+    const absl::Time deadline = absl::Now() + timeout;
+    for (auto& module : modules_) {
+      TAKT_RETURN_IF_ERROR(module->WaitCaughtUp(deadline - absl::Now()));
+    }
+    return absl::OkStatus();
+  }
+
+  void SetServing(std::string_view service, bool serving) override {
+    if (server_ && server_->GetHealthCheckService() != nullptr) {
+      server_->GetHealthCheckService()->SetServingStatus(std::string(service), serving);
+    }
+  }
+
+ private:
+  // Keeps the model of a process that does not write it close to the log
+  // (ingest also refreshes on demand when it meets an unknown name).
+  void FollowLoop() {
+    std::string failing;
+    while (!stopped_) {
+      absl::Status s = models_->Refresh();
+      const std::string error = s.ok() ? "" : std::string(s.message());
+      if (error != failing) {
+        if (error.empty()) {
+          log::Info("enterprise model: following the log again");
+        } else {
+          log::Warn(absl::StrCat("enterprise model: cannot follow the log (", error, "); retrying"));
+        }
+        failing = error;
+      }
+      for (int i = 0; i < 5 && !stopped_; ++i) absl::SleepFor(absl::Milliseconds(100));
+    }
+  }
+
+  static constexpr int kMaxServerThreads = 256;
+
+  ServerOptions options_;
+  std::unique_ptr<eventlog::EventLog> log_;
+  std::unique_ptr<model::ModelStore> models_;
+  std::unique_ptr<Env> env_;
+  std::vector<std::unique_ptr<Module>> modules_;
+  std::unique_ptr<grpc::Server> server_;
+  int port_ = 0;
+  std::thread follower_;
+  std::atomic<bool> stopped_{false};
+};
+
+}  // namespace
+
+absl::StatusOr<std::vector<std::string>> ResolveServices(const std::vector<std::string>& services,
+                                                         bool kafka,
+                                                         const std::vector<ModuleInfo>& modules) {
+  std::vector<std::string> all;
+  for (const ModuleInfo& m : modules) all.push_back(m.name);
+  std::vector<std::string> out;
+  for (const std::string& s : services) {
+    if (std::find(all.begin(), all.end(), s) == all.end()) {
+      return absl::InvalidArgumentError(absl::StrCat("unknown service '", s, "' (services are ",
+                                                     absl::StrJoin(all, ", "), ")"));
+    }
+    if (std::find(out.begin(), out.end(), s) == out.end()) out.push_back(s);
+  }
+  if (out.empty()) out = all;
+  if (out.size() < all.size() && !kafka) {
+    return absl::InvalidArgumentError(
+        "running a subset of the services needs --kafka-brokers: the embedded log belongs to "
+        "one process, which runs all services");
+  }
+  return out;
+}
+
+absl::StatusOr<std::unique_ptr<TaktServer>> TaktServer::Start(
+    const ServerOptions& options, const std::vector<ModuleInfo>& modules) {
+  auto server = std::make_unique<Server>();
+  TAKT_RETURN_IF_ERROR(server->Init(options, modules));
+  return std::unique_ptr<TaktServer>(std::move(server));
+}
+
+}  // namespace takt::host

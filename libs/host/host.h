@@ -1,0 +1,67 @@
+// File: host.h
+// -----------------------------------------------------------------------------
+// `takt serve` as a library: a host that opens the event log (embedded by
+// default, Kafka when brokers are given) and the enterprise read model,
+// then composes the modules it is given (libs/host/module.h; the list is
+// services/registry.h): their stores, gRPC services (plus health and
+// reflection) and background loops. Tests start it on 127.0.0.1:0.
+#ifndef TAKT_LIBS_HOST_HOST_H_
+#define TAKT_LIBS_HOST_HOST_H_
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/civil_time.h"
+#include "absl/time/time.h"
+#include "libs/host/module.h"
+
+namespace takt::host {
+
+struct ServerOptions {
+  // Rollups, signing keys and (embedded mode) the log live here.
+  std::string data_dir = "takt-data";
+  std::string listen = "127.0.0.1:7470";
+  // Non-empty: the log is Kafka (topics takt.<context>.v1 must exist) and
+  // this process owns the enterprise and scheduling streams under
+  // transactional id takt-<owner_id>.
+  std::string kafka_brokers;
+  std::string owner_id = "serve";
+  std::map<std::string, std::string> kafka_config;  // extra librdkafka properties
+  // Which modules this process runs, by name; empty means all. A subset
+  // needs Kafka: the process then owns (writes) the contexts its modules
+  // declare and only reads the others.
+  std::vector<std::string> services;
+  // The ingest horizon (see services/scheduling/ingest.h): nothing before
+  // `earliest_observation`, nor more than `max_lateness` behind the newest
+  // observation a facility has accepted (zero: no such bound).
+  absl::Time earliest_observation = absl::FromCivil(absl::CivilDay(2000, 1, 1), absl::UTCTimeZone());
+  absl::Duration max_lateness = absl::Hours(24 * 35);
+};
+
+// Checks a service list against the modules; returns it with duplicates
+// removed, or every module when empty.
+absl::StatusOr<std::vector<std::string>> ResolveServices(const std::vector<std::string>& services,
+                                                         bool kafka,
+                                                         const std::vector<ModuleInfo>& modules);
+
+class TaktServer {
+ public:
+  static absl::StatusOr<std::unique_ptr<TaktServer>> Start(const ServerOptions& options,
+                                                           const std::vector<ModuleInfo>& modules);
+  virtual ~TaktServer() = default;
+  // The port actually bound (useful with port 0).
+  virtual int port() const = 0;
+  // Blocks until Shutdown() is called from another thread.
+  virtual void Wait() = 0;
+  virtual void Shutdown() = 0;
+  // Waits until every module's background work (the rollups projection)
+  // has caught up with the log (tests, benchmarks).
+  virtual absl::Status WaitForProjection(absl::Duration timeout) = 0;
+};
+
+}  // namespace takt::host
+
+#endif  // TAKT_LIBS_HOST_HOST_H_

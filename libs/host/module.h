@@ -1,0 +1,137 @@
+// File: module.h
+// -----------------------------------------------------------------------------
+// The seam every bounded context lands on. A context is a folder under
+// services/ that provides one ModuleInfo (listed once, in
+// services/registry.cc): its name (what `takt serve --services` takes), the
+// contexts it writes and reads (Kafka topics, ownership, audit), how a
+// facility's history is laid out in its streams, a factory for the running
+// module, and its CLI commands. The host (host.h) opens the log and the
+// shared enterprise read model, starts the modules a process runs, registers
+// their gRPC services, runs their background loops and reports their health.
+#ifndef TAKT_LIBS_HOST_MODULE_H_
+#define TAKT_LIBS_HOST_MODULE_H_
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <typeindex>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "libs/es/context.h"
+
+namespace CLI {
+class App;
+}
+namespace grpc {
+class Service;
+}
+namespace takt::eventlog {
+class EventLog;
+}
+namespace takt::model {
+class ModelStore;
+}
+
+namespace takt::host {
+
+struct ServerOptions;
+
+// gRPC health of the services a module registered.
+class Health {
+ public:
+  virtual ~Health() = default;
+  virtual void SetServing(std::string_view service, bool serving) = 0;
+};
+
+// What the host gives the modules of one process.
+class Env {
+ public:
+  Env(eventlog::EventLog* log, model::ModelStore* models, const ServerOptions* options,
+      std::vector<es::ContextDescriptor> contexts, bool embedded)
+      : log_(log),
+        models_(models),
+        options_(options),
+        contexts_(std::move(contexts)),
+        embedded_(embedded) {}
+
+  eventlog::EventLog* log() const { return log_; }
+  // The enterprise model every context reads (followed from the log).
+  model::ModelStore* models() const { return models_; }
+  const ServerOptions& options() const { return *options_; }
+  // Every registered context (not only those this process runs).
+  const std::vector<es::ContextDescriptor>& contexts() const { return contexts_; }
+  // True on the embedded log (one process runs every module).
+  bool embedded() const { return embedded_; }
+  // True when this process does not write the enterprise stream and so
+  // follows it (the host refreshes the model in the background).
+  bool follows_model() const { return follows_model_; }
+  void set_follows_model(bool follows) { follows_model_ = follows; }
+
+  // Objects one module offers the others in the same process (the rollups
+  // module offers its store, which audit's explain compares against).
+  // Provide before the modules after it start; Find returns null when no
+  // module of this process provides one.
+  template <typename T>
+  void Provide(T* object) {
+    provided_[std::type_index(typeid(T))] = object;
+  }
+  template <typename T>
+  T* Find() const {
+    auto it = provided_.find(std::type_index(typeid(T)));
+    return it == provided_.end() ? nullptr : static_cast<T*>(it->second);
+  }
+
+ private:
+  eventlog::EventLog* log_;
+  model::ModelStore* models_;
+  const ServerOptions* options_;
+  std::vector<es::ContextDescriptor> contexts_;
+  bool embedded_;
+  bool follows_model_ = false;
+  absl::flat_hash_map<std::type_index, void*> provided_;
+};
+
+// A gRPC service a module registers, with its health name.
+struct ServiceEntry {
+  grpc::Service* service;
+  std::string name;               // full service name, e.g. "takt.rollups.v1.RollupService"
+  bool serving_at_start = true;   // false: the module turns it SERVING when ready
+};
+
+// A running module. Start() opens its stores (the log and the model are
+// open, modules before it in the registry have started); Services() lists
+// its gRPC services (owned by the module); Run() starts its background
+// loops once the server listens; Stop() ends them before destruction.
+class Module {
+ public:
+  virtual ~Module() = default;
+  virtual absl::Status Start(Env& env) = 0;
+  virtual std::vector<ServiceEntry> Services() = 0;
+  virtual void Run(Env& env, Health& health) {}
+  virtual void Stop() {}
+  // Waits until the module's background work has caught up with the log
+  // (tests); modules without such work return OK at once.
+  virtual absl::Status WaitCaughtUp(absl::Duration timeout) { return absl::OkStatus(); }
+};
+
+// What a context declares, once.
+struct ModuleInfo {
+  std::string name;  // --services name
+  // Contexts it writes (on Kafka: under this process's transactional id).
+  std::vector<es::ContextDescriptor> owns;
+  // Contexts it reads and does not write (by name).
+  std::vector<std::string> reads;
+  // Whether it reads every registered context (audit, rollups).
+  bool reads_all = false;
+  std::function<std::unique_ptr<Module>()> create;
+  // Adds the context's CLI commands; a command's callback sets *exit_code.
+  std::function<void(CLI::App& app, int* exit_code)> add_commands;
+};
+
+}  // namespace takt::host
+
+#endif  // TAKT_LIBS_HOST_MODULE_H_

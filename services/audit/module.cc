@@ -1,0 +1,37 @@
+#include "services/audit/module.h"
+
+#include "services/audit/audit_cli.h"
+#include "services/audit/grpc_service.h"
+#include "takt/audit/v1/audit.grpc.pb.h"
+
+namespace takt::audit {
+namespace {
+
+class AuditModule final : public host::Module {
+ public:
+  absl::Status Start(host::Env& env) override {
+    service_ = NewAuditService(env.log(), env.embedded(), env.models(),
+                               env.Find<rollup::RollupStore>(), env.contexts());
+    return absl::OkStatus();
+  }
+  std::vector<host::ServiceEntry> Services() override {
+    return {{service_.get(), std::string(v1::AuditService::service_full_name())}};
+  }
+
+ private:
+  std::unique_ptr<grpc::Service> service_;
+};
+
+}  // namespace
+
+host::ModuleInfo Module() {
+  host::ModuleInfo m;
+  m.name = "audit";
+  m.owns = {{kAuditContext}};
+  m.reads_all = true;
+  m.create = [] { return std::make_unique<AuditModule>(); };
+  m.add_commands = cli::AddAuditCommands;
+  return m;
+}
+
+}  // namespace takt::audit

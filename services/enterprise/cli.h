@@ -1,0 +1,33 @@
+// File: cli.h
+// -----------------------------------------------------------------------------
+// `takt apply`: the enterprise model a YAML file describes, sent to the
+// enterprise service (idempotent; --dry-run prints the events it would write).
+#ifndef TAKT_SERVICES_ENTERPRISE_CLI_H_
+#define TAKT_SERVICES_ENTERPRISE_CLI_H_
+
+#include <cstdint>
+#include <ostream>
+#include <string>
+#include <vector>
+
+namespace CLI {
+class App;
+}
+
+namespace takt::cli {
+
+struct ApplyArgs {
+  std::string target = "127.0.0.1:7470";
+  std::string file;
+  bool dry_run = false;  // print the events it would write, write nothing
+  bool json = false;
+};
+
+int RunApply(const ApplyArgs& args, std::ostream& out, std::ostream& err);
+
+// Adds the commands above to `app`; their callbacks set *exit_code.
+void AddEnterpriseCommands(CLI::App& app, int* exit_code);
+
+}  // namespace takt::cli
+
+#endif  // TAKT_SERVICES_ENTERPRISE_CLI_H_

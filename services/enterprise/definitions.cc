@@ -1,0 +1,75 @@
+#include "services/enterprise/definitions.h"
+
+#include "absl/strings/str_cat.h"
+
+namespace takt::enterprise {
+namespace {
+
+// The definition a request entry holds, or null when it is empty.
+const google::protobuf::Message* DefinitionOf(const v1::Definition& d) {
+  switch (d.kind_case()) {
+    case v1::Definition::kRegion: return &d.region();
+    case v1::Definition::kFacility: return &d.facility();
+    case v1::Definition::kMove: return &d.move();
+    case v1::Definition::kArea: return &d.area();
+    case v1::Definition::kWorkCenter: return &d.work_center();
+    case v1::Definition::kWorkUnit: return &d.work_unit();
+    case v1::Definition::kProduct: return &d.product();
+    default: return nullptr;
+  }
+}
+
+// Each event is one of the definitions: the Definition field of its type.
+void AddWouldWrite(const es::Event& e, v1::ApplyDefinitionsResponse& response) {
+  const auto* kinds = v1::Definition::descriptor();
+  v1::Definition* d = response.add_would_write();
+  for (int f = 0; f < kinds->field_count(); ++f) {
+    if (kinds->field(f)->message_type()->full_name() != e.type) continue;
+    d->GetReflection()->MutableMessage(d, kinds->field(f))->ParseFromString(e.payload);
+  }
+}
+
+}  // namespace
+
+Definitions::Definitions(eventlog::EventLog* log, model::ModelStore* models)
+    : store_(log, {.context = model::kEnterpriseContext,
+                   .stream = [](const std::string&) { return std::string(model::kEnterpriseStream); },
+                   .initial = [](const std::string&) { return model::EnterpriseModel(); }}),
+      models_(models) {}
+
+absl::StatusOr<v1::ApplyDefinitionsResponse> Definitions::Apply(
+    const v1::ApplyDefinitionsRequest& request, const es::CommandOrigin& origin) {
+  auto decide = [&](model::EnterpriseModel& scratch, es::Decided& out,
+                    v1::ApplyDefinitionsResponse& response) -> absl::Status {
+    for (int i = 0; i < request.definitions_size(); ++i) {
+      const google::protobuf::Message* desired = DefinitionOf(request.definitions(i));
+      if (desired == nullptr) {
+        return absl::InvalidArgumentError(absl::StrCat("definitions[", i, "] is empty"));
+      }
+      auto decided = scratch.Decide(*desired, origin.now);
+      if (!decided.ok()) {
+        return absl::Status(decided.status().code(),
+                            absl::StrCat("definitions[", i, "]: ", decided.status().message()));
+      }
+      if (decided->empty()) {
+        response.set_unchanged(response.unchanged() + 1);
+        continue;
+      }
+      response.set_changed(response.changed() + 1);
+      for (es::Event& e : *decided) {
+        if (request.validate_only()) AddWouldWrite(e, response);
+        TAKT_RETURN_IF_ERROR(out.Emit(scratch, std::move(e)));
+      }
+    }
+    return absl::OkStatus();
+  };
+  auto response = store_.Execute<v1::ApplyDefinitionsResponse>(
+      std::string(model::kEnterpriseStream), request, origin, decide, request.validate_only());
+  // Every reader (ingest, rollups) sees the new model from now on.
+  if (response.ok() && response->changed() > 0 && !request.validate_only()) {
+    TAKT_RETURN_IF_ERROR(models_->Refresh());
+  }
+  return response;
+}
+
+}  // namespace takt::enterprise

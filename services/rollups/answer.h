@@ -1,0 +1,31 @@
+// File: answer.h
+// -----------------------------------------------------------------------------
+// A director's KPI question answered from the rollups: the scope, period
+// and breakdown parsed, the KPIs (default OEE, availability, effectiveness,
+// quality) computed as ratios of summed elements, the downtime Pareto with
+// each reason's share, and what the answer is based on: the projection's
+// position in every context it reads and how far behind the log it is.
+#ifndef TAKT_SERVICES_ROLLUPS_ANSWER_H_
+#define TAKT_SERVICES_ROLLUPS_ANSWER_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "libs/eventlog/event_log.h"
+#include "libs/model/model_store.h"
+#include "services/rollups/rollup_store.h"
+#include "takt/rollups/v1/rollups.pb.h"
+
+namespace takt::rollup {
+
+// Events in the log after `cursor` (per partition, in the log's terms).
+uint64_t Lag(const eventlog::Cursor& cursor, const eventlog::Cursor& end);
+
+absl::StatusOr<rollups::v1::QueryKpisResponse> AnswerQuery(
+    const RollupStore& store, const model::ModelStore& models, eventlog::EventLog& log,
+    const std::vector<std::string>& contexts, const rollups::v1::QueryKpisRequest& request);
+
+}  // namespace takt::rollup
+
+#endif  // TAKT_SERVICES_ROLLUPS_ANSWER_H_

@@ -1,0 +1,39 @@
+#include "services/rollups/grpc_service.h"
+
+#include "libs/host/rpc.h"
+#include "services/rollups/answer.h"
+#include "takt/rollups/v1/rollups.grpc.pb.h"
+
+namespace takt::rollup {
+namespace {
+
+class RollupServiceImpl final : public rollups::v1::RollupService::Service {
+ public:
+  RollupServiceImpl(eventlog::EventLog* log, model::ModelStore* models, RollupStore* store,
+                    std::vector<std::string> contexts)
+      : log_(log), models_(models), store_(store), contexts_(std::move(contexts)) {}
+
+  grpc::Status QueryKpis(grpc::ServerContext*, const rollups::v1::QueryKpisRequest* request,
+                         rollups::v1::QueryKpisResponse* response) override {
+    auto r = AnswerQuery(*store_, *models_, *log_, contexts_, *request);
+    if (!r.ok()) return host::ToGrpc(r.status());
+    *response = *std::move(r);
+    return grpc::Status::OK;
+  }
+
+ private:
+  eventlog::EventLog* log_;
+  model::ModelStore* models_;
+  RollupStore* store_;
+  const std::vector<std::string> contexts_;
+};
+
+}  // namespace
+
+std::unique_ptr<grpc::Service> NewRollupService(eventlog::EventLog* log, model::ModelStore* models,
+                                                RollupStore* store,
+                                                std::vector<std::string> contexts) {
+  return std::make_unique<RollupServiceImpl>(log, models, store, std::move(contexts));
+}
+
+}  // namespace takt::rollup

@@ -1,0 +1,197 @@
+#include "services/rollups/module.h"
+
+#include <atomic>
+#include <filesystem>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "libs/common/log.h"
+#include "libs/common/status_macros.h"
+#include "libs/host/host.h"
+#include "libs/model/model_store.h"
+#include "services/rollups/answer.h"
+#include "services/rollups/cli.h"
+#include "services/rollups/grpc_service.h"
+#include "services/rollups/projection.h"
+#include "services/rollups/rollup_store.h"
+#include "takt/rollups/v1/rollups.grpc.pb.h"
+
+namespace takt::rollup {
+namespace {
+
+// The contexts whose events the projection folds.
+const std::vector<std::string>& FoldedContexts() {
+  static const auto* contexts = new std::vector<std::string>{"scheduling"};
+  return *contexts;
+}
+
+class RollupsModule final : public host::Module {
+ public:
+  absl::Status Start(host::Env& env) override {
+    env_ = &env;
+    const std::string dir = env.options().data_dir + "/rollups";
+    TAKT_ASSIGN_OR_RETURN(store_, RollupStore::Open(dir));
+    // A projection ahead of its log (the log restored from an older
+    // backup) would silently skip what is appended next: rebuild it.
+    for (const std::string& context : FoldedContexts()) {
+      TAKT_ASSIGN_OR_RETURN(eventlog::Cursor stored, store_->LoadCursor(context));
+      TAKT_ASSIGN_OR_RETURN(eventlog::Cursor end, env.log()->EndCursor(context));
+      if (auto why = CursorBeyondEnd(stored, end)) {
+        log::Warn(absl::StrCat("rollups: the projection is ahead of the log in ", context, " (",
+                               *why, "); the log was restored from an older backup or replaced: "
+                               "rebuilding the rollups from the log"));
+        store_.reset();
+        std::error_code ec;
+        std::filesystem::remove_all(dir, ec);
+        if (ec) {
+          return absl::FailedPreconditionError(absl::StrCat(
+              "the rollups at ", dir, " are ahead of the log and cannot be removed: ", ec.message()));
+        }
+        TAKT_ASSIGN_OR_RETURN(store_, RollupStore::Open(dir));
+        break;
+      }
+    }
+    model::ModelStore* models = env.models();
+    ProjectionOptions po;
+    po.calendar_changes = [models] {
+      std::vector<std::pair<std::string, absl::Time>> out;
+      models->Read([&](const model::EnterpriseModel& m) {
+        for (const std::string& f : m.Facilities()) {
+          const kpi::FacilityCalendar* cal = m.Calendar(f);
+          if (cal != nullptr && cal->LatestChange() != absl::InfinitePast()) {
+            out.emplace_back(f, cal->LatestChange());
+          }
+        }
+      });
+      return out;
+    };
+    projection_ = std::make_unique<Projection>(
+        env.log(), store_.get(),
+        [models](const std::string& facility) { return models->Calendar(facility); }, po);
+    TAKT_RETURN_IF_ERROR(projection_->Start());
+    service_ = NewRollupService(env.log(), models, store_.get(), FoldedContexts());
+    env.Provide<RollupStore>(store_.get());
+    return absl::OkStatus();
+  }
+
+  std::vector<host::ServiceEntry> Services() override {
+    // Not ready until the projection has caught up (see ProjectLoop).
+    return {{service_.get(), std::string(kService), /*serving_at_start=*/false}};
+  }
+
+  void Run(host::Env& env, host::Health& health) override {
+    projector_ = std::thread([this, &env, &health] { ProjectLoop(env, health); });
+  }
+
+  void Stop() override {
+    stopped_ = true;
+    if (projector_.joinable()) projector_.join();
+  }
+
+  absl::Status WaitCaughtUp(absl::Duration timeout) override {
+    const absl::Time deadline = absl::Now() + timeout;
+    while (absl::Now() < deadline) {
+      uint64_t lag = 0;
+      for (const std::string& context : FoldedContexts()) {
+        auto end = env_->log()->EndCursor(context);
+        auto cursor = store_->LoadCursor(context);
+        if (!end.ok() || !cursor.ok()) return absl::InternalError("cannot read positions");
+        lag += Lag(*cursor, *end);
+      }
+      if (lag == 0) return absl::OkStatus();
+      absl::SleepFor(absl::Milliseconds(10));
+    }
+    return absl::DeadlineExceededError("projection did not catch up");
+  }
+
+  ~RollupsModule() override { Stop(); }
+
+ private:
+  // Applies the log to the rollups. An event it cannot apply is said once
+  // (log line; gRPC health NOT_SERVING; answers keep coming, with the lag
+  // they have), then retried: typically an event for a facility the model
+  // does not know yet, which a refresh resolves.
+  //
+  // The service's gRPC health is its readiness: SERVING while the
+  // projection applies the log, the log answers, and the projection is at
+  // most kReadyLagEvents behind (after a restart it is NOT_SERVING until it
+  // has caught up that far).
+  void ProjectLoop(host::Env& env, host::Health& health) {
+    std::string failing;  // the error being reported, empty when healthy
+    bool serving = false;  // as registered: not ready until checked
+    absl::Time checked = absl::InfinitePast();
+    uint64_t lag = 0;
+    std::string log_error;
+    while (!stopped_) {
+      auto n = projection_->Step(absl::Milliseconds(100));
+      if (n.ok()) {
+        if (!failing.empty()) {
+          log::Info("rollups: the projection applies events again");
+          failing.clear();
+        }
+      } else {
+        std::string error(n.status().message());
+        absl::SleepFor(absl::Milliseconds(200));
+        (void)env.models()->Refresh();
+        absl::Status restarted = projection_->Start();
+        if (!restarted.ok()) error = absl::StrCat(error, "; restart: ", restarted.message());
+        if (error != failing) {
+          log::Error(absl::StrCat("rollups: the projection cannot apply the log (",
+                                  absl::StatusCodeToString(n.status().code()), ": ", error,
+                                  "); answers show the lag; retrying"));
+          failing = error;
+        }
+      }
+      if (absl::Now() - checked >= absl::Seconds(1)) {
+        checked = absl::Now();
+        log_error.clear();
+        lag = 0;
+        for (const std::string& context : FoldedContexts()) {
+          auto end = env.log()->EndCursor(context);
+          if (!end.ok()) {
+            log_error = std::string(end.status().message());
+            continue;
+          }
+          lag += Lag(projection_->cursor(), *end);
+        }
+      }
+      const bool ready = failing.empty() && log_error.empty() && lag <= kReadyLagEvents;
+      if (ready != serving) {
+        serving = ready;
+        health.SetServing(kService, ready);
+        if (ready) {
+          log::Info("rollups: SERVING");
+        } else {
+          log::Warn(absl::StrCat("rollups: NOT_SERVING (",
+                                 !failing.empty()     ? "the projection is stopped"
+                                 : !log_error.empty() ? "the log does not answer: " + log_error
+                                                      : absl::StrCat(lag, " events behind"),
+                                 ")"));
+        }
+      }
+    }
+  }
+
+  static constexpr char kService[] = "takt.rollups.v1.RollupService";
+  static constexpr uint64_t kReadyLagEvents = 250'000;
+
+  host::Env* env_ = nullptr;
+  std::unique_ptr<RollupStore> store_;
+  std::unique_ptr<Projection> projection_;
+  std::unique_ptr<grpc::Service> service_;
+  std::thread projector_;
+  std::atomic<bool> stopped_{false};
+};
+
+}  // namespace
+
+host::ModuleInfo Module() {
+  host::ModuleInfo m;
+  m.name = "rollups";
+  m.reads = FoldedContexts();
+  m.create = [] { return std::make_unique<RollupsModule>(); };
+  m.add_commands = cli::AddRollupsCommands;
+  return m;
+}
+
+}  // namespace takt::rollup

@@ -1,0 +1,119 @@
+// File: projection.h
+// -----------------------------------------------------------------------------
+// The rollups projection: consumes a context's events from the log and keeps
+// the RollupStore's hourly element sums. Each batch's deltas, the unit state
+// changes they came from and the new log cursor are one WriteBatch, so a
+// crash at any point resumes at the stored cursor with matching state, and a
+// rebuild from an empty store gives identical rows.
+#ifndef TAKT_SERVICES_ROLLUPS_PROJECTION_H_
+#define TAKT_SERVICES_ROLLUPS_PROJECTION_H_
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "libs/eventlog/event_log.h"
+#include "libs/kpi/calendar.h"
+#include "libs/kpi/unit_timeline.h"
+#include "services/rollups/order_facts.h"
+#include "services/rollups/rollup_store.h"
+
+namespace takt::rollup {
+
+// Where a stored cursor is beyond the end of the log (the log was restored
+// from an older backup, or replaced): a description of the first such
+// partition, or nullopt if the cursor is within the log. A projection ahead
+// of its log would skip the events appended next; it must be rebuilt.
+std::optional<std::string> CursorBeyondEnd(const eventlog::Cursor& stored,
+                                           const eventlog::Cursor& end);
+
+// The calendar of a facility, or nullptr if the facility is unknown.
+using CalendarLookup = std::function<const kpi::FacilityCalendar*(const std::string& facility)>;
+
+// For each facility whose calendar has changed: when its latest change
+// takes effect (kpi::FacilityCalendar::LatestChange).
+using CalendarChanges = std::function<std::vector<std::pair<std::string, absl::Time>>()>;
+
+struct ProjectionOptions {
+  std::string context = "scheduling";
+  size_t max_events_per_batch = 20000;
+  bool sync = false;  // the log is the durable copy; state and cursor stay atomic
+  // Work orders are counted on the day of a planned end or completion that
+  // may lie after a calendar change decided later. When a facility's latest
+  // change is new to the projection and a stored order of that facility
+  // has such a time at or after it, the projection rebuilds from the log
+  // (a rebuild is what live must equal). Null: no calendar changes.
+  CalendarChanges calendar_changes;
+};
+
+struct ProjectionStats {
+  uint64_t events_applied = 0;
+  uint64_t events_ignored = 0;  // other event types
+  uint64_t rebuilds = 0;        // after calendar changes that moved stored orders
+};
+
+class Projection {
+ public:
+  Projection(eventlog::EventLog* log, RollupStore* store, CalendarLookup calendars,
+             ProjectionOptions options = {});
+
+  // Loads the stored cursor and subscribes from there.
+  absl::Status Start();
+  // Applies the next batch (read ahead on a background thread), waiting up
+  // to `timeout` for events to appear, and at least for one poll of the log
+  // (<= 100 ms when it is idle); returns the number of events consumed.
+  absl::StatusOr<size_t> Step(absl::Duration timeout);
+  // Steps until the log has nothing more right now.
+  absl::StatusOr<uint64_t> CatchUp();
+
+  const ProjectionStats& stats() const { return stats_; }
+  // The cursor of what has been applied and stored.
+  const eventlog::Cursor& cursor() const { return stored_cursor_; }
+
+  ~Projection();
+
+ private:
+  struct Pending;
+  class Prefetcher;  // reads and decodes the next batch while one is applied
+  void Reset();
+  // Applies calendar changes new to the store (see ProjectionOptions);
+  // true when the store was cleared for a rebuild.
+  absl::StatusOr<bool> CheckCalendarChanges();
+  absl::Status ApplyEvent(const eventlog::Envelope& e, Pending& pending);
+  absl::Status ApplyPlanEvent(const eventlog::Envelope& e, const std::string& facility,
+                              Pending& pending);
+  absl::StatusOr<OrderFacts*> FindOrder(const std::string& facility, const std::string& order,
+                                        Pending& pending);
+
+  eventlog::EventLog* log_;
+  RollupStore* store_;
+  CalendarLookup calendars_;
+  ProjectionOptions options_;
+  std::unique_ptr<Prefetcher> prefetcher_;  // owns the subscription
+  eventlog::Cursor stored_cursor_;  // what the store holds
+  // A unit's timeline with its ids (pending deltas point at it).
+  struct Unit {
+    std::string facility;
+    std::string unit;
+    const kpi::FacilityCalendar* calendar;
+    std::unique_ptr<kpi::UnitTimeline> timeline;
+  };
+  absl::StatusOr<Unit*> FindUnit(const std::string& facility, const std::string& unit,
+                                 const kpi::FacilityCalendar* calendar);
+  const kpi::FacilityCalendar* CalendarOf(const std::string& facility);
+
+  absl::flat_hash_map<std::string, std::unique_ptr<Unit>> units_;  // key: facility \0 unit
+  absl::flat_hash_map<std::string, const kpi::FacilityCalendar*> calendar_cache_;
+  absl::flat_hash_map<std::string, absl::Time> calendar_marks_;  // as stored
+  absl::flat_hash_map<std::string, OrderFacts> orders_;  // as stored; key: facility \0 order
+  ProjectionStats stats_;
+};
+
+}  // namespace takt::rollup
+
+#endif  // TAKT_SERVICES_ROLLUPS_PROJECTION_H_

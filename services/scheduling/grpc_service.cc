@@ -1,0 +1,167 @@
+#include "services/scheduling/grpc_service.h"
+
+#include <grpcpp/impl/rpc_service_method.h>
+#include <grpcpp/support/method_handler.h>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "libs/host/rpc.h"
+#include "takt/scheduling/v1/ingest.grpc.pb.h"
+#include "takt/scheduling/v1/planning_service.grpc.pb.h"
+
+namespace takt::scheduling {
+namespace {
+
+using host::ToGrpc;
+
+// Facility ingest, registered with raw messages: the sync API's Read()
+// returns false both at the end of a stream and for a message that does
+// not decode, so the handler decodes each batch itself and can end the
+// stream with INVALID_ARGUMENT instead of OK.
+class IngestServiceImpl final : public grpc::Service {
+ public:
+  IngestServiceImpl(eventlog::EventLog* log, model::ModelStore* models, bool follows_model,
+                    HorizonPolicy horizon)
+      : log_(log), models_(models), follows_model_(follows_model), horizons_(horizon) {
+    using Raw = grpc::ServerReaderWriter<grpc::ByteBuffer, grpc::ByteBuffer>;
+    // gRPC keeps the name's pointer: a literal.
+    static constexpr char kMethod[] = "/takt.scheduling.v1.FacilityIngestService/StreamObservations";
+    AddMethod(new grpc::internal::RpcServiceMethod(
+        kMethod, grpc::internal::RpcMethod::BIDI_STREAMING,
+        new grpc::internal::BidiStreamingHandler<IngestServiceImpl, grpc::ByteBuffer,
+                                                 grpc::ByteBuffer>(
+            [](IngestServiceImpl* service, grpc::ServerContext* ctx, Raw* stream) {
+              return service->StreamObservations(ctx, stream);
+            },
+            this)));
+  }
+
+  grpc::Status StreamObservations(
+      grpc::ServerContext* ctx, grpc::ServerReaderWriter<grpc::ByteBuffer, grpc::ByteBuffer>* raw) {
+    const std::string actor = host::Actor(ctx);
+    // A cap per peer: a gateway needs a stream or a few, not hundreds.
+    {
+      absl::MutexLock lock(&peers_mu_);
+      int& open = streams_per_peer_[actor];
+      if (open >= kMaxStreamsPerPeer) {
+        return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                            absl::StrCat(actor, " has ", open, " ingest streams open; at most ",
+                                         kMaxStreamsPerPeer, " per peer (send more batches on one)"));
+      }
+      ++open;
+    }
+    struct Closed {
+      IngestServiceImpl* self;
+      std::string peer;
+      ~Closed() {
+        absl::MutexLock lock(&self->peers_mu_);
+        if (--self->streams_per_peer_[peer] == 0) self->streams_per_peer_.erase(peer);
+      }
+    } closed{this, actor};
+    grpc::ByteBuffer in;
+    uint64_t received = 0;
+    // Acknowledgements go out as raw messages too.
+    auto write = [&](const v1::IngestAck& ack) {
+      grpc::ByteBuffer out;
+      bool own = false;
+      if (!grpc::SerializationTraits<v1::IngestAck>::Serialize(ack, &out, &own).ok()) return false;
+      return raw->Write(out);
+    };
+    while (raw->Read(&in)) {
+      ++received;
+      v1::ObservationBatch batch;
+      if (!grpc::SerializationTraits<v1::ObservationBatch>::Deserialize(&in, &batch).ok()) {
+        return grpc::Status(
+            grpc::StatusCode::INVALID_ARGUMENT,
+            absl::StrCat("message ", received, " of the stream does not decode as a ",
+                         v1::ObservationBatch::descriptor()->full_name(),
+                         "; the batches before it were acknowledged, nothing of it was recorded"));
+      }
+      // An empty or oversized batch is refused once, as a whole, ending the
+      // stream (acknowledged batches before it stay acknowledged).
+      if (absl::Status size = CheckBatchSize(batch); !size.ok()) return ToGrpc(size);
+      if (follows_model_ && MeetsUnknownNames(batch)) {
+        // The enterprise service may have defined them a moment ago.
+        (void)models_->Refresh();
+      }
+      absl::StatusOr<v1::IngestAck> ack;
+      models_->Read([&](const model::EnterpriseModel& m) {
+        ack = IngestBatch(*log_, m, batch, absl::Now(), actor, &horizons_);
+      });
+      if (!ack.ok()) {
+        if (ack.status().code() == absl::StatusCode::kNotFound ||
+            ack.status().code() == absl::StatusCode::kInvalidArgument) {
+          // The batch as a whole is bad (facility): reject every observation.
+          if (!write(RejectAll(batch, ack.status()))) break;
+          continue;
+        }
+        // Not durable: end the stream; the gateway reconnects and resends.
+        return ToGrpc(ack.status());
+      }
+      if (!write(*ack)) break;
+    }
+    return grpc::Status::OK;
+  }
+
+ private:
+  bool MeetsUnknownNames(const v1::ObservationBatch& batch) const {
+    bool known = true;
+    models_->Read([&](const model::EnterpriseModel& m) { known = KnowsAllNames(batch, m); });
+    return !known;
+  }
+
+  static constexpr int kMaxStreamsPerPeer = 32;
+
+  eventlog::EventLog* log_;
+  model::ModelStore* models_;
+  const bool follows_model_;
+  Horizons horizons_;
+  absl::Mutex peers_mu_;
+  absl::flat_hash_map<std::string, int> streams_per_peer_ ABSL_GUARDED_BY(peers_mu_);
+};
+
+class SchedulingServiceImpl final : public v1::SchedulingService::Service {
+ public:
+  explicit SchedulingServiceImpl(PlanningStore* plans) : plans_(plans) {}
+
+  grpc::Status Execute(grpc::ServerContext* ctx, const v1::ExecuteRequest* request,
+                       v1::ExecuteResponse* response) override {
+    return Answer(plans_->Execute(*request, host::Actor(ctx), absl::Now()), response);
+  }
+  grpc::Status ProposeSchedule(grpc::ServerContext*, const v1::ScheduleRequest* request,
+                               v1::Schedule* response) override {
+    return Answer(plans_->Propose(*request, absl::Now()), response);
+  }
+  grpc::Status CommitSchedule(grpc::ServerContext* ctx, const v1::CommitScheduleRequest* request,
+                              v1::CommitScheduleResponse* response) override {
+    return Answer(plans_->Commit(*request, host::Actor(ctx), absl::Now()), response);
+  }
+  grpc::Status ListWorkOrders(grpc::ServerContext*, const v1::ListWorkOrdersRequest* request,
+                              v1::ListWorkOrdersResponse* response) override {
+    return Answer(plans_->List(request->facility()), response);
+  }
+
+ private:
+  template <typename T>
+  static grpc::Status Answer(absl::StatusOr<T> r, T* response) {
+    if (!r.ok()) return ToGrpc(r.status());
+    *response = *std::move(r);
+    return grpc::Status::OK;
+  }
+
+  PlanningStore* plans_;
+};
+
+}  // namespace
+
+std::unique_ptr<grpc::Service> NewIngestService(eventlog::EventLog* log, model::ModelStore* models,
+                                                bool follows_model, HorizonPolicy horizon) {
+  return std::make_unique<IngestServiceImpl>(log, models, follows_model, horizon);
+}
+
+std::unique_ptr<grpc::Service> NewSchedulingService(PlanningStore* plans) {
+  return std::make_unique<SchedulingServiceImpl>(plans);
+}
+
+}  // namespace takt::scheduling
