@@ -2,11 +2,13 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <cstring>
 #include <random>
 #include <filesystem>
 #include <thread>
 
+#include "nlohmann/json.hpp"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "libs/common/status_macros.h"
@@ -150,11 +152,14 @@ absl::StatusOr<std::vector<BenchResult>> RunLogBenchmark(const BenchLogOptions& 
 
 std::string FormatBenchResult(const BenchResult& r, bool json) {
   if (json) {
-    return absl::StrFormat(
-        "{\"name\":\"%s\",\"events_per_second\":%.0f,\"appends_per_second\":%.0f,"
-        "\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"events\":%d,\"seconds\":%.3f}",
-        r.name, r.events_per_second, r.appends_per_second, r.p50_ms, r.p99_ms, r.events,
-        r.seconds);
+    return nlohmann::json{{"name", r.name},
+                          {"events_per_second", std::llround(r.events_per_second)},
+                          {"appends_per_second", std::llround(r.appends_per_second)},
+                          {"p50_ms", r.p50_ms},
+                          {"p99_ms", r.p99_ms},
+                          {"events", r.events},
+                          {"seconds", r.seconds}}
+        .dump();
   }
   if (r.appends_per_second > 0) {
     return absl::StrFormat("%-28s %12.0f events/s %10.0f appends/s  p50 %.3f ms  p99 %.3f ms",

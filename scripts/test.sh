@@ -8,4 +8,6 @@ export CCACHE_BASEDIR="$PWD"
 ./scripts/install-deps.sh
 cmake --preset release
 cmake --build --preset release
+# Clang's thread-safety analysis over the annotated code (GCC builds it with -Werror).
+./scripts/thread-safety.sh build/release
 ctest --preset release

@@ -1,9 +1,11 @@
 // The only translation unit that includes CLI11 (a heavy header).
+#include "nlohmann/json.hpp"
 #include "libs/cli/app.h"
 
 #include <iostream>
 
 #include "CLI/CLI.hpp"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
@@ -108,7 +110,9 @@ int RunTakt(int argc, char** argv) {
     }
     for (auto r : *results) {
       if (r.name == "ingest_end_to_end_projected") {
-        std::cout << (bench_json ? absl::StrFormat("{\"name\":\"projection_lag_at_last_ack\",\"events\":%.0f}", r.appends_per_second)
+        std::cout << (bench_json ? nlohmann::json{{"name", "projection_lag_at_last_ack"},
+                                                   {"events", static_cast<int64_t>(r.appends_per_second)}}
+                                       .dump()
                                  : absl::StrFormat("projection lag when the last ack arrived: %.0f events", r.appends_per_second))
                   << "\n";
         r.appends_per_second = 0;
@@ -166,7 +170,7 @@ int RunTakt(int argc, char** argv) {
       return;
     }
     for (const auto& r : *results) {
-      std::cout << (bench_json ? absl::StrFormat("{\"name\":\"%s\",\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"queries\":%d}", r.name, r.p50_ms, r.p99_ms, r.events)
+      std::cout << (bench_json ? nlohmann::json{{"name", r.name}, {"p50_ms", r.p50_ms}, {"p99_ms", r.p99_ms}, {"queries", r.events}}.dump()
                                : absl::StrFormat("%-36s p50 %.3f ms  p99 %.3f ms  (%d queries)", r.name, r.p50_ms, r.p99_ms, r.events))
                 << "\n";
     }
@@ -210,9 +214,15 @@ int RunTakt(int argc, char** argv) {
                         "a facility has accepted (0: no bound)")
       ->capture_default_str();
   std::string service_list;
+  std::vector<std::string> module_names;
+  for (const host::ModuleInfo& m : services::Modules()) module_names.push_back(m.name);
   serve_cmd->add_option("--services", service_list,
-                        "Comma-separated subset of enterprise,scheduling,rollups,audit to run in this "
-                        "process (needs --kafka-brokers); default: all");
+                        absl::StrCat("Comma-separated subset of ", absl::StrJoin(module_names, ","),
+                                     " to run in this process (needs --kafka-brokers); default: all"));
+  serve_cmd->add_option("--log-format", serve.log_format,
+                        "Server log lines on stderr: text or json (JSON Lines)")
+      ->check(CLI::IsMember({"text", "json"}))
+      ->capture_default_str();
   serve_cmd->callback([&] {
     if (brokers_opt->count() > 0 && serve.kafka_brokers.empty()) {
       // An empty value is a mistake (an unset variable), not "embedded".

@@ -3,6 +3,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "nlohmann/json.hpp"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "libs/cli/heads_file.h"
@@ -76,7 +77,7 @@ int RunLogPublicKey(const std::string& data_dir, bool json, std::ostream& out, s
     err << "takt: " << data_dir << "/keys/checkpoint.pub: " << key.status().message() << "\n";
     return 2;
   }
-  out << "{\"public_key\":\"" << HexEncode(*key) << "\"}\n";
+  out << nlohmann::json{{"public_key", HexEncode(*key)}}.dump() << "\n";
   return 0;
 }
 
@@ -140,9 +141,12 @@ int RunLogDemo(const std::string& data_dir, bool json, std::ostream& out, std::o
     return 2;
   }
   if (json) {
-    out << absl::StrFormat(
-        "{\"appended\":%d,\"duplicates_acknowledged\":%d,\"events_read\":%d,\"verify\":%s}\n",
-        appended, duplicates, read, report->ToJson());
+    out << nlohmann::json{{"appended", appended},
+                          {"duplicates_acknowledged", duplicates},
+                          {"events_read", read},
+                          {"verify", nlohmann::json::parse(report->ToJson())}}
+               .dump()
+        << "\n";
   } else {
     out << absl::StrFormat(
         "Takt event log demo (%s)\n"

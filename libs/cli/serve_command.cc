@@ -4,6 +4,7 @@
 #include <thread>
 
 #include "absl/strings/str_join.h"
+#include "libs/common/log.h"
 #include "libs/host/host.h"
 #include "libs/model/enterprise_model.h"
 #include "services/registry.h"
@@ -17,6 +18,10 @@ void OnSignal(int) { g_stop = 1; }
 }  // namespace
 
 int RunServe(const ServeArgs& args, std::ostream& out, std::ostream& err) {
+  if (absl::Status f = log::SetFormat(args.log_format); !f.ok()) {
+    err << "takt: serve: --log-format: " << f.message() << "\n";
+    return 2;
+  }
   host::ServerOptions o;
   o.data_dir = args.data_dir;
   o.listen = args.listen;

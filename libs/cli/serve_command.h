@@ -19,6 +19,7 @@ struct ServeArgs {
   std::vector<std::string> services;  // empty: all
   std::string earliest_observation = "2000-01-01";
   int max_lateness_days = 35;  // 0: no bound
+  std::string log_format = "text";  // or "json" (server log lines on stderr)
 };
 
 int RunServe(const ServeArgs& args, std::ostream& out, std::ostream& err);

@@ -1,12 +1,11 @@
 #include "libs/common/ids.h"
 
 #include <algorithm>
-
-#include "absl/strings/escaping.h"
-
 #include <cstdint>
 #include <random>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 
 namespace takt {
@@ -99,33 +98,18 @@ std::string NewUuid() {
 }
 
 std::string HexEncode(std::string_view bytes) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.resize(bytes.size() * 2);
-  for (size_t i = 0; i < bytes.size(); ++i) {
-    auto b = static_cast<unsigned char>(bytes[i]);
-    out[2 * i] = kHex[b >> 4];
-    out[2 * i + 1] = kHex[b & 0xF];
-  }
-  return out;
+  return absl::BytesToHexString(absl::string_view(bytes.data(), bytes.size()));
 }
 
 bool HexDecode(std::string_view hex, std::string* out) {
-  if (hex.size() % 2 != 0) return false;
-  auto nib = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
-  std::string result(hex.size() / 2, '\0');
-  for (size_t i = 0; i < result.size(); ++i) {
-    int h = nib(hex[2 * i]);
-    int l = nib(hex[2 * i + 1]);
-    if (h < 0 || l < 0) return false;
-    result[i] = static_cast<char>((h << 4) | l);
+  // absl::HexStringToBytes (this Abseil) does not check its input: check
+  // first that it is an even number of hex digits.
+  if (hex.size() % 2 != 0 || !std::all_of(hex.begin(), hex.end(), [](char c) {
+        return absl::ascii_isxdigit(static_cast<unsigned char>(c));
+      })) {
+    return false;
   }
-  *out = std::move(result);
+  *out = absl::HexStringToBytes(absl::string_view(hex.data(), hex.size()));
   return true;
 }
 

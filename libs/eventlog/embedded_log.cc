@@ -825,7 +825,10 @@ absl::StatusOr<std::vector<LoggedEvent>> EmbeddedSubscription::Poll(size_t max_e
   std::vector<LoggedEvent> out;
   for (int attempt = 0; attempt < 2; ++attempt) {
     uint64_t seen = log_->appends();
-    for (const auto& [facility, head] : log_->FacilityHeads(context_)) {
+    for (const auto& facility_head : log_->FacilityHeads(context_)) {
+      // Named, not a structured binding: lambdas below capture it.
+      const std::string& facility = facility_head.first;
+      const uint64_t head = facility_head.second;
       if (out.size() >= max_events) break;
       uint64_t& next = cursor_[facility];
       if (next == 0) next = 1;

@@ -13,7 +13,9 @@
 #include <string_view>
 #include <thread>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/strings/str_join.h"
 #include "libs/common/log.h"
 #include "libs/common/status_macros.h"
@@ -28,6 +30,18 @@ namespace {
 // with an empty message. Say what it is: INVALID_ARGUMENT naming the method.
 class UndecodableRequestInterceptor final : public grpc::experimental::Interceptor {
  public:
+  // One log line per method that met an undecodable request (a client
+  // built against other protos), not one per request.
+  static void LogOnce(const std::string& method) {
+    static absl::Mutex mu(absl::kConstInit);
+    static auto* logged = new absl::flat_hash_set<std::string>();
+    absl::MutexLock lock(&mu);
+    if (logged->insert(method).second) {
+      log::Warn(absl::StrCat("refusing requests to ", method,
+                             " that do not decode (a client built against other protos?)"));
+    }
+  }
+
   explicit UndecodableRequestInterceptor(std::string method) : method_(std::move(method)) {}
   void Intercept(grpc::experimental::InterceptorBatchMethods* m) override {
     if (m->QueryInterceptionHookPoint(grpc::experimental::InterceptionHookPoints::PRE_SEND_STATUS)) {
@@ -35,6 +49,7 @@ class UndecodableRequestInterceptor final : public grpc::experimental::Intercept
       const grpc::Status s = m->GetSendStatus();
       if (s.error_code() == grpc::StatusCode::INTERNAL &&
           (s.error_message().empty() || s.error_message() == "No payload")) {
+        LogOnce(method_);
         m->ModifySendStatus(grpc::Status(
             grpc::StatusCode::INVALID_ARGUMENT,
             absl::StrCat("the request to ", method_, " does not decode (malformed protobuf)")));
@@ -72,6 +87,14 @@ class Server final : public TaktServer, public Health {
     std::vector<const ModuleInfo*> running;
     std::vector<es::ContextDescriptor> contexts;
     for (const ModuleInfo& m : registry) {
+      // Every module's element families, wherever the rollups run.
+      for (const kpi::FamilyRegistration& f : m.families) {
+        if (kpi::FindFamily(f.family.name) != nullptr) continue;  // an earlier server here
+        absl::Status registered = kpi::RegisterFamily(f);
+        if (!registered.ok()) {
+          return absl::Status(registered.code(), absl::StrCat(m.name, ": ", registered.message()));
+        }
+      }
       for (const es::ContextDescriptor& c : m.owns) contexts.push_back(c);
       if (std::find(names.begin(), names.end(), m.name) != names.end()) running.push_back(&m);
     }

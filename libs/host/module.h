@@ -22,6 +22,7 @@
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "libs/es/context.h"
+#include "libs/kpi/family.h"
 
 namespace CLI {
 class App;
@@ -127,6 +128,9 @@ struct ModuleInfo {
   std::vector<std::string> reads;
   // Whether it reads every registered context (audit, rollups).
   bool reads_all = false;
+  // Element families (and their KPIs and folds) its events bring to the
+  // rollups (libs/kpi/family.h); the host registers them at start.
+  std::vector<kpi::FamilyRegistration> families;
   std::function<std::unique_ptr<Module>()> create;
   // Adds the context's CLI commands; a command's callback sets *exit_code.
   std::function<void(CLI::App& app, int* exit_code)> add_commands;

@@ -137,7 +137,9 @@ TEST(CalendarTest, HoursAreCutAtAChangeIntoAHalfHourZone) {
     const absl::Time next = changed->HourStart(hour + absl::Hours(1) + absl::Seconds(1));
     ASSERT_GT(next, hour);
     EXPECT_LE(next - hour, absl::Hours(1));
-    if (hour < e) EXPECT_LE(next, e);  // no hour straddles the change
+    if (hour < e) {
+      EXPECT_LE(next, e);  // no hour straddles the change
+    }
     if (next == e && next - hour == absl::Minutes(30)) cut = true;
     hour = next;
   }

@@ -1,5 +1,7 @@
 #include "libs/kpi/registry.h"
 
+#include "libs/kpi/family.h"
+
 namespace takt::kpi {
 namespace {
 
@@ -65,10 +67,23 @@ std::vector<KpiDef> MakeRegistry() {
   };
 }
 
-int64_t Sum(const ElementSums& sums, const std::vector<Element>& elements) {
+int64_t Sum(const int64_t* values, size_t n, const std::vector<int>& elements) {
   int64_t total = 0;
-  for (Element e : elements) total = AddChecked(total, sums[e]);
+  for (int e : elements) {
+    if (e >= 0 && static_cast<size_t>(e) < n) total = AddChecked(total, values[e]);
+  }
   return total;
+}
+
+std::optional<double> EvaluateOver(const KpiDef& kpi, const int64_t* values, size_t n) {
+  double value = kpi.scale;
+  for (const Factor& f : kpi.factors) {
+    // No denominator: a plain sum (a count).
+    const int64_t den = f.denominator.empty() ? 1 : Sum(values, n, f.denominator);
+    if (den == 0) return std::nullopt;
+    value *= static_cast<double>(Sum(values, n, f.numerator)) / static_cast<double>(den);
+  }
+  return value;
 }
 
 }  // namespace
@@ -111,18 +126,20 @@ const KpiDef* FindKpi(std::string_view id) {
   for (const KpiDef& k : Registry()) {
     if (k.id == id) return &k;
   }
+  for (const FamilyRegistration* f : Families()) {
+    for (const KpiDef& k : f->kpis) {
+      if (k.id == id) return &k;
+    }
+  }
   return nullptr;
 }
 
 std::optional<double> Evaluate(const KpiDef& kpi, const ElementSums& sums) {
-  double value = kpi.scale;
-  for (const Factor& f : kpi.factors) {
-    // No denominator: a plain sum (a count).
-    const int64_t den = f.denominator.empty() ? 1 : Sum(sums, f.denominator);
-    if (den == 0) return std::nullopt;
-    value *= static_cast<double>(Sum(sums, f.numerator)) / static_cast<double>(den);
-  }
-  return value;
+  return EvaluateOver(kpi, sums.v.data(), sums.v.size());
+}
+
+std::optional<double> Evaluate(const KpiDef& kpi, const std::vector<int64_t>& values) {
+  return EvaluateOver(kpi, values.data(), values.size());
 }
 
 }  // namespace takt::kpi

@@ -20,10 +20,22 @@ namespace takt::kpi {
 
 enum class Better { kHigher, kLower };
 
-// Sum(numerator) / Sum(denominator).
+// Sum(numerator) / Sum(denominator), elements by their index in the KPI's
+// family (for production, the Element values).
 struct Factor {
-  std::vector<Element> numerator;
-  std::vector<Element> denominator;
+  Factor(std::vector<int> n, std::vector<int> d)
+      : numerator(std::move(n)), denominator(std::move(d)) {}
+  Factor(const std::vector<Element>& n, const std::vector<Element>& d)
+      : numerator(Indexes(n)), denominator(Indexes(d)) {}
+  std::vector<int> numerator;
+  std::vector<int> denominator;
+
+ private:
+  static std::vector<int> Indexes(const std::vector<Element>& elements) {
+    std::vector<int> out;
+    for (Element e : elements) out.push_back(static_cast<int>(e));
+    return out;
+  }
 };
 
 struct KpiDef {
@@ -35,17 +47,22 @@ struct KpiDef {
   std::string formula;    // "A x E x Q = PRI*GQ / PBT"
   std::vector<Factor> factors;  // value = scale x product of factors
   double scale = 1.0;
+  // The element family the factors index (family.h); "production": the
+  // ISO 22400 elements of elements.h.
+  std::string family = "production";
 };
 
-// All KPIs, in a stable order.
+// The production KPIs, in a stable order.
 const std::vector<KpiDef>& Registry();
 
-// The KPI with this id, or nullptr.
+// The KPI with this id (production or a registered family's), or nullptr.
 const KpiDef* FindKpi(std::string_view id);
 
 // The KPI's value for these sums; nullopt when a denominator is zero (no
 // data for the scope and period: never reported as 0).
 std::optional<double> Evaluate(const KpiDef& kpi, const ElementSums& sums);
+// The same over a family's values (indexes out of range count as 0).
+std::optional<double> Evaluate(const KpiDef& kpi, const std::vector<int64_t>& values);
 
 }  // namespace takt::kpi
 

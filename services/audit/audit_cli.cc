@@ -3,6 +3,7 @@
 #include <iostream>
 #include <memory>
 
+#include "nlohmann/json.hpp"
 #include "CLI/CLI.hpp"
 #include "absl/strings/str_split.h"
 
@@ -136,8 +137,12 @@ int RunAuditExport(const AuditArgs& args, std::ostream& out, std::ostream& err) 
     return 2;
   }
   if (args.json) {
-    out << absl::StrFormat("{\"events\":%d,\"checkpoints\":%d,\"facility\":\"%s\",\"out\":\"%s\"}\n",
-                           events, checkpoints, args.facility, absl::CHexEscape(args.out));
+    out << nlohmann::json{{"events", events},
+                          {"checkpoints", checkpoints},
+                          {"facility", args.facility},
+                          {"out", args.out}}
+               .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
+        << "\n";
     return 0;
   }
   out << "exported " << events << " events and " << checkpoints << " signed checkpoints of "

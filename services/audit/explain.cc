@@ -1,5 +1,8 @@
 #include "services/audit/explain.h"
 
+#include "libs/kpi/family.h"
+#include "services/rollups/family_projection.h"
+
 #include <map>
 
 #include "absl/strings/str_cat.h"
@@ -233,6 +236,80 @@ absl::StatusOr<Recomputed> RecomputeElements(eventlog::EventLog& log, const std:
   return out;
 }
 
+namespace {
+
+// What a scope covers: a facility, production days, and which units (none
+// listed: the whole facility, with its work orders).
+struct ExplainPiece {
+  std::string facility;
+  absl::CivilDay from, to;
+  std::optional<std::set<std::string>> units;
+};
+
+// A family's KPI recomputed from its context's raw events: each event read
+// with its chain checked and run through the context's fold on its own,
+// outside the projection's store, merges, cursor and batches.
+absl::StatusOr<v1::ExplainResponse> ExplainFamily(
+    eventlog::EventLog& log, const model::EnterpriseModel& model,
+    const kpi::FamilyRegistration& family, const kpi::KpiDef& def,
+    const std::vector<ExplainPiece>& pieces, const std::function<uint64_t(const std::string&)>& last_of,
+    const rollup::QueryResult& projected) {
+  v1::ExplainResponse out;
+  const size_t width = family.family.elements.size();
+  kpi::Values total(width, 0);
+  uint64_t read = 0, used = 0;
+  std::unique_ptr<kpi::Fold> fold = family.fold();
+  const rollup::CalendarLookup calendars = [&](const std::string& f) { return model.Calendar(f); };
+  for (const ExplainPiece& p : pieces) {
+    TAKT_ASSIGN_OR_RETURN(const kpi::FacilityCalendar* cal, model.CalendarOrError(p.facility));
+    const absl::Time from = cal->Day(p.from).start, to = cal->Day(p.to).end;
+    const uint64_t upto = last_of(p.facility);
+    absl::Status folded;
+    TAKT_RETURN_IF_ERROR(ReadUpTo(log, {family.context, p.facility}, upto,
+                                  [&](const eventlog::v1::Envelope& e) {
+      if (!folded.ok()) return;
+      ++read;
+      std::vector<rollup::FamilyHourDelta> deltas;
+      folded = rollup::FoldIntoHours(family, *fold, {eventlog::LoggedEvent{e, {}}}, calendars, deltas);
+      bool counted = false;
+      for (const rollup::FamilyHourDelta& d : deltas) {
+        if (d.hour < from || d.hour >= to) continue;
+        if (p.units && p.units->count(d.unit) == 0) continue;
+        kpi::AddInto(total, d.values);
+        counted = true;
+      }
+      if (counted) ++used;
+    }));
+    TAKT_RETURN_IF_ERROR(folded);
+    (*out.mutable_positions())[absl::StrCat(family.context, "/", p.facility)] = upto;
+  }
+  out.set_kpi(def.id);
+  out.set_formula(def.formula);
+  const auto value = kpi::Evaluate(def, total);
+  out.set_has_value(value.has_value());
+  out.set_recomputed_value(value.value_or(0));
+  const auto& pv = projected.total.kpis.front().value;
+  out.set_projection_has_value(pv.has_value());
+  out.set_projection_value(pv.value_or(0));
+  auto it = projected.total.family_sums.find(family.family.name);
+  const kpi::Values none(width, 0);
+  const kpi::Values& projected_values = it == projected.total.family_sums.end() ? none : it->second;
+  bool equal = true;
+  for (size_t i = 0; i < width; ++i) {
+    auto* el = out.add_elements();
+    el->set_name(absl::StrCat(family.family.name, ".", family.family.elements[i].name));
+    el->set_recomputed(total[i]);
+    el->set_projection(i < projected_values.size() ? projected_values[i] : 0);
+    equal = equal && el->recomputed() == el->projection();
+  }
+  out.set_equal(equal);
+  out.set_events_read(read);
+  out.set_events_used(used);
+  return out;
+}
+
+}  // namespace
+
 absl::StatusOr<v1::ExplainResponse> Explain(eventlog::EventLog& log, bool embedded_log,
                                             const model::EnterpriseModel& model,
                                             const rollup::RollupStore& store,
@@ -255,12 +332,21 @@ absl::StatusOr<v1::ExplainResponse> Explain(eventlog::EventLog& log, bool embedd
   // The projection's answer and the positions it reflects, read consistently
   // (the cursor is written in the same batch as the sums). RunQuery also
   // validates the scope and period.
+  // A family's KPI is explained from its context's events and its own
+  // position; production's from the scheduling streams.
+  const kpi::FamilyRegistration* family =
+      def->family == kpi::kProductionFamily ? nullptr : kpi::FindFamily(def->family);
+  if (def->family != kpi::kProductionFamily && family == nullptr) {
+    return absl::InternalError(absl::StrCat("kpi '", def->id, "': family '", def->family, "' is not registered"));
+  }
+  const std::string cursor_key =
+      family == nullptr ? std::string("scheduling") : rollup::FamilyProjection::CursorKey(*family);
   rollup::Cursor cursor;
   absl::StatusOr<rollup::QueryResult> projected;
   for (int attempt = 0;; ++attempt) {
-    TAKT_ASSIGN_OR_RETURN(rollup::Cursor before, store.LoadCursor("scheduling"));
+    TAKT_ASSIGN_OR_RETURN(rollup::Cursor before, store.LoadCursor(cursor_key));
     projected = rollup::RunQuery(store, model, q);
-    TAKT_ASSIGN_OR_RETURN(cursor, store.LoadCursor("scheduling"));
+    TAKT_ASSIGN_OR_RETURN(cursor, store.LoadCursor(cursor_key));
     if (cursor == before) break;
     if (attempt == 50) return absl::UnavailableError("the projection kept moving; try again");
   }
@@ -268,46 +354,29 @@ absl::StatusOr<v1::ExplainResponse> Explain(eventlog::EventLog& log, bool embedd
 
   // What the scope covers: facility, production days, and which units
   // (none listed: the whole facility with its work orders).
-  struct Piece {
-    std::string facility;
-    absl::CivilDay from, to;
+  // What the scope covers (the rollups' resolution), with a facility's
+  // adjacent stretches joined: each facility's streams are read once.
+  TAKT_ASSIGN_OR_RETURN(std::vector<rollup::ScopePart> parts,
+                        rollup::ResolveScope(model, scope, from, to));
+  std::vector<ExplainPiece> pieces;
+  for (const rollup::ScopePart& part : parts) {
     std::optional<std::set<std::string>> units;
-  };
-  std::vector<Piece> pieces;
-  switch (scope.kind) {
-    case rollup::Scope::Kind::kEnterprise:
-      for (const std::string& f : model.Facilities()) pieces.push_back({f, from, to, std::nullopt});
-      break;
-    case rollup::Scope::Kind::kRegion:
-      for (const std::string& f : model.Facilities()) {
-        for (auto [a, b] : model.DaysInRegion(f, scope.region, from, to)) {
-          pieces.push_back({f, a, b, std::nullopt});
-        }
-      }
-      break;
-    case rollup::Scope::Kind::kFacility:
-      pieces.push_back({scope.facility, from, to, std::nullopt});
-      break;
-    case rollup::Scope::Kind::kArea:
-    case rollup::Scope::Kind::kWorkCenter:
-    case rollup::Scope::Kind::kWorkUnit: {
-      std::set<std::string> units;
-      if (scope.kind == rollup::Scope::Kind::kWorkUnit) {
-        units.insert(scope.work_unit);
-      } else {
-        for (const auto& u : model.WorkUnits(scope.facility, scope.area, scope.work_center)) units.insert(u);
-      }
-      pieces.push_back({scope.facility, from, to, units});
-      break;
+    if (part.units) units.emplace(part.units->begin(), part.units->end());
+    if (!pieces.empty() && pieces.back().facility == part.facility && pieces.back().units == units &&
+        pieces.back().to + 1 == part.from) {
+      pieces.back().to = part.to;
+      continue;
     }
+    pieces.push_back(ExplainPiece{part.facility, part.from, part.to, std::move(units)});
   }
   auto last_of = [&](const std::string& stream) -> uint64_t {
     auto it = cursor.find(stream);
     return it == cursor.end() || it->second == 0 ? 0 : it->second - 1;
   };
+  if (family != nullptr) return ExplainFamily(log, model, *family, *def, pieces, last_of, *projected);
   v1::ExplainResponse out;
   Recomputed total;
-  for (const Piece& p : pieces) {
+  for (const ExplainPiece& p : pieces) {
     TAKT_ASSIGN_OR_RETURN(const kpi::FacilityCalendar* cal, model.CalendarOrError(p.facility));
     const uint64_t shop_floor = last_of(p.facility);
     const uint64_t plan = last_of(PlanStream(p.facility));

@@ -6,6 +6,7 @@
 #include <set>
 #include <thread>
 
+#include "nlohmann/json.hpp"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -57,7 +58,7 @@ std::string PayloadJson(const std::string& type, const std::string& payload) {
       if (google::protobuf::util::MessageToJsonString(*m, &json, o).ok()) return json;
     }
   }
-  return absl::StrCat("{\"undecoded_base64\":\"", absl::Base64Escape(payload), "\"}");
+  return nlohmann::json{{"undecoded_base64", absl::Base64Escape(payload)}}.dump();
 }
 
 // Enterprise events that concern the facility: its own definitions, and
@@ -287,7 +288,10 @@ absl::StatusOr<eventlog::VerifyReport> VerifyExport(std::string_view jsonl,
       streams[{item.checkpoint().context(), item.checkpoint().stream()}].checkpoints.push_back(c);
     }
   }
-  for (auto& [id, s] : streams) {
+  for (auto& id_stream : streams) {
+    // Named, not a structured binding: lambdas below capture them.
+    const auto& id = id_stream.first;
+    auto& s = id_stream.second;
     ++report.streams_checked;
     if (s.events.empty()) {
       report.failures.push_back({id.context, id.facility, 0, eventlog::FailureKind::kTruncated,

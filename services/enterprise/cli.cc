@@ -7,6 +7,7 @@
 #include <memory>
 #include <sstream>
 
+#include "nlohmann/json.hpp"
 #include "CLI/CLI.hpp"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
@@ -60,9 +61,14 @@ int RunApply(const ApplyArgs& args, std::ostream& out, std::ostream& err) {
     for (const auto& d : resp.would_write()) out << ToJson(d) << "\n";
   }
   if (args.json) {
-    out << absl::StrFormat("{\"file\":\"%s\",\"changed\":%d,\"unchanged\":%d,\"dry_run\":%s}\n",
-                           absl::CHexEscape(args.file), resp.changed(), resp.unchanged(),
-                           args.dry_run ? "true" : "false");
+    // nlohmann escapes the file name as JSON requires (and replaces bytes
+    // that are not UTF-8).
+    out << nlohmann::json{{"file", args.file},
+                          {"changed", resp.changed()},
+                          {"unchanged", resp.unchanged()},
+                          {"dry_run", args.dry_run}}
+               .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
+        << "\n";
   } else {
     out << (args.dry_run ? "would apply " : "applied ") << args.file << ": " << resp.changed()
         << " changed, " << resp.unchanged() << " unchanged" << (args.dry_run ? " (nothing written)" : "")

@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "libs/common/status_macros.h"
+#include "libs/kpi/family.h"
 #include "libs/kpi/registry.h"
 #include "services/rollups/query.h"
 
@@ -23,6 +24,15 @@ void FillRow(const QueryRow& row, rv1::Row* out) {
     auto* el = out->add_elements();
     el->set_name(std::string(kpi::ElementName(static_cast<kpi::Element>(e))));
     el->set_value(row.sums.v[e]);
+  }
+  // Other families' elements as "<family>.<ELEMENT>".
+  for (const auto& [family, values] : row.family_sums) {
+    const kpi::FamilyRegistration* f = kpi::FindFamily(family);
+    for (size_t e = 0; f != nullptr && e < values.size(); ++e) {
+      auto* el = out->add_elements();
+      el->set_name(absl::StrCat(family, ".", f->family.elements[e].name));
+      el->set_value(values[e]);
+    }
   }
 }
 
@@ -47,7 +57,7 @@ uint64_t Lag(const eventlog::Cursor& cursor, const eventlog::Cursor& end) {
 absl::StatusOr<rv1::QueryKpisResponse> AnswerQuery(const RollupStore& store,
                                                    const model::ModelStore& models,
                                                    eventlog::EventLog& log,
-                                                   const std::vector<std::string>& contexts,
+                                                   const std::vector<ReadPosition>& reads,
                                                    const rv1::QueryKpisRequest& request) {
   QueryRequest q;
   TAKT_ASSIGN_OR_RETURN(q.scope, ParseScope(request.scope().empty() ? "enterprise" : request.scope()));
@@ -57,10 +67,10 @@ absl::StatusOr<rv1::QueryKpisResponse> AnswerQuery(const RollupStore& store,
   TAKT_ASSIGN_OR_RETURN(q.to, Day("to", request.to()));
   TAKT_ASSIGN_OR_RETURN(q.by, ParseBreakdown(request.by()));
   // The cursors first: the answer reflects at least these positions.
-  std::vector<std::pair<std::string, eventlog::Cursor>> cursors;
-  for (const std::string& c : contexts) {
-    TAKT_ASSIGN_OR_RETURN(eventlog::Cursor cursor, store.LoadCursor(c));
-    cursors.emplace_back(c, std::move(cursor));
+  std::vector<std::pair<const ReadPosition*, eventlog::Cursor>> cursors;
+  for (const ReadPosition& r : reads) {
+    TAKT_ASSIGN_OR_RETURN(eventlog::Cursor cursor, store.LoadCursor(r.cursor_key));
+    cursors.emplace_back(&r, std::move(cursor));
   }
   absl::StatusOr<QueryResult> result;
   absl::StatusOr<std::vector<ReasonRow>> pareto = std::vector<ReasonRow>{};
@@ -88,15 +98,15 @@ absl::StatusOr<rv1::QueryKpisResponse> AnswerQuery(const RollupStore& store,
   // stands in it (0: nothing read there yet), so that answers list the
   // same partitions whatever the projection has met so far.
   uint64_t lag = 0;
-  for (auto& [context, cursor] : cursors) {
+  for (auto& [read, cursor] : cursors) {
     eventlog::Cursor positions = cursor;
-    if (auto end = log.EndCursor(context); end.ok()) {
+    if (auto end = log.EndCursor(read->context); end.ok()) {
       for (const auto& [partition, offset] : *end) positions.emplace(partition, 0);
       lag += Lag(cursor, *end);
     }
     for (const auto& [partition, next] : positions) {
       auto* p = response.add_positions();
-      p->set_context(context);
+      p->set_context(read->cursor_key);
       p->set_partition(partition);
       p->set_next_offset(next);
     }

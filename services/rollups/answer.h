@@ -22,9 +22,19 @@ namespace takt::rollup {
 // Events in the log after `cursor` (per partition, in the log's terms).
 uint64_t Lag(const eventlog::Cursor& cursor, const eventlog::Cursor& end);
 
+// What the rollups read: a context, and the key its position is stored
+// under (the context itself for production; "<context>#<family>" for an
+// element family, which keeps its own position).
+struct ReadPosition {
+  std::string context;
+  std::string cursor_key;
+};
+
+// The answer's positions (`position.context` is the cursor key) and lag
+// cover every position in `reads`.
 absl::StatusOr<rollups::v1::QueryKpisResponse> AnswerQuery(
     const RollupStore& store, const model::ModelStore& models, eventlog::EventLog& log,
-    const std::vector<std::string>& contexts, const rollups::v1::QueryKpisRequest& request);
+    const std::vector<ReadPosition>& reads, const rollups::v1::QueryKpisRequest& request);
 
 }  // namespace takt::rollup
 

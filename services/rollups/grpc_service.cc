@@ -10,12 +10,12 @@ namespace {
 class RollupServiceImpl final : public rollups::v1::RollupService::Service {
  public:
   RollupServiceImpl(eventlog::EventLog* log, model::ModelStore* models, RollupStore* store,
-                    std::vector<std::string> contexts)
-      : log_(log), models_(models), store_(store), contexts_(std::move(contexts)) {}
+                    std::vector<ReadPosition> reads)
+      : log_(log), models_(models), store_(store), reads_(std::move(reads)) {}
 
   grpc::Status QueryKpis(grpc::ServerContext*, const rollups::v1::QueryKpisRequest* request,
                          rollups::v1::QueryKpisResponse* response) override {
-    auto r = AnswerQuery(*store_, *models_, *log_, contexts_, *request);
+    auto r = AnswerQuery(*store_, *models_, *log_, reads_, *request);
     if (!r.ok()) return host::ToGrpc(r.status());
     *response = *std::move(r);
     return grpc::Status::OK;
@@ -25,15 +25,14 @@ class RollupServiceImpl final : public rollups::v1::RollupService::Service {
   eventlog::EventLog* log_;
   model::ModelStore* models_;
   RollupStore* store_;
-  const std::vector<std::string> contexts_;
+  const std::vector<ReadPosition> reads_;
 };
 
 }  // namespace
 
 std::unique_ptr<grpc::Service> NewRollupService(eventlog::EventLog* log, model::ModelStore* models,
-                                                RollupStore* store,
-                                                std::vector<std::string> contexts) {
-  return std::make_unique<RollupServiceImpl>(log, models, store, std::move(contexts));
+                                                RollupStore* store, std::vector<ReadPosition> reads) {
+  return std::make_unique<RollupServiceImpl>(log, models, store, std::move(reads));
 }
 
 }  // namespace takt::rollup

@@ -12,14 +12,14 @@
 
 #include "libs/eventlog/event_log.h"
 #include "libs/model/model_store.h"
+#include "services/rollups/answer.h"
 #include "services/rollups/rollup_store.h"
 
 namespace takt::rollup {
 
-// Answers from `store`, reporting positions and lag in `contexts`.
+// Answers from `store`, reporting positions and lag in `reads`.
 std::unique_ptr<grpc::Service> NewRollupService(eventlog::EventLog* log, model::ModelStore* models,
-                                                RollupStore* store,
-                                                std::vector<std::string> contexts);
+                                                RollupStore* store, std::vector<ReadPosition> reads);
 
 }  // namespace takt::rollup
 

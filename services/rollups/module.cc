@@ -11,6 +11,7 @@
 #include "libs/model/model_store.h"
 #include "services/rollups/answer.h"
 #include "services/rollups/cli.h"
+#include "services/rollups/family_projection.h"
 #include "services/rollups/grpc_service.h"
 #include "services/rollups/projection.h"
 #include "services/rollups/rollup_store.h"
@@ -19,11 +20,10 @@
 namespace takt::rollup {
 namespace {
 
-// The contexts whose events the projection folds.
-const std::vector<std::string>& FoldedContexts() {
-  static const auto* contexts = new std::vector<std::string>{"scheduling"};
-  return *contexts;
-}
+// The production elements (ISO 22400, kpi/elements.h) are folded from the
+// scheduling context's events by the rollups' own projection; every other
+// element family by its context's fold (kpi/family.h).
+constexpr char kProductionContext[] = "scheduling";
 
 class RollupsModule final : public host::Module {
  public:
@@ -33,11 +33,15 @@ class RollupsModule final : public host::Module {
     TAKT_ASSIGN_OR_RETURN(store_, RollupStore::Open(dir));
     // A projection ahead of its log (the log restored from an older
     // backup) would silently skip what is appended next: rebuild it.
-    for (const std::string& context : FoldedContexts()) {
-      TAKT_ASSIGN_OR_RETURN(eventlog::Cursor stored, store_->LoadCursor(context));
-      TAKT_ASSIGN_OR_RETURN(eventlog::Cursor end, env.log()->EndCursor(context));
+    reads_ = {{kProductionContext, kProductionContext}};
+    for (const kpi::FamilyRegistration* f : kpi::Families()) {
+      reads_.push_back({f->context, FamilyProjection::CursorKey(*f)});
+    }
+    for (const ReadPosition& read : reads_) {
+      TAKT_ASSIGN_OR_RETURN(eventlog::Cursor stored, store_->LoadCursor(read.cursor_key));
+      TAKT_ASSIGN_OR_RETURN(eventlog::Cursor end, env.log()->EndCursor(read.context));
       if (auto why = CursorBeyondEnd(stored, end)) {
-        log::Warn(absl::StrCat("rollups: the projection is ahead of the log in ", context, " (",
+        log::Warn(absl::StrCat("rollups: the projection is ahead of the log in ", read.context, " (",
                                *why, "); the log was restored from an older backup or replaced: "
                                "rebuilding the rollups from the log"));
         store_.reset();
@@ -69,7 +73,13 @@ class RollupsModule final : public host::Module {
         env.log(), store_.get(),
         [models](const std::string& facility) { return models->Calendar(facility); }, po);
     TAKT_RETURN_IF_ERROR(projection_->Start());
-    service_ = NewRollupService(env.log(), models, store_.get(), FoldedContexts());
+    for (const kpi::FamilyRegistration* f : kpi::Families()) {
+      families_.push_back(std::make_unique<FamilyProjection>(
+          env.log(), store_.get(), f,
+          [models](const std::string& facility) { return models->Calendar(facility); }));
+      TAKT_RETURN_IF_ERROR(families_.back()->Start());
+    }
+    service_ = NewRollupService(env.log(), models, store_.get(), reads_);
     env.Provide<RollupStore>(store_.get());
     return absl::OkStatus();
   }
@@ -92,9 +102,9 @@ class RollupsModule final : public host::Module {
     const absl::Time deadline = absl::Now() + timeout;
     while (absl::Now() < deadline) {
       uint64_t lag = 0;
-      for (const std::string& context : FoldedContexts()) {
-        auto end = env_->log()->EndCursor(context);
-        auto cursor = store_->LoadCursor(context);
+      for (const ReadPosition& read : reads_) {
+        auto end = env_->log()->EndCursor(read.context);
+        auto cursor = store_->LoadCursor(read.cursor_key);
         if (!end.ok() || !cursor.ok()) return absl::InternalError("cannot read positions");
         lag += Lag(*cursor, *end);
       }
@@ -123,36 +133,47 @@ class RollupsModule final : public host::Module {
     uint64_t lag = 0;
     std::string log_error;
     while (!stopped_) {
-      auto n = projection_->Step(absl::Milliseconds(100));
-      if (n.ok()) {
-        if (!failing.empty()) {
-          log::Info("rollups: the projection applies events again");
-          failing.clear();
-        }
-      } else {
-        std::string error(n.status().message());
+      // Production, then each family: every one with its own cursor.
+      std::string error;
+      absl::StatusCode code = absl::StatusCode::kOk;
+      auto n = projection_->Step(absl::Milliseconds(families_.empty() ? 100 : 50));
+      if (!n.ok()) {
+        code = n.status().code();
+        error = std::string(n.status().message());
         absl::SleepFor(absl::Milliseconds(200));
         (void)env.models()->Refresh();
         absl::Status restarted = projection_->Start();
         if (!restarted.ok()) error = absl::StrCat(error, "; restart: ", restarted.message());
-        if (error != failing) {
-          log::Error(absl::StrCat("rollups: the projection cannot apply the log (",
-                                  absl::StatusCodeToString(n.status().code()), ": ", error,
-                                  "); answers show the lag; retrying"));
-          failing = error;
+      }
+      for (auto& family : families_) {
+        auto m = family->Step(absl::Milliseconds(10));
+        if (!m.ok() && error.empty()) {
+          code = m.status().code();
+          error = std::string(m.status().message());
+          absl::SleepFor(absl::Milliseconds(200));
+          (void)env.models()->Refresh();
         }
+      }
+      if (error.empty() && !failing.empty()) {
+        log::Info("rollups: the projection applies events again");
+        failing.clear();
+      } else if (!error.empty() && error != failing) {
+        log::Error(absl::StrCat("rollups: the projection cannot apply the log (",
+                                absl::StatusCodeToString(code), ": ", error,
+                                "); answers show the lag; retrying"));
+        failing = error;
       }
       if (absl::Now() - checked >= absl::Seconds(1)) {
         checked = absl::Now();
         log_error.clear();
         lag = 0;
-        for (const std::string& context : FoldedContexts()) {
-          auto end = env.log()->EndCursor(context);
+        for (size_t i = 0; i < reads_.size(); ++i) {
+          auto end = env.log()->EndCursor(reads_[i].context);
           if (!end.ok()) {
             log_error = std::string(end.status().message());
             continue;
           }
-          lag += Lag(projection_->cursor(), *end);
+          lag += Lag(i == 0 ? projection_->cursor() : families_[i - 1]->cursor(), *end);
         }
       }
       const bool ready = failing.empty() && log_error.empty() && lag <= kReadyLagEvents;
@@ -177,7 +198,9 @@ class RollupsModule final : public host::Module {
 
   host::Env* env_ = nullptr;
   std::unique_ptr<RollupStore> store_;
-  std::unique_ptr<Projection> projection_;
+  std::unique_ptr<Projection> projection_;  // production: reads_[0]
+  std::vector<std::unique_ptr<FamilyProjection>> families_;  // reads_[1..]
+  std::vector<ReadPosition> reads_;
   std::unique_ptr<grpc::Service> service_;
   std::thread projector_;
   std::atomic<bool> stopped_{false};
@@ -188,7 +211,7 @@ class RollupsModule final : public host::Module {
 host::ModuleInfo Module() {
   host::ModuleInfo m;
   m.name = "rollups";
-  m.reads = FoldedContexts();
+  m.reads_all = true;  // production's context and every family's
   m.create = [] { return std::make_unique<RollupsModule>(); };
   m.add_commands = cli::AddRollupsCommands;
   return m;

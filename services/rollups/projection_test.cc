@@ -368,7 +368,9 @@ TEST(ProjectionCalendarChangeTest, LiveEqualsRebuildOverRandomModelChanges) {
       }
       r.events.push_back(e);
       ASSERT_TRUE((*log)->Append(r).ok());
-      if (step % 50 == 0) ASSERT_TRUE(live.CatchUp().ok());
+      if (step % 50 == 0) {
+        ASSERT_TRUE(live.CatchUp().ok());
+      }
     }
     ASSERT_TRUE(live.CatchUp().ok());
     EXPECT_GE(changes, 4);  // the property is exercised

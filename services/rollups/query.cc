@@ -8,6 +8,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "libs/common/status_macros.h"
+#include "libs/kpi/family.h"
 #include "libs/kpi/registry.h"
 
 namespace takt::rollup {
@@ -40,8 +41,126 @@ std::string MonthLabel(absl::CivilDay d) {
 void Evaluate(const std::vector<std::string>& kpis, QueryRow& row) {
   row.kpis.clear();
   for (const std::string& id : kpis) {
-    row.kpis.push_back(KpiValue{id, kpi::Evaluate(*kpi::FindKpi(id), row.sums)});
+    const kpi::KpiDef& k = *kpi::FindKpi(id);
+    if (k.family == kpi::kProductionFamily) {
+      row.kpis.push_back(KpiValue{id, kpi::Evaluate(k, row.sums)});
+    } else {
+      auto it = row.family_sums.find(k.family);
+      row.kpis.push_back(KpiValue{id, it == row.family_sums.end()
+                                          ? std::nullopt
+                                          : kpi::Evaluate(k, it->second)});
+    }
   }
+}
+
+kpi::Values ToValues(const kpi::ElementSums& sums) { return kpi::Values(sums.v.begin(), sums.v.end()); }
+
+// Where one family's sums come from: production's rows or a family's.
+struct Source {
+  const RollupStore& store;
+  const kpi::FamilyRegistration* family;  // null: production
+
+  absl::StatusOr<kpi::Values> Sum(const Piece& p, absl::Time from, absl::Time to) const {
+    if (family != nullptr) return store.SumFamily(family->family, p.facility, p.unit, from, to);
+    TAKT_ASSIGN_OR_RETURN(kpi::ElementSums s, p.unit.empty()
+                                                  ? store.SumFacility(p.facility, from, to)
+                                                  : store.SumUnit(p.facility, p.unit, from, to));
+    return ToValues(s);
+  }
+  absl::StatusOr<std::map<absl::CivilDay, kpi::Values>> Days(const Piece& p) const {
+    if (family != nullptr) return store.FamilyDays(family->family, p.facility, p.from, p.to);
+    TAKT_ASSIGN_OR_RETURN(auto days, store.FacilityDays(p.facility, p.from, p.to));
+    std::map<absl::CivilDay, kpi::Values> out;
+    for (const auto& [d, sums] : days) out.emplace(d, ToValues(sums));
+    return out;
+  }
+  absl::StatusOr<std::map<absl::Time, kpi::Values>> Hours(const Piece& p, absl::Time from,
+                                                          absl::Time to) const {
+    if (family != nullptr) return store.FamilyHours(family->family, p.facility, p.unit, from, to);
+    TAKT_ASSIGN_OR_RETURN(auto hours, store.Hours(p.facility, p.unit, from, to));
+    std::map<absl::Time, kpi::Values> out;
+    for (const auto& [h, sums] : hours) out.emplace(h, ToValues(sums));
+    return out;
+  }
+  std::string ElementName(size_t i) const {
+    return family == nullptr ? std::string(kpi::ElementName(static_cast<kpi::Element>(i)))
+                             : absl::StrCat(family->family.name, ".", family->family.elements[i].name);
+  }
+};
+
+// One family's sums for the scope's pieces: the total and the breakdown rows.
+absl::Status SumPieces(const Source& source, const model::EnterpriseModel& model,
+                       const QueryRequest& q, const std::vector<Piece>& pieces, kpi::Values& total,
+                       std::map<std::string, kpi::Values>& rows) {
+  auto add = [&](const std::string& label, const kpi::Values& v) {
+    kpi::AddInto(total, v);
+    if (!label.empty()) kpi::AddInto(rows[label], v);
+  };
+  for (const Piece& p : pieces) {
+    TAKT_ASSIGN_OR_RETURN(const kpi::FacilityCalendar* cal, model.CalendarOrError(p.facility));
+    switch (q.by) {
+      case Breakdown::kNone:
+      case Breakdown::kChild: {
+        const std::string label = q.by == Breakdown::kChild ? p.child : "";
+        if (p.unit.empty()) {  // whole facility: day buckets
+          TAKT_ASSIGN_OR_RETURN(auto days, source.Days(p));
+          kpi::Values v;
+          for (const auto& [d, sums] : days) kpi::AddInto(v, sums);
+          add(label, v);
+        } else {
+          TAKT_ASSIGN_OR_RETURN(kpi::Values v,
+                                source.Sum(p, cal->Day(p.from).start, cal->Day(p.to).end));
+          add(label, v);
+        }
+        break;
+      }
+      case Breakdown::kHour: {
+        TAKT_ASSIGN_OR_RETURN(auto hours,
+                              source.Hours(p, cal->Day(p.from).start, cal->Day(p.to).end));
+        for (const auto& [hour, v] : hours) add(cal->LocalLabel(hour), v);
+        break;
+      }
+      case Breakdown::kShift:
+        for (absl::CivilDay d = p.from; d <= p.to; ++d) {
+          for (const kpi::ShiftDef& def : cal->SpecOn(d).shifts) {
+            TAKT_ASSIGN_OR_RETURN(kpi::ShiftInstance shift, cal->Shift(d, def.name));
+            TAKT_ASSIGN_OR_RETURN(kpi::Values v,
+                                  source.Sum(p, shift.interval.start, shift.interval.end));
+            add(absl::StrCat(DayLabel(d), "/", def.name), v);
+          }
+        }
+        break;
+      case Breakdown::kDay:
+      case Breakdown::kWeek:
+      case Breakdown::kMonth: {
+        auto label = [&](absl::CivilDay d) {
+          return q.by == Breakdown::kDay    ? DayLabel(d)
+                 : q.by == Breakdown::kWeek ? WeekLabel(d)
+                                            : MonthLabel(d);
+        };
+        if (p.unit.empty()) {
+          TAKT_ASSIGN_OR_RETURN(auto days, source.Days(p));
+          for (const auto& [d, v] : days) add(label(d), v);
+          break;
+        }
+        for (absl::CivilDay d = p.from; d <= p.to; ++d) {
+          kpi::Interval day = cal->Day(d);
+          TAKT_ASSIGN_OR_RETURN(kpi::Values v, source.Sum(p, day.start, day.end));
+          add(label(d), v);
+        }
+        break;
+      }
+    }
+  }
+  for (size_t i = 0; i < total.size(); ++i) {
+    if (total[i] == kpi::kOverflowed) {
+      return absl::OutOfRangeError(absl::StrCat(
+          "the sum of element ", source.ElementName(i), " over ", q.scope.Name(),
+          " exceeds the 64-bit range: the data claims more than any plant can produce; "
+          "correct the observations that caused it (takt audit replay shows them)"));
+    }
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -115,19 +234,10 @@ absl::StatusOr<Breakdown> ParseBreakdown(std::string_view by) {
       "by '", std::string(by), "': expected child, hour, shift, day, week or month"));
 }
 
-absl::StatusOr<QueryResult> RunQuery(const RollupStore& store, const model::EnterpriseModel& model,
-                                     const QueryRequest& q) {
-  for (const std::string& id : q.kpis) {
-    if (kpi::FindKpi(id) == nullptr) {
-      return absl::InvalidArgumentError(absl::StrCat("kpi '", id, "' is not in the registry"));
-    }
-  }
-  if (q.from > q.to) return absl::InvalidArgumentError("from: must not be after to");
-  if (q.to - q.from > 366) return absl::InvalidArgumentError("a query spans at most 366 days");
-
-  // The scope as pieces of facilities / units over day ranges.
-  std::vector<Piece> pieces;
-  const Scope& s = q.scope;
+absl::StatusOr<std::vector<ScopePart>> ResolveScope(const model::EnterpriseModel& model,
+                                                    const Scope& s, absl::CivilDay from,
+                                                    absl::CivilDay to) {
+  std::vector<ScopePart> parts;
   auto require_facility = [&]() -> absl::Status {
     if (model.Facility(s.facility) == nullptr) {
       return absl::NotFoundError(absl::StrCat("facility '", s.facility, "' is not defined"));
@@ -139,20 +249,20 @@ absl::StatusOr<QueryResult> RunQuery(const RollupStore& store, const model::Ente
       for (const std::string& f : model.Facilities()) {
         // Children of the enterprise are regions, day by day.
         for (const std::string& r : model.Regions()) {
-          for (auto [from, to] : model.DaysInRegion(f, r, q.from, q.to)) {
-            pieces.push_back({f, "", from, to, absl::StrCat("regions/", r)});
+          for (auto [a, b] : model.DaysInRegion(f, r, from, to)) {
+            parts.push_back({f, a, b, std::nullopt, absl::StrCat("regions/", r)});
           }
         }
         // Days on which the facility belonged to no region still count.
-        absl::CivilDay d = q.from;
-        while (d <= q.to) {
+        absl::CivilDay d = from;
+        while (d <= to) {
           if (model.RegionOf(f, d).has_value()) {
             ++d;
             continue;
           }
           absl::CivilDay start = d;
-          while (d <= q.to && !model.RegionOf(f, d).has_value()) ++d;
-          pieces.push_back({f, "", start, d - 1, "regions/(none)"});
+          while (d <= to && !model.RegionOf(f, d).has_value()) ++d;
+          parts.push_back({f, start, d - 1, std::nullopt, "regions/(none)"});
         }
       }
       break;
@@ -161,24 +271,17 @@ absl::StatusOr<QueryResult> RunQuery(const RollupStore& store, const model::Ente
         return absl::NotFoundError(absl::StrCat("region '", s.region, "' is not defined"));
       }
       for (const std::string& f : model.Facilities()) {
-        for (auto [from, to] : model.DaysInRegion(f, s.region, q.from, q.to)) {
-          pieces.push_back({f, "", from, to, absl::StrCat("facilities/", f)});
+        for (auto [a, b] : model.DaysInRegion(f, s.region, from, to)) {
+          parts.push_back({f, a, b, std::nullopt, absl::StrCat("facilities/", f)});
         }
       }
       break;
     case Scope::Kind::kFacility:
       TAKT_RETURN_IF_ERROR(require_facility());
-      if (q.by == Breakdown::kChild) {
-        for (const std::string& u : model.WorkUnits(s.facility, "", "")) {
-          pieces.push_back({s.facility, u, q.from, q.to,
-                            absl::StrCat("facilities/", s.facility, "/workUnits/", u)});
-        }
-      } else {
-        pieces.push_back({s.facility, "", q.from, q.to, ""});
-      }
+      parts.push_back({s.facility, from, to, std::nullopt, ""});
       break;
     case Scope::Kind::kArea:
-    case Scope::Kind::kWorkCenter: {
+    case Scope::Kind::kWorkCenter:
       TAKT_RETURN_IF_ERROR(require_facility());
       if (s.kind == Scope::Kind::kArea && !model.HasArea(s.facility, s.area)) {
         return absl::NotFoundError(absl::StrCat("area '", s.area, "' is not defined"));
@@ -186,102 +289,86 @@ absl::StatusOr<QueryResult> RunQuery(const RollupStore& store, const model::Ente
       if (s.kind == Scope::Kind::kWorkCenter && !model.HasWorkCenter(s.facility, s.work_center)) {
         return absl::NotFoundError(absl::StrCat("work center '", s.work_center, "' is not defined"));
       }
-      for (const std::string& u : model.WorkUnits(s.facility, s.area, s.work_center)) {
-        pieces.push_back({s.facility, u, q.from, q.to,
-                          absl::StrCat("facilities/", s.facility, "/workUnits/", u)});
-      }
+      parts.push_back({s.facility, from, to, model.WorkUnits(s.facility, s.area, s.work_center), ""});
       break;
-    }
     case Scope::Kind::kWorkUnit:
       TAKT_RETURN_IF_ERROR(require_facility());
       if (!model.HasWorkUnit(s.facility, s.work_unit)) {
         return absl::NotFoundError(absl::StrCat("work unit '", s.work_unit, "' is not defined"));
       }
-      if (q.by == Breakdown::kChild) {
-        return absl::InvalidArgumentError("a work unit has no children to break down by");
-      }
-      pieces.push_back({s.facility, s.work_unit, q.from, q.to, ""});
+      parts.push_back({s.facility, from, to, std::vector<std::string>{s.work_unit}, ""});
       break;
   }
+  return parts;
+}
 
-  auto sum = [&](const Piece& p, absl::Time from, absl::Time to) {
-    return p.unit.empty() ? store.SumFacility(p.facility, from, to)
-                          : store.SumUnit(p.facility, p.unit, from, to);
-  };
-  QueryResult result;
-  result.total.label = s.Name();
-  std::map<std::string, kpi::ElementSums> rows;
-  for (const Piece& p : pieces) {
-    TAKT_ASSIGN_OR_RETURN(const kpi::FacilityCalendar* cal, model.CalendarOrError(p.facility));
-    switch (q.by) {
-      case Breakdown::kNone:
-      case Breakdown::kChild: {
-        kpi::ElementSums v;
-        if (p.unit.empty()) {  // whole facility: day buckets
-          TAKT_ASSIGN_OR_RETURN(auto days, store.FacilityDays(p.facility, p.from, p.to));
-          for (const auto& [d, sums] : days) v += sums;
-        } else {
-          TAKT_ASSIGN_OR_RETURN(v, sum(p, cal->Day(p.from).start, cal->Day(p.to).end));
-        }
-        result.total.sums += v;
-        if (q.by == Breakdown::kChild) rows[p.child] += v;
-        break;
-      }
-      case Breakdown::kHour: {
-        TAKT_ASSIGN_OR_RETURN(auto hours,
-                              store.Hours(p.facility, p.unit, cal->Day(p.from).start,
-                                          cal->Day(p.to).end));
-        for (const auto& [hour, v] : hours) {
-          result.total.sums += v;
-          rows[cal->LocalLabel(hour)] += v;
-        }
-        break;
-      }
-      case Breakdown::kShift:
-        for (absl::CivilDay d = p.from; d <= p.to; ++d) {
-          for (const kpi::ShiftDef& def : cal->SpecOn(d).shifts) {
-            TAKT_ASSIGN_OR_RETURN(kpi::ShiftInstance shift, cal->Shift(d, def.name));
-            TAKT_ASSIGN_OR_RETURN(kpi::ElementSums v,
-                                  sum(p, shift.interval.start, shift.interval.end));
-            result.total.sums += v;
-            rows[absl::StrCat(DayLabel(d), "/", def.name)] += v;
-          }
-        }
-        break;
-      case Breakdown::kDay:
-      case Breakdown::kWeek:
-      case Breakdown::kMonth:
-        if (p.unit.empty()) {
-          TAKT_ASSIGN_OR_RETURN(auto days, store.FacilityDays(p.facility, p.from, p.to));
-          for (const auto& [d, v] : days) {
-            result.total.sums += v;
-            rows[q.by == Breakdown::kDay    ? DayLabel(d)
-                 : q.by == Breakdown::kWeek ? WeekLabel(d)
-                                            : MonthLabel(d)] += v;
-          }
-          break;
-        }
-        for (absl::CivilDay d = p.from; d <= p.to; ++d) {
-          kpi::Interval day = cal->Day(d);
-          TAKT_ASSIGN_OR_RETURN(kpi::ElementSums v, sum(p, day.start, day.end));
-          result.total.sums += v;
-          std::string label = q.by == Breakdown::kDay    ? DayLabel(d)
-                              : q.by == Breakdown::kWeek ? WeekLabel(d)
-                                                         : MonthLabel(d);
-          rows[label] += v;
-        }
-        break;
+absl::StatusOr<QueryResult> RunQuery(const RollupStore& store, const model::EnterpriseModel& model,
+                                     const QueryRequest& q) {
+  for (const std::string& id : q.kpis) {
+    if (kpi::FindKpi(id) == nullptr) {
+      return absl::InvalidArgumentError(absl::StrCat("kpi '", id, "' is not in the registry"));
     }
   }
-  if (auto e = result.total.sums.Overflowed()) {
-    return absl::OutOfRangeError(absl::StrCat(
-        "the sum of element ", std::string(kpi::ElementName(*e)), " over ", s.Name(),
-        " exceeds the 64-bit range: the data claims more than any plant can produce; "
-        "correct the observations that caused it (takt audit replay shows them)"));
+  if (q.from > q.to) return absl::InvalidArgumentError("from: must not be after to");
+  if (q.to - q.from > 366) return absl::InvalidArgumentError("a query spans at most 366 days");
+
+  // The scope as pieces of facilities / units over day ranges.
+  TAKT_ASSIGN_OR_RETURN(std::vector<ScopePart> parts, ResolveScope(model, q.scope, q.from, q.to));
+  const Scope& s = q.scope;
+  if (s.kind == Scope::Kind::kWorkUnit && q.by == Breakdown::kChild) {
+    return absl::InvalidArgumentError("a work unit has no children to break down by");
+  }
+  std::vector<Piece> pieces;
+  for (const ScopePart& part : parts) {
+    std::optional<std::vector<std::string>> units = part.units;
+    // A facility broken down by child: its work units.
+    if (!units && s.kind == Scope::Kind::kFacility && q.by == Breakdown::kChild) {
+      units = model.WorkUnits(part.facility, "", "");
+    }
+    if (!units) {
+      pieces.push_back({part.facility, "", part.from, part.to, part.child});
+      continue;
+    }
+    for (const std::string& u : *units) {
+      pieces.push_back({part.facility, u, part.from, part.to,
+                        absl::StrCat("facilities/", part.facility, "/workUnits/", u)});
+    }
+  }
+
+  // The families the KPIs need (production always: its elements are in
+  // every answer), each summed over the same pieces.
+  std::vector<const kpi::FamilyRegistration*> families = {nullptr};
+  for (const std::string& id : q.kpis) {
+    const std::string& family = kpi::FindKpi(id)->family;
+    if (family == kpi::kProductionFamily) continue;
+    const kpi::FamilyRegistration* f = kpi::FindFamily(family);
+    if (f == nullptr) return absl::InternalError(absl::StrCat("kpi '", id, "': no family ", family));
+    if (std::find(families.begin(), families.end(), f) == families.end()) families.push_back(f);
+  }
+  QueryResult result;
+  result.total.label = s.Name();
+  std::map<std::string, QueryRow> rows;
+  for (const kpi::FamilyRegistration* f : families) {
+    kpi::Values total(f == nullptr ? kpi::kElementCount : f->family.elements.size(), 0);
+    std::map<std::string, kpi::Values> by_label;
+    TAKT_RETURN_IF_ERROR(SumPieces(Source{store, f}, model, q, pieces, total, by_label));
+    auto put = [&](QueryRow& row, kpi::Values& v) {
+      if (f == nullptr) {
+        std::copy_n(v.begin(), std::min<size_t>(v.size(), kpi::kElementCount), row.sums.v.begin());
+      } else {
+        v.resize(f->family.elements.size(), 0);
+        row.family_sums[f->family.name] = std::move(v);
+      }
+    };
+    put(result.total, total);
+    for (auto& [label, v] : by_label) {
+      QueryRow& row = rows[label];
+      row.label = label;
+      put(row, v);
+    }
   }
   Evaluate(q.kpis, result.total);
-  for (auto& [label, sums] : rows) {
-    QueryRow row{label, sums, {}};
+  for (auto& [label, row] : rows) {
     Evaluate(q.kpis, row);
     result.rows.push_back(std::move(row));
   }
@@ -293,29 +380,14 @@ absl::StatusOr<std::vector<ReasonRow>> DowntimePareto(const RollupStore& store,
                                                       const Scope& s, absl::CivilDay from,
                                                       absl::CivilDay to) {
   if (from > to) return absl::InvalidArgumentError("from: must not be after to");
-  std::vector<std::tuple<std::string, absl::CivilDay, absl::CivilDay>> pieces;
-  switch (s.kind) {
-    case Scope::Kind::kEnterprise:
-      for (const std::string& f : model.Facilities()) pieces.emplace_back(f, from, to);
-      break;
-    case Scope::Kind::kRegion:
-      if (!model.HasRegion(s.region)) {
-        return absl::NotFoundError(absl::StrCat("region '", s.region, "' is not defined"));
-      }
-      for (const std::string& f : model.Facilities()) {
-        for (auto [a, b] : model.DaysInRegion(f, s.region, from, to)) pieces.emplace_back(f, a, b);
-      }
-      break;
-    case Scope::Kind::kFacility:
-      if (model.Facility(s.facility) == nullptr) {
-        return absl::NotFoundError(absl::StrCat("facility '", s.facility, "' is not defined"));
-      }
-      pieces.emplace_back(s.facility, from, to);
-      break;
-    default:
-      return absl::InvalidArgumentError(
-          "the downtime Pareto is kept per facility: ask for a facility, region or the enterprise");
+  if (s.kind != Scope::Kind::kEnterprise && s.kind != Scope::Kind::kRegion &&
+      s.kind != Scope::Kind::kFacility) {
+    return absl::InvalidArgumentError(
+        "the downtime Pareto is kept per facility: ask for a facility, region or the enterprise");
   }
+  TAKT_ASSIGN_OR_RETURN(std::vector<ScopePart> parts, ResolveScope(model, s, from, to));
+  std::vector<std::tuple<std::string, absl::CivilDay, absl::CivilDay>> pieces;
+  for (const ScopePart& p : parts) pieces.emplace_back(p.facility, p.from, p.to);
   std::map<std::string, ReasonRow> by_reason;
   for (const auto& [f, a, b] : pieces) {
     TAKT_ASSIGN_OR_RETURN(const kpi::FacilityCalendar* cal, model.CalendarOrError(f));

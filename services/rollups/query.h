@@ -9,6 +9,7 @@
 #ifndef TAKT_SERVICES_ROLLUPS_QUERY_H_
 #define TAKT_SERVICES_ROLLUPS_QUERY_H_
 
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -17,6 +18,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/civil_time.h"
 #include "libs/kpi/elements.h"
+#include "libs/kpi/family.h"
 #include "libs/model/enterprise_model.h"
 #include "services/rollups/rollup_store.h"
 
@@ -36,6 +38,25 @@ absl::StatusOr<Scope> ParseScope(std::string_view name);
 enum class Breakdown { kNone, kChild, kHour, kShift, kDay, kWeek, kMonth };
 absl::StatusOr<Breakdown> ParseBreakdown(std::string_view by);
 
+// A stretch of production days of one facility: all of it (with its work
+// orders; `units` empty) or some of its work units.
+struct ScopePart {
+  std::string facility;
+  absl::CivilDay from, to;  // inclusive
+  std::optional<std::vector<std::string>> units;
+  // The child scope it counts in: "regions/R" (or "regions/(none)") for
+  // the enterprise, "facilities/F" for a region, "" below.
+  std::string child;
+};
+
+// What a scope covers over production days [from, to], the one place that
+// knows: the enterprise is every facility, split by the region it counted
+// in day by day; a region its facilities on their days there; an area or
+// work center the units under it. NOT_FOUND names what is not defined.
+absl::StatusOr<std::vector<ScopePart>> ResolveScope(const model::EnterpriseModel& model,
+                                                    const Scope& scope, absl::CivilDay from,
+                                                    absl::CivilDay to);
+
 struct QueryRequest {
   Scope scope;
   std::vector<std::string> kpis;  // registry ids
@@ -51,7 +72,9 @@ struct KpiValue {
 
 struct QueryRow {
   std::string label;  // child scope name or bucket label
-  kpi::ElementSums sums;
+  kpi::ElementSums sums;  // the production elements
+  // The sums of every other family a requested KPI reads (kpi/family.h).
+  std::map<std::string, kpi::Values> family_sums;
   std::vector<KpiValue> kpis;
 };
 

@@ -44,6 +44,22 @@ std::string FacilityPrefix(const std::string& facility) {
   return absl::StrCat(facility, std::string(1, '\0'));
 }
 
+// A family's rows live in the same column families as production's, under
+// keys of their own: "\x01" family "\0" then the production key. Facility
+// ids never start with \x01, so production scans never meet them.
+constexpr char kFamilyMark = '\x01';
+
+std::string FamilyPrefix(const std::string& family) {
+  return absl::StrCat(std::string(1, kFamilyMark), family, std::string(1, '\0'));
+}
+
+bool IsFamilyKey(const rocksdb::Slice& key) { return !key.empty() && key[0] == kFamilyMark; }
+
+// A family's cursor: "cursor/<context>#<family>"; production's: "cursor/<context>".
+bool IsFamilyCursor(const rocksdb::Slice& key) {
+  return key.starts_with("cursor/") && key.ToStringView().find('#') != std::string_view::npos;
+}
+
 
 // Element-wise addition of little-endian int64 vectors of equal length:
 // writes never read. Overflow-checked like ElementSums: a sum that leaves
@@ -70,6 +86,14 @@ class SumsAddOperator final : public rocksdb::AssociativeMergeOperator {
   }
   const char* Name() const override { return "takt.SumsAdd.v1"; }
 };
+
+std::string EncodeCursor(const Cursor& cursor) {
+  std::string encoded;
+  for (const auto& [partition, offset] : cursor) {
+    absl::StrAppend(&encoded, partition.size(), ":", partition, "=", offset, ";");
+  }
+  return encoded;
+}
 
 std::string EncodePair(int64_t a, int64_t b) {
   std::string out(16, '\0');
@@ -101,6 +125,28 @@ bool DecodeSums(std::string_view bytes, kpi::ElementSums* sums) {
   return true;
 }
 
+std::string EncodeValues(const kpi::Values& values) {
+  std::string out(8 * values.size(), '\0');
+  for (size_t i = 0; i < values.size(); ++i) {
+    const auto v = static_cast<uint64_t>(values[i]);
+    for (int b = 0; b < 8; ++b) out[8 * i + b] = static_cast<char>(v >> (8 * b));
+  }
+  return out;
+}
+
+bool DecodeValues(std::string_view bytes, size_t width, kpi::Values* values) {
+  if (bytes.size() != 8 * width) return false;
+  values->assign(width, 0);
+  for (size_t i = 0; i < width; ++i) {
+    uint64_t v = 0;
+    for (int b = 0; b < 8; ++b) {
+      v |= static_cast<uint64_t>(static_cast<unsigned char>(bytes[8 * i + b])) << (8 * b);
+    }
+    (*values)[i] = static_cast<int64_t>(v);
+  }
+  return true;
+}
+
 struct RollupStore::Impl {
   std::unique_ptr<storage::RocksHandle> rocks;
   rocksdb::DB* db = nullptr;
@@ -113,28 +159,74 @@ struct RollupStore::Impl {
   rocksdb::ColumnFamilyHandle* orders = nullptr;
   uint64_t batch = 0;  // last timeline batch number (Apply is single-writer)
 
-  absl::StatusOr<kpi::ElementSums> Sum(rocksdb::ColumnFamilyHandle* cf, const std::string& prefix,
-                                       absl::Time from, absl::Time to,
-                                       std::map<absl::Time, kpi::ElementSums>* hours) const {
+  // Calls fn(hour, value) for every hour row under `prefix` in [from, to).
+  template <typename Fn>
+  absl::Status ScanHours(rocksdb::ColumnFamilyHandle* cf, const std::string& prefix,
+                         absl::Time from, absl::Time to, Fn fn) const {
     rocksdb::ReadOptions ro;
     std::string upper = HourKey(prefix, to);
     rocksdb::Slice upper_slice(upper);
     ro.iterate_upper_bound = &upper_slice;
     std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(ro, cf));
-    kpi::ElementSums total;
     for (it->Seek(HourKey(prefix, from)); it->Valid(); it->Next()) {
-      kpi::ElementSums row;
-      if (!DecodeSums(it->value().ToStringView(), &row)) {
-        return absl::DataLossError("rollup row does not decode; rebuild the rollups");
-      }
-      total += row;
-      if (hours != nullptr) {
-        std::string_view key = it->key().ToStringView();
-        (*hours)[absl::FromUnixSeconds(
-            static_cast<int64_t>(GetBigEndian64(key.substr(key.size() - 8))))] += row;
-      }
+      std::string_view key = it->key().ToStringView();
+      TAKT_RETURN_IF_ERROR(fn(absl::FromUnixSeconds(static_cast<int64_t>(
+                                  GetBigEndian64(key.substr(key.size() - 8)))),
+                              it->value().ToStringView()));
     }
-    if (!it->status().ok()) return FromRocks(it->status(), "reading rollups");
+    return FromRocks(it->status(), "reading rollups");
+  }
+
+  // Calls fn(day, value) for every day row of `prefix` (a facility's,
+  // possibly under a family's prefix) in [from, to].
+  template <typename Fn>
+  absl::Status ScanDays(const std::string& prefix, absl::CivilDay from, absl::CivilDay to,
+                        Fn fn) const {
+    rocksdb::ReadOptions ro;
+    std::string upper = DayKey(prefix, to + 1);
+    rocksdb::Slice upper_slice(upper);
+    ro.iterate_upper_bound = &upper_slice;
+    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(ro, facility_days));
+    for (it->Seek(DayKey(prefix, from)); it->Valid(); it->Next()) {
+      const int64_t n =
+          static_cast<int64_t>(GetBigEndian64(it->key().ToStringView().substr(prefix.size() + 1))) -
+          (int64_t{1} << 40);
+      TAKT_RETURN_IF_ERROR(fn(kEpochDay + n, it->value().ToStringView()));
+    }
+    return FromRocks(it->status(), "reading rollups");
+  }
+
+  absl::StatusOr<kpi::ElementSums> Sum(rocksdb::ColumnFamilyHandle* cf, const std::string& prefix,
+                                       absl::Time from, absl::Time to,
+                                       std::map<absl::Time, kpi::ElementSums>* hours) const {
+    kpi::ElementSums total;
+    TAKT_RETURN_IF_ERROR(
+        ScanHours(cf, prefix, from, to, [&](absl::Time hour, std::string_view value) {
+          kpi::ElementSums row;
+          if (!DecodeSums(value, &row)) {
+            return absl::DataLossError("rollup row does not decode; rebuild the rollups");
+          }
+          total += row;
+          if (hours != nullptr) (*hours)[hour] += row;
+          return absl::OkStatus();
+        }));
+    return total;
+  }
+
+  absl::StatusOr<kpi::Values> SumValues(rocksdb::ColumnFamilyHandle* cf, const std::string& prefix,
+                                        absl::Time from, absl::Time to, size_t width,
+                                        std::map<absl::Time, kpi::Values>* hours) const {
+    kpi::Values total(width, 0);
+    TAKT_RETURN_IF_ERROR(
+        ScanHours(cf, prefix, from, to, [&](absl::Time hour, std::string_view value) {
+          kpi::Values row;
+          if (!DecodeValues(value, width, &row)) {
+            return absl::DataLossError("a family's rollup row does not decode; rebuild the rollups");
+          }
+          kpi::AddInto(total, row);
+          if (hours != nullptr) kpi::AddInto((*hours)[hour], row);
+          return absl::OkStatus();
+        }));
     return total;
   }
 };
@@ -265,11 +357,7 @@ absl::Status RollupStore::Apply(const std::vector<UnitHourDelta>& deltas,
     wb.Merge(impl_->facility_hours, HourKey(FacilityPrefix(d.facility), d.hour), value);
     wb.Merge(impl_->facility_days, DayKey(d.facility, d.day), value);
   }
-  std::string encoded;
-  for (const auto& [partition, offset] : cursor) {
-    absl::StrAppend(&encoded, partition.size(), ":", partition, "=", offset, ";");
-  }
-  wb.Put(impl_->meta, absl::StrCat("cursor/", context), encoded);
+  wb.Put(impl_->meta, absl::StrCat("cursor/", context), EncodeCursor(cursor));
   rocksdb::WriteOptions wo;
   wo.sync = sync;
   return FromRocks(impl_->db->Write(wo, &wb), "writing rollups");
@@ -380,12 +468,17 @@ absl::Status RollupStore::Clear() {
        {impl_->unit_hours, impl_->facility_hours, impl_->timelines, impl_->reason_hours,
         impl_->facility_days, impl_->orders}) {
     std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(rocksdb::ReadOptions(), cf));
-    for (it->SeekToFirst(); it->Valid(); it->Next()) wb.Delete(cf, it->key());
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      if (!IsFamilyKey(it->key())) wb.Delete(cf, it->key());  // other families stay
+    }
     if (!it->status().ok()) return FromRocks(it->status(), "clearing the rollups");
   }
   std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->meta));
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
-    if (it->key().starts_with("cursor/") || it->key().starts_with("calendar/")) wb.Delete(impl_->meta, it->key());
+    if ((it->key().starts_with("cursor/") && !IsFamilyCursor(it->key())) ||
+        it->key().starts_with("calendar/")) {
+      wb.Delete(impl_->meta, it->key());
+    }
   }
   if (!it->status().ok()) return FromRocks(it->status(), "clearing the rollups");
   rocksdb::WriteOptions wo;
@@ -439,22 +532,79 @@ absl::StatusOr<std::map<absl::Time, kpi::ElementSums>> RollupStore::Hours(
 absl::StatusOr<std::map<absl::CivilDay, kpi::ElementSums>> RollupStore::FacilityDays(
     const std::string& facility, absl::CivilDay from, absl::CivilDay to) const {
   std::map<absl::CivilDay, kpi::ElementSums> out;
-  rocksdb::ReadOptions ro;
-  std::string upper = DayKey(facility, to + 1);
-  rocksdb::Slice upper_slice(upper);
-  ro.iterate_upper_bound = &upper_slice;
-  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(ro, impl_->facility_days));
-  const size_t prefix = facility.size() + 1;
-  for (it->Seek(DayKey(facility, from)); it->Valid(); it->Next()) {
+  TAKT_RETURN_IF_ERROR(impl_->ScanDays(facility, from, to, [&](absl::CivilDay day, std::string_view v) {
     kpi::ElementSums row;
-    if (!DecodeSums(it->value().ToStringView(), &row)) {
+    if (!DecodeSums(v, &row)) {
       return absl::DataLossError("rollup day row does not decode; rebuild the rollups");
     }
-    const int64_t n = static_cast<int64_t>(GetBigEndian64(it->key().ToStringView().substr(prefix))) -
-                      (int64_t{1} << 40);
-    out[kEpochDay + n] += row;
+    out[day] += row;
+    return absl::OkStatus();
+  }));
+  return out;
+}
+
+absl::Status RollupStore::ApplyFamily(const std::string& family,
+                                      const std::vector<FamilyHourDelta>& deltas,
+                                      const std::string& cursor_key, const Cursor& cursor,
+                                      bool sync) {
+  const std::string prefix = FamilyPrefix(family);
+  rocksdb::WriteBatch wb;
+  for (const FamilyHourDelta& d : deltas) {
+    if (d.day == kEpochDay) {
+      return absl::InvalidArgumentError("a rollup delta needs the production day of its hour");
+    }
+    const std::string value = EncodeValues(d.values);
+    if (!d.unit.empty()) {
+      wb.Merge(impl_->unit_hours, HourKey(prefix + UnitPrefix(d.facility, d.unit), d.hour), value);
+    }
+    wb.Merge(impl_->facility_hours, HourKey(prefix + FacilityPrefix(d.facility), d.hour), value);
+    wb.Merge(impl_->facility_days, DayKey(prefix + d.facility, d.day), value);
   }
-  if (!it->status().ok()) return FromRocks(it->status(), "reading rollups");
+  wb.Put(impl_->meta, absl::StrCat("cursor/", cursor_key), EncodeCursor(cursor));
+  rocksdb::WriteOptions wo;
+  wo.sync = sync;
+  return FromRocks(impl_->db->Write(wo, &wb), "writing rollups");
+}
+
+absl::StatusOr<kpi::Values> RollupStore::SumFamily(const kpi::Family& family,
+                                                   const std::string& facility,
+                                                   const std::string& unit, absl::Time from,
+                                                   absl::Time to) const {
+  const std::string prefix = FamilyPrefix(family.name);
+  return unit.empty() ? impl_->SumValues(impl_->facility_hours, prefix + FacilityPrefix(facility),
+                                         from, to, family.elements.size(), nullptr)
+                      : impl_->SumValues(impl_->unit_hours, prefix + UnitPrefix(facility, unit),
+                                         from, to, family.elements.size(), nullptr);
+}
+
+absl::StatusOr<std::map<absl::Time, kpi::Values>> RollupStore::FamilyHours(
+    const kpi::Family& family, const std::string& facility, const std::string& unit,
+    absl::Time from, absl::Time to) const {
+  const std::string prefix = FamilyPrefix(family.name);
+  std::map<absl::Time, kpi::Values> hours;
+  auto total = unit.empty()
+                   ? impl_->SumValues(impl_->facility_hours, prefix + FacilityPrefix(facility), from,
+                                      to, family.elements.size(), &hours)
+                   : impl_->SumValues(impl_->unit_hours, prefix + UnitPrefix(facility, unit), from,
+                                      to, family.elements.size(), &hours);
+  if (!total.ok()) return total.status();
+  return hours;
+}
+
+absl::StatusOr<std::map<absl::CivilDay, kpi::Values>> RollupStore::FamilyDays(
+    const kpi::Family& family, const std::string& facility, absl::CivilDay from,
+    absl::CivilDay to) const {
+  std::map<absl::CivilDay, kpi::Values> out;
+  const size_t width = family.elements.size();
+  TAKT_RETURN_IF_ERROR(impl_->ScanDays(
+      FamilyPrefix(family.name) + facility, from, to, [&](absl::CivilDay day, std::string_view v) {
+        kpi::Values row;
+        if (!DecodeValues(v, width, &row)) {
+          return absl::DataLossError("a family's day row does not decode; rebuild the rollups");
+        }
+        kpi::AddInto(out[day], row);
+        return absl::OkStatus();
+      }));
   return out;
 }
 
@@ -474,6 +624,7 @@ absl::StatusOr<std::map<std::string, kpi::ElementSums>> RollupStore::DumpUnitHou
   std::unique_ptr<rocksdb::Iterator> it(
       impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->unit_hours));
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    if (IsFamilyKey(it->key())) continue;
     kpi::ElementSums row;
     if (!DecodeSums(it->value().ToStringView(), &row)) {
       return absl::DataLossError("rollup row does not decode");

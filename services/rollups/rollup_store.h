@@ -13,7 +13,11 @@
 //   timelines       facility \0 unit \0 time(8, big-endian unix micros)  -> state, reason
 //   reason_hours    facility \0 hour(8) reason                          -> micros, stoppages
 //   meta            "cursor/<context>"                                   -> cursor
-// Sums are 17 little-endian int64s (elements.h order).
+// Sums are little-endian int64s (elements.h order). Other element families
+// (kpi/family.h) keep their rows in unit_hours, facility_hours and
+// facility_days under "\x01" family "\0" + the key above, their values in
+// the family's element order, and their cursors in meta as
+// "cursor/<context>#<family>"; Clear() leaves them alone.
 #ifndef TAKT_SERVICES_ROLLUPS_ROLLUP_STORE_H_
 #define TAKT_SERVICES_ROLLUPS_ROLLUP_STORE_H_
 
@@ -27,7 +31,9 @@
 #include "absl/status/statusor.h"
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
+#include "libs/eventlog/event_log.h"
 #include "libs/kpi/elements.h"
+#include "libs/kpi/family.h"
 
 namespace takt::rollup {
 
@@ -41,8 +47,18 @@ struct UnitHourDelta {
   absl::CivilDay day;
 };
 
+// One delta of an element family (kpi/family.h) for a facility's hour, or a
+// work unit's ("" for the facility as a whole), with its production day.
+struct FamilyHourDelta {
+  std::string facility;
+  std::string unit;
+  absl::Time hour;
+  absl::CivilDay day;
+  kpi::Values values;
+};
+
 // The consumed position of a context: partition -> next offset.
-using Cursor = std::map<std::string, uint64_t>;
+using Cursor = eventlog::Cursor;
 
 // Stoppage time and count of one reason in one facility-hour (Pareto).
 struct ReasonHourDelta {
@@ -100,7 +116,8 @@ class RollupStore {
   // The latest calendar change of a facility the stored rows agree with.
   absl::StatusOr<std::optional<absl::Time>> LoadCalendarMark(const std::string& facility) const;
   absl::Status SaveCalendarMark(const std::string& facility, absl::Time change);
-  // Removes every row and cursor: the projection starts again from the log.
+  // Removes every production row and cursor: the projection starts again
+  // from the log. Other families' rows and cursors stay.
   absl::Status Clear();
 
   // Stoppage time and count per reason for a facility over [from, to).
@@ -130,6 +147,26 @@ class RollupStore {
                                                                const std::string& unit,
                                                                absl::Time from,
                                                                absl::Time to) const;
+
+  // Applies a family's deltas and stores `cursor` under `cursor_key`
+  // ("<context>#<family>") in the same WriteBatch.
+  absl::Status ApplyFamily(const std::string& family, const std::vector<FamilyHourDelta>& deltas,
+                           const std::string& cursor_key, const Cursor& cursor, bool sync);
+  // A family's sums over [from, to) for a facility, or one of its units.
+  absl::StatusOr<kpi::Values> SumFamily(const kpi::Family& family, const std::string& facility,
+                                        const std::string& unit, absl::Time from,
+                                        absl::Time to) const;
+  // A family's hour rows (facility, or one unit) over [from, to).
+  absl::StatusOr<std::map<absl::Time, kpi::Values>> FamilyHours(const kpi::Family& family,
+                                                                const std::string& facility,
+                                                                const std::string& unit,
+                                                                absl::Time from,
+                                                                absl::Time to) const;
+  // A family's production-day rows of a facility over [from, to].
+  absl::StatusOr<std::map<absl::CivilDay, kpi::Values>> FamilyDays(const kpi::Family& family,
+                                                                   const std::string& facility,
+                                                                   absl::CivilDay from,
+                                                                   absl::CivilDay to) const;
 
   // Folds merge operands into values (as background compaction does over
   // time); used after bulk loads.

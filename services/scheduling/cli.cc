@@ -8,6 +8,7 @@
 #include <sstream>
 #include <thread>
 
+#include "nlohmann/json.hpp"
 #include "CLI/CLI.hpp"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
@@ -107,8 +108,9 @@ int RunIngest(const IngestArgs& args, std::ostream& out, std::ostream& err) {
   grpc::Status s = stream->Finish();
   if (!s.ok()) return Fail(err, "ingest", s);
   if (args.json) {
-    out << absl::StrFormat("{\"accepted\":%d,\"duplicates\":%d,\"rejected\":%d}\n", accepted,
-                           duplicates, rejected);
+    out << nlohmann::json{{"accepted", accepted}, {"duplicates", duplicates}, {"rejected", rejected}}
+               .dump()
+        << "\n";
   } else {
     out << "ingested " << args.file << ": " << accepted << " accepted, " << duplicates
         << " duplicates, " << rejected << " rejected\n";
@@ -181,12 +183,20 @@ int RunSimulate(const SimulateArgs& args, std::ostream& out, std::ostream& err) 
   }
   const double seconds = absl::ToDoubleSeconds(absl::Now() - t0);
   if (args.json) {
-    out << absl::StrFormat(
-        "{\"plants\":%d,\"days\":%d,\"start\":\"%s\",\"seed\":%d,\"observations\":%d,"
-        "\"batches\":%d,\"resent_batches\":%d,\"late_batches\":%d,\"recorded\":%d,"
-        "\"duplicates\":%d,\"rejected\":%d,\"seconds\":%.3f}\n",
-        args.facilities, args.days, absl::FormatCivilTime(o.start), args.seed, s.observations,
-        s.batches.size(), s.resent_batches, s.late_batches, accepted, duplicates, rejected, seconds);
+    out << nlohmann::json{{"plants", args.facilities},
+                          {"days", args.days},
+                          {"start", absl::FormatCivilTime(o.start)},
+                          {"seed", args.seed},
+                          {"observations", s.observations},
+                          {"batches", s.batches.size()},
+                          {"resent_batches", s.resent_batches},
+                          {"late_batches", s.late_batches},
+                          {"recorded", accepted},
+                          {"duplicates", duplicates},
+                          {"rejected", rejected},
+                          {"seconds", seconds}}
+               .dump()
+        << "\n";
     return rejected == 0 ? 0 : 1;
   }
   out << absl::StrFormat(

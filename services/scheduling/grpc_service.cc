@@ -4,8 +4,10 @@
 #include <grpcpp/support/method_handler.h>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "libs/common/log.h"
 #include "libs/host/rpc.h"
 #include "takt/scheduling/v1/ingest.grpc.pb.h"
 #include "takt/scheduling/v1/planning_service.grpc.pb.h"
@@ -45,6 +47,11 @@ class IngestServiceImpl final : public grpc::Service {
       absl::MutexLock lock(&peers_mu_);
       int& open = streams_per_peer_[actor];
       if (open >= kMaxStreamsPerPeer) {
+        // Said once per peer while it stays over the cap, not per refusal.
+        if (over_cap_.insert(actor).second) {
+          log::Warn(absl::StrCat("ingest: refusing streams from ", actor, ": it has ", open,
+                                 " open, at most ", kMaxStreamsPerPeer, " per peer"));
+        }
         return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
                             absl::StrCat(actor, " has ", open, " ingest streams open; at most ",
                                          kMaxStreamsPerPeer, " per peer (send more batches on one)"));
@@ -56,7 +63,10 @@ class IngestServiceImpl final : public grpc::Service {
       std::string peer;
       ~Closed() {
         absl::MutexLock lock(&self->peers_mu_);
-        if (--self->streams_per_peer_[peer] == 0) self->streams_per_peer_.erase(peer);
+        if (--self->streams_per_peer_[peer] == 0) {
+          self->streams_per_peer_.erase(peer);
+          self->over_cap_.erase(peer);
+        }
       }
     } closed{this, actor};
     grpc::ByteBuffer in;
@@ -119,6 +129,7 @@ class IngestServiceImpl final : public grpc::Service {
   Horizons horizons_;
   absl::Mutex peers_mu_;
   absl::flat_hash_map<std::string, int> streams_per_peer_ ABSL_GUARDED_BY(peers_mu_);
+  absl::flat_hash_set<std::string> over_cap_ ABSL_GUARDED_BY(peers_mu_);  // refusals logged
 };
 
 class SchedulingServiceImpl final : public v1::SchedulingService::Service {

@@ -7,6 +7,7 @@
 #include <sstream>
 #include <vector>
 
+#include "nlohmann/json.hpp"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -89,9 +90,12 @@ int RunScheduleJssp(const ScheduleJsspArgs& args, std::ostream& out, std::ostrea
     }
   }
   if (args.json) {
-    (args.out.empty() ? err : out) << absl::StrFormat(
-        "{\"makespan\":%d,\"initial_makespan\":%d,\"iterations\":%d,\"seconds\":%.3f}\n",
-        r->kpis.makespan, r->initial.makespan, r->iterations, r->seconds);
+    (args.out.empty() ? err : out) << nlohmann::json{{"makespan", r->kpis.makespan},
+                                                     {"initial_makespan", r->initial.makespan},
+                                                     {"iterations", r->iterations},
+                                                     {"seconds", r->seconds}}
+                                          .dump()
+                                   << "\n";
   } else {
     (args.out.empty() ? err : out) << absl::StrFormat(
         "makespan %d (construction heuristic %d; %d iterations in %.1f s)\n", r->kpis.makespan,
@@ -133,10 +137,12 @@ int RunBenchSchedule(const BenchScheduleArgs& args, std::ostream& out, std::ostr
     f.gaps.push_back(gap);
     f.to_1pct.push_back(to1);
     if (args.json) {
-      out << absl::StrFormat(
-          "{\"name\":\"jssp_%s\",\"makespan\":%d,\"best_known\":%d,\"gap_pct\":%.3f,"
-          "\"seconds_to_1pct\":%.3f,\"initial_makespan\":%d,\"iterations\":%d}\n",
-          name, r->kpis.makespan, bks, gap, to1, r->initial.makespan, r->iterations);
+      out << nlohmann::json{{"name", "jssp_" + name},         {"makespan", r->kpis.makespan},
+                            {"best_known", bks},               {"gap_pct", gap},
+                            {"seconds_to_1pct", to1},          {"initial_makespan", r->initial.makespan},
+                            {"iterations", r->iterations}}
+                 .dump()
+          << "\n";
     } else {
       out << absl::StrFormat("%-8s best known %5d  found %5d  gap %6.2f%%  within 1%% after %s  "
                              "(heuristic %d, %d iterations)\n",
@@ -162,10 +168,12 @@ int RunBenchSchedule(const BenchScheduleArgs& args, std::ostream& out, std::ostr
     const double mean = sum / static_cast<double>(f.gaps.size());
     const double mean_t = reached > 0 ? t_sum / reached : -1;
     if (args.json) {
-      out << absl::StrFormat(
-          "{\"name\":\"schedule_%s\",\"instances\":%d,\"mean_gap_pct\":%.3f,\"worst_gap_pct\":%.3f,"
-          "\"within_1pct\":%d,\"mean_seconds_to_1pct\":%.3f,\"time_limit_s\":%.1f}\n",
-          family, f.gaps.size(), mean, worst, reached, mean_t, args.time_limit);
+      out << nlohmann::json{{"name", "schedule_" + family},  {"instances", f.gaps.size()},
+                            {"mean_gap_pct", mean},            {"worst_gap_pct", worst},
+                            {"within_1pct", reached},          {"mean_seconds_to_1pct", mean_t},
+                            {"time_limit_s", args.time_limit}}
+                 .dump()
+          << "\n";
     } else {
       out << absl::StrFormat(
           "family %-4s %2d instances: mean gap %.2f%%, worst %.2f%%, %d within 1%% (mean %.2f s to "

@@ -1,0 +1,85 @@
+#include "services/rollups/family_projection.h"
+
+#include "absl/strings/str_cat.h"
+#include "libs/common/status_macros.h"
+
+namespace takt::rollup {
+
+absl::Status FoldIntoHours(const kpi::FamilyRegistration& family, kpi::Fold& fold,
+                           const std::vector<eventlog::LoggedEvent>& events,
+                           const CalendarLookup& calendars, std::vector<FamilyHourDelta>& out) {
+  std::vector<kpi::FamilyDelta> deltas;
+  for (const eventlog::LoggedEvent& e : events) {
+    deltas.clear();
+    const auto where = [&] {
+      return absl::StrCat(e.envelope.context(), "/", e.envelope.facility(), " sequence ",
+                          e.envelope.sequence(), " (", e.envelope.event_type(), ")");
+    };
+    absl::Status folded = fold.Apply(e.envelope, deltas);
+    if (!folded.ok()) {
+      return absl::Status(folded.code(), absl::StrCat("family '", family.family.name, "': ",
+                                                      where(), ": ", folded.message()));
+    }
+    for (kpi::FamilyDelta& d : deltas) {
+      if (d.values.size() != family.family.elements.size()) {
+        return absl::InternalError(absl::StrCat(
+            "family '", family.family.name, "': ", where(), ": the fold gave ", d.values.size(),
+            " values, the family has ", family.family.elements.size(), " elements"));
+      }
+      const kpi::FacilityCalendar* cal = calendars(d.facility);
+      if (cal == nullptr) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "family '", family.family.name, "': ", where(), ": facility '", d.facility,
+            "' is not defined (yet)"));
+      }
+      const absl::Time hour = cal->HourStart(d.at);
+      out.push_back({std::move(d.facility), std::move(d.unit), hour, cal->ProductionDay(hour),
+                     std::move(d.values)});
+    }
+  }
+  return absl::OkStatus();
+}
+
+FamilyProjection::FamilyProjection(eventlog::EventLog* log, RollupStore* store,
+                                   const kpi::FamilyRegistration* family,
+                                   CalendarLookup calendars, size_t max_events_per_batch)
+    : log_(log),
+      store_(store),
+      family_(family),
+      calendars_(std::move(calendars)),
+      max_events_(max_events_per_batch),
+      fold_(family->fold()) {}
+
+std::string FamilyProjection::CursorKey(const kpi::FamilyRegistration& family) {
+  return absl::StrCat(family.context, "#", family.family.name);
+}
+
+absl::Status FamilyProjection::Start() {
+  TAKT_ASSIGN_OR_RETURN(cursor_, store_->LoadCursor(CursorKey(*family_)));
+  TAKT_ASSIGN_OR_RETURN(subscription_, log_->Subscribe(family_->context, cursor_));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<size_t> FamilyProjection::Step(absl::Duration timeout) {
+  if (!subscription_) TAKT_RETURN_IF_ERROR(Start());
+  TAKT_ASSIGN_OR_RETURN(std::vector<eventlog::LoggedEvent> events,
+                        subscription_->Poll(max_events_, timeout));
+  if (events.empty()) return 0;
+  std::vector<FamilyHourDelta> deltas;
+  absl::Status folded = FoldIntoHours(*family_, *fold_, events, calendars_, deltas);
+  if (!folded.ok()) {
+    subscription_.reset();  // resume at the stored cursor next time
+    return folded;
+  }
+  const eventlog::Cursor next = subscription_->cursor();
+  absl::Status written =
+      store_->ApplyFamily(family_->family.name, deltas, CursorKey(*family_), next, /*sync=*/false);
+  if (!written.ok()) {
+    subscription_.reset();
+    return written;
+  }
+  cursor_ = next;
+  return events.size();
+}
+
+}  // namespace takt::rollup

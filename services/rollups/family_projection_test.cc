@@ -1,0 +1,141 @@
+#include "services/rollups/family_projection.h"
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_split.h"
+#include "gtest/gtest.h"
+#include "libs/common/proto_time.h"
+#include "libs/eventlog/embedded_log.h"
+#include "libs/testing/temp_dir.h"
+
+namespace takt::rollup {
+namespace {
+
+// A context "qa" whose events say "unit,inspected,passed" in their payload;
+// its family counts inspections per unit and hour.
+class InspectionFold final : public kpi::Fold {
+ public:
+  absl::Status Apply(const eventlog::v1::Envelope& e, std::vector<kpi::FamilyDelta>& out) override {
+    if (e.event_type() != "test.Inspected") return absl::OkStatus();
+    std::vector<std::string> f = absl::StrSplit(e.payload(), ',');
+    int64_t inspected = 0, passed = 0;
+    if (f.size() != 3 || !absl::SimpleAtoi(f[1], &inspected) || !absl::SimpleAtoi(f[2], &passed)) {
+      return absl::InvalidArgumentError("payload does not parse");
+    }
+    out.push_back({e.facility(), f[0], ToTime(e.occurred_time()), {inspected, passed}});
+    return absl::OkStatus();
+  }
+};
+
+const kpi::FamilyRegistration* QaFamily() {
+  static const kpi::FamilyRegistration* family = [] {
+    kpi::FamilyRegistration r;
+    r.context = "qa";
+    r.family = {"qa_inspections", {{"INSPECTED", false}, {"PASSED", false}}};
+    r.kpis = {{"qa_pass_rate", "Pass rate", "%", kpi::Better::kHigher, "test", "PASSED / INSPECTED",
+               {{std::vector<int>{1}, std::vector<int>{0}}}, 100.0, "qa_inspections"}};
+    r.fold = [] { return std::make_unique<InspectionFold>(); };
+    EXPECT_TRUE(kpi::RegisterFamily(r).ok());
+    return kpi::FindFamily("qa_inspections");
+  }();
+  return family;
+}
+
+class FamilyProjectionTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    eventlog::EmbeddedLogOptions o;
+    o.data_dir = log_dir_.path();
+    log_ = *eventlog::OpenEmbeddedLog(o);
+    calendar_ = std::make_unique<kpi::FacilityCalendar>(
+        *kpi::FacilityCalendar::Create({"Europe/Berlin", 6 * 60, {}}));
+  }
+  CalendarLookup Calendars() {
+    return [this](const std::string& f) { return f == "plant-1" ? calendar_.get() : nullptr; };
+  }
+  // An inspection at local time `hour`:`minute` on 2026-03-02.
+  void Inspect(const std::string& facility, const std::string& unit, int hour, int minute,
+               int inspected, int passed) {
+    eventlog::AppendRequest r;
+    r.context = "qa";
+    r.facility = facility;
+    eventlog::Envelope e;
+    e.set_event_type("test.Inspected");
+    e.set_source_id("gauge");
+    e.set_source_sequence(++seq_);
+    *e.mutable_occurred_time() = ToProto(absl::FromCivil(absl::CivilMinute(2026, 3, 2, hour, minute),
+                                                         calendar_->zone()));
+    e.set_payload(absl::StrCat(unit, ",", inspected, ",", passed));
+    r.events.push_back(e);
+    ASSERT_TRUE(log_->Append(std::move(r)).ok());
+  }
+  absl::Time Local(int hour) {
+    return absl::FromCivil(absl::CivilHour(2026, 3, 2, hour), calendar_->zone());
+  }
+
+  testing::TempDir log_dir_, store_dir_, rebuild_dir_;
+  std::unique_ptr<eventlog::EventLog> log_;
+  std::unique_ptr<kpi::FacilityCalendar> calendar_;
+  uint64_t seq_ = 0;
+};
+
+TEST_F(FamilyProjectionTest, EventsBecomeHourlyFamilyRowsWithTheirOwnCursor) {
+  Inspect("plant-1", "u1", 9, 10, 100, 90);
+  Inspect("plant-1", "u1", 9, 50, 50, 50);
+  Inspect("plant-1", "u2", 11, 0, 10, 5);
+  auto store = *RollupStore::Open(store_dir_.path());
+  FamilyProjection p(log_.get(), store.get(), QaFamily(), Calendars());
+  ASSERT_TRUE(p.Start().ok());
+  ASSERT_EQ(*p.Step(absl::Milliseconds(100)), 3u);
+  const kpi::Family& f = QaFamily()->family;
+  EXPECT_EQ(*store->SumFamily(f, "plant-1", "u1", Local(9), Local(10)), (kpi::Values{150, 140}));
+  EXPECT_EQ(*store->SumFamily(f, "plant-1", "", Local(0), Local(23)), (kpi::Values{160, 145}));
+  auto days = *store->FamilyDays(f, "plant-1", absl::CivilDay(2026, 3, 2), absl::CivilDay(2026, 3, 2));
+  ASSERT_EQ(days.size(), 1u);
+  EXPECT_EQ(days.begin()->second, (kpi::Values{160, 145}));
+  // Its own cursor; production's is untouched (no rows, no cursor).
+  EXPECT_EQ(store->LoadCursor("qa#qa_inspections")->size(), 1u);
+  EXPECT_TRUE(store->LoadCursor("qa")->empty());
+  EXPECT_TRUE(store->DumpUnitHours()->empty()) << "production rows are not the family's";
+  // A restart resumes at the cursor: nothing applied twice.
+  Inspect("plant-1", "u1", 9, 55, 1, 1);
+  FamilyProjection again(log_.get(), store.get(), QaFamily(), Calendars());
+  ASSERT_TRUE(again.Start().ok());
+  ASSERT_EQ(*again.Step(absl::Milliseconds(100)), 1u);
+  EXPECT_EQ(*store->SumFamily(f, "plant-1", "u1", Local(9), Local(10)), (kpi::Values{151, 141}));
+  // A rebuild from the log gives the same rows.
+  auto rebuilt = *RollupStore::Open(rebuild_dir_.path());
+  FamilyProjection r(log_.get(), rebuilt.get(), QaFamily(), Calendars());
+  ASSERT_TRUE(r.Start().ok());
+  ASSERT_EQ(*r.Step(absl::Milliseconds(100)), 4u);
+  EXPECT_EQ(*rebuilt->FamilyHours(f, "plant-1", "u1", Local(0), Local(23)),
+            *store->FamilyHours(f, "plant-1", "u1", Local(0), Local(23)));
+}
+
+TEST_F(FamilyProjectionTest, ClearingProductionLeavesTheFamilyAlone) {
+  Inspect("plant-1", "u1", 9, 10, 100, 90);
+  auto store = *RollupStore::Open(store_dir_.path());
+  FamilyProjection p(log_.get(), store.get(), QaFamily(), Calendars());
+  ASSERT_TRUE(p.Start().ok());
+  ASSERT_EQ(*p.Step(absl::Milliseconds(100)), 1u);
+  // Production rebuilds itself (a calendar change reached its orders).
+  ASSERT_TRUE(store->Clear().ok());
+  EXPECT_EQ(*store->SumFamily(QaFamily()->family, "plant-1", "u1", Local(9), Local(10)),
+            (kpi::Values{100, 90}));
+  EXPECT_EQ(store->LoadCursor("qa#qa_inspections")->size(), 1u);
+}
+
+TEST_F(FamilyProjectionTest, AFoldErrorNamesTheEventAndAppliesNothing) {
+  Inspect("plant-1", "u1", 9, 10, 100, 90);
+  Inspect("plant-9", "u1", 9, 20, 1, 1);  // a facility the calendars do not know
+  auto store = *RollupStore::Open(store_dir_.path());
+  FamilyProjection p(log_.get(), store.get(), QaFamily(), Calendars());
+  ASSERT_TRUE(p.Start().ok());
+  auto n = p.Step(absl::Milliseconds(100));
+  ASSERT_FALSE(n.ok());
+  EXPECT_NE(n.status().message().find("qa/plant-9 sequence 1"), std::string::npos) << n.status();
+  EXPECT_NE(n.status().message().find("plant-9"), std::string::npos);
+  EXPECT_TRUE(store->LoadCursor("qa#qa_inspections")->empty()) << "the batch is all or nothing";
+}
+
+}  // namespace
+}  // namespace takt::rollup
