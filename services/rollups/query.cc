@@ -74,6 +74,20 @@ struct Source {
     for (const auto& [d, sums] : days) out.emplace(d, ToValues(sums));
     return out;
   }
+  // The sum of Days(p), without a vector per day (the common, unbroken-down
+  // query of facilities over weeks and months).
+  absl::StatusOr<kpi::Values> DaysTotal(const Piece& p) const {
+    if (family != nullptr) {
+      TAKT_ASSIGN_OR_RETURN(auto days, store.FamilyDays(family->family, p.facility, p.from, p.to));
+      kpi::Values total;
+      for (const auto& [d, v] : days) kpi::AddInto(total, v);
+      return total;
+    }
+    TAKT_ASSIGN_OR_RETURN(auto days, store.FacilityDays(p.facility, p.from, p.to));
+    kpi::ElementSums total;
+    for (const auto& [d, sums] : days) total += sums;
+    return ToValues(total);
+  }
   absl::StatusOr<std::map<absl::Time, kpi::Values>> Hours(const Piece& p, absl::Time from,
                                                           absl::Time to) const {
     if (family != nullptr) return store.FamilyHours(family->family, p.facility, p.unit, from, to);
@@ -103,9 +117,7 @@ absl::Status SumPieces(const Source& source, const model::EnterpriseModel& model
       case Breakdown::kChild: {
         const std::string label = q.by == Breakdown::kChild ? p.child : "";
         if (p.unit.empty()) {  // whole facility: day buckets
-          TAKT_ASSIGN_OR_RETURN(auto days, source.Days(p));
-          kpi::Values v;
-          for (const auto& [d, sums] : days) kpi::AddInto(v, sums);
+          TAKT_ASSIGN_OR_RETURN(kpi::Values v, source.DaysTotal(p));
           add(label, v);
         } else {
           TAKT_ASSIGN_OR_RETURN(kpi::Values v,
