@@ -10,7 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "libs/common/status_macros.h"
 #include "libs/eventlog/embedded_log.h"
-#include "services/rollups/projection.h"
+#include "services/scheduling/rollup_projection.h"
 #include "services/rollups/query.h"
 #include "services/registry.h"
 #include "services/scheduling/sim/simulator.h"
@@ -121,7 +121,7 @@ absl::StatusOr<std::vector<BenchResult>> RunIngestBenchmark(const BenchIngestOpt
     model::ModelStore models(log.get());
     TAKT_RETURN_IF_ERROR(models.Refresh());
     TAKT_ASSIGN_OR_RETURN(auto store, rollup::RollupStore::Open(dir + "/rebuild"));
-    rollup::Projection p(log.get(), store.get(), [&](const std::string& f) { return models.Calendar(f); });
+    scheduling::Projection p(log.get(), store.get(), [&](const std::string& f) { return models.Calendar(f); });
     TAKT_RETURN_IF_ERROR(p.Start());
     absl::Time t0 = absl::Now();
     absl::Time last = t0;

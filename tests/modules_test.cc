@@ -8,11 +8,11 @@
 
 #include <atomic>
 
-#include "absl/strings/numbers.h"
-#include "absl/strings/str_split.h"
 #include "gtest/gtest.h"
 #include "libs/common/proto_time.h"
+#include "libs/common/status_macros.h"
 #include "libs/eventlog/event_log.h"
+#include "libs/testing/inspection_fold.h"
 #include "libs/testing/temp_dir.h"
 #include "services/registry.h"
 #include "takt/audit/v1/audit.grpc.pb.h"
@@ -27,21 +27,6 @@ namespace ev1 = ::takt::enterprise::v1;
 namespace sv1 = ::takt::scheduling::v1;
 namespace rv1 = ::takt::rollups::v1;
 namespace av1 = ::takt::audit::v1;
-
-// Events "unit,inspected,passed" of type test.Inspected.
-class InspectionFold final : public kpi::Fold {
- public:
-  absl::Status Apply(const eventlog::v1::Envelope& e, std::vector<kpi::FamilyDelta>& out) override {
-    if (e.event_type() != "test.Inspected") return absl::OkStatus();
-    std::vector<std::string> f = absl::StrSplit(e.payload(), ',');
-    int64_t inspected = 0, passed = 0;
-    if (f.size() != 3 || !absl::SimpleAtoi(f[1], &inspected) || !absl::SimpleAtoi(f[2], &passed)) {
-      return absl::InvalidArgumentError("payload does not parse");
-    }
-    out.push_back({e.facility(), f[0], ToTime(e.occurred_time()), {inspected, passed}});
-    return absl::OkStatus();
-  }
-};
 
 // The running module: no gRPC service; it hands the test its log.
 std::atomic<eventlog::EventLog*> g_qa_log{nullptr};
@@ -58,13 +43,24 @@ host::ModuleInfo QaModuleInfo() {
   host::ModuleInfo m;
   m.name = "qa";
   m.owns = {{"qa"}};
-  kpi::FamilyRegistration r;
-  r.context = "qa";
-  r.family = {"qa_inspections", {{"INSPECTED", false}, {"PASSED", false}}};
-  r.kpis = {{"qa_pass_rate", "Pass rate", "%", kpi::Better::kHigher, "test", "PASSED / INSPECTED",
-             {{std::vector<int>{1}, std::vector<int>{0}}}, 100.0, "qa_inspections"}};
-  r.fold = [] { return std::make_unique<InspectionFold>(); };
-  m.families = {r};
+  // Events "unit,inspected,passed" (libs/testing/inspection_fold.h).
+  m.families = {testing::InspectionFamily("qa", "qa_inspections")};
+  // A second family over the same events whose explain recomputation is
+  // written differently (and wrongly: it drops PASSED): explain must say so.
+  kpi::FamilyRegistration disagreeing = testing::InspectionFamily("qa", "qa_recheck");
+  disagreeing.explain_fold = [] {
+    class DropsPassed final : public kpi::Fold {
+     public:
+      absl::Status Apply(const eventlog::v1::Envelope& e, std::vector<kpi::FamilyDelta>& out) override {
+        TAKT_RETURN_IF_ERROR(inner_.Apply(e, out));
+        for (auto& d : out) d.values[1] = 0;
+        return absl::OkStatus();
+      }
+      testing::InspectionFold inner_;
+    };
+    return std::unique_ptr<kpi::Fold>(std::make_unique<DropsPassed>());
+  };
+  m.families.push_back(std::move(disagreeing));
   m.create = [] { return std::make_unique<QaModule>(); };
   return m;
 }
@@ -191,6 +187,8 @@ TEST_F(ModulesTest, AContextAddedLaterBringsItsKpisWithoutRebuildingProduction) 
 
   // The same data directory with the qa module composed in.
   Start(/*with_qa=*/true);
+  ASSERT_NE(kpi::FindKpi("qa_inspections_pass_rate"), nullptr)
+      << "the host registers the module's families";
   // Production's rows and position are there at once: nothing rebuilt.
   const rv1::QueryKpisResponse after = Query("availability");
   EXPECT_EQ(Positions(after, "scheduling"), production);
@@ -201,7 +199,7 @@ TEST_F(ModulesTest, AContextAddedLaterBringsItsKpisWithoutRebuildingProduction) 
   ASSERT_TRUE(server_->WaitForProjection(absl::Seconds(30)).ok());
 
   // Directors query the new KPI; the answer names its own position.
-  const rv1::QueryKpisResponse qa = Query("qa_pass_rate");
+  const rv1::QueryKpisResponse qa = Query("qa_inspections_pass_rate");
   ASSERT_EQ(qa.total().kpis_size(), 1);
   EXPECT_TRUE(qa.total().kpis(0).has_value());
   EXPECT_DOUBLE_EQ(qa.total().kpis(0).value(), 100.0 * 185 / 200);
@@ -212,13 +210,13 @@ TEST_F(ModulesTest, AContextAddedLaterBringsItsKpisWithoutRebuildingProduction) 
   EXPECT_EQ(Positions(qa, "qa#qa_inspections").at("berlin-1"), 4u);
   EXPECT_EQ(qa.lag_events(), 0u);
   // The same by hour, and at the work unit.
-  const rv1::QueryKpisResponse unit = Query("qa_pass_rate", "facilities/berlin-1/workUnits/press-1");
+  const rv1::QueryKpisResponse unit = Query("qa_inspections_pass_rate", "facilities/berlin-1/workUnits/press-1");
   EXPECT_DOUBLE_EQ(unit.total().kpis(0).value(), 100.0 * 185 / 200);
 
   // Auditors: the KPI recomputed from the raw qa events equals the rollups.
   av1::ExplainRequest ex;
   ex.set_scope("facilities/berlin-1");
-  ex.set_kpi("qa_pass_rate");
+  ex.set_kpi("qa_inspections_pass_rate");
   ex.set_from("2026-11-24");
   ex.set_to("2026-11-24");
   grpc::ClientContext ectx;
@@ -228,6 +226,18 @@ TEST_F(ModulesTest, AContextAddedLaterBringsItsKpisWithoutRebuildingProduction) 
   EXPECT_TRUE(explained.equal());
   EXPECT_EQ(explained.events_read(), 3u);
   EXPECT_DOUBLE_EQ(explained.recomputed_value(), 100.0 * 185 / 200);
+
+  // A recomputation that disagrees is reported element by element.
+  ex.set_kpi("qa_recheck_pass_rate");
+  grpc::ClientContext ectx2;
+  av1::ExplainResponse differs;
+  ASSERT_TRUE(av1::AuditService::NewStub(channel_)->Explain(&ectx2, ex, &differs).ok());
+  EXPECT_FALSE(differs.equal());
+  ASSERT_EQ(differs.elements_size(), 2);
+  EXPECT_EQ(differs.elements(1).name(), "qa_recheck.PASSED");
+  EXPECT_EQ(differs.elements(1).projection(), 185);
+  EXPECT_EQ(differs.elements(1).recomputed(), 0);
+  EXPECT_EQ(differs.elements(0).recomputed(), differs.elements(0).projection());
 
   // And replay the new context's history, chain checked.
   av1::ReplayRequest rr;

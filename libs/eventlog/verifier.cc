@@ -6,6 +6,7 @@
 #include "absl/strings/str_split.h"
 #include "nlohmann/json.hpp"
 #include "libs/common/ids.h"
+#include "libs/common/status_macros.h"
 #include "libs/crypto/ed25519.h"
 #include "libs/crypto/sha256.h"
 #include "libs/eventlog/record.h"
@@ -308,5 +309,35 @@ bool ParseHeadsJsonLines(std::string_view text, std::vector<VerifiedHead>* heads
   }
   return true;
 }
+
+absl::Status ReadVerified(EventLog& log, const StreamId& stream, uint64_t upto,
+                          const std::function<void(const v1::Envelope&)>& fn) {
+  StreamChains chains;
+  for (uint64_t from = 1; from <= upto;) {
+    absl::Status bad;
+    const uint64_t before = from;
+    TAKT_RETURN_IF_ERROR(log.ReadRecords(stream, from, std::min<uint64_t>(8192, upto - from + 1),
+                                         [&](uint64_t seq, std::string_view record) {
+      if (!bad.ok()) return;
+      bad = chains.Check(stream, seq, record);
+      if (!bad.ok()) return;
+      auto envelope = DecodeRecord(record);
+      if (!envelope.ok()) {
+        bad = absl::DataLossError(absl::StrCat(stream.context, "/", stream.facility, " sequence ",
+                                               seq, ": the event does not decode"));
+        return;
+      }
+      fn(*envelope);
+      from = seq + 1;
+    }));
+    TAKT_RETURN_IF_ERROR(bad);
+    if (from == before) {
+      return absl::DataLossError(absl::StrCat("stream ", stream.context, "/", stream.facility,
+                                              " ends before sequence ", upto));
+    }
+  }
+  return absl::OkStatus();
+}
+
 
 }  // namespace takt::eventlog

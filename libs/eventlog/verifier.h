@@ -8,6 +8,7 @@
 #define TAKT_LIBS_EVENTLOG_VERIFIER_H_
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -108,6 +109,13 @@ std::optional<VerifyFailure> FinishStream(const StreamId& stream,
 
 // The sequences the checkpoints of a stream refer to.
 std::set<uint64_t> CheckpointSequences(const std::vector<v1::Checkpoint>& checkpoints);
+
+// Reads a stream from its start through `upto` (inclusive), checking its
+// chain as it goes: an event edited in storage stops the reader (DATA_LOSS
+// with stream and sequence) instead of reaching what it computes. For
+// auditors' recomputations, which must not trust what they read.
+absl::Status ReadVerified(EventLog& log, const StreamId& stream, uint64_t upto,
+                          const std::function<void(const v1::Envelope&)>& fn);
 
 }  // namespace takt::eventlog
 

@@ -127,7 +127,8 @@ class Server final : public TaktServer, public Health {
     }
     models_ = std::make_unique<model::ModelStore>(log_.get());
     TAKT_RETURN_IF_ERROR(models_->Refresh());
-    env_ = std::make_unique<Env>(log_.get(), models_.get(), &options_, contexts,
+    registry_ = registry;
+    env_ = std::make_unique<Env>(log_.get(), models_.get(), &options_, &registry_, contexts,
                                  options.kafka_brokers.empty());
     // Where this process does not write the enterprise stream, it follows it.
     env_->set_follows_model(owns.count(model::kEnterpriseContext) == 0);
@@ -237,6 +238,7 @@ class Server final : public TaktServer, public Health {
   static constexpr int kMaxServerThreads = 256;
 
   ServerOptions options_;
+  std::vector<ModuleInfo> registry_;
   std::unique_ptr<eventlog::EventLog> log_;
   std::unique_ptr<model::ModelStore> models_;
   std::unique_ptr<Env> env_;

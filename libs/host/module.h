@@ -11,6 +11,7 @@
 #ifndef TAKT_LIBS_HOST_MODULE_H_
 #define TAKT_LIBS_HOST_MODULE_H_
 
+#include <any>
 #include <functional>
 #include <memory>
 #include <string>
@@ -40,6 +41,7 @@ class ModelStore;
 namespace takt::host {
 
 struct ServerOptions;
+struct ModuleInfo;
 
 // gRPC health of the services a module registered.
 class Health {
@@ -52,10 +54,12 @@ class Health {
 class Env {
  public:
   Env(eventlog::EventLog* log, model::ModelStore* models, const ServerOptions* options,
-      std::vector<es::ContextDescriptor> contexts, bool embedded)
+      const std::vector<ModuleInfo>* registry, std::vector<es::ContextDescriptor> contexts,
+      bool embedded)
       : log_(log),
         models_(models),
         options_(options),
+        registry_(registry),
         contexts_(std::move(contexts)),
         embedded_(embedded) {}
 
@@ -63,6 +67,9 @@ class Env {
   // The enterprise model every context reads (followed from the log).
   model::ModelStore* models() const { return models_; }
   const ServerOptions& options() const { return *options_; }
+  // Every registered module (not only those this process runs): what they
+  // declare, such as their contributions to other modules (extensions).
+  const std::vector<ModuleInfo>& registry() const { return *registry_; }
   // Every registered context (not only those this process runs).
   const std::vector<es::ContextDescriptor>& contexts() const { return contexts_; }
   // True on the embedded log (one process runs every module).
@@ -90,6 +97,7 @@ class Env {
   eventlog::EventLog* log_;
   model::ModelStore* models_;
   const ServerOptions* options_;
+  const std::vector<ModuleInfo>* registry_;
   std::vector<es::ContextDescriptor> contexts_;
   bool embedded_;
   bool follows_model_ = false;
@@ -132,6 +140,11 @@ struct ModuleInfo {
   // rollups (libs/kpi/family.h); the host registers them at start.
   std::vector<kpi::FamilyRegistration> families;
   std::function<std::unique_ptr<Module>()> create;
+  // What it contributes to other modules, by type: each module looks for
+  // the types it takes (the rollups and audit take a
+  // rollup::ProductionFold, services/rollups/contribution.h), so this seam
+  // needs to know none of them.
+  std::vector<std::any> extensions;
   // Adds the context's CLI commands; a command's callback sets *exit_code.
   std::function<void(CLI::App& app, int* exit_code)> add_commands;
 };

@@ -79,6 +79,11 @@ struct FamilyRegistration {
   Family family;
   std::vector<KpiDef> kpis;  // each with .family = family.name
   std::function<std::unique_ptr<Fold>()> fold;
+  // Optional: a second, independently written fold that audit explain
+  // recomputes the family's elements with (from raw events); without one,
+  // explain runs `fold` over the raw events on its own, apart from the
+  // projection's store, merges, cursor and batches.
+  std::function<std::unique_ptr<Fold>()> explain_fold;
 };
 
 // Registers a family and its KPIs for this process (before the rollups

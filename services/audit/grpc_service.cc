@@ -29,8 +29,14 @@ std::string RequestJson(const google::protobuf::Message& m) {
 class AuditServiceImpl final : public v1::AuditService::Service {
  public:
   AuditServiceImpl(eventlog::EventLog* log, bool embedded, model::ModelStore* models,
-                   rollup::RollupStore* store, std::vector<es::ContextDescriptor> contexts)
-      : log_(log), embedded_(embedded), models_(models), store_(store), contexts_(std::move(contexts)) {}
+                   rollup::RollupStore* store, const rollup::ProductionFold* production,
+                   std::vector<es::ContextDescriptor> contexts)
+      : log_(log),
+        embedded_(embedded),
+        models_(models),
+        store_(store),
+        production_(production),
+        contexts_(std::move(contexts)) {}
 
   grpc::Status Replay(grpc::ServerContext* ctx, const v1::ReplayRequest* request,
                       grpc::ServerWriter<v1::ReplayItem>* writer) override {
@@ -85,7 +91,7 @@ class AuditServiceImpl final : public v1::AuditService::Service {
     }
     absl::StatusOr<v1::ExplainResponse> r;
     models_->Read([&](const model::EnterpriseModel& m) {
-      r = audit::Explain(*log_, embedded_, m, *store_, *request);
+      r = audit::Explain(*log_, embedded_, m, *store_, production_, *request);
     });
     if (!r.ok()) return ToGrpc(r.status());
     *response = *r;
@@ -142,6 +148,7 @@ class AuditServiceImpl final : public v1::AuditService::Service {
   const bool embedded_;
   model::ModelStore* models_;
   rollup::RollupStore* store_;  // null where the rollups do not run
+  const rollup::ProductionFold* production_;
   const std::vector<es::ContextDescriptor> contexts_;
 };
 
@@ -149,8 +156,10 @@ class AuditServiceImpl final : public v1::AuditService::Service {
 
 std::unique_ptr<grpc::Service> NewAuditService(eventlog::EventLog* log, bool embedded,
                                                model::ModelStore* models, rollup::RollupStore* store,
+                                               const rollup::ProductionFold* production,
                                                std::vector<es::ContextDescriptor> contexts) {
-  return std::make_unique<AuditServiceImpl>(log, embedded, models, store, std::move(contexts));
+  return std::make_unique<AuditServiceImpl>(log, embedded, models, store, production,
+                                            std::move(contexts));
 }
 
 }  // namespace takt::audit

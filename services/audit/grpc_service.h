@@ -15,6 +15,7 @@
 #include "libs/es/context.h"
 #include "libs/eventlog/event_log.h"
 #include "libs/model/model_store.h"
+#include "services/rollups/contribution.h"
 #include "services/rollups/rollup_store.h"
 
 namespace takt::audit {
@@ -23,8 +24,10 @@ inline constexpr char kAuditContext[] = "audit";
 
 // `store`: the rollups of this process, or null where they do not run
 // (explain then answers FAILED_PRECONDITION).
+// `production`: the production elements' contribution (explain), or null.
 std::unique_ptr<grpc::Service> NewAuditService(eventlog::EventLog* log, bool embedded,
                                                model::ModelStore* models, rollup::RollupStore* store,
+                                               const rollup::ProductionFold* production,
                                                std::vector<es::ContextDescriptor> contexts);
 
 }  // namespace takt::audit

@@ -2,7 +2,8 @@
 #include "services/registry.h"
 
 #include "services/audit/explain.h"
-#include "services/rollups/projection.h"
+#include "services/scheduling/recompute.h"
+#include "services/scheduling/rollup_projection.h"
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_join.h"
@@ -346,14 +347,14 @@ TEST_F(HistoryTest, ReplayStopsAtATamperedEvent) {
   auto store = rollup::RollupStore::Open(dir_.path() + "/rollups");
   ASSERT_TRUE(store.ok());
   kpi::FacilityCalendar calendar = *kpi::FacilityCalendar::Create({"UTC", 0, {}});
-  rollup::Projection projection(log_.get(), store->get(),
+  scheduling::Projection projection(log_.get(), store->get(),
                                 [&](const std::string&) { return &calendar; });
   ASSERT_TRUE(projection.Start().ok());
   auto applied = projection.CatchUp();
   EXPECT_EQ(applied.status().code(), absl::StatusCode::kDataLoss);
   EXPECT_NE(applied.status().message().find("sequence 3"), std::string::npos) << applied.status();
   // And so does explain's recomputation from raw events.
-  auto recomputed = RecomputeElements(*log_, "plant-1", nullptr, absl::InfinitePast(),
+  auto recomputed = scheduling::RecomputeElements(*log_, "plant-1", nullptr, absl::InfinitePast(),
                                       absl::InfiniteFuture(), 8, 0);
   EXPECT_EQ(recomputed.status().code(), absl::StatusCode::kDataLoss);
   EXPECT_NE(recomputed.status().message().find("scheduling/plant-1 sequence 3"), std::string::npos)

@@ -11,7 +11,8 @@ class AuditModule final : public host::Module {
  public:
   absl::Status Start(host::Env& env) override {
     service_ = NewAuditService(env.log(), env.embedded(), env.models(),
-                               env.Find<rollup::RollupStore>(), env.contexts());
+                               env.Find<rollup::RollupStore>(),
+                               rollup::FindProductionFold(env.registry()), env.contexts());
     return absl::OkStatus();
   }
   std::vector<host::ServiceEntry> Services() override {

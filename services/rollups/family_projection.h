@@ -17,7 +17,7 @@
 #include "absl/time/time.h"
 #include "libs/eventlog/event_log.h"
 #include "libs/kpi/family.h"
-#include "services/rollups/projection.h"
+#include "services/rollups/contribution.h"
 #include "services/rollups/rollup_store.h"
 
 namespace takt::rollup {

@@ -1,40 +1,18 @@
 #include "services/rollups/family_projection.h"
 
-#include "absl/strings/numbers.h"
-#include "absl/strings/str_split.h"
 #include "gtest/gtest.h"
 #include "libs/common/proto_time.h"
 #include "libs/eventlog/embedded_log.h"
+#include "libs/testing/inspection_fold.h"
 #include "libs/testing/temp_dir.h"
 
 namespace takt::rollup {
 namespace {
 
-// A context "qa" whose events say "unit,inspected,passed" in their payload;
-// its family counts inspections per unit and hour.
-class InspectionFold final : public kpi::Fold {
- public:
-  absl::Status Apply(const eventlog::v1::Envelope& e, std::vector<kpi::FamilyDelta>& out) override {
-    if (e.event_type() != "test.Inspected") return absl::OkStatus();
-    std::vector<std::string> f = absl::StrSplit(e.payload(), ',');
-    int64_t inspected = 0, passed = 0;
-    if (f.size() != 3 || !absl::SimpleAtoi(f[1], &inspected) || !absl::SimpleAtoi(f[2], &passed)) {
-      return absl::InvalidArgumentError("payload does not parse");
-    }
-    out.push_back({e.facility(), f[0], ToTime(e.occurred_time()), {inspected, passed}});
-    return absl::OkStatus();
-  }
-};
-
 const kpi::FamilyRegistration* QaFamily() {
   static const kpi::FamilyRegistration* family = [] {
-    kpi::FamilyRegistration r;
-    r.context = "qa";
-    r.family = {"qa_inspections", {{"INSPECTED", false}, {"PASSED", false}}};
-    r.kpis = {{"qa_pass_rate", "Pass rate", "%", kpi::Better::kHigher, "test", "PASSED / INSPECTED",
-               {{std::vector<int>{1}, std::vector<int>{0}}}, 100.0, "qa_inspections"}};
-    r.fold = [] { return std::make_unique<InspectionFold>(); };
-    EXPECT_TRUE(kpi::RegisterFamily(r).ok());
+    // Context "qa": events "unit,inspected,passed" (libs/testing/inspection_fold.h).
+    EXPECT_TRUE(kpi::RegisterFamily(testing::InspectionFamily("qa", "qa_inspections")).ok());
     return kpi::FindFamily("qa_inspections");
   }();
   return family;

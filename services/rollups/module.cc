@@ -13,17 +13,13 @@
 #include "services/rollups/cli.h"
 #include "services/rollups/family_projection.h"
 #include "services/rollups/grpc_service.h"
-#include "services/rollups/projection.h"
+#include "services/rollups/contribution.h"
 #include "services/rollups/rollup_store.h"
 #include "takt/rollups/v1/rollups.grpc.pb.h"
 
 namespace takt::rollup {
 namespace {
 
-// The production elements (ISO 22400, kpi/elements.h) are folded from the
-// scheduling context's events by the rollups' own projection; every other
-// element family by its context's fold (kpi/family.h).
-constexpr char kProductionContext[] = "scheduling";
 
 class RollupsModule final : public host::Module {
  public:
@@ -33,7 +29,14 @@ class RollupsModule final : public host::Module {
     TAKT_ASSIGN_OR_RETURN(store_, RollupStore::Open(dir));
     // A projection ahead of its log (the log restored from an older
     // backup) would silently skip what is appended next: rebuild it.
-    reads_ = {{kProductionContext, kProductionContext}};
+    // The production elements (ISO 22400) by the projection their context
+    // contributes (contribution.h); every other family by its fold.
+    const ProductionFold* production = FindProductionFold(env.registry());
+    if (production == nullptr) {
+      return absl::FailedPreconditionError(
+          "no registered module contributes the production elements (a rollup::ProductionFold)");
+    }
+    reads_ = {{production->context, production->context}};
     for (const kpi::FamilyRegistration* f : kpi::Families()) {
       reads_.push_back({f->context, FamilyProjection::CursorKey(*f)});
     }
@@ -56,8 +59,7 @@ class RollupsModule final : public host::Module {
       }
     }
     model::ModelStore* models = env.models();
-    ProjectionOptions po;
-    po.calendar_changes = [models] {
+    CalendarChanges calendar_changes = [models] {
       std::vector<std::pair<std::string, absl::Time>> out;
       models->Read([&](const model::EnterpriseModel& m) {
         for (const std::string& f : m.Facilities()) {
@@ -69,9 +71,10 @@ class RollupsModule final : public host::Module {
       });
       return out;
     };
-    projection_ = std::make_unique<Projection>(
+    projection_ = production->projection(
         env.log(), store_.get(),
-        [models](const std::string& facility) { return models->Calendar(facility); }, po);
+        [models](const std::string& facility) { return models->Calendar(facility); },
+        std::move(calendar_changes));
     TAKT_RETURN_IF_ERROR(projection_->Start());
     for (const kpi::FamilyRegistration* f : kpi::Families()) {
       families_.push_back(std::make_unique<FamilyProjection>(
@@ -198,7 +201,7 @@ class RollupsModule final : public host::Module {
 
   host::Env* env_ = nullptr;
   std::unique_ptr<RollupStore> store_;
-  std::unique_ptr<Projection> projection_;  // production: reads_[0]
+  std::unique_ptr<ContextProjection> projection_;  // production: reads_[0]
   std::vector<std::unique_ptr<FamilyProjection>> families_;  // reads_[1..]
   std::vector<ReadPosition> reads_;
   std::unique_ptr<grpc::Service> service_;

@@ -4,6 +4,7 @@
 #include "libs/host/host.h"
 #include "services/scheduling/cli.h"
 #include "services/scheduling/grpc_service.h"
+#include "services/scheduling/recompute.h"
 #include "takt/scheduling/v1/ingest.grpc.pb.h"
 #include "takt/scheduling/v1/planning_service.grpc.pb.h"
 
@@ -40,6 +41,9 @@ host::ModuleInfo Module() {
   m.owns = {{kSchedulingContext, [](const std::string& facility) {
                return std::vector<std::string>{facility, PlanStream(facility)};
              }}};
+  // The production elements (ISO 22400) of the rollups: its projection and
+  // explain's recomputation (recompute.h).
+  m.extensions.push_back(ProductionFold());
   m.create = [] { return std::make_unique<SchedulingModule>(); };
   m.add_commands = cli::AddSchedulingCommands;
   return m;

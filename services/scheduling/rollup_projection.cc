@@ -1,4 +1,4 @@
-#include "services/rollups/projection.h"
+#include "services/scheduling/rollup_projection.h"
 
 #include <algorithm>
 #include <deque>
@@ -15,7 +15,11 @@
 #include "takt/scheduling/v1/events.pb.h"
 #include "takt/scheduling/v1/planning.pb.h"
 
-namespace takt::rollup {
+namespace takt::scheduling {
+
+using rollup::ReasonHourDelta;
+using rollup::TimelineChange;
+using rollup::UnitHourDelta;
 namespace {
 
 constexpr char kUnitStateChanged[] = "takt.scheduling.v1.UnitStateChanged";
@@ -48,18 +52,6 @@ std::optional<kpi::UnitState> ToUnitState(scheduling::v1::UnitState s) {
 
 }  // namespace
 
-std::optional<std::string> CursorBeyondEnd(const eventlog::Cursor& stored,
-                                           const eventlog::Cursor& end) {
-  for (const auto& [partition, next] : stored) {
-    auto it = end.find(partition);
-    const uint64_t end_offset = it == end.end() ? 0 : it->second;
-    if (next > end_offset) {
-      return absl::StrCat("partition '", partition, "': the projection has read up to ", next,
-                          ", the log ends at ", end_offset);
-    }
-  }
-  return std::nullopt;
-}
 
 // What one batch will write.
 struct Projection::Pending {
@@ -191,7 +183,7 @@ Projection::~Projection() = default;
 
 absl::Status Projection::Start() {
   prefetcher_.reset();
-  TAKT_ASSIGN_OR_RETURN(Cursor cursor, store_->LoadCursor(options_.context));
+  TAKT_ASSIGN_OR_RETURN(eventlog::Cursor cursor, store_->LoadCursor(options_.context));
   stored_cursor_ = cursor;
   TAKT_ASSIGN_OR_RETURN(auto subscription, log_->Subscribe(options_.context, cursor));
   prefetcher_ = std::make_unique<Prefetcher>(std::move(subscription), options_.max_events_per_batch);
@@ -423,7 +415,7 @@ absl::StatusOr<size_t> Projection::Step(absl::Duration timeout) {
     return batch->events.status();
   }
   const std::vector<eventlog::LoggedEvent>& events = *batch->events;
-  const Cursor& cursor_after = batch->cursor_after;
+  const eventlog::Cursor& cursor_after = batch->cursor_after;
   if (events.empty()) {
     // The cursor can move without events (Kafka checkpoint records and
     // transaction markers): store it so that the lag reaches zero.
@@ -490,4 +482,4 @@ absl::StatusOr<uint64_t> Projection::CatchUp() {
   }
 }
 
-}  // namespace takt::rollup
+}  // namespace takt::scheduling

@@ -1,12 +1,13 @@
-// File: projection.h
+// File: rollup_projection.h
 // -----------------------------------------------------------------------------
-// The rollups projection: consumes a context's events from the log and keeps
+// The scheduling context's projection into the rollups (the production
+// family, ISO 22400): consumes its events from the log and keeps
 // the RollupStore's hourly element sums. Each batch's deltas, the unit state
 // changes they came from and the new log cursor are one WriteBatch, so a
 // crash at any point resumes at the stored cursor with matching state, and a
 // rebuild from an empty store gives identical rows.
-#ifndef TAKT_SERVICES_ROLLUPS_PROJECTION_H_
-#define TAKT_SERVICES_ROLLUPS_PROJECTION_H_
+#ifndef TAKT_SERVICES_SCHEDULING_ROLLUP_PROJECTION_H_
+#define TAKT_SERVICES_SCHEDULING_ROLLUP_PROJECTION_H_
 
 #include <functional>
 #include <map>
@@ -20,27 +21,18 @@
 #include "libs/eventlog/event_log.h"
 #include "libs/kpi/calendar.h"
 #include "libs/kpi/unit_timeline.h"
-#include "services/rollups/order_facts.h"
+#include "services/rollups/contribution.h"
+#include "services/scheduling/order_facts.h"
 #include "services/rollups/rollup_store.h"
 
-namespace takt::rollup {
+namespace takt::scheduling {
 
-// Where a stored cursor is beyond the end of the log (the log was restored
-// from an older backup, or replaced): a description of the first such
-// partition, or nullopt if the cursor is within the log. A projection ahead
-// of its log would skip the events appended next; it must be rebuilt.
-std::optional<std::string> CursorBeyondEnd(const eventlog::Cursor& stored,
-                                           const eventlog::Cursor& end);
-
-// The calendar of a facility, or nullptr if the facility is unknown.
-using CalendarLookup = std::function<const kpi::FacilityCalendar*(const std::string& facility)>;
-
-// For each facility whose calendar has changed: when its latest change
-// takes effect (kpi::FacilityCalendar::LatestChange).
-using CalendarChanges = std::function<std::vector<std::pair<std::string, absl::Time>>()>;
+using rollup::CalendarChanges;
+using rollup::CalendarLookup;
+using rollup::RollupStore;
 
 struct ProjectionOptions {
-  std::string context = "scheduling";
+  std::string context = "scheduling";  // kSchedulingContext
   size_t max_events_per_batch = 20000;
   bool sync = false;  // the log is the durable copy; state and cursor stay atomic
   // Work orders are counted on the day of a planned end or completion that
@@ -57,25 +49,25 @@ struct ProjectionStats {
   uint64_t rebuilds = 0;        // after calendar changes that moved stored orders
 };
 
-class Projection {
+class Projection final : public rollup::ContextProjection {
  public:
   Projection(eventlog::EventLog* log, RollupStore* store, CalendarLookup calendars,
              ProjectionOptions options = {});
 
   // Loads the stored cursor and subscribes from there.
-  absl::Status Start();
+  absl::Status Start() override;
   // Applies the next batch (read ahead on a background thread), waiting up
   // to `timeout` for events to appear, and at least for one poll of the log
   // (<= 100 ms when it is idle); returns the number of events consumed.
-  absl::StatusOr<size_t> Step(absl::Duration timeout);
+  absl::StatusOr<size_t> Step(absl::Duration timeout) override;
   // Steps until the log has nothing more right now.
   absl::StatusOr<uint64_t> CatchUp();
 
   const ProjectionStats& stats() const { return stats_; }
   // The cursor of what has been applied and stored.
-  const eventlog::Cursor& cursor() const { return stored_cursor_; }
+  const eventlog::Cursor& cursor() const override { return stored_cursor_; }
 
-  ~Projection();
+  ~Projection() override;
 
  private:
   struct Pending;
@@ -114,6 +106,6 @@ class Projection {
   ProjectionStats stats_;
 };
 
-}  // namespace takt::rollup
+}  // namespace takt::scheduling
 
-#endif  // TAKT_SERVICES_ROLLUPS_PROJECTION_H_
+#endif  // TAKT_SERVICES_SCHEDULING_ROLLUP_PROJECTION_H_

@@ -1,4 +1,4 @@
-#include "services/rollups/projection.h"
+#include "services/scheduling/rollup_projection.h"
 
 #include <random>
 
@@ -12,7 +12,9 @@
 #include "takt/scheduling/v1/events.pb.h"
 #include "takt/scheduling/v1/planning.pb.h"
 
-namespace takt::rollup {
+namespace takt::scheduling {
+
+using rollup::RollupStore;
 namespace {
 
 using kpi::Element;
@@ -458,4 +460,4 @@ TEST(ProjectionCalendarChangeTest, OrdersPlannedBeyondALaterCalendarChangeEqualA
 }
 
 }  // namespace
-}  // namespace takt::rollup
+}  // namespace takt::scheduling

@@ -1,8 +1,8 @@
-#include "services/rollups/order_facts.h"
+#include "services/scheduling/order_facts.h"
 
 #include "libs/storage/rocksdb_util.h"
 
-namespace takt::rollup {
+namespace takt::scheduling {
 namespace {
 
 using kpi::Element;
@@ -73,4 +73,4 @@ kpi::HourlyDelta OrderChange(const OrderFacts& before, const OrderFacts& after,
   return out;
 }
 
-}  // namespace takt::rollup
+}  // namespace takt::scheduling

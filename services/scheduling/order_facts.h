@@ -6,8 +6,8 @@
 // completed / on time / late / lateness on the hour of completion. When a
 // fact changes (a re-committed schedule, a completion), the projection
 // writes the new contribution minus the old one, so sums stay exact.
-#ifndef TAKT_SERVICES_ROLLUPS_ORDER_FACTS_H_
-#define TAKT_SERVICES_ROLLUPS_ORDER_FACTS_H_
+#ifndef TAKT_SERVICES_SCHEDULING_ORDER_FACTS_H_
+#define TAKT_SERVICES_SCHEDULING_ORDER_FACTS_H_
 
 #include <optional>
 #include <string>
@@ -17,7 +17,7 @@
 #include "libs/kpi/calendar.h"
 #include "libs/kpi/unit_timeline.h"
 
-namespace takt::rollup {
+namespace takt::scheduling {
 
 struct OrderFacts {
   std::optional<absl::Time> due;
@@ -37,6 +37,6 @@ kpi::HourlyDelta OrderContribution(const OrderFacts& facts, const kpi::FacilityC
 kpi::HourlyDelta OrderChange(const OrderFacts& before, const OrderFacts& after,
                              const kpi::FacilityCalendar& calendar);
 
-}  // namespace takt::rollup
+}  // namespace takt::scheduling
 
-#endif  // TAKT_SERVICES_ROLLUPS_ORDER_FACTS_H_
+#endif  // TAKT_SERVICES_SCHEDULING_ORDER_FACTS_H_
