@@ -35,6 +35,7 @@
 #include <optional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -62,6 +63,33 @@ class Decided {
     events_.push_back(std::move(event));
     return absl::OkStatus();
   }
+  // Decides the `count` items of one request in order (its repeated field
+  // `field`: "commands", "definitions"), each against the state after the
+  // ones before: `decide(i, scratch)` gives item i's events, none when it
+  // changes nothing. An error names the item ("commands[3]: ...") and
+  // fails the whole request. Counts the items that changed something and
+  // those that did not.
+  struct Counts {
+    uint32_t changed = 0;
+    uint32_t unchanged = 0;
+  };
+  template <typename State>
+  absl::StatusOr<Counts> EmitEach(
+      State& scratch, std::string_view field, int count,
+      const std::function<absl::StatusOr<std::vector<Event>>(int i, const State& scratch)>& decide) {
+    Counts counts;
+    for (int i = 0; i < count; ++i) {
+      absl::StatusOr<std::vector<Event>> decided = decide(i, scratch);
+      if (!decided.ok()) {
+        return absl::Status(decided.status().code(),
+                            absl::StrCat(std::string(field), "[", i, "]: ", decided.status().message()));
+      }
+      ++(decided->empty() ? counts.unchanged : counts.changed);
+      for (Event& e : *decided) TAKT_RETURN_IF_ERROR(Emit(scratch, std::move(e)));
+    }
+    return counts;
+  }
+
   const std::vector<Event>& events() const { return events_; }
   bool empty() const { return events_.empty(); }
 

@@ -271,8 +271,8 @@ void AddAuditCommands(CLI::App& app, int* exit_code) {
     cmd->add_option("--target", st->audit_args.target, kTargetHelp)->capture_default_str();
     cmd->add_option("--facility", st->audit_args.facility, "Facility id")->required();
     cmd->add_option("--context", st->audit_contexts,
-                    "Comma-separated contexts (enterprise, scheduling, quality, staffing, budgets, "
-                    "audit); default: all");
+                    "Comma-separated contexts (as takt kafka-dev creates topics for: enterprise, "
+                    "scheduling, audit, ...); default: every registered context");
     cmd->add_option("--from-sequence", st->audit_args.from_sequence, "First sequence of each stream");
     cmd->add_option("--to-sequence", st->audit_args.to_sequence,
                     "Last sequence of each stream (the history as of that position)");

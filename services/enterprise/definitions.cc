@@ -41,25 +41,22 @@ absl::StatusOr<v1::ApplyDefinitionsResponse> Definitions::Apply(
     const v1::ApplyDefinitionsRequest& request, const es::CommandOrigin& origin) {
   auto decide = [&](model::EnterpriseModel& scratch, es::Decided& out,
                     v1::ApplyDefinitionsResponse& response) -> absl::Status {
-    for (int i = 0; i < request.definitions_size(); ++i) {
-      const google::protobuf::Message* desired = DefinitionOf(request.definitions(i));
-      if (desired == nullptr) {
-        return absl::InvalidArgumentError(absl::StrCat("definitions[", i, "] is empty"));
-      }
-      auto decided = scratch.Decide(*desired, origin.now);
-      if (!decided.ok()) {
-        return absl::Status(decided.status().code(),
-                            absl::StrCat("definitions[", i, "]: ", decided.status().message()));
-      }
-      if (decided->empty()) {
-        response.set_unchanged(response.unchanged() + 1);
-        continue;
-      }
-      response.set_changed(response.changed() + 1);
-      for (es::Event& e : *decided) {
-        if (request.validate_only()) AddWouldWrite(e, response);
-        TAKT_RETURN_IF_ERROR(out.Emit(scratch, std::move(e)));
-      }
+    TAKT_ASSIGN_OR_RETURN(
+        es::Decided::Counts counts,
+        out.EmitEach<model::EnterpriseModel>(
+            scratch, "definitions", request.definitions_size(),
+            [&](int i, const model::EnterpriseModel& state) -> absl::StatusOr<std::vector<es::Event>> {
+              const google::protobuf::Message* desired = DefinitionOf(request.definitions(i));
+              if (desired == nullptr) {
+                return absl::InvalidArgumentError(
+                    "is empty: set one of region, facility, move, area, work_center, work_unit, product");
+              }
+              return state.Decide(*desired, origin.now);
+            }));
+    response.set_changed(counts.changed);
+    response.set_unchanged(counts.unchanged);
+    if (request.validate_only()) {
+      for (const es::Event& e : out.events()) AddWouldWrite(e, response);
     }
     return absl::OkStatus();
   };

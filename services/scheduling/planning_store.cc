@@ -26,35 +26,32 @@ absl::StatusOr<v1::ExecuteResponse> PlanningStore::Execute(const v1::ExecuteRequ
                                                            const std::string& actor, absl::Time now) {
   TAKT_RETURN_IF_ERROR(CheckKnown(request.facility()));
   auto decide = [&](Planning& scratch, es::Decided& out, v1::ExecuteResponse& resp) -> absl::Status {
-    for (int i = 0; i < request.commands_size(); ++i) {
-      v1::PlanningCommand c = request.commands(i);
-      if (c.has_complete_work_order() && !c.complete_work_order().has_completed_time()) {
-        *c.mutable_complete_work_order()->mutable_completed_time() = ToProto(now);
-      }
-      absl::StatusOr<std::vector<model::ModelEvent>> decided;
-      if (c.has_correct_count()) {
-        // The count it corrects, from the facility's shop-floor stream.
-        const uint64_t seq = c.correct_count().corrects_sequence();
-        auto original = seq == 0 ? absl::StatusOr<std::vector<eventlog::LoggedEvent>>(
-                                       std::vector<eventlog::LoggedEvent>{})
-                                 : log_->ReadStream({kSchedulingContext, request.facility()}, seq, 1);
-        if (!original.ok()) return original.status();
-        decided = scratch.DecideCorrection(c.correct_count(),
-                                           original->empty() ? nullptr : &original->front().envelope);
-      } else {
-        models_->Read([&](const model::EnterpriseModel& m) { decided = scratch.Decide(c, m); });
-      }
-      if (!decided.ok()) {
-        return absl::Status(decided.status().code(),
-                            absl::StrCat("commands[", i, "]: ", decided.status().message()));
-      }
-      if (decided->empty()) {
-        resp.set_unchanged(resp.unchanged() + 1);
-        continue;
-      }
-      resp.set_changed(resp.changed() + 1);
-      for (auto& e : *decided) TAKT_RETURN_IF_ERROR(out.Emit(scratch, std::move(e)));
-    }
+    TAKT_ASSIGN_OR_RETURN(
+        es::Decided::Counts counts,
+        out.EmitEach<Planning>(
+            scratch, "commands", request.commands_size(),
+            [&](int i, const Planning& state) -> absl::StatusOr<std::vector<es::Event>> {
+              v1::PlanningCommand c = request.commands(i);
+              if (c.has_complete_work_order() && !c.complete_work_order().has_completed_time()) {
+                *c.mutable_complete_work_order()->mutable_completed_time() = ToProto(now);
+              }
+              if (c.has_correct_count()) {
+                // The count it corrects, from the facility's shop-floor stream.
+                const uint64_t seq = c.correct_count().corrects_sequence();
+                std::vector<eventlog::LoggedEvent> original;
+                if (seq != 0) {
+                  TAKT_ASSIGN_OR_RETURN(
+                      original, log_->ReadStream({kSchedulingContext, request.facility()}, seq, 1));
+                }
+                return state.DecideCorrection(c.correct_count(),
+                                              original.empty() ? nullptr : &original.front().envelope);
+              }
+              absl::StatusOr<std::vector<es::Event>> decided;
+              models_->Read([&](const model::EnterpriseModel& m) { decided = state.Decide(c, m); });
+              return decided;
+            }));
+    resp.set_changed(counts.changed);
+    resp.set_unchanged(counts.unchanged);
     return absl::OkStatus();
   };
   return plans_.Execute<v1::ExecuteResponse>(request.facility(), request, {actor, now}, decide);
