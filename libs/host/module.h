@@ -28,6 +28,9 @@
 namespace CLI {
 class App;
 }
+namespace google::protobuf {
+class FileDescriptor;
+}
 namespace grpc {
 class Service;
 }
@@ -134,6 +137,10 @@ struct ModuleInfo {
   std::vector<es::ContextDescriptor> owns;
   // Contexts it reads and does not write (by name).
   std::vector<std::string> reads;
+  // The .proto files of the event payloads it writes: listed, they are
+  // linked into every binary that has the registry, and audit replays show
+  // the payloads as JSON by type name (the generated descriptor pool).
+  std::vector<const google::protobuf::FileDescriptor*> payload_files;
   // Whether it reads every registered context (audit, rollups).
   bool reads_all = false;
   // Element families (and their KPIs and folds) its events bring to the

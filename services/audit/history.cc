@@ -23,29 +23,15 @@
 #include "libs/eventlog/record.h"
 #include "libs/eventlog/verifier.h"
 #include "libs/model/model_store.h"
-#include "takt/enterprise/v1/model.pb.h"
-#include "takt/scheduling/v1/events.pb.h"
-#include "takt/scheduling/v1/planning.pb.h"
 
 namespace takt::audit {
 namespace {
 
 constexpr size_t kReadChunk = 8192;
 
-// Makes sure the payload types' descriptors are linked in and registered.
-void RegisterPayloadTypes() {
-  static const bool registered = [] {
-    (void)scheduling::v1::UnitStateChanged::descriptor();
-    (void)scheduling::v1::WorkOrderCreated::descriptor();
-    (void)enterprise::v1::FacilityDefined::descriptor();
-    (void)v1::HistoryRead::descriptor();
-    return true;
-  }();
-  (void)registered;
-}
-
+// A payload as JSON by its type name: every module lists its payload files
+// (ModuleInfo::payload_files), so their types are in the generated pool.
 std::string PayloadJson(const std::string& type, const std::string& payload) {
-  RegisterPayloadTypes();
   const auto* desc = google::protobuf::DescriptorPool::generated_pool()->FindMessageTypeByName(type);
   if (desc != nullptr) {
     const google::protobuf::Message* proto =
@@ -64,7 +50,6 @@ std::string PayloadJson(const std::string& type, const std::string& payload) {
 // Enterprise events that concern the facility: its own definitions, and
 // master data without a facility (regions, products).
 bool ConcernsFacility(const eventlog::v1::Envelope& e, const std::string& facility) {
-  RegisterPayloadTypes();
   const auto* desc =
       google::protobuf::DescriptorPool::generated_pool()->FindMessageTypeByName(e.event_type());
   if (desc == nullptr) return true;

@@ -30,6 +30,7 @@ host::ModuleInfo Module() {
   m.name = "audit";
   m.owns = {{kAuditContext}};
   m.reads_all = true;
+  m.payload_files = {v1::HistoryRead::descriptor()->file()};
   m.create = [] { return std::make_unique<AuditModule>(); };
   m.add_commands = cli::AddAuditCommands;
   return m;

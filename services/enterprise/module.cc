@@ -4,6 +4,7 @@
 #include "services/enterprise/cli.h"
 #include "services/enterprise/definitions.h"
 #include "services/enterprise/grpc_service.h"
+#include "takt/enterprise/v1/model.pb.h"
 
 namespace takt::enterprise {
 namespace {
@@ -33,6 +34,7 @@ host::ModuleInfo Module() {
   m.owns = {{model::kEnterpriseContext, [](const std::string&) {
                return std::vector<std::string>{model::kEnterpriseStream};
              }}};
+  m.payload_files = {v1::FacilityDefined::descriptor()->file()};
   m.create = [] { return std::make_unique<EnterpriseModule>(); };
   m.add_commands = cli::AddEnterpriseCommands;
   return m;

@@ -5,7 +5,9 @@
 #include "services/scheduling/cli.h"
 #include "services/scheduling/grpc_service.h"
 #include "services/scheduling/recompute.h"
+#include "takt/scheduling/v1/events.pb.h"
 #include "takt/scheduling/v1/ingest.grpc.pb.h"
+#include "takt/scheduling/v1/planning.pb.h"
 #include "takt/scheduling/v1/planning_service.grpc.pb.h"
 
 namespace takt::scheduling {
@@ -44,6 +46,8 @@ host::ModuleInfo Module() {
   // The production elements (ISO 22400) of the rollups: its projection and
   // explain's recomputation (recompute.h).
   m.extensions.push_back(ProductionFold());
+  m.payload_files = {v1::UnitStateChanged::descriptor()->file(),
+                     v1::WorkOrderCreated::descriptor()->file()};
   m.create = [] { return std::make_unique<SchedulingModule>(); };
   m.add_commands = cli::AddSchedulingCommands;
   return m;
