@@ -1,6 +1,6 @@
 #include "services/audit/module.h"
 
-#include "services/audit/audit_cli.h"
+#include "services/audit/cli.h"
 #include "services/audit/grpc_service.h"
 #include "takt/audit/v1/audit.grpc.pb.h"
 

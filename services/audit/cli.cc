@@ -1,4 +1,4 @@
-#include "services/audit/audit_cli.h"
+#include "services/audit/cli.h"
 
 #include <iostream>
 #include <memory>

@@ -1,9 +1,9 @@
-// File: audit_cli.h
+// File: cli.h
 // -----------------------------------------------------------------------------
 // `takt audit replay | export | verify | explain`: the auditors' commands.
 // `takt audit verify --export FILE --public-key KEY` needs no server.
-#ifndef TAKT_SERVICES_AUDIT_AUDIT_CLI_H_
-#define TAKT_SERVICES_AUDIT_AUDIT_CLI_H_
+#ifndef TAKT_SERVICES_AUDIT_CLI_H_
+#define TAKT_SERVICES_AUDIT_CLI_H_
 
 #include <cstdint>
 #include <ostream>
@@ -45,4 +45,4 @@ void AddAuditCommands(CLI::App& app, int* exit_code);
 
 }  // namespace takt::cli
 
-#endif  // TAKT_SERVICES_AUDIT_AUDIT_CLI_H_
+#endif  // TAKT_SERVICES_AUDIT_CLI_H_
