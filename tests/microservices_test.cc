@@ -196,6 +196,15 @@ TEST_F(MicroservicesTest, CliUsageErrorsExitTwoAndNameTheWord) {
       {{"simulate", "--facilities", "0"}, 2, "--facilities: Value 0 not in range"},
       {{"simulate", "--days", "-1"}, 2, "--days: Value -1 not in range"},
       {{"serve", "--kafka-brokers", ""}, 2, "--kafka-brokers is empty"},
+      // A module's own serve flags (scheduling's ingest horizon).
+      {{"serve", "--data-dir", dir_.path() + "/bad-flag", "--listen", "127.0.0.1:0",
+        "--earliest-observation", "2026-13-01"},
+       2,
+       "scheduling: --earliest-observation:"},
+      {{"serve", "--data-dir", dir_.path() + "/bad-flag", "--listen", "127.0.0.1:0",
+        "--max-lateness-days", "-1"},
+       2,
+       "--max-lateness-days is -1"},
       {{"rollup", "--scope", "enterprise"}, 2, "--from is required"},
       {{"rollup", "--target", "127.0.0.1:1", "--from", kStart, "--to", kEnd}, 2, "(UNAVAILABLE)"},
   };

@@ -206,13 +206,10 @@ int RunTakt(int argc, char** argv) {
   serve_cmd->add_option("--owner", serve.owner_id,
                         "Transactional owner id on Kafka (a second server with the same id "
                         "fences this one)")->capture_default_str();
-  serve_cmd->add_option("--earliest-observation", serve.earliest_observation,
-                        "Refuse observations before this day (YYYY-MM-DD, UTC)")
-      ->capture_default_str();
-  serve_cmd->add_option("--max-lateness-days", serve.max_lateness_days,
-                        "Refuse observations more than this many days behind the newest one "
-                        "a facility has accepted (0: no bound)")
-      ->capture_default_str();
+  // Each module's own flags.
+  for (const host::ModuleInfo& m : services::Modules()) {
+    if (m.add_serve_flags) m.add_serve_flags(*serve_cmd, &serve.module_flags);
+  }
   std::string service_list;
   std::vector<std::string> module_names;
   for (const host::ModuleInfo& m : services::Modules()) module_names.push_back(m.name);

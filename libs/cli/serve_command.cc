@@ -6,7 +6,6 @@
 #include "absl/strings/str_join.h"
 #include "libs/common/log.h"
 #include "libs/host/host.h"
-#include "libs/model/enterprise_model.h"
 #include "services/registry.h"
 
 namespace takt::cli {
@@ -28,18 +27,7 @@ int RunServe(const ServeArgs& args, std::ostream& out, std::ostream& err) {
   o.kafka_brokers = args.kafka_brokers;
   o.owner_id = args.owner_id;
   o.services = args.services;
-  auto earliest = model::ParseDay(args.earliest_observation);
-  if (!earliest.ok()) {
-    err << "takt: serve: --earliest-observation: " << earliest.status().message() << "\n";
-    return 2;
-  }
-  o.earliest_observation = absl::FromCivil(*earliest, absl::UTCTimeZone());
-  if (args.max_lateness_days < 0) {
-    err << "takt: serve: --max-lateness-days is " << args.max_lateness_days
-        << ": must be 0 (no bound) or more\n";
-    return 2;
-  }
-  o.max_lateness = absl::Hours(24) * args.max_lateness_days;
+  o.module_flags = args.module_flags;
   auto server = services::StartServer(o);
   if (!server.ok()) {
     err << "takt: serve: " << server.status().message() << "\n";

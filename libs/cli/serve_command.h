@@ -5,6 +5,7 @@
 #ifndef TAKT_LIBS_CLI_SERVE_COMMAND_H_
 #define TAKT_LIBS_CLI_SERVE_COMMAND_H_
 
+#include <map>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -17,8 +18,8 @@ struct ServeArgs {
   std::string kafka_brokers;  // empty: the embedded log
   std::string owner_id = "serve";
   std::vector<std::string> services;  // empty: all
-  std::string earliest_observation = "2000-01-01";
-  int max_lateness_days = 35;  // 0: no bound
+  // The modules' own flags (ModuleInfo::add_serve_flags).
+  std::map<std::string, std::string> module_flags;
   std::string log_format = "text";  // or "json" (server log lines on stderr)
 };
 

@@ -34,11 +34,10 @@ struct ServerOptions {
   // needs Kafka: the process then owns (writes) the contexts its modules
   // declare and only reads the others.
   std::vector<std::string> services;
-  // The ingest horizon (see services/scheduling/ingest.h): nothing before
-  // `earliest_observation`, nor more than `max_lateness` behind the newest
-  // observation a facility has accepted (zero: no such bound).
-  absl::Time earliest_observation = absl::FromCivil(absl::CivilDay(2000, 1, 1), absl::UTCTimeZone());
-  absl::Duration max_lateness = absl::Hours(24 * 35);
+  // The modules' own `takt serve` flags (ModuleInfo::add_serve_flags), by
+  // name without dashes ("earliest-observation" -> "2000-01-01"); a module
+  // uses its default for a flag not given.
+  std::map<std::string, std::string> module_flags;
 };
 
 // Checks a service list against the modules; returns it with duplicates

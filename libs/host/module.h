@@ -13,6 +13,7 @@
 
 #include <any>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -152,6 +153,10 @@ struct ModuleInfo {
   // rollup::ProductionFold, services/rollups/contribution.h), so this seam
   // needs to know none of them.
   std::vector<std::any> extensions;
+  // Adds the module's own flags to `takt serve`, each bound to
+  // (*flags)[name without dashes]; Start reads them from
+  // ServerOptions::module_flags and refuses a bad value naming the flag.
+  std::function<void(CLI::App& serve, std::map<std::string, std::string>* flags)> add_serve_flags;
   // Adds the context's CLI commands; a command's callback sets *exit_code.
   std::function<void(CLI::App& app, int* exit_code)> add_commands;
 };
