@@ -164,13 +164,30 @@ class AggregateStore {
           !appended.ok() && (appended.status().code() == absl::StatusCode::kFailedPrecondition ||
                              appended.status().code() == absl::StatusCode::kAborted ||
                              appended.status().code() == absl::StatusCode::kAlreadyExists);
-      if (!appended.ok() || appended->events[0].duplicate) {
-        // The stream is not what this store holds (another writer, or this
-        // request landed before): reload it and decide again.
+      if (appended.ok() && appended->events[0].duplicate) {
+        // This request landed before (an unknown commit retried): answer
+        // with what was recorded then, and reload the stream.
         aggregates_.erase(key);
-        if ((raced || appended.ok()) && attempt < kMaxAttempts) continue;
-        if (!appended.ok()) return appended.status();
+        if (!fingerprint.empty()) {
+          TAKT_ASSIGN_OR_RETURN(
+              auto recorded,
+              log_->ReadStream({options_.context, options_.stream(key)},
+                               appended->events[0].sequence, 1));
+          if (!recorded.empty() && !recorded[0].envelope.request_fingerprint().empty()) {
+            Response original;
+            TAKT_RETURN_IF_ERROR(ReplayOutcome(recorded[0].envelope, fingerprint, &original));
+            return original;
+          }
+        }
+        if (attempt < kMaxAttempts) continue;
         return response;
+      }
+      if (!appended.ok()) {
+        // Another writer moved the stream (or it holds this request id):
+        // reload it and decide again.
+        aggregates_.erase(key);
+        if (raced && attempt < kMaxAttempts) continue;
+        return appended.status();
       }
       for (const Event& e : decided.events()) TAKT_RETURN_IF_ERROR(a->state.Apply(e));
       a->head = appended->head_sequence;

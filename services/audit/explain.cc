@@ -3,7 +3,9 @@
 #include "libs/kpi/family.h"
 #include "services/rollups/family_projection.h"
 
+#include <algorithm>
 #include <map>
+#include <tuple>
 
 #include "absl/strings/str_cat.h"
 #include "libs/common/proto_time.h"
@@ -52,6 +54,7 @@ absl::StatusOr<v1::ExplainResponse> ExplainFamily(
       folded = rollup::FoldIntoHours(family, *fold, {eventlog::LoggedEvent{e, {}}}, calendars, deltas);
       bool counted = false;
       for (const rollup::FamilyHourDelta& d : deltas) {
+        if (d.facility != p.facility) continue;  // credited elsewhere
         if (d.hour < from || d.hour >= to) continue;
         if (p.units && p.units->count(d.unit) == 0) continue;
         kpi::AddInto(total, d.values);
@@ -139,6 +142,10 @@ absl::StatusOr<v1::ExplainResponse> Explain(eventlog::EventLog& log, bool embedd
   // adjacent stretches joined: each facility's streams are read once.
   TAKT_ASSIGN_OR_RETURN(std::vector<rollup::ScopePart> parts,
                         rollup::ResolveScope(model, scope, from, to));
+  // Facility by facility, in day order (regions list them region by region).
+  std::stable_sort(parts.begin(), parts.end(), [](const rollup::ScopePart& a, const rollup::ScopePart& b) {
+    return std::tie(a.facility, a.from) < std::tie(b.facility, b.from);
+  });
   std::vector<ExplainPiece> pieces;
   for (const rollup::ScopePart& part : parts) {
     std::optional<std::set<std::string>> units;

@@ -1,6 +1,7 @@
 #include "services/enterprise/definitions.h"
 
 #include "absl/strings/str_cat.h"
+#include "libs/common/log.h"
 
 namespace takt::enterprise {
 namespace {
@@ -62,9 +63,14 @@ absl::StatusOr<v1::ApplyDefinitionsResponse> Definitions::Apply(
   };
   auto response = store_.Execute<v1::ApplyDefinitionsResponse>(
       std::string(model::kEnterpriseStream), request, origin, decide, request.validate_only());
-  // Every reader (ingest, rollups) sees the new model from now on.
+  // Every reader (ingest, rollups) sees the new model from now on. The
+  // events are durable whatever happens here: a refresh that fails is
+  // logged, and the follower (or the next refresh) catches up.
   if (response.ok() && response->changed() > 0 && !request.validate_only()) {
-    TAKT_RETURN_IF_ERROR(models_->Refresh());
+    if (absl::Status refreshed = models_->Refresh(); !refreshed.ok()) {
+      log::Warn(absl::StrCat("enterprise: definitions recorded, the model not refreshed yet: ",
+                             refreshed.message()));
+    }
   }
   return response;
 }

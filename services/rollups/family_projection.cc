@@ -55,6 +55,9 @@ std::string FamilyProjection::CursorKey(const kpi::FamilyRegistration& family) {
 }
 
 absl::Status FamilyProjection::Start() {
+  // Rows written under another element list cannot be added to: rebuild
+  // this family (only it) from the start of the log.
+  TAKT_RETURN_IF_ERROR(store_->CheckFamilyLayout(family_->family, CursorKey(*family_)));
   TAKT_ASSIGN_OR_RETURN(cursor_, store_->LoadCursor(CursorKey(*family_)));
   TAKT_ASSIGN_OR_RETURN(subscription_, log_->Subscribe(family_->context, cursor_));
   return absl::OkStatus();
@@ -62,9 +65,28 @@ absl::Status FamilyProjection::Start() {
 
 absl::StatusOr<size_t> FamilyProjection::Step(absl::Duration timeout) {
   if (!subscription_) TAKT_RETURN_IF_ERROR(Start());
-  TAKT_ASSIGN_OR_RETURN(std::vector<eventlog::LoggedEvent> events,
-                        subscription_->Poll(max_events_, timeout));
-  if (events.empty()) return 0;
+  absl::StatusOr<std::vector<eventlog::LoggedEvent>> polled = subscription_->Poll(max_events_, timeout);
+  if (!polled.ok()) {
+    // A reader that failed part-way may have moved past what it could not
+    // deliver: resume at the stored cursor, never after it.
+    subscription_.reset();
+    return polled.status();
+  }
+  const std::vector<eventlog::LoggedEvent>& events = *polled;
+  if (events.empty()) {
+    // The cursor can move without events (Kafka checkpoint records and
+    // transaction markers): store it so that the lag reaches zero.
+    const eventlog::Cursor next = subscription_->cursor();
+    if (next != cursor_) {
+      absl::Status s = store_->ApplyFamily(family_->family.name, {}, CursorKey(*family_), next, false);
+      if (!s.ok()) {
+        subscription_.reset();
+        return s;
+      }
+      cursor_ = next;
+    }
+    return 0;
+  }
   std::vector<FamilyHourDelta> deltas;
   absl::Status folded = FoldIntoHours(*family_, *fold_, events, calendars_, deltas);
   if (!folded.ok()) {

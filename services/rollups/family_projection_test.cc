@@ -2,6 +2,7 @@
 
 #include "gtest/gtest.h"
 #include "libs/common/proto_time.h"
+#include "libs/common/status_macros.h"
 #include "libs/eventlog/embedded_log.h"
 #include "libs/testing/inspection_fold.h"
 #include "libs/testing/temp_dir.h"
@@ -100,6 +101,37 @@ TEST_F(FamilyProjectionTest, ClearingProductionLeavesTheFamilyAlone) {
   EXPECT_EQ(*store->SumFamily(QaFamily()->family, "plant-1", "u1", Local(9), Local(10)),
             (kpi::Values{100, 90}));
   EXPECT_EQ(store->LoadCursor("qa#qa_inspections")->size(), 1u);
+}
+
+// A module that changes its family's elements: the old rows cannot be added
+// to, so that family (and only it) is rebuilt under the new layout.
+TEST_F(FamilyProjectionTest, AFamilyWhoseElementsChangedIsRebuiltAlone) {
+  Inspect("plant-1", "u1", 9, 10, 100, 90);
+  auto store = *RollupStore::Open(store_dir_.path());
+  {
+    FamilyProjection p(log_.get(), store.get(), QaFamily(), Calendars());
+    ASSERT_TRUE(p.Start().ok());
+    ASSERT_EQ(*p.Step(absl::Milliseconds(100)), 1u);
+  }
+  kpi::FamilyRegistration wider = testing::InspectionFamily("qa", "qa_inspections");
+  wider.family.elements.push_back({"REWORKED", false});
+  class Wider final : public kpi::Fold {
+   public:
+    absl::Status Apply(const eventlog::v1::Envelope& e, std::vector<kpi::FamilyDelta>& out) override {
+      TAKT_RETURN_IF_ERROR(inner_.Apply(e, out));
+      for (auto& d : out) d.values.push_back(1);
+      return absl::OkStatus();
+    }
+    testing::InspectionFold inner_;
+  };
+  wider.fold = [] { return std::unique_ptr<kpi::Fold>(std::make_unique<Wider>()); };
+  FamilyProjection p(log_.get(), store.get(), &wider, Calendars());
+  ASSERT_TRUE(p.Start().ok());
+  EXPECT_TRUE(p.cursor().empty()) << "its cursor went with its rows";
+  ASSERT_EQ(*p.Step(absl::Milliseconds(100)), 1u);
+  auto sums = store->SumFamily(wider.family, "plant-1", "u1", Local(9), Local(10));
+  ASSERT_TRUE(sums.ok()) << sums.status();
+  EXPECT_EQ(*sums, (kpi::Values{100, 90, 1}));
 }
 
 TEST_F(FamilyProjectionTest, AFoldErrorNamesTheEventAndAppliesNothing) {

@@ -566,6 +566,35 @@ absl::Status RollupStore::ApplyFamily(const std::string& family,
   return FromRocks(impl_->db->Write(wo, &wb), "writing rollups");
 }
 
+absl::Status RollupStore::CheckFamilyLayout(const kpi::Family& family,
+                                            const std::string& cursor_key) {
+  std::string layout;
+  for (const kpi::ElementDef& e : family.elements) absl::StrAppend(&layout, e.name, ";");
+  const std::string layout_key = absl::StrCat("family/", family.name);
+  std::string stored;
+  rocksdb::Status s = impl_->db->Get(rocksdb::ReadOptions(), impl_->meta, layout_key, &stored);
+  if (!s.ok() && !s.IsNotFound()) return FromRocks(s, "reading a family's layout");
+  if (s.ok() && stored == layout) return absl::OkStatus();
+  rocksdb::WriteBatch wb;
+  if (s.ok()) {
+    // Another element list: this family's rows and cursor go.
+    const std::string prefix = FamilyPrefix(family.name);
+    for (rocksdb::ColumnFamilyHandle* cf :
+         {impl_->unit_hours, impl_->facility_hours, impl_->facility_days}) {
+      std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(rocksdb::ReadOptions(), cf));
+      for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+        wb.Delete(cf, it->key());
+      }
+      if (!it->status().ok()) return FromRocks(it->status(), "clearing a family's rows");
+    }
+    wb.Delete(impl_->meta, absl::StrCat("cursor/", cursor_key));
+  }
+  wb.Put(impl_->meta, layout_key, layout);
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  return FromRocks(impl_->db->Write(wo, &wb), "writing a family's layout");
+}
+
 absl::StatusOr<kpi::Values> RollupStore::SumFamily(const kpi::Family& family,
                                                    const std::string& facility,
                                                    const std::string& unit, absl::Time from,

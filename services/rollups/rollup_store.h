@@ -152,6 +152,11 @@ class RollupStore {
   // ("<context>#<family>") in the same WriteBatch.
   absl::Status ApplyFamily(const std::string& family, const std::vector<FamilyHourDelta>& deltas,
                            const std::string& cursor_key, const Cursor& cursor, bool sync);
+  // Makes the stored rows of `family` match its element list: when they
+  // were written under another list (a module changed its family), removes
+  // that family's rows and its cursor (`cursor_key`), so it is rebuilt from
+  // the log; then records the list. Other families and production stay.
+  absl::Status CheckFamilyLayout(const kpi::Family& family, const std::string& cursor_key);
   // A family's sums over [from, to) for a facility, or one of its units.
   absl::StatusOr<kpi::Values> SumFamily(const kpi::Family& family, const std::string& facility,
                                         const std::string& unit, absl::Time from,
