@@ -8,6 +8,8 @@
 #include <filesystem>
 #include <thread>
 
+#include <unistd.h>
+
 #include "nlohmann/json.hpp"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -20,13 +22,6 @@ namespace {
 
 using eventlog::AppendRequest;
 using eventlog::EventLog;
-
-double Percentile(std::vector<double>& v, double p) {
-  if (v.empty()) return 0;
-  size_t k = std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())));
-  std::nth_element(v.begin(), v.begin() + static_cast<long>(k), v.end());
-  return v[k];
-}
 
 // A payload of random bytes: as incompressible as it gets.
 std::string RandomPayload(std::mt19937_64& rng, size_t bytes) {
@@ -100,12 +95,7 @@ absl::StatusOr<BenchResult> RunAppends(EventLog& log, const std::string& name, i
 absl::StatusOr<std::vector<BenchResult>> RunLogBenchmark(const BenchLogOptions& options) {
   std::string dir = options.data_dir;
   bool temporary = dir.empty();
-  if (temporary) {
-    dir = (std::filesystem::temp_directory_path() /
-           absl::StrCat("takt-bench-log-", ::getpid()))
-              .string();
-    std::filesystem::remove_all(dir);
-  }
+  if (temporary) dir = BenchTempDir("log");
   std::vector<BenchResult> results;
   {
     eventlog::EmbeddedLogOptions lo;
@@ -148,6 +138,21 @@ absl::StatusOr<std::vector<BenchResult>> RunLogBenchmark(const BenchLogOptions& 
   }
   if (temporary) std::filesystem::remove_all(dir);
   return results;
+}
+
+double Percentile(std::vector<double>& v, double p) {
+  if (v.empty()) return 0;
+  size_t k = std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())));
+  std::nth_element(v.begin(), v.begin() + static_cast<long>(k), v.end());
+  return v[k];
+}
+
+std::string BenchTempDir(const char* name) {
+  std::string dir = (std::filesystem::temp_directory_path() /
+                     absl::StrCat("takt-bench-", name, "-", ::getpid()))
+                        .string();
+  std::filesystem::remove_all(dir);
+  return dir;
 }
 
 std::string FormatBenchResult(const BenchResult& r, bool json) {

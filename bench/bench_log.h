@@ -39,6 +39,12 @@ absl::StatusOr<std::vector<BenchResult>> RunLogBenchmark(const BenchLogOptions& 
 // One line per result: text for people, or one JSON object per line.
 std::string FormatBenchResult(const BenchResult& r, bool json);
 
+// The p-quantile (0..1) of `v` (reordered).
+double Percentile(std::vector<double>& v, double p);
+
+// A fresh directory "takt-bench-<name>-<pid>" under the system's temp dir.
+std::string BenchTempDir(const char* name);
+
 }  // namespace takt::cli
 
 #endif  // TAKT_BENCH_BENCH_LOG_H_

@@ -21,26 +21,8 @@
 #include "takt/scheduling/v1/ingest.grpc.pb.h"
 
 namespace takt::cli {
-namespace {
-
-std::string TempDir(const char* name) {
-  std::string dir = (std::filesystem::temp_directory_path() /
-                     absl::StrCat("takt-bench-", name, "-", ::getpid()))
-                        .string();
-  std::filesystem::remove_all(dir);
-  return dir;
-}
-
-double Percentile(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  return v[std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())))];
-}
-
-}  // namespace
-
 absl::StatusOr<std::vector<BenchResult>> RunIngestBenchmark(const BenchIngestOptions& o) {
-  const std::string dir = TempDir("ingest");
+  const std::string dir = BenchTempDir("ingest");
   sim::SimOptions so;
   so.facilities = o.facilities;
   so.days = o.days;
@@ -142,7 +124,7 @@ absl::StatusOr<std::vector<BenchResult>> RunIngestBenchmark(const BenchIngestOpt
 
 absl::StatusOr<std::vector<BenchResult>> RunQueryBenchmark(const BenchQueryOptions& o) {
   namespace ev1 = ::takt::enterprise::v1;
-  const std::string dir = TempDir("query");
+  const std::string dir = BenchTempDir("query");
   std::vector<BenchResult> results;
   const absl::CivilDay first(2026, 1, 5);
   const char* zones[] = {"America/Chicago", "Europe/Berlin", "Asia/Shanghai", "America/Sao_Paulo",

@@ -2,8 +2,9 @@
 # Installs what is missing (Debian packages), builds Takt and runs the demo on
 # the embedded log: a server, six simulated plants in five time zones over
 # three days (gateways resending and delivering late), a director's summary
-# from the rollups, an auditor's recomputation of a plant's OEE from the raw
-# events, then an auditor's offline verification of the log.
+# from the rollups, the plants' quality (SPC signals, capability, NCRs), an
+# auditor's recomputation of a plant's OEE from the raw events, then an
+# auditor's offline verification of the log.
 # Usage (as root on Debian 12): ./scripts/demo.sh [DATA_DIR]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,6 +26,9 @@ for _ in $(seq 50); do
 done
 
 "$TAKT" simulate --target "127.0.0.1:$PORT" --facilities 6 --days 3 --seed 7
+echo
+echo "Quality: the same plants' measurements, inspections, SPC signals and NCRs (takt quality simulate):"
+"$TAKT" quality simulate --target "127.0.0.1:$PORT" --facilities 6 --days 3 --seed 7
 
 # The simulated production days: the three days before yesterday (UTC).
 FROM="$(date -u -d '-4 days' +%F)"

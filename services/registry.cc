@@ -2,6 +2,7 @@
 
 #include "services/audit/module.h"
 #include "services/enterprise/module.h"
+#include "services/quality/module.h"
 #include "services/rollups/module.h"
 #include "services/scheduling/module.h"
 
@@ -12,6 +13,7 @@ const std::vector<host::ModuleInfo>& Modules() {
       enterprise::Module(),
       scheduling::Module(),
       rollup::Module(),
+      quality::Module(),  // after rollups: capability reads its store
       audit::Module(),
   };
   return *modules;

@@ -12,6 +12,7 @@
 #include "absl/synchronization/mutex.h"
 #include "bench/bench_audit.h"
 #include "bench/bench_log.h"
+#include "bench/bench_quality.h"
 #include "bench/bench_service.h"
 #include "libs/cli/serve_command.h"
 #include "libs/cli/kafka_dev.h"
@@ -119,6 +120,31 @@ int RunTakt(int argc, char** argv) {
       }
       std::cout << FormatBenchResult(r, bench_json) << "\n";
     }
+  });
+
+  BenchQualityOptions bench_quality;
+  CLI::App* bench_quality_cmd = bench->add_subcommand(
+      "quality", "Measurements with SPC rules (durable acks), 90-day chart, region capability");
+  bench_quality_cmd->add_option("--facilities", bench_quality.facilities, "Plants (one region)")
+      ->check(CLI::Range(1, 50))->capture_default_str();
+  bench_quality_cmd->add_option("--days", bench_quality.days, "Days of measurements")
+      ->check(CLI::Range(2, 366))->capture_default_str();
+  bench_quality_cmd->add_option("--every-minutes", bench_quality.every_minutes,
+                                "Minutes between subgroups of a characteristic")
+      ->check(CLI::Range(1, 1440))->capture_default_str();
+  bench_quality_cmd->add_option("--characteristics", bench_quality.characteristics, "Per plant")
+      ->check(CLI::Range(1, 100))->capture_default_str();
+  bench_quality_cmd->add_option("--queries", bench_quality.queries, "Per query kind")
+      ->check(CLI::Range(1, 100000))->capture_default_str();
+  bench_quality_cmd->add_flag("--json", bench_json, "One JSON object per line");
+  bench_quality_cmd->callback([&] {
+    auto results = RunQualityBenchmark(bench_quality);
+    if (!results.ok()) {
+      std::cerr << "takt: bench quality: " << results.status().message() << "\n";
+      exit_code = 2;
+      return;
+    }
+    for (const auto& r : *results) std::cout << FormatBenchResult(r, bench_json) << "\n";
   });
 
   BenchAuditOptions bench_audit;

@@ -1,0 +1,229 @@
+#include "bench/bench_quality.h"
+
+#include <filesystem>
+#include <random>
+
+#include "absl/strings/str_cat.h"
+#include "libs/common/proto_time.h"
+#include "libs/common/status_macros.h"
+#include "libs/eventlog/embedded_log.h"
+#include "libs/kpi/family.h"
+#include "libs/model/model_store.h"
+#include "services/enterprise/definitions.h"
+#include "services/quality/families.h"
+#include "services/quality/quality.h"
+#include "services/rollups/family_projection.h"
+#include "services/rollups/rollup_store.h"
+#include "takt/enterprise/v1/enterprise_service.pb.h"
+
+namespace takt::cli {
+
+namespace ev1 = ::takt::enterprise::v1;
+namespace qv1 = ::takt::quality::v1;
+
+absl::StatusOr<std::vector<BenchResult>> RunQualityBenchmark(const BenchQualityOptions& o) {
+  if (o.facilities < 1 || o.days < 2 || o.every_minutes < 1 || o.characteristics < 1 || o.queries < 1) {
+    return absl::InvalidArgumentError("every option must be positive (days at least 2)");
+  }
+  for (auto& f : quality::Families()) {
+    absl::Status s = kpi::RegisterFamily(std::move(f));
+    if (!s.ok() && s.code() != absl::StatusCode::kAlreadyExists) return s;
+  }
+  const std::string dir = BenchTempDir("quality");
+  std::vector<BenchResult> results;
+  {
+    eventlog::EmbeddedLogOptions lo;
+    lo.data_dir = dir;
+    TAKT_ASSIGN_OR_RETURN(auto log, eventlog::OpenEmbeddedLog(lo));
+    model::ModelStore models(log.get());
+    ev1::ApplyDefinitionsRequest apply;
+    apply.set_request_id("bench-quality-setup");
+    apply.add_definitions()->mutable_region()->set_region("emea");
+    for (int f = 0; f < o.facilities; ++f) {
+      const std::string id = absl::StrCat("plant-", f);
+      auto* fd = apply.add_definitions()->mutable_facility();
+      fd->set_facility(id);
+      fd->mutable_calendar()->set_time_zone("Europe/Berlin");
+      fd->mutable_calendar()->set_day_start("06:00");
+      auto* mv = apply.add_definitions()->mutable_move();
+      mv->set_facility(id);
+      mv->set_region("emea");
+      mv->set_effective_from("2000-01-01");
+      auto* a = apply.add_definitions()->mutable_area();
+      a->set_facility(id);
+      a->set_area("a");
+      auto* w = apply.add_definitions()->mutable_work_center();
+      w->set_facility(id);
+      w->set_area("a");
+      w->set_work_center("wc");
+      auto* u = apply.add_definitions()->mutable_work_unit();
+      u->set_facility(id);
+      u->set_work_center("wc");
+      u->set_work_unit("cnc-1");
+    }
+    TAKT_RETURN_IF_ERROR(
+        enterprise::Definitions(log.get(), &models).Apply(apply, {"bench", absl::Now()}).status());
+    TAKT_RETURN_IF_ERROR(models.Refresh());
+    TAKT_ASSIGN_OR_RETURN(auto store, rollup::RollupStore::Open(dir + "/rollups"));
+    quality::Quality q(log.get(), &models, store.get());
+    const absl::Time start = absl::FromCivil(absl::CivilDay(2026, 1, 5), absl::UTCTimeZone());
+    const absl::Time now = start + absl::Hours(24 * (o.days + 1));
+    for (int f = 0; f < o.facilities; ++f) {
+      qv1::ApplyPlansRequest plans;
+      plans.set_facility(absl::StrCat("plant-", f));
+      auto* p = plans.add_plans();
+      p->set_plan_id("housing-op20");
+      p->set_product("housing");
+      p->set_work_unit("cnc-1");
+      p->set_effective_from("2026-01-01");
+      for (int c = 0; c < o.characteristics; ++c) {
+        auto* ch = p->add_characteristics();
+        ch->set_id(absl::StrCat("dim-", c));
+        ch->set_chart(qv1::XBAR_R);
+        ch->set_nominal(10);
+        ch->set_lower_spec(9.9);
+        ch->set_upper_spec(10.1);
+        ch->set_unit("mm");
+        ch->set_subgroup_size(5);
+        ch->set_resolution(0.0001);
+        ch->add_extra_rules(5);
+      }
+      TAKT_RETURN_IF_ERROR(q.ApplyPlans(plans, {"bench", now}).status());
+    }
+    // Ingest: every facility's samples in time order, batches of 1000
+    // subgroups, limits approved after the first day.
+    std::mt19937_64 rng(7);
+    std::normal_distribution<double> noise(0.0, 0.01);
+    const int per_day = 24 * 60 / o.every_minutes;
+    uint64_t values = 0, subgroups = 0, violations = 0;
+    absl::Duration busy;
+    std::vector<double> ack_ms;
+    for (int f = 0; f < o.facilities; ++f) {
+      const std::string facility = absl::StrCat("plant-", f);
+      const double bias = 0.004 * f;  // plants differ: pooled != averaged
+      uint64_t seq = 0;
+      qv1::SampleBatch batch;
+      batch.set_facility(facility);
+      auto flush = [&]() -> absl::Status {
+        if (batch.samples_size() == 0) return absl::OkStatus();
+        const absl::Time t0 = absl::Now();
+        TAKT_ASSIGN_OR_RETURN(qv1::SampleAck ack, q.Ingest(batch, now, "bench"));
+        const absl::Duration took = absl::Now() - t0;
+        busy += took;
+        ack_ms.push_back(absl::ToDoubleMilliseconds(took));
+        if (ack.rejected_size() > 0) return absl::InternalError(ack.rejected(0).reason());
+        subgroups += ack.accepted();
+        violations += ack.violations();
+        batch.clear_samples();
+        return absl::OkStatus();
+      };
+      for (int d = 0; d < o.days; ++d) {
+        for (int i = 0; i < per_day; ++i) {
+          const absl::Time at = start + absl::Hours(24 * d) + absl::Minutes(i * o.every_minutes);
+          for (int c = 0; c < o.characteristics; ++c) {
+            qv1::Sample* s = batch.add_samples();
+            s->set_source_id("cmm-1");
+            s->set_source_sequence(++seq);
+            *s->mutable_source_time() = ToProto(at);
+            s->set_characteristic(absl::StrCat("dim-", c));
+            s->mutable_measurement()->set_unit("mm");
+            for (int k = 0; k < 5; ++k) s->mutable_measurement()->add_values(10 + bias + noise(rng));
+            values += 5;
+            if (batch.samples_size() == 1000) TAKT_RETURN_IF_ERROR(flush());
+          }
+        }
+        TAKT_RETURN_IF_ERROR(flush());
+        if (d == 0) {
+          for (int c = 0; c < o.characteristics; ++c) {
+            qv1::ApproveLimitsRequest r;
+            r.set_facility(facility);
+            r.set_characteristic(absl::StrCat("dim-", c));
+            *r.mutable_baseline_from() = ToProto(start);
+            *r.mutable_baseline_to() = ToProto(start + absl::Hours(24));
+            r.set_reason("bench baseline");
+            TAKT_RETURN_IF_ERROR(q.ApproveLimits(r, {"bench", now}).status());
+          }
+        }
+      }
+    }
+    BenchResult ingest;
+    ingest.name = "quality_ingest_values";
+    ingest.events = values;
+    ingest.seconds = absl::ToDoubleSeconds(busy);
+    ingest.events_per_second = static_cast<double>(values) / ingest.seconds;
+    ingest.appends_per_second = static_cast<double>(subgroups) / ingest.seconds;
+    ingest.p50_ms = Percentile(ack_ms, 0.5);
+    ingest.p99_ms = Percentile(ack_ms, 0.99);
+    results.push_back(ingest);
+    BenchResult fired;
+    fired.name = "quality_rule_violations";
+    fired.events = violations;
+    results.push_back(fired);
+
+    // The capability family, projected from the log.
+    const kpi::FamilyRegistration* family = kpi::FindFamily(quality::kCapabilityFamily);
+    rollup::FamilyProjection projection(log.get(), store.get(), family,
+                                        [&](const std::string& f) { return models.Calendar(f); });
+    TAKT_RETURN_IF_ERROR(projection.Start());
+    const absl::Time p0 = absl::Now();
+    uint64_t projected = 0;
+    for (;;) {
+      TAKT_ASSIGN_OR_RETURN(size_t n, projection.Step(absl::Milliseconds(50)));
+      if (n == 0) break;
+      projected += n;
+    }
+    BenchResult proj;
+    proj.name = "quality_capability_projection";
+    proj.events = projected;
+    proj.seconds = absl::ToDoubleSeconds(absl::Now() - p0);
+    proj.events_per_second = static_cast<double>(projected) / proj.seconds;
+    results.push_back(proj);
+    TAKT_RETURN_IF_ERROR(store->Compact());
+
+    // Queries: a 90-day chart of one characteristic; a quarter's capability
+    // of one characteristic over the region.
+    std::mt19937 pick(3);
+    std::vector<double> chart_ms, cap_ms;
+    size_t points = 0;
+    for (int i = 0; i < o.queries; ++i) {
+      qv1::ChartRequest cr;
+      cr.set_facility(absl::StrCat("plant-", pick() % static_cast<unsigned>(o.facilities)));
+      cr.set_characteristic(absl::StrCat("dim-", pick() % static_cast<unsigned>(o.characteristics)));
+      *cr.mutable_from() = ToProto(start);
+      *cr.mutable_to() = ToProto(start + absl::Hours(24 * o.days));
+      const absl::Time t0 = absl::Now();
+      TAKT_ASSIGN_OR_RETURN(qv1::ChartResponse chart, q.Chart(cr));
+      chart_ms.push_back(absl::ToDoubleMilliseconds(absl::Now() - t0));
+      points = static_cast<size_t>(chart.points_size());
+    }
+    BenchResult chart;
+    chart.name = absl::StrCat("quality_chart_", o.days, "d");
+    chart.events = points;
+    chart.p50_ms = Percentile(chart_ms, 0.5);
+    chart.p99_ms = Percentile(chart_ms, 0.99);
+    results.push_back(chart);
+    for (int i = 0; i < o.queries; ++i) {
+      qv1::CapabilityRequest cr;
+      cr.set_characteristic(absl::StrCat("dim-", pick() % static_cast<unsigned>(o.characteristics)));
+      cr.set_scope("regions/emea");
+      cr.set_from("2026-01-05");
+      cr.set_to(absl::FormatCivilTime(absl::CivilDay(2026, 1, 5) + (o.days - 1)));
+      const absl::Time t0 = absl::Now();
+      TAKT_ASSIGN_OR_RETURN(qv1::Capability cap, q.GetCapability(cr));
+      cap_ms.push_back(absl::ToDoubleMilliseconds(absl::Now() - t0));
+      if (cap.facilities_size() != o.facilities) {
+        return absl::InternalError("capability did not pool every facility");
+      }
+    }
+    BenchResult cap;
+    cap.name = "quality_capability_region_quarter";
+    cap.events = static_cast<uint64_t>(o.facilities);
+    cap.p50_ms = Percentile(cap_ms, 0.5);
+    cap.p99_ms = Percentile(cap_ms, 0.99);
+    results.push_back(cap);
+  }
+  std::filesystem::remove_all(dir);
+  return results;
+}
+
+}  // namespace takt::cli

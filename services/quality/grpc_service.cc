@@ -1,0 +1,119 @@
+#include "services/quality/grpc_service.h"
+
+#include <grpcpp/impl/rpc_service_method.h>
+#include <grpcpp/support/method_handler.h>
+
+#include "absl/strings/str_cat.h"
+#include "libs/host/rpc.h"
+#include "takt/quality/v1/quality_service.grpc.pb.h"
+
+namespace takt::quality {
+namespace {
+
+using host::ToGrpc;
+
+es::CommandOrigin Origin(const grpc::ServerContext* ctx) { return {host::Actor(ctx), absl::Now()}; }
+
+template <typename T>
+grpc::Status Answer(absl::StatusOr<T> result, T* response) {
+  if (!result.ok()) return ToGrpc(result.status());
+  *response = *std::move(result);
+  return grpc::Status::OK;
+}
+
+class QualityServiceImpl final : public v1::QualityService::Service {
+ public:
+  QualityServiceImpl(Quality* quality, model::ModelStore* models, bool follows_model)
+      : quality_(quality), models_(models), follows_model_(follows_model) {
+    // StreamSamples takes raw messages: the sync API's Read() returns false
+    // both at the end of a stream and for a message that does not decode, so
+    // the handler decodes each batch itself and ends the stream with
+    // INVALID_ARGUMENT instead of OK. (Method 1 in the .proto's order.)
+    using Raw = grpc::ServerReaderWriter<grpc::ByteBuffer, grpc::ByteBuffer>;
+    MarkMethodStreamed(
+        1, new grpc::internal::BidiStreamingHandler<QualityServiceImpl, grpc::ByteBuffer, grpc::ByteBuffer>(
+               [](QualityServiceImpl* self, grpc::ServerContext* ctx, Raw* stream) {
+                 return self->RawStreamSamples(ctx, stream);
+               },
+               this));
+  }
+
+  grpc::Status ApplyPlans(grpc::ServerContext* ctx, const v1::ApplyPlansRequest* request,
+                          v1::ApplyPlansResponse* response) override {
+    if (follows_model_) (void)models_->Refresh();
+    return Answer(quality_->ApplyPlans(*request, Origin(ctx)), response);
+  }
+  grpc::Status ApproveLimits(grpc::ServerContext* ctx, const v1::ApproveLimitsRequest* request,
+                             v1::LimitsApproved* response) override {
+    return Answer(quality_->ApproveLimits(*request, Origin(ctx)), response);
+  }
+  grpc::Status GetChart(grpc::ServerContext*, const v1::ChartRequest* request,
+                        v1::ChartResponse* response) override {
+    return Answer(quality_->Chart(*request), response);
+  }
+  grpc::Status GetCapability(grpc::ServerContext*, const v1::CapabilityRequest* request,
+                             v1::Capability* response) override {
+    return Answer(quality_->GetCapability(*request), response);
+  }
+  grpc::Status ExecuteNcr(grpc::ServerContext* ctx, const v1::NcrRequest* request,
+                          v1::NcrResponse* response) override {
+    return Answer(quality_->ExecuteNcr(*request, Origin(ctx)), response);
+  }
+  grpc::Status ListNcrs(grpc::ServerContext*, const v1::ListNcrsRequest* request,
+                        v1::ListNcrsResponse* response) override {
+    return Answer(quality_->ListNcrs(*request), response);
+  }
+
+  grpc::Status RawStreamSamples(grpc::ServerContext* ctx,
+                                grpc::ServerReaderWriter<grpc::ByteBuffer, grpc::ByteBuffer>* raw) {
+    const std::string actor = host::Actor(ctx);
+    grpc::ByteBuffer in;
+    uint64_t received = 0;
+    auto write = [&](const v1::SampleAck& ack) {
+      grpc::ByteBuffer out;
+      bool own = false;
+      if (!grpc::SerializationTraits<v1::SampleAck>::Serialize(ack, &out, &own).ok()) return false;
+      return raw->Write(out);
+    };
+    while (raw->Read(&in)) {
+      ++received;
+      v1::SampleBatch batch;
+      if (!grpc::SerializationTraits<v1::SampleBatch>::Deserialize(&in, &batch).ok()) {
+        return grpc::Status(
+            grpc::StatusCode::INVALID_ARGUMENT,
+            absl::StrCat("message ", received, " of the stream does not decode as a ",
+                         v1::SampleBatch::descriptor()->full_name(),
+                         "; the batches before it were acknowledged, nothing of it was recorded"));
+      }
+      if (follows_model_ && !models_->KnowsFacility(batch.facility())) (void)models_->Refresh();
+      absl::StatusOr<v1::SampleAck> ack = quality_->Ingest(batch, absl::Now(), actor);
+      if (!ack.ok()) {
+        const absl::StatusCode code = ack.status().code();
+        if (code == absl::StatusCode::kInvalidArgument || code == absl::StatusCode::kNotFound) {
+          // The batch as a whole is bad (empty, oversized, unknown
+          // facility): said once, ending the stream; batches before it
+          // stay acknowledged.
+          return ToGrpc(ack.status());
+        }
+        // Not durable: end the stream; the gateway reconnects and resends.
+        return ToGrpc(ack.status());
+      }
+      if (!write(*ack)) break;
+    }
+    return grpc::Status::OK;
+  }
+
+ private:
+  Quality* quality_;
+  model::ModelStore* models_;
+  const bool follows_model_;
+};
+
+}  // namespace
+
+std::unique_ptr<grpc::Service> NewQualityService(Quality* quality, model::ModelStore* models,
+                                                 bool follows_model) {
+  return std::make_unique<QualityServiceImpl>(quality, models, follows_model);
+}
+
+}  // namespace takt::quality

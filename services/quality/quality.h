@@ -1,0 +1,129 @@
+// File: quality.h
+// -----------------------------------------------------------------------------
+// The quality context's write and read paths, without gRPC (grpc_service.cc
+// maps them): plans, streamed samples with SPC evaluated as they arrive,
+// control limits, charts, capability and NCR/CAPA.
+//
+// Streams of facility F (context "quality"): F holds measurements,
+// inspections and the rule violations they caused; F.qms holds plans,
+// defect codes, limits and NCRs (an es::AggregateStore<QualityBook>).
+//
+// A batch of samples is screened (each bad sample rejected with its reason),
+// its new subgroups are evaluated against the limits in force, and the
+// subgroups together with the RuleViolated events they caused are appended
+// in one append with the expected sequence: the signals are durable exactly
+// when their data is, and acknowledged together. Resends (same source id
+// and sequence) are recognised before evaluation from an index of the
+// stream's source keys (rebuilt from the stream after a restart), so a
+// resend never fires a rule twice; the log's own dedup stays as a backstop.
+// This service is the one writer of F (the append's expected sequence
+// refuses any other; the facility's state is then reloaded).
+#ifndef TAKT_SERVICES_QUALITY_QUALITY_H_
+#define TAKT_SERVICES_QUALITY_QUALITY_H_
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "libs/es/aggregate_store.h"
+#include "libs/eventlog/event_log.h"
+#include "libs/model/model_store.h"
+#include "services/quality/quality_book.h"
+#include "services/quality/spc.h"
+#include "takt/quality/v1/quality_service.pb.h"
+
+namespace takt::rollup {
+class RollupStore;
+}
+
+namespace takt::quality {
+
+inline constexpr int kMaxSamplesPerBatch = 10000;
+inline constexpr int kMaxListedRejections = 100;
+inline constexpr absl::Duration kMaxFutureSkew = absl::Minutes(5);
+// Values further than this many tolerances from nominal are refused as
+// implausible (a gauge error), so the moments stay far from overflow.
+inline constexpr double kMaxTolerancesFromNominal = 10;
+
+class Quality {
+ public:
+  // `rollups` (may be null) answers capability: the process must run the
+  // rollups module for GetCapability.
+  Quality(eventlog::EventLog* log, model::ModelStore* models, rollup::RollupStore* rollups);
+
+  absl::StatusOr<v1::ApplyPlansResponse> ApplyPlans(const v1::ApplyPlansRequest& request,
+                                                    const es::CommandOrigin& origin);
+  absl::StatusOr<v1::SampleAck> Ingest(const v1::SampleBatch& batch, absl::Time now,
+                                       const std::string& actor) ABSL_LOCKS_EXCLUDED(mu_);
+  absl::StatusOr<v1::LimitsApproved> ApproveLimits(const v1::ApproveLimitsRequest& request,
+                                                   const es::CommandOrigin& origin)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  absl::StatusOr<v1::ChartResponse> Chart(const v1::ChartRequest& request) ABSL_LOCKS_EXCLUDED(mu_);
+  absl::StatusOr<v1::Capability> GetCapability(const v1::CapabilityRequest& request);
+  absl::StatusOr<v1::NcrResponse> ExecuteNcr(const v1::NcrRequest& request,
+                                             const es::CommandOrigin& origin);
+  absl::StatusOr<v1::ListNcrsResponse> ListNcrs(const v1::ListNcrsRequest& request);
+
+ private:
+  struct Series {
+    std::vector<Point> points;
+    std::vector<uint32_t> revision;  // limits revision per point
+    std::vector<std::vector<uint32_t>> rules;  // rules fired per point
+    RuleEngine engine;
+    std::optional<double> last_x;  // I-MR
+    std::vector<v1::RuleViolated> violations;
+  };
+  struct Pending {  // an NCR a violation or failed inspection asks for
+    uint64_t sequence;
+    v1::NcrRaised raise;
+  };
+  struct FacilityState {
+    uint64_t head = 0;
+    absl::flat_hash_map<std::string, Series> series;
+    // source id -> source sequence -> content hash.
+    absl::flat_hash_map<std::string, absl::flat_hash_map<uint64_t, size_t>> seen;
+    std::vector<Pending> pending_ncrs;
+  };
+  // A subgroup or inspection to add to a series.
+  struct Sampled {
+    std::string characteristic;
+    Point point;
+    eventlog::Envelope event;
+    const v1::Characteristic* plan = nullptr;
+    std::string work_unit;
+  };
+
+  absl::StatusOr<FacilityState*> Load(const std::string& facility) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Adds a recorded sample at `sequence` to its series and evaluates the
+  // rules; the violations it caused are returned (not recorded).
+  std::vector<v1::RuleViolated> Evaluate(const QualityBook& book, FacilityState& f,
+                                         const std::string& characteristic,
+                                         const std::vector<uint32_t>& extra, const Point& point,
+                                         const std::string& work_unit);
+  void Record(FacilityState& f, const v1::RuleViolated& v);
+  absl::StatusOr<std::vector<es::Event>> DecideNcrAuto(const QualityBook& book, const Pending& p,
+                                                      absl::Time now);
+
+  eventlog::EventLog* log_;
+  model::ModelStore* models_;
+  rollup::RollupStore* rollups_;
+  es::AggregateStore<QualityBook> books_;
+  absl::Mutex mu_;  // the measurement streams' one writer
+  std::map<std::string, std::unique_ptr<FacilityState>> facilities_ ABSL_GUARDED_BY(mu_);
+};
+
+// The limits in force for a subgroup at measurement-stream `sequence`
+// (revision 0: none approved yet).
+const v1::LimitsApproved& LimitsAt(const QualityBook& book, const std::string& characteristic,
+                                   uint64_t sequence);
+
+}  // namespace takt::quality
+
+#endif  // TAKT_SERVICES_QUALITY_QUALITY_H_
