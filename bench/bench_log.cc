@@ -171,6 +171,10 @@ std::string FormatBenchResult(const BenchResult& r, bool json) {
                            r.name, r.events_per_second, r.appends_per_second, r.p50_ms,
                            r.p99_ms);
   }
+  if (r.events_per_second == 0 && r.p99_ms > 0) {  // a query: its latency
+    return absl::StrFormat("%-40s p50 %.3f ms  p99 %.3f ms  (%d queries)", r.name, r.p50_ms,
+                           r.p99_ms, r.events);
+  }
   return absl::StrFormat("%-28s %12.0f events/s  (%d events in %.2f s)", r.name,
                          r.events_per_second, r.events, r.seconds);
 }

@@ -155,9 +155,10 @@ absl::StatusOr<std::vector<BenchResult>> RunQualityBenchmark(const BenchQualityO
     ingest.p50_ms = Percentile(ack_ms, 0.5);
     ingest.p99_ms = Percentile(ack_ms, 0.99);
     results.push_back(ingest);
-    BenchResult fired;
+    BenchResult fired;  // how many signals the evaluation recorded (a count)
     fired.name = "quality_rule_violations";
     fired.events = violations;
+    fired.seconds = ingest.seconds;
     results.push_back(fired);
 
     // The capability family, projected from the log.
@@ -197,8 +198,8 @@ absl::StatusOr<std::vector<BenchResult>> RunQualityBenchmark(const BenchQualityO
       points = static_cast<size_t>(chart.points_size());
     }
     BenchResult chart;
-    chart.name = absl::StrCat("quality_chart_", o.days, "d");
-    chart.events = points;
+    chart.name = absl::StrCat("quality_chart_", o.days, "d_", points, "_points");
+    chart.events = static_cast<uint64_t>(o.queries);
     chart.p50_ms = Percentile(chart_ms, 0.5);
     chart.p99_ms = Percentile(chart_ms, 0.99);
     results.push_back(chart);
@@ -216,8 +217,8 @@ absl::StatusOr<std::vector<BenchResult>> RunQualityBenchmark(const BenchQualityO
       }
     }
     BenchResult cap;
-    cap.name = "quality_capability_region_quarter";
-    cap.events = static_cast<uint64_t>(o.facilities);
+    cap.name = absl::StrCat("quality_capability_region_", o.facilities, "_plants_", o.days, "d");
+    cap.events = static_cast<uint64_t>(o.queries);
     cap.p50_ms = Percentile(cap_ms, 0.5);
     cap.p99_ms = Percentile(cap_ms, 0.99);
     results.push_back(cap);

@@ -724,18 +724,20 @@ absl::StatusOr<v1::Capability> Quality::GetCapability(const v1::CapabilityReques
   std::string spec_from;
   v1::Capability out;
   for (const rollup::ScopePart& part : *parts) {
-    const kpi::FacilityCalendar* cal = models_->Calendar(part.facility);
-    if (cal == nullptr) continue;
     TAKT_ASSIGN_OR_RETURN(kpi::Values m,
-                          rollups_->SumFamily(family->family, part.facility, request.characteristic(),
-                                              cal->Day(part.from).start, cal->Day(part.to).end));
+                          rollups_->SumFamilyUnitDays(family->family, part.facility,
+                                                      request.characteristic(), part.from, part.to));
     if (m.size() != kMomentCount || m[kN] == 0) continue;
-    TAKT_ASSIGN_OR_RETURN(QualityBook book, books_.Snapshot(part.facility));
-    auto plan = book.Latest(request.characteristic());
-    if (!plan) continue;
-    const v1::Characteristic& c = *plan->characteristic;
-    Spec here{c.nominal(), c.resolution(), c.lower_spec(), c.upper_spec(),
-              static_cast<int>(c.subgroup_size())};
+    std::optional<Spec> found;
+    TAKT_RETURN_IF_ERROR(books_.Read(part.facility, [&](const QualityBook& book) {
+      if (auto plan = book.Latest(request.characteristic())) {
+        const v1::Characteristic& c = *plan->characteristic;
+        found = Spec{c.nominal(), c.resolution(), c.lower_spec(), c.upper_spec(),
+                     static_cast<int>(c.subgroup_size())};
+      }
+    }));
+    if (!found) continue;
+    const Spec here = *found;
     if (spec && (spec->nominal != here.nominal || spec->resolution != here.resolution ||
                  spec->lower != here.lower || spec->upper != here.upper ||
                  spec->subgroup_size != here.subgroup_size)) {

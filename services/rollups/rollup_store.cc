@@ -53,7 +53,20 @@ std::string FamilyPrefix(const std::string& family) {
   return absl::StrCat(std::string(1, kFamilyMark), family, std::string(1, '\0'));
 }
 
-bool IsFamilyKey(const rocksdb::Slice& key) { return !key.empty() && key[0] == kFamilyMark; }
+// A family's production-day rows of one work unit (or other key of its
+// own, such as a characteristic): "\x02" family "\0" facility "\0" unit
+// "\0" day, in facility_days.
+constexpr char kFamilyUnitDayMark = '\x02';
+
+std::string FamilyUnitDayBase(const std::string& family, const std::string& facility,
+                              const std::string& unit) {
+  return absl::StrCat(std::string(1, kFamilyUnitDayMark), family, std::string(1, '\0'), facility,
+                      std::string(1, '\0'), unit);
+}
+
+bool IsFamilyKey(const rocksdb::Slice& key) {
+  return !key.empty() && (key[0] == kFamilyMark || key[0] == kFamilyUnitDayMark);
+}
 
 // A family's cursor: "cursor/<context>#<family>"; production's: "cursor/<context>".
 bool IsFamilyCursor(const rocksdb::Slice& key) {
@@ -556,6 +569,8 @@ absl::Status RollupStore::ApplyFamily(const std::string& family,
     const std::string value = EncodeValues(d.values);
     if (!d.unit.empty()) {
       wb.Merge(impl_->unit_hours, HourKey(prefix + UnitPrefix(d.facility, d.unit), d.hour), value);
+      wb.Merge(impl_->facility_days, DayKey(FamilyUnitDayBase(family, d.facility, d.unit), d.day),
+               value);
     }
     wb.Merge(impl_->facility_hours, HourKey(prefix + FacilityPrefix(d.facility), d.hour), value);
     wb.Merge(impl_->facility_days, DayKey(prefix + d.facility, d.day), value);
@@ -568,7 +583,9 @@ absl::Status RollupStore::ApplyFamily(const std::string& family,
 
 absl::Status RollupStore::CheckFamilyLayout(const kpi::Family& family,
                                             const std::string& cursor_key) {
-  std::string layout;
+  // The element list and the row kinds (a store written before unit-day
+  // rows existed rebuilds the family).
+  std::string layout = "unit-days;";
   for (const kpi::ElementDef& e : family.elements) absl::StrAppend(&layout, e.name, ";");
   const std::string layout_key = absl::StrCat("family/", family.name);
   std::string stored;
@@ -579,13 +596,17 @@ absl::Status RollupStore::CheckFamilyLayout(const kpi::Family& family,
   if (s.ok()) {
     // Another element list: this family's rows and cursor go.
     const std::string prefix = FamilyPrefix(family.name);
+    const std::string unit_days =
+        absl::StrCat(std::string(1, kFamilyUnitDayMark), family.name, std::string(1, '\0'));
     for (rocksdb::ColumnFamilyHandle* cf :
          {impl_->unit_hours, impl_->facility_hours, impl_->facility_days}) {
-      std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(rocksdb::ReadOptions(), cf));
-      for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
-        wb.Delete(cf, it->key());
+      for (const std::string& p : {prefix, unit_days}) {
+        std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(rocksdb::ReadOptions(), cf));
+        for (it->Seek(p); it->Valid() && it->key().starts_with(p); it->Next()) {
+          wb.Delete(cf, it->key());
+        }
+        if (!it->status().ok()) return FromRocks(it->status(), "clearing a family's rows");
       }
-      if (!it->status().ok()) return FromRocks(it->status(), "clearing a family's rows");
     }
     wb.Delete(impl_->meta, absl::StrCat("cursor/", cursor_key));
   }
@@ -635,6 +656,26 @@ absl::StatusOr<std::map<absl::CivilDay, kpi::Values>> RollupStore::FamilyDays(
         return absl::OkStatus();
       }));
   return out;
+}
+
+absl::StatusOr<kpi::Values> RollupStore::SumFamilyUnitDays(const kpi::Family& family,
+                                                           const std::string& facility,
+                                                           const std::string& unit,
+                                                           absl::CivilDay from,
+                                                           absl::CivilDay to) const {
+  kpi::Values sum(family.elements.size(), 0);
+  const size_t width = family.elements.size();
+  TAKT_RETURN_IF_ERROR(impl_->ScanDays(
+      FamilyUnitDayBase(family.name, facility, unit), from, to,
+      [&](absl::CivilDay, std::string_view v) {
+        kpi::Values row;
+        if (!DecodeValues(v, width, &row)) {
+          return absl::DataLossError("a family's unit-day row does not decode; rebuild the rollups");
+        }
+        kpi::AddInto(sum, row);
+        return absl::OkStatus();
+      }));
+  return sum;
 }
 
 absl::Status RollupStore::Compact() {

@@ -17,7 +17,9 @@
 // (kpi/family.h) keep their rows in unit_hours, facility_hours and
 // facility_days under "\x01" family "\0" + the key above, their values in
 // the family's element order, and their cursors in meta as
-// "cursor/<context>#<family>"; Clear() leaves them alone.
+// "cursor/<context>#<family>"; rows per (facility, unit, production day)
+// sit in facility_days under "\x02" family "\0" facility "\0" unit "\0"
+// day. Clear() leaves them all alone.
 #ifndef TAKT_SERVICES_ROLLUPS_ROLLUP_STORE_H_
 #define TAKT_SERVICES_ROLLUPS_ROLLUP_STORE_H_
 
@@ -161,6 +163,13 @@ class RollupStore {
   absl::StatusOr<kpi::Values> SumFamily(const kpi::Family& family, const std::string& facility,
                                         const std::string& unit, absl::Time from,
                                         absl::Time to) const;
+  // A family's sums for one unit of a facility (a work unit, or a key of
+  // the family's own such as a characteristic) over the production days
+  // [from, to]: one row per day, for long periods.
+  absl::StatusOr<kpi::Values> SumFamilyUnitDays(const kpi::Family& family,
+                                                const std::string& facility,
+                                                const std::string& unit, absl::CivilDay from,
+                                                absl::CivilDay to) const;
   // A family's hour rows (facility, or one unit) over [from, to).
   absl::StatusOr<std::map<absl::Time, kpi::Values>> FamilyHours(const kpi::Family& family,
                                                                 const std::string& facility,
