@@ -25,6 +25,16 @@ inline std::optional<std::string> FacilityOfPlanStream(const std::string& stream
   return stream.substr(0, stream.size() - n);
 }
 
+// Suffixes of the streams contexts derive from a facility id (scheduling's
+// "<f>.plan", quality's "<f>.qms"): no facility id may end in one.
+inline bool HasReservedStreamSuffix(const std::string& id) {
+  for (const char* suffix : {".plan", ".qms"}) {
+    const size_t n = std::char_traits<char>::length(suffix);
+    if (id.size() > n && id.compare(id.size() - n, n, suffix) == 0) return true;
+  }
+  return false;
+}
+
 }  // namespace takt
 
 #endif  // TAKT_LIBS_COMMON_PLAN_STREAM_H_

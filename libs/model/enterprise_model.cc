@@ -100,10 +100,10 @@ absl::Status EnterpriseModel::Validate(const google::protobuf::Message& m, bool 
   }
   if (auto* f = dynamic_cast<const ev1::FacilityDefined*>(&m)) {
     TAKT_RETURN_IF_ERROR(CheckId("facility", f->facility()));
-    if (FacilityOfPlanStream(f->facility())) {
-      // "<facility>.plan" names the facility's planning stream.
+    if (HasReservedStreamSuffix(f->facility())) {
+      // "<facility>.plan" and "<facility>.qms" name streams of a facility.
       return absl::InvalidArgumentError(absl::StrCat(
-          "facility '", f->facility(), "': ids ending in '.plan' are reserved"));
+          "facility '", f->facility(), "': ids ending in '.plan' or '.qms' are reserved"));
     }
     if (!f->commissioned_on().empty()) {
       auto day = DayOf(f->commissioned_on(), recorded);

@@ -30,12 +30,9 @@ class QualityFold final : public kpi::Fold {
     if (type == "takt.quality.v1.InspectionRecorded") {
       v1::InspectionRecorded r;
       TAKT_RETURN_IF_ERROR(Parse(e, r));
-      int64_t defects = 0;
-      for (const auto& d : r.defects()) defects += d.count();
-      if (r.defects_size() == 0) defects = r.failed();
       v[kInspected] = r.inspected();
       v[kDefective] = r.failed();
-      v[kDefects] = defects;
+      v[kDefects] = static_cast<int64_t>(DefectsOf(r));
       v[kOpportunities] = static_cast<int64_t>(r.inspected()) * std::max<uint32_t>(1, r.opportunities_per_unit());
       if (!r.reinspection()) {
         v[kFirstInspected] = r.inspected();
@@ -89,6 +86,13 @@ class CapabilityFold final : public kpi::Fold {
 };
 
 }  // namespace
+
+uint64_t DefectsOf(const v1::InspectionRecorded& r) {
+  if (r.defects_size() == 0) return r.failed();
+  uint64_t defects = 0;
+  for (const auto& d : r.defects()) defects += d.count();
+  return defects;
+}
 
 std::string QmsStream(const std::string& facility) { return facility + kQmsSuffix; }
 

@@ -7,8 +7,9 @@
 //
 //   quality      per work unit: attribute inspections (inspected, first
 //                pass inspected and passed, defective, defects,
-//                opportunities), rule violations, NCRs raised and closed
-//                with their open time, CAPA actions done and on time.
+//                opportunities), rule violations, NCRs raised; per
+//                facility: NCRs closed with their open time, CAPA actions
+//                done and on time.
 //                KPIs: quality_fpy, quality_dpu, quality_dpmo, quality_ppm,
 //                spc_violations, ncr_raised, ncr_closed, ncr_days_to_close,
 //                capa_on_time_rate.
@@ -21,6 +22,7 @@
 #include <vector>
 
 #include "libs/kpi/family.h"
+#include "takt/quality/v1/events.pb.h"
 
 namespace takt::quality {
 
@@ -51,6 +53,10 @@ enum QualityElement : int {
 };
 
 std::vector<kpi::FamilyRegistration> Families();
+
+// The defects an inspection counts: the sum of its defect counts, or its
+// failed units when it lists none (one place for ingest, replay and fold).
+uint64_t DefectsOf(const v1::InspectionRecorded& r);
 
 }  // namespace takt::quality
 

@@ -6,6 +6,7 @@
 #include "absl/hash/hash.h"
 #include "absl/strings/str_cat.h"
 #include "libs/common/ids.h"
+#include "libs/common/log.h"
 #include "libs/common/proto_time.h"
 #include "libs/common/status_macros.h"
 #include "libs/kpi/family.h"
@@ -22,6 +23,9 @@ constexpr char kInspectionType[] = "takt.quality.v1.InspectionRecorded";
 constexpr char kViolationType[] = "takt.quality.v1.RuleViolated";
 constexpr size_t kLoadBatch = 10000;
 constexpr uint32_t kMaxInspected = 1000000000;
+
+constexpr int kMaxChartPoints = 50000;
+constexpr uint32_t kDispersionRule = 100;
 
 const absl::Time kEarliest = absl::FromCivil(absl::CivilDay(2000, 1, 1), absl::UTCTimeZone());
 
@@ -72,12 +76,36 @@ absl::CivilDay DayOf(model::ModelStore* models, const std::string& facility, abs
   return cal != nullptr ? cal->ProductionDay(t) : absl::ToCivilDay(t, absl::UTCTimeZone());
 }
 
-// The plan's definition on the day, else its latest (a subgroup recorded
-// before a plan's first version still needs its chart).
-std::optional<CharacteristicAt> PlanOf(const QualityBook& book, const std::string& c,
-                                       absl::CivilDay day) {
-  auto at = book.Find(c, day);
-  return at ? at : book.Latest(c);
+// The NCR a recorded event asks for (ncr_requested), as raised from the
+// measurement stream: live after the append, and again after a restart
+// when the record does not hold it.
+std::optional<v1::NcrRaised> NcrOwed(const eventlog::Envelope& e) {
+  v1::NcrRaised raise;
+  raise.set_source_sequence(e.sequence());
+  if (e.event_type() == kViolationType) {
+    v1::RuleViolated v;
+    if (!v.ParseFromString(e.payload()) || !v.ncr_requested()) return std::nullopt;
+    raise.set_origin("rule_violation");
+    raise.set_characteristic(v.characteristic());
+    raise.set_work_unit(v.work_unit());
+    raise.set_lot(v.lot());
+    raise.set_description(absl::StrCat("rule ", v.rule(), " (", v.rule_name(), ") on the ",
+                                       v.chart(), " chart"));
+    return raise;
+  }
+  if (e.event_type() == kInspectionType) {
+    v1::InspectionRecorded r;
+    if (!r.ParseFromString(e.payload()) || !r.ncr_requested() || r.failed() == 0) return std::nullopt;
+    raise.set_origin("failed_inspection");
+    raise.set_characteristic(r.characteristic());
+    raise.set_work_unit(r.work_unit());
+    raise.set_lot(r.lot());
+    raise.set_quantity(r.failed());
+    if (r.defects_size() > 0) raise.set_defect_code(r.defects(0).code());
+    raise.set_description(absl::StrCat(r.failed(), " of ", r.inspected(), " units failed inspection"));
+    return raise;
+  }
+  return std::nullopt;
 }
 
 std::vector<uint32_t> ExtraRules(const std::optional<CharacteristicAt>& at) {
@@ -160,8 +188,7 @@ absl::StatusOr<Quality::FacilityState*> Quality::Load(const std::string& facilit
         if (!m.ParseFromString(e.payload())) return absl::DataLossError("SubgroupMeasured does not parse");
         Series& s = f->series[m.characteristic()];
         std::vector<double> values(m.values().begin(), m.values().end());
-        const double previous = m.has_moving_range() && s.last_x ? *s.last_x : 0;
-        Point p = VariablesPoint(m.chart(), values, m.has_moving_range() && s.last_x ? &previous : nullptr);
+        Point p = VariablesPoint(m.chart(), values, nullptr);
         if (m.chart() == v1::I_MR) {
           p.dispersion = m.moving_range();
           p.has_dispersion = m.has_moving_range();
@@ -169,46 +196,25 @@ absl::StatusOr<Quality::FacilityState*> Quality::Load(const std::string& facilit
         }
         p.sequence = e.sequence();
         p.time = at;
-        Evaluate(book, *f, m.characteristic(),
-                 ExtraRules(PlanOf(book, m.characteristic(), DayOf(models_, facility, at))), p,
-                 m.work_unit());
+        Evaluate(book, *f, m.characteristic(), m.chart(),
+                 {m.extra_rules().begin(), m.extra_rules().end()}, p, m.work_unit());
       } else if (e.event_type() == kInspectionType) {
         v1::InspectionRecorded r;
         if (!r.ParseFromString(e.payload())) return absl::DataLossError("InspectionRecorded does not parse");
-        double defects = 0;
-        for (const auto& d : r.defects()) defects += d.count();
-        Point p = AttributesPoint(r.chart(), r.inspected(), r.failed(), defects);
+        Point p = AttributesPoint(r.chart(), r.inspected(), r.failed(), static_cast<double>(DefectsOf(r)));
         p.sequence = e.sequence();
         p.time = at;
-        auto plan = PlanOf(book, r.characteristic(), DayOf(models_, facility, at));
-        Evaluate(book, *f, r.characteristic(), ExtraRules(plan), p, r.work_unit());
-        if (r.failed() > 0 && plan && plan->characteristic->ncr_on_failure() &&
-            !book.HasNcrFrom(e.sequence())) {
-          v1::NcrRaised raise;
-          raise.set_origin("failed_inspection");
-          raise.set_characteristic(r.characteristic());
-          raise.set_work_unit(r.work_unit());
-          raise.set_lot(r.lot());
-          raise.set_quantity(r.failed());
-          raise.set_description(absl::StrCat(r.failed(), " of ", r.inspected(), " units failed inspection"));
-          raise.set_source_sequence(e.sequence());
-          f->pending_ncrs.push_back({e.sequence(), std::move(raise)});
-        }
+        Evaluate(book, *f, r.characteristic(), r.chart(),
+                 {r.extra_rules().begin(), r.extra_rules().end()}, p, r.work_unit());
       } else if (e.event_type() == kViolationType) {
         v1::RuleViolated v;
         if (!v.ParseFromString(e.payload())) return absl::DataLossError("RuleViolated does not parse");
         Record(*f, v);
-        auto plan = book.Latest(v.characteristic());
-        if (plan && plan->characteristic->ncr_on_violation() && !book.HasNcrFrom(e.sequence())) {
-          v1::NcrRaised raise;
-          raise.set_origin("rule_violation");
-          raise.set_characteristic(v.characteristic());
-          raise.set_work_unit(v.work_unit());
-          raise.set_description(absl::StrCat("rule ", v.rule(), " (", v.rule_name(), ") on the ",
-                                             v.chart(), " chart"));
-          raise.set_source_sequence(e.sequence());
-          f->pending_ncrs.push_back({e.sequence(), std::move(raise)});
-        }
+      }
+      // An NCR the event asked for and the record does not hold yet (a
+      // crash between the two streams' appends).
+      if (auto owed = NcrOwed(e); owed && !book.HasNcrFrom(e.sequence())) {
+        f->pending_ncrs.push_back({e.sequence(), *std::move(owed)});
       }
     }
   }
@@ -219,9 +225,11 @@ absl::StatusOr<Quality::FacilityState*> Quality::Load(const std::string& facilit
 
 std::vector<v1::RuleViolated> Quality::Evaluate(const QualityBook& book, FacilityState& f,
                                                 const std::string& characteristic,
+                                                v1::ChartType chart,
                                                 const std::vector<uint32_t>& extra,
                                                 const Point& point, const std::string& work_unit) {
   Series& s = f.series[characteristic];
+  if (IsVariables(chart)) s.chart = chart;
   const v1::LimitsApproved& limits = LimitsAt(book, characteristic, point.sequence);
   const auto fired = s.engine.Add(point, limits, extra);
   s.points.push_back(point);
@@ -266,7 +274,10 @@ void Quality::Record(FacilityState& f, const v1::RuleViolated& v) {
     auto it = std::lower_bound(s.points.begin(), s.points.end(), at,
                                [](const Point& p, uint64_t seq) { return p.sequence < seq; });
     if (it != s.points.end() && it->sequence == at) {
-      s.rules[static_cast<size_t>(it - s.points.begin())].push_back(v.rule());
+      // Rules on the R, S or MR chart are kept as kDispersionRule + rule.
+      const bool dispersion = !v.chart().empty() && v.chart() == DispersionName(s.chart);
+      s.rules[static_cast<size_t>(it - s.points.begin())].push_back(
+          dispersion ? kDispersionRule + v.rule() : v.rule());
     }
   }
   s.violations.push_back(v);
@@ -296,6 +307,7 @@ absl::StatusOr<v1::SampleAck> Quality::Ingest(const v1::SampleBatch& batch, absl
   append.facility = facility;
   append.expected_sequence = static_cast<int64_t>(f->head);
   absl::Status screened = books_.Read(facility, [&](const QualityBook& book) {
+    size_t bytes = 0;
     for (int i = 0; i < batch.samples_size(); ++i) {
       const v1::Sample& s = batch.samples(i);
       auto reject = [&](absl::StatusCode code, std::string reason) {
@@ -306,6 +318,15 @@ absl::StatusOr<v1::SampleAck> Quality::Ingest(const v1::SampleBatch& batch, absl
         r->set_code(static_cast<int>(code));
         r->set_reason(std::move(reason));
       };
+      // One append holds the batch's events and its signals: what would not
+      // fit is refused for a later batch (the rest of this one is durable).
+      if (append.events.size() + kLastRule + 2 > eventlog::kMaxEventsPerAppend ||
+          bytes + 64 * 1024 > eventlog::kMaxAppendBytes) {
+        reject(absl::StatusCode::kResourceExhausted,
+               "the batch's events and rule violations filled one append: resend this sample in a "
+               "later batch");
+        continue;
+      }
       if (s.source_id().empty()) {
         reject(absl::StatusCode::kInvalidArgument, "source_id must be set (resends are matched by it)");
         continue;
@@ -338,6 +359,20 @@ absl::StatusOr<v1::SampleAck> Quality::Ingest(const v1::SampleBatch& batch, absl
         reject(absl::StatusCode::kOutOfRange,
                absl::StrCat("source_time ", absl::FormatTime(at),
                             " is before the horizon 2000-01-01 (a gateway clock reset?)"));
+        continue;
+      }
+      // A resend: known source key with the same content (checked before
+      // the plan, which may have changed since it was recorded).
+      const size_t hash = SampleHash(s);
+      auto& keys = f->seen[s.source_id()];
+      if (auto known = keys.find(s.source_sequence()); known != keys.end()) {
+        if (known->second == hash) {
+          ack.set_duplicates(ack.duplicates() + 1);
+        } else {
+          reject(absl::StatusCode::kAlreadyExists,
+                 absl::StrCat("source sequence ", s.source_sequence(), " of '", s.source_id(),
+                              "' was recorded with other content"));
+        }
         continue;
       }
       auto plan = book.Find(s.characteristic(), DayOf(models_, facility, at));
@@ -403,6 +438,7 @@ absl::StatusOr<v1::SampleAck> Quality::Ingest(const v1::SampleBatch& batch, absl
         event.set_lower_spec(c.lower_spec());
         event.set_upper_spec(c.upper_spec());
         event.set_chart(c.chart());
+        *event.mutable_extra_rules() = c.extra_rules();
         std::vector<double> values(m.values().begin(), m.values().end());
         const double previous = series.last_x.value_or(0);
         point = VariablesPoint(c.chart(), values,
@@ -428,9 +464,10 @@ absl::StatusOr<v1::SampleAck> Quality::Ingest(const v1::SampleBatch& batch, absl
                               ": inspected must be 1..", kMaxInspected, " and failed at most inspected"));
           continue;
         }
-        if (c.chart() == v1::NP && in.inspected() != c.subgroup_size()) {
+        if ((c.chart() == v1::NP || c.chart() == v1::C) && in.inspected() != c.subgroup_size()) {
           reject(absl::StatusCode::kInvalidArgument,
-                 absl::StrCat("an np chart takes inspections of ", c.subgroup_size(), " units, not ",
+                 absl::StrCat("an ", ChartName(c.chart()), " chart takes inspections of ",
+                              c.subgroup_size(), " units, not ",
                               in.inspected()));
           continue;
         }
@@ -444,6 +481,12 @@ absl::StatusOr<v1::SampleAck> Quality::Ingest(const v1::SampleBatch& batch, absl
           if (d.code().size() > kMaxIdLength || !listed) {
             bad = absl::StrCat("defect code '", d.code().substr(0, kMaxIdLength),
                                "' is not one of characteristic '", c.id(), "'s codes");
+            break;
+          }
+          if (&d != &in.defects(0) &&
+              std::any_of(in.defects().begin(), in.defects().begin() + (&d - &in.defects(0)),
+                          [&](const v1::DefectCount& e) { return e.code() == d.code(); })) {
+            bad = absl::StrCat("defect code '", d.code(), "' is listed twice");
             break;
           }
           defects += d.count();
@@ -466,69 +509,44 @@ absl::StatusOr<v1::SampleAck> Quality::Ingest(const v1::SampleBatch& batch, absl
         event.set_reinspection(in.reinspection());
         event.set_opportunities_per_unit(std::max<uint32_t>(1, c.opportunities_per_unit()));
         event.set_chart(c.chart());
+        *event.mutable_extra_rules() = c.extra_rules();
+        event.set_ncr_requested(c.ncr_on_failure() && in.failed() > 0);
         point = AttributesPoint(c.chart(), in.inspected(), in.failed(),
-                                in.defects_size() == 0 ? in.failed() : static_cast<double>(defects));
+                                static_cast<double>(DefectsOf(event)));
         e.set_event_type(kInspectionType);
         e.set_payload(event.SerializeAsString());
       } else {
         reject(absl::StatusCode::kInvalidArgument, "sample has no kind (measurement or inspection)");
         continue;
       }
-      // A resend: known source key with the same content.
-      const size_t hash = SampleHash(s);
-      auto& keys = f->seen[s.source_id()];
-      if (auto known = keys.find(s.source_sequence()); known != keys.end()) {
-        if (known->second == hash) {
-          ack.set_duplicates(ack.duplicates() + 1);
-        } else {
-          reject(absl::StatusCode::kAlreadyExists,
-                 absl::StrCat("source sequence ", s.source_sequence(), " of '", s.source_id(),
-                              "' was recorded with other content"));
-        }
-        continue;
-      }
       keys.emplace(s.source_sequence(), hash);
+      bytes += e.ByteSizeLong() + 256;
       if (next_x) series.last_x = next_x;
       const uint64_t seq = f->head + append.events.size() + 1;
       point.sequence = seq;
       point.time = at;
       append.events.push_back(std::move(e));
       ack.set_accepted(ack.accepted() + 1);
-      for (v1::RuleViolated& v : Evaluate(book, *f, c.id(), ExtraRules(plan), point,
+      const size_t before = violations.size();
+      for (v1::RuleViolated& v : Evaluate(book, *f, c.id(), c.chart(), ExtraRules(plan), point,
                                           plan->plan->work_unit())) {
+        v.set_lot(s.lot());
+        v.set_ncr_requested(c.ncr_on_violation());
         eventlog::Envelope ve;
         ve.set_schema_version(1);
         ve.set_actor(actor);
         ve.set_event_type(kViolationType);
         *ve.mutable_occurred_time() = s.source_time();
         ve.set_payload(v.SerializeAsString());
-        const uint64_t vseq = f->head + append.events.size() + 1;
+        ve.set_sequence(f->head + append.events.size() + 1);  // for NcrOwed; the log assigns it
+        if (auto owed = NcrOwed(ve)) pending.push_back({ve.sequence(), *std::move(owed)});
         append.events.push_back(std::move(ve));
-        if (c.ncr_on_violation()) {
-          v1::NcrRaised raise;
-          raise.set_origin("rule_violation");
-          raise.set_characteristic(c.id());
-          raise.set_work_unit(v.work_unit());
-          raise.set_lot(s.lot());
-          raise.set_description(absl::StrCat("rule ", v.rule(), " (", v.rule_name(), ") on the ",
-                                             v.chart(), " chart"));
-          raise.set_source_sequence(vseq);
-          pending.push_back({vseq, std::move(raise)});
-        }
         violations.push_back(std::move(v));
       }
-      if (s.has_inspection() && s.inspection().failed() > 0 && c.ncr_on_failure()) {
-        v1::NcrRaised raise;
-        raise.set_origin("failed_inspection");
-        raise.set_characteristic(c.id());
-        raise.set_work_unit(plan->plan->work_unit());
-        raise.set_lot(s.lot());
-        raise.set_quantity(s.inspection().failed());
-        if (s.inspection().defects_size() > 0) raise.set_defect_code(s.inspection().defects(0).code());
-        raise.set_description(absl::StrCat(s.inspection().failed(), " of ", s.inspection().inspected(),
-                                           " units failed inspection"));
-        raise.set_source_sequence(seq);
-        pending.push_back({seq, std::move(raise)});
+      if (s.has_inspection()) {
+        eventlog::Envelope probe = append.events[append.events.size() - 1 - (violations.size() - before)];
+        probe.set_sequence(seq);
+        if (auto owed = NcrOwed(probe)) pending.push_back({seq, *std::move(owed)});
       }
     }
   });
@@ -579,7 +597,15 @@ absl::StatusOr<v1::SampleAck> Quality::Ingest(const v1::SampleBatch& batch, absl
             for (es::Event& ev : events) TAKT_RETURN_IF_ERROR(out.Emit(scratch, std::move(ev)));
             return absl::OkStatus();
           });
-      if (!raised.ok()) left.push_back(p);
+      if (raised.ok()) continue;
+      const absl::StatusCode code = raised.status().code();
+      if (code == absl::StatusCode::kUnavailable || code == absl::StatusCode::kAborted ||
+          code == absl::StatusCode::kDeadlineExceeded || code == absl::StatusCode::kInternal) {
+        left.push_back(p);  // retried at the next batch
+      } else {
+        log::Warn(absl::StrCat("quality/", facility, ": the NCR for sequence ", p.sequence,
+                               " cannot be raised: ", raised.status().ToString()));
+      }
     }
     f->pending_ncrs = std::move(left);
   }
@@ -667,9 +693,16 @@ absl::StatusOr<v1::ChartResponse> Quality::Chart(const v1::ChartRequest& request
     if (s == f->series.end()) return;
     const Series& series = s->second;
     uint64_t first = 0, last = 0;
+    uint32_t last_revision = 0;
     for (size_t i = 0; i < series.points.size(); ++i) {
       const Point& p = series.points[i];
       if (p.time < from || p.time >= to) continue;
+      if (out.points_size() >= kMaxChartPoints) {
+        status = absl::OutOfRangeError(absl::StrCat(
+            "the window holds more than ", kMaxChartPoints, " points: narrow from/to"));
+        return;
+      }
+      last_revision = series.revision[i];
       if (first == 0) first = p.sequence;
       last = p.sequence;
       v1::ChartPoint* cp = out.add_points();
@@ -685,9 +718,17 @@ absl::StatusOr<v1::ChartResponse> Quality::Chart(const v1::ChartRequest& request
         cp->set_upper(b.upper);
         cp->set_lower(b.lower);
       }
-      for (uint32_t r : series.rules[i]) cp->add_rules(r);
+      for (uint32_t r : series.rules[i]) {
+        if (r > kDispersionRule) {
+          cp->add_dispersion_rules(r - kDispersionRule);
+        } else {
+          cp->add_rules(r);
+        }
+      }
     }
-    if (!limits.empty()) *out.mutable_limits() = limits.back();
+    if (last_revision > 0 && last_revision <= limits.size()) {
+      *out.mutable_limits() = limits[last_revision - 1];
+    }
     for (const v1::RuleViolated& v : series.violations) {
       const uint64_t at = v.sequences_size() ? v.sequences(v.sequences_size() - 1) : 0;
       if (first != 0 && at >= first && at <= last) *out.add_violations() = v;
@@ -775,6 +816,11 @@ absl::StatusOr<v1::Capability> Quality::GetCapability(const v1::CapabilityReques
 absl::StatusOr<v1::NcrResponse> Quality::ExecuteNcr(const v1::NcrRequest& request,
                                                     const es::CommandOrigin& origin) {
   TAKT_RETURN_IF_ERROR(KnownFacility(models_, request.facility()));
+  if (request.command().has_raise() && !request.command().raise().origin().empty() &&
+      request.command().raise().origin() != "manual") {
+    return absl::InvalidArgumentError(
+        "origin is set by the service: an NCR raised through this call is 'manual'");
+  }
   return books_.Execute<v1::NcrResponse>(
       request.facility(), request, origin,
       [&](QualityBook& scratch, es::Decided& out, v1::NcrResponse& response) -> absl::Status {

@@ -17,7 +17,8 @@ namespace {
 
 constexpr char kPlanType[] = "takt.quality.v1.PlanVersionApplied";
 constexpr size_t kMaxText = 2000;          // notes, reasons, descriptions
-constexpr double kMaxStepsPerTolerance = 1e6;
+constexpr double kMaxStepsPerTolerance = 1e4;
+constexpr uint32_t kMaxUnitsPerInspection = 1000000;
 
 template <typename T>
 absl::Status ParseInto(const es::Event& e, T& out) {
@@ -63,10 +64,10 @@ absl::Status CheckCharacteristic(const QualityBook& book, const v1::Characterist
       return bad(absl::StrCat("nominal ", c.nominal(), " is outside the specification [",
                               c.lower_spec(), ", ", c.upper_spec(), "]"));
     }
-    if (!(c.resolution() > 0) ||
-        (c.upper_spec() - c.lower_spec()) / c.resolution() > kMaxStepsPerTolerance) {
+    const double steps = (c.upper_spec() - c.lower_spec()) / c.resolution();
+    if (!(c.resolution() > 0) || steps > kMaxStepsPerTolerance || steps < 10) {
       return bad(absl::StrCat("resolution ", c.resolution(),
-                              " must be > 0 and at least a millionth of the tolerance"));
+                              " must divide the tolerance into 10 to 10,000 steps"));
     }
     if (c.unit().empty() || c.unit().size() > 16) return bad("unit must be set (at most 16 bytes)");
     if (c.chart() == v1::I_MR && c.subgroup_size() != 1) {
@@ -81,8 +82,12 @@ absl::Status CheckCharacteristic(const QualityBook& book, const v1::Characterist
       return bad("defect_codes and ncr_on_failure belong to attribute charts (P, NP, C, U)");
     }
   } else {
-    if (c.chart() == v1::NP && c.subgroup_size() < 1) {
-      return bad("NP charts need subgroup_size: the units of every inspection");
+    if ((c.chart() == v1::NP || c.chart() == v1::C) && c.subgroup_size() < 1) {
+      return bad("NP and C charts need subgroup_size: the units of every inspection (or use P, U)");
+    }
+    if (c.subgroup_size() > kMaxUnitsPerInspection || c.opportunities_per_unit() > kMaxUnitsPerInspection) {
+      return bad(absl::StrCat("subgroup_size and opportunities_per_unit are at most ",
+                              kMaxUnitsPerInspection));
     }
     for (const std::string& code : c.defect_codes()) {
       TAKT_RETURN_IF_ERROR(ValidateId("defect code", code));
@@ -249,6 +254,19 @@ absl::StatusOr<std::vector<es::Event>> DecidePlan(const QualityBook& book, const
       return absl::AlreadyExistsError(absl::StrCat(
           "characteristic '", c.id(), "' belongs to plan '", other->plan->plan_id(),
           "' (an id names one characteristic in a facility)"));
+    } else if (other) {
+      // Charts, limits and capability moments are kept in its chart type,
+      // subgroup size, nominal, resolution and unit: a new version may
+      // change its specification limits and rules, not those.
+      const v1::Characteristic& was = *other->characteristic;
+      if (was.chart() != c.chart() || was.subgroup_size() != c.subgroup_size() ||
+          was.nominal() != c.nominal() || was.resolution() != c.resolution() ||
+          was.unit() != c.unit()) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "plan '", plan.plan_id(), "': characteristic '", c.id(),
+            "' would change its chart, subgroup size, nominal, resolution or unit; its history "
+            "is charted and pooled in those: define a new characteristic id instead"));
+      }
     }
   }
   v1::PlanVersionApplied applied;
@@ -284,7 +302,10 @@ absl::StatusOr<std::vector<es::Event>> DecideDefectCode(const QualityBook& book,
     return absl::InvalidArgumentError(absl::StrCat("defect code '", code.code(), "': severity '",
                                                    code.severity(), "' is not minor, major or critical"));
   }
-  (void)book;
+  if (const v1::DefectCodeDefined* known = book.FindDefectCode(code.code());
+      known != nullptr && google::protobuf::util::MessageDifferencer::Equals(*known, code)) {
+    return std::vector<es::Event>{};
+  }
   return std::vector<es::Event>{es::EventOf(code)};
 }
 
@@ -329,6 +350,10 @@ absl::StatusOr<std::vector<es::Event>> DecideNcr(const QualityBook& book,
     if (r.origin() != "manual" && r.origin() != "rule_violation" && r.origin() != "failed_inspection") {
       return absl::InvalidArgumentError(absl::StrCat("origin '", r.origin(),
                                                      "' is not manual, rule_violation or failed_inspection"));
+    }
+    if (r.origin() == "manual" && (r.source_sequence() != 0 || r.ncr_id().rfind("ncr-s", 0) == 0)) {
+      return absl::InvalidArgumentError(
+          "source_sequence and ids starting 'ncr-s' belong to NCRs raised from the measurement stream");
     }
     for (auto [field, id] : {std::pair{"characteristic", &r.characteristic()},
                              std::pair{"work_unit", &r.work_unit()}, std::pair{"lot", &r.lot()},

@@ -68,6 +68,10 @@ class QualityBook {
   // The approved limits of a characteristic, oldest revision first.
   const std::vector<v1::LimitsApproved>& Limits(const std::string& characteristic) const;
   bool KnowsDefectCode(const std::string& code) const { return defect_codes_.contains(code); }
+  const v1::DefectCodeDefined* FindDefectCode(const std::string& code) const {
+    auto it = defect_codes_.find(code);
+    return it == defect_codes_.end() ? nullptr : &it->second;
+  }
   const std::map<std::string, Ncr>& ncrs() const { return ncrs_; }
   const Ncr* FindNcr(const std::string& id) const;
   // The NCR raised from a violation or inspection at this measurement

@@ -121,6 +121,12 @@ TEST_F(NcrTest, EveryIllegalStepIsRefused) {
   no_text.mutable_raise()->clear_description();
   EXPECT_EQ(Do(no_text).code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(Do(v1::NcrCommand()).code(), absl::StatusCode::kInvalidArgument);
+  v1::NcrCommand spoofed = Raise();
+  spoofed.mutable_raise()->set_source_sequence(42);  // claims a stream signal
+  EXPECT_EQ(Do(spoofed).code(), absl::StatusCode::kInvalidArgument);
+  spoofed = Raise();
+  spoofed.mutable_raise()->set_ncr_id("ncr-s42");
+  EXPECT_EQ(Do(spoofed).code(), absl::StatusCode::kInvalidArgument);
   ASSERT_TRUE(Do(Raise()).ok());
   EXPECT_EQ(Do(Raise()).code(), absl::StatusCode::kAlreadyExists);
   EXPECT_EQ(Do(Action("a1")).code(), absl::StatusCode::kFailedPrecondition);  // before root cause
@@ -201,6 +207,39 @@ TEST(Plans, VersionsTakeEffectByDay) {
   backdated.set_effective_from("2026-01-15");
   backdated.mutable_characteristics(0)->set_upper_spec(10.03);
   EXPECT_EQ(Apply(book, backdated).code(), absl::StatusCode::kFailedPrecondition);
+}
+
+TEST(Plans, ANewVersionKeepsWhatHistoryIsChartedIn) {
+  QualityBook book;
+  ASSERT_TRUE(Apply(book, BorePlan()).ok());
+  v1::Plan n4 = BorePlan();
+  n4.set_effective_from("2026-03-01");
+  n4.mutable_characteristics(0)->set_subgroup_size(4);
+  EXPECT_EQ(Apply(book, n4).code(), absl::StatusCode::kFailedPrecondition);
+  v1::Plan finer = BorePlan();
+  finer.set_effective_from("2026-03-01");
+  finer.mutable_characteristics(0)->set_resolution(0.0005);
+  EXPECT_EQ(Apply(book, finer).code(), absl::StatusCode::kFailedPrecondition);
+  v1::Plan rules = BorePlan();  // limits and rules may change
+  rules.set_effective_from("2026-03-01");
+  rules.mutable_characteristics(0)->add_extra_rules(5);
+  rules.mutable_characteristics(0)->set_upper_spec(10.04);
+  EXPECT_TRUE(Apply(book, rules).ok());
+}
+
+TEST(Plans, DefectCodesAreUnchangedWhenTheSame) {
+  QualityBook book;
+  v1::DefectCodeDefined code;
+  code.set_code("SCRATCH");
+  code.set_severity("minor");
+  auto first = DecideDefectCode(book, code);
+  ASSERT_TRUE(first.ok() && first->size() == 1);
+  ASSERT_TRUE(book.Apply((*first)[0]).ok());
+  EXPECT_TRUE(DecideDefectCode(book, code)->empty());
+  code.set_severity("major");
+  EXPECT_EQ(DecideDefectCode(book, code)->size(), 1u);
+  code.set_severity("fatal");
+  EXPECT_FALSE(DecideDefectCode(book, code).ok());
 }
 
 TEST(Plans, BadCharacteristicsAreRefusedNamingTheField) {

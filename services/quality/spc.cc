@@ -290,17 +290,19 @@ std::vector<RuleEngine::Fired> RuleEngine::Add(const Point& point,
   auto at = [&](int back) -> const Seen& { return window_[size - 1 - back]; };
   // The last `len` points, all zoned, of which at least `need` are beyond
   // `k` sigma on the side of the newest one (which must be one of them).
+  // (Fewer than `len` points since the limits took effect count too: two
+  // beyond 2 sigma as the first two points of a revision are a signal.)
   auto beyond = [&](int len, int need, double k) {
-    if (size < len) return 0;
+    const int n = std::min(size, len);
     const Seen& last = at(0);
     if (!last.zoned || std::fabs(last.z) <= k) return 0;
     const double side = last.z > 0 ? 1 : -1;
     int count = 0;
-    for (int i = 0; i < len; ++i) {
+    for (int i = 0; i < n; ++i) {
       if (!at(i).zoned) return 0;
       if (side * at(i).z > k) ++count;
     }
-    return count >= need ? len : 0;
+    return count >= need ? n : 0;
   };
   auto run = [&](int len, auto&& holds) {
     if (size < len) return 0;

@@ -101,8 +101,7 @@ Band DispersionBand(const v1::LimitsApproved& limits);
 // takt::quality::RuleEngine
 //
 // The run-rule state of one characteristic's chart: the last points of
-// the current limits revision. Copyable (so a batch can be decided on a
-// scratch copy).
+// the current limits revision.
 class RuleEngine {
  public:
   struct Fired {
@@ -114,7 +113,7 @@ class RuleEngine {
   // rules (5..8). A new limits revision starts a new run.
   std::vector<Fired> Add(const Point& point, const v1::LimitsApproved& limits,
                          const std::vector<uint32_t>& extra);
-  // The points the last pattern of `length` covered, oldest first.
+  // The last `length` points evaluated, oldest first (a pattern's points).
   std::vector<Point> Last(int length) const;
 
  private:

@@ -181,6 +181,7 @@ TEST(Rules, TwoOfThreeBeyondTwoSigmaSameSide) {
   EXPECT_EQ(Last({2.5, 0, 2.5}), std::vector<int>{2});
   EXPECT_TRUE(Last({2.5, 0, -2.5}).empty());  // opposite sides
   EXPECT_TRUE(Last({2.5, 0, 1.9}).empty());
+  EXPECT_EQ(Last({2.5, 2.5}), std::vector<int>{2});  // the first two points of a revision
 }
 
 TEST(Rules, FourOfFiveBeyondOneSigmaSameSide) {
