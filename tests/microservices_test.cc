@@ -55,6 +55,17 @@ class MicroservicesTest : public ::testing::Test {
     EXPECT_NE(sim.Output().find("0 events not yet applied"), std::string::npos) << sim.Output();
   }
 
+  // `takt quality simulate` on the same plants and days.
+  void QualitySimulate(const std::string& target) {
+    ChildProcess sim({TAKT_BINARY, "quality", "simulate", "--target", target, "--facilities", "3",
+                      "--days", "3", "--seed", "11", "--start", kStart},
+                     dir_.path() + "/quality-simulate.out");
+    auto code = sim.Wait(seconds(120));
+    ASSERT_TRUE(code.has_value()) << sim.Output();
+    EXPECT_EQ(*code, 0) << sim.Output();
+    EXPECT_NE(sim.Output().find("rule violations"), std::string::npos) << sim.Output();
+  }
+
   // The answers a director's dashboard would fetch, without the log
   // positions (which differ between the embedded log and Kafka).
   std::vector<rv1::QueryKpisResponse> Dashboard(const std::string& rollups_address) {
@@ -69,6 +80,11 @@ class MicroservicesTest : public ::testing::Test {
       r.set_by(by);
       r.set_downtime_pareto(pareto);
       for (const auto& k : kpi::Registry()) r.add_kpis(k.id);
+      // The quality context's (its own process on Kafka).
+      for (const char* k : {"quality_fpy", "quality_dpu", "quality_dpmo", "quality_ppm",
+                            "spc_violations"}) {
+        r.add_kpis(k);
+      }
       requests.push_back(r);
     };
     add("enterprise", "child", true);
@@ -117,6 +133,7 @@ TEST_F(MicroservicesTest, SeparateProcessesOnKafkaAnswerLikeTheEmbeddedLog) {
   const std::string embedded = Serve("embedded", {});
   ASSERT_FALSE(embedded.empty());
   Simulate(embedded);
+  QualitySimulate(embedded);
   const auto expected = Dashboard(embedded);
   ASSERT_FALSE(expected.empty());
   ASSERT_GT(expected[0].rows_size(), 0);
@@ -134,10 +151,13 @@ TEST_F(MicroservicesTest, SeparateProcessesOnKafkaAnswerLikeTheEmbeddedLog) {
   const std::string scheduling =
       Serve("scheduling", {"--kafka-brokers", bootstrap, "--services", "scheduling", "--owner", "sch"});
   const std::string rollups = Serve("rollups", {"--kafka-brokers", bootstrap, "--services", "rollups"});
-  ASSERT_FALSE(enterprise.empty() || scheduling.empty() || rollups.empty());
+  const std::string quality =
+      Serve("quality", {"--kafka-brokers", bootstrap, "--services", "quality", "--owner", "qa"});
+  ASSERT_FALSE(enterprise.empty() || scheduling.empty() || rollups.empty() || quality.empty());
   const std::string targets = "enterprise=" + enterprise + ",scheduling=" + scheduling +
                               ",rollups=" + rollups;
   Simulate(targets);
+  QualitySimulate("quality=" + quality + ",rollups=" + rollups);
   ExpectSame(expected, Dashboard(rollups));
 
   // Each process serves only its own service.

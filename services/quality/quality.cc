@@ -615,6 +615,15 @@ absl::StatusOr<v1::SampleAck> Quality::Ingest(const v1::SampleBatch& batch, absl
 absl::StatusOr<std::vector<es::Event>> Quality::DecideNcrAuto(const QualityBook& book,
                                                               const Pending& p, absl::Time now) {
   if (book.HasNcrFrom(p.sequence)) return std::vector<es::Event>{};
+  // One open NCR per characteristic and origin: further signals while it
+  // is open are its evidence (they stay in the chart and the log), not new
+  // reports.
+  for (const auto& [id, n] : book.ncrs()) {
+    if (!n.closed && n.raised.origin() == p.raise.origin() &&
+        n.raised.characteristic() == p.raise.characteristic()) {
+      return std::vector<es::Event>{};
+    }
+  }
   v1::NcrCommand command;
   *command.mutable_raise() = p.raise;
   command.mutable_raise()->set_ncr_id(absl::StrCat("ncr-s", p.sequence));

@@ -351,9 +351,11 @@ absl::StatusOr<std::vector<es::Event>> DecideNcr(const QualityBook& book,
       return absl::InvalidArgumentError(absl::StrCat("origin '", r.origin(),
                                                      "' is not manual, rule_violation or failed_inspection"));
     }
-    if (r.origin() == "manual" && (r.source_sequence() != 0 || r.ncr_id().rfind("ncr-s", 0) == 0)) {
+    const bool stream_id = r.ncr_id().size() > 5 && r.ncr_id().rfind("ncr-s", 0) == 0 &&
+                           r.ncr_id().find_first_not_of("0123456789", 5) == std::string::npos;
+    if (r.origin() == "manual" && (r.source_sequence() != 0 || stream_id)) {
       return absl::InvalidArgumentError(
-          "source_sequence and ids starting 'ncr-s' belong to NCRs raised from the measurement stream");
+          "source_sequence and ids 'ncr-s<number>' belong to NCRs raised from the measurement stream");
     }
     for (auto [field, id] : {std::pair{"characteristic", &r.characteristic()},
                              std::pair{"work_unit", &r.work_unit()}, std::pair{"lot", &r.lot()},

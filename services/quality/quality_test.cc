@@ -235,11 +235,13 @@ TEST_F(QualityTest, RuleViolationsAreRecordedWithTheirDataAndResendsChangeNothin
   ASSERT_EQ(changed->rejected_size(), 1);
   EXPECT_EQ(changed->rejected(0).code(), static_cast<int>(absl::StatusCode::kAlreadyExists));
 
-  // The auto NCRs: one per violation (ncr_on_violation).
+  // The auto NCR (ncr_on_violation): one open per characteristic; the
+  // later signals are its evidence.
   auto ncrs = quality_->ListNcrs([] { v1::ListNcrsRequest r; r.set_facility("plant-1"); return r; }());
   ASSERT_TRUE(ncrs.ok());
-  EXPECT_EQ(ncrs->ncrs_size(), 3);
+  ASSERT_EQ(ncrs->ncrs_size(), 1);
   EXPECT_EQ(ncrs->ncrs(0).origin(), "rule_violation");
+  EXPECT_EQ(ncrs->ncrs(0).ncr_id(), "ncr-s24");  // the rule 2 signal after subgroup 23
 
   // After a restart: resends are still duplicates, the chart is the same.
   v1::ChartRequest cr;
@@ -261,7 +263,7 @@ TEST_F(QualityTest, RuleViolationsAreRecordedWithTheirDataAndResendsChangeNothin
   EXPECT_EQ(after->points(19).limits_revision(), 0u);  // the baseline had none
   EXPECT_EQ(after->points(20).limits_revision(), 1u);
   auto listed = quality_->ListNcrs([] { v1::ListNcrsRequest r; r.set_facility("plant-1"); return r; }());
-  EXPECT_EQ(listed->ncrs_size(), 3);  // not raised twice
+  EXPECT_EQ(listed->ncrs_size(), 1);  // not raised again
 }
 
 TEST_F(QualityTest, LimitsNeedABaselineAndAReason) {

@@ -3,6 +3,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <random>
 #include <thread>
@@ -210,7 +211,7 @@ int RunQualitySimulate(const QualitySimArgs& args, std::ostream& out, std::ostre
   int stage = 0;
   for (const std::string& f : {s.shifted, s.drifting, s.facilities.size() > 3 ? s.facilities[3] : ""}) {
     if (f.empty()) continue;
-    const std::string id = absl::StrCat("ncr-sim-", f);
+    const std::string id = absl::StrCat("sim-", f);
     std::vector<std::pair<std::string, v1::NcrCommand>> steps;
     v1::NcrCommand c;
     auto* raise = c.mutable_raise();
@@ -298,8 +299,13 @@ int RunQualitySimulate(const QualitySimArgs& args, std::ostream& out, std::ostre
     grpc::ClientContext ctx;
     v1::Capability cap;
     grpc::Status st = stub->GetCapability(&ctx, cr, &cap);
-    if (!st.ok()) return cli::Fail(err, absl::StrCat("quality simulate: capability of ", f), st);
-    row.cpk = cap.cpk();
+    if (st.error_code() == grpc::StatusCode::FAILED_PRECONDITION) {
+      row.cpk = std::nan("");  // the quality process runs without the rollups
+    } else if (!st.ok()) {
+      return cli::Fail(err, absl::StrCat("quality simulate: capability of ", f), st);
+    } else {
+      row.cpk = cap.cpk();
+    }
     v1::ChartRequest chart;
     chart.set_facility(f);
     chart.set_characteristic("bore-dia");
@@ -313,7 +319,11 @@ int RunQualitySimulate(const QualitySimArgs& args, std::ostream& out, std::ostre
   std::sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) { return a.cpk < b.cpk; });
   out << "Bore diameter by plant, worst Cpk first (capability from the rollups' moments):\n";
   for (const Row& r : rows) {
-    out << absl::StrFormat("  %-14s Cpk %5.2f  %3d rule violations\n", r.facility, r.cpk, r.violations);
+    out << (std::isnan(r.cpk)
+                ? absl::StrFormat("  %-14s Cpk   -    %3d rule violations (capability needs the rollups "
+                                  "in the quality process)\n", r.facility, r.violations)
+                : absl::StrFormat("  %-14s Cpk %5.2f  %3d rule violations\n", r.facility, r.cpk,
+                                  r.violations));
   }
   {
     v1::CapabilityRequest cr;
