@@ -26,9 +26,6 @@ for _ in $(seq 50); do
 done
 
 "$TAKT" simulate --target "127.0.0.1:$PORT" --facilities 6 --days 3 --seed 7
-echo
-echo "Quality: the same plants' measurements, inspections, SPC signals and NCRs (takt quality simulate):"
-"$TAKT" quality simulate --target "127.0.0.1:$PORT" --facilities 6 --days 3 --seed 7
 
 # The simulated production days: the three days before yesterday (UTC).
 FROM="$(date -u -d '-4 days' +%F)"

@@ -16,6 +16,7 @@
 #include "libs/kpi/registry.h"
 #include "libs/testing/child_process.h"
 #include "libs/testing/temp_dir.h"
+#include "takt/quality/v1/quality_service.grpc.pb.h"
 #include "takt/rollups/v1/rollups.grpc.pb.h"
 
 namespace takt {
@@ -24,6 +25,7 @@ namespace {
 using std::chrono::seconds;
 using testing::ChildProcess;
 namespace rv1 = ::takt::rollups::v1;
+namespace qv1 = ::takt::quality::v1;
 
 constexpr char kStart[] = "2026-03-02";
 constexpr char kEnd[] = "2026-03-04";  // 3 production days
@@ -132,8 +134,7 @@ TEST_F(MicroservicesTest, SeparateProcessesOnKafkaAnswerLikeTheEmbeddedLog) {
   // Embedded: everything in one process.
   const std::string embedded = Serve("embedded", {});
   ASSERT_FALSE(embedded.empty());
-  Simulate(embedded);
-  QualitySimulate(embedded);
+  Simulate(embedded);  // quality's part too (one address for every service)
   const auto expected = Dashboard(embedded);
   ASSERT_FALSE(expected.empty());
   ASSERT_GT(expected[0].rows_size(), 0);
@@ -158,6 +159,37 @@ TEST_F(MicroservicesTest, SeparateProcessesOnKafkaAnswerLikeTheEmbeddedLog) {
                               ",rollups=" + rollups;
   Simulate(targets);
   QualitySimulate("quality=" + quality + ",rollups=" + rollups);
+  // Capability pooled over the enterprise: the quality process keeps its own
+  // projection of the capability moments (no rollups in it), and answers
+  // like the single process.
+  {
+    auto capability = [&](const std::string& address) {
+      auto stub = qv1::QualityService::NewStub(
+          grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+      qv1::CapabilityRequest r;
+      r.set_characteristic("bore-dia");
+      r.set_scope("enterprise");
+      r.set_from(kStart);
+      r.set_to(kEnd);
+      qv1::Capability c;
+      grpc::ClientContext ctx;
+      grpc::Status s = stub->GetCapability(&ctx, r, &c);
+      EXPECT_TRUE(s.ok()) << address << ": " << s.error_message();
+      return c;
+    };
+    const qv1::Capability want = capability(embedded);
+    // 3 plants x 3 days x a subgroup of 5 every 30 min, less what falls
+    // outside the plants' local production days.
+    EXPECT_GT(want.n(), 1500u);
+    EXPECT_LE(want.n(), 3u * 3 * 48 * 5);
+    qv1::Capability got;
+    for (int i = 0; i < 100; ++i) {
+      got = capability(quality);
+      if (got.n() == want.n()) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    EXPECT_EQ(got.SerializeAsString(), want.SerializeAsString()) << got.DebugString();
+  }
   ExpectSame(expected, Dashboard(rollups));
 
   // Each process serves only its own service.

@@ -85,6 +85,9 @@ class QualityE2eTest : public ::testing::Test {
       a->set_id("finish");
       a->set_chart(qv1::P);
       a->add_defect_codes("SCRATCH");
+      auto* leak = p->add_characteristics();
+      leak->set_id("leak");
+      leak->set_chart(qv1::P);
       grpc::ClientContext pctx;
       qv1::ApplyPlansResponse presp;
       grpc::Status ps = quality_->ApplyPlans(&pctx, plans, &presp);
@@ -306,6 +309,49 @@ TEST_F(QualityE2eTest, MeasurementsToSignalsToKpisToCapabilityToAudit) {
   ASSERT_TRUE(reader->Finish().ok());
   EXPECT_EQ(violations, 1);
   EXPECT_EQ(events, 4 + 1 + 1 + 3);  // subgroups, the violation, and F.qms: plan, code, limits
+
+  // Rolled throughput yield of the housing over its two inspection steps,
+  // each pooled over the region: finish (Berlin 60/3 failed, Lyon 40/4:
+  // 93 of 100 first time) x leak (Lyon 20/1 and a re-inspection that does
+  // not count: 19 of 20) = 0.93 x 0.95.
+  auto inspect = [&](const std::string& f, const std::string& c, uint64_t seq, int n, int failed,
+                     bool again) {
+    qv1::SampleBatch b;
+    b.set_facility(f);
+    auto* s = b.add_samples();
+    s->set_source_id("vision-2");
+    s->set_source_sequence(seq);
+    *s->mutable_source_time() = ToProto(kStart + absl::Hours(3));
+    s->set_characteristic(c);
+    s->mutable_inspection()->set_inspected(static_cast<uint32_t>(n));
+    s->mutable_inspection()->set_failed(static_cast<uint32_t>(failed));
+    s->mutable_inspection()->set_reinspection(again);
+    grpc::Status st;
+    auto a = Stream({b}, &st);
+    ASSERT_TRUE(st.ok()) << st.error_message();
+    ASSERT_EQ(a[0].accepted(), 1u);
+  };
+  inspect("berlin", "finish", 1, 60, 3, false);
+  inspect("lyon", "leak", 1, 20, 1, false);
+  inspect("lyon", "leak", 2, 1, 0, true);
+  ASSERT_TRUE(server_->WaitForProjection(absl::Seconds(30)).ok());
+  qv1::RtyRequest rq;
+  rq.set_product("housing");
+  rq.set_scope("regions/emea");
+  rq.set_from("2026-11-23");
+  rq.set_to("2026-11-23");
+  qv1::RtyResponse rty;
+  {
+    grpc::ClientContext ctx;
+    grpc::Status s = quality_->GetRolledThroughputYield(&ctx, rq, &rty);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+  }
+  ASSERT_EQ(rty.steps_size(), 2);
+  EXPECT_EQ(rty.steps(0).characteristic(), "finish");
+  EXPECT_EQ(rty.steps(0).first_inspected(), 100u);
+  EXPECT_EQ(rty.steps(0).first_passed(), 93u);
+  EXPECT_EQ(rty.steps(1).first_inspected(), 20u);
+  EXPECT_DOUBLE_EQ(rty.rolled_throughput_yield(), 0.93 * 0.95);
 }
 
 }  // namespace

@@ -123,6 +123,9 @@ TEST_F(EnterpriseModelTest, BadDefinitionsAreRefusedWithTheCulpritNamed) {
   };
   expect_error(Plant("", "UTC"), absl::StatusCode::kInvalidArgument, "facility");
   expect_error(Plant("x", "Mars/Base"), absl::StatusCode::kInvalidArgument, "Mars/Base");
+  // Facility ids that would name another facility's derived streams.
+  expect_error(Plant("detroit-1.plan", "UTC"), absl::StatusCode::kInvalidArgument, "reserved");
+  expect_error(Plant("detroit-1.qms", "UTC"), absl::StatusCode::kInvalidArgument, "reserved");
   ev1::FacilityDefined bad_shift = Plant("x", "UTC");
   bad_shift.mutable_calendar()->mutable_shifts(0)->set_start("6am");
   expect_error(bad_shift, absl::StatusCode::kInvalidArgument, "6am");

@@ -16,6 +16,7 @@
 #include "absl/time/time.h"
 #include "google/protobuf/util/json_util.h"
 #include "libs/cli/grpc_client.h"
+#include "libs/cli/simulate_steps.h"
 #include "libs/common/proto_time.h"
 #include "services/quality/plans_yaml.h"
 #include "services/quality/simulate.h"
@@ -32,6 +33,7 @@ constexpr int kBatch = 1000;
 
 struct Args {
   std::string target = "localhost:50051";
+  std::string product;
   std::string file, facility, characteristic, from, to, reason, scope = "enterprise";
   bool json = false, dry_run = false, open_only = false;
   // NCR
@@ -228,6 +230,33 @@ int RunCapability(const Args& a, std::ostream& out, std::ostream& err) {
   return 0;
 }
 
+int RunRty(const Args& a, std::ostream& out, std::ostream& err) {
+  v1::RtyRequest r;
+  r.set_product(a.product);
+  r.set_scope(a.scope);
+  r.set_from(a.from);
+  r.set_to(a.to);
+  auto stub = Stub(a, err);
+  if (!stub) return 2;
+  grpc::ClientContext ctx;
+  v1::RtyResponse rty;
+  grpc::Status s = stub->GetRolledThroughputYield(&ctx, r, &rty);
+  if (!s.ok()) return cli::Fail(err, "rty", s);
+  if (a.json) {
+    out << cli::ToJson(rty) << "\n";
+    return 0;
+  }
+  out << absl::StrFormat("%s in %s, %s..%s: rolled throughput yield %.2f%% over %d steps (%s)\n",
+                         a.product, a.scope, a.from, a.to, 100 * rty.rolled_throughput_yield(),
+                         rty.steps_size(), absl::StrJoin(rty.facilities(), ", "));
+  for (const auto& step : rty.steps()) {
+    out << absl::StrFormat("  %-16s %-14s %-14s FPY %6.2f%%  (%d of %d first time)\n",
+                           step.characteristic(), step.plan_id(), step.work_unit(),
+                           100 * step.first_pass_yield(), step.first_passed(), step.first_inspected());
+  }
+  return 0;
+}
+
 int RunNcr(const std::string& step, const Args& a, std::ostream& out, std::ostream& err) {
   v1::NcrRequest r;
   r.set_facility(a.facility);
@@ -335,6 +364,20 @@ int RunNcrList(const Args& a, std::ostream& out, std::ostream& err) {
 }  // namespace
 
 void AddQualityCommands(CLI::App& app, int* exit_code) {
+  // takt simulate's quality part (the same plants and days).
+  cli::AddSimulateStep("quality", [](const cli::SimulateRun& run, std::ostream& out,
+                                     std::ostream& err) {
+    if (!cli::TargetFor(run.target, kService).ok()) {
+      out << "quality: no quality address in --target; its simulation skipped\n";
+      return 0;
+    }
+    QualitySimArgs q;
+    q.target = run.target;
+    q.options = {run.facilities, run.days, run.seed, run.start};
+    q.start = absl::FormatCivilTime(run.start);
+    out << "Quality (the same plants: measurements, inspections, SPC signals, NCRs):\n";
+    return RunQualitySimulate(q, out, err);
+  });
   auto a = std::make_shared<Args>();
   CLI::App* q = app.add_subcommand("quality", "Inspection plans, SPC, capability, NCR and CAPA");
   q->require_subcommand(1);
@@ -394,6 +437,14 @@ void AddQualityCommands(CLI::App& app, int* exit_code) {
   simulate->add_option("--seed", sim->options.seed, "Random seed")->capture_default_str();
   simulate->add_option("--start", sim->start, "First production day YYYY-MM-DD (default: days before yesterday)");
   simulate->callback([=] { *exit_code = RunQualitySimulate(*sim, std::cout, std::cerr); });
+
+  CLI::App* rty = q->add_subcommand("rty", "Rolled throughput yield of a product over its inspection steps");
+  common(rty);
+  rty->add_option("--product", a->product, "Product id")->required();
+  rty->add_option("--scope", a->scope, "enterprise, regions/R or facilities/F")->capture_default_str();
+  rty->add_option("--from", a->from, "First production day YYYY-MM-DD")->required();
+  rty->add_option("--to", a->to, "Last production day YYYY-MM-DD")->required();
+  rty->callback([=] { *exit_code = RunRty(*a, std::cout, std::cerr); });
 
   CLI::App* ncr = q->add_subcommand("ncr", "Nonconformance reports and corrective actions");
   ncr->require_subcommand(1);

@@ -85,6 +85,22 @@ class CapabilityFold final : public kpi::Fold {
   }
 };
 
+class StepsFold final : public kpi::Fold {
+ public:
+  absl::Status Apply(const eventlog::v1::Envelope& e, std::vector<kpi::FamilyDelta>& out) override {
+    if (e.event_type() != "takt.quality.v1.InspectionRecorded") return absl::OkStatus();
+    v1::InspectionRecorded r;
+    TAKT_RETURN_IF_ERROR(Parse(e, r));
+    if (r.reinspection()) return absl::OkStatus();
+    kpi::Values v(kStepElementCount, 0);
+    v[kStepInspected] = r.inspected();
+    v[kStepPassed] = static_cast<int64_t>(r.inspected()) - r.failed();
+    out.push_back({FacilityOfStream(e.facility()), r.characteristic(), ToTime(e.occurred_time()),
+                   std::move(v)});
+    return absl::OkStatus();
+  }
+};
+
 }  // namespace
 
 uint64_t DefectsOf(const v1::InspectionRecorded& r) {
@@ -161,6 +177,13 @@ std::vector<kpi::FamilyRegistration> Families() {
                  {"MOVING_RANGES", false},
                  {"SUM_MOVING_RANGE", false}}};
     r.fold = [] { return std::make_unique<CapabilityFold>(); };
+    out.push_back(std::move(r));
+  }
+  {
+    kpi::FamilyRegistration r;
+    r.context = kQualityContext;
+    r.family = {kStepsFamily, {{"FIRST_INSPECTED", false}, {"FIRST_PASSED", false}}};
+    r.fold = [] { return std::make_unique<StepsFold>(); };
     out.push_back(std::move(r));
   }
   return out;

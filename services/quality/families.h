@@ -15,6 +15,9 @@
 //                capa_on_time_rate.
 //   capability   per characteristic (the "unit" of its rows is the
 //                characteristic id): the moments of capability.h.
+//   inspection_steps  per attribute characteristic: first-pass units
+//                inspected and passed (the steps of rolled throughput
+//                yield).
 #ifndef TAKT_SERVICES_QUALITY_FAMILIES_H_
 #define TAKT_SERVICES_QUALITY_FAMILIES_H_
 
@@ -29,12 +32,15 @@ namespace takt::quality {
 inline constexpr char kQualityContext[] = "quality";
 inline constexpr char kQualityFamily[] = "quality";
 inline constexpr char kCapabilityFamily[] = "capability";
+inline constexpr char kStepsFamily[] = "inspection_steps";
 // The plans/limits/NCR stream of facility F is F + kQmsSuffix.
 inline constexpr char kQmsSuffix[] = ".qms";
 
 std::string QmsStream(const std::string& facility);
 // The facility of a quality stream (either).
 std::string FacilityOfStream(const std::string& stream);
+
+enum StepElement : int { kStepInspected = 0, kStepPassed, kStepElementCount };
 
 enum QualityElement : int {
   kInspected = 0,

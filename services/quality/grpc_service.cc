@@ -55,6 +55,10 @@ class QualityServiceImpl final : public v1::QualityService::Service {
                              v1::Capability* response) override {
     return Answer(quality_->GetCapability(*request), response);
   }
+  grpc::Status GetRolledThroughputYield(grpc::ServerContext*, const v1::RtyRequest* request,
+                                        v1::RtyResponse* response) override {
+    return Answer(quality_->GetRty(*request), response);
+  }
   grpc::Status ExecuteNcr(grpc::ServerContext* ctx, const v1::NcrRequest* request,
                           v1::NcrResponse* response) override {
     return Answer(quality_->ExecuteNcr(*request, Origin(ctx)), response);

@@ -751,29 +751,17 @@ absl::StatusOr<v1::ChartResponse> Quality::Chart(const v1::ChartRequest& request
 
 absl::StatusOr<v1::Capability> Quality::GetCapability(const v1::CapabilityRequest& request) {
   if (rollups_ == nullptr) {
-    return absl::FailedPreconditionError(
-        "capability is computed from the rollups' moments: run this service in the process that "
-        "runs the rollups module (takt serve --services ...,rollups)");
+    return absl::FailedPreconditionError("capability reads the rollups' moments; none given");
   }
   TAKT_RETURN_IF_ERROR(ValidateId("characteristic", request.characteristic()));
-  TAKT_ASSIGN_OR_RETURN(rollup::Scope scope,
-                        rollup::ParseScope(request.scope().empty() ? "enterprise" : request.scope()));
-  auto from = model::ParseDay(request.from());
-  auto to = model::ParseDay(request.to());
-  if (!from.ok()) return absl::InvalidArgumentError(absl::StrCat("from: ", from.status().message()));
-  if (!to.ok()) return absl::InvalidArgumentError(absl::StrCat("to: ", to.status().message()));
-  if (*to < *from) return absl::InvalidArgumentError("to must not be before from");
-  if (*to - *from > 3660) return absl::InvalidArgumentError("at most ten years at a time");
   const kpi::FamilyRegistration* family = kpi::FindFamily(kCapabilityFamily);
   if (family == nullptr) return absl::InternalError("the capability family is not registered");
-  absl::StatusOr<std::vector<rollup::ScopePart>> parts;
-  models_->Read([&](const model::EnterpriseModel& m) { parts = rollup::ResolveScope(m, scope, *from, *to); });
-  if (!parts.ok()) return parts.status();
+  TAKT_ASSIGN_OR_RETURN(auto parts, Parts(request.scope(), request.from(), request.to()));
   kpi::Values pooled(kMomentCount, 0);
   std::optional<Spec> spec;
   std::string spec_from;
   v1::Capability out;
-  for (const rollup::ScopePart& part : *parts) {
+  for (const rollup::ScopePart& part : parts) {
     TAKT_ASSIGN_OR_RETURN(kpi::Values m,
                           rollups_->SumFamilyUnitDays(family->family, part.facility,
                                                       request.characteristic(), part.from, part.to));
@@ -803,8 +791,8 @@ absl::StatusOr<v1::Capability> Quality::GetCapability(const v1::CapabilityReques
   }
   if (!spec) {
     return absl::NotFoundError(absl::StrCat("no measurements of '", request.characteristic(),
-                                            "' in ", scope.Name(), " from ", request.from(), " to ",
-                                            request.to()));
+                                            "' in ", request.scope(), " from ", request.from(),
+                                            " to ", request.to()));
   }
   TAKT_ASSIGN_OR_RETURN(CapabilityResult r, ComputeCapability(pooled, *spec));
   out.set_n(static_cast<uint64_t>(r.n));
@@ -817,6 +805,85 @@ absl::StatusOr<v1::Capability> Quality::GetCapability(const v1::CapabilityReques
   out.set_pp(r.pp);
   out.set_ppk(r.ppk);
   out.set_estimator(r.estimator);
+  return out;
+}
+
+absl::StatusOr<std::vector<rollup::ScopePart>> Quality::Parts(const std::string& scope_name,
+                                                              const std::string& from_day,
+                                                              const std::string& to_day) {
+  TAKT_ASSIGN_OR_RETURN(rollup::Scope scope,
+                        rollup::ParseScope(scope_name.empty() ? "enterprise" : scope_name));
+  if (scope.kind != rollup::Scope::Kind::kEnterprise && scope.kind != rollup::Scope::Kind::kRegion &&
+      scope.kind != rollup::Scope::Kind::kFacility) {
+    return absl::InvalidArgumentError("scope must be enterprise, regions/R or facilities/F");
+  }
+  auto from = model::ParseDay(from_day);
+  auto to = model::ParseDay(to_day);
+  if (!from.ok()) return absl::InvalidArgumentError(absl::StrCat("from: ", from.status().message()));
+  if (!to.ok()) return absl::InvalidArgumentError(absl::StrCat("to: ", to.status().message()));
+  if (*to < *from) return absl::InvalidArgumentError("to must not be before from");
+  if (*to - *from > 3660) return absl::InvalidArgumentError("at most ten years at a time");
+  absl::StatusOr<std::vector<rollup::ScopePart>> parts;
+  models_->Read([&](const model::EnterpriseModel& m) { parts = rollup::ResolveScope(m, scope, *from, *to); });
+  return parts;
+}
+
+absl::StatusOr<v1::RtyResponse> Quality::GetRty(const v1::RtyRequest& request) {
+  if (rollups_ == nullptr) {
+    return absl::FailedPreconditionError("rolled throughput yield reads the rollups' inspection steps");
+  }
+  TAKT_RETURN_IF_ERROR(ValidateId("product", request.product()));
+  const kpi::FamilyRegistration* family = kpi::FindFamily(kStepsFamily);
+  if (family == nullptr) return absl::InternalError("the inspection_steps family is not registered");
+  TAKT_ASSIGN_OR_RETURN(auto parts, Parts(request.scope(), request.from(), request.to()));
+  // The product's inspection steps (attribute characteristics of its
+  // plans), pooled by characteristic id over the scope's facilities.
+  std::map<std::string, v1::RtyStep> steps;
+  v1::RtyResponse out;
+  out.set_product(request.product());
+  for (const rollup::ScopePart& part : parts) {
+    std::vector<v1::RtyStep> here;
+    TAKT_RETURN_IF_ERROR(books_.Read(part.facility, [&](const QualityBook& book) {
+      for (const auto& [plan_id, versions] : book.plans()) {
+        const v1::PlanVersionApplied& latest = versions.back();
+        if (latest.product() != request.product()) continue;
+        for (const v1::Characteristic& c : latest.characteristics()) {
+          if (IsVariables(c.chart())) continue;
+          v1::RtyStep step;
+          step.set_characteristic(c.id());
+          step.set_plan_id(plan_id);
+          step.set_work_unit(latest.work_unit());
+          here.push_back(std::move(step));
+        }
+      }
+    }));
+    if (here.empty()) continue;
+    out.add_facilities(part.facility);
+    for (v1::RtyStep& step : here) {
+      TAKT_ASSIGN_OR_RETURN(kpi::Values v, rollups_->SumFamilyUnitDays(family->family, part.facility,
+                                                                       step.characteristic(),
+                                                                       part.from, part.to));
+      auto [it, fresh] = steps.try_emplace(step.characteristic(), step);
+      it->second.set_first_inspected(it->second.first_inspected() + static_cast<uint64_t>(v[kStepInspected]));
+      it->second.set_first_passed(it->second.first_passed() + static_cast<uint64_t>(v[kStepPassed]));
+    }
+  }
+  if (steps.empty()) {
+    return absl::NotFoundError(absl::StrCat("product '", request.product(),
+                                            "' has no attribute inspection steps in ", request.scope()));
+  }
+  double rty = 1;
+  for (auto& [id, step] : steps) {
+    if (step.first_inspected() == 0) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "step '", id, "' (plan ", step.plan_id(), ") inspected nothing in the period: no yield"));
+    }
+    step.set_first_pass_yield(static_cast<double>(step.first_passed()) /
+                              static_cast<double>(step.first_inspected()));
+    rty *= step.first_pass_yield();
+    *out.add_steps() = step;
+  }
+  out.set_rolled_throughput_yield(rty);
   return out;
 }
 

@@ -46,6 +46,7 @@
 
 namespace takt::rollup {
 class RollupStore;
+struct ScopePart;
 }
 
 namespace takt::quality {
@@ -75,6 +76,7 @@ class Quality {
       ABSL_LOCKS_EXCLUDED(mu_);
   absl::StatusOr<v1::ChartResponse> Chart(const v1::ChartRequest& request) ABSL_LOCKS_EXCLUDED(mu_);
   absl::StatusOr<v1::Capability> GetCapability(const v1::CapabilityRequest& request);
+  absl::StatusOr<v1::RtyResponse> GetRty(const v1::RtyRequest& request);
   absl::StatusOr<v1::NcrResponse> ExecuteNcr(const v1::NcrRequest& request,
                                              const es::CommandOrigin& origin);
   absl::StatusOr<v1::ListNcrsResponse> ListNcrs(const v1::ListNcrsRequest& request);
@@ -117,6 +119,10 @@ class Quality {
                                          const std::vector<uint32_t>& extra, const Point& point,
                                          const std::string& work_unit);
   void Record(FacilityState& f, const v1::RuleViolated& v);
+  // The facilities of a scope and their production days (from/to checked).
+  absl::StatusOr<std::vector<rollup::ScopePart>> Parts(const std::string& scope,
+                                                       const std::string& from,
+                                                       const std::string& to);
   absl::StatusOr<std::vector<es::Event>> DecideNcrAuto(const QualityBook& book, const Pending& p,
                                                       absl::Time now);
 

@@ -16,6 +16,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "libs/cli/grpc_client.h"
+#include "libs/cli/simulate_steps.h"
 #include "libs/common/ids.h"
 #include "libs/crypto/sha256.h"
 #include "libs/model/enterprise_model.h"
@@ -288,7 +289,14 @@ int RunSimulate(const SimulateArgs& args, std::ostream& out, std::ostream& err) 
   }
   out << absl::StrFormat("  (reflects %d stream positions; %d events not yet applied)\n",
                          regions->positions_size(), regions->lag_events());
-  return rejected == 0 ? 0 : 1;
+  // The other contexts' data for the same plants and days (cli/simulate_steps.h).
+  int code = rejected == 0 ? 0 : 1;
+  for (const auto& [name, step] : cli::SimulateSteps()) {
+    out << "\n";
+    const int c = step({args.target, o.facilities, o.days, o.seed, o.start}, out, err);
+    if (c != 0) code = c;
+  }
+  return code;
 }
 
 
