@@ -6,15 +6,51 @@
 #define TAKT_LIBS_HOST_RPC_H_
 
 #include <grpcpp/grpcpp.h>
+#include <grpcpp/support/sync_stream.h>
 
 #include <string>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 
 namespace takt::host {
 
 // The same code and message (absl and gRPC share the canonical codes).
 grpc::Status ToGrpc(const absl::Status& s);
+
+// A bidirectional stream of batches, registered with raw messages: the
+// sync API's Read() returns false both at the end of a stream and for a
+// message that does not decode, so this decodes each message itself. A
+// message that does not decode as a `Request` ends the stream with
+// INVALID_ARGUMENT naming it (the batches before it stay answered);
+// `handle` answers each batch, and an error from it ends the stream with
+// that status; a client gone away ends it OK.
+template <typename Request, typename Response, typename Handle>
+grpc::Status ServeBatches(grpc::ServerReaderWriter<grpc::ByteBuffer, grpc::ByteBuffer>* raw,
+                          Handle&& handle) {
+  grpc::ByteBuffer in;
+  uint64_t received = 0;
+  while (raw->Read(&in)) {
+    ++received;
+    Request batch;
+    if (!grpc::SerializationTraits<Request>::Deserialize(&in, &batch).ok()) {
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                          "message " + std::to_string(received) +
+                              " of the stream does not decode as a " +
+                              std::string(Request::descriptor()->full_name()) +
+                              "; the batches before it were acknowledged, nothing of it was recorded");
+    }
+    absl::StatusOr<Response> answer = handle(batch);
+    if (!answer.ok()) return ToGrpc(answer.status());
+    grpc::ByteBuffer out;
+    bool own = false;
+    if (!grpc::SerializationTraits<Response>::Serialize(*answer, &out, &own).ok()) {
+      return grpc::Status(grpc::StatusCode::INTERNAL, "an acknowledgement did not encode");
+    }
+    if (!raw->Write(out)) break;
+  }
+  return grpc::Status::OK;
+}
 
 // Who made the call. Authentication comes later; until then the peer's
 // address (without its ephemeral port): "peer:ipv4:127.0.0.1".

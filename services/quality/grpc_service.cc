@@ -71,40 +71,14 @@ class QualityServiceImpl final : public v1::QualityService::Service {
   grpc::Status RawStreamSamples(grpc::ServerContext* ctx,
                                 grpc::ServerReaderWriter<grpc::ByteBuffer, grpc::ByteBuffer>* raw) {
     const std::string actor = host::Actor(ctx);
-    grpc::ByteBuffer in;
-    uint64_t received = 0;
-    auto write = [&](const v1::SampleAck& ack) {
-      grpc::ByteBuffer out;
-      bool own = false;
-      if (!grpc::SerializationTraits<v1::SampleAck>::Serialize(ack, &out, &own).ok()) return false;
-      return raw->Write(out);
-    };
-    while (raw->Read(&in)) {
-      ++received;
-      v1::SampleBatch batch;
-      if (!grpc::SerializationTraits<v1::SampleBatch>::Deserialize(&in, &batch).ok()) {
-        return grpc::Status(
-            grpc::StatusCode::INVALID_ARGUMENT,
-            absl::StrCat("message ", received, " of the stream does not decode as a ",
-                         v1::SampleBatch::descriptor()->full_name(),
-                         "; the batches before it were acknowledged, nothing of it was recorded"));
-      }
-      if (follows_model_ && !models_->KnowsFacility(batch.facility())) (void)models_->Refresh();
-      absl::StatusOr<v1::SampleAck> ack = quality_->Ingest(batch, absl::Now(), actor);
-      if (!ack.ok()) {
-        const absl::StatusCode code = ack.status().code();
-        if (code == absl::StatusCode::kInvalidArgument || code == absl::StatusCode::kNotFound) {
-          // The batch as a whole is bad (empty, oversized, unknown
-          // facility): said once, ending the stream; batches before it
-          // stay acknowledged.
-          return ToGrpc(ack.status());
-        }
-        // Not durable: end the stream; the gateway reconnects and resends.
-        return ToGrpc(ack.status());
-      }
-      if (!write(*ack)) break;
-    }
-    return grpc::Status::OK;
+    // A batch refused as a whole (empty, oversized, unknown facility) ends
+    // the stream with its status; so does one that could not be made
+    // durable (the gateway reconnects and resends).
+    return host::ServeBatches<v1::SampleBatch, v1::SampleAck>(
+        raw, [&](const v1::SampleBatch& batch) {
+          if (follows_model_ && !models_->KnowsFacility(batch.facility())) (void)models_->Refresh();
+          return quality_->Ingest(batch, absl::Now(), actor);
+        });
   }
 
  private:

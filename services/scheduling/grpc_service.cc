@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "libs/common/log.h"
+#include "libs/common/status_macros.h"
 #include "libs/host/rpc.h"
 #include "takt/scheduling/v1/ingest.grpc.pb.h"
 #include "takt/scheduling/v1/planning_service.grpc.pb.h"
@@ -69,49 +70,28 @@ class IngestServiceImpl final : public grpc::Service {
         }
       }
     } closed{this, actor};
-    grpc::ByteBuffer in;
-    uint64_t received = 0;
-    // Acknowledgements go out as raw messages too.
-    auto write = [&](const v1::IngestAck& ack) {
-      grpc::ByteBuffer out;
-      bool own = false;
-      if (!grpc::SerializationTraits<v1::IngestAck>::Serialize(ack, &out, &own).ok()) return false;
-      return raw->Write(out);
-    };
-    while (raw->Read(&in)) {
-      ++received;
-      v1::ObservationBatch batch;
-      if (!grpc::SerializationTraits<v1::ObservationBatch>::Deserialize(&in, &batch).ok()) {
-        return grpc::Status(
-            grpc::StatusCode::INVALID_ARGUMENT,
-            absl::StrCat("message ", received, " of the stream does not decode as a ",
-                         v1::ObservationBatch::descriptor()->full_name(),
-                         "; the batches before it were acknowledged, nothing of it was recorded"));
-      }
-      // An empty or oversized batch is refused once, as a whole, ending the
-      // stream (acknowledged batches before it stay acknowledged).
-      if (absl::Status size = CheckBatchSize(batch); !size.ok()) return ToGrpc(size);
-      if (follows_model_ && MeetsUnknownNames(batch)) {
-        // The enterprise service may have defined them a moment ago.
-        (void)models_->Refresh();
-      }
-      absl::StatusOr<v1::IngestAck> ack;
-      models_->Read([&](const model::EnterpriseModel& m) {
-        ack = IngestBatch(*log_, m, batch, absl::Now(), actor, &horizons_);
-      });
-      if (!ack.ok()) {
-        if (ack.status().code() == absl::StatusCode::kNotFound ||
-            ack.status().code() == absl::StatusCode::kInvalidArgument) {
-          // The batch as a whole is bad (facility): reject every observation.
-          if (!write(RejectAll(batch, ack.status()))) break;
-          continue;
-        }
-        // Not durable: end the stream; the gateway reconnects and resends.
-        return ToGrpc(ack.status());
-      }
-      if (!write(*ack)) break;
-    }
-    return grpc::Status::OK;
+    return host::ServeBatches<v1::ObservationBatch, v1::IngestAck>(
+        raw, [&](const v1::ObservationBatch& batch) -> absl::StatusOr<v1::IngestAck> {
+          // An empty or oversized batch is refused once, as a whole, ending
+          // the stream (acknowledged batches before it stay acknowledged).
+          TAKT_RETURN_IF_ERROR(CheckBatchSize(batch));
+          if (follows_model_ && MeetsUnknownNames(batch)) {
+            // The enterprise service may have defined them a moment ago.
+            (void)models_->Refresh();
+          }
+          absl::StatusOr<v1::IngestAck> ack;
+          models_->Read([&](const model::EnterpriseModel& m) {
+            ack = IngestBatch(*log_, m, batch, absl::Now(), actor, &horizons_);
+          });
+          if (!ack.ok() && (ack.status().code() == absl::StatusCode::kNotFound ||
+                            ack.status().code() == absl::StatusCode::kInvalidArgument)) {
+            // The batch as a whole is bad (facility): reject every observation.
+            return RejectAll(batch, ack.status());
+          }
+          // Not durable: the error ends the stream; the gateway reconnects
+          // and resends.
+          return ack;
+        });
   }
 
  private:
