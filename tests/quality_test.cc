@@ -186,6 +186,25 @@ TEST_F(QualityE2eTest, MeasurementsToSignalsToKpisToCapabilityToAudit) {
     EXPECT_NE(s.error_message().find("no samples"), std::string::npos);
   }
 
+  // Bytes that are no SampleBatch: the stream ends with INVALID_ARGUMENT
+  // naming the message (not OK, as if everything had been taken).
+  {
+    grpc::ClientContext ctx;
+    std::unique_ptr<grpc::ClientReaderWriter<grpc::ByteBuffer, grpc::ByteBuffer>> stream(
+        grpc::internal::ClientReaderWriterFactory<grpc::ByteBuffer, grpc::ByteBuffer>::Create(
+            channel_.get(),
+            grpc::internal::RpcMethod("/takt.quality.v1.QualityService/StreamSamples",
+                                      grpc::internal::RpcMethod::BIDI_STREAMING),
+            &ctx));
+    const std::string garbage("\xff\xff\xff\xff\x07", 5);
+    grpc::Slice slice(garbage);
+    stream->Write(grpc::ByteBuffer(&slice, 1));
+    stream->WritesDone();
+    grpc::Status s = stream->Finish();
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << s.error_message();
+    EXPECT_NE(s.error_message().find("SampleBatch"), std::string::npos) << s.error_message();
+  }
+
   // Inspections and an NCR taken to closure.
   {
     qv1::SampleBatch b;
