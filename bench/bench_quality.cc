@@ -1,7 +1,10 @@
 #include "bench/bench_quality.h"
 
+#include <grpcpp/grpcpp.h>
+
 #include <filesystem>
 #include <random>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "libs/common/proto_time.h"
@@ -9,7 +12,12 @@
 #include "libs/eventlog/embedded_log.h"
 #include "libs/kpi/family.h"
 #include "libs/model/model_store.h"
+#include "absl/synchronization/mutex.h"
+#include "libs/host/host.h"
 #include "services/enterprise/definitions.h"
+#include "services/registry.h"
+#include "takt/enterprise/v1/enterprise_service.grpc.pb.h"
+#include "takt/quality/v1/quality_service.grpc.pb.h"
 #include "services/quality/families.h"
 #include "services/quality/quality.h"
 #include "services/rollups/family_projection.h"
@@ -68,6 +76,7 @@ absl::StatusOr<std::vector<BenchResult>> RunQualityBenchmark(const BenchQualityO
     quality::Quality q(log.get(), &models, store.get());
     const absl::Time start = absl::FromCivil(absl::CivilDay(2026, 1, 5), absl::UTCTimeZone());
     const absl::Time now = start + absl::Hours(24 * (o.days + 1));
+    std::vector<qv1::ApplyPlansRequest> plan_requests;
     for (int f = 0; f < o.facilities; ++f) {
       qv1::ApplyPlansRequest plans;
       plans.set_facility(absl::StrCat("plant-", f));
@@ -89,39 +98,33 @@ absl::StatusOr<std::vector<BenchResult>> RunQualityBenchmark(const BenchQualityO
         ch->add_extra_rules(5);
       }
       TAKT_RETURN_IF_ERROR(q.ApplyPlans(plans, {"bench", now}).status());
+      plan_requests.push_back(plans);
     }
-    // Ingest: every facility's samples in time order, batches of 1000
-    // subgroups, limits approved after the first day.
+    // The samples: every facility's in time order, batches of at most 1000
+    // subgroups, day by day (limits are approved after the first day).
     std::mt19937_64 rng(7);
     std::normal_distribution<double> noise(0.0, 0.01);
     const int per_day = 24 * 60 / o.every_minutes;
-    uint64_t values = 0, subgroups = 0, violations = 0;
-    absl::Duration busy;
-    std::vector<double> ack_ms;
+    uint64_t values = 0;
+    struct Batch {
+      int day;
+      qv1::SampleBatch samples;
+    };
+    std::vector<std::vector<Batch>> batches(static_cast<size_t>(o.facilities));
     for (int f = 0; f < o.facilities; ++f) {
       const std::string facility = absl::StrCat("plant-", f);
       const double bias = 0.004 * f;  // plants differ: pooled != averaged
       uint64_t seq = 0;
-      qv1::SampleBatch batch;
-      batch.set_facility(facility);
-      auto flush = [&]() -> absl::Status {
-        if (batch.samples_size() == 0) return absl::OkStatus();
-        const absl::Time t0 = absl::Now();
-        TAKT_ASSIGN_OR_RETURN(qv1::SampleAck ack, q.Ingest(batch, now, "bench"));
-        const absl::Duration took = absl::Now() - t0;
-        busy += took;
-        ack_ms.push_back(absl::ToDoubleMilliseconds(took));
-        if (ack.rejected_size() > 0) return absl::InternalError(ack.rejected(0).reason());
-        subgroups += ack.accepted();
-        violations += ack.violations();
-        batch.clear_samples();
-        return absl::OkStatus();
-      };
       for (int d = 0; d < o.days; ++d) {
         for (int i = 0; i < per_day; ++i) {
           const absl::Time at = start + absl::Hours(24 * d) + absl::Minutes(i * o.every_minutes);
           for (int c = 0; c < o.characteristics; ++c) {
-            qv1::Sample* s = batch.add_samples();
+            auto& list = batches[static_cast<size_t>(f)];
+            if (list.empty() || list.back().day != d || list.back().samples.samples_size() == 1000) {
+              list.push_back({d, {}});
+              list.back().samples.set_facility(facility);
+            }
+            qv1::Sample* s = list.back().samples.add_samples();
             s->set_source_id("cmm-1");
             s->set_source_sequence(++seq);
             *s->mutable_source_time() = ToProto(at);
@@ -129,19 +132,37 @@ absl::StatusOr<std::vector<BenchResult>> RunQualityBenchmark(const BenchQualityO
             s->mutable_measurement()->set_unit("mm");
             for (int k = 0; k < 5; ++k) s->mutable_measurement()->add_values(10 + bias + noise(rng));
             values += 5;
-            if (batch.samples_size() == 1000) TAKT_RETURN_IF_ERROR(flush());
           }
         }
-        TAKT_RETURN_IF_ERROR(flush());
-        if (d == 0) {
+      }
+    }
+    auto limits_request = [&](int f, int c) {
+      qv1::ApproveLimitsRequest r;
+      r.set_facility(absl::StrCat("plant-", f));
+      r.set_characteristic(absl::StrCat("dim-", c));
+      *r.mutable_baseline_from() = ToProto(start);
+      *r.mutable_baseline_to() = ToProto(start + absl::Hours(24));
+      r.set_reason("bench baseline");
+      return r;
+    };
+    // In-process: Quality::Ingest returns once the batch is durable.
+    uint64_t subgroups = 0, violations = 0;
+    absl::Duration busy;
+    std::vector<double> ack_ms;
+    for (int f = 0; f < o.facilities; ++f) {
+      const auto& list = batches[static_cast<size_t>(f)];
+      for (size_t b = 0; b < list.size(); ++b) {
+        const absl::Time t0 = absl::Now();
+        TAKT_ASSIGN_OR_RETURN(qv1::SampleAck ack, q.Ingest(list[b].samples, now, "bench"));
+        const absl::Duration took = absl::Now() - t0;
+        busy += took;
+        ack_ms.push_back(absl::ToDoubleMilliseconds(took));
+        if (ack.rejected_size() > 0) return absl::InternalError(ack.rejected(0).reason());
+        subgroups += ack.accepted();
+        violations += ack.violations();
+        if (list[b].day == 0 && (b + 1 == list.size() || list[b + 1].day != 0)) {
           for (int c = 0; c < o.characteristics; ++c) {
-            qv1::ApproveLimitsRequest r;
-            r.set_facility(facility);
-            r.set_characteristic(absl::StrCat("dim-", c));
-            *r.mutable_baseline_from() = ToProto(start);
-            *r.mutable_baseline_to() = ToProto(start + absl::Hours(24));
-            r.set_reason("bench baseline");
-            TAKT_RETURN_IF_ERROR(q.ApproveLimits(r, {"bench", now}).status());
+            TAKT_RETURN_IF_ERROR(q.ApproveLimits(limits_request(f, c), {"bench", now}).status());
           }
         }
       }
@@ -160,6 +181,79 @@ absl::StatusOr<std::vector<BenchResult>> RunQualityBenchmark(const BenchQualityO
     fired.events = violations;
     fired.seconds = ingest.seconds;
     results.push_back(fired);
+
+    // Through gRPC: a server on its own data directory, one sample stream
+    // per plant (as its gateway would), acknowledgements awaited batch by
+    // batch; wall time from the first batch sent to the last acknowledged.
+    {
+      host::ServerOptions opts;
+      opts.data_dir = dir + "/grpc";
+      opts.listen = "127.0.0.1:0";
+      TAKT_ASSIGN_OR_RETURN(auto server, services::StartServer(opts));
+      auto channel = grpc::CreateChannel(absl::StrCat("127.0.0.1:", server->port()),
+                                         grpc::InsecureChannelCredentials());
+      {
+        grpc::ClientContext ctx;
+        ev1::ApplyDefinitionsResponse resp;
+        grpc::Status st = ev1::EnterpriseService::NewStub(channel)->ApplyDefinitions(&ctx, apply, &resp);
+        if (!st.ok()) return absl::InternalError(st.error_message());
+      }
+      auto stub = qv1::QualityService::NewStub(channel);
+      for (const auto& plans : plan_requests) {
+        grpc::ClientContext ctx;
+        qv1::ApplyPlansResponse resp;
+        grpc::Status st = stub->ApplyPlans(&ctx, plans, &resp);
+        if (!st.ok()) return absl::InternalError(st.error_message());
+      }
+      std::vector<std::thread> gateways;
+      std::vector<std::string> errors(static_cast<size_t>(o.facilities));
+      std::vector<double> grpc_ms;
+      absl::Mutex ms_mu;
+      const absl::Time t0 = absl::Now();
+      for (int f = 0; f < o.facilities; ++f) {
+        gateways.emplace_back([&, f] {
+          grpc::ClientContext ctx;
+          auto stream = stub->StreamSamples(&ctx);
+          const auto& list = batches[static_cast<size_t>(f)];
+          for (size_t b = 0; b < list.size(); ++b) {
+            const absl::Time sent = absl::Now();
+            qv1::SampleAck ack;
+            if (!stream->Write(list[b].samples) || !stream->Read(&ack)) break;
+            {
+              absl::MutexLock lock(&ms_mu);
+              grpc_ms.push_back(absl::ToDoubleMilliseconds(absl::Now() - sent));
+            }
+            if (ack.rejected_size() > 0) errors[static_cast<size_t>(f)] = ack.rejected(0).reason();
+            if (list[b].day == 0 && (b + 1 == list.size() || list[b + 1].day != 0)) {
+              for (int c = 0; c < o.characteristics; ++c) {
+                grpc::ClientContext lctx;
+                qv1::LimitsApproved l;
+                grpc::Status st = stub->ApproveLimits(&lctx, limits_request(f, c), &l);
+                if (!st.ok()) errors[static_cast<size_t>(f)] = st.error_message();
+              }
+            }
+          }
+          stream->WritesDone();
+          grpc::Status st = stream->Finish();
+          if (!st.ok()) errors[static_cast<size_t>(f)] = st.error_message();
+        });
+      }
+      for (auto& g : gateways) g.join();
+      const double seconds = absl::ToDoubleSeconds(absl::Now() - t0);
+      server->Shutdown();
+      for (const std::string& e : errors) {
+        if (!e.empty()) return absl::InternalError(absl::StrCat("gRPC ingest: ", e));
+      }
+      BenchResult g;
+      g.name = "quality_ingest_values_grpc";
+      g.events = values;
+      g.seconds = seconds;
+      g.events_per_second = static_cast<double>(values) / seconds;
+      g.appends_per_second = static_cast<double>(subgroups) / seconds;
+      g.p50_ms = Percentile(grpc_ms, 0.5);
+      g.p99_ms = Percentile(grpc_ms, 0.99);
+      results.push_back(g);
+    }
 
     // The capability family, projected from the log.
     const kpi::FamilyRegistration* family = kpi::FindFamily(quality::kCapabilityFamily);

@@ -703,6 +703,8 @@ absl::StatusOr<v1::ChartResponse> Quality::Chart(const v1::ChartRequest& request
     const Series& series = s->second;
     uint64_t first = 0, last = 0;
     uint32_t last_revision = 0;
+    out.mutable_points()->Reserve(
+        static_cast<int>(std::min<size_t>(series.points.size(), kMaxChartPoints)));
     for (size_t i = 0; i < series.points.size(); ++i) {
       const Point& p = series.points[i];
       if (p.time < from || p.time >= to) continue;
