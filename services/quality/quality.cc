@@ -167,11 +167,27 @@ absl::StatusOr<v1::ApplyPlansResponse> Quality::ApplyPlans(const v1::ApplyPlansR
 
 // ---- Samples -------------------------------------------------------------------
 
-absl::StatusOr<Quality::FacilityState*> Quality::Load(const std::string& facility) {
-  auto found = facilities_.find(facility);
-  if (found != facilities_.end()) return found->second.get();
+Quality::Slot* Quality::SlotOf(const std::string& facility) {
+  absl::MutexLock lock(&slots_mu_);
+  std::unique_ptr<Slot>& slot = slots_[facility];
+  if (!slot) slot = std::make_unique<Slot>();
+  return slot.get();
+}
+
+absl::Status Quality::RefreshBook(FacilityState& f, const std::string& facility) {
+  // The head first: a command landing between the two is seen next time.
+  TAKT_ASSIGN_OR_RETURN(uint64_t head, books_.Head(facility));
+  if (head == f.book_head) return absl::OkStatus();
+  TAKT_ASSIGN_OR_RETURN(f.book, books_.Snapshot(facility));
+  f.book_head = head;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Quality::FacilityState*> Quality::Load(Slot& slot, const std::string& facility) {
+  if (slot.state) return slot.state.get();
   auto f = std::make_unique<FacilityState>();
-  TAKT_ASSIGN_OR_RETURN(QualityBook book, books_.Snapshot(facility));
+  TAKT_RETURN_IF_ERROR(RefreshBook(*f, facility));
+  const QualityBook& book = f->book;
   const eventlog::StreamId stream{kQualityContext, facility};
   for (;;) {
     TAKT_ASSIGN_OR_RETURN(auto events, log_->ReadStream(stream, f->head + 1, kLoadBatch));
@@ -219,7 +235,7 @@ absl::StatusOr<Quality::FacilityState*> Quality::Load(const std::string& facilit
     }
   }
   FacilityState* out = f.get();
-  facilities_[facility] = std::move(f);
+  slot.state = std::move(f);
   return out;
 }
 
@@ -300,13 +316,20 @@ absl::StatusOr<v1::SampleAck> Quality::Ingest(const v1::SampleBatch& batch, absl
   std::vector<v1::RuleViolated> violations;
   std::vector<Pending> pending;
 
-  absl::MutexLock lock(&mu_);
-  TAKT_ASSIGN_OR_RETURN(FacilityState * f, Load(facility));
+  Slot* slot = SlotOf(facility);
+  absl::MutexLock lock(&slot->mu);
+  TAKT_ASSIGN_OR_RETURN(FacilityState * f, Load(*slot, facility));
+  if (absl::Status fresh = RefreshBook(*f, facility); !fresh.ok()) {
+    slot->state.reset();
+    return fresh;
+  }
   eventlog::AppendRequest append;
   append.context = kQualityContext;
   append.facility = facility;
   append.expected_sequence = static_cast<int64_t>(f->head);
-  absl::Status screened = books_.Read(facility, [&](const QualityBook& book) {
+  // Screened against the facility's record as of its last change (cached:
+  // other facilities' batches are not held up by this one).
+  const auto screen = [&](const QualityBook& book) {
     size_t bytes = 0;
     for (int i = 0; i < batch.samples_size(); ++i) {
       const v1::Sample& s = batch.samples(i);
@@ -549,11 +572,8 @@ absl::StatusOr<v1::SampleAck> Quality::Ingest(const v1::SampleBatch& batch, absl
         if (auto owed = NcrOwed(probe)) pending.push_back({seq, *std::move(owed)});
       }
     }
-  });
-  if (!screened.ok()) {
-    facilities_.erase(facility);
-    return screened;
-  }
+  };
+  screen(f->book);
   if (ack.rejected_size() > kMaxListedRejections) {
     const int extra = ack.rejected_size() - kMaxListedRejections;
     ack.mutable_rejected()->DeleteSubrange(kMaxListedRejections, extra);
@@ -567,11 +587,11 @@ absl::StatusOr<v1::SampleAck> Quality::Ingest(const v1::SampleBatch& batch, absl
   auto appended = log_->Append(std::move(append));
   if (!appended.ok()) {
     // Nothing was written: forget what this batch did to the series.
-    facilities_.erase(facility);
+    slot->state.reset();
     return appended.status();
   }
   if (appended->head_sequence != f->head + count) {
-    facilities_.erase(facility);
+    slot->state.reset();
     return absl::InternalError(absl::StrCat(
         "quality/", facility, ": the log recorded a resend this service did not know (head ",
         appended->head_sequence, ", expected ", f->head + count, "); state reloaded, resend the batch"));
@@ -643,8 +663,9 @@ absl::StatusOr<v1::LimitsApproved> Quality::ApproveLimits(const v1::ApproveLimit
   const absl::Time from = ToTime(request.baseline_from()), to = ToTime(request.baseline_to());
   if (!(from < to)) return absl::InvalidArgumentError("baseline_from must be before baseline_to");
   if (request.reason().empty()) return absl::InvalidArgumentError("reason must be set (why these limits)");
-  absl::MutexLock lock(&mu_);
-  TAKT_ASSIGN_OR_RETURN(FacilityState * f, Load(facility));
+  Slot* slot = SlotOf(facility);
+  absl::MutexLock lock(&slot->mu);
+  TAKT_ASSIGN_OR_RETURN(FacilityState * f, Load(*slot, facility));
   TAKT_ASSIGN_OR_RETURN(QualityBook book, books_.Snapshot(facility));
   auto plan = book.Latest(request.characteristic());
   if (!plan) {
@@ -685,8 +706,9 @@ absl::StatusOr<v1::ChartResponse> Quality::Chart(const v1::ChartRequest& request
   const absl::Time to = request.has_to() ? ToTime(request.to()) : absl::InfiniteFuture();
   if (!(from < to)) return absl::InvalidArgumentError("from must be before to");
   v1::ChartResponse out;
-  absl::MutexLock lock(&mu_);
-  TAKT_ASSIGN_OR_RETURN(FacilityState * f, Load(facility));
+  Slot* slot = SlotOf(facility);
+  absl::MutexLock lock(&slot->mu);
+  TAKT_ASSIGN_OR_RETURN(FacilityState * f, Load(*slot, facility));
   absl::Status status;
   TAKT_RETURN_IF_ERROR(books_.Read(facility, [&](const QualityBook& book) {
     auto plan = book.Latest(request.characteristic());

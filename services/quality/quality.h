@@ -26,6 +26,7 @@
 #ifndef TAKT_SERVICES_QUALITY_QUALITY_H_
 #define TAKT_SERVICES_QUALITY_QUALITY_H_
 
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <optional>
@@ -70,11 +71,10 @@ class Quality {
   absl::StatusOr<v1::ApplyPlansResponse> ApplyPlans(const v1::ApplyPlansRequest& request,
                                                     const es::CommandOrigin& origin);
   absl::StatusOr<v1::SampleAck> Ingest(const v1::SampleBatch& batch, absl::Time now,
-                                       const std::string& actor) ABSL_LOCKS_EXCLUDED(mu_);
+                                       const std::string& actor);
   absl::StatusOr<v1::LimitsApproved> ApproveLimits(const v1::ApproveLimitsRequest& request,
-                                                   const es::CommandOrigin& origin)
-      ABSL_LOCKS_EXCLUDED(mu_);
-  absl::StatusOr<v1::ChartResponse> Chart(const v1::ChartRequest& request) ABSL_LOCKS_EXCLUDED(mu_);
+                                                   const es::CommandOrigin& origin);
+  absl::StatusOr<v1::ChartResponse> Chart(const v1::ChartRequest& request);
   absl::StatusOr<v1::Capability> GetCapability(const v1::CapabilityRequest& request);
   absl::StatusOr<v1::RtyResponse> GetRty(const v1::RtyRequest& request);
   absl::StatusOr<v1::NcrResponse> ExecuteNcr(const v1::NcrRequest& request,
@@ -101,6 +101,15 @@ class Quality {
     // source id -> source sequence -> content hash.
     absl::flat_hash_map<std::string, absl::flat_hash_map<uint64_t, size_t>> seen;
     std::vector<Pending> pending_ncrs;
+    // The facility's quality record (F.qms) as of book_head, for screening
+    // without holding the record's store.
+    QualityBook book;
+    uint64_t book_head = UINT64_MAX;
+  };
+  // One facility's state and the lock of its measurement stream's writer.
+  struct Slot {
+    absl::Mutex mu;
+    std::unique_ptr<FacilityState> state ABSL_GUARDED_BY(mu);
   };
   // A subgroup or inspection to add to a series.
   struct Sampled {
@@ -111,7 +120,10 @@ class Quality {
     std::string work_unit;
   };
 
-  absl::StatusOr<FacilityState*> Load(const std::string& facility) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  Slot* SlotOf(const std::string& facility) ABSL_LOCKS_EXCLUDED(slots_mu_);
+  absl::StatusOr<FacilityState*> Load(Slot& slot, const std::string& facility)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(slot.mu);
+  absl::Status RefreshBook(FacilityState& f, const std::string& facility);
   // Adds a recorded sample at `sequence` to its series and evaluates the
   // rules; the violations it caused are returned (not recorded).
   std::vector<v1::RuleViolated> Evaluate(const QualityBook& book, FacilityState& f,
@@ -130,8 +142,10 @@ class Quality {
   model::ModelStore* models_;
   rollup::RollupStore* rollups_;
   es::AggregateStore<QualityBook> books_;
-  absl::Mutex mu_;  // the measurement streams' one writer
-  std::map<std::string, std::unique_ptr<FacilityState>> facilities_ ABSL_GUARDED_BY(mu_);
+  // Lock order: a facility's Slot::mu, then the record store's, then the
+  // model's. Slots are never removed (their state is, to reload it).
+  absl::Mutex slots_mu_;
+  std::map<std::string, std::unique_ptr<Slot>> slots_ ABSL_GUARDED_BY(slots_mu_);
 };
 
 // The limits in force for a subgroup at measurement-stream `sequence`
