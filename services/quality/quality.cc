@@ -319,10 +319,8 @@ absl::StatusOr<v1::SampleAck> Quality::Ingest(const v1::SampleBatch& batch, absl
   Slot* slot = SlotOf(facility);
   absl::MutexLock lock(&slot->mu);
   TAKT_ASSIGN_OR_RETURN(FacilityState * f, Load(*slot, facility));
-  if (absl::Status fresh = RefreshBook(*f, facility); !fresh.ok()) {
-    slot->state.reset();
-    return fresh;
-  }
+  // RefreshBook changes nothing when it fails: the state stays.
+  TAKT_RETURN_IF_ERROR(RefreshBook(*f, facility));
   eventlog::AppendRequest append;
   append.context = kQualityContext;
   append.facility = facility;
@@ -590,11 +588,11 @@ absl::StatusOr<v1::SampleAck> Quality::Ingest(const v1::SampleBatch& batch, absl
     slot->state.reset();
     return appended.status();
   }
-  if (appended->head_sequence != f->head + count) {
-    slot->state.reset();
+  if (const uint64_t expected = f->head + count; appended->head_sequence != expected) {
+    slot->state.reset();  // frees f
     return absl::InternalError(absl::StrCat(
         "quality/", facility, ": the log recorded a resend this service did not know (head ",
-        appended->head_sequence, ", expected ", f->head + count, "); state reloaded, resend the batch"));
+        appended->head_sequence, ", expected ", expected, "); state reloaded, resend the batch"));
   }
   f->head = appended->head_sequence;
   for (const v1::RuleViolated& v : violations) Record(*f, v);
