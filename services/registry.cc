@@ -5,6 +5,7 @@
 #include "services/quality/module.h"
 #include "services/rollups/module.h"
 #include "services/scheduling/module.h"
+#include "services/staffing/module.h"
 
 namespace takt::services {
 
@@ -14,6 +15,7 @@ const std::vector<host::ModuleInfo>& Modules() {
       scheduling::Module(),
       rollup::Module(),
       quality::Module(),  // after rollups: capability reads its store
+      staffing::Module(),
       audit::Module(),
   };
   return *modules;

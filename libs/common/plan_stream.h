@@ -26,9 +26,10 @@ inline std::optional<std::string> FacilityOfPlanStream(const std::string& stream
 }
 
 // Suffixes of the streams contexts derive from a facility id (scheduling's
-// "<f>.plan", quality's "<f>.qms"): no facility id may end in one.
+// "<f>.plan", quality's "<f>.qms", staffing's "<f>.staff"): no facility id
+// may end in one.
 inline bool HasReservedStreamSuffix(const std::string& id) {
-  for (const char* suffix : {".plan", ".qms"}) {
+  for (const char* suffix : {".plan", ".qms", ".staff"}) {
     const size_t n = std::char_traits<char>::length(suffix);
     if (id.size() > n && id.compare(id.size() - n, n, suffix) == 0) return true;
   }

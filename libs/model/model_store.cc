@@ -1,6 +1,7 @@
 #include "libs/model/model_store.h"
 
 #include "absl/strings/str_cat.h"
+#include "libs/common/ids.h"
 #include "libs/common/status_macros.h"
 
 namespace takt::model {
@@ -49,6 +50,14 @@ absl::Status ModelStore::Refresh() {
 const kpi::FacilityCalendar* ModelStore::Calendar(const std::string& facility) const {
   absl::ReaderMutexLock lock(&mu_);
   return model_.Calendar(facility);
+}
+
+absl::Status ModelStore::CheckFacility(const std::string& facility) {
+  TAKT_RETURN_IF_ERROR(ValidateFacilityId(facility));
+  if (!KnowsFacility(facility)) {
+    return absl::NotFoundError(absl::StrCat("facility '", facility, "' is not defined"));
+  }
+  return absl::OkStatus();
 }
 
 bool ModelStore::KnowsFacility(const std::string& facility) {

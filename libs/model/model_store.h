@@ -36,6 +36,9 @@ class ModelStore {
   // Whether the facility is defined; refreshes once when it is not known
   // yet (the enterprise service may have defined it a moment ago).
   bool KnowsFacility(const std::string& facility);
+  // OK iff `facility` is a valid id (INVALID_ARGUMENT) the model defines
+  // (NOT_FOUND naming it); refreshes once as KnowsFacility does.
+  absl::Status CheckFacility(const std::string& facility);
 
   // Runs `fn` with the model under a shared lock.
   void Read(const std::function<void(const EnterpriseModel&)>& fn) const;

@@ -63,14 +63,6 @@ std::optional<size_t> RecordedSampleHash(const eventlog::Envelope& e) {
   return SampleHash(std::move(s));
 }
 
-absl::Status KnownFacility(model::ModelStore* models, const std::string& facility) {
-  TAKT_RETURN_IF_ERROR(ValidateFacilityId(facility));
-  if (!models->KnowsFacility(facility)) {
-    return absl::NotFoundError(absl::StrCat("facility '", facility, "' is not defined"));
-  }
-  return absl::OkStatus();
-}
-
 absl::CivilDay DayOf(model::ModelStore* models, const std::string& facility, absl::Time t) {
   const kpi::FacilityCalendar* cal = models->Calendar(facility);
   return cal != nullptr ? cal->ProductionDay(t) : absl::ToCivilDay(t, absl::UTCTimeZone());
@@ -137,7 +129,7 @@ Quality::Quality(eventlog::EventLog* log, model::ModelStore* models, rollup::Rol
 
 absl::StatusOr<v1::ApplyPlansResponse> Quality::ApplyPlans(const v1::ApplyPlansRequest& request,
                                                            const es::CommandOrigin& origin) {
-  TAKT_RETURN_IF_ERROR(KnownFacility(models_, request.facility()));
+  TAKT_RETURN_IF_ERROR(models_->CheckFacility(request.facility()));
   if (request.plans_size() + request.defect_codes_size() == 0) {
     return absl::InvalidArgumentError("the request has no plans and no defect codes");
   }
@@ -310,7 +302,7 @@ absl::StatusOr<v1::SampleAck> Quality::Ingest(const v1::SampleBatch& batch, absl
                                                    kMaxSamplesPerBatch, " per batch (split it)"));
   }
   const std::string& facility = batch.facility();
-  TAKT_RETURN_IF_ERROR(KnownFacility(models_, facility));
+  TAKT_RETURN_IF_ERROR(models_->CheckFacility(facility));
   v1::SampleAck ack;
   ack.set_batch_id(batch.batch_id());
   std::vector<v1::RuleViolated> violations;
@@ -653,7 +645,7 @@ absl::StatusOr<std::vector<es::Event>> Quality::DecideNcrAuto(const QualityBook&
 absl::StatusOr<v1::LimitsApproved> Quality::ApproveLimits(const v1::ApproveLimitsRequest& request,
                                                           const es::CommandOrigin& origin) {
   const std::string& facility = request.facility();
-  TAKT_RETURN_IF_ERROR(KnownFacility(models_, facility));
+  TAKT_RETURN_IF_ERROR(models_->CheckFacility(facility));
   TAKT_RETURN_IF_ERROR(ValidateId("characteristic", request.characteristic()));
   if (!request.has_baseline_from() || !request.has_baseline_to()) {
     return absl::InvalidArgumentError("baseline_from and baseline_to must be set");
@@ -698,7 +690,7 @@ absl::StatusOr<v1::LimitsApproved> Quality::ApproveLimits(const v1::ApproveLimit
 
 absl::StatusOr<v1::ChartResponse> Quality::Chart(const v1::ChartRequest& request) {
   const std::string& facility = request.facility();
-  TAKT_RETURN_IF_ERROR(KnownFacility(models_, facility));
+  TAKT_RETURN_IF_ERROR(models_->CheckFacility(facility));
   TAKT_RETURN_IF_ERROR(ValidateId("characteristic", request.characteristic()));
   const absl::Time from = request.has_from() ? ToTime(request.from()) : absl::InfinitePast();
   const absl::Time to = request.has_to() ? ToTime(request.to()) : absl::InfiniteFuture();
@@ -913,7 +905,7 @@ absl::StatusOr<v1::RtyResponse> Quality::GetRty(const v1::RtyRequest& request) {
 
 absl::StatusOr<v1::NcrResponse> Quality::ExecuteNcr(const v1::NcrRequest& request,
                                                     const es::CommandOrigin& origin) {
-  TAKT_RETURN_IF_ERROR(KnownFacility(models_, request.facility()));
+  TAKT_RETURN_IF_ERROR(models_->CheckFacility(request.facility()));
   if (request.command().has_raise() && !request.command().raise().origin().empty() &&
       request.command().raise().origin() != "manual") {
     return absl::InvalidArgumentError(
@@ -937,7 +929,7 @@ absl::StatusOr<v1::NcrResponse> Quality::ExecuteNcr(const v1::NcrRequest& reques
 }
 
 absl::StatusOr<v1::ListNcrsResponse> Quality::ListNcrs(const v1::ListNcrsRequest& request) {
-  TAKT_RETURN_IF_ERROR(KnownFacility(models_, request.facility()));
+  TAKT_RETURN_IF_ERROR(models_->CheckFacility(request.facility()));
   v1::ListNcrsResponse out;
   TAKT_RETURN_IF_ERROR(books_.Read(request.facility(), [&](const QualityBook& book) {
     for (const auto& [id, n] : book.ncrs()) {

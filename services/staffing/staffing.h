@@ -1,0 +1,116 @@
+// File: staffing.h
+// -----------------------------------------------------------------------------
+// The staffing context's write and read paths, without gRPC (grpc_service.cc
+// maps them): the staff record (people, qualifications, requirements,
+// absences, evaluations, incidents), rosters, attendance from time clocks,
+// coverage, expiring certificates, personal views and erasure.
+//
+// Streams of facility F (context "staffing"): F.staff holds the record (an
+// es::AggregateStore<StaffBook>); F holds attendance.
+//
+// Personal data is sealed (key_store.h) before a command reaches the record
+// store, so the log, the request fingerprints kept in it and the in-memory
+// record hold only ciphertext. Views unseal on the way out.
+//
+// Attendance: a batch is screened record by record (each bad one rejected
+// with its reason), its clock-outs are paired with the person's open
+// clock-in (a ClockedOut carries the interval it closes and the overtime
+// outside the person's rostered shifts), and its events are appended in one
+// append with the expected sequence: acknowledged once durable. Resends
+// (same time clock and sequence) are recognised from an index of the
+// stream's source keys, rebuilt from the stream after a restart. A failed
+// append forgets what the batch did (the facility's state is reloaded).
+// Memory: the source keys of every punch of the facilities a process has
+// touched stay in memory (about 40 bytes each).
+#ifndef TAKT_SERVICES_STAFFING_STAFFING_H_
+#define TAKT_SERVICES_STAFFING_STAFFING_H_
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "libs/es/aggregate_store.h"
+#include "libs/eventlog/event_log.h"
+#include "libs/model/model_store.h"
+#include "services/staffing/key_store.h"
+#include "services/staffing/staff_book.h"
+#include "takt/staffing/v1/staffing_service.pb.h"
+
+namespace takt::staffing {
+
+inline constexpr int kMaxRecordsPerBatch = 10000;
+inline constexpr int kMaxListedRejections = 100;
+inline constexpr int kMaxCommandsPerRequest = 1000;
+inline constexpr int kMaxAssignmentsPerRequest = 10000;
+inline constexpr size_t kMaxPersonalText = 4096;
+inline constexpr absl::Duration kMaxFutureSkew = absl::Minutes(5);
+inline constexpr absl::Duration kMaxShift = absl::Hours(24);
+
+class Staffing {
+ public:
+  Staffing(eventlog::EventLog* log, model::ModelStore* models, KeyStore* keys);
+
+  absl::StatusOr<v1::ApplyStaffResponse> ApplyStaff(const v1::ApplyStaffRequest& request,
+                                                    const es::CommandOrigin& origin);
+  absl::StatusOr<v1::RosterResponse> AssignRoster(const v1::RosterRequest& request,
+                                                  const es::CommandOrigin& origin);
+  absl::StatusOr<v1::AttendanceAck> Ingest(const v1::AttendanceBatch& batch, absl::Time now,
+                                           const std::string& actor);
+  absl::StatusOr<v1::CoverageResponse> GetCoverage(const v1::CoverageRequest& request);
+  absl::StatusOr<v1::ExpiringResponse> ListExpiring(const v1::ExpiringRequest& request,
+                                                    absl::Time now);
+  absl::StatusOr<v1::PersonView> GetPerson(const v1::PersonRequest& request);
+  absl::StatusOr<v1::ExportResponse> Export(const v1::ExportRequest& request);
+  // Records the erasure, then destroys the person's key (a resend destroys
+  // it again: an erasure interrupted between the two completes).
+  absl::StatusOr<v1::EraseResponse> Erase(const v1::EraseRequest& request,
+                                          const es::CommandOrigin& origin);
+  // Destroys the keys of every person the facility's record says erased
+  // (an erasure interrupted after its event); run at start.
+  absl::Status CompleteErasures(const std::string& facility);
+
+ private:
+  struct Open {
+    absl::Time at;
+    std::string station;
+  };
+  struct FacilityState {
+    uint64_t head = 0;
+    absl::flat_hash_map<std::string, Open> open;  // person -> open clock-in
+    // source id -> source sequence -> content hash.
+    absl::flat_hash_map<std::string, absl::flat_hash_map<uint64_t, size_t>> seen;
+  };
+  struct Slot {
+    absl::Mutex mu;
+    std::unique_ptr<FacilityState> state ABSL_GUARDED_BY(mu);
+  };
+
+  Slot* SlotOf(const std::string& facility) ABSL_LOCKS_EXCLUDED(slots_mu_);
+  absl::StatusOr<FacilityState*> Load(Slot& slot, const std::string& facility)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(slot.mu);
+  // Seals the personal data of `request`'s commands in place.
+  absl::Status SealCommands(v1::ApplyStaffRequest& request);
+  v1::PersonView ViewOf(const StaffBook& book, const std::string& facility, const Person& p);
+  // Runs `fn` with the facts of a facility (calendar, stations).
+  absl::Status WithFacts(const std::string& facility, absl::Time now,
+                         const std::function<absl::Status(const Facts&)>& fn);
+
+  eventlog::EventLog* log_;
+  model::ModelStore* models_;
+  KeyStore* keys_;
+  es::AggregateStore<StaffBook> books_;
+  // Lock order: a facility's Slot::mu, then the record store's, then the
+  // model's.
+  absl::Mutex slots_mu_;
+  std::map<std::string, std::unique_ptr<Slot>> slots_ ABSL_GUARDED_BY(slots_mu_);
+};
+
+}  // namespace takt::staffing
+
+#endif  // TAKT_SERVICES_STAFFING_STAFFING_H_

@@ -1,0 +1,367 @@
+#include "services/staffing/staffing.h"
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/match.h"
+#include "gtest/gtest.h"
+#include "libs/common/proto_time.h"
+#include "libs/eventlog/embedded_log.h"
+#include "libs/model/enterprise_model.h"
+#include "libs/testing/temp_dir.h"
+#include "rocksdb/db.h"
+#include "services/staffing/families.h"
+#include "takt/enterprise/v1/model.pb.h"
+
+namespace takt::staffing {
+namespace {
+
+namespace ev1 = ::takt::enterprise::v1;
+
+constexpr char kCanary[] = "CANARY-7Q2Z-personal";
+const absl::Time kDay = absl::FromCivil(absl::CivilSecond(2026, 3, 2, 6, 0, 0), absl::UTCTimeZone());
+
+// Files under `dir` holding `needle`.
+std::vector<std::string> FilesWith(const std::string& dir, const std::string& needle) {
+  std::vector<std::string> out;
+  for (const auto& f : std::filesystem::recursive_directory_iterator(dir)) {
+    if (!f.is_regular_file()) continue;
+    std::ifstream in(f.path(), std::ios::binary);
+    std::stringstream s;
+    s << in.rdbuf();
+    if (s.str().find(needle) != std::string::npos) out.push_back(f.path().string());
+  }
+  return out;
+}
+
+// Compacts every RocksDB database under `dir` (all its column families).
+void CompactAll(const std::string& dir) {
+  for (const auto& f : std::filesystem::recursive_directory_iterator(dir)) {
+    if (f.path().filename() != "CURRENT") continue;
+    const std::string path = f.path().parent_path().string();
+    std::vector<std::string> names;
+    ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), path, &names).ok());
+    std::vector<rocksdb::ColumnFamilyDescriptor> families;
+    for (const auto& n : names) families.emplace_back(n, rocksdb::ColumnFamilyOptions());
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    rocksdb::DB* db = nullptr;
+    ASSERT_TRUE(rocksdb::DB::Open(rocksdb::Options(), path, families, &handles, &db).ok()) << path;
+    for (auto* h : handles) {
+      rocksdb::CompactRangeOptions o;
+      o.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
+      ASSERT_TRUE(db->CompactRange(o, h, nullptr, nullptr).ok());
+      ASSERT_TRUE(db->DestroyColumnFamilyHandle(h).ok());
+    }
+    delete db;
+  }
+}
+
+class StaffingTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    OpenLog();
+    model::EnterpriseModel m;
+    ev1::FacilityDefined f;
+    f.set_facility("plant-1");
+    f.mutable_calendar()->set_time_zone("UTC");
+    f.mutable_calendar()->set_day_start("06:00");
+    auto* day = f.mutable_calendar()->add_shifts();
+    day->set_name("day");
+    day->set_start("06:00");
+    day->set_end("14:00");
+    ev1::AreaDefined a;
+    a.set_facility("plant-1");
+    a.set_area("a");
+    ev1::WorkCenterDefined w;
+    w.set_facility("plant-1");
+    w.set_area("a");
+    w.set_work_center("wc");
+    ev1::WorkUnitDefined u;
+    u.set_facility("plant-1");
+    u.set_work_center("wc");
+    u.set_work_unit("press-1");
+    eventlog::AppendRequest append;
+    append.context = model::kEnterpriseContext;
+    append.facility = model::kEnterpriseStream;
+    for (const google::protobuf::Message* msg : std::vector<const google::protobuf::Message*>{&f, &a, &w, &u}) {
+      auto events = m.Decide(*msg);
+      ASSERT_TRUE(events.ok()) << events.status();
+      for (const auto& e : *events) {
+        ASSERT_TRUE(m.Apply(e).ok());
+        eventlog::Envelope env;
+        env.set_event_type(e.type);
+        env.set_payload(e.payload);
+        append.events.push_back(env);
+      }
+    }
+    ASSERT_TRUE(log_->Append(append).ok());
+    Start();
+  }
+  void OpenLog() {
+    eventlog::EmbeddedLogOptions o;
+    o.data_dir = dir_.path();
+    log_ = std::move(*eventlog::OpenEmbeddedLog(o));
+  }
+  void Start() {
+    models_ = std::make_unique<model::ModelStore>(log_.get());
+    ASSERT_TRUE(models_->Refresh().ok());
+    auto keys = KeyStore::Open(dir_.path() + "/personal-keys");
+    ASSERT_TRUE(keys.ok()) << keys.status();
+    keys_ = *std::move(keys);
+    staffing_ = std::make_unique<Staffing>(log_.get(), models_.get(), keys_.get());
+  }
+  void Stop() {
+    staffing_.reset();
+    keys_.reset();
+    models_.reset();
+    log_.reset();
+  }
+  void Restart() {
+    Stop();
+    OpenLog();
+    Start();
+  }
+  absl::StatusOr<v1::ApplyStaffResponse> Apply(const std::vector<v1::StaffCommand>& commands,
+                                               const std::string& request_id = "") {
+    v1::ApplyStaffRequest r;
+    r.set_facility("plant-1");
+    r.set_request_id(request_id);
+    for (const auto& c : commands) *r.add_commands() = c;
+    return staffing_->ApplyStaff(r, {"supervisor", kDay + absl::Hours(24)});
+  }
+  static v1::StaffCommand Person(const std::string& id, const std::string& name) {
+    v1::StaffCommand c;
+    c.mutable_register_person()->set_person(id);
+    c.mutable_register_person()->set_name(name);
+    c.mutable_register_person()->set_contact(name + "@example.com");
+    return c;
+  }
+  static v1::AttendanceRecord Punch(uint64_t seq, const std::string& person, v1::PunchKind kind, absl::Time at) {
+    v1::AttendanceRecord r;
+    r.set_source_id("clock-1");
+    r.set_source_sequence(seq);
+    r.set_person(person);
+    r.set_kind(kind);
+    *r.mutable_at() = ToProto(at);
+    r.set_station("press-1");
+    return r;
+  }
+  absl::StatusOr<v1::AttendanceAck> Send(const std::vector<v1::AttendanceRecord>& records) {
+    v1::AttendanceBatch b;
+    b.set_facility("plant-1");
+    for (const auto& r : records) *b.add_records() = r;
+    return staffing_->Ingest(b, kDay + absl::Hours(24), "clock-gateway");
+  }
+  uint64_t Head(const std::string& stream) {
+    auto heads = log_->Heads(kStaffingContext);
+    for (const auto& h : *heads) {
+      if (h.stream.facility == stream) return h.sequence;
+    }
+    return 0;
+  }
+
+  testing::TempDir dir_;
+  std::unique_ptr<eventlog::EventLog> log_;
+  std::unique_ptr<model::ModelStore> models_;
+  std::unique_ptr<KeyStore> keys_;
+  std::unique_ptr<Staffing> staffing_;
+};
+
+// The erasure canary: personal data never reaches the disk in plain text,
+// opens while the key lives, reads [erased] everywhere after, and the
+// history still verifies.
+TEST_F(StaffingTest, ErasureCanary) {
+  v1::StaffCommand eval;
+  auto* e = eval.mutable_record_evaluation();
+  e->set_person("p-1");
+  e->set_period("2026-Q1");
+  e->set_rating(4);
+  e->set_comments(std::string("comments ") + kCanary);
+  v1::StaffCommand incident;
+  auto* i = incident.mutable_report_incident();
+  i->set_incident("inc-1");
+  i->set_person("p-1");
+  i->set_station("press-1");
+  *i->mutable_occurred() = ToProto(kDay + absl::Hours(2));
+  i->set_classification(v1::DAYS_AWAY);
+  i->set_days_away(2);
+  i->set_narrative(std::string("narrative ") + kCanary);
+  auto applied = Apply({Person("p-1", kCanary), Person("p-2", "Bob"), eval, incident}, "rq-1");
+  ASSERT_TRUE(applied.ok()) << applied.status();
+  EXPECT_EQ(applied->changed(), 4u);
+
+  v1::PersonRequest who;
+  who.set_facility("plant-1");
+  who.set_person("p-1");
+  auto before = staffing_->GetPerson(who);
+  ASSERT_TRUE(before.ok()) << before.status();
+  EXPECT_EQ(before->name(), kCanary);
+  EXPECT_TRUE(absl::StrContains(before->evaluations(0).comments(), kCanary));
+  EXPECT_TRUE(absl::StrContains(before->incidents(0).narrative(), kCanary));
+  ASSERT_TRUE(log_->CheckpointAll().ok());
+  EXPECT_TRUE(FilesWith(dir_.path(), kCanary).empty()) << FilesWith(dir_.path(), kCanary)[0];
+  auto key = keys_->KeyFor("plant-1", "p-1", false);
+  ASSERT_TRUE(key.ok());
+  const std::string key_bytes(reinterpret_cast<const char*>(key->data()), key->size());
+
+  v1::EraseRequest erase;
+  erase.set_facility("plant-1");
+  erase.set_person("p-1");
+  erase.set_reason("GDPR Art. 17 request 2026-03-01");
+  erase.set_request_id("erase-1");
+  auto erased = staffing_->Erase(erase, {"dpo", kDay});
+  ASSERT_TRUE(erased.ok()) << erased.status();
+  EXPECT_EQ(erased->sealed_fields(), 4u);  // name, contact, comments, narrative
+  auto after = staffing_->GetPerson(who);
+  ASSERT_TRUE(after.ok());
+  EXPECT_TRUE(after->erased());
+  EXPECT_EQ(after->name(), kErasedText);
+  EXPECT_EQ(after->contact(), kErasedText);
+  EXPECT_EQ(after->evaluations(0).comments(), kErasedText);
+  EXPECT_EQ(after->incidents(0).narrative(), kErasedText);
+  EXPECT_EQ(after->incidents(0).days_away(), 2u);  // the case itself stays
+  // A resend of the erasure answers the same; a new registration under the id is refused.
+  auto again = staffing_->Erase(erase, {"dpo", kDay});
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->sealed_fields(), 4u);
+  EXPECT_EQ(Apply({Person("p-1", "Ada")}).status().code(), absl::StatusCode::kFailedPrecondition);
+  // Bob is untouched.
+  who.set_person("p-2");
+  EXPECT_EQ(staffing_->GetPerson(who)->name(), "Bob");
+
+  // After a restart and a compaction of every database: no canary, no key,
+  // an export that says erased, and a history that verifies.
+  Stop();
+  CompactAll(dir_.path());
+  EXPECT_TRUE(FilesWith(dir_.path(), kCanary).empty());
+  EXPECT_TRUE(FilesWith(dir_.path(), key_bytes).empty());
+  OpenLog();
+  Start();
+  v1::ExportRequest ex;
+  ex.set_facility("plant-1");
+  auto exported = staffing_->Export(ex);
+  ASSERT_TRUE(exported.ok());
+  ASSERT_EQ(exported->people_size(), 2);
+  EXPECT_EQ(exported->people(0).name(), kErasedText);
+  EXPECT_EQ(exported->people(1).name(), "Bob");
+  auto report = log_->Verify({});
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_TRUE(report->ok()) << report->ToText();
+}
+
+TEST_F(StaffingTest, ResendsChangeNothingAfterARestart) {
+  ASSERT_TRUE(Apply({Person("p-1", "Ada")}, "rq-1").ok());
+  const uint64_t head = Head("plant-1.staff");
+  Restart();
+  auto resent = Apply({Person("p-1", "Ada")}, "rq-1");
+  ASSERT_TRUE(resent.ok()) << resent.status();
+  EXPECT_EQ(resent->changed(), 1u);  // the original answer
+  EXPECT_EQ(Head("plant-1.staff"), head);
+  // The same request id with other content is refused.
+  EXPECT_EQ(Apply({Person("p-1", "Eve")}, "rq-1").status().code(), absl::StatusCode::kAlreadyExists);
+  // Sealed commands are the server's, never a client's.
+  v1::StaffCommand forged;
+  forged.mutable_sealed_person()->set_person("p-3");
+  EXPECT_EQ(Apply({forged}).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(StaffingTest, AttendancePairsPunchesCountsOvertimeAndDedupsAcrossRestarts) {
+  ASSERT_TRUE(Apply({Person("p-1", "Ada"), Person("p-2", "Bob")}).ok());
+  v1::RosterRequest roster;
+  roster.set_facility("plant-1");
+  auto* a = roster.add_assign();
+  a->set_person("p-1");
+  a->set_day("2026-03-02");
+  a->set_shift("day");
+  ASSERT_TRUE(staffing_->AssignRoster(roster, {"supervisor", kDay}).ok());
+
+  // p-1 works 05:30-15:00 on a 06:00-14:00 shift: 1 h 30 min overtime.
+  auto ack = Send({Punch(1, "p-1", v1::IN, kDay - absl::Minutes(30)),
+                   Punch(2, "p-1", v1::OUT, kDay + absl::Hours(9)),
+                   Punch(3, "p-2", v1::OUT, kDay + absl::Hours(1)),   // never clocked in
+                   Punch(4, "p-9", v1::IN, kDay),                     // not registered
+                   Punch(5, "p-2", v1::IN, kDay + absl::Hours(72))});  // in the future
+  ASSERT_TRUE(ack.ok()) << ack.status();
+  EXPECT_EQ(ack->accepted(), 2u);
+  ASSERT_EQ(ack->rejected_size(), 3);
+  EXPECT_EQ(ack->rejected(0).source_sequence(), 3u);
+  EXPECT_TRUE(absl::StrContains(ack->rejected(0).reason(), "not clocked in"));
+  EXPECT_EQ(ack->rejected(1).code(), static_cast<int>(absl::StatusCode::kNotFound));
+  EXPECT_TRUE(absl::StrContains(ack->rejected(2).reason(), "future"));
+  auto events = log_->ReadStream({kStaffingContext, "plant-1"}, 1, 10);
+  ASSERT_TRUE(events.ok());
+  ASSERT_EQ(events->size(), 2u);
+  v1::ClockedOut out;
+  ASSERT_TRUE(out.ParseFromString((*events)[1].envelope.payload()));
+  EXPECT_EQ(out.worked_us(), absl::ToInt64Microseconds(absl::Minutes(570)));
+  EXPECT_EQ(out.overtime_us(), absl::ToInt64Microseconds(absl::Minutes(90)));
+
+  // A gateway resends after a restart: duplicates, nothing recorded twice.
+  Restart();
+  ack = Send({Punch(1, "p-1", v1::IN, kDay - absl::Minutes(30)), Punch(2, "p-1", v1::OUT, kDay + absl::Hours(9)),
+              Punch(6, "p-1", v1::IN, kDay + absl::Hours(20))});
+  ASSERT_TRUE(ack.ok()) << ack.status();
+  EXPECT_EQ(ack->duplicates(), 2u);
+  EXPECT_EQ(ack->accepted(), 1u);
+  EXPECT_EQ(Head("plant-1"), 3u);
+  // The open clock-in survived the restart too; the same key with other content is refused.
+  Restart();
+  ack = Send({Punch(6, "p-1", v1::IN, kDay + absl::Hours(21)), Punch(7, "p-1", v1::IN, kDay + absl::Hours(22))});
+  ASSERT_TRUE(ack.ok());
+  ASSERT_EQ(ack->rejected_size(), 2);
+  EXPECT_EQ(ack->rejected(0).code(), static_cast<int>(absl::StatusCode::kAlreadyExists));
+  EXPECT_TRUE(absl::StrContains(ack->rejected(1).reason(), "clocked in since"));
+
+  // Whole-batch refusals.
+  v1::AttendanceBatch empty;
+  empty.set_facility("plant-1");
+  EXPECT_EQ(staffing_->Ingest(empty, kDay, "g").status().code(), absl::StatusCode::kInvalidArgument);
+  empty.set_facility("plant-9");
+  *empty.add_records() = Punch(9, "p-1", v1::OUT, kDay);
+  EXPECT_EQ(staffing_->Ingest(empty, kDay, "g").status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST_F(StaffingTest, ARosterWithARefusalRecordsNothingAndDryRunListsAll) {
+  v1::StaffCommand q;
+  q.mutable_define_qualification()->set_qualification("press");
+  q.mutable_define_qualification()->set_name("Press operator");
+  v1::StaffCommand req;
+  req.mutable_set_requirement()->set_station("press-1");
+  req.mutable_set_requirement()->add_qualifications("press");
+  req.mutable_set_requirement()->set_min_people(1);
+  ASSERT_TRUE(Apply({Person("p-1", "Ada"), q, req}).ok());
+  const uint64_t head = Head("plant-1.staff");
+  v1::RosterRequest roster;
+  roster.set_facility("plant-1");
+  for (const std::string day : {"2026-03-02", "2026-03-03"}) {
+    auto* a = roster.add_assign();
+    a->set_person("p-1");
+    a->set_day(day);
+    a->set_shift("day");
+    a->set_station("press-1");
+  }
+  auto refused = staffing_->AssignRoster(roster, {"supervisor", kDay});
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(absl::StrContains(refused.status().message(), "press (none)")) << refused.status();
+  EXPECT_EQ(Head("plant-1.staff"), head);
+  roster.set_validate_only(true);
+  auto listed = staffing_->AssignRoster(roster, {"supervisor", kDay});
+  ASSERT_TRUE(listed.ok());
+  EXPECT_EQ(listed->problems_size(), 2);
+  EXPECT_EQ(Head("plant-1.staff"), head);
+
+  v1::CoverageRequest cov;
+  cov.set_facility("plant-1");
+  cov.set_from("2026-03-02");
+  cov.set_to("2026-03-03");
+  auto coverage = staffing_->GetCoverage(cov);
+  ASSERT_TRUE(coverage.ok());
+  EXPECT_EQ(coverage->rows_size(), 2);
+  EXPECT_EQ(coverage->gaps(), 2u);
+  cov.set_to("2027-03-03");
+  EXPECT_EQ(staffing_->GetCoverage(cov).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace takt::staffing
