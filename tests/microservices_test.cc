@@ -68,6 +68,17 @@ class MicroservicesTest : public ::testing::Test {
     EXPECT_NE(sim.Output().find("rule violations"), std::string::npos) << sim.Output();
   }
 
+  // `takt staffing simulate` on the same plants and days.
+  void StaffingSimulate(const std::string& target) {
+    ChildProcess sim({TAKT_BINARY, "staffing", "simulate", "--target", target, "--facilities", "3",
+                      "--days", "3", "--seed", "11", "--start", kStart},
+                     dir_.path() + "/staffing-simulate.out");
+    auto code = sim.Wait(seconds(120));
+    ASSERT_TRUE(code.has_value()) << sim.Output();
+    EXPECT_EQ(*code, 0) << sim.Output();
+    EXPECT_NE(sim.Output().find("Safety and labour by region"), std::string::npos) << sim.Output();
+  }
+
   // The answers a director's dashboard would fetch, without the log
   // positions (which differ between the embedded log and Kafka).
   std::vector<rv1::QueryKpisResponse> Dashboard(const std::string& rollups_address) {
@@ -85,6 +96,11 @@ class MicroservicesTest : public ::testing::Test {
       // The quality context's (its own process on Kafka).
       for (const char* k : {"quality_fpy", "quality_dpu", "quality_dpmo", "quality_ppm",
                             "spc_violations"}) {
+        r.add_kpis(k);
+      }
+      // The staffing context's (its own process on Kafka too).
+      for (const char* k : {"safety_trir", "safety_dart", "hours_worked", "staffing_coverage",
+                            "certification_compliance", "overtime_ratio", "absenteeism"}) {
         r.add_kpis(k);
       }
       requests.push_back(r);
@@ -134,7 +150,7 @@ TEST_F(MicroservicesTest, SeparateProcessesOnKafkaAnswerLikeTheEmbeddedLog) {
   // Embedded: everything in one process.
   const std::string embedded = Serve("embedded", {});
   ASSERT_FALSE(embedded.empty());
-  Simulate(embedded);  // quality's part too (one address for every service)
+  Simulate(embedded);  // quality's and staffing's parts too (one address for every service)
   const auto expected = Dashboard(embedded);
   ASSERT_FALSE(expected.empty());
   ASSERT_GT(expected[0].rows_size(), 0);
@@ -154,11 +170,15 @@ TEST_F(MicroservicesTest, SeparateProcessesOnKafkaAnswerLikeTheEmbeddedLog) {
   const std::string rollups = Serve("rollups", {"--kafka-brokers", bootstrap, "--services", "rollups"});
   const std::string quality =
       Serve("quality", {"--kafka-brokers", bootstrap, "--services", "quality", "--owner", "qa"});
-  ASSERT_FALSE(enterprise.empty() || scheduling.empty() || rollups.empty() || quality.empty());
+  const std::string staffing =
+      Serve("staffing", {"--kafka-brokers", bootstrap, "--services", "staffing", "--owner", "hr"});
+  ASSERT_FALSE(enterprise.empty() || scheduling.empty() || rollups.empty() || quality.empty() ||
+               staffing.empty());
   const std::string targets = "enterprise=" + enterprise + ",scheduling=" + scheduling +
                               ",rollups=" + rollups;
   Simulate(targets);
   QualitySimulate("quality=" + quality + ",rollups=" + rollups);
+  StaffingSimulate("staffing=" + staffing + ",rollups=" + rollups);
   // Capability pooled over the enterprise: the quality process keeps its own
   // projection of the capability moments (no rollups in it), and answers
   // like the single process.

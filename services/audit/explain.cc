@@ -32,6 +32,7 @@ struct ExplainPiece {
 // outside the projection's store, merges, cursor and batches.
 absl::StatusOr<v1::ExplainResponse> ExplainFamily(
     eventlog::EventLog& log, const model::EnterpriseModel& model,
+    const std::vector<es::ContextDescriptor>& contexts,
     const kpi::FamilyRegistration& family, const kpi::KpiDef& def,
     const std::vector<ExplainPiece>& pieces, const std::function<uint64_t(const std::string&)>& last_of,
     const rollup::QueryResult& projected) {
@@ -44,26 +45,34 @@ absl::StatusOr<v1::ExplainResponse> ExplainFamily(
   for (const ExplainPiece& p : pieces) {
     TAKT_ASSIGN_OR_RETURN(const kpi::FacilityCalendar* cal, model.CalendarOrError(p.facility));
     const absl::Time from = cal->Day(p.from).start, to = cal->Day(p.to).end;
-    const uint64_t upto = last_of(p.facility);
-    absl::Status folded;
-    TAKT_RETURN_IF_ERROR(eventlog::ReadVerified(log, {family.context, p.facility}, upto,
-                                  [&](const eventlog::v1::Envelope& e) {
-      if (!folded.ok()) return;
-      ++read;
-      std::vector<rollup::FamilyHourDelta> deltas;
-      folded = rollup::FoldIntoHours(family, *fold, {eventlog::LoggedEvent{e, {}}}, calendars, deltas);
-      bool counted = false;
-      for (const rollup::FamilyHourDelta& d : deltas) {
-        if (d.facility != p.facility) continue;  // credited elsewhere
-        if (d.hour < from || d.hour >= to) continue;
-        if (p.units && p.units->count(d.unit) == 0) continue;
-        kpi::AddInto(total, d.values);
-        counted = true;
-      }
-      if (counted) ++used;
-    }));
-    TAKT_RETURN_IF_ERROR(folded);
-    (*out.mutable_positions())[absl::StrCat(family.context, "/", p.facility)] = upto;
+    // Every stream of the facility in the family's context (quality's
+    // F.qms, staffing's F.staff hold events the folds count too).
+    std::vector<std::string> streams = {p.facility};
+    for (const es::ContextDescriptor& c : contexts) {
+      if (c.name == family.context) streams = c.facility_streams(p.facility);
+    }
+    for (const std::string& stream : streams) {
+      const uint64_t upto = last_of(stream);
+      absl::Status folded;
+      TAKT_RETURN_IF_ERROR(eventlog::ReadVerified(log, {family.context, stream}, upto,
+                                    [&](const eventlog::v1::Envelope& e) {
+        if (!folded.ok()) return;
+        ++read;
+        std::vector<rollup::FamilyHourDelta> deltas;
+        folded = rollup::FoldIntoHours(family, *fold, {eventlog::LoggedEvent{e, {}}}, calendars, deltas);
+        bool counted = false;
+        for (const rollup::FamilyHourDelta& d : deltas) {
+          if (d.facility != p.facility) continue;  // credited elsewhere
+          if (d.hour < from || d.hour >= to) continue;
+          if (p.units && p.units->count(d.unit) == 0) continue;
+          kpi::AddInto(total, d.values);
+          counted = true;
+        }
+        if (counted) ++used;
+      }));
+      TAKT_RETURN_IF_ERROR(folded);
+      (*out.mutable_positions())[absl::StrCat(family.context, "/", stream)] = upto;
+    }
   }
   out.set_kpi(def.id);
   out.set_formula(def.formula);
@@ -96,6 +105,7 @@ absl::StatusOr<v1::ExplainResponse> Explain(eventlog::EventLog& log, bool embedd
                                             const model::EnterpriseModel& model,
                                             const rollup::RollupStore& store,
                                             const rollup::ProductionFold* production,
+                                            const std::vector<es::ContextDescriptor>& contexts,
                                             const v1::ExplainRequest& request) {
   if (!embedded_log) {
     return absl::UnimplementedError(
@@ -161,7 +171,7 @@ absl::StatusOr<v1::ExplainResponse> Explain(eventlog::EventLog& log, bool embedd
     auto it = cursor.find(stream);
     return it == cursor.end() || it->second == 0 ? 0 : it->second - 1;
   };
-  if (family != nullptr) return ExplainFamily(log, model, *family, *def, pieces, last_of, *projected);
+  if (family != nullptr) return ExplainFamily(log, model, contexts, *family, *def, pieces, last_of, *projected);
   v1::ExplainResponse out;
   rollup::Recomputed total;
   for (const ExplainPiece& p : pieces) {

@@ -17,6 +17,7 @@
 
 #include "absl/status/statusor.h"
 #include "libs/eventlog/event_log.h"
+#include "libs/es/context.h"
 #include "libs/model/enterprise_model.h"
 #include "services/rollups/contribution.h"
 #include "services/rollups/rollup_store.h"
@@ -26,11 +27,14 @@ namespace takt::audit {
 
 // Explains a KPI. Needs the embedded log (positions are stream sequences;
 // on Kafka they are partition offsets): UNIMPLEMENTED otherwise.
-// `production`: the registered contribution (rollup::FindProductionFold).
+// `production`: the registered contribution (rollup::FindProductionFold);
+// `contexts`: every registered context (a family is recomputed from all of
+// a facility's streams in its context).
 absl::StatusOr<v1::ExplainResponse> Explain(eventlog::EventLog& log, bool embedded_log,
                                             const model::EnterpriseModel& model,
                                             const rollup::RollupStore& store,
                                             const rollup::ProductionFold* production,
+                                            const std::vector<es::ContextDescriptor>& contexts,
                                             const v1::ExplainRequest& request);
 
 }  // namespace takt::audit

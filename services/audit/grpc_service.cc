@@ -91,7 +91,7 @@ class AuditServiceImpl final : public v1::AuditService::Service {
     }
     absl::StatusOr<v1::ExplainResponse> r;
     models_->Read([&](const model::EnterpriseModel& m) {
-      r = audit::Explain(*log_, embedded_, m, *store_, production_, *request);
+      r = audit::Explain(*log_, embedded_, m, *store_, production_, contexts_, *request);
     });
     if (!r.ok()) return ToGrpc(r.status());
     *response = *r;

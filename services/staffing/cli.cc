@@ -14,8 +14,10 @@
 #include "absl/strings/str_join.h"
 #include "google/protobuf/util/json_util.h"
 #include "libs/cli/grpc_client.h"
+#include "libs/cli/simulate_steps.h"
 #include "libs/cli/yaml_json.h"
 #include "libs/common/status_macros.h"
+#include "services/staffing/simulate.h"
 #include "takt/staffing/v1/staffing_service.grpc.pb.h"
 
 namespace takt::staffing {
@@ -119,6 +121,7 @@ int RunAssign(const Args& a, std::ostream& out, std::ostream& err) {
   if (a.json) {
     out << cli::ToJson(response) << "\n";
   } else {
+    if (r.publish_size() > 0) out << "published " << r.publish(0).from() << " to " << r.publish(0).to() << "; ";
     out << (a.dry_run ? "would assign " : "assigned ") << response.assigned() << ", unassigned "
         << response.unassigned() << ", unchanged " << response.unchanged() << ", overrides "
         << response.overrides() << "\n";
@@ -303,6 +306,19 @@ absl::StatusOr<v1::ApplyStaffRequest> StaffFromYaml(const std::string& text) {
 }
 
 void AddStaffingCommands(CLI::App& app, int* exit_code) {
+  // takt simulate's staffing part (the same plants and days).
+  cli::AddSimulateStep("staffing", [](const cli::SimulateRun& run, std::ostream& out, std::ostream& err) {
+    if (!cli::TargetFor(run.target, kService).ok()) {
+      out << "staffing: no staffing address in --target; its simulation skipped\n";
+      return 0;
+    }
+    StaffingSimArgs sim;
+    sim.target = run.target;
+    sim.options = {run.facilities, run.days, run.seed, run.start};
+    sim.start = absl::FormatCivilTime(run.start);
+    out << "Staffing and safety (the same plants: people, rosters, attendance, incidents):\n";
+    return RunStaffingSimulate(sim, out, err);
+  });
   auto a = std::make_shared<Args>();
   CLI::App* s = app.add_subcommand(
       "staffing", "People, qualifications, rosters, attendance, safety incidents and erasure");
@@ -374,6 +390,17 @@ void AddStaffingCommands(CLI::App& app, int* exit_code) {
   common(exp);
   facility(exp);
   exp->callback([=] { *exit_code = RunExport(*a, std::cout, std::cerr); });
+
+  auto sim = std::make_shared<StaffingSimArgs>();
+  CLI::App* simulate = s->add_subcommand(
+      "simulate", "The demo plants' people, rosters, attendance and incidents (after takt simulate with the "
+                  "same options), then a summary");
+  simulate->add_option("--target", sim->target, kTargetHelp)->capture_default_str();
+  simulate->add_option("--facilities", sim->options.facilities, "Plants")->check(CLI::Range(1, 200))->capture_default_str();
+  simulate->add_option("--days", sim->options.days, "Production days")->check(CLI::Range(2, 366))->capture_default_str();
+  simulate->add_option("--seed", sim->options.seed, "Random seed")->capture_default_str();
+  simulate->add_option("--start", sim->start, "First production day YYYY-MM-DD (default: days before yesterday)");
+  simulate->callback([=] { *exit_code = RunStaffingSimulate(*sim, std::cout, std::cerr); });
 
   CLI::App* erase = s->add_subcommand(
       "erase", "Erase a person's personal data (GDPR Art. 17): destroys their key, records the erasure");

@@ -117,7 +117,7 @@ absl::Status StaffBook::Apply(const es::Event& e) {
   } else if (type == "TrainingRecorded") {
     v1::TrainingRecorded r;
     TAKT_RETURN_IF_ERROR(Parse(e, r));
-    ++people_[r.person()].trainings;
+    if (trainings_.insert({r.person(), r.course(), r.day()}).second) ++people_[r.person()].trainings;
   } else if (type == "StationRequirementSet") {
     v1::StationRequirementSet r;
     TAKT_RETURN_IF_ERROR(Parse(e, r));
@@ -165,6 +165,7 @@ absl::Status StaffBook::Apply(const es::Event& e) {
     TAKT_RETURN_IF_ERROR(Parse(e, r));
     if (!r.person().empty()) people_[r.person()].incidents.push_back(r.incident());
     const std::string id = r.incident();
+    incidents_[id].original = r;
     incidents_[id].reported = std::move(r);
   } else if (type == "IncidentReclassified") {
     v1::IncidentReclassified r;
@@ -332,7 +333,7 @@ absl::StatusOr<std::vector<es::Event>> DecideIncident(const StaffBook& book, con
     return absl::InvalidArgumentError("days: at most 180 per case (29 CFR 1904.7(b)(3)(vii))");
   }
   if (const Incident* known = book.FindIncident(r.incident()); known != nullptr) {
-    if (SameMessage(known->reported, r)) return std::vector<es::Event>{};
+    if (SameMessage(known->original, r)) return std::vector<es::Event>{};
     return absl::AlreadyExistsError(absl::StrCat(
         "incident ", r.incident(), " is already reported; reclassify it, or report under a new id"));
   }
@@ -406,6 +407,8 @@ absl::StatusOr<std::vector<es::Event>> DecideStaff(const StaffBook& book, const 
       if (!r.qualification().empty() && !book.qualifications().contains(r.qualification())) {
         return absl::NotFoundError(absl::StrCat("qualification ", r.qualification(), " is not defined"));
       }
+      // One record per person, course and day: the same again changes nothing.
+      if (book.HasTraining(r.person(), r.course(), r.day())) return std::vector<es::Event>{};
       return One(r);
     }
     case v1::StaffCommand::kSetRequirement: {

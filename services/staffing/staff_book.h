@@ -64,6 +64,7 @@ struct Person {
 
 struct Incident {
   v1::IncidentReported reported;  // classification and days: the current ones
+  v1::IncidentReported original;  // as first reported (a resent report matches it)
   struct Action {
     v1::IncidentActionAssigned assigned;
     bool done = false;
@@ -112,6 +113,9 @@ class StaffBook {
   bool HasAbsence(const std::string& person, const std::string& day, const std::string& shift) const {
     return absences_.contains({person, day, shift});
   }
+  bool HasTraining(const std::string& person, const std::string& course, const std::string& day) const {
+    return trainings_.contains({person, course, day});
+  }
   // The people assigned to a station on a shift.
   const std::set<std::string>* AssignedAt(const CoverageKey& key) const;
 
@@ -131,6 +135,7 @@ class StaffBook {
   std::map<CoverageKey, std::set<std::string>> at_station_;
   std::map<CoverageKey, Coverage> coverage_;
   std::set<std::tuple<std::string, std::string, std::string>> absences_;  // person, day, shift
+  std::set<std::tuple<std::string, std::string, std::string>> trainings_;  // person, course, day
   std::map<std::string, Incident> incidents_;
 };
 

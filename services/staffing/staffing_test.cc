@@ -11,6 +11,7 @@
 #include "libs/model/enterprise_model.h"
 #include "libs/testing/temp_dir.h"
 #include "rocksdb/db.h"
+#include "services/staffing/cli.h"
 #include "services/staffing/families.h"
 #include "takt/enterprise/v1/model.pb.h"
 
@@ -264,6 +265,42 @@ TEST_F(StaffingTest, ResendsChangeNothingAfterARestart) {
   v1::StaffCommand forged;
   forged.mutable_sealed_person()->set_person("p-3");
   EXPECT_EQ(Apply({forged}).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+// A staff file applied twice (under another request id) changes nothing the
+// second time, whatever the commands.
+TEST_F(StaffingTest, AStaffFileAppliedTwiceChangesNothing) {
+  auto request = StaffFromYaml(R"(
+facility: plant-1
+commands:
+  - define_qualification: {qualification: press-op, name: Press operator, validity_days: 365}
+  - set_requirement: {station: press-1, qualifications: [press-op], min_people: 1}
+  - register_person: {person: p-1, name: Dana, contact: dana@example.com, home_station: press-1}
+  - grant_certification: {person: p-1, qualification: press-op, certificate: PO-1, issued: "2026-01-15"}
+  - record_training: {person: p-1, course: die-change, day: "2026-02-04", hours: 4, qualification: press-op}
+  - record_evaluation: {person: p-1, period: 2026-H1, rating: 4, comments: "Reliable"}
+  - record_absence: {person: p-1, day: "2026-03-02", shift: day, kind: PLANNED, reason: leave}
+  - report_incident: {incident: i-1, person: p-1, station: press-1, occurred: "2026-03-02T08:00:00Z", classification: NEAR_MISS, narrative: "slipped"}
+  - assign_incident_action: {incident: i-1, action: a-1, description: mats, due: "2026-03-09"}
+  - complete_incident_action: {incident: i-1, action: a-1, completed: "2026-03-03"}
+  - reclassify_incident: {incident: i-1, classification: FIRST_AID, reason: plaster after all}
+)");
+  ASSERT_TRUE(request.ok()) << request.status();
+  auto first = staffing_->ApplyStaff(*request, {"hr", kDay + absl::Hours(24)});
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(first->changed(), 11u);
+  const uint64_t head = Head("plant-1.staff");
+  request->set_request_id("again");
+  auto second = staffing_->ApplyStaff(*request, {"hr", kDay + absl::Hours(25)});
+  ASSERT_TRUE(second.ok()) << second.status().ToString();
+  EXPECT_EQ(second->changed(), 0u);
+  EXPECT_EQ(second->unchanged(), 11u);
+  EXPECT_EQ(Head("plant-1.staff"), head);
+  // A file with a mistake names the line and the command.
+  auto bad = StaffFromYaml("facility: plant-1\ncommands:\n  - define_qualification: {qualification: x}\n  - fly: {}\n");
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(absl::StrContains(bad.status().message(), "line 4")) << bad.status();
+  EXPECT_TRUE(absl::StrContains(bad.status().message(), "commands[1]")) << bad.status();
 }
 
 TEST_F(StaffingTest, AttendancePairsPunchesCountsOvertimeAndDedupsAcrossRestarts) {
