@@ -13,6 +13,7 @@
 #include "bench/bench_audit.h"
 #include "bench/bench_log.h"
 #include "bench/bench_quality.h"
+#include "bench/bench_staffing.h"
 #include "bench/bench_service.h"
 #include "libs/cli/serve_command.h"
 #include "libs/cli/kafka_dev.h"
@@ -141,6 +142,32 @@ int RunTakt(int argc, char** argv) {
     auto results = RunQualityBenchmark(bench_quality);
     if (!results.ok()) {
       std::cerr << "takt: bench quality: " << results.status().message() << "\n";
+      exit_code = 2;
+      return;
+    }
+    for (const auto& r : *results) std::cout << FormatBenchResult(r, bench_json) << "\n";
+  });
+
+  BenchStaffingOptions bench_staffing;
+  CLI::App* bench_staffing_cmd = bench->add_subcommand(
+      "staffing", "Attendance punches (durable acks), roster validation, erasing a person");
+  bench_staffing_cmd->add_option("--facilities", bench_staffing.facilities, "Plants")
+      ->check(CLI::Range(1, 50))->capture_default_str();
+  bench_staffing_cmd->add_option("--people", bench_staffing.people, "People per plant")
+      ->check(CLI::Range(3, 100000))->capture_default_str();
+  bench_staffing_cmd->add_option("--days", bench_staffing.days, "Days of rosters and attendance")
+      ->check(CLI::Range(2, 3660))->capture_default_str();
+  bench_staffing_cmd->add_option("--roster-size", bench_staffing.roster_size, "Assignments validated at once")
+      ->check(CLI::Range(1, 10000))->capture_default_str();
+  bench_staffing_cmd->add_option("--queries", bench_staffing.queries, "Roster validations")
+      ->check(CLI::Range(1, 100000))->capture_default_str();
+  bench_staffing_cmd->add_option("--erasures", bench_staffing.erasures, "People erased")
+      ->check(CLI::Range(1, 1000000))->capture_default_str();
+  bench_staffing_cmd->add_flag("--json", bench_json, "One JSON object per line");
+  bench_staffing_cmd->callback([&] {
+    auto results = RunStaffingBenchmark(bench_staffing);
+    if (!results.ok()) {
+      std::cerr << "takt: bench staffing: " << results.status().message() << "\n";
       exit_code = 2;
       return;
     }

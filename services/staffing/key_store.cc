@@ -45,9 +45,52 @@ absl::StatusOr<std::unique_ptr<KeyStore>> KeyStore::Open(const std::string& dir)
   return std::unique_ptr<KeyStore>(new KeyStore(std::move(db)));
 }
 
+KeyStore::KeyStore(std::unique_ptr<storage::RocksHandle> db) : db_(std::move(db)) {
+  purger_ = std::thread([this] { PurgeLoop(); });
+}
+
 KeyStore::~KeyStore() {
+  bool due = false;
+  {
+    absl::MutexLock lock(&purge_mu_);
+    stopping_ = true;
+    due = purge_due_;
+    purge_cv_.SignalAll();
+  }
+  purger_.join();
+  if (due) (void)Purge();
   absl::MutexLock lock(&mu_);
   for (auto& [id, key] : cache_) sodium_memzero(key.data(), key.size());
+}
+
+void KeyStore::PurgeLoop() {
+  for (;;) {
+    {
+      absl::MutexLock lock(&purge_mu_);
+      while (!purge_due_ && !stopping_) purge_cv_.Wait(&purge_mu_);
+      if (stopping_) return;
+      // Let the erasures of the next moment share this purge.
+      purge_cv_.WaitWithTimeout(&purge_mu_, kPurgeDelay);
+      if (stopping_) return;
+    }
+    (void)Purge();
+  }
+}
+
+absl::Status KeyStore::Purge() {
+  {
+    absl::MutexLock lock(&purge_mu_);
+    purge_due_ = false;
+  }
+  // The tombstones go through every level: flush the memtable (its log
+  // file is then deleted), then rewrite every file (the store is small).
+  rocksdb::Status s = db_->db->Flush(rocksdb::FlushOptions());
+  if (!s.ok()) return storage::FromRocks(s, "flushing the key store");
+  rocksdb::CompactRangeOptions compact;
+  compact.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
+  s = db_->db->CompactRange(compact, nullptr, nullptr);
+  if (!s.ok()) return storage::FromRocks(s, "compacting the key store");
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::optional<std::optional<KeyStore::Key>>> KeyStore::Lookup(const std::string& id) {
@@ -108,17 +151,9 @@ absl::Status KeyStore::Destroy(const std::string& facility, const std::string& s
   sync.sync = true;
   rocksdb::Status s = db_->db->Put(sync, id, std::string(1, kTombstone));
   if (!s.ok()) return storage::FromRocks(s, "erasing a key");
-  // Push the tombstone through every level so that no file keeps the old
-  // key: flush the memtable (its log file is then deleted), then rewrite
-  // the files holding this id.
-  s = db_->db->Flush(rocksdb::FlushOptions());
-  if (!s.ok()) return storage::FromRocks(s, "flushing the key store");
-  rocksdb::CompactRangeOptions compact;
-  compact.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
-  const std::string end = id + std::string(1, '\0');
-  rocksdb::Slice begin_slice(id), end_slice(end);
-  s = db_->db->CompactRange(compact, &begin_slice, &end_slice);
-  if (!s.ok()) return storage::FromRocks(s, "compacting the key store");
+  absl::MutexLock purge(&purge_mu_);
+  purge_due_ = true;
+  purge_cv_.Signal();
   return absl::OkStatus();
 }
 

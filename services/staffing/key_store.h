@@ -13,8 +13,9 @@
 //   KeyStore::Open(dir)          opens or creates the store
 //   Seal(keys, f, subject, field, plaintext)   -> v1::Sealed (creates the key)
 //   Unseal(keys, f, sealed)      -> plaintext, or NOT_FOUND once erased
-//   keys.Destroy(f, subject)     erases: the key is overwritten by a
-//                                tombstone, flushed and compacted away
+//   keys.Destroy(f, subject)     erases: the key is replaced by a durable
+//                                tombstone at once, and purged from the
+//                                store's files in the background (Purge())
 //
 // Sealing is deterministic per key: the nonce is a keyed BLAKE2b hash of the
 // field and the plaintext, so the same value of the same person seals to
@@ -40,16 +41,21 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "libs/storage/rocksdb_util.h"
 #include "takt/staffing/v1/events.pb.h"
 
 namespace takt::staffing {
 
 inline constexpr char kErasedText[] = "[erased]";
+// How long after an erasure the background purge runs (erasures in that
+// time share one flush and compaction).
+inline constexpr absl::Duration kPurgeDelay = absl::Milliseconds(200);
 
 class KeyStore {
  public:
@@ -63,13 +69,19 @@ class KeyStore {
   absl::StatusOr<Key> KeyFor(const std::string& facility, const std::string& subject, bool create)
       ABSL_LOCKS_EXCLUDED(mu_);
   // Destroys the subject's key for good (idempotent). When this returns OK
-  // the key's bytes are gone from the store's files.
+  // the key opens nothing any more (its tombstone is synced, the memory
+  // copy wiped); a background purge, within kPurgeDelay, flushes and
+  // compacts the store so that no file keeps the key's bytes.
   absl::Status Destroy(const std::string& facility, const std::string& subject)
       ABSL_LOCKS_EXCLUDED(mu_);
+  // Purges destroyed keys from the store's files now (flush, then a forced
+  // compaction): when it returns OK no file holds a destroyed key.
+  absl::Status Purge() ABSL_LOCKS_EXCLUDED(purge_mu_);
   bool Erased(const std::string& facility, const std::string& subject) ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
-  explicit KeyStore(std::unique_ptr<storage::RocksHandle> db) : db_(std::move(db)) {}
+  explicit KeyStore(std::unique_ptr<storage::RocksHandle> db);
+  void PurgeLoop() ABSL_LOCKS_EXCLUDED(purge_mu_);
   // nullopt: no entry; an empty optional key inside: erased.
   absl::StatusOr<std::optional<std::optional<Key>>> Lookup(const std::string& id)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -78,6 +90,12 @@ class KeyStore {
   std::unique_ptr<storage::RocksHandle> db_;
   // Keys in use (never an erased one).
   std::map<std::string, Key> cache_ ABSL_GUARDED_BY(mu_);
+  // The background purge: Destroy marks it due, PurgeLoop runs it.
+  absl::Mutex purge_mu_;
+  bool purge_due_ ABSL_GUARDED_BY(purge_mu_) = false;
+  bool stopping_ ABSL_GUARDED_BY(purge_mu_) = false;
+  absl::CondVar purge_cv_;
+  std::thread purger_;
 };
 
 absl::StatusOr<v1::Sealed> Seal(KeyStore& keys, const std::string& facility,

@@ -130,25 +130,27 @@ absl::Status StaffBook::Apply(const es::Event& e) {
   } else if (type == "CoverageChanged") {
     v1::CoverageChanged r;
     TAKT_RETURN_IF_ERROR(Parse(e, r));
-    coverage_[{r.day(), r.shift(), r.station()}] = {r.required(), r.assigned(), r.qualified()};
+    MutableDay(r.day()).coverage[{r.shift(), r.station()}] = {r.required(), r.assigned(), r.qualified()};
   } else if (type == "ShiftAssigned") {
     v1::ShiftAssigned r;
     TAKT_RETURN_IF_ERROR(Parse(e, r));
-    if (!r.station().empty()) at_station_[{r.day(), r.shift(), r.station()}].insert(r.person());
-    const std::string person = r.person();
-    assignments_[person][{r.day(), r.shift()}] = std::move(r);
+    DayRoster& day = MutableDay(r.day());
+    if (!r.station().empty()) day.at_station[{r.shift(), r.station()}].insert(r.person());
+    const std::string person = r.person(), shift = r.shift();
+    day.by_person[person][shift] = std::move(r);
   } else if (type == "ShiftUnassigned") {
     v1::ShiftUnassigned r;
     TAKT_RETURN_IF_ERROR(Parse(e, r));
-    auto& mine = assignments_[r.person()];
-    mine.erase({r.day(), r.shift()});
-    if (mine.empty()) assignments_.erase(r.person());
+    DayRoster& day = MutableDay(r.day());
+    if (auto mine = day.by_person.find(r.person()); mine != day.by_person.end()) {
+      mine->second.erase(r.shift());
+      if (mine->second.empty()) day.by_person.erase(mine);
+    }
     if (!r.station().empty()) {
-      const CoverageKey key{r.day(), r.shift(), r.station()};
-      auto it = at_station_.find(key);
-      if (it != at_station_.end()) {
+      auto it = day.at_station.find({r.shift(), r.station()});
+      if (it != day.at_station.end()) {
         it->second.erase(r.person());
-        if (it->second.empty()) at_station_.erase(it);
+        if (it->second.empty()) day.at_station.erase(it);
       }
     }
   } else if (type == "AbsenceRecorded") {
@@ -212,14 +214,62 @@ std::set<std::string> StaffBook::RequiredStations() const {
   return out;
 }
 
-const std::map<ShiftKey, v1::ShiftAssigned>* StaffBook::AssignmentsOf(const std::string& person) const {
-  auto it = assignments_.find(person);
-  return it == assignments_.end() ? nullptr : &it->second;
+const StaffBook::DayRoster* StaffBook::FindDay(const std::string& day) const {
+  auto it = days_.find(day);
+  return it == days_.end() ? nullptr : it->second.get();
+}
+
+StaffBook::DayRoster& StaffBook::MutableDay(const std::string& day) {
+  std::shared_ptr<DayRoster>& d = days_[day];
+  if (d == nullptr) {
+    d = std::make_shared<DayRoster>();
+  } else if (d.use_count() > 1) {
+    d = std::make_shared<DayRoster>(*d);  // shared with another copy: clone
+  }
+  return *d;
+}
+
+const v1::ShiftAssigned* StaffBook::AssignmentOf(const std::string& person, const std::string& day,
+                                                 const std::string& shift) const {
+  const DayRoster* d = FindDay(day);
+  if (d == nullptr) return nullptr;
+  auto p = d->by_person.find(person);
+  if (p == d->by_person.end()) return nullptr;
+  auto a = p->second.find(shift);
+  return a == p->second.end() ? nullptr : &a->second;
+}
+
+void StaffBook::ForEachAssignmentOf(const std::string& person, const std::string& from_day,
+                                    const std::string& to_day,
+                                    const std::function<void(const v1::ShiftAssigned&)>& fn) const {
+  for (auto it = days_.lower_bound(from_day); it != days_.end(); ++it) {
+    if (!to_day.empty() && it->first > to_day) break;
+    auto p = it->second->by_person.find(person);
+    if (p == it->second->by_person.end()) continue;
+    for (const auto& [shift, a] : p->second) fn(a);
+  }
+}
+
+std::optional<Coverage> StaffBook::RecordedCoverage(const CoverageKey& key) const {
+  const DayRoster* d = FindDay(std::get<0>(key));
+  if (d == nullptr) return std::nullopt;
+  auto it = d->coverage.find({std::get<1>(key), std::get<2>(key)});
+  if (it == d->coverage.end()) return std::nullopt;
+  return it->second;
+}
+
+void StaffBook::ForEachRecordedCoverage(
+    const std::string& from_day, const std::function<void(const CoverageKey&, const Coverage&)>& fn) const {
+  for (auto it = days_.lower_bound(from_day); it != days_.end(); ++it) {
+    for (const auto& [key, c] : it->second->coverage) fn({it->first, key.first, key.second}, c);
+  }
 }
 
 const std::set<std::string>* StaffBook::AssignedAt(const CoverageKey& key) const {
-  auto it = at_station_.find(key);
-  return it == at_station_.end() ? nullptr : &it->second;
+  const DayRoster* d = FindDay(std::get<0>(key));
+  if (d == nullptr) return nullptr;
+  auto it = d->at_station.find({std::get<1>(key), std::get<2>(key)});
+  return it == d->at_station.end() ? nullptr : &it->second;
 }
 
 std::vector<std::string> StaffBook::Missing(const std::string& person, absl::CivilDay day,
@@ -529,11 +579,9 @@ std::set<CoverageKey> AffectedCoverage(const StaffBook& book, const v1::StaffCom
                                        const Facts& facts) {
   std::set<CoverageKey> out;
   auto person_from = [&](const std::string& person, const std::string& from) {
-    const auto* mine = book.AssignmentsOf(person);
-    if (mine == nullptr) return;
-    for (const auto& [key, a] : *mine) {
-      if (!a.station().empty() && a.day() >= from) out.insert({a.day(), a.shift(), a.station()});
-    }
+    book.ForEachAssignmentOf(person, from, "", [&](const v1::ShiftAssigned& a) {
+      if (!a.station().empty()) out.insert({a.day(), a.shift(), a.station()});
+    });
   };
   if (c.has_grant_certification()) person_from(c.grant_certification().person(), c.grant_certification().issued());
   if (c.has_revoke_certification()) {
@@ -541,9 +589,9 @@ std::set<CoverageKey> AffectedCoverage(const StaffBook& book, const v1::StaffCom
   }
   if (c.has_set_requirement()) {
     const std::string today = DayText(facts.calendar->ProductionDay(facts.now));
-    for (const auto& [key, figures] : book.recorded_coverage()) {
-      if (std::get<2>(key) == c.set_requirement().station() && std::get<0>(key) >= today) out.insert(key);
-    }
+    book.ForEachRecordedCoverage(today, [&](const CoverageKey& key, const Coverage&) {
+      if (std::get<2>(key) == c.set_requirement().station()) out.insert(key);
+    });
   }
   return out;
 }
@@ -553,9 +601,7 @@ std::vector<es::Event> CoverageEvents(const StaffBook& book, const std::set<Cove
   std::vector<es::Event> out;
   for (const CoverageKey& key : keys) {
     const Coverage now = book.CoverageOf(key);
-    Coverage before;
-    auto it = book.recorded_coverage().find(key);
-    if (it != book.recorded_coverage().end()) before = it->second;
+    const Coverage before = book.RecordedCoverage(key).value_or(Coverage{});
     if (now == before) continue;
     const auto& [day, shift, station] = key;
     v1::CoverageChanged e;
@@ -609,19 +655,15 @@ absl::Status DecideRoster(StaffBook& scratch, es::Decided& out, const v1::Roster
       }
     }
     const std::string day_text = DayText(*day);
-    if (const auto* mine = scratch.AssignmentsOf(a.person()); mine != nullptr) {
-      auto it = mine->find({day_text, a.shift()});
-      if (it != mine->end()) {
-        if (it->second.station() == a.station()) {
-          response.set_unchanged(response.unchanged() + 1);
-        } else {
-          problem(i, a.person(),
-                  absl::StrCat("already assigned to ",
-                               it->second.station().empty() ? "the shift" : "station " + it->second.station(),
-                               " on ", day_text, " ", a.shift(), "; unassign first"));
-        }
-        continue;
+    if (const v1::ShiftAssigned* known = scratch.AssignmentOf(a.person(), day_text, a.shift()); known != nullptr) {
+      if (known->station() == a.station()) {
+        response.set_unchanged(response.unchanged() + 1);
+      } else {
+        problem(i, a.person(),
+                absl::StrCat("already assigned to ", known->station().empty() ? "the shift" : "station " + known->station(),
+                             " on ", day_text, " ", a.shift(), "; unassign first"));
       }
+      continue;
     }
     std::vector<std::string> missing;
     if (!a.station().empty()) {
@@ -656,12 +698,7 @@ absl::Status DecideRoster(StaffBook& scratch, es::Decided& out, const v1::Roster
   for (int i = 0; i < request.unassign_size(); ++i) {
     const v1::Unassignment& u = request.unassign(i);
     auto day = Day("day", u.day());
-    const auto* mine = scratch.AssignmentsOf(u.person());
-    const v1::ShiftAssigned* found = nullptr;
-    if (day.ok() && mine != nullptr) {
-      auto it = mine->find({DayText(*day), u.shift()});
-      if (it != mine->end()) found = &it->second;
-    }
+    const v1::ShiftAssigned* found = day.ok() ? scratch.AssignmentOf(u.person(), DayText(*day), u.shift()) : nullptr;
     if (found == nullptr) {
       problem(i, u.person(), absl::StrCat(u.person(), " is not assigned on ", u.day(), " ", u.shift()));
       continue;

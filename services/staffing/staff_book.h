@@ -25,6 +25,7 @@
 
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -81,8 +82,6 @@ struct Coverage {
 
 // (production day, shift, station).
 using CoverageKey = std::tuple<std::string, std::string, std::string>;
-// (production day, shift).
-using ShiftKey = std::pair<std::string, std::string>;
 
 // What a decision needs from outside the record.
 struct Facts {
@@ -107,9 +106,18 @@ class StaffBook {
                                                const std::string& shift) const;
   // Stations with a requirement.
   std::set<std::string> RequiredStations() const;
-  // A person's assignments, by (day, shift).
-  const std::map<ShiftKey, v1::ShiftAssigned>* AssignmentsOf(const std::string& person) const;
-  const std::map<CoverageKey, Coverage>& recorded_coverage() const { return coverage_; }
+  // A person's assignment on a day and shift, if any.
+  const v1::ShiftAssigned* AssignmentOf(const std::string& person, const std::string& day,
+                                        const std::string& shift) const;
+  // A person's assignments on the days in [from_day, to_day] ("" to_day: to
+  // the last), in day order.
+  void ForEachAssignmentOf(const std::string& person, const std::string& from_day, const std::string& to_day,
+                           const std::function<void(const v1::ShiftAssigned&)>& fn) const;
+  // The coverage last recorded for a station on a shift, if any.
+  std::optional<Coverage> RecordedCoverage(const CoverageKey& key) const;
+  // Every recorded coverage from `from_day` on.
+  void ForEachRecordedCoverage(const std::string& from_day,
+                               const std::function<void(const CoverageKey&, const Coverage&)>& fn) const;
   bool HasAbsence(const std::string& person, const std::string& day, const std::string& shift) const {
     return absences_.contains({person, day, shift});
   }
@@ -131,9 +139,23 @@ class StaffBook {
   std::map<std::string, Person> people_;
   std::map<std::string, v1::QualificationDefined> qualifications_;
   std::map<std::pair<std::string, std::string>, v1::StationRequirementSet> requirements_;
-  std::map<std::string, std::map<ShiftKey, v1::ShiftAssigned>> assignments_;
-  std::map<CoverageKey, std::set<std::string>> at_station_;
-  std::map<CoverageKey, Coverage> coverage_;
+  // The roster of one production day. Days are shared between copies of
+  // the record and cloned on their first change (copy on write): the store
+  // decides every command on a copy (es::AggregateStore), and a copy must
+  // not cost the whole history of rosters. Copies are made and changed
+  // under the store's lock, so a use count of 1 means no other copy holds
+  // the day.
+  struct DayRoster {
+    // person -> shift -> assignment
+    std::map<std::string, std::map<std::string, v1::ShiftAssigned>> by_person;
+    // (shift, station) -> the people assigned
+    std::map<std::pair<std::string, std::string>, std::set<std::string>> at_station;
+    // (shift, station) -> the coverage last recorded
+    std::map<std::pair<std::string, std::string>, Coverage> coverage;
+  };
+  const DayRoster* FindDay(const std::string& day) const;
+  DayRoster& MutableDay(const std::string& day);
+  std::map<std::string, std::shared_ptr<DayRoster>> days_;
   std::set<std::tuple<std::string, std::string, std::string>> absences_;  // person, day, shift
   std::set<std::tuple<std::string, std::string, std::string>> trainings_;  // person, course, day
   std::map<std::string, Incident> incidents_;

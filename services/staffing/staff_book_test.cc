@@ -121,7 +121,7 @@ TEST_F(StaffBookTest, CoverageTheDayAfterACertificateExpires) {
   ASSERT_EQ(Roster(r, &events).problems_size(), 0);
   EXPECT_EQ(book_.CoverageOf({"2026-03-11", "day", "press-1"}), (Coverage{2, 1, 1}));
   // Both shifts of the day were recorded (the late one with nobody).
-  EXPECT_EQ(book_.recorded_coverage().at({"2026-03-11", "late", "press-1"}), (Coverage{2, 0, 0}));
+  EXPECT_EQ(book_.RecordedCoverage({"2026-03-11", "late", "press-1"}).value(), (Coverage{2, 0, 0}));
   int changed = 0;
   for (const auto& e : events) changed += e.type == "takt.staffing.v1.CoverageChanged";
   EXPECT_EQ(changed, 2);

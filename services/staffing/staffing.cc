@@ -39,15 +39,12 @@ absl::Status CheckText(std::string_view field, const std::string& text) {
 int64_t OvertimeOf(const StaffBook& book, const kpi::FacilityCalendar& cal, const std::string& person,
                    absl::Time in, absl::Time out) {
   absl::Duration inside = absl::ZeroDuration();
-  if (const auto* mine = book.AssignmentsOf(person); mine != nullptr) {
-    const std::string first = DayText(cal.ProductionDay(in) - 1);
-    for (auto it = mine->lower_bound({first, ""}); it != mine->end(); ++it) {
-      const absl::Time s = ToTime(it->second.start()), e = ToTime(it->second.end());
-      if (s >= out) break;
-      const absl::Time lo = std::max(s, in), hi = std::min(e, out);
-      if (lo < hi) inside += hi - lo;
-    }
-  }
+  book.ForEachAssignmentOf(person, DayText(cal.ProductionDay(in) - 1), DayText(cal.ProductionDay(out)),
+                           [&](const v1::ShiftAssigned& a) {
+                             const absl::Time lo = std::max(ToTime(a.start()), in);
+                             const absl::Time hi = std::min(ToTime(a.end()), out);
+                             if (lo < hi) inside += hi - lo;
+                           });
   return absl::ToInt64Microseconds((out - in) - inside);
 }
 
@@ -367,13 +364,14 @@ absl::StatusOr<v1::AttendanceAck> Staffing::Ingest(const v1::AttendanceBatch& ba
         continue;
       }
       if (!r.station().empty()) {
-        auto [it, inserted] = station_known.try_emplace(r.station(), false);
-        if (inserted) {
+        auto emplaced = station_known.try_emplace(r.station(), false);
+        bool& known = emplaced.first->second;
+        if (emplaced.second) {
           models_->Read([&](const model::EnterpriseModel& m) {
-            it->second = m.HasWorkUnit(facility, r.station()) || m.HasWorkCenter(facility, r.station());
+            known = m.HasWorkUnit(facility, r.station()) || m.HasWorkCenter(facility, r.station());
           });
         }
-        if (!it->second) {
+        if (!known) {
           reject(i, absl::StatusCode::kNotFound,
                  absl::StrCat("station '", r.station().substr(0, kMaxIdLength), "' is not in ", facility));
           continue;
