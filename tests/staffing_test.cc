@@ -14,6 +14,7 @@
 #include "takt/audit/v1/audit.grpc.pb.h"
 #include "takt/enterprise/v1/enterprise_service.grpc.pb.h"
 #include "takt/rollups/v1/rollups.grpc.pb.h"
+#include "takt/scheduling/v1/planning_service.grpc.pb.h"
 #include "takt/staffing/v1/staffing_service.grpc.pb.h"
 
 namespace takt {
@@ -23,6 +24,7 @@ namespace ev1 = ::takt::enterprise::v1;
 namespace sv1 = ::takt::staffing::v1;
 namespace rv1 = ::takt::rollups::v1;
 namespace av1 = ::takt::audit::v1;
+namespace schv1 = ::takt::scheduling::v1;
 
 constexpr char kCanary[] = "CANARY-E2E-9F1C";
 const absl::Time kShift = absl::FromCivil(absl::CivilSecond(2026, 11, 23, 6, 0, 0), absl::UTCTimeZone());
@@ -298,6 +300,109 @@ TEST_F(StaffingE2eTest, PeopleRosterAttendanceIncidentsRatesAndErasure) {
   ASSERT_TRUE(av1::AuditService::NewStub(channel_)->Verify(&vctx, vr, &verified).ok());
   EXPECT_TRUE(verified.ok());
   EXPECT_GT(verified.events_checked(), 0u);
+}
+
+// Scheduling reads the crew from staffing's record: an order is planned
+// only in a shift whose station has the qualified people it requires, and
+// the proposal names the shift that was short.
+TEST_F(StaffingE2eTest, ProposeScheduleRespectsTheRosteredCrew) {
+  {
+    ev1::ApplyDefinitionsRequest req;
+    auto* p = req.add_definitions()->mutable_product();
+    p->set_product("bracket");
+    p->set_planned_run_time_per_item_us(60'000'000);
+    grpc::ClientContext ctx;
+    ev1::ApplyDefinitionsResponse resp;
+    ASSERT_TRUE(ev1::EnterpriseService::NewStub(channel_)->ApplyDefinitions(&ctx, req, &resp).ok());
+  }
+  auto scheduling = schv1::SchedulingService::NewStub(channel_);
+  {
+    schv1::ExecuteRequest req;
+    req.set_facility("berlin");
+    auto* routing = req.add_commands()->mutable_define_routing();
+    routing->set_product("bracket");
+    auto* step = routing->add_steps();
+    step->set_step("press");
+    step->set_work_center("wc");
+    auto* wo = req.add_commands()->mutable_create_work_order();
+    wo->set_work_order("wo-1");
+    wo->set_product("bracket");
+    wo->set_quantity(60);  // one hour
+    *wo->mutable_release_time() = ToProto(kShift);
+    req.add_commands()->mutable_release_work_order()->set_work_order("wo-1");
+    grpc::ClientContext ctx;
+    schv1::ExecuteResponse resp;
+    grpc::Status s = scheduling->Execute(&ctx, req, &resp);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+  }
+  // The press work center needs one certified press operator per shift;
+  // the roster has one on Tuesday only.
+  sv1::ApplyStaffRequest r;
+  r.set_facility("berlin");
+  auto* q = r.add_commands()->mutable_define_qualification();
+  q->set_qualification("press-op");
+  q->set_name("Press operator");
+  auto* need = r.add_commands()->mutable_set_requirement();
+  need->set_station("wc");
+  need->add_qualifications("press-op");
+  need->set_min_people(1);
+  auto* p = r.add_commands()->mutable_register_person();
+  p->set_person("p-1");
+  p->set_name("Operator one");
+  auto* g = r.add_commands()->mutable_grant_certification();
+  g->set_person("p-1");
+  g->set_qualification("press-op");
+  g->set_certificate("PO-1");
+  g->set_issued("2026-01-01");
+  g->set_expires("2026-12-31");
+  ASSERT_TRUE(Apply(r).ok());
+  {
+    sv1::RosterRequest roster;
+    roster.set_facility("berlin");
+    auto* a = roster.add_assign();
+    a->set_person("p-1");
+    a->set_day("2026-11-24");
+    a->set_shift("early");
+    a->set_station("wc");
+    grpc::ClientContext ctx;
+    sv1::RosterResponse resp;
+    grpc::Status s = staffing_->AssignRoster(&ctx, roster, &resp);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+  }
+  schv1::ScheduleRequest ask;
+  ask.set_facility("berlin");
+  *ask.mutable_horizon_start() = ToProto(kShift);
+  ask.set_horizon_days(7);
+  ask.set_max_iterations(100);
+  ask.set_respect_crew(true);
+  schv1::Schedule plan;
+  {
+    grpc::ClientContext ctx;
+    grpc::Status s = scheduling->ProposeSchedule(&ctx, ask, &plan);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+  }
+  ASSERT_EQ(plan.operations_size(), 1);
+  EXPECT_EQ(ToTime(plan.operations(0).start()), kShift + absl::Hours(24));  // Tuesday 06:00
+  ASSERT_EQ(plan.crew_shortages_size(), 1);
+  EXPECT_EQ(plan.crew_shortages(0).day(), "2026-11-23");
+  EXPECT_EQ(plan.crew_shortages(0).shift(), "early");
+  EXPECT_EQ(plan.crew_shortages(0).station(), "wc");
+  EXPECT_EQ(plan.crew_shortages(0).qualifications(0), "press-op");
+  {
+    schv1::CommitScheduleRequest commit;
+    commit.set_facility("berlin");
+    *commit.mutable_schedule() = plan;
+    grpc::ClientContext ctx;
+    schv1::CommitScheduleResponse resp;
+    grpc::Status s = scheduling->CommitSchedule(&ctx, commit, &resp);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+  }
+  // Without respecting crew the order runs on Monday.
+  ask.set_respect_crew(false);
+  grpc::ClientContext ctx;
+  schv1::Schedule free;
+  ASSERT_TRUE(scheduling->ProposeSchedule(&ctx, ask, &free).ok());
+  EXPECT_EQ(ToTime(free.operations(0).start()), kShift);
 }
 
 TEST_F(StaffingE2eTest, BadInputIsRefusedWithClearErrors) {

@@ -25,11 +25,18 @@ inline std::optional<std::string> FacilityOfPlanStream(const std::string& stream
   return stream.substr(0, stream.size() - n);
 }
 
+// The staffing context keeps a facility's people, qualifications and
+// rosters in stream "<facility>.staff" (its attendance in "<facility>");
+// scheduling reads the crew facts there (services/scheduling/crew.h).
+inline constexpr char kStaffingContext[] = "staffing";
+inline constexpr char kStaffSuffix[] = ".staff";
+inline std::string StaffStream(const std::string& facility) { return facility + kStaffSuffix; }
+
 // Suffixes of the streams contexts derive from a facility id (scheduling's
 // "<f>.plan", quality's "<f>.qms", staffing's "<f>.staff"): no facility id
 // may end in one.
 inline bool HasReservedStreamSuffix(const std::string& id) {
-  for (const char* suffix : {".plan", ".qms", ".staff"}) {
+  for (const char* suffix : {kPlanStreamSuffix, ".qms", kStaffSuffix}) {
     const size_t n = std::char_traits<char>::length(suffix);
     if (id.size() > n && id.compare(id.size() - n, n, suffix) == 0) return true;
   }

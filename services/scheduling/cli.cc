@@ -376,6 +376,9 @@ void AddSchedulingCommands(CLI::App& app, int* exit_code) {
       ->capture_default_str();
   plan_propose->add_option("--horizon-start", sst->plan.horizon_start, "RFC 3339 (default: now)");
   plan_propose->add_option("--horizon-days", sst->plan.horizon_days, "Days of calendar")->capture_default_str();
+  plan_propose->add_flag("--respect-crew", sst->plan.respect_crew,
+                         "Plan a unit only in shifts where its station has the qualified crew the "
+                         "roster requires (takt staffing); lists the shifts that were short");
   plan_propose->add_option("--time-limit", sst->plan.time_limit, "Seconds of search")->capture_default_str();
   plan_propose->add_option("--iterations", sst->plan.iterations, "Stop after this many (deterministic)");
   plan_propose->add_option("--seed", sst->plan.seed, "Random seed")->capture_default_str();

@@ -78,6 +78,8 @@ host::ModuleInfo Module() {
   // The production elements (ISO 22400) of the rollups: its projection and
   // explain's recomputation (recompute.h).
   m.extensions.push_back(ProductionFold());
+  // Crew-aware planning reads staffing's requirements and coverage (crew.h).
+  m.reads = {kStaffingContext};
   m.payload_files = {v1::UnitStateChanged::descriptor()->file(),
                      v1::WorkOrderCreated::descriptor()->file()};
   m.create = [] { return std::make_unique<SchedulingModule>(); };

@@ -6,6 +6,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "libs/common/ids.h"
 #include "libs/common/proto_time.h"
@@ -40,6 +41,23 @@ sched::Time CeilSeconds(int64_t micros) {
 }
 
 absl::Status Invalid(const std::string& what) { return absl::InvalidArgumentError(what); }
+
+// The units some operation of the problem could run on.
+std::set<std::string> OptionUnits(const PlanningProblem& pp) {
+  std::set<std::string> out;
+  for (const auto& op : pp.problem.ops) {
+    for (const auto& option : op.options) out.insert(pp.unit_ids[option.unit]);
+  }
+  return out;
+}
+
+// Whether a crew gap closes one of `units`.
+bool Closes(const CrewGap& gap, const std::set<std::string>& units) {
+  for (const std::string& u : gap.work_units) {
+    if (units.contains(u)) return true;
+  }
+  return false;
+}
 
 // Working windows [start, end) of a facility between two instants: its
 // shifts merged where they touch, or all the time if it defines none.
@@ -411,7 +429,8 @@ absl::Status Planning::Apply(const model::ModelEvent& e) {
 }
 
 absl::StatusOr<PlanningProblem> Planning::BuildProblem(const model::EnterpriseModel& m,
-                                                       absl::Time origin, int horizon_days) const {
+                                                       absl::Time origin, int horizon_days,
+                                                       const CrewFacts* crew) const {
   PlanningProblem out;
   out.origin = origin;
   sched::Problem& p = out.problem;
@@ -424,10 +443,21 @@ absl::StatusOr<PlanningProblem> Planning::BuildProblem(const model::EnterpriseMo
   std::map<std::string, int> unit_index;
   for (size_t i = 0; i < out.unit_ids.size(); ++i) unit_index[out.unit_ids[i]] = static_cast<int>(i);
   const auto shifts = ShiftWindows(m.Calendar(facility_), origin, end);
+  // Crew gaps close units, per unit.
+  std::map<std::string, std::vector<std::pair<absl::Time, absl::Time>>> crew_closed;
+  if (crew != nullptr) {
+    out.crew_gaps = CrewGaps(*crew, m, facility_, origin, end);
+    for (const CrewGap& g : out.crew_gaps) {
+      for (const std::string& u : g.work_units) crew_closed[u].push_back({g.start, g.end});
+    }
+  }
   for (const std::string& u : out.unit_ids) {
     auto windows = shifts;
     for (const auto& x : exceptions_) {
       if (x.work_unit().empty() || x.work_unit() == u) Subtract(&windows, ToTime(x.start()), ToTime(x.end()));
+    }
+    if (auto closed = crew_closed.find(u); closed != crew_closed.end()) {
+      for (const auto& [a, b] : closed->second) Subtract(&windows, a, b);
     }
     std::vector<sched::Interval> iv;
     for (const auto& [a, b] : windows) iv.push_back({secs(a), secs(b)});
@@ -501,7 +531,11 @@ absl::StatusOr<PlanningProblem> Planning::BuildProblem(const model::EnterpriseMo
 }
 
 absl::StatusOr<v1::Schedule> Planning::Propose(const model::EnterpriseModel& m,
-                                               const v1::ScheduleRequest& req, absl::Time now) const {
+                                               const v1::ScheduleRequest& req, absl::Time now,
+                                               const CrewFacts* crew) const {
+  if (req.respect_crew() && crew == nullptr) {
+    return absl::InternalError("respect_crew: the crew facts were not read");
+  }
   sched::SolveOptions o;
   TAKT_ASSIGN_OR_RETURN(o.objective, sched::ParseObjective(req.objective().empty() ? "makespan" : req.objective()));
   if (req.direction().empty() || req.direction() == "forward") {
@@ -524,8 +558,27 @@ absl::StatusOr<v1::Schedule> Planning::Propose(const model::EnterpriseModel& m,
   }
   o.seed = req.seed() == 0 ? 1 : req.seed();
   const absl::Time origin = req.has_horizon_start() ? ToTime(req.horizon_start()) : absl::FromUnixSeconds(absl::ToUnixSeconds(now));
-  TAKT_ASSIGN_OR_RETURN(PlanningProblem pp, BuildProblem(m, origin, req.horizon_days() > 0 ? req.horizon_days() : 90));
-  TAKT_ASSIGN_OR_RETURN(sched::SolveResult r, sched::Solve(pp.problem, o));
+  TAKT_ASSIGN_OR_RETURN(PlanningProblem pp, BuildProblem(m, origin, req.horizon_days() > 0 ? req.horizon_days() : 90,
+                                                         req.respect_crew() ? crew : nullptr));
+  absl::StatusOr<sched::SolveResult> solved = sched::Solve(pp.problem, o);
+  if (!solved.ok() && !pp.crew_gaps.empty()) {
+    // Name the crew gaps behind it: the first few, for the units some
+    // operation could run on.
+    const std::set<std::string> used = OptionUnits(pp);
+    std::vector<std::string> gaps;
+    int total = 0;
+    for (const CrewGap& g : pp.crew_gaps) {
+      if (!Closes(g, used)) continue;
+      if (++total <= 3) gaps.push_back(DescribeGap(g));
+    }
+    if (total > 0) {
+      return absl::Status(solved.status().code(),
+                          absl::StrCat(solved.status().message(), "; crew short in ", total, " shift",
+                                       total == 1 ? "" : "s", ", first ", absl::StrJoin(gaps, "; ")));
+    }
+  }
+  if (!solved.ok()) return solved.status();
+  sched::SolveResult& r = *solved;
   v1::Schedule out;
   out.set_objective(std::string(sched::ObjectiveName(o.objective)));
   out.set_direction(o.direction == sched::Direction::kForward ? "forward" : "backward");
@@ -567,6 +620,27 @@ absl::StatusOr<v1::Schedule> Planning::Propose(const model::EnterpriseModel& m,
   kpis(r.initial, out.mutable_initial_kpis());
   out.set_iterations(r.iterations);
   out.set_note(r.note);
+  if (req.respect_crew()) {
+    out.set_respect_crew(true);
+    const absl::Time plan_end = origin + absl::Seconds(r.kpis.makespan);
+    const std::set<std::string> used = OptionUnits(pp);
+    uint32_t total = 0;
+    for (const CrewGap& g : pp.crew_gaps) {
+      if (g.start >= plan_end || !Closes(g, used)) continue;
+      if (++total > kMaxCrewShortages) continue;
+      auto* x = out.add_crew_shortages();
+      x->set_station(g.station);
+      x->set_day(g.day);
+      x->set_shift(g.shift);
+      *x->mutable_start() = ToProto(g.start);
+      *x->mutable_end() = ToProto(g.end);
+      x->set_required(g.required);
+      x->set_qualified(g.qualified);
+      for (const auto& q : g.qualifications) x->add_qualifications(q);
+      for (const auto& u : g.work_units) x->add_work_units(u);
+    }
+    out.set_crew_shortages_total(total);
+  }
   // The id names the plan's content, so the same plan has the same id.
   std::string content;
   for (const auto& po : out.operations()) content += po.SerializeAsString();
@@ -575,7 +649,11 @@ absl::StatusOr<v1::Schedule> Planning::Propose(const model::EnterpriseModel& m,
 }
 
 absl::StatusOr<model::ModelEvent> Planning::DecideCommit(const model::EnterpriseModel& m,
-                                                         const v1::Schedule& s) const {
+                                                         const v1::Schedule& s,
+                                                         const CrewFacts* crew) const {
+  if (s.respect_crew() && crew == nullptr) {
+    return absl::InternalError("respect_crew: the crew facts were not read");
+  }
   if (!s.has_horizon_start()) return Invalid("schedule: horizon_start is missing");
   if (s.schedule_id().empty()) return Invalid("schedule: schedule_id is missing");
   const absl::Time origin = ToTime(s.horizon_start());
@@ -584,7 +662,7 @@ absl::StatusOr<model::ModelEvent> Planning::DecideCommit(const model::Enterprise
     last_end = std::max<sched::Time>(last_end, absl::ToInt64Seconds(ToTime(po.end()) - origin));
   }
   const int days = static_cast<int>(std::max<int64_t>(90, last_end / 86400 + 2));
-  TAKT_ASSIGN_OR_RETURN(PlanningProblem pp, BuildProblem(m, origin, days));
+  TAKT_ASSIGN_OR_RETURN(PlanningProblem pp, BuildProblem(m, origin, days, s.respect_crew() ? crew : nullptr));
   std::map<std::pair<std::string, std::string>, int> op_index;
   for (size_t i = 0; i < pp.steps.size(); ++i) op_index[pp.steps[i]] = static_cast<int>(i);
   std::map<std::string, int> unit_index;

@@ -20,6 +20,7 @@
 #include "absl/time/time.h"
 #include "libs/common/plan_stream.h"
 #include "libs/model/enterprise_model.h"
+#include "services/scheduling/crew.h"
 #include "services/scheduling/solver/problem.h"
 #include "takt/eventlog/v1/envelope.pb.h"
 #include "takt/scheduling/v1/planning.pb.h"
@@ -31,7 +32,12 @@ struct PlanningProblem {
   absl::Time origin;  // problem time 0; problem times are seconds after it
   std::vector<std::string> unit_ids;                       // by unit index
   std::vector<std::pair<std::string, std::string>> steps;  // (order, step) by op index
+  // The crew gaps that closed units (when planning respects crew).
+  std::vector<CrewGap> crew_gaps;
 };
+
+// The most crew shortages a schedule lists (it counts them all).
+inline constexpr int kMaxCrewShortages = 100;
 
 struct WorkOrderState {
   v1::WorkOrderCreated created;
@@ -59,17 +65,23 @@ class Planning {
   absl::StatusOr<std::vector<model::ModelEvent>> DecideCorrection(
       const v1::CorrectCount& command, const eventlog::v1::Envelope* original) const;
 
-  // The released work orders as a problem, from `origin` over `horizon_days`.
+  // The released work orders as a problem, from `origin` over
+  // `horizon_days`. With `crew`, each unit is also closed in the shifts its
+  // station's crew is short (crew.h).
   absl::StatusOr<PlanningProblem> BuildProblem(const model::EnterpriseModel& model,
-                                               absl::Time origin, int horizon_days) const;
-  // A what-if plan; nothing changes.
+                                               absl::Time origin, int horizon_days,
+                                               const CrewFacts* crew = nullptr) const;
+  // A what-if plan; nothing changes. `crew` is required when the request
+  // respects crew.
   absl::StatusOr<v1::Schedule> Propose(const model::EnterpriseModel& model,
-                                       const v1::ScheduleRequest& request, absl::Time now) const;
+                                       const v1::ScheduleRequest& request, absl::Time now,
+                                       const CrewFacts* crew = nullptr) const;
   // Checks a proposal against the current state (every released order
-  // exactly once, feasible with today's routings and calendars); the event
-  // that commits it.
+  // exactly once, feasible with today's routings and calendars, and crew
+  // when the proposal respected it); the event that commits it.
   absl::StatusOr<model::ModelEvent> DecideCommit(const model::EnterpriseModel& model,
-                                                 const v1::Schedule& schedule) const;
+                                                 const v1::Schedule& schedule,
+                                                 const CrewFacts* crew = nullptr) const;
 
   const std::map<std::string, WorkOrderState>& work_orders() const { return orders_; }
   const std::string& committed_schedule_id() const { return committed_id_; }

@@ -1,5 +1,7 @@
 #include "services/scheduling/planning_store.h"
 
+#include <optional>
+
 #include "absl/strings/str_cat.h"
 #include "libs/common/plan_stream.h"
 #include "libs/common/proto_time.h"
@@ -13,7 +15,8 @@ PlanningStore::PlanningStore(eventlog::EventLog* log, model::ModelStore* models)
       models_(models),
       plans_(log, {.context = kSchedulingContext,
                    .stream = PlanStream,
-                   .initial = [](const std::string& facility) { return Planning(facility); }}) {}
+                   .initial = [](const std::string& facility) { return Planning(facility); }}),
+      crew_(log) {}
 
 absl::Status PlanningStore::CheckKnown(const std::string& facility) {
   if (!models_->KnowsFacility(facility)) {
@@ -61,19 +64,29 @@ absl::StatusOr<v1::Schedule> PlanningStore::Propose(const v1::ScheduleRequest& r
   TAKT_RETURN_IF_ERROR(CheckKnown(request.facility()));
   // Solve outside the store's lock: a what-if takes seconds and changes nothing.
   TAKT_ASSIGN_OR_RETURN(Planning snapshot, plans_.Snapshot(request.facility()));
+  std::optional<CrewFacts> crew;
+  if (request.respect_crew()) {
+    TAKT_ASSIGN_OR_RETURN(crew, crew_.Snapshot(request.facility()));
+  }
   absl::StatusOr<v1::Schedule> out;
-  models_->Read([&](const model::EnterpriseModel& m) { out = snapshot.Propose(m, request, now); });
+  models_->Read([&](const model::EnterpriseModel& m) {
+    out = snapshot.Propose(m, request, now, crew ? &*crew : nullptr);
+  });
   return out;
 }
 
 absl::StatusOr<v1::CommitScheduleResponse> PlanningStore::Commit(
     const v1::CommitScheduleRequest& request, const std::string& actor, absl::Time now) {
   TAKT_RETURN_IF_ERROR(CheckKnown(request.facility()));
+  std::optional<CrewFacts> crew;
+  if (request.schedule().respect_crew()) {
+    TAKT_ASSIGN_OR_RETURN(crew, crew_.Snapshot(request.facility()));
+  }
   auto decide = [&](Planning& scratch, es::Decided& out,
                     v1::CommitScheduleResponse& resp) -> absl::Status {
     absl::StatusOr<model::ModelEvent> event;
     models_->Read([&](const model::EnterpriseModel& m) {
-      event = scratch.DecideCommit(m, request.schedule());
+      event = scratch.DecideCommit(m, request.schedule(), crew ? &*crew : nullptr);
     });
     if (!event.ok()) return event.status();
     resp.set_schedule_id(request.schedule().schedule_id());

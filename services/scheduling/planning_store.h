@@ -15,6 +15,7 @@
 #include "libs/eventlog/event_log.h"
 #include "libs/es/aggregate_store.h"
 #include "libs/model/model_store.h"
+#include "services/scheduling/crew.h"
 #include "services/scheduling/planning.h"
 #include "takt/scheduling/v1/planning_service.pb.h"
 
@@ -42,6 +43,8 @@ class PlanningStore {
   model::ModelStore* models_;
   // Each facility's Planning, from stream "<facility>.plan".
   es::AggregateStore<Planning> plans_;
+  // Each facility's crew, from the staffing context's "<facility>.staff".
+  CrewReader crew_;
 };
 
 }  // namespace takt::scheduling

@@ -5,6 +5,7 @@
 #include "services/scheduling/solver/solver.h"
 #include "takt/enterprise/v1/model.pb.h"
 #include "takt/scheduling/v1/events.pb.h"
+#include "takt/staffing/v1/events.pb.h"
 
 namespace takt::scheduling {
 namespace {
@@ -290,6 +291,86 @@ TEST_F(PlanningTest, AUnitWithNoCapacityBeforeTheHorizonIsReported) {
   auto s = planning_.Propose(model_, Request("makespan", "forward"), kMonday);
   EXPECT_EQ(s.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_NE(s.status().message().find("'bench-1' has no capacity"), std::string::npos) << s.status();
+}
+
+TEST_F(PlanningTest, CrewAwarePlansUseOnlyStaffedShiftsAndNameTheShortOnes) {
+  ASSERT_EQ(*Do(Create("wo-1", "chair", 60, absl::Hours(72))), 1u);
+  ASSERT_EQ(*Do(Release("wo-1")), 1u);
+  // Assembly needs two people with the "glue" qualification on every shift;
+  // the roster staffs only Monday's B shift and Tuesday's A shift.
+  CrewFacts crew;
+  staffing::v1::StationRequirementSet req;
+  req.set_station("assembly");
+  req.set_min_people(2);
+  req.add_qualifications("glue");
+  ASSERT_TRUE(crew.Apply(es::EventOf(req)).ok());
+  for (auto [day, shift, n] : {std::tuple{"2026-03-02", "A", 1}, std::tuple{"2026-03-02", "B", 2},
+                               std::tuple{"2026-03-03", "A", 2}}) {
+    staffing::v1::CoverageChanged c;
+    c.set_day(day);
+    c.set_shift(shift);
+    c.set_station("assembly");
+    c.set_qualified(n);
+    ASSERT_TRUE(crew.Apply(es::EventOf(c)).ok());
+  }
+  v1::ScheduleRequest r = Request("makespan", "forward");
+  r.set_respect_crew(true);
+  // Without the crew facts the request cannot be served.
+  EXPECT_FALSE(planning_.Propose(model_, r, kMonday).ok());
+  auto s = planning_.Propose(model_, r, kMonday, &crew);
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_TRUE(s->respect_crew());
+  // 60 chairs: cut 60 min on a saw from 06:15, then 120 min of assembly,
+  // which cannot start in Monday's A shift (1 of 2 qualified): B at 14:00.
+  for (const auto& op : s->operations()) {
+    if (op.step() != "assemble") continue;
+    EXPECT_EQ(ToTime(op.setup_start()), kMonday + absl::Hours(14));
+  }
+  ASSERT_GE(s->crew_shortages_size(), 1);
+  EXPECT_EQ(s->crew_shortages(0).day(), "2026-03-02");
+  EXPECT_EQ(s->crew_shortages(0).shift(), "A");
+  EXPECT_EQ(s->crew_shortages(0).station(), "assembly");
+  EXPECT_EQ(s->crew_shortages(0).qualified(), 1u);
+  EXPECT_EQ(s->crew_shortages(0).required(), 2u);
+  EXPECT_EQ(s->crew_shortages(0).qualifications(0), "glue");
+  EXPECT_EQ(s->crew_shortages_total(), static_cast<uint32_t>(s->crew_shortages_size()));
+  // The commit checks the plan against the same crew calendars.
+  EXPECT_TRUE(planning_.DecideCommit(model_, *s, &crew).ok());
+  // Ignoring crew, assembly starts in Monday's A shift.
+  auto free = planning_.Propose(model_, Request("makespan", "forward"), kMonday);
+  ASSERT_TRUE(free.ok());
+  EXPECT_EQ(free->crew_shortages_size(), 0);
+  for (const auto& op : free->operations()) {
+    if (op.step() == "assemble") {
+      EXPECT_LT(ToTime(op.end()), kMonday + absl::Hours(14));
+    }
+  }
+  // That plan, marked as respecting crew, is refused at commit.
+  v1::Schedule forged = *free;
+  forged.set_respect_crew(true);
+  auto refused = planning_.DecideCommit(model_, forged, &crew);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition) << refused.status();
+}
+
+TEST_F(PlanningTest, WhenNoShiftHasTheCrewTheErrorNamesStationShiftAndQualification) {
+  ASSERT_EQ(*Do(Create("wo-1", "chair", 10, absl::Hours(72))), 1u);
+  ASSERT_EQ(*Do(Release("wo-1")), 1u);
+  CrewFacts crew;
+  staffing::v1::StationRequirementSet req;
+  req.set_station("bench-1");
+  req.set_min_people(1);
+  req.add_qualifications("glue");
+  ASSERT_TRUE(crew.Apply(es::EventOf(req)).ok());
+  v1::ScheduleRequest r = Request("makespan", "forward");
+  r.set_respect_crew(true);
+  auto s = planning_.Propose(model_, r, kMonday, &crew);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.status().code(), absl::StatusCode::kFailedPrecondition) << s.status();
+  EXPECT_NE(s.status().message().find(
+                "station 'bench-1' on shift A of 2026-03-02: 0 of 1 qualified (glue)"),
+            std::string::npos)
+      << s.status();
+  EXPECT_NE(s.status().message().find("crew short in 28 shifts"), std::string::npos) << s.status();
 }
 
 TEST_F(PlanningTest, CountCorrectionsReferToTheOriginalAndChain) {

@@ -11,12 +11,14 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "google/protobuf/util/json_util.h"
 #include "google/protobuf/util/time_util.h"
 #include "libs/cli/grpc_client.h"
 #include "libs/common/proto_time.h"
 #include "libs/crypto/sha256.h"
 #include "libs/common/ids.h"
+#include "services/scheduling/planning.h"
 #include "services/scheduling/solver/jssp.h"
 #include "services/scheduling/solver/solver.h"
 #include "takt/scheduling/v1/planning_service.grpc.pb.h"
@@ -276,6 +278,23 @@ int RunSchedulePropose(const ScheduleClientArgs& args, std::ostream& out, std::o
       i.makespan_seconds() / 3600.0, i.late_orders(), i.weighted_tardiness_seconds() / 3600.0,
       resp.iterations());
   if (!resp.note().empty()) out << "  note: " << resp.note() << "\n";
+  if (resp.respect_crew()) {
+    out << absl::StrFormat("  crew: %d short shift%s closed units before the plan's end%s\n",
+                           resp.crew_shortages_total(), resp.crew_shortages_total() == 1 ? "" : "s",
+                           resp.crew_shortages_total() == 0 ? "" : ":");
+    int shown = 0;
+    for (const auto& c : resp.crew_shortages()) {
+      if (++shown > 10) {
+        out << "    ... (--json lists up to " << scheduling::kMaxCrewShortages << ")\n";
+        break;
+      }
+      out << absl::StrFormat("    %-10s shift %-6s %-14s %u of %u qualified%s\n", c.day(), c.shift(),
+                             c.station(), c.qualified(), c.required(),
+                             c.qualifications().empty()
+                                 ? std::string()
+                                 : absl::StrCat(" (", absl::StrJoin(c.qualifications(), ", "), ")"));
+    }
+  }
   if (!args.out.empty()) out << "  written to " << args.out << " (commit it with takt schedule commit)\n";
   return 0;
 }

@@ -45,6 +45,7 @@ struct ScheduleClientArgs {
   int64_t iterations = 0;
   uint64_t seed = 1;
   std::string out;  // propose: write the proposal's JSON here (for commit)
+  bool respect_crew = false;  // propose: only in shifts the roster staffs
   bool json = false;
 };
 int RunScheduleApply(const ScheduleClientArgs& args, std::ostream& out, std::ostream& err);

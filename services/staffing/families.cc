@@ -106,8 +106,6 @@ class StaffingFold final : public kpi::Fold {
 
 }  // namespace
 
-std::string StaffStream(const std::string& facility) { return facility + kStaffSuffix; }
-
 std::string FacilityOfStream(const std::string& stream) {
   if (absl::EndsWith(stream, kStaffSuffix)) {
     return stream.substr(0, stream.size() - (sizeof(kStaffSuffix) - 1));

@@ -27,18 +27,17 @@
 #include <string>
 #include <vector>
 
+#include "libs/common/plan_stream.h"
 #include "libs/kpi/family.h"
 
 namespace takt::staffing {
 
-inline constexpr char kStaffingContext[] = "staffing";
 inline constexpr char kStaffingFamily[] = "staffing";
-// The record stream of facility F is F + kStaffSuffix; F holds attendance.
-inline constexpr char kStaffSuffix[] = ".staff";
+// The record stream of facility F is StaffStream(F) (libs/common/plan_stream.h);
+// F holds attendance.
 // The rates' base: hours (in microseconds, the unit of time elements).
 inline constexpr double kRateBaseHours = 200000;
 
-std::string StaffStream(const std::string& facility);
 std::string FacilityOfStream(const std::string& stream);
 
 enum StaffingElement : int {
