@@ -43,18 +43,26 @@ class StaffingFold final : public kpi::Fold {
       out.push_back({facility, unit, at, kpi::Values(kStaffingElementCount, 0)});
       return out.back().values;
     };
+    // Time ending at `end`, split at (UTC) hour boundaries into `element`.
+    auto hours = [&](const std::string& station, absl::Time end, int64_t micros, int element) {
+      absl::Time t = end - absl::Microseconds(micros);
+      while (t < end) {
+        const absl::Time next = std::min(end, absl::FromUnixSeconds((absl::ToUnixSeconds(t) / 3600 + 1) * 3600));
+        delta(station, t)[element] = absl::ToInt64Microseconds(next - t);
+        t = next;
+      }
+    };
     if (type == "takt.staffing.v1.ClockedOut") {
       v1::ClockedOut r;
       TAKT_RETURN_IF_ERROR(Parse(e, r));
-      // The worked interval, split at (UTC) hour boundaries.
       const absl::Time end = ToTime(r.at());
-      absl::Time t = end - absl::Microseconds(r.worked_us());
-      while (t < end) {
-        const absl::Time next = std::min(end, absl::FromUnixSeconds((absl::ToUnixSeconds(t) / 3600 + 1) * 3600));
-        delta(r.station(), t)[kWorked] = absl::ToInt64Microseconds(next - t);
-        t = next;
-      }
+      hours(r.station(), end, r.worked_us(), kWorked);
       if (r.overtime_us() > 0) delta(r.station(), end)[kOvertime] = r.overtime_us();
+      if (r.job_booked_us() > 0) hours(r.station(), end, r.job_booked_us(), kBooked);
+    } else if (type == "takt.staffing.v1.JobEnded") {
+      v1::JobEnded r;
+      TAKT_RETURN_IF_ERROR(Parse(e, r));
+      hours(r.station(), ToTime(r.at()), r.booked_us(), kBooked);
     } else if (type == "takt.staffing.v1.ShiftAssigned" || type == "takt.staffing.v1.ShiftUnassigned") {
       const bool assigned = type == "takt.staffing.v1.ShiftAssigned";
       v1::ShiftAssigned a;
@@ -134,7 +142,8 @@ std::vector<kpi::FamilyRegistration> Families() {
                {"NEAR_MISSES", false},
                {"FIRST_AID", false},
                {"ACTIONS_DONE", false},
-               {"ACTIONS_ON_TIME", false}}};
+               {"ACTIONS_ON_TIME", false},
+               {"BOOKED", true}}};
   auto kpi = [&](std::string id, std::string name, std::string unit, kpi::Better better,
                  std::string ref, std::string formula, std::vector<int> num, std::vector<int> den,
                  double scale) {
@@ -168,6 +177,9 @@ std::vector<kpi::FamilyRegistration> Families() {
       "roster", "QUALIFIED / ASSIGNED", {kQualified}, {kAssigned}, 100.0);
   kpi("absenteeism", "Unplanned absence rate", "%", kpi::Better::kLower, "attendance",
       "ABSENT_UNPLANNED / SCHEDULED", {kAbsentUnplanned}, {kScheduled}, 100.0);
+  kpi("worker_efficiency", "Worker efficiency", "%", kpi::Better::kHigher,
+      "ISO 22400-2 (APWT / APAT); labour booked with JOB_START/JOB_END punches",
+      "BOOKED / WORKED", {kBooked}, {kWorked}, 100.0);
   kpi("overtime_ratio", "Overtime ratio", "%", kpi::Better::kLower, "attendance",
       "OVERTIME / WORKED", {kOvertime}, {kWorked}, 100.0);
   r.fold = [] { return std::make_unique<StaffingFold>(); };

@@ -59,6 +59,7 @@ enum StaffingElement : int {
   kFirstAid,
   kActionsDone,
   kActionsOnTime,
+  kBooked,  // labour booked on work orders (ISO 22400 APWT), microseconds
   kStaffingElementCount
 };
 

@@ -139,6 +139,35 @@ TEST_F(FamiliesTest, WorkedTimeIsSplitAtHourBoundaries) {
   EXPECT_DOUBLE_EQ(Kpi("overtime_ratio", v), 20.0);
 }
 
+// ISO 22400-2 worker efficiency = APWT / APAT: 2 h booked on one job, then
+// a job left open 3 h 30 min until the clock-out, in 8 h attended: 68.75 %.
+TEST_F(FamiliesTest, WorkerEfficiencyIsBookedOverAttendedTime) {
+  v1::JobEnded job;
+  job.set_person("p");
+  job.set_work_order("wo-1");
+  *job.mutable_started() = ToProto(kT + absl::Minutes(30));
+  *job.mutable_at() = ToProto(kT + absl::Minutes(150));
+  job.set_booked_us(absl::ToInt64Microseconds(absl::Hours(2)));
+  auto deltas = Fold("plant", job);
+  // 06:30-08:30 split at the hours: 30 + 60 + 30 minutes.
+  ASSERT_EQ(deltas.size(), 3u);
+  EXPECT_EQ(deltas[0].values[kBooked], absl::ToInt64Microseconds(absl::Minutes(30)));
+  v1::ClockedOut out;
+  out.set_person("p");
+  *out.mutable_clocked_in() = ToProto(kT);
+  *out.mutable_at() = ToProto(kT + absl::Hours(8));
+  out.set_worked_us(absl::ToInt64Microseconds(absl::Hours(8)));
+  out.set_job_work_order("wo-2");
+  out.set_job_booked_us(absl::ToInt64Microseconds(absl::Minutes(210)));
+  auto more = Fold("plant", out);
+  deltas.insert(deltas.end(), more.begin(), more.end());
+  const kpi::Values v = Sum(deltas);
+  EXPECT_EQ(v[kBooked], absl::ToInt64Microseconds(absl::Minutes(330)));
+  EXPECT_DOUBLE_EQ(Kpi("worker_efficiency", v), 68.75);
+  // Nobody booked anything: 0 %, not undefined (attendance is there).
+  EXPECT_DOUBLE_EQ(Kpi("worker_efficiency", Sum(Worked("plant", absl::Hours(8)))), 0);
+}
+
 TEST_F(FamiliesTest, CoverageFoldsTheDifferenceCappedAtTheRequirement) {
   v1::CoverageChanged c;
   c.set_station("press-1");

@@ -140,7 +140,13 @@ StaffingSimulation SimulateStaffing(const StaffingSimOptions& o) {
           const absl::Time in = instance->interval.start - absl::Minutes(uniform(0, 10));
           const absl::Time leave =
               instance->interval.end + absl::Minutes(uniform(0, 99) < 10 ? uniform(30, 120) : uniform(0, 10));
-          for (auto [kind, at] : {std::pair{v1::IN, in}, std::pair{v1::OUT, leave}}) {
+          // Labour booked on the shift's work order from a quarter hour
+          // after clocking in to a varying time before leaving.
+          const std::string order = absl::StrCat("wo-", DayText(day), "-", shifts[si], "-", stations[ui]);
+          const absl::Time job_start = in + absl::Minutes(15);
+          const absl::Time job_end = instance->interval.end - absl::Minutes(uniform(15, 75));
+          for (auto [kind, at] : {std::pair{v1::IN, in}, std::pair{v1::JOB_START, job_start},
+                                  std::pair{v1::JOB_END, job_end}, std::pair{v1::OUT, leave}}) {
             auto* r = batch.add_records();
             r->set_source_id(absl::StrCat("clock-", f));
             r->set_source_sequence(++sequence);
@@ -148,6 +154,7 @@ StaffingSimulation SimulateStaffing(const StaffingSimOptions& o) {
             r->set_kind(kind);
             *r->mutable_at() = ToProto(at);
             r->set_station(stations[ui]);
+            if (kind == v1::JOB_START || kind == v1::JOB_END) r->set_work_order(order);
           }
         }
       }
@@ -318,7 +325,7 @@ int RunStaffingSimulate(const StaffingSimArgs& args, std::ostream& out, std::ost
     q.set_scope("enterprise");
     q.set_by("child");
     for (const char* k : {"safety_trir", "safety_dart", "safety_recordable_cases", "hours_worked",
-                          "staffing_coverage", "overtime_ratio", "absenteeism"}) {
+                          "staffing_coverage", "overtime_ratio", "absenteeism", "worker_efficiency"}) {
       q.add_kpis(k);
     }
     q.set_from(from);
@@ -341,17 +348,17 @@ int RunStaffingSimulate(const StaffingSimArgs& args, std::ostream& out, std::ost
   };
   out << "Safety and labour by region (cases and hours pooled, per 200,000 h worked; a few days of a few\n"
          "plants is a small sample):\n";
-  out << absl::StrFormat("  %-18s %8s %8s %10s %10s %9s %9s %12s\n", "region", "TRIR", "DART", "recordable",
-                         "hours", "coverage%", "overtime%", "absenteeism%");
+  out << absl::StrFormat("  %-18s %8s %8s %10s %10s %9s %9s %12s %11s\n", "region", "TRIR", "DART", "recordable",
+                         "hours", "coverage%", "overtime%", "absenteeism%", "efficiency%");
   std::vector<const rollups::v1::Row*> rows;
   for (const auto& r : by_region.rows()) rows.push_back(&r);
   rows.push_back(&by_region.total());
   for (const auto* r : rows) {
-    out << absl::StrFormat("  %-18s %8s %8s %10s %10s %9s %9s %12s\n", r->label().empty() ? "enterprise" : r->label(),
+    out << absl::StrFormat("  %-18s %8s %8s %10s %10s %9s %9s %12s %11s\n", r->label().empty() ? "enterprise" : r->label(),
                            value(*r, "safety_trir"), value(*r, "safety_dart"),
                            value(*r, "safety_recordable_cases"), value(*r, "hours_worked"),
                            value(*r, "staffing_coverage"), value(*r, "overtime_ratio"),
-                           value(*r, "absenteeism"));
+                           value(*r, "absenteeism"), value(*r, "worker_efficiency"));
   }
   return 0;
 }

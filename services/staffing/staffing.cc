@@ -18,14 +18,19 @@ namespace {
 
 constexpr char kClockedInType[] = "takt.staffing.v1.ClockedIn";
 constexpr char kClockedOutType[] = "takt.staffing.v1.ClockedOut";
+constexpr char kJobStartedType[] = "takt.staffing.v1.JobStarted";
+constexpr char kJobEndedType[] = "takt.staffing.v1.JobEnded";
 constexpr int kMaxCoverageDays = 93;
 const absl::Time kEarliest = absl::FromCivil(absl::CivilDay(2000, 1, 1), absl::UTCTimeZone());
 
-size_t PunchHash(const std::string& person, int kind, absl::Time at, const std::string& station) {
+// The content of a punch, for telling a resend from a conflicting record
+// under the same source key: who, what, when, and the work order a job
+// starts on. Not the station, which a recorded event may have taken from
+// the clock-in (a punch without one).
+size_t PunchHash(const std::string& person, int kind, absl::Time at, const std::string& job_work_order) {
   return std::hash<std::string>()(absl::StrCat(person, std::string(1, '\0'), kind, std::string(1, '\0'),
-                                               absl::ToUnixMicros(at), std::string(1, '\0'), station));
+                                               absl::ToUnixMicros(at), std::string(1, '\0'), job_work_order));
 }
-
 std::string DayText(absl::CivilDay d) { return absl::FormatCivilTime(d); }
 
 absl::Status CheckText(std::string_view field, const std::string& text) {
@@ -250,16 +255,31 @@ absl::StatusOr<Staffing::FacilityState*> Staffing::Load(Slot& slot, const std::s
     for (const auto& logged : events) {
       const auto& e = logged.envelope;
       f->head = e.sequence();
+      auto& seen = f->seen[e.source_id()][e.source_sequence()];
       if (e.event_type() == kClockedInType) {
         v1::ClockedIn r;
         if (!r.ParseFromString(e.payload())) return absl::DataLossError("a ClockedIn does not parse");
-        f->open[r.person()] = {ToTime(r.at()), r.station()};
-        f->seen[e.source_id()][e.source_sequence()] = PunchHash(r.person(), v1::IN, ToTime(r.at()), r.station());
+        f->open[r.person()] = {ToTime(r.at()), r.station(), std::nullopt};
+        seen = PunchHash(r.person(), v1::IN, ToTime(r.at()), "");
       } else if (e.event_type() == kClockedOutType) {
         v1::ClockedOut r;
         if (!r.ParseFromString(e.payload())) return absl::DataLossError("a ClockedOut does not parse");
         f->open.erase(r.person());
-        f->seen[e.source_id()][e.source_sequence()] = PunchHash(r.person(), v1::OUT, ToTime(r.at()), r.station());
+        seen = PunchHash(r.person(), v1::OUT, ToTime(r.at()), "");
+      } else if (e.event_type() == kJobStartedType) {
+        v1::JobStarted r;
+        if (!r.ParseFromString(e.payload())) return absl::DataLossError("a JobStarted does not parse");
+        if (auto o = f->open.find(r.person()); o != f->open.end()) {
+          o->second.job = OpenJob{ToTime(r.at()), r.station(), r.work_order()};
+        }
+        seen = PunchHash(r.person(), v1::JOB_START, ToTime(r.at()), r.work_order());
+      } else if (e.event_type() == kJobEndedType) {
+        v1::JobEnded r;
+        if (!r.ParseFromString(e.payload())) return absl::DataLossError("a JobEnded does not parse");
+        if (auto o = f->open.find(r.person()); o != f->open.end()) o->second.job.reset();
+        seen = PunchHash(r.person(), v1::JOB_END, ToTime(r.at()), "");
+      } else {
+        f->seen[e.source_id()].erase(e.source_sequence());
       }
     }
   }
@@ -320,9 +340,15 @@ absl::StatusOr<v1::AttendanceAck> Staffing::Ingest(const v1::AttendanceBatch& ba
         reject(i, absl::StatusCode::kInvalidArgument, "source_sequence must be set (from 1)");
         continue;
       }
-      if (r.kind() != v1::IN && r.kind() != v1::OUT) {
-        reject(i, absl::StatusCode::kInvalidArgument, "kind must be IN or OUT");
+      if (r.kind() != v1::IN && r.kind() != v1::OUT && r.kind() != v1::JOB_START && r.kind() != v1::JOB_END) {
+        reject(i, absl::StatusCode::kInvalidArgument, "kind must be IN, OUT, JOB_START or JOB_END");
         continue;
+      }
+      if (r.kind() == v1::JOB_START || !r.work_order().empty()) {
+        if (absl::Status s = ValidateId("work_order", r.work_order()); !s.ok()) {
+          reject(i, absl::StatusCode::kInvalidArgument, std::string(s.message()));
+          continue;
+        }
       }
       if (!r.has_at()) {
         reject(i, absl::StatusCode::kInvalidArgument, "at must be set");
@@ -338,7 +364,7 @@ absl::StatusOr<v1::AttendanceAck> Staffing::Ingest(const v1::AttendanceBatch& ba
                absl::StrCat("at ", absl::FormatTime(at), " is before 2000-01-01 (a clock reset?)"));
         continue;
       }
-      const size_t hash = PunchHash(r.person(), r.kind(), at, r.station());
+      const size_t hash = PunchHash(r.person(), r.kind(), at, r.kind() == v1::JOB_START ? r.work_order() : "");
       const size_t* recorded = nullptr;
       if (auto s = f->seen.find(r.source_id()); s != f->seen.end()) {
         if (auto k = s->second.find(r.source_sequence()); k != s->second.end()) recorded = &k->second;
@@ -402,7 +428,63 @@ absl::StatusOr<v1::AttendanceAck> Staffing::Ingest(const v1::AttendanceBatch& ba
         in.set_station(r.station());
         e.set_event_type(kClockedInType);
         e.set_payload(in.SerializeAsString());
-        opened[r.person()] = Open{at, r.station()};
+        opened[r.person()] = Open{at, r.station(), std::nullopt};
+      } else if (r.kind() == v1::JOB_START) {
+        if (!open) {
+          reject(i, absl::StatusCode::kFailedPrecondition,
+                 absl::StrCat(r.person(), " is not clocked in (a job starts after the clock-in)"));
+          continue;
+        }
+        if (open->job) {
+          reject(i, absl::StatusCode::kFailedPrecondition,
+                 absl::StrCat(r.person(), " is on work order '", open->job->work_order, "' since ",
+                              absl::FormatTime(open->job->at), "; end it first"));
+          continue;
+        }
+        if (at < open->at) {
+          reject(i, absl::StatusCode::kInvalidArgument,
+                 absl::StrCat("job start at ", absl::FormatTime(at), " is before the clock-in at ",
+                              absl::FormatTime(open->at)));
+          continue;
+        }
+        v1::JobStarted job;
+        job.set_person(r.person());
+        *job.mutable_at() = r.at();
+        job.set_station(r.station().empty() ? open->station : r.station());
+        job.set_work_order(r.work_order());
+        open->job = OpenJob{at, job.station(), r.work_order()};
+        e.set_event_type(kJobStartedType);
+        e.set_payload(job.SerializeAsString());
+        opened[r.person()] = *open;
+      } else if (r.kind() == v1::JOB_END) {
+        if (!open || !open->job) {
+          reject(i, absl::StatusCode::kFailedPrecondition,
+                 absl::StrCat(r.person(), " has no job open (send the job start first)"));
+          continue;
+        }
+        if (!r.work_order().empty() && r.work_order() != open->job->work_order) {
+          reject(i, absl::StatusCode::kFailedPrecondition,
+                 absl::StrCat(r.person(), " is on work order '", open->job->work_order, "', not '",
+                              r.work_order(), "'"));
+          continue;
+        }
+        if (at < open->job->at) {
+          reject(i, absl::StatusCode::kInvalidArgument,
+                 absl::StrCat("job end at ", absl::FormatTime(at), " is before its start at ",
+                              absl::FormatTime(open->job->at)));
+          continue;
+        }
+        v1::JobEnded job;
+        job.set_person(r.person());
+        *job.mutable_at() = r.at();
+        job.set_station(open->job->station);
+        job.set_work_order(open->job->work_order);
+        *job.mutable_started() = ToProto(open->job->at);
+        job.set_booked_us(absl::ToInt64Microseconds(at - open->job->at));
+        e.set_event_type(kJobEndedType);
+        e.set_payload(job.SerializeAsString());
+        open->job.reset();
+        opened[r.person()] = *open;
       } else {
         if (!open) {
           reject(i, absl::StatusCode::kFailedPrecondition,
@@ -415,6 +497,12 @@ absl::StatusOr<v1::AttendanceAck> Staffing::Ingest(const v1::AttendanceBatch& ba
                               absl::FormatTime(open->at)));
           continue;
         }
+        if (open->job && at < open->job->at) {
+          reject(i, absl::StatusCode::kInvalidArgument,
+                 absl::StrCat("clock-out at ", absl::FormatTime(at), " is before the open job's start at ",
+                              absl::FormatTime(open->job->at)));
+          continue;
+        }
         if (at - open->at > kMaxShift) {
           reject(i, absl::StatusCode::kOutOfRange,
                  absl::StrCat("clock-out ", absl::FormatDuration(at - open->at),
@@ -425,6 +513,10 @@ absl::StatusOr<v1::AttendanceAck> Staffing::Ingest(const v1::AttendanceBatch& ba
         out.set_person(r.person());
         *out.mutable_at() = r.at();
         out.set_station(r.station().empty() ? open->station : r.station());
+        if (open->job) {
+          out.set_job_work_order(open->job->work_order);
+          out.set_job_booked_us(absl::ToInt64Microseconds(at - open->job->at));
+        }
         *out.mutable_clocked_in() = ToProto(open->at);
         out.set_worked_us(absl::ToInt64Microseconds(at - open->at));
         out.set_overtime_us(OvertimeOf(book, *calendar, r.person(), open->at, at));

@@ -28,6 +28,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/base/thread_annotations.h"
@@ -76,9 +77,17 @@ class Staffing {
   absl::Status CompleteErasures(const std::string& facility);
 
  private:
+  // A job (labour booking) open on a work order.
+  struct OpenJob {
+    absl::Time at;
+    std::string station;
+    std::string work_order;
+  };
+  // A person's open clock-in, and the job open within it.
   struct Open {
     absl::Time at;
     std::string station;
+    std::optional<OpenJob> job;
   };
   struct FacilityState {
     uint64_t head = 0;

@@ -359,6 +359,67 @@ TEST_F(StaffingTest, AttendancePairsPunchesCountsOvertimeAndDedupsAcrossRestarts
   EXPECT_EQ(staffing_->Ingest(empty, kDay, "g").status().code(), absl::StatusCode::kNotFound);
 }
 
+TEST_F(StaffingTest, JobClockingBooksLabourOnWorkOrdersWithinAttendance) {
+  ASSERT_TRUE(Apply({Person("p-1", "Ada"), Person("p-2", "Bob")}).ok());
+  auto job = [&](uint64_t seq, const std::string& person, v1::PunchKind kind, absl::Time at,
+                 const std::string& wo) {
+    v1::AttendanceRecord r = Punch(seq, person, kind, at);
+    r.clear_station();  // job punches take the clock-in's station
+    r.set_work_order(wo);
+    return r;
+  };
+  v1::AttendanceRecord out = Punch(6, "p-1", v1::OUT, kDay + absl::Hours(8));
+  out.clear_station();
+  const std::vector<v1::AttendanceRecord> day = {
+      Punch(1, "p-1", v1::IN, kDay),
+      job(2, "p-1", v1::JOB_START, kDay + absl::Minutes(30), "wo-1"),
+      job(3, "p-1", v1::JOB_END, kDay + absl::Minutes(150), "wo-1"),
+      job(4, "p-1", v1::JOB_START, kDay + absl::Minutes(270), "wo-2"),
+      job(5, "p-1", v1::JOB_START, kDay + absl::Minutes(280), "wo-3"),  // wo-2 is open
+      out,                                                               // ends wo-2
+      job(7, "p-2", v1::JOB_START, kDay, "wo-1"),                        // not clocked in
+      job(8, "p-1", v1::JOB_END, kDay + absl::Hours(9), ""),             // no job open
+      job(9, "p-1", v1::JOB_START, kDay, "../wo")};                      // bad id
+  auto ack = Send(day);
+  ASSERT_TRUE(ack.ok()) << ack.status();
+  EXPECT_EQ(ack->accepted(), 5u);
+  ASSERT_EQ(ack->rejected_size(), 4);
+  EXPECT_TRUE(absl::StrContains(ack->rejected(0).reason(), "is on work order 'wo-2'")) << ack->rejected(0).reason();
+  EXPECT_TRUE(absl::StrContains(ack->rejected(1).reason(), "not clocked in"));
+  EXPECT_TRUE(absl::StrContains(ack->rejected(2).reason(), "no job open"));
+  EXPECT_EQ(ack->rejected(3).code(), static_cast<int>(absl::StatusCode::kInvalidArgument));
+  auto events = log_->ReadStream({kStaffingContext, "plant-1"}, 1, 10);
+  ASSERT_TRUE(events.ok());
+  ASSERT_EQ(events->size(), 5u);
+  v1::JobEnded ended;
+  ASSERT_TRUE(ended.ParseFromString((*events)[2].envelope.payload()));
+  EXPECT_EQ(ended.work_order(), "wo-1");
+  EXPECT_EQ(ended.station(), "press-1");  // the clock-in's
+  EXPECT_EQ(ended.booked_us(), absl::ToInt64Microseconds(absl::Hours(2)));
+  v1::ClockedOut clocked_out;
+  ASSERT_TRUE(clocked_out.ParseFromString((*events)[4].envelope.payload()));
+  EXPECT_EQ(clocked_out.job_work_order(), "wo-2");
+  EXPECT_EQ(clocked_out.job_booked_us(), absl::ToInt64Microseconds(absl::Minutes(210)));
+  EXPECT_EQ(clocked_out.station(), "press-1");
+
+  // After a restart the same day resent is all duplicates (including the
+  // punches that named no station), and nothing is recorded twice.
+  Restart();
+  ack = Send({day[0], day[1], day[2], day[3], day[5]});
+  ASSERT_TRUE(ack.ok()) << ack.status();
+  EXPECT_EQ(ack->duplicates(), 5u) << (ack->rejected_size() ? ack->rejected(0).reason() : "");
+  EXPECT_EQ(Head("plant-1"), 5u);
+  // The open job survived a restart too.
+  ASSERT_EQ(Send({Punch(10, "p-1", v1::IN, kDay + absl::Hours(20))})->accepted(), 1u);
+  Restart();
+  ASSERT_EQ(Send({job(11, "p-1", v1::JOB_START, kDay + absl::Hours(21), "wo-4")})->accepted(), 1u);
+  Restart();
+  ack = Send({job(12, "p-1", v1::JOB_START, kDay + absl::Hours(22), "wo-5")});
+  ASSERT_TRUE(ack.ok());
+  ASSERT_EQ(ack->rejected_size(), 1);
+  EXPECT_TRUE(absl::StrContains(ack->rejected(0).reason(), "'wo-4'")) << ack->rejected(0).reason();
+}
+
 TEST_F(StaffingTest, ARosterWithARefusalRecordsNothingAndDryRunListsAll) {
   v1::StaffCommand q;
   q.mutable_define_qualification()->set_qualification("press");
