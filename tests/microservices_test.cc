@@ -15,6 +15,7 @@
 #include "gtest/gtest.h"
 #include "libs/kpi/registry.h"
 #include "libs/testing/child_process.h"
+#include "libs/testing/kafka_topics.h"
 #include "libs/testing/temp_dir.h"
 #include "takt/quality/v1/quality_service.grpc.pb.h"
 #include "takt/rollups/v1/rollups.grpc.pb.h"
@@ -179,6 +180,19 @@ TEST_F(MicroservicesTest, SeparateProcessesOnKafkaAnswerLikeTheEmbeddedLog) {
   Simulate(targets);
   QualitySimulate("quality=" + quality + ",rollups=" + rollups);
   StaffingSimulate("staffing=" + staffing + ",rollups=" + rollups);
+  // Personal data never reaches a Kafka topic in the clear: the simulated
+  // people's names ("Operator 1 of ... (synthetic)") and contacts are
+  // sealed before they are appended, while the qualification names beside
+  // them are plain (the control that the scan reads staffing's records).
+  {
+    size_t messages = 0;
+    auto bytes = testing::ReadAllTopics(bootstrap, &messages);
+    ASSERT_TRUE(bytes.ok()) << bytes.status();
+    EXPECT_GT(messages, 1000u);
+    EXPECT_NE(bytes->find("Press operator"), std::string::npos);
+    EXPECT_EQ(bytes->find("(synthetic)"), std::string::npos);
+    EXPECT_EQ(bytes->find("op1@"), std::string::npos);
+  }
   // Capability pooled over the enterprise: the quality process keeps its own
   // projection of the capability moments (no rollups in it), and answers
   // like the single process.
