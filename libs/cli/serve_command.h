@@ -9,12 +9,13 @@
 #include <ostream>
 #include <string>
 #include <vector>
+#include "libs/common/default_address.h"
 
 namespace takt::cli {
 
 struct ServeArgs {
   std::string data_dir = "takt-data";
-  std::string listen = "127.0.0.1:7470";
+  std::string listen = kDefaultAddress;
   std::string kafka_brokers;  // empty: the embedded log
   std::string owner_id = "serve";
   std::vector<std::string> services;  // empty: all

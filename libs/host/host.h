@@ -17,13 +17,14 @@
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
 #include "libs/host/module.h"
+#include "libs/common/default_address.h"
 
 namespace takt::host {
 
 struct ServerOptions {
   // Rollups, signing keys and (embedded mode) the log live here.
   std::string data_dir = "takt-data";
-  std::string listen = "127.0.0.1:7470";
+  std::string listen = kDefaultAddress;
   // Non-empty: the log is Kafka (topics takt.<context>.v1 must exist) and
   // this process owns the enterprise and scheduling streams under
   // transactional id takt-<owner_id>.

@@ -9,6 +9,7 @@
 #include <ostream>
 #include <string>
 #include <vector>
+#include "libs/common/default_address.h"
 
 namespace CLI {
 class App;
@@ -17,7 +18,7 @@ class App;
 namespace takt::cli {
 
 struct AuditArgs {
-  std::string target = "127.0.0.1:7470";
+  std::string target = kDefaultAddress;
   std::string facility;
   std::vector<std::string> contexts;
   std::vector<std::string> types;

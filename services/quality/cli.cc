@@ -22,6 +22,7 @@
 #include "services/quality/simulate.h"
 #include "services/quality/spc.h"
 #include "takt/quality/v1/quality_service.grpc.pb.h"
+#include "libs/common/default_address.h"
 
 namespace takt::quality {
 namespace {
@@ -32,7 +33,7 @@ constexpr char kTargetHelp[] =
 constexpr int kBatch = 1000;
 
 struct Args {
-  std::string target = "localhost:50051";
+  std::string target = kDefaultAddress;
   std::string product;
   std::string file, facility, characteristic, from, to, reason, scope = "enterprise";
   bool json = false, dry_run = false, open_only = false;

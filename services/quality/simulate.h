@@ -19,6 +19,7 @@
 
 #include "absl/time/civil_time.h"
 #include "takt/quality/v1/quality_service.pb.h"
+#include "libs/common/default_address.h"
 
 namespace takt::quality {
 
@@ -39,7 +40,7 @@ struct QualitySimulation {
 QualitySimulation SimulateQuality(const QualitySimOptions& options);
 
 struct QualitySimArgs {
-  std::string target = "localhost:50051";
+  std::string target = kDefaultAddress;
   QualitySimOptions options;
   std::string start;  // YYYY-MM-DD; empty: days before yesterday (as takt simulate)
 };

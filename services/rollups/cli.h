@@ -8,6 +8,7 @@
 #include <ostream>
 #include <string>
 #include <vector>
+#include "libs/common/default_address.h"
 
 namespace CLI {
 class App;
@@ -16,7 +17,7 @@ class App;
 namespace takt::cli {
 
 struct RollupArgs {
-  std::string target = "127.0.0.1:7470";
+  std::string target = kDefaultAddress;
   std::string scope = "enterprise";
   std::vector<std::string> kpis;
   std::string from, to, by;

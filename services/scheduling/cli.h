@@ -10,6 +10,7 @@
 #include <ostream>
 #include <string>
 #include <vector>
+#include "libs/common/default_address.h"
 
 namespace CLI {
 class App;
@@ -18,13 +19,13 @@ class App;
 namespace takt::cli {
 
 struct IngestArgs {
-  std::string target = "127.0.0.1:7470";
+  std::string target = kDefaultAddress;
   std::string file;
   bool json = false;
 };
 
 struct SimulateArgs {
-  std::string target = "127.0.0.1:7470";
+  std::string target = kDefaultAddress;
   int facilities = 6;
   int days = 3;
   uint64_t seed = 1;

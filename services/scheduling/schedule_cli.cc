@@ -234,6 +234,7 @@ int RunSchedulePropose(const ScheduleClientArgs& args, std::ostream& out, std::o
   req.set_time_limit_ms(static_cast<int>(args.time_limit * 1000));
   req.set_max_iterations(args.iterations);
   req.set_seed(args.seed);
+  req.set_respect_crew(args.respect_crew);
   if (!args.horizon_start.empty() &&
       !google::protobuf::util::TimeUtil::FromString(args.horizon_start, req.mutable_horizon_start())) {
     err << "takt: schedule propose: --horizon-start: not an RFC 3339 time (2026-03-02T06:00:00Z)\n";

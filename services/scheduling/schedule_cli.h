@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <ostream>
 #include <string>
+#include "libs/common/default_address.h"
 
 namespace takt::cli {
 
@@ -34,7 +35,7 @@ int RunBenchSchedule(const BenchScheduleArgs& args, std::ostream& out, std::ostr
 // Client commands of the scheduling service (--target as for the other
 // client commands: one address, or "scheduling=HOST:PORT" among others).
 struct ScheduleClientArgs {
-  std::string target = "127.0.0.1:7470";
+  std::string target = kDefaultAddress;
   std::string facility;
   std::string file;  // apply: PlanningCommand JSON lines; commit: a proposal's JSON
   std::string objective = "makespan";

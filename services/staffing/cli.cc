@@ -19,6 +19,7 @@
 #include "libs/common/status_macros.h"
 #include "services/staffing/simulate.h"
 #include "takt/staffing/v1/staffing_service.grpc.pb.h"
+#include "libs/common/default_address.h"
 
 namespace takt::staffing {
 namespace {
@@ -29,7 +30,7 @@ constexpr char kTargetHelp[] =
 constexpr int kBatch = 1000;
 
 struct Args {
-  std::string target = "localhost:50051";
+  std::string target = kDefaultAddress;
   std::string file, facility, person, day, shift, station, override_reason, reason, from, to,
       as_of, scope = "enterprise", request_id;
   uint32_t within = 90;

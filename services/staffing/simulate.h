@@ -19,6 +19,7 @@
 
 #include "absl/time/civil_time.h"
 #include "takt/staffing/v1/staffing_service.pb.h"
+#include "libs/common/default_address.h"
 
 namespace takt::staffing {
 
@@ -42,7 +43,7 @@ struct StaffingSimulation {
 StaffingSimulation SimulateStaffing(const StaffingSimOptions& options);
 
 struct StaffingSimArgs {
-  std::string target = "localhost:50051";
+  std::string target = kDefaultAddress;
   StaffingSimOptions options;
   std::string start;  // YYYY-MM-DD; empty: days before yesterday (as takt simulate)
 };
