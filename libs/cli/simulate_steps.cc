@@ -1,5 +1,8 @@
 #include "libs/cli/simulate_steps.h"
 
+#include "absl/time/clock.h"
+#include "libs/model/enterprise_model.h"
+
 namespace takt::cli {
 namespace {
 
@@ -21,5 +24,16 @@ void AddSimulateStep(std::string name, SimulateStep step) {
 }
 
 const std::vector<std::pair<std::string, SimulateStep>>& SimulateSteps() { return Steps(); }
+
+std::optional<absl::CivilDay> SimulationStart(const std::string& start, int days,
+                                              const std::string& command, std::ostream& err) {
+  if (start.empty()) return absl::ToCivilDay(absl::Now(), absl::UTCTimeZone()) - days - 1;
+  auto day = model::ParseDay(start);
+  if (!day.ok()) {
+    err << "takt: " << command << ": --start: " << day.status().message() << "\n";
+    return std::nullopt;
+  }
+  return *day;
+}
 
 }  // namespace takt::cli

@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <utility>
@@ -33,6 +34,12 @@ struct SimulateRun {
 using SimulateStep = std::function<int(const SimulateRun&, std::ostream& out, std::ostream& err)>;
 
 void AddSimulateStep(std::string name, SimulateStep step);
+
+// The first simulated day: --start (YYYY-MM-DD), or when empty the day that
+// makes `days` days end yesterday (UTC). A bad --start is reported on `err`
+// as "takt: <command>: --start: ..." and gives nullopt.
+std::optional<absl::CivilDay> SimulationStart(const std::string& start, int days,
+                                              const std::string& command, std::ostream& err);
 const std::vector<std::pair<std::string, SimulateStep>>& SimulateSteps();
 
 }  // namespace takt::cli

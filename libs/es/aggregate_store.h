@@ -97,12 +97,6 @@ class Decided {
   std::vector<Event> events_;
 };
 
-// Where a command comes from.
-struct CommandOrigin {
-  std::string actor;  // the principal (recorded on every event)
-  absl::Time now;     // recorded as the events' occurred time
-};
-
 template <typename State>
 class AggregateStore {
  public:

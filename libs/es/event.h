@@ -8,6 +8,7 @@
 
 #include <string>
 
+#include "absl/time/time.h"
 #include "google/protobuf/message.h"
 
 namespace takt::es {
@@ -15,6 +16,12 @@ namespace takt::es {
 struct Event {
   std::string type;
   std::string payload;
+};
+
+// Where a command comes from.
+struct CommandOrigin {
+  std::string actor;  // the principal (recorded on every event)
+  absl::Time now;     // recorded as the events' occurred time
 };
 
 // The event of a typed payload.

@@ -1,7 +1,7 @@
 // File: rpc.h
 // -----------------------------------------------------------------------------
-// What every gRPC handler shares: absl::Status to grpc::Status, and the
-// actor recorded for a call.
+// What every gRPC handler shares: absl::Status to grpc::Status, a
+// handler's answer, and who made a call and when.
 #ifndef TAKT_LIBS_HOST_RPC_H_
 #define TAKT_LIBS_HOST_RPC_H_
 
@@ -12,11 +12,21 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/time/clock.h"
+#include "libs/es/event.h"
 
 namespace takt::host {
 
 // The same code and message (absl and gRPC share the canonical codes).
 grpc::Status ToGrpc(const absl::Status& s);
+
+// A handler's answer: the response, or the error as a gRPC status.
+template <typename T>
+grpc::Status Answer(absl::StatusOr<T> result, T* response) {
+  if (!result.ok()) return ToGrpc(result.status());
+  *response = *std::move(result);
+  return grpc::Status::OK;
+}
 
 // A bidirectional stream of batches, registered with raw messages: the
 // sync API's Read() returns false both at the end of a stream and for a
@@ -55,6 +65,9 @@ grpc::Status ServeBatches(grpc::ServerReaderWriter<grpc::ByteBuffer, grpc::ByteB
 // Who made the call. Authentication comes later; until then the peer's
 // address (without its ephemeral port): "peer:ipv4:127.0.0.1".
 std::string Actor(const grpc::ServerContext* ctx);
+
+// Who made the call, and now: the origin of the command it carries.
+inline es::CommandOrigin Origin(const grpc::ServerContext* ctx) { return {Actor(ctx), absl::Now()}; }
 
 }  // namespace takt::host
 

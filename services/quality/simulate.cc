@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "libs/cli/grpc_client.h"
+#include "libs/cli/simulate_steps.h"
 #include "libs/common/proto_time.h"
 #include "libs/model/enterprise_model.h"
 #include "services/scheduling/sim/simulator.h"
@@ -130,16 +131,9 @@ QualitySimulation SimulateQuality(const QualitySimOptions& o) {
 
 int RunQualitySimulate(const QualitySimArgs& args, std::ostream& out, std::ostream& err) {
   QualitySimOptions o = args.options;
-  if (args.start.empty()) {
-    o.start = absl::CivilDay(absl::ToCivilDay(absl::Now(), absl::UTCTimeZone())) - o.days - 1;
-  } else {
-    auto day = model::ParseDay(args.start);
-    if (!day.ok()) {
-      err << "takt: quality simulate: --start: " << day.status().message() << "\n";
-      return 2;
-    }
-    o.start = *day;
-  }
+  auto start = cli::SimulationStart(args.start, o.days, "quality simulate", err);
+  if (!start) return 2;
+  o.start = *start;
   const QualitySimulation s = SimulateQuality(o);
   auto channel = cli::Connect(args.target, "quality", err);
   auto rollups_channel = cli::Connect(args.target, "rollups", err);

@@ -124,16 +124,9 @@ int RunSimulate(const SimulateArgs& args, std::ostream& out, std::ostream& err) 
   o.facilities = args.facilities;
   o.days = args.days;
   o.seed = args.seed;
-  if (args.start.empty()) {
-    o.start = absl::CivilDay(absl::ToCivilDay(absl::Now(), absl::UTCTimeZone())) - args.days - 1;
-  } else {
-    auto day = model::ParseDay(args.start);
-    if (!day.ok()) {
-      err << "takt: simulate: --start: " << day.status().message() << "\n";
-      return 2;
-    }
-    o.start = *day;
-  }
+  auto start = SimulationStart(args.start, args.days, "simulate", err);
+  if (!start) return 2;
+  o.start = *start;
   sim::Simulation s = sim::Simulate(o);
   auto enterprise_channel = Connect(args.target, "enterprise", err);
   auto scheduling_channel = Connect(args.target, "scheduling", err);

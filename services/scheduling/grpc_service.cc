@@ -16,6 +16,7 @@
 namespace takt::scheduling {
 namespace {
 
+using host::Answer;
 using host::ToGrpc;
 
 // Facility ingest, registered with raw messages: the sync API's Read()
@@ -134,13 +135,6 @@ class SchedulingServiceImpl final : public v1::SchedulingService::Service {
   }
 
  private:
-  template <typename T>
-  static grpc::Status Answer(absl::StatusOr<T> r, T* response) {
-    if (!r.ok()) return ToGrpc(r.status());
-    *response = *std::move(r);
-    return grpc::Status::OK;
-  }
-
   PlanningStore* plans_;
 };
 

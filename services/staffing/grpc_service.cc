@@ -11,14 +11,8 @@ namespace {
 
 using host::ToGrpc;
 
-es::CommandOrigin Origin(const grpc::ServerContext* ctx) { return {host::Actor(ctx), absl::Now()}; }
-
-template <typename T>
-grpc::Status Answer(absl::StatusOr<T> result, T* response) {
-  if (!result.ok()) return ToGrpc(result.status());
-  *response = *std::move(result);
-  return grpc::Status::OK;
-}
+using host::Answer;
+using host::Origin;
 
 class StaffingServiceImpl final : public v1::StaffingService::Service {
  public:

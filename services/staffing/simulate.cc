@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "libs/cli/grpc_client.h"
+#include "libs/cli/simulate_steps.h"
 #include "libs/common/proto_time.h"
 #include "libs/model/enterprise_model.h"
 #include "services/scheduling/sim/simulator.h"
@@ -204,16 +205,9 @@ StaffingSimulation SimulateStaffing(const StaffingSimOptions& o) {
 
 int RunStaffingSimulate(const StaffingSimArgs& args, std::ostream& out, std::ostream& err) {
   StaffingSimOptions o = args.options;
-  if (args.start.empty()) {
-    o.start = absl::CivilDay(absl::ToCivilDay(absl::Now(), absl::UTCTimeZone())) - o.days - 1;
-  } else {
-    auto day = model::ParseDay(args.start);
-    if (!day.ok()) {
-      err << "takt: staffing simulate: --start: " << day.status().message() << "\n";
-      return 2;
-    }
-    o.start = *day;
-  }
+  auto start = cli::SimulationStart(args.start, o.days, "staffing simulate", err);
+  if (!start) return 2;
+  o.start = *start;
   const StaffingSimulation s = SimulateStaffing(o);
   auto channel = cli::Connect(args.target, "staffing", err);
   auto rollups_channel = cli::Connect(args.target, "rollups", err);
