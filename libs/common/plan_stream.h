@@ -12,6 +12,9 @@
 
 namespace takt {
 
+// The scheduling context: shop-floor streams "<facility>", planning
+// streams "<facility>.plan" (budgets reads the production counts there).
+inline constexpr char kSchedulingContext[] = "scheduling";
 inline constexpr char kPlanStreamSuffix[] = ".plan";
 
 inline std::string PlanStream(const std::string& facility) { return facility + kPlanStreamSuffix; }

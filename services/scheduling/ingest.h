@@ -17,13 +17,13 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "libs/common/plan_stream.h"
 #include "libs/eventlog/event_log.h"
 #include "libs/model/enterprise_model.h"
 #include "takt/scheduling/v1/ingest.pb.h"
 
 namespace takt::scheduling {
 
-inline constexpr char kSchedulingContext[] = "scheduling";
 // At most this many observations per batch (the log's limit per append):
 // a larger batch is refused whole, once, at the edge.
 inline constexpr int kMaxObservationsPerBatch = 10000;

@@ -103,6 +103,33 @@ void Subtract(std::vector<std::pair<absl::Time, absl::Time>>* windows, absl::Tim
   *windows = std::move(out);
 }
 
+// Removes every interval of `gaps` (any order, may overlap) from sorted,
+// disjoint windows in one pass.
+void SubtractAll(std::vector<std::pair<absl::Time, absl::Time>>* windows,
+                 std::vector<std::pair<absl::Time, absl::Time>> gaps) {
+  if (gaps.empty()) return;
+  std::sort(gaps.begin(), gaps.end());
+  std::vector<std::pair<absl::Time, absl::Time>> merged;
+  for (const auto& g : gaps) {
+    if (!merged.empty() && g.first <= merged.back().second) {
+      merged.back().second = std::max(merged.back().second, g.second);
+    } else {
+      merged.push_back(g);
+    }
+  }
+  std::vector<std::pair<absl::Time, absl::Time>> out;
+  size_t k = 0;
+  for (auto w : *windows) {
+    while (k < merged.size() && merged[k].second <= w.first) ++k;
+    for (size_t j = k; j < merged.size() && merged[j].first < w.second && w.first < w.second; ++j) {
+      if (w.first < merged[j].first) out.push_back({w.first, merged[j].first});
+      w.first = std::max(w.first, merged[j].second);
+    }
+    if (w.first < w.second) out.push_back(w);
+  }
+  *windows = std::move(out);
+}
+
 }  // namespace
 
 absl::Status Planning::CheckRouting(const v1::RoutingDefined& r,
@@ -456,9 +483,7 @@ absl::StatusOr<PlanningProblem> Planning::BuildProblem(const model::EnterpriseMo
     for (const auto& x : exceptions_) {
       if (x.work_unit().empty() || x.work_unit() == u) Subtract(&windows, ToTime(x.start()), ToTime(x.end()));
     }
-    if (auto closed = crew_closed.find(u); closed != crew_closed.end()) {
-      for (const auto& [a, b] : closed->second) Subtract(&windows, a, b);
-    }
+    if (auto closed = crew_closed.find(u); closed != crew_closed.end()) SubtractAll(&windows, closed->second);
     std::vector<sched::Interval> iv;
     for (const auto& [a, b] : windows) iv.push_back({secs(a), secs(b)});
     sched::UnitCalendar cal;
@@ -547,6 +572,9 @@ absl::StatusOr<v1::Schedule> Planning::Propose(const model::EnterpriseModel& m,
   }
   if (req.time_limit_ms() < 0 || req.horizon_days() < 0 || req.max_iterations() < 0) {
     return Invalid("time_limit_ms, horizon_days and max_iterations must not be negative");
+  }
+  if (req.horizon_days() > kMaxHorizonDays) {
+    return Invalid(absl::StrCat("horizon_days ", req.horizon_days(), ": at most ", kMaxHorizonDays));
   }
   if (o.direction == sched::Direction::kBackward && o.objective == sched::Objective::kMakespan) {
     o.objective = sched::Objective::kWeightedTardiness;  // backward plans work to due dates
@@ -660,6 +688,10 @@ absl::StatusOr<model::ModelEvent> Planning::DecideCommit(const model::Enterprise
   sched::Time last_end = 0;
   for (const auto& po : s.operations()) {
     last_end = std::max<sched::Time>(last_end, absl::ToInt64Seconds(ToTime(po.end()) - origin));
+  }
+  if (last_end > static_cast<sched::Time>(kMaxHorizonDays) * 86400) {
+    return Invalid(absl::StrCat("schedule: an operation ends more than ", kMaxHorizonDays,
+                                " days after the horizon start"));
   }
   const int days = static_cast<int>(std::max<int64_t>(90, last_end / 86400 + 2));
   TAKT_ASSIGN_OR_RETURN(PlanningProblem pp, BuildProblem(m, origin, days, s.respect_crew() ? crew : nullptr));

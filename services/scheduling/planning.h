@@ -36,6 +36,10 @@ struct PlanningProblem {
   std::vector<CrewGap> crew_gaps;
 };
 
+// The longest planning horizon (ProposeSchedule's horizon_days, and how
+// far a committed plan may reach).
+inline constexpr int kMaxHorizonDays = 366;
+
 // The most crew shortages a schedule lists (it counts them all).
 inline constexpr int kMaxCrewShortages = 100;
 

@@ -373,6 +373,19 @@ TEST_F(PlanningTest, WhenNoShiftHasTheCrewTheErrorNamesStationShiftAndQualificat
   EXPECT_NE(s.status().message().find("crew short in 28 shifts"), std::string::npos) << s.status();
 }
 
+TEST_F(PlanningTest, HorizonsAreBounded) {
+  AddOrders();
+  v1::ScheduleRequest r = Request("makespan", "forward");
+  r.set_horizon_days(367);
+  EXPECT_EQ(planning_.Propose(model_, r, kMonday).status().code(), absl::StatusCode::kInvalidArgument);
+  auto s = planning_.Propose(model_, Request("makespan", "forward"), kMonday);
+  ASSERT_TRUE(s.ok());
+  v1::Schedule far = *s;
+  *far.mutable_operations(0)->mutable_end() = ToProto(kMonday + absl::Hours(24 * 5000));
+  auto refused = planning_.DecideCommit(model_, far);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument) << refused.status();
+}
+
 TEST_F(PlanningTest, CountCorrectionsReferToTheOriginalAndChain) {
   scheduling::v1::ProductionCounted count;
   count.set_work_unit("saw-1");

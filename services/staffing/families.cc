@@ -13,6 +13,8 @@
 namespace takt::staffing {
 namespace {
 
+constexpr int64_t kQuarter = 15 * 60;  // seconds
+
 template <typename T>
 absl::Status Parse(const eventlog::v1::Envelope& e, T& out) {
   if (!out.ParseFromString(e.payload())) {
@@ -43,11 +45,14 @@ class StaffingFold final : public kpi::Fold {
       out.push_back({facility, unit, at, kpi::Values(kStaffingElementCount, 0)});
       return out.back().values;
     };
-    // Time ending at `end`, split at (UTC) hour boundaries into `element`.
+    // Time ending at `end` into `element`, split at quarter hours: every
+    // time zone's offset is a multiple of 15 minutes, so no piece straddles
+    // a local hour (the rollups' grain) in any plant (India, Nepal,
+    // Newfoundland included).
     auto hours = [&](const std::string& station, absl::Time end, int64_t micros, int element) {
       absl::Time t = end - absl::Microseconds(micros);
       while (t < end) {
-        const absl::Time next = std::min(end, absl::FromUnixSeconds((absl::ToUnixSeconds(t) / 3600 + 1) * 3600));
+        const absl::Time next = std::min(end, absl::FromUnixSeconds((absl::ToUnixSeconds(t) / kQuarter + 1) * kQuarter));
         delta(station, t)[element] = absl::ToInt64Microseconds(next - t);
         t = next;
       }
@@ -58,7 +63,7 @@ class StaffingFold final : public kpi::Fold {
       const absl::Time end = ToTime(r.at());
       hours(r.station(), end, r.worked_us(), kWorked);
       if (r.overtime_us() > 0) delta(r.station(), end)[kOvertime] = r.overtime_us();
-      if (r.job_booked_us() > 0) hours(r.station(), end, r.job_booked_us(), kBooked);
+      if (r.job_booked_us() > 0) hours(r.job_station(), end, r.job_booked_us(), kBooked);
     } else if (type == "takt.staffing.v1.JobEnded") {
       v1::JobEnded r;
       TAKT_RETURN_IF_ERROR(Parse(e, r));
@@ -79,7 +84,7 @@ class StaffingFold final : public kpi::Fold {
     } else if (type == "takt.staffing.v1.AbsenceRecorded") {
       v1::AbsenceRecorded r;
       TAKT_RETURN_IF_ERROR(Parse(e, r));
-      delta("", ToTime(r.start()))[r.kind() == v1::PLANNED ? kAbsentPlanned : kAbsentUnplanned] =
+      delta(r.station(), ToTime(r.start()))[r.kind() == v1::PLANNED ? kAbsentPlanned : kAbsentUnplanned] =
           absl::ToInt64Microseconds(ToTime(r.end()) - ToTime(r.start()));
     } else if (type == "takt.staffing.v1.CoverageChanged") {
       v1::CoverageChanged r;

@@ -122,7 +122,7 @@ TEST_F(FamiliesTest, AReclassificationMovesTheCaseWithoutState) {
   EXPECT_EQ(v[kFirstAid], 1);
 }
 
-TEST_F(FamiliesTest, WorkedTimeIsSplitAtHourBoundaries) {
+TEST_F(FamiliesTest, WorkedTimeIsSplitAtQuarterHours) {
   v1::ClockedOut out;
   out.set_person("p");
   out.set_station("press-1");
@@ -130,10 +130,10 @@ TEST_F(FamiliesTest, WorkedTimeIsSplitAtHourBoundaries) {
   out.set_worked_us(absl::ToInt64Microseconds(absl::Minutes(150)));
   out.set_overtime_us(absl::ToInt64Microseconds(absl::Minutes(30)));
   auto deltas = Fold("a", out);
-  ASSERT_EQ(deltas.size(), 4u);  // 06, 07, 08 and the overtime at the clock-out
+  ASSERT_EQ(deltas.size(), 11u);  // ten quarter hours and the overtime at the clock-out
   EXPECT_EQ(deltas[0].at, kT);
-  EXPECT_EQ(deltas[2].at, kT + absl::Hours(2));
-  EXPECT_EQ(deltas[2].values[kWorked], absl::ToInt64Microseconds(absl::Minutes(30)));
+  EXPECT_EQ(deltas[9].at, kT + absl::Minutes(135));
+  EXPECT_EQ(deltas[9].values[kWorked], absl::ToInt64Microseconds(absl::Minutes(15)));
   EXPECT_EQ(deltas[0].unit, "press-1");
   const kpi::Values v = Sum(deltas);
   EXPECT_DOUBLE_EQ(Kpi("overtime_ratio", v), 20.0);
@@ -149,15 +149,16 @@ TEST_F(FamiliesTest, WorkerEfficiencyIsBookedOverAttendedTime) {
   *job.mutable_at() = ToProto(kT + absl::Minutes(150));
   job.set_booked_us(absl::ToInt64Microseconds(absl::Hours(2)));
   auto deltas = Fold("plant", job);
-  // 06:30-08:30 split at the hours: 30 + 60 + 30 minutes.
-  ASSERT_EQ(deltas.size(), 3u);
-  EXPECT_EQ(deltas[0].values[kBooked], absl::ToInt64Microseconds(absl::Minutes(30)));
+  // 06:30-08:30 split at quarter hours.
+  ASSERT_EQ(deltas.size(), 8u);
+  EXPECT_EQ(deltas[0].values[kBooked], absl::ToInt64Microseconds(absl::Minutes(15)));
   v1::ClockedOut out;
   out.set_person("p");
   *out.mutable_clocked_in() = ToProto(kT);
   *out.mutable_at() = ToProto(kT + absl::Hours(8));
   out.set_worked_us(absl::ToInt64Microseconds(absl::Hours(8)));
   out.set_job_work_order("wo-2");
+  out.set_job_station("press-2");
   out.set_job_booked_us(absl::ToInt64Microseconds(absl::Minutes(210)));
   auto more = Fold("plant", out);
   deltas.insert(deltas.end(), more.begin(), more.end());

@@ -12,6 +12,18 @@
 namespace takt::staffing {
 namespace {
 
+// Free text that is not personal data (why a certificate was revoked, a
+// supervisor's override, an action's description): kept in the clear, so
+// kept short; what identifies or describes a person belongs in the sealed
+// fields.
+absl::Status CheckReason(std::string_view field, const std::string& text) {
+  if (text.size() > kMaxReasonText) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(std::string(field), ": at most ", kMaxReasonText, " bytes (", text.size(), " given)"));
+  }
+  return absl::OkStatus();
+}
+
 constexpr char kPrefix[] = "takt.staffing.v1.";
 
 template <typename T>
@@ -316,12 +328,13 @@ Coverage StaffBook::CoverageOf(const CoverageKey& key) const {
   if (req != nullptr) c.required = req->min_people();
   const std::set<std::string>* assigned = AssignedAt(key);
   if (assigned == nullptr) return c;
-  c.assigned = static_cast<uint32_t>(assigned->size());
   const std::vector<std::string> quals =
       req == nullptr ? std::vector<std::string>{}
                      : std::vector<std::string>(req->qualifications().begin(), req->qualifications().end());
   const absl::CivilDay day = RecordedDay(day_text);
   for (const std::string& person : *assigned) {
+    if (HasAbsence(person, day_text, shift)) continue;  // rostered, not there: no crew
+    ++c.assigned;
     if (Missing(person, day, quals).empty()) ++c.qualified;
   }
   return c;
@@ -438,6 +451,7 @@ absl::StatusOr<std::vector<es::Event>> DecideStaff(const StaffBook& book, const 
       TAKT_RETURN_IF_ERROR(CheckPerson(book, r.person()));
       TAKT_ASSIGN_OR_RETURN(absl::CivilDay effective, Day("effective", r.effective()));
       if (r.reason().empty()) return absl::InvalidArgumentError("reason: required to revoke a certificate");
+      TAKT_RETURN_IF_ERROR(CheckReason("reason", r.reason()));
       for (const Certificate& cert : book.FindPerson(r.person())->certificates) {
         if (cert.granted.qualification() != r.qualification() || cert.granted.certificate() != r.certificate()) {
           continue;
@@ -484,12 +498,22 @@ absl::StatusOr<std::vector<es::Event>> DecideStaff(const StaffBook& book, const 
       }
       auto shift = facts.calendar->Shift(day, r.shift());
       if (!shift.ok()) return absl::NotFoundError(std::string(shift.status().message()));
+      if (!r.reason().empty()) {
+        return absl::InvalidArgumentError("record_absence: the reason must be sealed first (Staffing seals it)");
+      }
+      const v1::ShiftAssigned* rostered = book.AssignmentOf(r.person(), DayText(day), r.shift());
+      if (rostered == nullptr) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            r.person(), " is not rostered on ", DayText(day), " shift ", r.shift(),
+            ": an absence is from a rostered shift (assign first)"));
+      }
       v1::AbsenceRecorded a;
       a.set_person(r.person());
       a.set_day(DayText(day));
       a.set_shift(r.shift());
       a.set_kind(r.kind());
-      a.set_reason(r.reason());
+      if (r.has_sealed_reason()) *a.mutable_reason() = r.sealed_reason();
+      a.set_station(rostered->station());
       *a.mutable_start() = ToProto(shift->interval.start);
       *a.mutable_end() = ToProto(shift->interval.end);
       if (book.HasAbsence(r.person(), a.day(), r.shift())) return std::vector<es::Event>{};
@@ -500,6 +524,7 @@ absl::StatusOr<std::vector<es::Event>> DecideStaff(const StaffBook& book, const 
       const Incident* known = book.FindIncident(r.incident());
       if (known == nullptr) return absl::NotFoundError(absl::StrCat("incident ", r.incident(), " is not reported"));
       if (r.reason().empty()) return absl::InvalidArgumentError("reason: required to reclassify");
+      TAKT_RETURN_IF_ERROR(CheckReason("reason", r.reason()));
       v1::IncidentReported check = known->reported;
       check.set_classification(r.classification());
       check.set_days_away(r.days_away());
@@ -535,6 +560,7 @@ absl::StatusOr<std::vector<es::Event>> DecideStaff(const StaffBook& book, const 
       if (known == nullptr) return absl::NotFoundError(absl::StrCat("incident ", r.incident(), " is not reported"));
       TAKT_RETURN_IF_ERROR(ValidateId("action", r.action()));
       if (r.description().empty()) return absl::InvalidArgumentError("description: required");
+      TAKT_RETURN_IF_ERROR(CheckReason("description", r.description()));
       if (!r.owner().empty()) TAKT_RETURN_IF_ERROR(ValidateId("owner", r.owner()));
       TAKT_RETURN_IF_ERROR(Day("due", r.due()).status());
       auto it = known->actions.find(r.action());
@@ -587,6 +613,13 @@ std::set<CoverageKey> AffectedCoverage(const StaffBook& book, const v1::StaffCom
   if (c.has_revoke_certification()) {
     person_from(c.revoke_certification().person(), c.revoke_certification().effective());
   }
+  if (c.has_record_absence()) {
+    const auto& r = c.record_absence();
+    if (auto day = model::ParseDay(r.day()); day.ok()) {
+      const v1::ShiftAssigned* a = book.AssignmentOf(r.person(), DayText(*day), r.shift());
+      if (a != nullptr && !a->station().empty()) out.insert({a->day(), a->shift(), a->station()});
+    }
+  }
   if (c.has_set_requirement()) {
     const std::string today = DayText(facts.calendar->ProductionDay(facts.now));
     book.ForEachRecordedCoverage(today, [&](const CoverageKey& key, const Coverage&) {
@@ -625,13 +658,42 @@ absl::Status DecideRoster(StaffBook& scratch, es::Decided& out, const v1::Roster
                           const Facts& facts, v1::RosterResponse& response) {
   std::set<CoverageKey> touched;
   auto problem = [&](int index, const std::string& person, const std::string& reason,
-                     const std::vector<std::string>& missing = {}) {
+                     const std::vector<std::string>& missing = {}, bool unassign = false) {
     v1::RosterProblem* p = response.add_problems();
     p->set_index(index);
+    p->set_unassign(unassign);
     p->set_person(person);
     p->set_reason(reason);
     for (const auto& m : missing) p->add_missing(m);
   };
+  // Unassignments first, so that one request can move a person.
+  for (int i = 0; i < request.unassign_size(); ++i) {
+    const v1::Unassignment& u = request.unassign(i);
+    auto day = Day("day", u.day());
+    const v1::ShiftAssigned* found = day.ok() ? scratch.AssignmentOf(u.person(), DayText(*day), u.shift()) : nullptr;
+    if (found == nullptr) {
+      problem(i, u.person(), absl::StrCat(u.person(), " is not assigned on ", u.day(), " ", u.shift()), {},
+              /*unassign=*/true);
+      continue;
+    }
+    if (absl::Status s = CheckReason("reason", u.reason()); !s.ok()) {
+      problem(i, u.person(), std::string(s.message()), {}, /*unassign=*/true);
+      continue;
+    }
+    v1::ShiftUnassigned e;
+    e.set_person(u.person());
+    e.set_day(found->day());
+    e.set_shift(found->shift());
+    e.set_station(found->station());
+    *e.mutable_start() = found->start();
+    *e.mutable_end() = found->end();
+    e.set_reason(u.reason());
+    const std::string station = found->station();
+    const std::string day_text = found->day();
+    TAKT_RETURN_IF_ERROR(out.Emit(scratch, es::EventOf(e)));
+    response.set_unassigned(response.unassigned() + 1);
+    if (!station.empty()) touched.insert({day_text, u.shift(), station});
+  }
   for (int i = 0; i < request.assign_size(); ++i) {
     const v1::Assignment& a = request.assign(i);
     if (absl::Status s = CheckPerson(scratch, a.person()); !s.ok()) {
@@ -672,6 +734,10 @@ absl::Status DecideRoster(StaffBook& scratch, es::Decided& out, const v1::Roster
                                   {req->qualifications().begin(), req->qualifications().end()});
       }
     }
+    if (absl::Status s = CheckReason("override_reason", a.override_reason()); !s.ok()) {
+      problem(i, a.person(), std::string(s.message()));
+      continue;
+    }
     if (!missing.empty() && a.override_reason().empty()) {
       problem(i, a.person(),
               absl::StrCat(a.person(), " is not qualified for ", a.station(), " on ", day_text, ": ",
@@ -695,35 +761,16 @@ absl::Status DecideRoster(StaffBook& scratch, es::Decided& out, const v1::Roster
     response.set_assigned(response.assigned() + 1);
     if (!a.station().empty()) touched.insert({day_text, a.shift(), a.station()});
   }
-  for (int i = 0; i < request.unassign_size(); ++i) {
-    const v1::Unassignment& u = request.unassign(i);
-    auto day = Day("day", u.day());
-    const v1::ShiftAssigned* found = day.ok() ? scratch.AssignmentOf(u.person(), DayText(*day), u.shift()) : nullptr;
-    if (found == nullptr) {
-      problem(i, u.person(), absl::StrCat(u.person(), " is not assigned on ", u.day(), " ", u.shift()));
-      continue;
-    }
-    v1::ShiftUnassigned e;
-    e.set_person(u.person());
-    e.set_day(found->day());
-    e.set_shift(found->shift());
-    e.set_station(found->station());
-    *e.mutable_start() = found->start();
-    *e.mutable_end() = found->end();
-    e.set_reason(u.reason());
-    const std::string station = found->station();
-    const std::string day_text = found->day();
-    TAKT_RETURN_IF_ERROR(out.Emit(scratch, es::EventOf(e)));
-    response.set_unassigned(response.unassigned() + 1);
-    if (!station.empty()) touched.insert({day_text, u.shift(), station});
-  }
   const std::set<std::string> stations = scratch.RequiredStations();
+  int64_t published_days = 0;
   for (const v1::DayRange& range : request.publish()) {
     TAKT_ASSIGN_OR_RETURN(absl::CivilDay from, Day("publish.from", range.from()));
     TAKT_ASSIGN_OR_RETURN(absl::CivilDay to, Day("publish.to", range.to()));
     if (to < from) return absl::InvalidArgumentError("publish: to is before from");
-    if (to - from >= kMaxPublishDays) {
-      return absl::InvalidArgumentError(absl::StrCat("publish: at most ", kMaxPublishDays, " days at once"));
+    published_days += to - from + 1;
+    if (published_days > kMaxPublishDays) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("publish: at most ", kMaxPublishDays, " days per request, over all its ranges"));
     }
     for (absl::CivilDay d = from; d <= to; ++d) {
       for (const auto& shift : facts.calendar->SpecOn(d).shifts) {
@@ -743,7 +790,7 @@ absl::StatusOr<std::vector<es::Event>> DecideErase(const StaffBook& book, const 
                                                    const std::string& reason) {
   TAKT_RETURN_IF_ERROR(CheckPerson(book, person));
   if (reason.empty()) return absl::InvalidArgumentError("reason: required (why the data is erased)");
-  if (reason.size() > 500) return absl::InvalidArgumentError("reason: at most 500 characters");
+  TAKT_RETURN_IF_ERROR(CheckReason("reason", reason));
   if (book.FindPerson(person)->erased) return std::vector<es::Event>{};
   v1::PersonErased e;
   e.set_person(person);

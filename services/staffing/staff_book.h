@@ -45,6 +45,8 @@ namespace takt::staffing {
 
 // OSHA caps the days counted for one case at 180 (29 CFR 1904.7(b)(3)(vii)).
 inline constexpr uint32_t kMaxCaseDays = 180;
+// Plain-text reasons and descriptions.
+inline constexpr size_t kMaxReasonText = 500;
 inline constexpr int kMaxPublishDays = 400;
 
 struct Certificate {

@@ -143,9 +143,23 @@ absl::Status Staffing::SealCommands(v1::ApplyStaffRequest& request) {
         e->set_days_restricted(r.days_restricted());
         if (!r.narrative().empty()) {
           // A narrative without a person is sealed under the incident.
-          const std::string subject = r.person().empty() ? "incident-" + r.incident() : r.person();
+          // An incident without a person seals under its own subject, which
+          // no person id can name (ValidateId refuses ':').
+          const std::string subject = r.person().empty() ? "incident:" + r.incident() : r.person();
           TAKT_ASSIGN_OR_RETURN(*e->mutable_narrative(),
                                 Seal(*keys_, facility, subject, "narrative", r.narrative()));
+        }
+      } else if (c.has_record_absence()) {
+        v1::RecordAbsence* r = c.mutable_record_absence();
+        if (r->has_sealed_reason()) {
+          return absl::InvalidArgumentError("record_absence.sealed_reason is set by the server; send reason");
+        }
+        TAKT_RETURN_IF_ERROR(known(r->person()));
+        TAKT_RETURN_IF_ERROR(CheckText("reason", r->reason()));
+        if (!r->reason().empty()) {
+          TAKT_ASSIGN_OR_RETURN(*r->mutable_sealed_reason(),
+                                Seal(*keys_, facility, r->person(), "absence", r->reason()));
+          r->clear_reason();
         }
       } else if (c.has_sealed_person() || c.has_sealed_evaluation() || c.has_sealed_incident()) {
         return absl::InvalidArgumentError(
@@ -259,12 +273,14 @@ absl::StatusOr<Staffing::FacilityState*> Staffing::Load(Slot& slot, const std::s
       if (e.event_type() == kClockedInType) {
         v1::ClockedIn r;
         if (!r.ParseFromString(e.payload())) return absl::DataLossError("a ClockedIn does not parse");
-        f->open[r.person()] = {ToTime(r.at()), r.station(), std::nullopt};
+        f->open[r.person()] = {ToTime(r.at()), r.station(), std::nullopt, absl::InfinitePast()};
         seen = PunchHash(r.person(), v1::IN, ToTime(r.at()), "");
       } else if (e.event_type() == kClockedOutType) {
         v1::ClockedOut r;
         if (!r.ParseFromString(e.payload())) return absl::DataLossError("a ClockedOut does not parse");
         f->open.erase(r.person());
+        absl::Time& last = f->last_out.try_emplace(r.person(), absl::InfinitePast()).first->second;
+        last = std::max(last, ToTime(r.at()));
         seen = PunchHash(r.person(), v1::OUT, ToTime(r.at()), "");
       } else if (e.event_type() == kJobStartedType) {
         v1::JobStarted r;
@@ -276,7 +292,10 @@ absl::StatusOr<Staffing::FacilityState*> Staffing::Load(Slot& slot, const std::s
       } else if (e.event_type() == kJobEndedType) {
         v1::JobEnded r;
         if (!r.ParseFromString(e.payload())) return absl::DataLossError("a JobEnded does not parse");
-        if (auto o = f->open.find(r.person()); o != f->open.end()) o->second.job.reset();
+        if (auto o = f->open.find(r.person()); o != f->open.end()) {
+          o->second.job.reset();
+          o->second.last_job_end = ToTime(r.at());
+        }
         seen = PunchHash(r.person(), v1::JOB_END, ToTime(r.at()), "");
       } else {
         f->seen[e.source_id()].erase(e.source_sequence());
@@ -314,6 +333,7 @@ absl::StatusOr<v1::AttendanceAck> Staffing::Ingest(const v1::AttendanceBatch& ba
   append.expected_sequence = static_cast<int64_t>(f->head);
   // What this batch changes, applied once it is durable.
   absl::flat_hash_map<std::string, std::optional<Open>> opened;
+  absl::flat_hash_map<std::string, absl::Time> closed;
   absl::flat_hash_map<std::string, absl::flat_hash_map<uint64_t, size_t>> keys;
   std::map<std::string, bool> station_known;
   auto reject = [&](int i, absl::StatusCode code, std::string reason) {
@@ -416,19 +436,37 @@ absl::StatusOr<v1::AttendanceAck> Staffing::Ingest(const v1::AttendanceBatch& ba
       e.set_source_sequence(r.source_sequence());
       *e.mutable_occurred_time() = r.at();
       if (r.kind() == v1::IN) {
-        if (open) {
+        v1::ClockedIn in;
+        if (open && at - open->at <= kMaxShift) {
           reject(i, absl::StatusCode::kFailedPrecondition,
                  absl::StrCat(r.person(), " is clocked in since ", absl::FormatTime(open->at),
                               "; a clock-out must come first"));
           continue;
         }
-        v1::ClockedIn in;
+        if (open) {
+          // A clock-out was missed more than 24 h ago: that clock-in is
+          // abandoned (no time worked), not a lock-out.
+          *in.mutable_abandoned_clock_in() = ToProto(open->at);
+        }
+        absl::Time last_out = absl::InfinitePast();
+        if (auto l = closed.find(r.person()); l != closed.end()) {
+          last_out = l->second;
+        } else if (auto l2 = f->last_out.find(r.person()); l2 != f->last_out.end()) {
+          last_out = l2->second;
+        }
+        if (at < last_out) {
+          reject(i, absl::StatusCode::kFailedPrecondition,
+                 absl::StrCat("clock-in at ", absl::FormatTime(at), " is before ", r.person(),
+                              "'s last clock-out at ", absl::FormatTime(last_out),
+                              ": attendance may not overlap"));
+          continue;
+        }
         in.set_person(r.person());
         *in.mutable_at() = r.at();
         in.set_station(r.station());
         e.set_event_type(kClockedInType);
         e.set_payload(in.SerializeAsString());
-        opened[r.person()] = Open{at, r.station(), std::nullopt};
+        opened[r.person()] = Open{at, r.station(), std::nullopt, absl::InfinitePast()};
       } else if (r.kind() == v1::JOB_START) {
         if (!open) {
           reject(i, absl::StatusCode::kFailedPrecondition,
@@ -445,6 +483,12 @@ absl::StatusOr<v1::AttendanceAck> Staffing::Ingest(const v1::AttendanceBatch& ba
           reject(i, absl::StatusCode::kInvalidArgument,
                  absl::StrCat("job start at ", absl::FormatTime(at), " is before the clock-in at ",
                               absl::FormatTime(open->at)));
+          continue;
+        }
+        if (at < open->last_job_end) {
+          reject(i, absl::StatusCode::kFailedPrecondition,
+                 absl::StrCat("job start at ", absl::FormatTime(at), " is before the end of the last job at ",
+                              absl::FormatTime(open->last_job_end), ": booked time may not overlap"));
           continue;
         }
         v1::JobStarted job;
@@ -484,6 +528,7 @@ absl::StatusOr<v1::AttendanceAck> Staffing::Ingest(const v1::AttendanceBatch& ba
         e.set_event_type(kJobEndedType);
         e.set_payload(job.SerializeAsString());
         open->job.reset();
+        open->last_job_end = at;
         opened[r.person()] = *open;
       } else {
         if (!open) {
@@ -515,6 +560,7 @@ absl::StatusOr<v1::AttendanceAck> Staffing::Ingest(const v1::AttendanceBatch& ba
         out.set_station(r.station().empty() ? open->station : r.station());
         if (open->job) {
           out.set_job_work_order(open->job->work_order);
+          out.set_job_station(open->job->station);
           out.set_job_booked_us(absl::ToInt64Microseconds(at - open->job->at));
         }
         *out.mutable_clocked_in() = ToProto(open->at);
@@ -523,6 +569,7 @@ absl::StatusOr<v1::AttendanceAck> Staffing::Ingest(const v1::AttendanceBatch& ba
         e.set_event_type(kClockedOutType);
         e.set_payload(out.SerializeAsString());
         opened[r.person()] = std::nullopt;
+        closed[r.person()] = at;
       }
       keys[r.source_id()][r.source_sequence()] = hash;
       append.events.push_back(std::move(e));
@@ -535,7 +582,12 @@ absl::StatusOr<v1::AttendanceAck> Staffing::Ingest(const v1::AttendanceBatch& ba
   }
   const size_t count = append.events.size();
   auto appended = log_->Append(std::move(append));
-  if (!appended.ok()) return appended.status();  // nothing written, nothing changed here
+  if (!appended.ok()) {
+    // Perhaps written after all (an unknown commit), or another writer
+    // moved the stream: reload from the log on the next batch.
+    slot->state.reset();
+    return appended.status();
+  }
   if (const uint64_t expected = f->head + count; appended->head_sequence != expected) {
     slot->state.reset();
     return absl::InternalError(absl::StrCat("staffing/", facility,
@@ -551,6 +603,7 @@ absl::StatusOr<v1::AttendanceAck> Staffing::Ingest(const v1::AttendanceBatch& ba
       f->open.erase(person);
     }
   }
+  for (auto& [person, at] : closed) f->last_out[person] = at;
   for (auto& [source, seqs] : keys) {
     auto& mine = f->seen[source];
     for (auto& [seq, hash] : seqs) mine[seq] = hash;

@@ -15,11 +15,14 @@
 // Attendance: a batch is screened record by record (each bad one rejected
 // with its reason), its clock-outs are paired with the person's open
 // clock-in (a ClockedOut carries the interval it closes and the overtime
-// outside the person's rostered shifts), and its events are appended in one
+// outside the person's rostered shifts; attendance and booked jobs may not
+// overlap; a clock-in more than 24 h after an open one abandons it), and
+// its events are appended in one
 // append with the expected sequence: acknowledged once durable. Resends
 // (same time clock and sequence) are recognised from an index of the
 // stream's source keys, rebuilt from the stream after a restart. A failed
-// append forgets what the batch did (the facility's state is reloaded).
+// append forgets what the batch did (the facility's state is reloaded from
+// the log on the next batch).
 // Memory: the source keys of every punch of the facilities a process has
 // touched stay in memory (about 40 bytes each).
 #ifndef TAKT_SERVICES_STAFFING_STAFFING_H_
@@ -88,10 +91,13 @@ class Staffing {
     absl::Time at;
     std::string station;
     std::optional<OpenJob> job;
+    absl::Time last_job_end = absl::InfinitePast();  // jobs may not overlap
   };
   struct FacilityState {
     uint64_t head = 0;
     absl::flat_hash_map<std::string, Open> open;  // person -> open clock-in
+    // person -> their latest clock-out: attendance may not overlap.
+    absl::flat_hash_map<std::string, absl::Time> last_out;
     // source id -> source sequence -> content hash.
     absl::flat_hash_map<std::string, absl::flat_hash_map<uint64_t, size_t>> seen;
   };

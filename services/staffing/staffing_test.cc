@@ -279,7 +279,6 @@ commands:
   - grant_certification: {person: p-1, qualification: press-op, certificate: PO-1, issued: "2026-01-15"}
   - record_training: {person: p-1, course: die-change, day: "2026-02-04", hours: 4, qualification: press-op}
   - record_evaluation: {person: p-1, period: 2026-H1, rating: 4, comments: "Reliable"}
-  - record_absence: {person: p-1, day: "2026-03-02", shift: day, kind: PLANNED, reason: leave}
   - report_incident: {incident: i-1, person: p-1, station: press-1, occurred: "2026-03-02T08:00:00Z", classification: NEAR_MISS, narrative: "slipped"}
   - assign_incident_action: {incident: i-1, action: a-1, description: mats, due: "2026-03-09"}
   - complete_incident_action: {incident: i-1, action: a-1, completed: "2026-03-03"}
@@ -288,13 +287,13 @@ commands:
   ASSERT_TRUE(request.ok()) << request.status();
   auto first = staffing_->ApplyStaff(*request, {"hr", kDay + absl::Hours(24)});
   ASSERT_TRUE(first.ok()) << first.status();
-  EXPECT_EQ(first->changed(), 11u);
+  EXPECT_EQ(first->changed(), 10u);
   const uint64_t head = Head("plant-1.staff");
   request->set_request_id("again");
   auto second = staffing_->ApplyStaff(*request, {"hr", kDay + absl::Hours(25)});
   ASSERT_TRUE(second.ok()) << second.status().ToString();
   EXPECT_EQ(second->changed(), 0u);
-  EXPECT_EQ(second->unchanged(), 11u);
+  EXPECT_EQ(second->unchanged(), 10u);
   EXPECT_EQ(Head("plant-1.staff"), head);
   // A file with a mistake names the line and the command.
   auto bad = StaffFromYaml("facility: plant-1\ncommands:\n  - define_qualification: {qualification: x}\n  - fly: {}\n");
@@ -418,6 +417,125 @@ TEST_F(StaffingTest, JobClockingBooksLabourOnWorkOrdersWithinAttendance) {
   ASSERT_TRUE(ack.ok());
   ASSERT_EQ(ack->rejected_size(), 1);
   EXPECT_TRUE(absl::StrContains(ack->rejected(0).reason(), "'wo-4'")) << ack->rejected(0).reason();
+}
+
+TEST_F(StaffingTest, AbsencesAreFromRosteredShiftsSealedAndNotCountedAsCrew) {
+  v1::StaffCommand q;
+  q.mutable_define_qualification()->set_qualification("press");
+  q.mutable_define_qualification()->set_name("Press operator");
+  v1::StaffCommand req;
+  req.mutable_set_requirement()->set_station("press-1");
+  req.mutable_set_requirement()->set_min_people(1);
+  ASSERT_TRUE(Apply({Person("p-1", "Ada"), Person("p-2", "Bob"), q, req}).ok());
+  v1::StaffCommand absence;
+  auto* ab = absence.mutable_record_absence();
+  ab->set_person("p-1");
+  ab->set_day("2026-03-02");
+  ab->set_shift("day");
+  ab->set_kind(v1::UNPLANNED);
+  ab->set_reason(std::string("flu ") + kCanary);
+  // Not rostered: refused, naming the shift.
+  auto refused = Apply({absence});
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(absl::StrContains(refused.status().message(), "not rostered on 2026-03-02")) << refused.status();
+  // Rostered, then absent: the station's crew drops to nobody.
+  v1::RosterRequest roster;
+  roster.set_facility("plant-1");
+  auto* a = roster.add_assign();
+  a->set_person("p-1");
+  a->set_day("2026-03-02");
+  a->set_shift("day");
+  a->set_station("press-1");
+  ASSERT_TRUE(staffing_->AssignRoster(roster, {"supervisor", kDay}).ok());
+  ASSERT_TRUE(Apply({absence}).ok());
+  v1::CoverageRequest cov;
+  cov.set_facility("plant-1");
+  cov.set_from("2026-03-02");
+  cov.set_to("2026-03-02");
+  auto coverage = staffing_->GetCoverage(cov);
+  ASSERT_TRUE(coverage.ok()) << coverage.status();
+  bool seen = false;
+  for (const auto& c : coverage->rows()) {
+    if (c.station() != "press-1") continue;
+    seen = true;
+    EXPECT_EQ(c.qualified(), 0u);
+    EXPECT_EQ(c.required(), 1u);
+  }
+  EXPECT_TRUE(seen);
+  // The reason is sealed: nowhere on disk in the clear.
+  EXPECT_TRUE(FilesWith(dir_.path(), kCanary).empty());
+  // A client may not send a sealed reason of its own.
+  ab->set_reason("");
+  ab->mutable_sealed_reason()->set_ciphertext("forged");
+  EXPECT_EQ(Apply({absence}).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(StaffingTest, OverlappingAttendanceIsRefusedAndAMissedClockOutDoesNotLockAPersonOut) {
+  ASSERT_TRUE(Apply({Person("p-1", "Ada")}).ok());
+  auto ack = Send({Punch(1, "p-1", v1::IN, kDay), Punch(2, "p-1", v1::OUT, kDay + absl::Hours(8)),
+                   Punch(3, "p-1", v1::IN, kDay + absl::Hours(2))});  // a late upload inside the shift
+  ASSERT_TRUE(ack.ok());
+  EXPECT_EQ(ack->accepted(), 2u);
+  ASSERT_EQ(ack->rejected_size(), 1);
+  EXPECT_TRUE(absl::StrContains(ack->rejected(0).reason(), "may not overlap")) << ack->rejected(0).reason();
+  // Restarted, the last clock-out is still known.
+  Restart();
+  ack = Send({Punch(4, "p-1", v1::IN, kDay + absl::Hours(7))});
+  ASSERT_EQ(ack->rejected_size(), 1);
+  // p-2 clocks in, misses the clock-out, and clocks in 13 h later
+  // (refused: still open) and 25 h later (accepted: the stale clock-in is
+  // abandoned, with no time worked).
+  ASSERT_TRUE(Apply({Person("p-2", "Bob")}).ok());
+  ack = Send({Punch(5, "p-2", v1::IN, kDay - absl::Hours(20)), Punch(6, "p-2", v1::IN, kDay - absl::Hours(7)),
+              Punch(7, "p-2", v1::IN, kDay + absl::Hours(5))});
+  ASSERT_TRUE(ack.ok());
+  EXPECT_EQ(ack->accepted(), 2u);
+  ASSERT_EQ(ack->rejected_size(), 1);
+  EXPECT_TRUE(absl::StrContains(ack->rejected(0).reason(), "clocked in since"));
+  auto events = log_->ReadStream({kStaffingContext, "plant-1"}, 1, 100);
+  ASSERT_TRUE(events.ok());
+  v1::ClockedIn last;
+  ASSERT_TRUE(last.ParseFromString(events->back().envelope.payload()));
+  EXPECT_EQ(ToTime(last.abandoned_clock_in()), kDay - absl::Hours(20));
+}
+
+TEST_F(StaffingTest, OneRosterRequestMovesAPerson) {
+  ASSERT_TRUE(Apply({Person("p-1", "Ada")}).ok());
+  v1::RosterRequest first;
+  first.set_facility("plant-1");
+  auto* a = first.add_assign();
+  a->set_person("p-1");
+  a->set_day("2026-03-02");
+  a->set_shift("day");
+  a->set_station("press-1");
+  ASSERT_TRUE(staffing_->AssignRoster(first, {"supervisor", kDay}).ok());
+  v1::RosterRequest move;
+  move.set_facility("plant-1");
+  auto* u = move.add_unassign();
+  u->set_person("p-1");
+  u->set_day("2026-03-02");
+  u->set_shift("day");
+  u->set_reason("needed on the line");
+  auto* b = move.add_assign();
+  b->set_person("p-1");
+  b->set_day("2026-03-02");
+  b->set_shift("day");
+  auto moved = staffing_->AssignRoster(move, {"supervisor", kDay});
+  ASSERT_TRUE(moved.ok()) << moved.status();
+  EXPECT_EQ(moved->unassigned(), 1u);
+  EXPECT_EQ(moved->assigned(), 1u);
+  // A problem names which list it is in.
+  v1::RosterRequest bad;
+  bad.set_facility("plant-1");
+  auto* nobody = bad.add_unassign();
+  nobody->set_person("p-1");
+  nobody->set_day("2026-03-03");
+  nobody->set_shift("day");
+  bad.set_validate_only(true);
+  auto problems = staffing_->AssignRoster(bad, {"supervisor", kDay});
+  ASSERT_TRUE(problems.ok()) << problems.status();
+  ASSERT_EQ(problems->problems_size(), 1);
+  EXPECT_TRUE(problems->problems(0).unassign());
 }
 
 TEST_F(StaffingTest, ARosterWithARefusalRecordsNothingAndDryRunListsAll) {

@@ -1,0 +1,255 @@
+// VarianceReport (budgets.h): per month and account, the standard-costing
+// variances of variance.h.
+//
+//  - The static budget of a month is the approved version's (none approved:
+//    zero), summed over cost centres; its planned output likewise.
+//  - SQ of a material account = sum over products of good units x the
+//    quantity per unit on the product's card in force that month; SH of a
+//    labour account likewise. Overheads are absorbed per standard labour
+//    hour: their SH is the sum of every labour line's SH, their AH the
+//    hours posted on the labour accounts.
+//  - Maintenance, scrap and other accounts flex with good output when
+//    `variable`, else are fixed.
+//  - Cost per good unit = actual / good units (half to even); cost of poor
+//    quality = scrap and rework units x their product's standard unit cost
+//    (materials, labour and overheads at standard).
+//  - Reporting currency: each month's actual and static budget converted
+//    at that month's budget rate (one rounding per month); a month without
+//    a rate fails the report (FAILED_PRECONDITION naming it) unless the two
+//    currencies are the same.
+#include <initializer_list>
+#include <optional>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "libs/common/status_macros.h"
+#include "services/budgets/budgets.h"
+#include "services/budgets/variance.h"
+
+namespace takt::budgets {
+namespace {
+
+absl::Status Add(int64_t& sum, int64_t amount) {
+  if (!AddTo(sum, amount)) return absl::OutOfRangeError("a report total leaves the int64 range");
+  return absl::OkStatus();
+}
+
+CostKind KindOf(v1::AccountKind k) {
+  switch (k) {
+    case v1::DIRECT_MATERIAL:
+      return CostKind::kDirectMaterial;
+    case v1::DIRECT_LABOUR:
+      return CostKind::kDirectLabour;
+    case v1::VARIABLE_OVERHEAD:
+      return CostKind::kVariableOverhead;
+    case v1::FIXED_OVERHEAD:
+      return CostKind::kFixedOverhead;
+    default:
+      return CostKind::kOther;
+  }
+}
+
+absl::Status AddLine(v1::VarianceLine& into, const v1::VarianceLine& line) {
+  int64_t v;
+  auto sum = [&](int64_t a, int64_t b, void (v1::VarianceLine::*set)(int64_t)) -> absl::Status {
+    v = a;
+    TAKT_RETURN_IF_ERROR(Add(v, b));
+    (into.*set)(v);
+    return absl::OkStatus();
+  };
+  TAKT_RETURN_IF_ERROR(sum(into.actual(), line.actual(), &v1::VarianceLine::set_actual));
+  TAKT_RETURN_IF_ERROR(sum(into.flexible_budget(), line.flexible_budget(), &v1::VarianceLine::set_flexible_budget));
+  TAKT_RETURN_IF_ERROR(sum(into.static_budget(), line.static_budget(), &v1::VarianceLine::set_static_budget));
+  TAKT_RETURN_IF_ERROR(sum(into.price_variance(), line.price_variance(), &v1::VarianceLine::set_price_variance));
+  TAKT_RETURN_IF_ERROR(
+      sum(into.quantity_variance(), line.quantity_variance(), &v1::VarianceLine::set_quantity_variance));
+  TAKT_RETURN_IF_ERROR(
+      sum(into.flexible_variance(), line.flexible_variance(), &v1::VarianceLine::set_flexible_variance));
+  TAKT_RETURN_IF_ERROR(sum(into.volume_variance(), line.volume_variance(), &v1::VarianceLine::set_volume_variance));
+  TAKT_RETURN_IF_ERROR(sum(into.static_variance(), line.static_variance(), &v1::VarianceLine::set_static_variance));
+  auto quantity = [&](const std::string& a, const std::string& b) -> absl::StatusOr<std::string> {
+    Decimal x = a.empty() ? Decimal{} : *ParseDecimal(a);
+    Decimal y = b.empty() ? Decimal{} : *ParseDecimal(b);
+    TAKT_RETURN_IF_ERROR(Add(x.nanos, y.nanos));
+    return FormatDecimal(x);
+  };
+  TAKT_ASSIGN_OR_RETURN(std::string aq, quantity(into.actual_quantity(), line.actual_quantity()));
+  TAKT_ASSIGN_OR_RETURN(std::string sq, quantity(into.standard_quantity(), line.standard_quantity()));
+  into.set_actual_quantity(aq);
+  into.set_standard_quantity(sq);
+  return absl::OkStatus();
+}
+
+// Good units x a per-unit decimal, as a decimal.
+absl::StatusOr<int64_t> Scale(int64_t units, Decimal per_unit) { return MulDiv(units, per_unit.nanos, 1); }
+
+}  // namespace
+
+absl::StatusOr<v1::VarianceResponse> VarianceReport(const BudgetBook& book, const ActualByMonth& actual,
+                                                    const OutputByMonth& output, absl::CivilMonth from,
+                                                    absl::CivilMonth to, bool by_month) {
+  v1::VarianceResponse response;
+  response.set_currency(book.currency());
+  response.set_reporting_currency(book.reporting_currency());
+  response.set_approved_version(book.ApprovedVersion(to));
+  v1::VarianceReport* total = response.mutable_total();
+  std::map<std::string, v1::VarianceLine> total_lines;
+  int64_t total_output = 0;
+  for (absl::CivilMonth m = from; m <= to; ++m) {
+    const std::string version = book.ApprovedVersion(m);
+    v1::VarianceReport month;
+    month.set_month(MonthText(m));
+    month.set_planned_output(version.empty() ? 0 : book.PlannedOutput(version, m));
+    // Standard quantities allowed for the month's good output, per account,
+    // and the month's cost of poor quality.
+    std::map<std::string, int64_t> standard;  // account -> nanos
+    int64_t standard_hours = 0;               // nanos, every labour line
+    int64_t good = 0;
+    int64_t poor_quality = 0;
+    for (auto it = output.lower_bound({m, ""}); it != output.end() && it->first.first == m; ++it) {
+      const std::string& product = it->first.second;
+      const Output& o = it->second;
+      TAKT_RETURN_IF_ERROR(Add(good, o.good));
+      const std::vector<StandardQuantity>* card = book.StandardCard(product, m);
+      if (card == nullptr) continue;  // no standard: its cost shows as actual only
+      int64_t unit_cost = 0;   // minor units per unit, from the card's lines and the overheads
+      int64_t unit_hours = 0;  // nanos per unit
+      for (const StandardQuantity& line : *card) {
+        TAKT_ASSIGN_OR_RETURN(int64_t q, Scale(o.good, line.per_unit));
+        TAKT_RETURN_IF_ERROR(Add(standard[line.account], q));
+        const v1::AccountDefined* a = book.FindAccount(line.account);
+        if (a != nullptr && a->kind() == v1::DIRECT_LABOUR) {
+          TAKT_RETURN_IF_ERROR(Add(standard_hours, q));
+          TAKT_RETURN_IF_ERROR(Add(unit_hours, line.per_unit.nanos));
+        }
+        TAKT_ASSIGN_OR_RETURN(int64_t c, Cost(line.per_unit, book.StandardPrice(line.account)));
+        TAKT_RETURN_IF_ERROR(Add(unit_cost, c));
+      }
+      for (const auto& [id, a] : book.accounts()) {
+        if (a.kind() != v1::VARIABLE_OVERHEAD && a.kind() != v1::FIXED_OVERHEAD) continue;
+        TAKT_ASSIGN_OR_RETURN(int64_t c, Cost(Decimal{unit_hours}, book.StandardPrice(id)));
+        TAKT_RETURN_IF_ERROR(Add(unit_cost, c));
+      }
+      int64_t defective = o.scrap;
+      TAKT_RETURN_IF_ERROR(Add(defective, o.rework));
+      TAKT_ASSIGN_OR_RETURN(int64_t cost, MulDiv(defective, unit_cost, 1));
+      TAKT_RETURN_IF_ERROR(Add(poor_quality, cost));
+    }
+    month.set_actual_output(good);
+    month.set_cost_of_poor_quality(poor_quality);
+    // Actual hours: every labour account's posted quantity.
+    int64_t actual_hours = 0;
+    for (const auto& [id, a] : book.accounts()) {
+      if (a.kind() != v1::DIRECT_LABOUR) continue;
+      if (auto it = actual.find({m, id}); it != actual.end()) {
+        TAKT_RETURN_IF_ERROR(Add(actual_hours, it->second.quantity_nanos));
+      }
+    }
+    int64_t month_actual = 0, month_flexible = 0, month_static = 0;
+    for (const auto& [id, a] : book.accounts()) {
+      CostLine line;
+      line.kind = KindOf(a.kind());
+      line.variable = a.variable();
+      const Actual* posted = nullptr;
+      if (auto it = actual.find({m, id}); it != actual.end()) posted = &it->second;
+      line.actual = posted ? posted->amount : 0;
+      line.static_budget = version.empty() ? 0 : book.AccountBudget(version, m, id);
+      line.standard_price = book.StandardPrice(id);
+      line.planned_output = month.planned_output();
+      line.actual_output = good;
+      switch (line.kind) {
+        case CostKind::kDirectMaterial:
+        case CostKind::kDirectLabour:
+          line.actual_quantity = Decimal{posted ? posted->quantity_nanos : 0};
+          line.standard_quantity = Decimal{standard[id]};
+          break;
+        case CostKind::kVariableOverhead:
+        case CostKind::kFixedOverhead:
+          line.actual_quantity = Decimal{actual_hours};
+          line.standard_quantity = Decimal{standard_hours};
+          break;
+        case CostKind::kOther:
+          break;
+      }
+      if (line.actual == 0 && line.static_budget == 0 && line.standard_quantity.nanos == 0 &&
+          line.actual_quantity.nanos == 0) {
+        continue;  // nothing happened on this account this month
+      }
+      auto v = ComputeVariances(line);
+      if (!v.ok()) return absl::Status(v.status().code(), absl::StrCat(id, " in ", MonthText(m), ": ", v.status().message()));
+      v1::VarianceLine* out = month.add_lines();
+      out->set_account(id);
+      out->set_kind(a.kind());
+      out->set_actual(v->actual);
+      out->set_flexible_budget(v->flexible_budget);
+      out->set_static_budget(v->static_budget);
+      out->set_price_variance(v->price);
+      out->set_quantity_variance(v->quantity);
+      out->set_flexible_variance(v->flexible_variance);
+      out->set_volume_variance(v->volume_variance);
+      out->set_static_variance(v->static_variance);
+      if (line.kind != CostKind::kOther) {
+        out->set_actual_quantity(FormatDecimal(line.actual_quantity));
+        out->set_standard_quantity(FormatDecimal(line.standard_quantity));
+      }
+      TAKT_RETURN_IF_ERROR(Add(month_actual, v->actual));
+      TAKT_RETURN_IF_ERROR(Add(month_flexible, v->flexible_budget));
+      TAKT_RETURN_IF_ERROR(Add(month_static, v->static_budget));
+      v1::VarianceLine& t = total_lines[id];
+      t.set_account(id);
+      t.set_kind(a.kind());
+      TAKT_RETURN_IF_ERROR(AddLine(t, *out));
+    }
+    month.set_actual(month_actual);
+    month.set_flexible_budget(month_flexible);
+    month.set_static_budget(month_static);
+    if (good > 0) {
+      TAKT_ASSIGN_OR_RETURN(int64_t per_unit, MulDiv(month_actual, 1, good));
+      month.set_cost_per_good_unit(per_unit);
+    }
+    // The reporting currency at the month's budget rate.
+    if (book.reporting_currency() == book.currency()) {
+      month.set_actual_reporting(month_actual);
+      month.set_static_budget_reporting(month_static);
+    } else if (month_actual != 0 || month_static != 0) {
+      std::optional<Decimal> rate = book.ExchangeRate(m);
+      if (!rate) {
+        return absl::FailedPreconditionError(absl::StrCat("no budget rate ", book.currency(), " -> ",
+                                                          book.reporting_currency(), " for ", MonthText(m),
+                                                          " (set_exchange_rate)"));
+      }
+      TAKT_ASSIGN_OR_RETURN(int64_t a, Convert(month_actual, book.currency(), book.reporting_currency(), *rate));
+      TAKT_ASSIGN_OR_RETURN(int64_t s, Convert(month_static, book.currency(), book.reporting_currency(), *rate));
+      month.set_actual_reporting(a);
+      month.set_static_budget_reporting(s);
+    }
+    // The total.
+    TAKT_RETURN_IF_ERROR(Add(total_output, good));
+    int64_t x;
+    x = total->planned_output();
+    TAKT_RETURN_IF_ERROR(Add(x, month.planned_output()));
+    total->set_planned_output(x);
+    for (auto [get, set] : std::initializer_list<std::pair<int64_t (v1::VarianceReport::*)() const,
+                                                           void (v1::VarianceReport::*)(int64_t)>>{
+             {&v1::VarianceReport::actual, &v1::VarianceReport::set_actual},
+             {&v1::VarianceReport::flexible_budget, &v1::VarianceReport::set_flexible_budget},
+             {&v1::VarianceReport::static_budget, &v1::VarianceReport::set_static_budget},
+             {&v1::VarianceReport::cost_of_poor_quality, &v1::VarianceReport::set_cost_of_poor_quality},
+             {&v1::VarianceReport::actual_reporting, &v1::VarianceReport::set_actual_reporting},
+             {&v1::VarianceReport::static_budget_reporting, &v1::VarianceReport::set_static_budget_reporting}}) {
+      x = (total->*get)();
+      TAKT_RETURN_IF_ERROR(Add(x, (month.*get)()));
+      (total->*set)(x);
+    }
+    if (by_month) *response.add_months() = std::move(month);
+  }
+  total->set_actual_output(total_output);
+  if (total_output > 0) {
+    TAKT_ASSIGN_OR_RETURN(int64_t per_unit, MulDiv(total->actual(), 1, total_output));
+    total->set_cost_per_good_unit(per_unit);
+  }
+  for (auto& [id, line] : total_lines) *total->add_lines() = std::move(line);
+  return response;
+}
+
+}  // namespace takt::budgets
