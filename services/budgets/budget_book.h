@@ -25,8 +25,6 @@
 
 namespace takt::budgets {
 
-namespace v1 = ::takt::budgets::v1;
-
 // "2026-03" <-> the month's first day.
 absl::StatusOr<absl::CivilMonth> ParseMonth(const std::string& yyyy_mm);
 std::string MonthText(absl::CivilMonth m);
