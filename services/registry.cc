@@ -1,6 +1,7 @@
 #include "services/registry.h"
 
 #include "services/audit/module.h"
+#include "services/budgets/module.h"
 #include "services/enterprise/module.h"
 #include "services/quality/module.h"
 #include "services/rollups/module.h"
@@ -16,6 +17,7 @@ const std::vector<host::ModuleInfo>& Modules() {
       rollup::Module(),
       quality::Module(),  // after rollups: capability reads its store
       staffing::Module(),
+      budgets::Module(),
       audit::Module(),
   };
   return *modules;

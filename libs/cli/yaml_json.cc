@@ -1,7 +1,10 @@
 #include "libs/cli/yaml_json.h"
 
+#include <memory>
+
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "google/protobuf/util/json_util.h"
 
 namespace takt::cli {
 
@@ -61,6 +64,38 @@ absl::StatusOr<YAML::Node> LoadYaml(const std::string& text) {
     return absl::InvalidArgumentError(absl::StrCat("line ", e.mark.line + 1, ", column ",
                                                    e.mark.column + 1, ": ", e.msg));
   }
+}
+
+absl::Status MessageFromYaml(const std::string& text, const std::string& list,
+                             google::protobuf::Message* request) {
+  auto root = LoadYaml(text);
+  if (!root.ok()) return root.status();
+  if (!root->IsMap()) {
+    return absl::InvalidArgumentError(absl::StrCat("the file must be a mapping (", list, ": and the rest)"));
+  }
+  auto json = YamlToJson(*root);
+  if (!json.ok()) return json.status();
+  google::protobuf::util::JsonParseOptions options;
+  options.ignore_unknown_fields = false;
+  auto parsed = google::protobuf::util::JsonStringToMessage(json->dump(), request, options);
+  if (parsed.ok()) return absl::OkStatus();
+  const google::protobuf::FieldDescriptor* field = request->GetDescriptor()->FindFieldByName(list);
+  const YAML::Node items = (*root)[list];
+  if (field != nullptr && field->message_type() != nullptr && items && items.IsSequence()) {
+    std::unique_ptr<google::protobuf::Message> one(
+        request->GetReflection()->GetMessageFactory()->GetPrototype(field->message_type())->New());
+    for (size_t i = 0; i < items.size(); ++i) {
+      auto item = YamlToJson(items[i]);
+      if (!item.ok()) return item.status();
+      one->Clear();
+      auto st = google::protobuf::util::JsonStringToMessage(item->dump(), one.get(), options);
+      if (!st.ok()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(YamlWhere(items[i]), ": ", list, "[", i, "]: ", std::string(st.message())));
+      }
+    }
+  }
+  return absl::InvalidArgumentError(std::string(parsed.message()));
 }
 
 }  // namespace takt::cli

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "google/protobuf/message.h"
 #include "nlohmann/json.hpp"
 #include "yaml-cpp/yaml.h"
 
@@ -21,6 +22,13 @@ absl::StatusOr<YAML::Node> LoadYaml(const std::string& text);
 // YAML to JSON: quoted scalars stay strings; plain ones become booleans or
 // numbers when they read as such; a key given twice is refused.
 absl::StatusOr<nlohmann::json> YamlToJson(const YAML::Node& n);
+
+// A request file (a YAML mapping) into `request` through the JSON mapping,
+// strictly (an unknown field is refused). When it does not parse, each
+// element of the repeated message field `list` is parsed alone, so the
+// error names its line: "line L, column C: commands[i]: ...".
+absl::Status MessageFromYaml(const std::string& text, const std::string& list,
+                             google::protobuf::Message* request);
 
 }  // namespace takt::cli
 

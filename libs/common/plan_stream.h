@@ -34,12 +34,15 @@ inline std::optional<std::string> FacilityOfPlanStream(const std::string& stream
 inline constexpr char kStaffingContext[] = "staffing";
 inline constexpr char kStaffSuffix[] = ".staff";
 inline std::string StaffStream(const std::string& facility) { return facility + kStaffSuffix; }
+// The budgets context keeps a facility's budget record in "<facility>.budget".
+inline constexpr char kBudgetSuffix[] = ".budget";
 
 // Suffixes of the streams contexts derive from a facility id (scheduling's
-// "<f>.plan", quality's "<f>.qms", staffing's "<f>.staff"): no facility id
+// "<f>.plan", quality's "<f>.qms", staffing's "<f>.staff", budgets'
+// "<f>.budget"): no facility id
 // may end in one.
 inline bool HasReservedStreamSuffix(const std::string& id) {
-  for (const char* suffix : {kPlanStreamSuffix, ".qms", kStaffSuffix}) {
+  for (const char* suffix : {kPlanStreamSuffix, ".qms", kStaffSuffix, kBudgetSuffix}) {
     const size_t n = std::char_traits<char>::length(suffix);
     if (id.size() > n && id.compare(id.size() - n, n, suffix) == 0) return true;
   }

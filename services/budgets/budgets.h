@@ -35,6 +35,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
+#include "libs/common/plan_stream.h"
 #include "libs/es/aggregate_store.h"
 #include "libs/eventlog/event_log.h"
 #include "libs/model/model_store.h"
@@ -44,7 +45,6 @@
 namespace takt::budgets {
 
 inline constexpr char kBudgetsContext[] = "budgets";
-inline constexpr char kBudgetSuffix[] = ".budget";
 inline constexpr int kMaxPostingsPerBatch = 10000;
 inline constexpr int kMaxListedRejections = 100;
 inline constexpr int kMaxCommandsPerRequest = 10000;

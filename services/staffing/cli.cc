@@ -283,27 +283,9 @@ int RunErase(const Args& a, std::ostream& out, std::ostream& err) {
 }  // namespace
 
 absl::StatusOr<v1::ApplyStaffRequest> StaffFromYaml(const std::string& text) {
-  TAKT_ASSIGN_OR_RETURN(YAML::Node root, cli::LoadYaml(text));
-  if (!root.IsMap()) return absl::InvalidArgumentError("the staff file must be a mapping (facility:, commands:)");
-  TAKT_ASSIGN_OR_RETURN(nlohmann::json json, cli::YamlToJson(root));
   v1::ApplyStaffRequest request;
-  google::protobuf::util::JsonParseOptions options;
-  options.ignore_unknown_fields = false;
-  auto parsed = google::protobuf::util::JsonStringToMessage(json.dump(), &request, options);
-  if (parsed.ok()) return request;
-  const YAML::Node items = root["commands"];
-  if (items && items.IsSequence()) {
-    for (size_t i = 0; i < items.size(); ++i) {
-      TAKT_ASSIGN_OR_RETURN(nlohmann::json one, cli::YamlToJson(items[i]));
-      v1::StaffCommand command;
-      auto st = google::protobuf::util::JsonStringToMessage(one.dump(), &command, options);
-      if (!st.ok()) {
-        return absl::InvalidArgumentError(
-            absl::StrCat(cli::YamlWhere(items[i]), ": commands[", i, "]: ", std::string(st.message())));
-      }
-    }
-  }
-  return absl::InvalidArgumentError(std::string(parsed.message()));
+  TAKT_RETURN_IF_ERROR(cli::MessageFromYaml(text, "commands", &request));
+  return request;
 }
 
 void AddStaffingCommands(CLI::App& app, int* exit_code) {

@@ -1,0 +1,289 @@
+#include "services/budgets/budgets.h"
+
+#include "absl/strings/match.h"
+#include "gtest/gtest.h"
+#include "libs/common/proto_time.h"
+#include "libs/eventlog/embedded_log.h"
+#include "libs/testing/temp_dir.h"
+#include "services/budgets/cli.h"
+#include "takt/enterprise/v1/model.pb.h"
+#include "takt/scheduling/v1/events.pb.h"
+
+namespace takt::budgets {
+namespace {
+
+namespace ev1 = ::takt::enterprise::v1;
+constexpr int64_t kUsd = 100;  // cents
+const absl::Time kMarch = absl::FromCivil(absl::CivilDay(2026, 3, 10), absl::UTCTimeZone());
+
+// Horngren's Webb Company (variance_test.cc) through the service: a budget
+// file, postings from the ledger, output counted by scheduling.
+constexpr char kBudgetFile[] = R"(
+facility: plant
+commands:
+  - configure_ledger: {currency: USD, reporting_currency: EUR}
+  - define_account: {account: cloth, name: Cloth, kind: DIRECT_MATERIAL, standard_price: "3000", unit: sq yd}
+  - define_account: {account: labour, name: Direct labour, kind: DIRECT_LABOUR, standard_price: "2000", unit: h}
+  - define_account: {account: fixed-oh, name: Fixed overhead, kind: FIXED_OVERHEAD, standard_price: "2875"}
+  - define_cost_centre: {cost_centre: press, name: Press line}
+  - set_budget: {version: original, month: "2026-03", cost_centre: press, account: cloth, amount: "720000.00"}
+  - set_budget: {version: original, month: "2026-03", cost_centre: press, account: labour, amount: "192000"}
+  - set_budget: {version: original, month: "2026-03", cost_centre: press, account: fixed-oh, amount: "276000"}
+  - set_planned_output: {version: original, month: "2026-03", good_units: 12000}
+  - approve_budget: {version: original, from_month: "2026-01", reason: board approval}
+  - set_standard_cost:
+      product: jacket
+      from_month: "2026-01"
+      lines: [{account: cloth, quantity_per_unit: "2"}, {account: labour, quantity_per_unit: "0.8"}]
+  - set_exchange_rate: {month: "2026-03", rate: "0.92"}
+)";
+
+class BudgetsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    OpenLog();
+    model::EnterpriseModel m;
+    ev1::FacilityDefined f;
+    f.set_facility("plant");
+    f.mutable_calendar()->set_time_zone("UTC");
+    ev1::AreaDefined a;
+    a.set_facility("plant");
+    a.set_area("body");
+    ev1::WorkCenterDefined w;
+    w.set_facility("plant");
+    w.set_area("body");
+    w.set_work_center("press");
+    ev1::WorkUnitDefined u;
+    u.set_facility("plant");
+    u.set_work_center("press");
+    u.set_work_unit("press-1");
+    ev1::ProductDefined p;
+    p.set_product("jacket");
+    p.set_planned_run_time_per_item_us(60'000'000);
+    eventlog::AppendRequest append;
+    append.context = model::kEnterpriseContext;
+    append.facility = model::kEnterpriseStream;
+    for (const google::protobuf::Message* msg : std::vector<const google::protobuf::Message*>{&f, &a, &w, &u, &p}) {
+      auto events = m.Decide(*msg);
+      ASSERT_TRUE(events.ok()) << events.status();
+      for (const auto& e : *events) {
+        ASSERT_TRUE(m.Apply(e).ok());
+        eventlog::Envelope env;
+        env.set_event_type(e.type);
+        env.set_payload(e.payload);
+        append.events.push_back(env);
+      }
+    }
+    ASSERT_TRUE(log_->Append(append).ok());
+    Start();
+  }
+  void OpenLog() {
+    eventlog::EmbeddedLogOptions o;
+    o.data_dir = dir_.path();
+    log_ = std::move(*eventlog::OpenEmbeddedLog(o));
+  }
+  void Start() {
+    models_ = std::make_unique<model::ModelStore>(log_.get());
+    ASSERT_TRUE(models_->Refresh().ok());
+    budgets_ = std::make_unique<Budgets>(log_.get(), models_.get());
+  }
+  void Restart() {
+    budgets_.reset();
+    models_.reset();
+    log_.reset();
+    OpenLog();
+    Start();
+  }
+  void ApplyFile() {
+    auto request = BudgetFromYaml(kBudgetFile);
+    ASSERT_TRUE(request.ok()) << request.status();
+    auto applied = budgets_->ApplyBudget(*request, {"controller", kMarch});
+    ASSERT_TRUE(applied.ok()) << applied.status();
+  }
+  // Scheduling's counts of the month (a shop-floor stream of its own).
+  void Produce(int64_t good, int64_t scrap) {
+    scheduling::v1::ProductionCounted c;
+    c.set_work_unit("press-1");
+    c.set_product("jacket");
+    c.set_good(good);
+    c.set_scrap(scrap);
+    c.set_planned_run_time_per_item_us(60'000'000);
+    eventlog::AppendRequest append;
+    append.context = kSchedulingContext;
+    append.facility = "plant";
+    eventlog::Envelope e;
+    e.set_event_type(std::string(c.GetDescriptor()->full_name()));
+    e.set_payload(c.SerializeAsString());
+    *e.mutable_occurred_time() = ToProto(kMarch);
+    append.events.push_back(e);
+    ASSERT_TRUE(log_->Append(append).ok());
+  }
+  static v1::Posting Post(const std::string& doc, const std::string& account, const std::string& amount,
+                          const std::string& quantity, const std::string& reverses = "") {
+    v1::Posting p;
+    p.set_document(doc);
+    p.set_account(account);
+    p.set_cost_centre("press");
+    p.set_day("2026-03-20");
+    p.set_amount(amount);
+    p.set_quantity(quantity);
+    p.set_reverses(reverses);
+    return p;
+  }
+  absl::StatusOr<v1::PostingAck> Send(const std::vector<v1::Posting>& postings, uint64_t batch = 1) {
+    v1::PostingBatch b;
+    b.set_facility("plant");
+    b.set_batch_id(batch);
+    for (const auto& p : postings) *b.add_postings() = p;
+    return budgets_->Ingest(b, "erp", kMarch + absl::Hours(24 * 30));
+  }
+  absl::StatusOr<v1::VarianceResponse> March() {
+    v1::VarianceRequest r;
+    r.set_facility("plant");
+    r.set_from_month("2026-03");
+    r.set_to_month("2026-03");
+    return budgets_->Variances(r);
+  }
+  static const v1::VarianceLine& Line(const v1::VarianceResponse& r, const std::string& account) {
+    for (const auto& l : r.total().lines()) {
+      if (l.account() == account) return l;
+    }
+    static const v1::VarianceLine none;
+    ADD_FAILURE() << account;
+    return none;
+  }
+
+  testing::TempDir dir_;
+  std::unique_ptr<eventlog::EventLog> log_;
+  std::unique_ptr<model::ModelStore> models_;
+  std::unique_ptr<Budgets> budgets_;
+};
+
+TEST_F(BudgetsTest, WebbCompanyThroughTheService) {
+  ApplyFile();
+  Produce(6000, 60);
+  Produce(4000, 40);
+  auto ack = Send({Post("inv-1", "cloth", "400000.00", "14000"), Post("inv-2", "cloth", "221600", "8200"),
+                   Post("pay-1", "labour", "198000", "9000"), Post("oh-1", "fixed-oh", "285000", "")});
+  ASSERT_TRUE(ack.ok()) << ack.status();
+  ASSERT_EQ(ack->accepted(), 4u) << (ack->rejected_size() ? ack->rejected(0).reason() : "");
+  auto r = March();
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->approved_version(), "original");
+  const auto& cloth = Line(*r, "cloth");
+  EXPECT_EQ(cloth.price_variance(), -44'400 * kUsd);
+  EXPECT_EQ(cloth.quantity_variance(), 66'000 * kUsd);
+  EXPECT_EQ(cloth.flexible_budget(), 600'000 * kUsd);
+  EXPECT_EQ(cloth.volume_variance(), -120'000 * kUsd);
+  EXPECT_EQ(cloth.standard_quantity(), "20000");
+  const auto& labour = Line(*r, "labour");
+  EXPECT_EQ(labour.price_variance(), 18'000 * kUsd);
+  EXPECT_EQ(labour.quantity_variance(), 20'000 * kUsd);
+  const auto& foh = Line(*r, "fixed-oh");
+  EXPECT_EQ(foh.price_variance(), 9'000 * kUsd);      // spending
+  EXPECT_EQ(foh.quantity_variance(), 46'000 * kUsd);  // production volume: 276,000 - 8,000 h x 28.75
+  EXPECT_EQ(r->total().actual(), 1'104'600 * kUsd);
+  EXPECT_EQ(r->total().flexible_budget(), 1'036'000 * kUsd);
+  EXPECT_EQ(r->total().static_budget(), 1'188'000 * kUsd);
+  EXPECT_EQ(r->total().actual_output(), 10'000);
+  EXPECT_EQ(r->total().planned_output(), 12'000);
+  EXPECT_EQ(r->total().cost_per_good_unit(), 11'046);  // $110.46
+  // 100 scrapped jackets at standard: 2 x 30 + 0.8 x 20 + 0.8 x 28.75 = $99.
+  EXPECT_EQ(r->total().cost_of_poor_quality(), 9'900 * kUsd);
+  // In euros at the March budget rate.
+  EXPECT_EQ(r->total().actual_reporting(), 1'016'232 * kUsd);
+  EXPECT_EQ(r->total().static_budget_reporting(), 1'092'960 * kUsd);
+  // A month without a rate cannot be reported in euros: said, not guessed.
+  v1::VarianceRequest april;
+  april.set_facility("plant");
+  april.set_from_month("2026-03");
+  april.set_to_month("2026-04");
+  EXPECT_TRUE(budgets_->Variances(april).ok());  // nothing posted in April
+  ASSERT_TRUE(Send({[] {
+                     v1::Posting p = Post("oh-2", "fixed-oh", "10", "");
+                     p.set_day("2026-04-02");
+                     return p;
+                   }()},
+                   2)
+                  .ok());
+  auto no_rate = budgets_->Variances(april);
+  EXPECT_EQ(no_rate.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(absl::StrContains(no_rate.status().message(), "2026-04")) << no_rate.status();
+}
+
+TEST_F(BudgetsTest, ResendsReversalsAndConflictsAcrossRestarts) {
+  ApplyFile();
+  const std::vector<v1::Posting> first = {Post("inv-1", "cloth", "1000.01", "10"), Post("inv-2", "cloth", "5", "")};
+  auto ack = Send(first);
+  ASSERT_TRUE(ack.ok());
+  EXPECT_EQ(ack->accepted(), 2u);
+  // A resend is a duplicate; other content under the id is a conflict.
+  ack = Send({first[0], Post("inv-1", "cloth", "1000.02", "10")});
+  EXPECT_EQ(ack->duplicates(), 1u);
+  ASSERT_EQ(ack->rejected_size(), 1);
+  EXPECT_EQ(ack->rejected(0).code(), static_cast<int>(absl::StatusCode::kAlreadyExists));
+  // A reversal must cancel exactly, once.
+  ack = Send({Post("rev-1", "cloth", "-1000.00", "-10", "inv-1")});
+  ASSERT_EQ(ack->rejected_size(), 1);
+  EXPECT_TRUE(absl::StrContains(ack->rejected(0).reason(), "negated amount (-1000.01)")) << ack->rejected(0).reason();
+  ack = Send({Post("rev-1", "cloth", "-1000.01", "-10", "inv-1"), Post("rev-2", "cloth", "-1000.01", "-10", "inv-1"),
+              Post("rev-3", "cloth", "-5", "", "nope")});
+  EXPECT_EQ(ack->accepted(), 1u);
+  ASSERT_EQ(ack->rejected_size(), 2);
+  EXPECT_TRUE(absl::StrContains(ack->rejected(0).reason(), "already reversed"));
+  EXPECT_EQ(ack->rejected(1).code(), static_cast<int>(absl::StatusCode::kNotFound));
+  auto r = March();
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(Line(*r, "cloth").actual(), 500);  // the reversal cancelled inv-1 to the cent
+  EXPECT_EQ(Line(*r, "cloth").actual_quantity(), "0");
+  // After a restart: the same postings are duplicates; the totals stand.
+  Restart();
+  ack = Send({first[0], first[1], Post("rev-1", "cloth", "-1000.01", "-10", "inv-1")});
+  ASSERT_TRUE(ack.ok());
+  EXPECT_EQ(ack->duplicates(), 3u);
+  EXPECT_EQ(ack->accepted(), 0u);
+  ack = Send({Post("rev-9", "cloth", "-1000.01", "-10", "inv-1")});
+  ASSERT_EQ(ack->rejected_size(), 1);
+  EXPECT_TRUE(absl::StrContains(ack->rejected(0).reason(), "already reversed"));
+  EXPECT_EQ(Line(*March(), "cloth").actual(), 500);
+}
+
+TEST_F(BudgetsTest, BadPostingsAreRejectedOneByOneAndBadBatchesWhole) {
+  ApplyFile();
+  auto ack = Send({Post("a-1", "cloth", "1.001", ""), Post("a-2", "rent", "1", ""), Post("../x", "cloth", "1", ""),
+                   [] {
+                     v1::Posting p = Post("a-3", "cloth", "1", "");
+                     p.set_cost_centre("paint");
+                     return p;
+                   }(),
+                   [] {
+                     v1::Posting p = Post("a-4", "cloth", "1", "");
+                     p.set_day("2099-01-01");
+                     return p;
+                   }(),
+                   Post("a-5", "cloth", "1", "1e3"), Post("ok-1", "cloth", "1", "")});
+  ASSERT_TRUE(ack.ok());
+  EXPECT_EQ(ack->accepted(), 1u);
+  ASSERT_EQ(ack->rejected_size(), 6);
+  EXPECT_TRUE(absl::StrContains(ack->rejected(0).reason(), "more than 2 decimals"));
+  EXPECT_EQ(ack->rejected(1).code(), static_cast<int>(absl::StatusCode::kNotFound));
+  EXPECT_TRUE(absl::StrContains(ack->rejected(4).reason(), "future"));
+  v1::PostingBatch empty;
+  empty.set_facility("plant");
+  EXPECT_EQ(budgets_->Ingest(empty, "erp", kMarch).status().code(), absl::StatusCode::kInvalidArgument);
+  empty.set_facility("nowhere");
+  *empty.add_postings() = Post("x", "cloth", "1", "");
+  EXPECT_EQ(budgets_->Ingest(empty, "erp", kMarch).status().code(), absl::StatusCode::kNotFound);
+  v1::VarianceRequest r;
+  r.set_facility("plant");
+  r.set_from_month("2026-03");
+  r.set_to_month("2016-03");
+  EXPECT_EQ(budgets_->Variances(r).status().code(), absl::StatusCode::kInvalidArgument);
+  // A budget file with a mistake names the line and the command.
+  auto bad = BudgetFromYaml("facility: plant\ncommands:\n  - configure_ledger: {currency: USD}\n  - fly: {}\n");
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(absl::StrContains(bad.status().message(), "line 4")) << bad.status();
+}
+
+}  // namespace
+}  // namespace takt::budgets

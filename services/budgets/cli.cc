@@ -1,0 +1,217 @@
+#include "services/budgets/cli.h"
+
+#include <grpcpp/grpcpp.h>
+
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <sstream>
+#include <string>
+
+#include "CLI/CLI.hpp"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "google/protobuf/util/json_util.h"
+#include "libs/cli/grpc_client.h"
+#include "libs/cli/yaml_json.h"
+#include "libs/common/default_address.h"
+#include "libs/common/status_macros.h"
+#include "services/budgets/money.h"
+#include "services/budgets/variance.h"
+#include "takt/budgets/v1/budgets_service.grpc.pb.h"
+
+namespace takt::budgets {
+namespace {
+
+constexpr char kService[] = "budgets";
+constexpr char kTargetHelp[] = "Server address host:port, or one per service: budgets=A,...";
+constexpr int kBatch = 1000;
+
+struct Args {
+  std::string target = kDefaultAddress;
+  std::string file, facility, request_id, from, to;
+  bool json = false, dry_run = false, by_month = false;
+};
+
+std::unique_ptr<v1::BudgetsService::Stub> Stub(const Args& a, std::ostream& err) {
+  auto channel = cli::Connect(a.target, kService, err);
+  return channel ? v1::BudgetsService::NewStub(channel) : nullptr;
+}
+
+int Usage(std::ostream& err, const std::string& what) {
+  err << "takt: budgets: " << what << "\n";
+  return 2;
+}
+
+int RunApply(const Args& a, std::ostream& out, std::ostream& err) {
+  std::ifstream in(a.file);
+  if (!in) return Usage(err, absl::StrCat("cannot read ", a.file));
+  std::stringstream text;
+  text << in.rdbuf();
+  auto request = BudgetFromYaml(text.str());
+  if (!request.ok()) return Usage(err, absl::StrCat(a.file, ": ", request.status().message()));
+  if (!a.facility.empty()) request->set_facility(a.facility);
+  request->set_validate_only(a.dry_run);
+  if (request->request_id().empty()) request->set_request_id(a.request_id);
+  auto stub = Stub(a, err);
+  if (!stub) return 2;
+  grpc::ClientContext ctx;
+  v1::ApplyBudgetResponse response;
+  grpc::Status s = stub->ApplyBudget(&ctx, *request, &response);
+  if (!s.ok()) return cli::Fail(err, absl::StrCat("budgets apply ", a.file), s);
+  out << (a.dry_run ? "would change " : "changed ") << response.changed() << ", unchanged " << response.unchanged()
+      << "\n";
+  return 0;
+}
+
+int RunIngest(const Args& a, std::ostream& out, std::ostream& err) {
+  std::ifstream in(a.file);
+  if (!in) return Usage(err, absl::StrCat("cannot read ", a.file));
+  auto stub = Stub(a, err);
+  if (!stub) return 2;
+  grpc::ClientContext ctx;
+  auto stream = stub->StreamPostings(&ctx);
+  uint64_t accepted = 0, duplicates = 0, rejected = 0, batches = 0, line_no = 0;
+  v1::PostingBatch batch;
+  auto flush = [&]() -> bool {
+    if (batch.postings_size() == 0) return true;
+    batch.set_facility(a.facility);
+    batch.set_batch_id(++batches);
+    if (!stream->Write(batch)) return false;
+    v1::PostingAck ack;
+    if (!stream->Read(&ack)) return false;
+    accepted += ack.accepted();
+    duplicates += ack.duplicates();
+    rejected += ack.rejected_size() + ack.rejected_not_listed();
+    for (const auto& r : ack.rejected()) {
+      err << "takt: posting " << r.document() << " rejected: " << r.reason() << " (code " << r.code() << ")\n";
+    }
+    batch.clear_postings();
+    return true;
+  };
+  std::string line;
+  while (std::getline(in, line)) {
+    ++line_no;
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    auto st = google::protobuf::util::JsonStringToMessage(line, batch.add_postings());
+    if (!st.ok()) {
+      stream->WritesDone();
+      (void)stream->Finish();
+      return Usage(err, absl::StrCat(a.file, ":", line_no, ": ", std::string(st.message())));
+    }
+    if (batch.postings_size() >= kBatch && !flush()) break;
+  }
+  flush();
+  stream->WritesDone();
+  grpc::Status s = stream->Finish();
+  if (!s.ok()) return cli::Fail(err, absl::StrCat("budgets ingest ", a.file), s);
+  if (a.json) {
+    out << absl::StrFormat("{\"accepted\":%d,\"duplicates\":%d,\"rejected\":%d}\n", accepted, duplicates, rejected);
+  } else {
+    out << "accepted " << accepted << ", duplicates " << duplicates << ", rejected " << rejected << "\n";
+  }
+  return rejected > 0 ? 1 : 0;
+}
+
+// "-1234.50 F" style: the amount and its direction for a cost variance.
+std::string Signed(int64_t minor, int exponent) {
+  const char* d = Direction(minor);
+  return absl::StrCat(FormatAmount(minor < 0 ? -minor : minor, exponent), *d ? " " : "", d);
+}
+
+void PrintReport(const v1::VarianceReport& r, int exponent, std::ostream& out) {
+  out << absl::StrFormat("  %-18s %14s %14s %14s %16s %16s %16s\n", "account", "actual", "flexible", "static",
+                         "price/rate/spend", "usage/eff/volume", "vs static");
+  for (const auto& l : r.lines()) {
+    out << absl::StrFormat("  %-18s %14s %14s %14s %16s %16s %16s\n", l.account(), FormatAmount(l.actual(), exponent),
+                           FormatAmount(l.flexible_budget(), exponent), FormatAmount(l.static_budget(), exponent),
+                           Signed(l.price_variance(), exponent), Signed(l.quantity_variance(), exponent),
+                           Signed(l.static_variance(), exponent));
+  }
+  out << absl::StrFormat("  %-18s %14s %14s %14s\n", "total", FormatAmount(r.actual(), exponent),
+                         FormatAmount(r.flexible_budget(), exponent), FormatAmount(r.static_budget(), exponent));
+  out << absl::StrFormat("  good units %d of %d planned; cost per good unit %s; cost of poor quality %s\n",
+                         r.actual_output(), r.planned_output(), FormatAmount(r.cost_per_good_unit(), exponent),
+                         FormatAmount(r.cost_of_poor_quality(), exponent));
+}
+
+int RunVariances(const Args& a, std::ostream& out, std::ostream& err) {
+  v1::VarianceRequest r;
+  r.set_facility(a.facility);
+  r.set_from_month(a.from);
+  r.set_to_month(a.to.empty() ? a.from : a.to);
+  r.set_by_month(a.by_month);
+  auto stub = Stub(a, err);
+  if (!stub) return 2;
+  grpc::ClientContext ctx;
+  v1::VarianceResponse response;
+  grpc::Status s = stub->GetVariances(&ctx, r, &response);
+  if (!s.ok()) return cli::Fail(err, "budgets variances", s);
+  if (a.json) {
+    out << cli::ToJson(response) << "\n";
+    return 0;
+  }
+  const int exponent = MinorExponent(response.currency()).value_or(2);
+  out << absl::StrFormat("%s %s to %s, %s (approved version %s; variances are actual minus standard or budget: "
+                         "U unfavourable, F favourable)\n",
+                         response.facility(), r.from_month(), r.to_month(), response.currency(),
+                         response.approved_version().empty() ? "none" : response.approved_version());
+  for (const auto& m : response.months()) {
+    out << m.month() << ":\n";
+    PrintReport(m, exponent, out);
+  }
+  out << "whole period:\n";
+  PrintReport(response.total(), exponent, out);
+  if (response.reporting_currency() != response.currency()) {
+    const int rexp = MinorExponent(response.reporting_currency()).value_or(2);
+    out << absl::StrFormat("  in %s at the budget rates: actual %s, static budget %s\n", response.reporting_currency(),
+                           FormatAmount(response.total().actual_reporting(), rexp),
+                           FormatAmount(response.total().static_budget_reporting(), rexp));
+  }
+  return 0;
+}
+
+}  // namespace
+
+absl::StatusOr<v1::ApplyBudgetRequest> BudgetFromYaml(const std::string& text) {
+  v1::ApplyBudgetRequest request;
+  TAKT_RETURN_IF_ERROR(cli::MessageFromYaml(text, "commands", &request));
+  return request;
+}
+
+void AddBudgetsCommands(CLI::App& app, int* exit_code) {
+  auto a = std::make_shared<Args>();
+  CLI::App* b = app.add_subcommand("budgets", "Budgets, standard costs, actual postings and variances");
+  b->require_subcommand(1);
+  auto common = [=](CLI::App* cmd) {
+    cmd->add_option("--target", a->target, kTargetHelp)->capture_default_str();
+    cmd->add_flag("--json", a->json, "JSON output");
+  };
+  CLI::App* apply = b->add_subcommand(
+      "apply", "Record the ledger, accounts, cost centres, budgets, approvals, standard costs and exchange "
+               "rates from a YAML file (idempotent)");
+  common(apply);
+  apply->add_option("--file", a->file, "budget .yaml (facility:, commands: [...])")->required();
+  apply->add_option("--facility", a->facility, "Facility id (overrides the file's)");
+  apply->add_flag("--dry-run", a->dry_run, "Check, record nothing");
+  apply->add_option("--request-id", a->request_id, "Idempotency key (a resend changes nothing)");
+  apply->callback([=] { *exit_code = RunApply(*a, std::cout, std::cerr); });
+
+  CLI::App* ingest = b->add_subcommand(
+      "ingest", "Stream actual postings (one Posting JSON object per line) from an ERP or general-ledger export");
+  common(ingest);
+  ingest->add_option("--facility", a->facility, "Facility id")->required();
+  ingest->add_option("--file", a->file, "postings .jsonl")->required();
+  ingest->callback([=] { *exit_code = RunIngest(*a, std::cout, std::cerr); });
+
+  CLI::App* variances = b->add_subcommand(
+      "variances", "Static and flexible budget, price/usage, rate/efficiency, spending/volume variances");
+  common(variances);
+  variances->add_option("--facility", a->facility, "Facility id")->required();
+  variances->add_option("--from", a->from, "First month YYYY-MM")->required();
+  variances->add_option("--to", a->to, "Last month YYYY-MM (default: --from)");
+  variances->add_flag("--by-month", a->by_month, "A report per month as well");
+  variances->callback([=] { *exit_code = RunVariances(*a, std::cout, std::cerr); });
+}
+
+}  // namespace takt::budgets

@@ -1,0 +1,62 @@
+#include "services/budgets/grpc_service.h"
+
+#include <grpcpp/impl/rpc_service_method.h>
+#include <grpcpp/support/method_handler.h>
+
+#include "libs/host/rpc.h"
+#include "takt/budgets/v1/budgets_service.grpc.pb.h"
+
+namespace takt::budgets {
+namespace {
+
+using host::Answer;
+using host::Origin;
+
+class BudgetsServiceImpl final : public v1::BudgetsService::Service {
+ public:
+  BudgetsServiceImpl(Budgets* budgets, model::ModelStore* models, bool follows_model)
+      : budgets_(budgets), models_(models), follows_model_(follows_model) {
+    // StreamPostings takes raw messages so that a batch that does not
+    // decode ends the stream with INVALID_ARGUMENT (host::ServeBatches).
+    // (Method 1 in the .proto's order.)
+    using Raw = grpc::ServerReaderWriter<grpc::ByteBuffer, grpc::ByteBuffer>;
+    MarkMethodStreamed(
+        1, new grpc::internal::BidiStreamingHandler<BudgetsServiceImpl, grpc::ByteBuffer, grpc::ByteBuffer>(
+               [](BudgetsServiceImpl* self, grpc::ServerContext* ctx, Raw* stream) {
+                 return self->RawStreamPostings(ctx, stream);
+               },
+               this));
+  }
+
+  grpc::Status ApplyBudget(grpc::ServerContext* ctx, const v1::ApplyBudgetRequest* request,
+                           v1::ApplyBudgetResponse* response) override {
+    if (follows_model_) (void)models_->Refresh();
+    return Answer(budgets_->ApplyBudget(*request, Origin(ctx)), response);
+  }
+  grpc::Status GetVariances(grpc::ServerContext*, const v1::VarianceRequest* request,
+                            v1::VarianceResponse* response) override {
+    return Answer(budgets_->Variances(*request), response);
+  }
+
+  grpc::Status RawStreamPostings(grpc::ServerContext* ctx,
+                                 grpc::ServerReaderWriter<grpc::ByteBuffer, grpc::ByteBuffer>* raw) {
+    const std::string actor = host::Actor(ctx);
+    return host::ServeBatches<v1::PostingBatch, v1::PostingAck>(raw, [&](const v1::PostingBatch& batch) {
+      if (follows_model_ && !models_->KnowsFacility(batch.facility())) (void)models_->Refresh();
+      return budgets_->Ingest(batch, actor, absl::Now());
+    });
+  }
+
+ private:
+  Budgets* budgets_;
+  model::ModelStore* models_;
+  const bool follows_model_;
+};
+
+}  // namespace
+
+std::unique_ptr<grpc::Service> NewBudgetsService(Budgets* budgets, model::ModelStore* models, bool follows_model) {
+  return std::make_unique<BudgetsServiceImpl>(budgets, models, follows_model);
+}
+
+}  // namespace takt::budgets

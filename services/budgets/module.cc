@@ -1,0 +1,45 @@
+#include "services/budgets/module.h"
+
+#include "libs/common/plan_stream.h"
+#include "services/budgets/budgets.h"
+#include "services/budgets/cli.h"
+#include "services/budgets/grpc_service.h"
+#include "takt/budgets/v1/budgets_service.grpc.pb.h"
+#include "takt/budgets/v1/events.pb.h"
+
+namespace takt::budgets {
+namespace {
+
+class BudgetsModule final : public host::Module {
+ public:
+  absl::Status Start(host::Env& env) override {
+    budgets_ = std::make_unique<Budgets>(env.log(), env.models());
+    service_ = NewBudgetsService(budgets_.get(), env.models(), env.follows_model());
+    return absl::OkStatus();
+  }
+  std::vector<host::ServiceEntry> Services() override {
+    return {{service_.get(), std::string(v1::BudgetsService::service_full_name())}};
+  }
+
+ private:
+  std::unique_ptr<Budgets> budgets_;
+  std::unique_ptr<grpc::Service> service_;
+};
+
+}  // namespace
+
+host::ModuleInfo Module() {
+  host::ModuleInfo m;
+  m.name = "budgets";
+  m.owns = {{kBudgetsContext, [](const std::string& facility) {
+               return std::vector<std::string>{facility, BudgetStream(facility)};
+             }}};
+  // The flexible budget reads scheduling's production counts (budgets.h).
+  m.reads = {kSchedulingContext};
+  m.payload_files = {v1::PostingRecorded::descriptor()->file()};
+  m.create = [] { return std::make_unique<BudgetsModule>(); };
+  m.add_commands = AddBudgetsCommands;
+  return m;
+}
+
+}  // namespace takt::budgets
