@@ -1,6 +1,7 @@
 #include "services/budgets/budgets.h"
 
 #include <functional>
+#include <set>
 #include <vector>
 
 #include "absl/container/flat_hash_set.h"
@@ -369,8 +370,6 @@ absl::StatusOr<OutputByMonth> Budgets::OutputOf(const std::string& facility) {
 // ---- Variances ------------------------------------------------------------------
 
 absl::StatusOr<v1::VarianceResponse> Budgets::Variances(const v1::VarianceRequest& request) {
-  const std::string& facility = request.facility();
-  TAKT_RETURN_IF_ERROR(models_->CheckFacility(facility));
   auto from = ParseMonth(request.from_month());
   if (!from.ok()) return absl::InvalidArgumentError(absl::StrCat("from_month: ", from.status().message()));
   auto to = ParseMonth(request.to_month());
@@ -379,13 +378,71 @@ absl::StatusOr<v1::VarianceResponse> Budgets::Variances(const v1::VarianceReques
   if (*to - *from >= kMaxVarianceMonths) {
     return absl::InvalidArgumentError(absl::StrCat("at most ", kMaxVarianceMonths, " months per report"));
   }
+  if (!request.region().empty()) {
+    if (!request.facility().empty()) return absl::InvalidArgumentError("give a facility or a region, not both");
+    return RegionVariances(request.region(), *from, *to, request.by_month());
+  }
+  return FacilityVariances(request.facility(), *from, *to, request.by_month());
+}
+
+absl::StatusOr<v1::VarianceResponse> Budgets::RegionVariances(const std::string& region, absl::CivilMonth from,
+                                                              absl::CivilMonth to, bool by_month) {
+  // The facilities of each month.
+  std::map<std::string, std::set<absl::CivilMonth>> members;
+  bool known = false;
+  models_->Read([&](const model::EnterpriseModel& m) {
+    known = m.HasRegion(region);
+    for (const std::string& f : m.Facilities()) {
+      for (absl::CivilMonth month = from; month <= to; ++month) {
+        if (m.RegionOf(f, absl::CivilDay(month)) == region) members[f].insert(month);
+      }
+    }
+  });
+  if (!known) return absl::NotFoundError(absl::StrCat("region '", region.substr(0, kMaxIdLength), "' is not defined"));
+  v1::VarianceResponse response;
+  response.set_region(region);
+  std::map<absl::CivilMonth, v1::VarianceReport> months;
+  for (const auto& [facility, in_region] : members) {
+    TAKT_ASSIGN_OR_RETURN(v1::VarianceResponse one, FacilityVariances(facility, from, to, /*by_month=*/true));
+    if (response.currency().empty()) {
+      response.set_currency(one.reporting_currency());
+      response.set_reporting_currency(one.reporting_currency());
+    } else if (one.reporting_currency() != response.currency()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "facility '", facility, "' reports in ", one.reporting_currency(), ", others of ", region, " in ",
+          response.currency(), ": a region's report needs one reporting currency"));
+    }
+    TAKT_ASSIGN_OR_RETURN(BudgetBook book, books_.Snapshot(facility));
+    response.add_facilities(facility);
+    for (v1::VarianceReport& month : *one.mutable_months()) {
+      TAKT_ASSIGN_OR_RETURN(absl::CivilMonth m, ParseMonth(month.month()));
+      if (!in_region.contains(m)) continue;
+      TAKT_RETURN_IF_ERROR(ToReportingCurrency(book, m, month));
+      v1::VarianceReport& into = months[m];
+      into.set_month(month.month());
+      TAKT_RETURN_IF_ERROR(AddReport(into, month));
+    }
+  }
+  v1::VarianceReport* total = response.mutable_total();
+  for (auto& [m, month] : months) {
+    TAKT_RETURN_IF_ERROR(AddReport(*total, month));
+    if (by_month) *response.add_months() = std::move(month);
+  }
+  FinishReport(*total);
+  for (auto& month : *response.mutable_months()) FinishReport(month);
+  return response;
+}
+
+absl::StatusOr<v1::VarianceResponse> Budgets::FacilityVariances(const std::string& facility, absl::CivilMonth from,
+                                                                absl::CivilMonth to, bool by_month) {
+  TAKT_RETURN_IF_ERROR(models_->CheckFacility(facility));
   TAKT_ASSIGN_OR_RETURN(OutputByMonth output, OutputOf(facility));
   ActualByMonth actual;
   {
     Slot* slot = SlotOf(facility);
     absl::MutexLock lock(&slot->mu);
     TAKT_ASSIGN_OR_RETURN(FacilityPostings * f, Load(*slot, facility));
-    for (auto it = f->actual.lower_bound({*from, ""}); it != f->actual.end() && it->first.first <= *to; ++it) {
+    for (auto it = f->actual.lower_bound({from, ""}); it != f->actual.end() && it->first.first <= to; ++it) {
       actual.insert(*it);
     }
   }
@@ -393,8 +450,7 @@ absl::StatusOr<v1::VarianceResponse> Budgets::Variances(const v1::VarianceReques
   if (!book.configured()) {
     return absl::FailedPreconditionError(absl::StrCat("facility '", facility, "' has no ledger yet"));
   }
-  TAKT_ASSIGN_OR_RETURN(v1::VarianceResponse response,
-                        VarianceReport(book, actual, output, *from, *to, request.by_month()));
+  TAKT_ASSIGN_OR_RETURN(v1::VarianceResponse response, VarianceReport(book, actual, output, from, to, by_month));
   response.set_facility(facility);
   return response;
 }

@@ -73,6 +73,15 @@ absl::StatusOr<v1::VarianceResponse> VarianceReport(const BudgetBook& book, cons
                                                     const OutputByMonth& output, absl::CivilMonth from,
                                                     absl::CivilMonth to, bool by_month);
 
+// A facility's report of month `m` converted in place to the reporting
+// currency at the month's budget rate (every amount rounded half to even
+// once; FAILED_PRECONDITION naming the month when it has no rate).
+absl::Status ToReportingCurrency(const BudgetBook& book, absl::CivilMonth m, v1::VarianceReport& report);
+// Adds every amount and count of `from` into `into`, lines by account.
+absl::Status AddReport(v1::VarianceReport& into, const v1::VarianceReport& from);
+// Recomputes the derived figures of a summed report (cost per good unit).
+void FinishReport(v1::VarianceReport& report);
+
 class Budgets {
  public:
   Budgets(eventlog::EventLog* log, model::ModelStore* models);
@@ -106,6 +115,10 @@ class Budgets {
   Slot* SlotOf(const std::string& facility) ABSL_LOCKS_EXCLUDED(slots_mu_);
   absl::StatusOr<FacilityPostings*> Load(Slot& slot, const std::string& facility)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(slot.mu);
+  absl::StatusOr<v1::VarianceResponse> FacilityVariances(const std::string& facility, absl::CivilMonth from,
+                                                         absl::CivilMonth to, bool by_month);
+  absl::StatusOr<v1::VarianceResponse> RegionVariances(const std::string& region, absl::CivilMonth from,
+                                                       absl::CivilMonth to, bool by_month);
   // The facility's output, caught up with scheduling's streams.
   absl::StatusOr<OutputByMonth> OutputOf(const std::string& facility) ABSL_LOCKS_EXCLUDED(output_mu_);
 

@@ -60,10 +60,25 @@ class BudgetsTest : public ::testing::Test {
     ev1::ProductDefined p;
     p.set_product("jacket");
     p.set_planned_run_time_per_item_us(60'000'000);
+    ev1::RegionDefined region;
+    region.set_region("emea");
+    ev1::FacilityDefined f2 = f;
+    f2.set_facility("plant-2");
+    ev1::AreaDefined a2 = a;
+    a2.set_facility("plant-2");
+    ev1::WorkCenterDefined w2 = w;
+    w2.set_facility("plant-2");
+    std::vector<ev1::FacilityMoved> moves(2);
+    for (int i = 0; i < 2; ++i) {
+      moves[i].set_facility(i == 0 ? "plant" : "plant-2");
+      moves[i].set_region("emea");
+      moves[i].set_effective_from("2000-01-01");
+    }
     eventlog::AppendRequest append;
     append.context = model::kEnterpriseContext;
     append.facility = model::kEnterpriseStream;
-    for (const google::protobuf::Message* msg : std::vector<const google::protobuf::Message*>{&f, &a, &w, &u, &p}) {
+    for (const google::protobuf::Message* msg : std::vector<const google::protobuf::Message*>{
+             &f, &a, &w, &u, &p, &region, &f2, &a2, &w2, &moves[0], &moves[1]}) {
       auto events = m.Decide(*msg);
       ASSERT_TRUE(events.ok()) << events.status();
       for (const auto& e : *events) {
@@ -246,6 +261,47 @@ TEST_F(BudgetsTest, ResendsReversalsAndConflictsAcrossRestarts) {
   ASSERT_EQ(ack->rejected_size(), 1);
   EXPECT_TRUE(absl::StrContains(ack->rejected(0).reason(), "already reversed"));
   EXPECT_EQ(Line(*March(), "cloth").actual(), 500);
+}
+
+TEST_F(BudgetsTest, ARegionPoolsItsPlantsInTheReportingCurrency) {
+  ApplyFile();
+  Produce(10000, 100);
+  ASSERT_EQ(Send({Post("inv-1", "cloth", "621600", "22200")})->accepted(), 1u);
+  auto second = BudgetFromYaml(R"(
+facility: plant-2
+commands:
+  - configure_ledger: {currency: EUR}
+  - define_account: {account: cloth, name: Cloth, kind: DIRECT_MATERIAL, standard_price: "3000"}
+  - define_cost_centre: {cost_centre: press}
+  - set_budget: {version: original, month: "2026-03", cost_centre: press, account: cloth, amount: "1000"}
+  - approve_budget: {version: original, from_month: "2026-01", reason: board}
+)");
+  ASSERT_TRUE(second.ok()) << second.status();
+  ASSERT_TRUE(budgets_->ApplyBudget(*second, {"controller", kMarch}).ok());
+  v1::PostingBatch b;
+  b.set_facility("plant-2");
+  *b.add_postings() = Post("p2-1", "cloth", "1200.00", "40");
+  ASSERT_EQ(budgets_->Ingest(b, "erp", kMarch + absl::Hours(24 * 30))->accepted(), 1u);
+  v1::VarianceRequest r;
+  r.set_region("emea");
+  r.set_from_month("2026-03");
+  r.set_to_month("2026-03");
+  r.set_by_month(true);
+  auto region = budgets_->Variances(r);
+  ASSERT_TRUE(region.ok()) << region.status();
+  EXPECT_EQ(region->currency(), "EUR");
+  EXPECT_EQ(region->facilities_size(), 2);
+  // 621,600 USD at 0.92 = 571,872 EUR, plus 1,200 EUR.
+  EXPECT_EQ(region->total().actual(), 573'072 * 100);
+  EXPECT_EQ(Line(*region, "cloth").actual(), 573'072 * 100);
+  // Static budgets: 1,188,000 USD = 1,092,960 EUR, plus 1,000 EUR.
+  EXPECT_EQ(region->total().static_budget(), 1'093'960 * 100);
+  ASSERT_EQ(region->months_size(), 1);
+  EXPECT_EQ(region->months(0).actual(), region->total().actual());
+  r.set_region("atlantis");
+  EXPECT_EQ(budgets_->Variances(r).status().code(), absl::StatusCode::kNotFound);
+  r.set_facility("plant");
+  EXPECT_EQ(budgets_->Variances(r).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
 TEST_F(BudgetsTest, BadPostingsAreRejectedOneByOneAndBadBatchesWhole) {

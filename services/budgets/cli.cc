@@ -29,7 +29,7 @@ constexpr int kBatch = 1000;
 
 struct Args {
   std::string target = kDefaultAddress;
-  std::string file, facility, request_id, from, to;
+  std::string file, facility, region, request_id, from, to;
   bool json = false, dry_run = false, by_month = false;
 };
 
@@ -136,8 +136,10 @@ void PrintReport(const v1::VarianceReport& r, int exponent, std::ostream& out) {
 }
 
 int RunVariances(const Args& a, std::ostream& out, std::ostream& err) {
+  if (a.facility.empty() == a.region.empty()) return Usage(err, "variances: give --facility or --region");
   v1::VarianceRequest r;
   r.set_facility(a.facility);
+  r.set_region(a.region);
   r.set_from_month(a.from);
   r.set_to_month(a.to.empty() ? a.from : a.to);
   r.set_by_month(a.by_month);
@@ -154,7 +156,8 @@ int RunVariances(const Args& a, std::ostream& out, std::ostream& err) {
   const int exponent = MinorExponent(response.currency()).value_or(2);
   out << absl::StrFormat("%s %s to %s, %s (approved version %s; variances are actual minus standard or budget: "
                          "U unfavourable, F favourable)\n",
-                         response.facility(), r.from_month(), r.to_month(), response.currency(),
+                         response.region().empty() ? response.facility() : "region " + response.region(),
+                         r.from_month(), r.to_month(), response.currency(),
                          response.approved_version().empty() ? "none" : response.approved_version());
   for (const auto& m : response.months()) {
     out << m.month() << ":\n";
@@ -207,7 +210,8 @@ void AddBudgetsCommands(CLI::App& app, int* exit_code) {
   CLI::App* variances = b->add_subcommand(
       "variances", "Static and flexible budget, price/usage, rate/efficiency, spending/volume variances");
   common(variances);
-  variances->add_option("--facility", a->facility, "Facility id")->required();
+  variances->add_option("--facility", a->facility, "Facility id");
+  variances->add_option("--region", a->region, "Region id: its plants pooled in the reporting currency");
   variances->add_option("--from", a->from, "First month YYYY-MM")->required();
   variances->add_option("--to", a->to, "Last month YYYY-MM (default: --from)");
   variances->add_flag("--by-month", a->by_month, "A report per month as well");

@@ -17,6 +17,7 @@
 //    at that month's budget rate (one rounding per month); a month without
 //    a rate fails the report (FAILED_PRECONDITION naming it) unless the two
 //    currencies are the same.
+#include <functional>
 #include <initializer_list>
 #include <optional>
 #include <utility>
@@ -250,6 +251,88 @@ absl::StatusOr<v1::VarianceResponse> VarianceReport(const BudgetBook& book, cons
   }
   for (auto& [id, line] : total_lines) *total->add_lines() = std::move(line);
   return response;
+}
+
+namespace {
+
+// Applies `fn` to every amount of a report (its lines' too): every int64
+// field but the output counts.
+absl::Status ForEachAmount(google::protobuf::Message& m, const std::function<absl::Status(int64_t&)>& fn) {
+  const auto* d = m.GetDescriptor();
+  const auto* r = m.GetReflection();
+  for (int i = 0; i < d->field_count(); ++i) {
+    const auto* f = d->field(i);
+    if (f->is_repeated() && f->cpp_type() == google::protobuf::FieldDescriptor::CPPTYPE_MESSAGE) {
+      for (int k = 0; k < r->FieldSize(m, f); ++k) {
+        TAKT_RETURN_IF_ERROR(ForEachAmount(*r->MutableRepeatedMessage(&m, f, k), fn));
+      }
+    } else if (f->cpp_type() == google::protobuf::FieldDescriptor::CPPTYPE_INT64 &&
+               f->name() != "planned_output" && f->name() != "actual_output" &&
+               f->name() != "cost_per_good_unit") {
+      int64_t v = r->GetInt64(m, f);
+      TAKT_RETURN_IF_ERROR(fn(v));
+      r->SetInt64(&m, f, v);
+    }
+  }
+  return absl::OkStatus();
+}
+
+// Adds the int64 fields of `from` into `into` (all of them, counts too).
+absl::Status AddFields(google::protobuf::Message& into, const google::protobuf::Message& from) {
+  const auto* d = into.GetDescriptor();
+  const auto* r = into.GetReflection();
+  for (int i = 0; i < d->field_count(); ++i) {
+    const auto* f = d->field(i);
+    if (f->is_repeated() || f->cpp_type() != google::protobuf::FieldDescriptor::CPPTYPE_INT64) continue;
+    int64_t v = r->GetInt64(into, f);
+    TAKT_RETURN_IF_ERROR(Add(v, r->GetInt64(from, f)));
+    r->SetInt64(&into, f, v);
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status ToReportingCurrency(const BudgetBook& book, absl::CivilMonth m, v1::VarianceReport& report) {
+  if (book.reporting_currency() == book.currency()) return absl::OkStatus();
+  std::optional<Decimal> rate = book.ExchangeRate(m);
+  if (!rate) {
+    return absl::FailedPreconditionError(absl::StrCat("no budget rate ", book.currency(), " -> ",
+                                                      book.reporting_currency(), " for ", MonthText(m)));
+  }
+  const int64_t reported_actual = report.actual_reporting(), reported_static = report.static_budget_reporting();
+  TAKT_RETURN_IF_ERROR(ForEachAmount(report, [&](int64_t& v) -> absl::Status {
+    TAKT_ASSIGN_OR_RETURN(v, Convert(v, book.currency(), book.reporting_currency(), *rate));
+    return absl::OkStatus();
+  }));
+  // Those two were in the reporting currency already.
+  report.set_actual_reporting(reported_actual);
+  report.set_static_budget_reporting(reported_static);
+  return absl::OkStatus();
+}
+
+absl::Status AddReport(v1::VarianceReport& into, const v1::VarianceReport& from) {
+  TAKT_RETURN_IF_ERROR(AddFields(into, from));
+  for (const v1::VarianceLine& line : from.lines()) {
+    v1::VarianceLine* target = nullptr;
+    for (auto& l : *into.mutable_lines()) {
+      if (l.account() == line.account()) target = &l;
+    }
+    if (target == nullptr) {
+      target = into.add_lines();
+      target->set_account(line.account());
+      target->set_kind(line.kind());
+    }
+    TAKT_RETURN_IF_ERROR(AddLine(*target, line));
+  }
+  return absl::OkStatus();
+}
+
+void FinishReport(v1::VarianceReport& report) {
+  report.set_cost_per_good_unit(0);
+  if (report.actual_output() > 0) {
+    report.set_cost_per_good_unit(MulDiv(report.actual(), 1, report.actual_output()).value_or(0));
+  }
 }
 
 }  // namespace takt::budgets
