@@ -13,6 +13,7 @@
 #include "bench/bench_audit.h"
 #include "bench/bench_log.h"
 #include "bench/bench_quality.h"
+#include "bench/bench_budgets.h"
 #include "bench/bench_staffing.h"
 #include "bench/bench_service.h"
 #include "libs/cli/serve_command.h"
@@ -142,6 +143,26 @@ int RunTakt(int argc, char** argv) {
     auto results = RunQualityBenchmark(bench_quality);
     if (!results.ok()) {
       std::cerr << "takt: bench quality: " << results.status().message() << "\n";
+      exit_code = 2;
+      return;
+    }
+    for (const auto& r : *results) std::cout << FormatBenchResult(r, bench_json) << "\n";
+  });
+
+  BenchBudgetsOptions bench_budgets;
+  CLI::App* bench_budgets_cmd = bench->add_subcommand(
+      "budgets", "A year of ledger postings imported (durable acks), a region's variances by month");
+  bench_budgets_cmd->add_option("--facilities", bench_budgets.facilities, "Plants in the region")
+      ->check(CLI::Range(1, 50))->capture_default_str();
+  bench_budgets_cmd->add_option("--postings-per-month", bench_budgets.postings_per_month, "Per plant")
+      ->check(CLI::Range(1, 1000000))->capture_default_str();
+  bench_budgets_cmd->add_option("--queries", bench_budgets.queries, "Region reports timed")
+      ->check(CLI::Range(1, 100000))->capture_default_str();
+  bench_budgets_cmd->add_flag("--json", bench_json, "One JSON object per line");
+  bench_budgets_cmd->callback([&] {
+    auto results = RunBudgetsBenchmark(bench_budgets);
+    if (!results.ok()) {
+      std::cerr << "takt: bench budgets: " << results.status().message() << "\n";
       exit_code = 2;
       return;
     }

@@ -44,13 +44,19 @@ absl::Status AddChecked(int64_t& sum, int64_t amount, const char* what) {
   return absl::OkStatus();
 }
 
-// Adds the account totals of a recorded posting.
+// Adds a posting to its account's monthly totals.
+absl::Status Accumulate(ActualByMonth& actual, absl::CivilMonth month, const std::string& account, int64_t amount,
+                        int64_t quantity_nanos) {
+  Actual& a = actual[{month, account}];
+  TAKT_RETURN_IF_ERROR(AddChecked(a.amount, amount, "an account's monthly amount"));
+  return AddChecked(a.quantity_nanos, quantity_nanos, "an account's monthly quantity");
+}
+
+// The same, of a recorded posting.
 absl::Status Accumulate(ActualByMonth& actual, const v1::PostingRecorded& p) {
   TAKT_ASSIGN_OR_RETURN(absl::CivilDay day, model::ParseDay(p.day()));
   TAKT_ASSIGN_OR_RETURN(int64_t q, QuantityNanos(p.quantity()));
-  Actual& a = actual[{absl::CivilMonth(day), p.account()}];
-  TAKT_RETURN_IF_ERROR(AddChecked(a.amount, p.amount(), "an account's monthly amount"));
-  return AddChecked(a.quantity_nanos, q, "an account's monthly quantity");
+  return Accumulate(actual, absl::CivilMonth(day), p.account(), p.amount(), q);
 }
 
 }  // namespace
@@ -166,7 +172,12 @@ absl::StatusOr<v1::PostingAck> Budgets::Ingest(const v1::PostingBatch& batch, co
   // What this batch adds, applied once durable.
   absl::flat_hash_map<std::string, Document> added;
   absl::flat_hash_set<std::string> reversed_here;
-  std::vector<v1::PostingRecorded> recorded;
+  struct Recorded {
+    v1::PostingRecorded posting;
+    absl::CivilMonth month;
+    int64_t quantity_nanos;
+  };
+  std::vector<Recorded> recorded;
   const absl::CivilDay today = absl::ToCivilDay(now, absl::UTCTimeZone());
   TAKT_RETURN_IF_ERROR(books_.Read(facility, [&](const BudgetBook& book) {
     for (int i = 0; i < batch.postings_size(); ++i) {
@@ -287,7 +298,7 @@ absl::StatusOr<v1::PostingAck> Budgets::Ingest(const v1::PostingBatch& batch, co
       *e.mutable_occurred_time() = ToProto(absl::FromCivil(*day, absl::UTCTimeZone()));
       e.set_payload(p.SerializeAsString());
       append.events.push_back(std::move(e));
-      recorded.push_back(std::move(p));
+      recorded.push_back({std::move(p), absl::CivilMonth(*day), *quantity});
       ack.set_accepted(ack.accepted() + 1);
     }
   }));
@@ -310,10 +321,11 @@ absl::StatusOr<v1::PostingAck> Budgets::Ingest(const v1::PostingBatch& batch, co
                                             "); state reloaded, resend the batch"));
   }
   for (size_t k = 0; k < recorded.size(); ++k) {
-    const v1::PostingRecorded& p = recorded[k];
-    f->documents[p.document()] = {PostingHash(p), f->head + 1 + k, false};
+    const v1::PostingRecorded& p = recorded[k].posting;
+    f->documents[p.document()] = {added[p.document()].hash, f->head + 1 + k, false};
     if (!p.reverses().empty()) f->documents[p.reverses()].reversed = true;
-    if (absl::Status s = Accumulate(f->actual, p); !s.ok()) {
+    if (absl::Status s = Accumulate(f->actual, recorded[k].month, p.account(), p.amount(), recorded[k].quantity_nanos);
+        !s.ok()) {
       slot->state.reset();  // reload from the log next time
       return s;
     }
