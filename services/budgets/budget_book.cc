@@ -277,13 +277,13 @@ absl::StatusOr<std::vector<es::Event>> DecideBudget(const BudgetBook& book, cons
       if (*amount < -kMaxCell || *amount > kMaxCell) {
         return absl::OutOfRangeError(absl::StrCat("amount ", b.amount(), ": at most 10^15 minor units per cell"));
       }
+      const int64_t previous = book.Budget(b.version(), m, b.cost_centre(), b.account());
+      if (previous == *amount) return std::vector<es::Event>{};  // a resend, approved or not
       if (book.IsApproved(b.version())) {
         return absl::FailedPreconditionError(absl::StrCat(
             "version '", b.version(), "' is approved and cannot change: set the figures in a new version "
             "(a reforecast) and approve that"));
       }
-      const int64_t previous = book.Budget(b.version(), m, b.cost_centre(), b.account());
-      if (previous == *amount) return std::vector<es::Event>{};
       v1::BudgetSet out;
       out.set_version(b.version());
       out.set_month(MonthText(m));
@@ -300,12 +300,12 @@ absl::StatusOr<std::vector<es::Event>> DecideBudget(const BudgetBook& book, cons
       if (p.good_units() < 0 || p.good_units() > 1'000'000'000'000) {
         return Invalid(absl::StrCat("good_units ", p.good_units(), ": 0 to 10^12"));
       }
+      const int64_t previous = book.PlannedOutput(p.version(), m);
+      if (previous == p.good_units()) return std::vector<es::Event>{};
       if (book.IsApproved(p.version())) {
         return absl::FailedPreconditionError(
             absl::StrCat("version '", p.version(), "' is approved and cannot change"));
       }
-      const int64_t previous = book.PlannedOutput(p.version(), m);
-      if (previous == p.good_units()) return std::vector<es::Event>{};
       v1::PlannedOutputSet out;
       out.set_version(p.version());
       out.set_month(MonthText(m));

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_set.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "libs/common/ids.h"
 #include "libs/common/plan_stream.h"
@@ -178,6 +179,7 @@ absl::StatusOr<v1::PostingAck> Budgets::Ingest(const v1::PostingBatch& batch, co
     int64_t quantity_nanos;
   };
   std::vector<Recorded> recorded;
+  absl::flat_hash_map<std::string, size_t> recorded_at;  // document -> index in `recorded`
   const absl::CivilDay today = absl::ToCivilDay(now, absl::UTCTimeZone());
   TAKT_RETURN_IF_ERROR(books_.Read(facility, [&](const BudgetBook& book) {
     for (int i = 0; i < batch.postings_size(); ++i) {
@@ -259,23 +261,33 @@ absl::StatusOr<v1::PostingAck> Budgets::Ingest(const v1::PostingBatch& batch, co
         continue;
       }
       if (!p.reverses().empty()) {
-        auto original = f->documents.find(p.reverses());
-        const bool in_batch = added.contains(p.reverses());
-        if (in_batch || original == f->documents.end() || original->second.sequence == 0) {
+        // The original: earlier in this batch, or recorded before it.
+        v1::PostingRecorded o;
+        bool found = false, reversed = reversed_here.contains(p.reverses());
+        if (auto at = recorded_at.find(p.reverses()); at != recorded_at.end()) {
+          o = recorded[at->second].posting;
+          found = true;
+        }
+        if (!found) {
+          auto original = f->documents.find(p.reverses());
+          if (original != f->documents.end() && original->second.sequence != 0) {
+            reversed = reversed || original->second.reversed;
+            auto read = log_->ReadStream({kBudgetsContext, facility}, original->second.sequence, 1);
+            if (!read.ok() || read->empty() || !o.ParseFromString((*read)[0].envelope.payload())) {
+              reject(i, absl::StatusCode::kUnavailable, "the reversed document could not be read; resend");
+              continue;
+            }
+            found = true;
+          }
+        }
+        if (!found) {
           reject(i, absl::StatusCode::kNotFound,
-                 absl::StrCat("reverses '", p.reverses().substr(0, kMaxIdLength),
-                              "': no such document recorded (before this batch)"));
+                 absl::StrCat("reverses '", p.reverses().substr(0, kMaxIdLength), "': no such document recorded"));
           continue;
         }
-        if (original->second.reversed || reversed_here.contains(p.reverses())) {
+        if (reversed) {
           reject(i, absl::StatusCode::kFailedPrecondition,
                  absl::StrCat("document '", p.reverses(), "' is already reversed"));
-          continue;
-        }
-        auto read = log_->ReadStream({kBudgetsContext, facility}, original->second.sequence, 1);
-        v1::PostingRecorded o;
-        if (!read.ok() || read->empty() || !o.ParseFromString((*read)[0].envelope.payload())) {
-          reject(i, absl::StatusCode::kUnavailable, "the reversed document could not be read; resend");
           continue;
         }
         auto oq = QuantityNanos(o.quantity());
@@ -298,6 +310,7 @@ absl::StatusOr<v1::PostingAck> Budgets::Ingest(const v1::PostingBatch& batch, co
       *e.mutable_occurred_time() = ToProto(absl::FromCivil(*day, absl::UTCTimeZone()));
       e.set_payload(p.SerializeAsString());
       append.events.push_back(std::move(e));
+      recorded_at[p.document()] = recorded.size();
       recorded.push_back({std::move(p), absl::CivilMonth(*day), *quantity});
       ack.set_accepted(ack.accepted() + 1);
     }
@@ -415,7 +428,13 @@ absl::StatusOr<v1::VarianceResponse> Budgets::RegionVariances(const std::string&
   response.set_region(region);
   std::map<absl::CivilMonth, v1::VarianceReport> months;
   for (const auto& [facility, in_region] : members) {
-    TAKT_ASSIGN_OR_RETURN(v1::VarianceResponse one, FacilityVariances(facility, from, to, /*by_month=*/true));
+    absl::StatusOr<v1::VarianceResponse> report = FacilityVariances(facility, from, to, /*by_month=*/true);
+    if (absl::IsFailedPrecondition(report.status()) && absl::StrContains(report.status().message(), "no ledger")) {
+      response.add_without_ledger(facility);  // said, not silently left out
+      continue;
+    }
+    if (!report.ok()) return report.status();
+    v1::VarianceResponse& one = *report;
     if (response.currency().empty()) {
       response.set_currency(one.reporting_currency());
       response.set_reporting_currency(one.reporting_currency());

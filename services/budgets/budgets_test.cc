@@ -242,8 +242,10 @@ TEST_F(BudgetsTest, ResendsReversalsAndConflictsAcrossRestarts) {
   ASSERT_EQ(ack->rejected_size(), 1);
   EXPECT_TRUE(absl::StrContains(ack->rejected(0).reason(), "negated amount (-1000.01)")) << ack->rejected(0).reason();
   ack = Send({Post("rev-1", "cloth", "-1000.01", "-10", "inv-1"), Post("rev-2", "cloth", "-1000.01", "-10", "inv-1"),
-              Post("rev-3", "cloth", "-5", "", "nope")});
-  EXPECT_EQ(ack->accepted(), 1u);
+              Post("rev-3", "cloth", "-5", "", "nope"),
+              // An original and its reversal in one batch (a ledger export of a period).
+              Post("inv-7", "cloth", "70", "1"), Post("rev-7", "cloth", "-70", "-1", "inv-7")});
+  EXPECT_EQ(ack->accepted(), 3u);
   ASSERT_EQ(ack->rejected_size(), 2);
   EXPECT_TRUE(absl::StrContains(ack->rejected(0).reason(), "already reversed"));
   EXPECT_EQ(ack->rejected(1).code(), static_cast<int>(absl::StatusCode::kNotFound));

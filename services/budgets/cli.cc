@@ -159,6 +159,11 @@ int RunVariances(const Args& a, std::ostream& out, std::ostream& err) {
                          response.region().empty() ? response.facility() : "region " + response.region(),
                          r.from_month(), r.to_month(), response.currency(),
                          response.approved_version().empty() ? "none" : response.approved_version());
+  if (response.without_ledger_size() > 0) {
+    out << "  not in the figures (no ledger yet): ";
+    for (int i = 0; i < response.without_ledger_size(); ++i) out << (i ? ", " : "") << response.without_ledger(i);
+    out << "\n";
+  }
   for (const auto& m : response.months()) {
     out << m.month() << ":\n";
     PrintReport(m, exponent, out);
