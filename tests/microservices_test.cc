@@ -17,8 +17,10 @@
 #include "libs/testing/child_process.h"
 #include "libs/testing/kafka_topics.h"
 #include "libs/testing/temp_dir.h"
+#include "takt/budgets/v1/budgets_service.grpc.pb.h"
 #include "takt/quality/v1/quality_service.grpc.pb.h"
 #include "takt/rollups/v1/rollups.grpc.pb.h"
+#include "takt/scheduling/v1/planning_service.grpc.pb.h"
 
 namespace takt {
 namespace {
@@ -27,6 +29,8 @@ using std::chrono::seconds;
 using testing::ChildProcess;
 namespace rv1 = ::takt::rollups::v1;
 namespace qv1 = ::takt::quality::v1;
+namespace bv1 = ::takt::budgets::v1;
+namespace schv1 = ::takt::scheduling::v1;
 
 constexpr char kStart[] = "2026-03-02";
 constexpr char kEnd[] = "2026-03-04";  // 3 production days
@@ -173,13 +177,62 @@ TEST_F(MicroservicesTest, SeparateProcessesOnKafkaAnswerLikeTheEmbeddedLog) {
       Serve("quality", {"--kafka-brokers", bootstrap, "--services", "quality", "--owner", "qa"});
   const std::string staffing =
       Serve("staffing", {"--kafka-brokers", bootstrap, "--services", "staffing", "--owner", "hr"});
+  const std::string budgets =
+      Serve("budgets", {"--kafka-brokers", bootstrap, "--services", "budgets", "--owner", "fin"});
   ASSERT_FALSE(enterprise.empty() || scheduling.empty() || rollups.empty() || quality.empty() ||
-               staffing.empty());
+               staffing.empty() || budgets.empty());
   const std::string targets = "enterprise=" + enterprise + ",scheduling=" + scheduling +
                               ",rollups=" + rollups;
   Simulate(targets);
   QualitySimulate("quality=" + quality + ",rollups=" + rollups);
   StaffingSimulate("staffing=" + staffing + ",rollups=" + rollups);
+  // Budgets as its own process: it reads the production counts from
+  // scheduling's topic; each region's variances equal the single process's.
+  {
+    ChildProcess sim({TAKT_BINARY, "budgets", "simulate", "--target", "budgets=" + budgets, "--facilities", "3",
+                      "--days", "3", "--seed", "11", "--start", kStart},
+                     dir_.path() + "/budgets-simulate.out");
+    auto code = sim.Wait(seconds(120));
+    ASSERT_TRUE(code.has_value()) << sim.Output();
+    EXPECT_EQ(*code, 0) << sim.Output();
+    auto variances = [&](const std::string& address, const std::string& region) {
+      auto stub = bv1::BudgetsService::NewStub(grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+      bv1::VarianceRequest q;
+      q.set_region(region);
+      q.set_from_month(std::string(kStart).substr(0, 7));
+      q.set_to_month(std::string(kEnd).substr(0, 7));
+      q.set_by_month(true);
+      bv1::VarianceResponse r;
+      grpc::ClientContext ctx;
+      grpc::Status st = stub->GetVariances(&ctx, q, &r);
+      EXPECT_TRUE(st.ok()) << address << ": " << st.error_message();
+      return r;
+    };
+    // Crew-aware planning in the scheduling process reads staffing's topic.
+    auto propose = [&](const std::string& address) {
+      auto stub = schv1::SchedulingService::NewStub(grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+      schv1::ScheduleRequest q;
+      q.set_facility("detroit-1");
+      q.set_respect_crew(true);
+      q.set_horizon_days(3);
+      q.set_max_iterations(10);
+      q.mutable_horizon_start()->set_seconds(1772431200);  // 2026-03-02T06:00:00Z
+      schv1::Schedule r;
+      grpc::ClientContext ctx;
+      grpc::Status st = stub->ProposeSchedule(&ctx, q, &r);
+      EXPECT_TRUE(st.ok()) << address << ": " << st.error_message();
+      return r;
+    };
+    const schv1::Schedule crew = propose(embedded);
+    EXPECT_TRUE(crew.respect_crew());
+    EXPECT_EQ(propose(scheduling).SerializeAsString(), crew.SerializeAsString());
+    for (const char* region : {"americas", "emea", "apac"}) {
+      const bv1::VarianceResponse want = variances(embedded, region);
+      EXPECT_GT(want.total().actual(), 0) << region;
+      EXPECT_GT(want.total().actual_output(), 0) << region;
+      EXPECT_EQ(variances(budgets, region).SerializeAsString(), want.SerializeAsString()) << region;
+    }
+  }
   // Personal data never reaches a Kafka topic in the clear: the simulated
   // people's names ("Operator 1 of ... (synthetic)") and contacts are
   // sealed before they are appended, while the qualification names beside

@@ -62,6 +62,18 @@ struct Position {
 // Projections store it in the same write batch as their state.
 using Cursor = std::map<std::string, uint64_t>;
 
+// Events between `cursor` and `end` (another cursor, e.g. EndCursor()):
+// what a reader at `cursor` has still to read.
+inline uint64_t Lag(const Cursor& cursor, const Cursor& end) {
+  uint64_t lag = 0;
+  for (const auto& [partition, end_offset] : end) {
+    auto it = cursor.find(partition);
+    const uint64_t next = it == cursor.end() ? 0 : it->second;
+    if (end_offset > next) lag += end_offset - next;
+  }
+  return lag;
+}
+
 struct AppendRequest {
   std::string context;
   std::string facility;

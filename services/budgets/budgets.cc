@@ -69,7 +69,8 @@ Budgets::Budgets(eventlog::EventLog* log, model::ModelStore* models)
       models_(models),
       books_(log, {.context = kBudgetsContext,
                    .stream = BudgetStream,
-                   .initial = [](const std::string&) { return BudgetBook(); }}) {}
+                   .initial = [](const std::string&) { return BudgetBook(); }}),
+      output_follower_(log, kSchedulingContext) {}
 
 // ---- The record ----------------------------------------------------------------
 
@@ -351,45 +352,43 @@ absl::StatusOr<v1::PostingAck> Budgets::Ingest(const v1::PostingBatch& batch, co
 // ---- Output from scheduling ------------------------------------------------------
 
 absl::StatusOr<OutputByMonth> Budgets::OutputOf(const std::string& facility) {
-  const kpi::FacilityCalendar* calendar = models_->Calendar(facility);
-  if (calendar == nullptr) {
-    return absl::FailedPreconditionError(absl::StrCat("facility '", facility, "' has no calendar this machine can load"));
-  }
   absl::MutexLock lock(&output_mu_);
-  FollowedOutput& f = outputs_[facility];
-  auto month_of = [&](absl::Time t) { return absl::CivilMonth(calendar->ProductionDay(t)); };
-  auto add = [&](absl::CivilMonth m, const std::string& product, int64_t good, int64_t scrap,
+  // The folds below run under the lock (the analysis does not see into lambdas).
+  std::map<std::string, OutputByMonth>* outputs = &outputs_;
+  auto add = [&](const std::string& f, absl::Time at, const std::string& product, int64_t good, int64_t scrap,
                  int64_t rework) -> absl::Status {
-    Output& o = f.output[{m, product}];
+    const kpi::FacilityCalendar* calendar = models_->Calendar(f);
+    if (calendar == nullptr) {
+      return absl::FailedPreconditionError(absl::StrCat("facility '", f, "' has no calendar this machine can load"));
+    }
+    Output& o = (*outputs)[f][{absl::CivilMonth(calendar->ProductionDay(at)), product}];
     TAKT_RETURN_IF_ERROR(AddChecked(o.good, good, "good output"));
     TAKT_RETURN_IF_ERROR(AddChecked(o.scrap, scrap, "scrap"));
     return AddChecked(o.rework, rework, "rework");
   };
-  for (const bool plan : {false, true}) {
-    uint64_t& head = plan ? f.plan_head : f.shop_floor_head;
-    const eventlog::StreamId stream{kSchedulingContext, plan ? PlanStream(facility) : facility};
-    for (;;) {
-      TAKT_ASSIGN_OR_RETURN(auto events, log_->ReadStream(stream, head + 1, kReadBatch));
-      for (const auto& logged : events) {
-        const auto& e = logged.envelope;
-        if (!plan && e.event_type() == schv1::ProductionCounted::descriptor()->full_name()) {
-          schv1::ProductionCounted c;
-          if (!c.ParseFromString(e.payload())) return absl::DataLossError("a ProductionCounted does not parse");
-          TAKT_RETURN_IF_ERROR(add(month_of(ToTime(e.occurred_time())), c.product(), c.good(), c.scrap(), c.rework()));
-        } else if (plan && e.event_type() == schv1::ProductionCountCorrected::descriptor()->full_name()) {
-          schv1::ProductionCountCorrected c;
-          if (!c.ParseFromString(e.payload())) return absl::DataLossError("a correction does not parse");
-          TAKT_RETURN_IF_ERROR(add(month_of(ToTime(c.counted_time())), c.product(),
-                                   c.corrected().good() - c.previous().good(),
-                                   c.corrected().scrap() - c.previous().scrap(),
-                                   c.corrected().rework() - c.previous().rework()));
-        }
-        head = e.sequence();
-      }
-      if (events.size() < kReadBatch) break;
+  absl::Status caught_up = output_follower_.CatchUp([&](const eventlog::LoggedEvent& logged) -> absl::Status {
+    const auto& e = logged.envelope;
+    if (e.event_type() == schv1::ProductionCounted::descriptor()->full_name()) {
+      schv1::ProductionCounted c;
+      if (!c.ParseFromString(e.payload())) return absl::DataLossError("a ProductionCounted does not parse");
+      return add(e.facility(), ToTime(e.occurred_time()), c.product(), c.good(), c.scrap(), c.rework());
     }
+    if (e.event_type() == schv1::ProductionCountCorrected::descriptor()->full_name()) {
+      schv1::ProductionCountCorrected c;
+      if (!c.ParseFromString(e.payload())) return absl::DataLossError("a correction does not parse");
+      auto f = FacilityOfPlanStream(e.facility());
+      if (!f) return absl::OkStatus();
+      return add(*f, ToTime(c.counted_time()), c.product(), c.corrected().good() - c.previous().good(),
+                 c.corrected().scrap() - c.previous().scrap(), c.corrected().rework() - c.previous().rework());
+    }
+    return absl::OkStatus();
+  });
+  if (!caught_up.ok()) {
+    outputs_.clear();  // the follower starts over
+    return caught_up;
   }
-  return f.output;
+  auto it = outputs_.find(facility);
+  return it == outputs_.end() ? OutputByMonth() : it->second;
 }
 
 // ---- Variances ------------------------------------------------------------------

@@ -37,6 +37,7 @@
 #include "absl/time/time.h"
 #include "libs/common/plan_stream.h"
 #include "libs/es/aggregate_store.h"
+#include "libs/es/context_follower.h"
 #include "libs/eventlog/event_log.h"
 #include "libs/model/model_store.h"
 #include "services/budgets/budget_book.h"
@@ -106,11 +107,6 @@ class Budgets {
     absl::Mutex mu;
     std::unique_ptr<FacilityPostings> state ABSL_GUARDED_BY(mu);
   };
-  struct FollowedOutput {
-    uint64_t shop_floor_head = 0;
-    uint64_t plan_head = 0;
-    OutputByMonth output;
-  };
 
   Slot* SlotOf(const std::string& facility) ABSL_LOCKS_EXCLUDED(slots_mu_);
   absl::StatusOr<FacilityPostings*> Load(Slot& slot, const std::string& facility)
@@ -129,8 +125,10 @@ class Budgets {
   // model's.
   absl::Mutex slots_mu_;
   std::map<std::string, std::unique_ptr<Slot>> slots_ ABSL_GUARDED_BY(slots_mu_);
+  // Scheduling's counts of every facility (a subscription: on Kafka its topic).
   absl::Mutex output_mu_;
-  std::map<std::string, FollowedOutput> outputs_ ABSL_GUARDED_BY(output_mu_);
+  es::ContextFollower output_follower_ ABSL_GUARDED_BY(output_mu_);
+  std::map<std::string, OutputByMonth> outputs_ ABSL_GUARDED_BY(output_mu_);
 };
 
 }  // namespace takt::budgets

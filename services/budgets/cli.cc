@@ -13,10 +13,12 @@
 #include "absl/strings/str_format.h"
 #include "google/protobuf/util/json_util.h"
 #include "libs/cli/grpc_client.h"
+#include "libs/cli/simulate_steps.h"
 #include "libs/cli/yaml_json.h"
 #include "libs/common/default_address.h"
 #include "libs/common/status_macros.h"
 #include "services/budgets/money.h"
+#include "services/budgets/simulate.h"
 #include "services/budgets/variance.h"
 #include "takt/budgets/v1/budgets_service.grpc.pb.h"
 
@@ -188,6 +190,19 @@ absl::StatusOr<v1::ApplyBudgetRequest> BudgetFromYaml(const std::string& text) {
 }
 
 void AddBudgetsCommands(CLI::App& app, int* exit_code) {
+  // takt simulate's budgets part (the same plants and days).
+  cli::AddSimulateStep("budgets", [](const cli::SimulateRun& run, std::ostream& out, std::ostream& err) {
+    if (!cli::TargetFor(run.target, kService).ok()) {
+      out << "budgets: no budgets address in --target; its simulation skipped\n";
+      return 0;
+    }
+    BudgetsSimArgs sim;
+    sim.target = run.target;
+    sim.options = {run.facilities, run.days, run.seed, run.start};
+    sim.start = absl::FormatCivilTime(run.start);
+    out << "Budgets (the same plants: budgets, standard costs, ledger postings):\n";
+    return RunBudgetsSimulate(sim, out, err);
+  });
   auto a = std::make_shared<Args>();
   CLI::App* b = app.add_subcommand("budgets", "Budgets, standard costs, actual postings and variances");
   b->require_subcommand(1);
@@ -221,6 +236,18 @@ void AddBudgetsCommands(CLI::App& app, int* exit_code) {
   variances->add_option("--to", a->to, "Last month YYYY-MM (default: --from)");
   variances->add_flag("--by-month", a->by_month, "A report per month as well");
   variances->callback([=] { *exit_code = RunVariances(*a, std::cout, std::cerr); });
+
+  auto sim = std::make_shared<BudgetsSimArgs>();
+  sim->target = kDefaultAddress;
+  CLI::App* simulate = b->add_subcommand(
+      "simulate", "The demo plants' budgets, standard costs and postings (after takt simulate with the same "
+                  "options), then the region variances and the most unfavourable ones");
+  simulate->add_option("--target", sim->target, kTargetHelp)->capture_default_str();
+  simulate->add_option("--facilities", sim->options.facilities, "Plants")->check(CLI::Range(1, 200))->capture_default_str();
+  simulate->add_option("--days", sim->options.days, "Production days")->check(CLI::Range(2, 366))->capture_default_str();
+  simulate->add_option("--seed", sim->options.seed, "Random seed")->capture_default_str();
+  simulate->add_option("--start", sim->start, "First production day YYYY-MM-DD (default: days before yesterday)");
+  simulate->callback([=] { *exit_code = RunBudgetsSimulate(*sim, std::cout, std::cerr); });
 }
 
 }  // namespace takt::budgets

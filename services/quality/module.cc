@@ -86,7 +86,7 @@ class QualityModule final : public host::Module {
     for (;;) {
       TAKT_ASSIGN_OR_RETURN(eventlog::Cursor end, log_->EndCursor(kQualityContext));
       uint64_t lag = 0;
-      for (auto& p : projections_) lag += rollup::Lag(p->cursor(), end);
+      for (auto& p : projections_) lag += eventlog::Lag(p->cursor(), end);
       if (lag == 0) return absl::OkStatus();
       if (absl::Now() > deadline) {
         return absl::DeadlineExceededError("the capability projection did not catch up in time");

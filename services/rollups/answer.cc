@@ -44,16 +44,6 @@ absl::StatusOr<absl::CivilDay> Day(const std::string& field, const std::string& 
 
 }  // namespace
 
-uint64_t Lag(const eventlog::Cursor& cursor, const eventlog::Cursor& end) {
-  uint64_t lag = 0;
-  for (const auto& [partition, end_offset] : end) {
-    auto it = cursor.find(partition);
-    const uint64_t next = it == cursor.end() ? 0 : it->second;
-    if (end_offset > next) lag += end_offset - next;
-  }
-  return lag;
-}
-
 absl::StatusOr<rv1::QueryKpisResponse> AnswerQuery(const RollupStore& store,
                                                    const model::ModelStore& models,
                                                    eventlog::EventLog& log,
@@ -102,7 +92,7 @@ absl::StatusOr<rv1::QueryKpisResponse> AnswerQuery(const RollupStore& store,
     eventlog::Cursor positions = cursor;
     if (auto end = log.EndCursor(read->context); end.ok()) {
       for (const auto& [partition, offset] : *end) positions.emplace(partition, 0);
-      lag += Lag(cursor, *end);
+      lag += eventlog::Lag(cursor, *end);
     }
     for (const auto& [partition, next] : positions) {
       auto* p = response.add_positions();

@@ -19,9 +19,6 @@
 
 namespace takt::rollup {
 
-// Events in the log after `cursor` (per partition, in the log's terms).
-uint64_t Lag(const eventlog::Cursor& cursor, const eventlog::Cursor& end);
-
 // What the rollups read: a context, and the key its position is stored
 // under (the context itself for production; "<context>#<family>" for an
 // element family, which keeps its own position).

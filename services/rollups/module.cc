@@ -109,7 +109,7 @@ class RollupsModule final : public host::Module {
         auto end = env_->log()->EndCursor(read.context);
         auto cursor = store_->LoadCursor(read.cursor_key);
         if (!end.ok() || !cursor.ok()) return absl::InternalError("cannot read positions");
-        lag += Lag(*cursor, *end);
+        lag += eventlog::Lag(*cursor, *end);
       }
       if (lag == 0) return absl::OkStatus();
       absl::SleepFor(absl::Milliseconds(10));
@@ -176,7 +176,7 @@ class RollupsModule final : public host::Module {
             log_error = std::string(end.status().message());
             continue;
           }
-          lag += Lag(i == 0 ? projection_->cursor() : families_[i - 1]->cursor(), *end);
+          lag += eventlog::Lag(i == 0 ? projection_->cursor() : families_[i - 1]->cursor(), *end);
         }
       }
       const bool ready = failing.empty() && log_error.empty() && lag <= kReadyLagEvents;

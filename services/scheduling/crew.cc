@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/civil_time.h"
@@ -21,8 +22,6 @@ absl::Status Parse(const es::Event& e, M& out) {
   }
   return absl::OkStatus();
 }
-
-constexpr size_t kReadBatch = 10000;
 
 }  // namespace
 
@@ -121,21 +120,25 @@ std::string DescribeGap(const CrewGap& gap) {
 
 absl::StatusOr<CrewFacts> CrewReader::Snapshot(const std::string& facility) {
   absl::MutexLock lock(&mu_);
-  Followed& f = facilities_[facility];
-  const eventlog::StreamId stream{kStaffingContext, StaffStream(facility)};
-  for (;;) {
-    TAKT_ASSIGN_OR_RETURN(auto events, log_->ReadStream(stream, f.head + 1, kReadBatch));
-    for (const auto& e : events) {
-      absl::Status applied = f.facts.Apply(es::Event{e.envelope.event_type(), e.envelope.payload()});
-      if (!applied.ok()) {
-        return absl::Status(applied.code(), absl::StrCat(stream.context, "/", stream.facility, " sequence ",
-                                                         e.envelope.sequence(), ": ", applied.message()));
-      }
-      f.head = e.envelope.sequence();
+  // The fold below runs under the lock (the analysis does not see into lambdas).
+  std::map<std::string, CrewFacts>* facilities = &facilities_;
+  absl::Status caught_up = follower_.CatchUp([&](const eventlog::LoggedEvent& logged) -> absl::Status {
+    const auto& e = logged.envelope;
+    if (!absl::EndsWith(e.facility(), kStaffSuffix)) return absl::OkStatus();  // attendance
+    const std::string f = e.facility().substr(0, e.facility().size() - (sizeof(kStaffSuffix) - 1));
+    absl::Status applied = (*facilities)[f].Apply(es::Event{e.event_type(), e.payload()});
+    if (!applied.ok()) {
+      return absl::Status(applied.code(), absl::StrCat(kStaffingContext, "/", e.facility(), " sequence ",
+                                                       e.sequence(), ": ", applied.message()));
     }
-    if (events.size() < kReadBatch) break;
+    return absl::OkStatus();
+  });
+  if (!caught_up.ok()) {
+    facilities_.clear();  // the follower starts over
+    return caught_up;
   }
-  return f.facts;
+  auto it = facilities_.find(facility);
+  return it == facilities_.end() ? CrewFacts() : it->second;
 }
 
 }  // namespace takt::scheduling

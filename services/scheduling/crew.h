@@ -27,6 +27,8 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "libs/common/plan_stream.h"
+#include "libs/es/context_follower.h"
 #include "libs/es/event.h"
 #include "libs/eventlog/event_log.h"
 #include "libs/model/enterprise_model.h"
@@ -78,24 +80,20 @@ std::vector<CrewGap> CrewGaps(const CrewFacts& crew, const model::EnterpriseMode
 // "station 'press' on shift A of 2026-03-02: 1 of 2 qualified (forklift)".
 std::string DescribeGap(const CrewGap& gap);
 
-// Each facility's CrewFacts, followed from the log: every Read catches up
-// with the facility's staffing stream first. Thread-safe.
+// Every facility's CrewFacts, followed from the staffing context (a
+// subscription: on Kafka the staffing topic): each Snapshot catches up
+// first. Thread-safe.
 class CrewReader {
  public:
-  explicit CrewReader(eventlog::EventLog* log) : log_(log) {}
+  explicit CrewReader(eventlog::EventLog* log) : follower_(log, kStaffingContext) {}
 
   // A copy, for planning outside the lock.
   absl::StatusOr<CrewFacts> Snapshot(const std::string& facility) ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
-  struct Followed {
-    CrewFacts facts;
-    uint64_t head = 0;
-  };
-
-  eventlog::EventLog* const log_;
   absl::Mutex mu_;
-  std::map<std::string, Followed> facilities_ ABSL_GUARDED_BY(mu_);
+  es::ContextFollower follower_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, CrewFacts> facilities_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace takt::scheduling
