@@ -11,6 +11,7 @@
 #include "libs/common/plan_stream.h"
 #include "libs/common/proto_time.h"
 #include "libs/common/status_macros.h"
+#include "libs/es/screened_append.h"
 #include "libs/kpi/calendar.h"
 #include "services/budgets/variance.h"
 #include "takt/scheduling/v1/events.pb.h"
@@ -322,19 +323,10 @@ absl::StatusOr<v1::PostingAck> Budgets::Ingest(const v1::PostingBatch& batch, co
     ack.set_head_sequence(f->head);
     return ack;
   }
-  const size_t count = append.events.size();
-  auto appended = log_->Append(std::move(append));
-  if (!appended.ok()) {
-    // Maybe written after all (an unknown commit): reload from the log.
-    slot->state.reset();
-    return appended.status();
-  }
-  if (const uint64_t expected = f->head + count; appended->head_sequence != expected) {
-    slot->state.reset();
-    return absl::InternalError(absl::StrCat("budgets/", facility,
-                                            ": the log recorded a batch this service did not know (head ",
-                                            appended->head_sequence, ", expected ", expected,
-                                            "); state reloaded, resend the batch"));
+  auto head = es::AppendScreened(*log_, std::move(append), f->head);
+  if (!head.ok()) {
+    slot->state.reset();  // reloaded from the log on the next batch
+    return head.status();
   }
   for (size_t k = 0; k < recorded.size(); ++k) {
     const v1::PostingRecorded& p = recorded[k].posting;
@@ -346,7 +338,7 @@ absl::StatusOr<v1::PostingAck> Budgets::Ingest(const v1::PostingBatch& batch, co
       return s;
     }
   }
-  f->head = appended->head_sequence;
+  f->head = *head;
   ack.set_head_sequence(f->head);
   return ack;
 }

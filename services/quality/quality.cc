@@ -9,6 +9,7 @@
 #include "libs/common/log.h"
 #include "libs/common/proto_time.h"
 #include "libs/common/status_macros.h"
+#include "libs/es/screened_append.h"
 #include "libs/kpi/family.h"
 #include "services/quality/capability.h"
 #include "services/quality/families.h"
@@ -573,20 +574,12 @@ absl::StatusOr<v1::SampleAck> Quality::Ingest(const v1::SampleBatch& batch, absl
     ack.set_head_sequence(f->head);
     return ack;
   }
-  const size_t count = append.events.size();
-  auto appended = log_->Append(std::move(append));
-  if (!appended.ok()) {
-    // Nothing was written: forget what this batch did to the series.
-    slot->state.reset();
-    return appended.status();
+  auto head = es::AppendScreened(*log_, std::move(append), f->head);
+  if (!head.ok()) {
+    slot->state.reset();  // reloaded from the log on the next batch (frees f)
+    return head.status();
   }
-  if (const uint64_t expected = f->head + count; appended->head_sequence != expected) {
-    slot->state.reset();  // frees f
-    return absl::InternalError(absl::StrCat(
-        "quality/", facility, ": the log recorded a resend this service did not know (head ",
-        appended->head_sequence, ", expected ", expected, "); state reloaded, resend the batch"));
-  }
-  f->head = appended->head_sequence;
+  f->head = *head;
   for (const v1::RuleViolated& v : violations) Record(*f, v);
   ack.set_violations(static_cast<uint32_t>(violations.size()));
   ack.set_head_sequence(f->head);

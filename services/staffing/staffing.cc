@@ -10,6 +10,7 @@
 #include "libs/common/ids.h"
 #include "libs/common/proto_time.h"
 #include "libs/common/status_macros.h"
+#include "libs/es/screened_append.h"
 #include "libs/model/enterprise_model.h"
 #include "services/staffing/families.h"
 
@@ -580,22 +581,12 @@ absl::StatusOr<v1::AttendanceAck> Staffing::Ingest(const v1::AttendanceBatch& ba
     ack.set_head_sequence(f->head);
     return ack;
   }
-  const size_t count = append.events.size();
-  auto appended = log_->Append(std::move(append));
-  if (!appended.ok()) {
-    // Perhaps written after all (an unknown commit), or another writer
-    // moved the stream: reload from the log on the next batch.
-    slot->state.reset();
-    return appended.status();
+  auto head = es::AppendScreened(*log_, std::move(append), f->head);
+  if (!head.ok()) {
+    slot->state.reset();  // reloaded from the log on the next batch
+    return head.status();
   }
-  if (const uint64_t expected = f->head + count; appended->head_sequence != expected) {
-    slot->state.reset();
-    return absl::InternalError(absl::StrCat("staffing/", facility,
-                                            ": the log recorded a resend this service did not know (head ",
-                                            appended->head_sequence, ", expected ", expected,
-                                            "); state reloaded, resend the batch"));
-  }
-  f->head = appended->head_sequence;
+  f->head = *head;
   for (auto& [person, open] : opened) {
     if (open) {
       f->open[person] = *open;
