@@ -55,7 +55,7 @@ TEST(BudgetsE2eTest, ExamplesThroughGrpc) {
     bv1::ApplyBudgetResponse resp;
     grpc::Status s = stub->ApplyBudget(&ctx, *budget, &resp);
     ASSERT_TRUE(s.ok()) << s.error_message();
-    EXPECT_EQ(resp.changed(), i == 0 ? 21u : 0u);
+    EXPECT_EQ(resp.changed(), i == 0 ? 25u : 0u);
   }
   bv1::PostingBatch batch;
   batch.set_facility("detroit-1");
@@ -94,6 +94,25 @@ TEST(BudgetsE2eTest, ExamplesThroughGrpc) {
   EXPECT_EQ(plant.total().static_budget(), 90'420'000);
   // At the November budget rate 0.9215, rounded half to even once.
   EXPECT_EQ(plant.total().actual_reporting(), 84'046'472);
+  // At the actual rate 0.9342: 85,204,790 cents of EUR, 1,158,318 more.
+  EXPECT_EQ(plant.total().actual_at_actual_rate(), 85'204'790);
+  EXPECT_EQ(plant.total().fx_effect(), 1'158'318);
+  // The kaizen: planned from its start (29 of November's 30 days), not
+  // measurable without October's production and postings, and said so.
+  {
+    grpc::ClientContext ctx;
+    bv1::SavingsRequest sq;
+    sq.set_facility("detroit-1");
+    sq.set_from_day("2026-11-01");
+    sq.set_to_day("2026-11-30");
+    bv1::SavingsResponse savings;
+    ASSERT_TRUE(stub->GetSavings(&ctx, sq, &savings).ok());
+    ASSERT_EQ(savings.initiatives_size(), 1);
+    EXPECT_EQ(savings.initiatives(0).stage(), bv1::IN_PROGRESS);
+    EXPECT_EQ(savings.initiatives(0).planned(), 1'160'000);
+    EXPECT_EQ(savings.initiatives(0).measured(), 0);
+    EXPECT_TRUE(absl::StrContains(savings.initiatives(0).not_measured(), "baseline")) << savings.initiatives(0).not_measured();
+  }
   // The region: Detroit's figures in euros; Stuttgart has no ledger.
   q.clear_facility();
   q.set_region("americas");

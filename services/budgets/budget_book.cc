@@ -112,6 +112,15 @@ absl::Status BudgetBook::Apply(const es::Event& e) {
     auto rate = ParseDecimal(r.rate());
     if (!rate.ok()) return absl::DataLossError(absl::StrCat("rate of ", r.month(), ": ", rate.status().message()));
     rates_[m] = *rate;
+  } else if (type == "ActualExchangeRateSet") {
+    v1::ActualExchangeRateSet r;
+    TAKT_RETURN_IF_ERROR(Parse(e, r));
+    TAKT_ASSIGN_OR_RETURN(absl::CivilMonth m, ParseMonth(r.month()));
+    auto rate = ParseDecimal(r.rate());
+    if (!rate.ok()) return absl::DataLossError(absl::StrCat("rate of ", r.month(), ": ", rate.status().message()));
+    actual_rates_[m] = *rate;
+  } else {
+    return initiatives_.Apply(type, e).status();
   }
   return absl::OkStatus();
 }
@@ -182,6 +191,36 @@ std::optional<Decimal> BudgetBook::ExchangeRate(absl::CivilMonth month) const {
   return it->second;
 }
 
+std::optional<Decimal> BudgetBook::ActualRate(absl::CivilMonth month) const {
+  auto it = actual_rates_.find(month);
+  if (it == actual_rates_.end()) return std::nullopt;
+  return it->second;
+}
+
+absl::StatusOr<std::optional<int64_t>> BudgetBook::StandardUnitCost(const std::string& product,
+                                                                    absl::CivilMonth month) const {
+  const std::vector<StandardQuantity>* card = StandardCard(product, month);
+  if (card == nullptr) return std::nullopt;
+  int64_t unit_cost = 0;   // minor units per unit
+  int64_t unit_hours = 0;  // nanos per unit
+  auto add = [](int64_t& sum, int64_t v) -> absl::Status {
+    if (!AddTo(sum, v)) return absl::OutOfRangeError("a standard unit cost leaves the int64 range");
+    return absl::OkStatus();
+  };
+  for (const StandardQuantity& line : *card) {
+    const v1::AccountDefined* a = FindAccount(line.account);
+    if (a != nullptr && a->kind() == v1::DIRECT_LABOUR) TAKT_RETURN_IF_ERROR(add(unit_hours, line.per_unit.nanos));
+    TAKT_ASSIGN_OR_RETURN(int64_t c, Cost(line.per_unit, StandardPrice(line.account)));
+    TAKT_RETURN_IF_ERROR(add(unit_cost, c));
+  }
+  for (const auto& [id, a] : accounts_) {
+    if (a.kind() != v1::VARIABLE_OVERHEAD && a.kind() != v1::FIXED_OVERHEAD) continue;
+    TAKT_ASSIGN_OR_RETURN(int64_t c, Cost(Decimal{unit_hours}, StandardPrice(id)));
+    TAKT_RETURN_IF_ERROR(add(unit_cost, c));
+  }
+  return unit_cost;
+}
+
 // ---- Decisions -----------------------------------------------------------------
 
 // One budget cell at most 10^15 minor units (10 trillion in a two-decimal
@@ -198,6 +237,7 @@ absl::StatusOr<std::vector<es::Event>> DecideBudget(const BudgetBook& book, cons
     }
     return absl::OkStatus();
   };
+  if (auto decided = DecideInitiative(book, c, model)) return *std::move(decided);
   switch (c.command_case()) {
     case v1::BudgetCommand::kConfigureLedger: {
       const auto& l = c.configure_ledger();
@@ -386,7 +426,21 @@ absl::StatusOr<std::vector<es::Event>> DecideBudget(const BudgetBook& book, cons
       out.set_rate(FormatDecimal(*rate));
       return One(out);
     }
+    case v1::BudgetCommand::kSetActualRate: {
+      const auto& r = c.set_actual_rate();
+      TAKT_RETURN_IF_ERROR(need_ledger());
+      TAKT_ASSIGN_OR_RETURN(absl::CivilMonth m, Month("month", r.month()));
+      auto rate = ParseDecimal(r.rate());
+      if (!rate.ok()) return Invalid(absl::StrCat("rate: ", rate.status().message()));
+      if (rate->nanos <= 0) return Invalid(absl::StrCat("rate ", r.rate(), " must be positive"));
+      if (auto now = book.ActualRate(m); now && *now == *rate) return std::vector<es::Event>{};
+      v1::ActualExchangeRateSet out;
+      out.set_month(MonthText(m));
+      out.set_rate(FormatDecimal(*rate));
+      return One(out);
+    }
     case v1::BudgetCommand::COMMAND_NOT_SET:
+    default:
       break;
   }
   return Invalid("a command must set one of its fields");

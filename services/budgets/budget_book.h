@@ -19,6 +19,7 @@
 #include "absl/time/civil_time.h"
 #include "libs/es/event.h"
 #include "libs/model/enterprise_model.h"
+#include "services/budgets/initiatives.h"
 #include "services/budgets/money.h"
 #include "takt/budgets/v1/budgets_service.pb.h"
 #include "takt/budgets/v1/events.pb.h"
@@ -64,6 +65,15 @@ class BudgetBook {
   // The card in force for a product in a month; null if none.
   const std::vector<StandardQuantity>* StandardCard(const std::string& product, absl::CivilMonth month) const;
   std::optional<Decimal> ExchangeRate(absl::CivilMonth month) const;
+  // The month's actual average rate, when recorded.
+  std::optional<Decimal> ActualRate(absl::CivilMonth month) const;
+  // A product's standard cost of one unit in a month, minor units: its
+  // card's lines at standard prices plus the overheads absorbed on its
+  // standard labour hours (each term rounded half to even); nullopt when
+  // the product has no card in force.
+  absl::StatusOr<std::optional<int64_t>> StandardUnitCost(const std::string& product, absl::CivilMonth month) const;
+
+  const Initiatives& initiatives() const { return initiatives_; }
 
  private:
   std::string currency_, reporting_currency_;
@@ -76,6 +86,8 @@ class BudgetBook {
   std::map<absl::CivilMonth, std::string> approvals_;  // from month -> version
   std::map<std::string, std::map<absl::CivilMonth, std::vector<StandardQuantity>>> standards_;
   std::map<absl::CivilMonth, Decimal> rates_;
+  std::map<absl::CivilMonth, Decimal> actual_rates_;
+  Initiatives initiatives_;
 };
 
 // The events `command` records against `book` (none when already true).

@@ -2,6 +2,7 @@
 
 #include <functional>
 #include <set>
+#include <tuple>
 #include <vector>
 
 #include "absl/container/flat_hash_set.h"
@@ -13,6 +14,7 @@
 #include "libs/common/status_macros.h"
 #include "libs/es/screened_append.h"
 #include "libs/kpi/calendar.h"
+#include "services/budgets/savings.h"
 #include "services/budgets/variance.h"
 #include "takt/scheduling/v1/events.pb.h"
 #include "takt/scheduling/v1/planning.pb.h"
@@ -46,19 +48,28 @@ absl::Status AddChecked(int64_t& sum, int64_t amount, const char* what) {
   return absl::OkStatus();
 }
 
-// Adds a posting to its account's monthly totals.
-absl::Status Accumulate(ActualByMonth& actual, absl::CivilMonth month, const std::string& account, int64_t amount,
+struct FacilityPostingsTotals {
+  ActualByMonth* monthly;
+  ActualByDay* daily;
+};
+
+// Adds a posting to its account's monthly and daily totals.
+absl::Status Accumulate(FacilityPostingsTotals totals, absl::CivilDay day, const v1::PostingRecorded& p,
                         int64_t quantity_nanos) {
-  Actual& a = actual[{month, account}];
-  TAKT_RETURN_IF_ERROR(AddChecked(a.amount, amount, "an account's monthly amount"));
-  return AddChecked(a.quantity_nanos, quantity_nanos, "an account's monthly quantity");
+  for (Actual* a : {&(*totals.monthly)[{absl::CivilMonth(day), p.account()}],
+                    &(*totals.daily)[{day, p.account(), p.product()}]}) {
+    TAKT_RETURN_IF_ERROR(AddChecked(a->amount, p.amount(), "an account's amount"));
+    TAKT_RETURN_IF_ERROR(AddChecked(a->quantity_nanos, quantity_nanos, "an account's quantity"));
+    ++a->postings;
+  }
+  return absl::OkStatus();
 }
 
 // The same, of a recorded posting.
-absl::Status Accumulate(ActualByMonth& actual, const v1::PostingRecorded& p) {
+absl::Status Accumulate(FacilityPostingsTotals totals, const v1::PostingRecorded& p) {
   TAKT_ASSIGN_OR_RETURN(absl::CivilDay day, model::ParseDay(p.day()));
   TAKT_ASSIGN_OR_RETURN(int64_t q, QuantityNanos(p.quantity()));
-  return Accumulate(actual, absl::CivilMonth(day), p.account(), p.amount(), q);
+  return Accumulate(totals, day, p, q);
 }
 
 }  // namespace
@@ -133,7 +144,7 @@ absl::StatusOr<Budgets::FacilityPostings*> Budgets::Load(Slot& slot, const std::
       }
       f->documents[p.document()] = {PostingHash(p), e.sequence(), false};
       if (!p.reverses().empty()) f->documents[p.reverses()].reversed = true;
-      TAKT_RETURN_IF_ERROR(Accumulate(f->actual, p));
+      TAKT_RETURN_IF_ERROR(Accumulate({&f->actual, &f->daily}, p));
     }
   }
   slot.state = std::move(f);
@@ -177,7 +188,7 @@ absl::StatusOr<v1::PostingAck> Budgets::Ingest(const v1::PostingBatch& batch, co
   absl::flat_hash_set<std::string> reversed_here;
   struct Recorded {
     v1::PostingRecorded posting;
-    absl::CivilMonth month;
+    absl::CivilDay day;
     int64_t quantity_nanos;
   };
   std::vector<Recorded> recorded;
@@ -315,7 +326,7 @@ absl::StatusOr<v1::PostingAck> Budgets::Ingest(const v1::PostingBatch& batch, co
       e.set_payload(p.SerializeAsString());
       append.events.push_back(std::move(e));
       recorded_at[p.document()] = recorded.size();
-      recorded.push_back({std::move(p), absl::CivilMonth(*day), *quantity});
+      recorded.push_back({std::move(p), *day, *quantity});
       ack.set_accepted(ack.accepted() + 1);
     }
   }));
@@ -332,7 +343,7 @@ absl::StatusOr<v1::PostingAck> Budgets::Ingest(const v1::PostingBatch& batch, co
     const v1::PostingRecorded& p = recorded[k].posting;
     f->documents[p.document()] = {added[p.document()].hash, f->head + 1 + k, false};
     if (!p.reverses().empty()) f->documents[p.reverses()].reversed = true;
-    if (absl::Status s = Accumulate(f->actual, recorded[k].month, p.account(), p.amount(), recorded[k].quantity_nanos);
+    if (absl::Status s = Accumulate({&f->actual, &f->daily}, recorded[k].day, p, recorded[k].quantity_nanos);
         !s.ok()) {
       slot->state.reset();  // reload from the log next time
       return s;
@@ -345,20 +356,26 @@ absl::StatusOr<v1::PostingAck> Budgets::Ingest(const v1::PostingBatch& batch, co
 
 // ---- Output from scheduling ------------------------------------------------------
 
-absl::StatusOr<OutputByMonth> Budgets::OutputOf(const std::string& facility) {
+absl::Status Budgets::ReadOutput(
+    const std::string& facility,
+    const std::function<absl::Status(const OutputByMonth&, const OutputByDay&)>& read) {
   absl::MutexLock lock(&output_mu_);
   // The folds below run under the lock (the analysis does not see into lambdas).
-  std::map<std::string, OutputByMonth>* outputs = &outputs_;
+  std::map<std::string, FacilityOutput>* outputs = &outputs_;
   auto add = [&](const std::string& f, absl::Time at, const std::string& product, int64_t good, int64_t scrap,
                  int64_t rework) -> absl::Status {
     const kpi::FacilityCalendar* calendar = models_->Calendar(f);
     if (calendar == nullptr) {
       return absl::FailedPreconditionError(absl::StrCat("facility '", f, "' has no calendar this machine can load"));
     }
-    Output& o = (*outputs)[f][{absl::CivilMonth(calendar->ProductionDay(at)), product}];
-    TAKT_RETURN_IF_ERROR(AddChecked(o.good, good, "good output"));
-    TAKT_RETURN_IF_ERROR(AddChecked(o.scrap, scrap, "scrap"));
-    return AddChecked(o.rework, rework, "rework");
+    const absl::CivilDay day = calendar->ProductionDay(at);
+    FacilityOutput& fo = (*outputs)[f];
+    for (Output* o : {&fo.months[{absl::CivilMonth(day), product}], &fo.days[{day, product}]}) {
+      TAKT_RETURN_IF_ERROR(AddChecked(o->good, good, "good output"));
+      TAKT_RETURN_IF_ERROR(AddChecked(o->scrap, scrap, "scrap"));
+      TAKT_RETURN_IF_ERROR(AddChecked(o->rework, rework, "rework"));
+    }
+    return absl::OkStatus();
   };
   absl::Status caught_up = output_follower_.CatchUp([&](const eventlog::LoggedEvent& logged) -> absl::Status {
     const auto& e = logged.envelope;
@@ -381,8 +398,10 @@ absl::StatusOr<OutputByMonth> Budgets::OutputOf(const std::string& facility) {
     outputs_.clear();  // the follower starts over
     return caught_up;
   }
+  static const FacilityOutput* const kNone = new FacilityOutput();
   auto it = outputs_.find(facility);
-  return it == outputs_.end() ? OutputByMonth() : it->second;
+  const FacilityOutput& fo = it == outputs_.end() ? *kNone : it->second;
+  return read(fo.months, fo.days);
 }
 
 // ---- Variances ------------------------------------------------------------------
@@ -460,7 +479,13 @@ absl::StatusOr<v1::VarianceResponse> Budgets::RegionVariances(const std::string&
 absl::StatusOr<v1::VarianceResponse> Budgets::FacilityVariances(const std::string& facility, absl::CivilMonth from,
                                                                 absl::CivilMonth to, bool by_month) {
   TAKT_RETURN_IF_ERROR(models_->CheckFacility(facility));
-  TAKT_ASSIGN_OR_RETURN(OutputByMonth output, OutputOf(facility));
+  OutputByMonth output;
+  TAKT_RETURN_IF_ERROR(ReadOutput(facility, [&](const OutputByMonth& months, const OutputByDay&) {
+    for (auto it = months.lower_bound({from, ""}); it != months.end() && it->first.first <= to; ++it) {
+      output.insert(*it);
+    }
+    return absl::OkStatus();
+  }));
   ActualByMonth actual;
   {
     Slot* slot = SlotOf(facility);
@@ -476,6 +501,167 @@ absl::StatusOr<v1::VarianceResponse> Budgets::FacilityVariances(const std::strin
   }
   TAKT_ASSIGN_OR_RETURN(v1::VarianceResponse response, VarianceReport(book, actual, output, from, to, by_month));
   response.set_facility(facility);
+  return response;
+}
+
+}  // namespace takt::budgets
+
+// ---- Improvement savings -----------------------------------------------------------
+
+namespace takt::budgets {
+
+absl::StatusOr<std::vector<v1::InitiativeSavings>> Budgets::FacilitySavings(const std::string& facility,
+                                                                            absl::CivilDay from, absl::CivilDay to) {
+  TAKT_ASSIGN_OR_RETURN(BudgetBook book, books_.Snapshot(facility));
+  if (!book.configured()) {
+    return absl::FailedPreconditionError(absl::StrCat("facility '", facility, "' has no ledger yet"));
+  }
+  std::vector<v1::InitiativeSavings> out;
+  if (book.initiatives().all().empty()) return out;
+  Slot* slot = SlotOf(facility);
+  absl::MutexLock lock(&slot->mu);
+  TAKT_ASSIGN_OR_RETURN(FacilityPostings * f, Load(*slot, facility));
+  const ActualByDay* daily = &f->daily;
+  TAKT_RETURN_IF_ERROR(ReadOutput(facility, [&](const OutputByMonth&, const OutputByDay& days) -> absl::Status {
+    for (const auto& [id, initiative] : book.initiatives().all()) {
+      TAKT_ASSIGN_OR_RETURN(v1::InitiativeSavings s, MeasureSavings(book, facility, initiative, *daily, days, from, to));
+      out.push_back(std::move(s));
+    }
+    return absl::OkStatus();
+  }));
+  return out;
+}
+
+absl::StatusOr<v1::SavingsResponse> Budgets::Savings(const v1::SavingsRequest& request) {
+  auto from = model::ParseDay(request.from_day());
+  if (!from.ok()) return absl::InvalidArgumentError(absl::StrCat("from_day: ", from.status().message()));
+  auto to = model::ParseDay(request.to_day());
+  if (!to.ok()) return absl::InvalidArgumentError(absl::StrCat("to_day: ", to.status().message()));
+  if (*to < *from) return absl::InvalidArgumentError("to_day is before from_day");
+  if (*to - *from >= kMaxSavingsDays) {
+    return absl::InvalidArgumentError(absl::StrCat("at most ", kMaxSavingsDays, " days per report"));
+  }
+  if (!request.facility().empty() && !request.region().empty()) {
+    return absl::InvalidArgumentError("give a facility or a region, not both");
+  }
+  v1::SavingsResponse response;
+  if (!request.facility().empty()) {
+    TAKT_RETURN_IF_ERROR(models_->CheckFacility(request.facility()));
+    TAKT_ASSIGN_OR_RETURN(std::vector<v1::InitiativeSavings> all, FacilitySavings(request.facility(), *from, *to));
+    TAKT_ASSIGN_OR_RETURN(BudgetBook book, books_.Snapshot(request.facility()));
+    v1::SavingsTotal* total = response.mutable_total();
+    total->set_scope(request.facility());
+    total->set_currency(book.currency());
+    for (auto& s : all) {
+      if (s.planned() != 0 || s.stage() != v1::PROPOSED) total->set_initiatives(total->initiatives() + 1);
+      int64_t v;
+      for (auto [get, set, x] : {std::tuple{&v1::SavingsTotal::planned, &v1::SavingsTotal::set_planned, s.planned()},
+                                 std::tuple{&v1::SavingsTotal::measured, &v1::SavingsTotal::set_measured, s.measured()},
+                                 std::tuple{&v1::SavingsTotal::confirmed, &v1::SavingsTotal::set_confirmed,
+                                            s.confirmed()}}) {
+        v = (total->*get)();
+        TAKT_RETURN_IF_ERROR(AddChecked(v, x, "a savings total"));
+        (total->*set)(v);
+      }
+      *response.add_initiatives() = std::move(s);
+    }
+    return response;
+  }
+  // Regions: each facility's months in the reporting currency at the budget
+  // rate, counted in the region it belonged to on the month's first day.
+  std::vector<std::string> regions;
+  std::vector<std::string> facilities;
+  bool known = true;
+  models_->Read([&](const model::EnterpriseModel& m) {
+    facilities = m.Facilities();
+    if (!request.region().empty()) {
+      known = m.HasRegion(request.region());
+      regions.push_back(request.region());
+    } else {
+      regions = m.Regions();
+    }
+  });
+  if (!known) {
+    return absl::NotFoundError(
+        absl::StrCat("region '", request.region().substr(0, kMaxIdLength), "' is not defined"));
+  }
+  std::map<std::string, v1::SavingsTotal> by_region, by_facility;
+  for (const std::string& r : regions) by_region[r].set_scope(r);
+  std::string currency;
+  for (const std::string& facility : facilities) {
+    // Which region's, month by month.
+    std::map<absl::CivilMonth, std::string> region_of;
+    models_->Read([&](const model::EnterpriseModel& m) {
+      for (absl::CivilMonth month(*from); month <= absl::CivilMonth(*to); ++month) {
+        std::optional<std::string> r = m.RegionOf(facility, absl::CivilDay(month));
+        if (r && by_region.contains(*r)) region_of[month] = std::move(*r);
+      }
+    });
+    if (region_of.empty()) continue;
+    auto all = FacilitySavings(facility, *from, *to);
+    if (absl::IsFailedPrecondition(all.status()) && absl::StrContains(all.status().message(), "no ledger")) {
+      response.add_without_ledger(facility);
+      continue;
+    }
+    if (!all.ok()) return all.status();
+    if (all->empty()) continue;
+    TAKT_ASSIGN_OR_RETURN(BudgetBook book, books_.Snapshot(facility));
+    if (currency.empty()) currency = book.reporting_currency();
+    if (book.reporting_currency() != currency) {
+      return absl::FailedPreconditionError(absl::StrCat("facility '", facility, "' reports in ",
+                                                        book.reporting_currency(), ", others in ", currency,
+                                                        ": a portfolio needs one reporting currency"));
+    }
+    v1::SavingsTotal& ft = by_facility[facility];
+    ft.set_scope(facility);
+    ft.set_currency(currency);
+    for (auto& s : *all) {
+      std::set<std::string> counted_in;
+      for (const v1::MonthSavings& month : s.months()) {
+        TAKT_ASSIGN_OR_RETURN(absl::CivilMonth m, ParseMonth(month.month()));
+        auto r = region_of.find(m);
+        if (r == region_of.end()) continue;
+        std::optional<Decimal> rate = Decimal{kNanosPerUnit};
+        if (book.currency() != currency) rate = book.ExchangeRate(m);
+        if (!rate) {
+          return absl::FailedPreconditionError(absl::StrCat("no budget rate ", book.currency(), " -> ", currency,
+                                                            " for ", month.month(), " at ", facility,
+                                                            " (set_exchange_rate)"));
+        }
+        for (v1::SavingsTotal* t : {&by_region[r->second], &ft}) {
+          for (auto [get, set, x] :
+               {std::tuple{&v1::SavingsTotal::planned, &v1::SavingsTotal::set_planned, month.planned()},
+                std::tuple{&v1::SavingsTotal::measured, &v1::SavingsTotal::set_measured, month.measured()},
+                std::tuple{&v1::SavingsTotal::confirmed, &v1::SavingsTotal::set_confirmed, month.confirmed()}}) {
+            TAKT_ASSIGN_OR_RETURN(int64_t converted, Convert(x, book.currency(), currency, *rate));
+            int64_t v = (t->*get)();
+            TAKT_RETURN_IF_ERROR(AddChecked(v, converted, "a savings total"));
+            (t->*set)(v);
+          }
+        }
+        counted_in.insert(r->second);
+      }
+      for (const std::string& r : counted_in) by_region[r].set_initiatives(by_region[r].initiatives() + 1);
+      if (!counted_in.empty()) ft.set_initiatives(ft.initiatives() + 1);
+      *response.add_initiatives() = std::move(s);
+    }
+  }
+  v1::SavingsTotal* total = response.mutable_total();
+  total->set_scope(request.region().empty() ? "enterprise" : request.region());
+  total->set_currency(currency);
+  for (auto& [r, t] : by_region) {
+    t.set_currency(currency);
+    for (auto [get, set] : {std::pair{&v1::SavingsTotal::planned, &v1::SavingsTotal::set_planned},
+                            std::pair{&v1::SavingsTotal::measured, &v1::SavingsTotal::set_measured},
+                            std::pair{&v1::SavingsTotal::confirmed, &v1::SavingsTotal::set_confirmed}}) {
+      int64_t v = (total->*get)();
+      TAKT_RETURN_IF_ERROR(AddChecked(v, (t.*get)(), "a savings total"));
+      (total->*set)(v);
+    }
+    total->set_initiatives(total->initiatives() + t.initiatives());
+    if (request.region().empty()) *response.add_regions() = std::move(t);
+  }
+  for (auto& [f, t] : by_facility) *response.add_facilities() = std::move(t);
   return response;
 }
 

@@ -24,10 +24,12 @@
 #define TAKT_SERVICES_BUDGETS_BUDGETS_H_
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
@@ -41,6 +43,7 @@
 #include "libs/eventlog/event_log.h"
 #include "libs/model/model_store.h"
 #include "services/budgets/budget_book.h"
+#include "services/budgets/facts.h"
 #include "takt/budgets/v1/budgets_service.pb.h"
 
 namespace takt::budgets {
@@ -50,23 +53,9 @@ inline constexpr int kMaxPostingsPerBatch = 10000;
 inline constexpr int kMaxListedRejections = 100;
 inline constexpr int kMaxCommandsPerRequest = 10000;
 inline constexpr int kMaxVarianceMonths = 120;
+inline constexpr int kMaxSavingsDays = 3660;
 
 std::string BudgetStream(const std::string& facility);
-
-// Good output, scrap and rework of a product in a month.
-struct Output {
-  int64_t good = 0;
-  int64_t scrap = 0;
-  int64_t rework = 0;
-};
-using OutputByMonth = std::map<std::pair<absl::CivilMonth, std::string>, Output>;  // (month, product)
-
-// Actual amounts and quantities of an account in a month.
-struct Actual {
-  int64_t amount = 0;
-  int64_t quantity_nanos = 0;
-};
-using ActualByMonth = std::map<std::pair<absl::CivilMonth, std::string>, Actual>;  // (month, account)
 
 // The variance report of a facility over months, pure: the budget record,
 // the actual postings and the output (budgets.cc documents the rules).
@@ -91,6 +80,7 @@ class Budgets {
                                                       const es::CommandOrigin& origin);
   absl::StatusOr<v1::PostingAck> Ingest(const v1::PostingBatch& batch, const std::string& actor, absl::Time now);
   absl::StatusOr<v1::VarianceResponse> Variances(const v1::VarianceRequest& request);
+  absl::StatusOr<v1::SavingsResponse> Savings(const v1::SavingsRequest& request);
 
  private:
   struct Document {
@@ -102,6 +92,7 @@ class Budgets {
     uint64_t head = 0;
     absl::flat_hash_map<std::string, Document> documents;
     ActualByMonth actual;
+    ActualByDay daily;
   };
   struct Slot {
     absl::Mutex mu;
@@ -115,8 +106,14 @@ class Budgets {
                                                          absl::CivilMonth to, bool by_month);
   absl::StatusOr<v1::VarianceResponse> RegionVariances(const std::string& region, absl::CivilMonth from,
                                                        absl::CivilMonth to, bool by_month);
-  // The facility's output, caught up with scheduling's streams.
-  absl::StatusOr<OutputByMonth> OutputOf(const std::string& facility) ABSL_LOCKS_EXCLUDED(output_mu_);
+  // Calls `read` with the facility's output, caught up with scheduling's
+  // streams (under the output lock: keep it short).
+  absl::Status ReadOutput(const std::string& facility,
+                          const std::function<absl::Status(const OutputByMonth&, const OutputByDay&)>& read)
+      ABSL_LOCKS_EXCLUDED(output_mu_);
+  // One facility's initiatives measured over [from, to], facility currency.
+  absl::StatusOr<std::vector<v1::InitiativeSavings>> FacilitySavings(const std::string& facility,
+                                                                     absl::CivilDay from, absl::CivilDay to);
 
   eventlog::EventLog* log_;
   model::ModelStore* models_;
@@ -128,7 +125,11 @@ class Budgets {
   // Scheduling's counts of every facility (a subscription: on Kafka its topic).
   absl::Mutex output_mu_;
   es::ContextFollower output_follower_ ABSL_GUARDED_BY(output_mu_);
-  std::map<std::string, OutputByMonth> outputs_ ABSL_GUARDED_BY(output_mu_);
+  struct FacilityOutput {
+    OutputByMonth months;
+    OutputByDay days;
+  };
+  std::map<std::string, FacilityOutput> outputs_ ABSL_GUARDED_BY(output_mu_);
 };
 
 }  // namespace takt::budgets

@@ -116,7 +116,7 @@ class BudgetsTest : public ::testing::Test {
     ASSERT_TRUE(applied.ok()) << applied.status();
   }
   // Scheduling's counts of the month (a shop-floor stream of its own).
-  void Produce(int64_t good, int64_t scrap) {
+  void Produce(int64_t good, int64_t scrap, absl::Time at = kMarch) {
     scheduling::v1::ProductionCounted c;
     c.set_work_unit("press-1");
     c.set_product("jacket");
@@ -129,7 +129,7 @@ class BudgetsTest : public ::testing::Test {
     eventlog::Envelope e;
     e.set_event_type(std::string(c.GetDescriptor()->full_name()));
     e.set_payload(c.SerializeAsString());
-    *e.mutable_occurred_time() = ToProto(kMarch);
+    *e.mutable_occurred_time() = ToProto(at);
     append.events.push_back(e);
     ASSERT_TRUE(log_->Append(append).ok());
   }
@@ -304,6 +304,102 @@ commands:
   EXPECT_EQ(budgets_->Variances(r).status().code(), absl::StatusCode::kNotFound);
   r.set_facility("plant");
   EXPECT_EQ(budgets_->Variances(r).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(BudgetsTest, TheFxEffectComparesActualRatesWithTheBudgetRate) {
+  ApplyFile();
+  Produce(10000, 100);
+  ASSERT_EQ(Send({Post("inv-1", "cloth", "621600", "22200"), Post("pay-1", "labour", "198000", "9000"),
+                  Post("oh-1", "fixed-oh", "285000", "")})
+                ->accepted(),
+            3u);
+  auto r = March();
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->total().fx_effect(), 0);
+  EXPECT_EQ(r->total().fx_months_without_actual_rate(), 1u);
+  auto rate = BudgetFromYaml("facility: plant\ncommands:\n  - set_actual_rate: {month: '2026-03', rate: '0.95'}\n");
+  ASSERT_TRUE(rate.ok());
+  ASSERT_EQ(budgets_->ApplyBudget(*rate, {"controller", kMarch})->changed(), 1u);
+  r = March();
+  ASSERT_TRUE(r.ok()) << r.status();
+  // 1,104,600 USD: 1,016,232 EUR at the budget rate 0.92, 1,049,370 EUR at
+  // the actual 0.95: the dollar's rise cost 33,138 EUR.
+  EXPECT_EQ(r->total().actual_reporting(), 1'016'232 * 100);
+  EXPECT_EQ(r->total().actual_at_actual_rate(), 1'049'370 * 100);
+  EXPECT_EQ(r->total().fx_effect(), 33'138 * 100);
+  EXPECT_EQ(r->total().fx_months_without_actual_rate(), 0u);
+}
+
+// A kaizen on cloth usage: 2,100 sq yd against 2,000 allowed in the
+// baseline (1.05), 2,000 against 2,000 measured: 100 sq yd at 30.00 USD kept,
+// 3,000 USD, 2,760 EUR at the March budget rate in the region's portfolio.
+TEST_F(BudgetsTest, SavingsAreMeasuredAndPooledByRegionInTheReportingCurrency) {
+  ApplyFile();
+  auto kaizen = BudgetFromYaml(R"(
+facility: plant
+commands:
+  - propose_initiative: {initiative: cutting-kaizen, title: Nesting of cutting patterns, method: KAIZEN,
+      owner: eng-7, target_kpi: MATERIAL_USAGE, account: cloth, baseline_from: '2026-03-01',
+      baseline_to: '2026-03-10', planned_start: '2026-03-11', planned_savings_per_month: '3100'}
+  - approve_initiative: {initiative: cutting-kaizen, approved_by: ctl-2, reason: business case}
+  - start_initiative: {initiative: cutting-kaizen, day: '2026-03-11'}
+  - confirm_savings: {initiative: cutting-kaizen, month: '2026-03', amount: '2500', approved_by: ctl-2,
+      reason: controller's review of the cutting room}
+)");
+  ASSERT_TRUE(kaizen.ok()) << kaizen.status();
+  ASSERT_EQ(budgets_->ApplyBudget(*kaizen, {"controller", kMarch})->changed(), 4u);
+  Produce(1000, 0, absl::FromCivil(absl::CivilDay(2026, 3, 5), absl::UTCTimeZone()));
+  Produce(1000, 0, absl::FromCivil(absl::CivilDay(2026, 3, 20), absl::UTCTimeZone()));
+  v1::Posting base = Post("inv-1", "cloth", "63000", "2100");
+  base.set_day("2026-03-05");
+  ASSERT_EQ(Send({base, Post("inv-2", "cloth", "60000", "2000")})->accepted(), 2u);
+  v1::SavingsRequest q;
+  q.set_facility("plant");
+  q.set_from_day("2026-03-01");
+  q.set_to_day("2026-03-31");
+  for (int round = 0; round < 2; ++round) {  // the same after a restart
+    auto f = budgets_->Savings(q);
+    ASSERT_TRUE(f.ok()) << f.status();
+    ASSERT_EQ(f->initiatives_size(), 1);
+    EXPECT_EQ(f->initiatives(0).baseline_value(), "1.05");
+    EXPECT_EQ(f->initiatives(0).measured_value(), "1");
+    EXPECT_EQ(f->initiatives(0).measured(), 3000 * 100);
+    EXPECT_EQ(f->initiatives(0).planned(), 2100 * 100);  // 21 of 31 days
+    EXPECT_EQ(f->initiatives(0).confirmed(), 2500 * 100);
+    EXPECT_EQ(f->total().currency(), "USD");
+    EXPECT_EQ(f->total().measured(), 3000 * 100);
+    Restart();
+  }
+  v1::SavingsRequest region;
+  region.set_region("emea");
+  region.set_from_day("2026-03-01");
+  region.set_to_day("2026-03-31");
+  auto r = budgets_->Savings(region);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->total().currency(), "EUR");
+  EXPECT_EQ(r->total().measured(), 2760 * 100);
+  EXPECT_EQ(r->total().planned(), 1932 * 100);
+  EXPECT_EQ(r->total().confirmed(), 2300 * 100);
+  EXPECT_EQ(r->total().initiatives(), 1u);
+  ASSERT_EQ(r->without_ledger_size(), 1);
+  EXPECT_EQ(r->without_ledger(0), "plant-2");
+  auto all = budgets_->Savings([] {
+    v1::SavingsRequest e;
+    e.set_from_day("2026-03-01");
+    e.set_to_day("2026-03-31");
+    return e;
+  }());
+  ASSERT_TRUE(all.ok()) << all.status();
+  ASSERT_EQ(all->regions_size(), 1);
+  EXPECT_EQ(all->regions(0).scope(), "emea");
+  EXPECT_EQ(all->regions(0).measured(), 2760 * 100);
+  // Bad requests: said, not guessed.
+  region.set_region("atlantis");
+  EXPECT_EQ(budgets_->Savings(region).status().code(), absl::StatusCode::kNotFound);
+  q.set_to_day("2026-02-01");
+  EXPECT_EQ(budgets_->Savings(q).status().code(), absl::StatusCode::kInvalidArgument);
+  q.set_to_day("2037-03-01");
+  EXPECT_EQ(budgets_->Savings(q).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
 TEST_F(BudgetsTest, BadPostingsAreRejectedOneByOneAndBadBatchesWhole) {

@@ -177,11 +177,87 @@ int RunVariances(const Args& a, std::ostream& out, std::ostream& err) {
     out << absl::StrFormat("  in %s at the budget rates: actual %s, static budget %s\n", response.reporting_currency(),
                            FormatAmount(response.total().actual_reporting(), rexp),
                            FormatAmount(response.total().static_budget_reporting(), rexp));
+    const v1::VarianceReport& t = response.total();
+    if (t.fx_months_without_actual_rate() == 0 || t.fx_effect() != 0) {
+      out << absl::StrFormat("  FX effect: the actual at actual rates %s, %s %s than at the budget rates%s\n",
+                             FormatAmount(t.actual_at_actual_rate(), rexp),
+                             FormatAmount(t.fx_effect() < 0 ? -t.fx_effect() : t.fx_effect(), rexp),
+                             t.fx_effect() > 0 ? "dearer" : "cheaper",
+                             t.fx_months_without_actual_rate() > 0
+                                 ? absl::StrCat(" (", t.fx_months_without_actual_rate(), " months without an actual rate)")
+                                 : "");
+    } else {
+      out << "  FX effect: no actual rates recorded (set_actual_rate)\n";
+    }
   }
   return 0;
 }
 
+const char* StageText(v1::InitiativeStage s) {
+  switch (s) {
+    case v1::PROPOSED: return "proposed";
+    case v1::APPROVED: return "approved";
+    case v1::IN_PROGRESS: return "in progress";
+    case v1::REALISED: return "realised";
+    case v1::CANCELLED: return "cancelled";
+    default: return "?";
+  }
+}
+
+int RunSavings(const Args& a, std::ostream& out, std::ostream& err) {
+  if (!a.facility.empty() && !a.region.empty()) return Usage(err, "savings: give --facility or --region, not both");
+  v1::SavingsRequest r;
+  r.set_facility(a.facility);
+  r.set_region(a.region);
+  r.set_from_day(a.from);
+  r.set_to_day(a.to.empty() ? a.from : a.to);
+  auto stub = Stub(a, err);
+  if (!stub) return 2;
+  grpc::ClientContext ctx;
+  v1::SavingsResponse response;
+  grpc::Status s = stub->GetSavings(&ctx, r, &response);
+  if (!s.ok()) return cli::Fail(err, "budgets savings", s);
+  if (a.json) {
+    out << cli::ToJson(response) << "\n";
+    return 0;
+  }
+  PrintSavings(response, r.from_day(), r.to_day(), out);
+  return 0;
+}
+
 }  // namespace
+
+void PrintSavings(const v1::SavingsResponse& response, const std::string& from, const std::string& to,
+                  std::ostream& out) {
+  const v1::SavingsTotal& t = response.total();
+  const int exponent = MinorExponent(t.currency()).value_or(2);
+  out << absl::StrFormat("Improvement savings, %s to %s, %s (measured from the target KPI against its baseline):\n",
+                         from, to, t.currency().empty() ? "no initiatives" : t.currency());
+  out << absl::StrFormat("  %-20s %12s %12s %12s %5s\n", "scope", "planned", "measured", "confirmed", "count");
+  auto row = [&](const v1::SavingsTotal& x) {
+    out << absl::StrFormat("  %-20s %12s %12s %12s %5d\n", x.scope(), FormatAmount(x.planned(), exponent),
+                           FormatAmount(x.measured(), exponent), FormatAmount(x.confirmed(), exponent),
+                           x.initiatives());
+  };
+  for (const auto& x : response.regions()) row(x);
+  for (const auto& x : response.facilities()) row(x);
+  row(t);
+  for (const auto& i : response.initiatives()) {
+    const int e = MinorExponent(i.currency()).value_or(2);
+    out << absl::StrFormat("  %s %s (%s, %s, %s%s%s): planned %s, measured %s, confirmed %s %s\n", i.facility(),
+                           i.initiative(), StageText(i.stage()), v1::TargetKpi_Name(i.target_kpi()),
+                           i.baseline_value().empty() ? "no baseline" : "baseline " + i.baseline_value(),
+                           i.measured_value().empty() ? "" : " -> ", i.measured_value(),
+                           FormatAmount(i.planned(), e), FormatAmount(i.measured(), e),
+                           FormatAmount(i.confirmed(), e), i.currency());
+    if (!i.not_measured().empty()) out << "      (" << i.not_measured() << ")\n";
+  }
+  if (response.without_ledger_size() > 0) {
+    out << "  not in the figures (no ledger yet): ";
+    for (int i = 0; i < response.without_ledger_size(); ++i) out << (i ? ", " : "") << response.without_ledger(i);
+    out << "\n";
+  }
+}
 
 absl::StatusOr<v1::ApplyBudgetRequest> BudgetFromYaml(const std::string& text) {
   v1::ApplyBudgetRequest request;
@@ -236,6 +312,16 @@ void AddBudgetsCommands(CLI::App& app, int* exit_code) {
   variances->add_option("--to", a->to, "Last month YYYY-MM (default: --from)");
   variances->add_flag("--by-month", a->by_month, "A report per month as well");
   variances->callback([=] { *exit_code = RunVariances(*a, std::cout, std::cerr); });
+
+  CLI::App* savings = b->add_subcommand(
+      "savings", "Improvement initiatives: planned, measured (target KPI against its baseline) and confirmed "
+                 "savings of a facility, a region, or every region");
+  common(savings);
+  savings->add_option("--facility", a->facility, "Facility id (its currency)");
+  savings->add_option("--region", a->region, "Region id (reporting currency); neither: every region");
+  savings->add_option("--from", a->from, "First day YYYY-MM-DD")->required();
+  savings->add_option("--to", a->to, "Last day YYYY-MM-DD (default: --from)");
+  savings->callback([=] { *exit_code = RunSavings(*a, std::cout, std::cerr); });
 
   auto sim = std::make_shared<BudgetsSimArgs>();
   sim->target = kDefaultAddress;

@@ -1,11 +1,12 @@
 // File: cli.h
 // -----------------------------------------------------------------------------
 // `takt budgets ...`: the budget record from YAML, postings from an ERP or
-// general-ledger export (JSON Lines), and variance reports, as clients of
+// general-ledger export (JSON Lines), variance and savings reports, as clients of
 // takt.budgets.v1.BudgetsService.
 #ifndef TAKT_SERVICES_BUDGETS_CLI_H_
 #define TAKT_SERVICES_BUDGETS_CLI_H_
 
+#include <ostream>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -22,6 +23,11 @@ void AddBudgetsCommands(CLI::App& app, int* exit_code);
 // A budget file (YAML: facility, commands) as a request; errors name the
 // line and the command at fault.
 absl::StatusOr<v1::ApplyBudgetRequest> BudgetFromYaml(const std::string& text);
+
+// A savings answer as text: totals by scope, then each initiative with its
+// KPI before and after.
+void PrintSavings(const v1::SavingsResponse& response, const std::string& from, const std::string& to,
+                  std::ostream& out);
 
 }  // namespace takt::budgets
 

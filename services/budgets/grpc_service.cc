@@ -37,6 +37,11 @@ class BudgetsServiceImpl final : public v1::BudgetsService::Service {
                             v1::VarianceResponse* response) override {
     return Answer(budgets_->Variances(*request), response);
   }
+  grpc::Status GetSavings(grpc::ServerContext*, const v1::SavingsRequest* request,
+                          v1::SavingsResponse* response) override {
+    if (follows_model_) (void)models_->Refresh();
+    return Answer(budgets_->Savings(*request), response);
+  }
 
   grpc::Status RawStreamPostings(grpc::ServerContext* ctx,
                                  grpc::ServerReaderWriter<grpc::ByteBuffer, grpc::ByteBuffer>* raw) {

@@ -113,27 +113,16 @@ absl::StatusOr<v1::VarianceResponse> VarianceReport(const BudgetBook& book, cons
       TAKT_RETURN_IF_ERROR(Add(good, o.good));
       const std::vector<StandardQuantity>* card = book.StandardCard(product, m);
       if (card == nullptr) continue;  // no standard: its cost shows as actual only
-      int64_t unit_cost = 0;   // minor units per unit, from the card's lines and the overheads
-      int64_t unit_hours = 0;  // nanos per unit
       for (const StandardQuantity& line : *card) {
         TAKT_ASSIGN_OR_RETURN(int64_t q, Scale(o.good, line.per_unit));
         TAKT_RETURN_IF_ERROR(Add(standard[line.account], q));
         const v1::AccountDefined* a = book.FindAccount(line.account);
-        if (a != nullptr && a->kind() == v1::DIRECT_LABOUR) {
-          TAKT_RETURN_IF_ERROR(Add(standard_hours, q));
-          TAKT_RETURN_IF_ERROR(Add(unit_hours, line.per_unit.nanos));
-        }
-        TAKT_ASSIGN_OR_RETURN(int64_t c, Cost(line.per_unit, book.StandardPrice(line.account)));
-        TAKT_RETURN_IF_ERROR(Add(unit_cost, c));
+        if (a != nullptr && a->kind() == v1::DIRECT_LABOUR) TAKT_RETURN_IF_ERROR(Add(standard_hours, q));
       }
-      for (const auto& [id, a] : book.accounts()) {
-        if (a.kind() != v1::VARIABLE_OVERHEAD && a.kind() != v1::FIXED_OVERHEAD) continue;
-        TAKT_ASSIGN_OR_RETURN(int64_t c, Cost(Decimal{unit_hours}, book.StandardPrice(id)));
-        TAKT_RETURN_IF_ERROR(Add(unit_cost, c));
-      }
+      TAKT_ASSIGN_OR_RETURN(std::optional<int64_t> unit_cost, book.StandardUnitCost(product, m));
       int64_t defective = o.scrap;
       TAKT_RETURN_IF_ERROR(Add(defective, o.rework));
-      TAKT_ASSIGN_OR_RETURN(int64_t cost, MulDiv(defective, unit_cost, 1));
+      TAKT_ASSIGN_OR_RETURN(int64_t cost, MulDiv(defective, unit_cost.value_or(0), 1));
       TAKT_RETURN_IF_ERROR(Add(poor_quality, cost));
     }
     month.set_actual_output(good);
@@ -224,6 +213,19 @@ absl::StatusOr<v1::VarianceResponse> VarianceReport(const BudgetBook& book, cons
       month.set_actual_reporting(a);
       month.set_static_budget_reporting(s);
     }
+    // The FX effect: the actual at the month's actual rate against the
+    // budget rate.
+    month.set_actual_at_actual_rate(month.actual_reporting());
+    if (book.reporting_currency() != book.currency() && month_actual != 0) {
+      if (std::optional<Decimal> actual_rate = book.ActualRate(m)) {
+        TAKT_ASSIGN_OR_RETURN(int64_t a,
+                              Convert(month_actual, book.currency(), book.reporting_currency(), *actual_rate));
+        month.set_actual_at_actual_rate(a);
+      } else {
+        month.set_fx_months_without_actual_rate(1);
+      }
+    }
+    month.set_fx_effect(month.actual_at_actual_rate() - month.actual_reporting());
     // The total.
     TAKT_RETURN_IF_ERROR(Add(total_output, good));
     int64_t x;
@@ -237,11 +239,15 @@ absl::StatusOr<v1::VarianceResponse> VarianceReport(const BudgetBook& book, cons
              {&v1::VarianceReport::static_budget, &v1::VarianceReport::set_static_budget},
              {&v1::VarianceReport::cost_of_poor_quality, &v1::VarianceReport::set_cost_of_poor_quality},
              {&v1::VarianceReport::actual_reporting, &v1::VarianceReport::set_actual_reporting},
-             {&v1::VarianceReport::static_budget_reporting, &v1::VarianceReport::set_static_budget_reporting}}) {
+             {&v1::VarianceReport::static_budget_reporting, &v1::VarianceReport::set_static_budget_reporting},
+             {&v1::VarianceReport::actual_at_actual_rate, &v1::VarianceReport::set_actual_at_actual_rate},
+             {&v1::VarianceReport::fx_effect, &v1::VarianceReport::set_fx_effect}}) {
       x = (total->*get)();
       TAKT_RETURN_IF_ERROR(Add(x, (month.*get)()));
       (total->*set)(x);
     }
+    total->set_fx_months_without_actual_rate(total->fx_months_without_actual_rate() +
+                                             month.fx_months_without_actual_rate());
     if (by_month) *response.add_months() = std::move(month);
   }
   total->set_actual_output(total_output);
@@ -300,19 +306,23 @@ absl::Status ToReportingCurrency(const BudgetBook& book, absl::CivilMonth m, v1:
     return absl::FailedPreconditionError(absl::StrCat("no budget rate ", book.currency(), " -> ",
                                                       book.reporting_currency(), " for ", MonthText(m)));
   }
-  const int64_t reported_actual = report.actual_reporting(), reported_static = report.static_budget_reporting();
+  const int64_t reported_actual = report.actual_reporting(), reported_static = report.static_budget_reporting(),
+                at_actual_rate = report.actual_at_actual_rate(), fx_effect = report.fx_effect();
   TAKT_RETURN_IF_ERROR(ForEachAmount(report, [&](int64_t& v) -> absl::Status {
     TAKT_ASSIGN_OR_RETURN(v, Convert(v, book.currency(), book.reporting_currency(), *rate));
     return absl::OkStatus();
   }));
-  // Those two were in the reporting currency already.
+  // Those were in the reporting currency already.
   report.set_actual_reporting(reported_actual);
   report.set_static_budget_reporting(reported_static);
+  report.set_actual_at_actual_rate(at_actual_rate);
+  report.set_fx_effect(fx_effect);
   return absl::OkStatus();
 }
 
 absl::Status AddReport(v1::VarianceReport& into, const v1::VarianceReport& from) {
   TAKT_RETURN_IF_ERROR(AddFields(into, from));
+  into.set_fx_months_without_actual_rate(into.fx_months_without_actual_rate() + from.fx_months_without_actual_rate());
   for (const v1::VarianceLine& line : from.lines()) {
     v1::VarianceLine* target = nullptr;
     for (auto& l : *into.mutable_lines()) {

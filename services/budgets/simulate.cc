@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <map>
 #include <random>
+#include <set>
 #include <tuple>
 
 #include "absl/strings/match.h"
@@ -13,6 +14,9 @@
 #include "libs/cli/grpc_client.h"
 #include "libs/cli/simulate_steps.h"
 #include "libs/common/proto_time.h"
+#include "libs/kpi/calendar.h"
+#include "libs/model/enterprise_model.h"
+#include "services/budgets/cli.h"
 #include "services/budgets/budget_book.h"
 #include "services/budgets/money.h"
 #include "services/budgets/variance.h"
@@ -54,24 +58,42 @@ BudgetsSimulation SimulateBudgets(const BudgetsSimOptions& o) {
   so.start = o.start;
   const sim::Simulation plants = sim::Simulate(so);
   std::map<std::string, std::string> region_of;
+  std::map<std::string, enterprise::v1::Calendar> calendars;
   std::vector<std::string> products;
   for (const auto& d : plants.enterprise.definitions()) {
-    if (d.has_facility()) out.facilities.push_back(d.facility().facility());
+    if (d.has_facility()) {
+      out.facilities.push_back(d.facility().facility());
+      calendars[d.facility().facility()] = d.facility().calendar();
+    }
     if (d.has_region()) out.regions.push_back(d.region().region());
     if (d.has_move()) region_of[d.move().facility()] = d.move().region();
     if (d.has_product()) products.push_back(d.product().product());
   }
-  // Good output per facility, month (of the UTC day) and product.
-  std::map<std::tuple<std::string, absl::CivilMonth, std::string>, int64_t> good;
+  // Good output per facility, facility-local production day and product
+  // (as the budgets service attributes scheduling's counts).
+  std::map<std::tuple<std::string, absl::CivilDay, std::string>, int64_t> good;
+  std::map<std::string, kpi::FacilityCalendar> calendar_of;
+  for (const auto& [f, c] : calendars) {
+    if (auto calendar = model::MakeCalendar(c); calendar.ok()) calendar_of.emplace(f, *std::move(calendar));
+  }
+  std::set<std::tuple<std::string, std::string, uint64_t>> counted;  // resent batches count once
   for (const auto& batch : plants.batches) {
+    auto calendar = calendar_of.find(batch.facility());
+    if (calendar == calendar_of.end()) continue;
     for (const auto& obs : batch.observations()) {
-      if (!obs.has_count()) continue;
-      const absl::CivilMonth m(absl::ToCivilDay(ToTime(obs.source_time()), absl::UTCTimeZone()));
-      good[{batch.facility(), m, obs.count().product()}] += obs.count().good();
+      if (!obs.has_count() || !counted.insert({batch.facility(), obs.source_id(), obs.source_sequence()}).second) continue;
+      const absl::CivilDay day = calendar->second.ProductionDay(ToTime(obs.source_time()));
+      good[{batch.facility(), day, obs.count().product()}] += obs.count().good();
     }
   }
   std::mt19937_64 rng(o.seed * 7919 + 11);
   const absl::CivilMonth first(o.start), last(o.start + (o.days - 1));
+  // Two initiatives from the second third of the period: the press-die
+  // kaizen in the second plant removes its extra steel usage; the compressed
+  // air leak hunt in the fourth does not move its energy per unit.
+  const absl::CivilDay baseline_to = o.start + std::max(0, o.days / 3 - 1);
+  const absl::CivilDay initiatives_start = baseline_to + 1;
+  const bool with_initiatives = o.days >= 2;
   for (size_t fi = 0; fi < out.facilities.size(); ++fi) {
     const std::string& f = out.facilities[fi];
     const std::string currency = region_of[f] == "emea" ? "EUR" : "USD";
@@ -114,25 +136,27 @@ BudgetsSimulation SimulateBudgets(const BudgetsSimOptions& o) {
     postings.set_facility(f);
     postings.set_batch_id(1);
     int doc = 0;
-    auto post = [&](absl::CivilMonth m, const std::string& account, int64_t minor, Decimal quantity,
+    auto post = [&](absl::CivilDay day, const std::string& account, int64_t minor, Decimal quantity,
                     const std::string& text) {
       v1::Posting* p = postings.add_postings();
-      p->set_document(absl::StrFormat("%s-%s-%04d", f, MonthText(m), ++doc));
+      p->set_document(absl::StrFormat("%s-%s-%05d", f, absl::FormatCivilTime(day), ++doc));
       p->set_account(account);
       p->set_cost_centre("body");
-      const absl::CivilDay end = std::min(o.start + (o.days - 1), absl::CivilDay(m + 1) - 1);
-      p->set_day(absl::FormatCivilTime(end));
+      p->set_day(absl::FormatCivilTime(day));
       p->set_amount(Amount(minor, currency));
       if (quantity.nanos != 0) p->set_quantity(FormatDecimal(quantity));
       p->set_text(text);
       return p->document();
     };
+    int64_t steel_standard_cost = 0, energy_budget_total = 0;  // for the initiatives' plans
     for (absl::CivilMonth m = first; m <= last; ++m) {
       const std::string month = MonthText(m);
+      const absl::CivilDay month_first = std::max(o.start, absl::CivilDay(m));
+      const absl::CivilDay month_last = std::min(o.start + (o.days - 1), absl::CivilDay(m + 1) - 1);
       int64_t planned = 0, actual_units = 0, steel_budget = 0, labour_budget = 0, voh_budget = 0, foh_budget = 0;
-      int64_t std_steel = 0, std_hours = 0;  // nanos for the actual output
       for (size_t p = 0; p < products.size(); ++p) {
-        const int64_t units = good[{f, m, products[p]}];
+        int64_t units = 0;
+        for (absl::CivilDay d = month_first; d <= month_last; ++d) units += good[{f, d, products[p]}];
         const int64_t plan = units + units / 20;  // planned 5 % more than made
         planned += plan;
         actual_units += units;
@@ -140,11 +164,11 @@ BudgetsSimulation SimulateBudgets(const BudgetsSimOptions& o) {
         labour_budget += CostOf(plan, HoursPerUnit(p), kLabourRate);
         voh_budget += CostOf(plan, HoursPerUnit(p), kVariableOh);
         foh_budget += CostOf(plan, HoursPerUnit(p), kFixedOh);
-        std_steel += units * SteelPerUnit(p).nanos;
-        std_hours += units * HoursPerUnit(p).nanos;
+        steel_standard_cost += CostOf(units, SteelPerUnit(p), kSteelPrice);
       }
       if (planned == 0) continue;
       const int64_t energy_budget = planned * 9;  // 0.09 per planned unit
+      energy_budget_total += energy_budget;
       const int64_t maintenance_budget = 250'000;
       for (auto [account, amount] :
            {std::pair{"steel", steel_budget}, std::pair{"labour", labour_budget}, std::pair{"variable-oh", voh_budget},
@@ -166,37 +190,72 @@ BudgetsSimulation SimulateBudgets(const BudgetsSimOptions& o) {
         rate->set_month(month);
         rate->set_rate(kEurUsd);
       }
-      // Actuals: at standard but for the planted causes.
-      const int64_t price_permille = fi == 0 ? 1060 : 1000;   // steel bought 6 % dearer
-      const int64_t usage_permille = fi == 1 ? 1040 : 1000;   // 4 % more steel used (scrap in the press)
-      const int64_t hours_permille = fi == 2 ? 1120 : 1000;   // labour 12 % slower than standard
-      const int64_t energy_permille = fi == 3 ? 1150 : 1000;  // energy 15 % over
-      const Decimal steel_used = Scaled(Decimal{std_steel}, usage_permille);
-      const int64_t steel_cost = Cost(steel_used, Scaled(kSteelPrice, price_permille)).value_or(0);
-      const int64_t half = steel_cost / 2;
-      post(m, "steel", half, Decimal{steel_used.nanos / 2}, "coil receipts");
-      post(m, "steel", steel_cost - half, Decimal{steel_used.nanos - steel_used.nanos / 2}, "coil receipts");
-      const Decimal hours = Scaled(Decimal{std_hours}, hours_permille);
-      post(m, "labour", Cost(hours, kLabourRate).value_or(0), hours, "payroll");
-      post(m, "variable-oh", Cost(hours, kVariableOh).value_or(0) + static_cast<int64_t>(rng() % 5000), {},
-           "consumables");
-      post(m, "fixed-oh", foh_budget + static_cast<int64_t>(rng() % 20000), {}, "depreciation, supervision");
-      post(m, "energy", MulDiv(energy_budget, actual_units * energy_permille, planned * 1000).value_or(0), {},
-           "utilities");
+      // Actuals, day by day: at standard but for the planted causes.
+      for (absl::CivilDay d = month_first; d <= month_last; ++d) {
+        int64_t std_steel = 0, std_hours = 0, units = 0;  // nanos for the day's good output
+        for (size_t p = 0; p < products.size(); ++p) {
+          const int64_t n = good[{f, d, products[p]}];
+          units += n;
+          std_steel += n * SteelPerUnit(p).nanos;
+          std_hours += n * HoursPerUnit(p).nanos;
+        }
+        if (units == 0) continue;
+        const bool kaizen = with_initiatives && d >= initiatives_start;
+        const int64_t price_permille = fi == 0 ? 1060 : 1000;                // steel bought 6 % dearer
+        const int64_t usage_permille = fi == 1 && !kaizen ? 1040 : 1000;     // 4 % more steel (scrap in the press)
+        const int64_t hours_permille = fi == 2 ? 1120 : 1000;                // labour 12 % slower than standard
+        const int64_t energy_permille = fi == 3 ? 1150 : 1000;               // energy 15 % over
+        const Decimal steel_used = Scaled(Decimal{std_steel}, usage_permille);
+        const int64_t steel_cost = Cost(steel_used, Scaled(kSteelPrice, price_permille)).value_or(0);
+        post(d, "steel", steel_cost, steel_used, "coil issues to the press line");
+        const Decimal hours = Scaled(Decimal{std_hours}, hours_permille);
+        post(d, "labour", Cost(hours, kLabourRate).value_or(0), hours, "payroll");
+        post(d, "variable-oh", Cost(hours, kVariableOh).value_or(0) + static_cast<int64_t>(rng() % 200), {},
+             "consumables");
+        post(d, "energy", MulDiv(energy_budget, units * energy_permille, planned * 1000).value_or(0), {},
+             "utilities");
+      }
+      post(month_last, "fixed-oh", foh_budget + static_cast<int64_t>(rng() % 20000), {},
+           "depreciation, supervision");
       // Maintenance posted to the wrong account first, reversed, reposted.
-      const std::string wrong = post(m, "energy", maintenance_budget, {}, "die regrind (wrong account)");
+      const std::string wrong = post(month_last, "energy", maintenance_budget, {}, "die regrind (wrong account)");
       v1::Posting* reversal = postings.add_postings();
       *reversal = postings.postings(postings.postings_size() - 2);
       reversal->set_document(absl::StrCat(wrong, "-R"));
       reversal->set_amount(Amount(-maintenance_budget, currency));
       reversal->set_reverses(wrong);
       reversal->set_text("reversal: wrong account");
-      post(m, "maintenance", maintenance_budget, {}, "die regrind");
+      post(month_last, "maintenance", maintenance_budget, {}, "die regrind");
     }
     auto* approve = cmd()->mutable_approve_budget();
     approve->set_version("original");
     approve->set_from_month(MonthText(first));
     approve->set_reason("plant budget approved");
+    if (with_initiatives && (fi == 1 || fi == 3)) {
+      // Planned savings a month: 3 % of the steel at standard, 10 % of the
+      // energy budget (over the simulated days, scaled to 30 days).
+      const int64_t planned = fi == 1 ? steel_standard_cost * 3 * 30 / (100 * o.days)
+                                      : energy_budget_total * 10 * 30 / (100 * o.days);
+      auto* p = cmd()->mutable_propose_initiative();
+      p->set_initiative(fi == 1 ? "press-die-kaizen" : "air-leak-hunt");
+      p->set_title(fi == 1 ? "Press die setting kaizen: less steel scrapped at the press"
+                           : "Compressed air leak hunt");
+      p->set_method(fi == 1 ? v1::KAIZEN : v1::LEAN);
+      p->set_owner(fi == 1 ? "eng-017" : "eng-023");
+      p->set_target_kpi(fi == 1 ? v1::MATERIAL_USAGE : v1::COST_PER_GOOD_UNIT);
+      p->set_account(fi == 1 ? "steel" : "energy");
+      p->set_baseline_from(absl::FormatCivilTime(o.start));
+      p->set_baseline_to(absl::FormatCivilTime(baseline_to));
+      p->set_planned_start(absl::FormatCivilTime(initiatives_start));
+      p->set_planned_savings_per_month(Amount(planned / 100 * 100, currency));
+      auto* a = cmd()->mutable_approve_initiative();
+      a->set_initiative(p->initiative());
+      a->set_approved_by("ctl-004");
+      a->set_reason("plant controller: business case checked");
+      auto* s = cmd()->mutable_start_initiative();
+      s->set_initiative(p->initiative());
+      s->set_day(absl::FormatCivilTime(initiatives_start));
+    }
     out.records.push_back(std::move(r));
     out.postings.push_back(std::move(postings));
   }
@@ -302,6 +361,15 @@ int RunBudgetsSimulate(const BudgetsSimArgs& args, std::ostream& out, std::ostre
                            Amount(worst[i].usd, kReporting), kReporting,
                            absl::EndsWith(worst[i].local, kReporting) ? "" : absl::StrCat(" (", worst[i].local, ")"));
   }
+  // Improvement savings, planned against measured, by region.
+  v1::SavingsRequest q;
+  q.set_from_day(absl::FormatCivilTime(o.start));
+  q.set_to_day(absl::FormatCivilTime(o.start + (o.days - 1)));
+  grpc::ClientContext ctx;
+  v1::SavingsResponse savings;
+  grpc::Status st = stub->GetSavings(&ctx, q, &savings);
+  if (!st.ok()) return cli::Fail(err, "budgets simulate: savings", st);
+  PrintSavings(savings, q.from_day(), q.to_day(), out);
   return 0;
 }
 
