@@ -275,6 +275,10 @@ absl::StatusOr<std::vector<es::Event>> DecideBudget(const BudgetBook& book, cons
         return Invalid(absl::StrCat("account '", a.account(), "': only material, labour and overhead accounts "
                                     "have a standard_price"));
       }
+      if (a.hours_from_attendance() && a.kind() != v1::DIRECT_LABOUR) {
+        return Invalid(absl::StrCat("account '", a.account(), "': only a DIRECT_LABOUR account takes its hours "
+                                    "from attendance"));
+      }
       if (const v1::AccountDefined* now = book.FindAccount(a.account())) {
         if (now->kind() != a.kind()) {
           return absl::FailedPreconditionError(absl::StrCat(

@@ -18,11 +18,15 @@
 #include "services/budgets/variance.h"
 #include "takt/scheduling/v1/events.pb.h"
 #include "takt/scheduling/v1/planning.pb.h"
+#include "takt/staffing/v1/events.pb.h"
 
 namespace takt::budgets {
 namespace {
 
 namespace schv1 = ::takt::scheduling::v1;
+namespace stv1 = ::takt::staffing::v1;
+
+constexpr char kClockedOutType[] = "takt.staffing.v1.ClockedOut";
 
 constexpr char kPostingType[] = "takt.budgets.v1.PostingRecorded";
 constexpr size_t kMaxText = 200;
@@ -48,16 +52,16 @@ absl::Status AddChecked(int64_t& sum, int64_t amount, const char* what) {
   return absl::OkStatus();
 }
 
-struct FacilityPostingsTotals {
-  ActualByMonth* monthly;
-  ActualByDay* daily;
-};
+absl::Status AddOutputTo(Output& o, const Output& delta) {
+  TAKT_RETURN_IF_ERROR(AddChecked(o.good, delta.good, "good output"));
+  TAKT_RETURN_IF_ERROR(AddChecked(o.scrap, delta.scrap, "scrap"));
+  return AddChecked(o.rework, delta.rework, "rework");
+}
 
 // Adds a posting to its account's monthly and daily totals.
-absl::Status Accumulate(FacilityPostingsTotals totals, absl::CivilDay day, const v1::PostingRecorded& p,
+absl::Status Accumulate(ActualByMonth& monthly, ActualByDay& daily, absl::CivilDay day, const v1::PostingRecorded& p,
                         int64_t quantity_nanos) {
-  for (Actual* a : {&(*totals.monthly)[{absl::CivilMonth(day), p.account()}],
-                    &(*totals.daily)[{day, p.account(), p.product()}]}) {
+  for (Actual* a : {&monthly[{absl::CivilMonth(day), p.account()}], &daily[{day, p.account(), p.product()}]}) {
     TAKT_RETURN_IF_ERROR(AddChecked(a->amount, p.amount(), "an account's amount"));
     TAKT_RETURN_IF_ERROR(AddChecked(a->quantity_nanos, quantity_nanos, "an account's quantity"));
     ++a->postings;
@@ -65,14 +69,88 @@ absl::Status Accumulate(FacilityPostingsTotals totals, absl::CivilDay day, const
   return absl::OkStatus();
 }
 
-// The same, of a recorded posting.
-absl::Status Accumulate(FacilityPostingsTotals totals, const v1::PostingRecorded& p) {
-  TAKT_ASSIGN_OR_RETURN(absl::CivilDay day, model::ParseDay(p.day()));
-  TAKT_ASSIGN_OR_RETURN(int64_t q, QuantityNanos(p.quantity()));
-  return Accumulate(totals, day, p, q);
+}  // namespace
+
+absl::Status AddOutput(OutputByMonth& months, OutputByDay& days, absl::CivilDay day, const std::string& product,
+                       const Output& delta) {
+  TAKT_RETURN_IF_ERROR(AddOutputTo(months[{absl::CivilMonth(day), product}], delta));
+  return AddOutputTo(days[{day, product}], delta);
 }
 
-}  // namespace
+absl::Status AccumulatePosting(ActualByMonth& monthly, ActualByDay& daily, const v1::PostingRecorded& p) {
+  TAKT_ASSIGN_OR_RETURN(absl::CivilDay day, model::ParseDay(p.day()));
+  TAKT_ASSIGN_OR_RETURN(int64_t q, QuantityNanos(p.quantity()));
+  return Accumulate(monthly, daily, day, p, q);
+}
+
+absl::StatusOr<std::optional<Produced>> ProductionOf(const eventlog::LoggedEvent& logged) {
+  const auto& e = logged.envelope;
+  if (e.event_type() == schv1::ProductionCounted::descriptor()->full_name()) {
+    schv1::ProductionCounted c;
+    if (!c.ParseFromString(e.payload())) return absl::DataLossError("a ProductionCounted does not parse");
+    return Produced{e.facility(), ToTime(e.occurred_time()), c.product(), {c.good(), c.scrap(), c.rework()}};
+  }
+  if (e.event_type() == schv1::ProductionCountCorrected::descriptor()->full_name()) {
+    schv1::ProductionCountCorrected c;
+    if (!c.ParseFromString(e.payload())) return absl::DataLossError("a correction does not parse");
+    auto f = FacilityOfPlanStream(e.facility());
+    if (!f) return std::nullopt;
+    return Produced{*f, ToTime(c.counted_time()), c.product(),
+                    {c.corrected().good() - c.previous().good(), c.corrected().scrap() - c.previous().scrap(),
+                     c.corrected().rework() - c.previous().rework()}};
+  }
+  return std::nullopt;
+}
+
+absl::StatusOr<std::optional<Attended>> AttendanceOf(const eventlog::LoggedEvent& logged) {
+  const auto& e = logged.envelope;
+  if (e.event_type() != kClockedOutType) return std::nullopt;
+  stv1::ClockedOut c;
+  if (!c.ParseFromString(e.payload())) return absl::DataLossError("a ClockedOut does not parse");
+  if (FacilityOfPlanStream(e.facility()) || absl::StrContains(e.facility(), kStaffSuffix)) return std::nullopt;
+  return Attended{e.facility(), ToTime(c.clocked_in()), c.worked_us()};
+}
+
+bool TakesAttendance(const BudgetBook& book) {
+  for (const auto& [id, a] : book.accounts()) {
+    if (a.kind() == v1::DIRECT_LABOUR && a.hours_from_attendance()) return true;
+  }
+  return false;
+}
+
+absl::StatusOr<ActualByMonth> WithAttendedHours(const BudgetBook& book, ActualByMonth actual,
+                                                const AttendedByMonth& attended_us,
+                                                std::set<absl::CivilMonth>* months) {
+  for (const auto& [id, a] : book.accounts()) {
+    if (a.kind() != v1::DIRECT_LABOUR || !a.hours_from_attendance()) continue;
+    for (const auto& [m, us] : attended_us) {
+      if (us == 0) continue;
+      // Microseconds to nanos of an hour: x 10^9 / (3.6 x 10^9), half to even.
+      TAKT_ASSIGN_OR_RETURN(int64_t hours_nanos, MulDiv(us, 10, 36));
+      actual[{m, id}].quantity_nanos = hours_nanos;
+      if (months != nullptr) months->insert(m);
+    }
+  }
+  return actual;
+}
+
+absl::StatusOr<v1::VarianceResponse> FinishedReport(const BudgetBook& book, const std::string& facility,
+                                                    ActualByMonth actual, const OutputByMonth& output,
+                                                    const AttendedByMonth& attended, absl::CivilMonth from,
+                                                    absl::CivilMonth to, bool by_month) {
+  std::set<absl::CivilMonth> attended_months;
+  TAKT_ASSIGN_OR_RETURN(actual, WithAttendedHours(book, std::move(actual), attended, &attended_months));
+  TAKT_ASSIGN_OR_RETURN(v1::VarianceResponse response, VarianceReport(book, actual, output, from, to, by_month));
+  response.set_facility(facility);
+  uint32_t n = 0;
+  for (absl::CivilMonth m : attended_months) n += (m >= from && m <= to) ? 1 : 0;
+  response.mutable_total()->set_months_with_attended_hours(n);
+  for (auto& month : *response.mutable_months()) {
+    auto m = ParseMonth(month.month());
+    if (m.ok() && attended_months.contains(*m)) month.set_months_with_attended_hours(1);
+  }
+  return response;
+}
 
 std::string BudgetStream(const std::string& facility) { return facility + kBudgetSuffix; }
 
@@ -82,7 +160,8 @@ Budgets::Budgets(eventlog::EventLog* log, model::ModelStore* models)
       books_(log, {.context = kBudgetsContext,
                    .stream = BudgetStream,
                    .initial = [](const std::string&) { return BudgetBook(); }}),
-      output_follower_(log, kSchedulingContext) {}
+      output_follower_(log, kSchedulingContext),
+      attendance_follower_(log, kStaffingContext) {}
 
 // ---- The record ----------------------------------------------------------------
 
@@ -144,7 +223,7 @@ absl::StatusOr<Budgets::FacilityPostings*> Budgets::Load(Slot& slot, const std::
       }
       f->documents[p.document()] = {PostingHash(p), e.sequence(), false};
       if (!p.reverses().empty()) f->documents[p.reverses()].reversed = true;
-      TAKT_RETURN_IF_ERROR(Accumulate({&f->actual, &f->daily}, p));
+      TAKT_RETURN_IF_ERROR(AccumulatePosting(f->actual, f->daily, p));
     }
   }
   slot.state = std::move(f);
@@ -343,7 +422,7 @@ absl::StatusOr<v1::PostingAck> Budgets::Ingest(const v1::PostingBatch& batch, co
     const v1::PostingRecorded& p = recorded[k].posting;
     f->documents[p.document()] = {added[p.document()].hash, f->head + 1 + k, false};
     if (!p.reverses().empty()) f->documents[p.reverses()].reversed = true;
-    if (absl::Status s = Accumulate({&f->actual, &f->daily}, recorded[k].day, p, recorded[k].quantity_nanos);
+    if (absl::Status s = Accumulate(f->actual, f->daily, recorded[k].day, p, recorded[k].quantity_nanos);
         !s.ok()) {
       slot->state.reset();  // reload from the log next time
       return s;
@@ -356,52 +435,43 @@ absl::StatusOr<v1::PostingAck> Budgets::Ingest(const v1::PostingBatch& batch, co
 
 // ---- Output from scheduling ------------------------------------------------------
 
-absl::Status Budgets::ReadOutput(
-    const std::string& facility,
-    const std::function<absl::Status(const OutputByMonth&, const OutputByDay&)>& read) {
-  absl::MutexLock lock(&output_mu_);
+absl::Status Budgets::ReadFacts(const std::string& facility, bool attendance,
+                                const std::function<absl::Status(const FacilityFacts&)>& read) {
+  absl::MutexLock lock(&facts_mu_);
   // The folds below run under the lock (the analysis does not see into lambdas).
-  std::map<std::string, FacilityOutput>* outputs = &outputs_;
-  auto add = [&](const std::string& f, absl::Time at, const std::string& product, int64_t good, int64_t scrap,
-                 int64_t rework) -> absl::Status {
-    const kpi::FacilityCalendar* calendar = models_->Calendar(f);
-    if (calendar == nullptr) {
-      return absl::FailedPreconditionError(absl::StrCat("facility '", f, "' has no calendar this machine can load"));
-    }
-    const absl::CivilDay day = calendar->ProductionDay(at);
-    FacilityOutput& fo = (*outputs)[f];
-    for (Output* o : {&fo.months[{absl::CivilMonth(day), product}], &fo.days[{day, product}]}) {
-      TAKT_RETURN_IF_ERROR(AddChecked(o->good, good, "good output"));
-      TAKT_RETURN_IF_ERROR(AddChecked(o->scrap, scrap, "scrap"));
-      TAKT_RETURN_IF_ERROR(AddChecked(o->rework, rework, "rework"));
-    }
-    return absl::OkStatus();
-  };
+  std::map<std::string, FacilityFacts>* facts = &facts_;
   absl::Status caught_up = output_follower_.CatchUp([&](const eventlog::LoggedEvent& logged) -> absl::Status {
-    const auto& e = logged.envelope;
-    if (e.event_type() == schv1::ProductionCounted::descriptor()->full_name()) {
-      schv1::ProductionCounted c;
-      if (!c.ParseFromString(e.payload())) return absl::DataLossError("a ProductionCounted does not parse");
-      return add(e.facility(), ToTime(e.occurred_time()), c.product(), c.good(), c.scrap(), c.rework());
+    TAKT_ASSIGN_OR_RETURN(std::optional<Produced> produced, ProductionOf(logged));
+    if (!produced) return absl::OkStatus();
+    const kpi::FacilityCalendar* calendar = models_->Calendar(produced->facility);
+    if (calendar == nullptr) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("facility '", produced->facility, "' has no calendar this machine can load"));
     }
-    if (e.event_type() == schv1::ProductionCountCorrected::descriptor()->full_name()) {
-      schv1::ProductionCountCorrected c;
-      if (!c.ParseFromString(e.payload())) return absl::DataLossError("a correction does not parse");
-      auto f = FacilityOfPlanStream(e.facility());
-      if (!f) return absl::OkStatus();
-      return add(*f, ToTime(c.counted_time()), c.product(), c.corrected().good() - c.previous().good(),
-                 c.corrected().scrap() - c.previous().scrap(), c.corrected().rework() - c.previous().rework());
-    }
-    return absl::OkStatus();
+    FacilityFacts& f = (*facts)[produced->facility];
+    return AddOutput(f.months, f.days, calendar->ProductionDay(produced->at), produced->product, produced->delta);
   });
+  if (caught_up.ok() && attendance) {
+    caught_up = attendance_follower_.CatchUp([&](const eventlog::LoggedEvent& logged) -> absl::Status {
+      TAKT_ASSIGN_OR_RETURN(std::optional<Attended> attended, AttendanceOf(logged));
+      if (!attended) return absl::OkStatus();
+      const kpi::FacilityCalendar* calendar = models_->Calendar(attended->facility);
+      if (calendar == nullptr) return absl::OkStatus();  // not a facility this process knows yet
+      return AddChecked((*facts)[attended->facility]
+                            .attended_us[absl::CivilMonth(calendar->ProductionDay(attended->clocked_in))],
+                        attended->worked_us, "attended time");
+    });
+  }
   if (!caught_up.ok()) {
-    outputs_.clear();  // the follower starts over
+    // Both followers start over.
+    output_follower_ = es::ContextFollower(log_, kSchedulingContext);
+    attendance_follower_ = es::ContextFollower(log_, kStaffingContext);
+    facts_.clear();
     return caught_up;
   }
-  static const FacilityOutput* const kNone = new FacilityOutput();
-  auto it = outputs_.find(facility);
-  const FacilityOutput& fo = it == outputs_.end() ? *kNone : it->second;
-  return read(fo.months, fo.days);
+  static const FacilityFacts* const kNone = new FacilityFacts();
+  auto it = facts_.find(facility);
+  return read(it == facts_.end() ? *kNone : it->second);
 }
 
 // ---- Variances ------------------------------------------------------------------
@@ -479,11 +549,17 @@ absl::StatusOr<v1::VarianceResponse> Budgets::RegionVariances(const std::string&
 absl::StatusOr<v1::VarianceResponse> Budgets::FacilityVariances(const std::string& facility, absl::CivilMonth from,
                                                                 absl::CivilMonth to, bool by_month) {
   TAKT_RETURN_IF_ERROR(models_->CheckFacility(facility));
+  TAKT_ASSIGN_OR_RETURN(BudgetBook book, books_.Snapshot(facility));
+  if (!book.configured()) {
+    return absl::FailedPreconditionError(absl::StrCat("facility '", facility, "' has no ledger yet"));
+  }
   OutputByMonth output;
-  TAKT_RETURN_IF_ERROR(ReadOutput(facility, [&](const OutputByMonth& months, const OutputByDay&) {
-    for (auto it = months.lower_bound({from, ""}); it != months.end() && it->first.first <= to; ++it) {
+  AttendedByMonth attended;
+  TAKT_RETURN_IF_ERROR(ReadFacts(facility, TakesAttendance(book), [&](const FacilityFacts& facts) {
+    for (auto it = facts.months.lower_bound({from, ""}); it != facts.months.end() && it->first.first <= to; ++it) {
       output.insert(*it);
     }
+    attended = facts.attended_us;
     return absl::OkStatus();
   }));
   ActualByMonth actual;
@@ -495,13 +571,7 @@ absl::StatusOr<v1::VarianceResponse> Budgets::FacilityVariances(const std::strin
       actual.insert(*it);
     }
   }
-  TAKT_ASSIGN_OR_RETURN(BudgetBook book, books_.Snapshot(facility));
-  if (!book.configured()) {
-    return absl::FailedPreconditionError(absl::StrCat("facility '", facility, "' has no ledger yet"));
-  }
-  TAKT_ASSIGN_OR_RETURN(v1::VarianceResponse response, VarianceReport(book, actual, output, from, to, by_month));
-  response.set_facility(facility);
-  return response;
+  return FinishedReport(book, facility, std::move(actual), output, attended, from, to, by_month);
 }
 
 }  // namespace takt::budgets
@@ -522,9 +592,10 @@ absl::StatusOr<std::vector<v1::InitiativeSavings>> Budgets::FacilitySavings(cons
   absl::MutexLock lock(&slot->mu);
   TAKT_ASSIGN_OR_RETURN(FacilityPostings * f, Load(*slot, facility));
   const ActualByDay* daily = &f->daily;
-  TAKT_RETURN_IF_ERROR(ReadOutput(facility, [&](const OutputByMonth&, const OutputByDay& days) -> absl::Status {
+  TAKT_RETURN_IF_ERROR(ReadFacts(facility, false, [&](const FacilityFacts& facts) -> absl::Status {
     for (const auto& [id, initiative] : book.initiatives().all()) {
-      TAKT_ASSIGN_OR_RETURN(v1::InitiativeSavings s, MeasureSavings(book, facility, initiative, *daily, days, from, to));
+      TAKT_ASSIGN_OR_RETURN(v1::InitiativeSavings s,
+                            MeasureSavings(book, facility, initiative, *daily, facts.days, from, to));
       out.push_back(std::move(s));
     }
     return absl::OkStatus();

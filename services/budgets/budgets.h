@@ -26,6 +26,8 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
+#include <set>
 #include <memory>
 #include <string>
 #include <utility>
@@ -72,6 +74,48 @@ absl::Status AddReport(v1::VarianceReport& into, const v1::VarianceReport& from)
 // Recomputes the derived figures of a summed report (cost per good unit).
 void FinishReport(v1::VarianceReport& report);
 
+// What a scheduling event says was produced, where and when: a
+// ProductionCounted of stream F, or a ProductionCountCorrected of F.plan
+// (the difference, at the instant counted). nullopt for other events.
+struct Produced {
+  std::string facility;
+  absl::Time at;
+  std::string product;
+  Output delta;
+};
+absl::StatusOr<std::optional<Produced>> ProductionOf(const eventlog::LoggedEvent& event);
+
+// Adds production of a facility-local production day to both sums.
+absl::Status AddOutput(OutputByMonth& months, OutputByDay& days, absl::CivilDay day, const std::string& product,
+                       const Output& delta);
+// Time a staffing ClockedOut says was attended: the facility, the clock-in
+// and the microseconds worked. nullopt for other events.
+struct Attended {
+  std::string facility;
+  absl::Time clocked_in;
+  int64_t worked_us = 0;
+};
+absl::StatusOr<std::optional<Attended>> AttendanceOf(const eventlog::LoggedEvent& event);
+
+// The actual sums with the hours of accounts that take them from
+// attendance (AccountDefined.hours_from_attendance) replaced, in each month
+// with attended time, by the attended hours; `months` gets those months.
+absl::StatusOr<ActualByMonth> WithAttendedHours(const BudgetBook& book, ActualByMonth actual,
+                                                const AttendedByMonth& attended_us,
+                                                std::set<absl::CivilMonth>* months);
+
+// Whether any labour account takes its hours from attendance.
+bool TakesAttendance(const BudgetBook& book);
+// The facility's report: WithAttendedHours, then VarianceReport, with the
+// months that took attended hours counted.
+absl::StatusOr<v1::VarianceResponse> FinishedReport(const BudgetBook& book, const std::string& facility,
+                                                    ActualByMonth actual, const OutputByMonth& output,
+                                                    const AttendedByMonth& attended, absl::CivilMonth from,
+                                                    absl::CivilMonth to, bool by_month);
+
+// Adds a posting to its account's monthly and daily totals.
+absl::Status AccumulatePosting(ActualByMonth& monthly, ActualByDay& daily, const v1::PostingRecorded& posting);
+
 class Budgets {
  public:
   Budgets(eventlog::EventLog* log, model::ModelStore* models);
@@ -81,6 +125,8 @@ class Budgets {
   absl::StatusOr<v1::PostingAck> Ingest(const v1::PostingBatch& batch, const std::string& actor, absl::Time now);
   absl::StatusOr<v1::VarianceResponse> Variances(const v1::VarianceRequest& request);
   absl::StatusOr<v1::SavingsResponse> Savings(const v1::SavingsRequest& request);
+  // explain.cc.
+  absl::StatusOr<v1::VarianceExplanation> ExplainVariances(const v1::VarianceRequest& request);
 
  private:
   struct Document {
@@ -106,11 +152,12 @@ class Budgets {
                                                          absl::CivilMonth to, bool by_month);
   absl::StatusOr<v1::VarianceResponse> RegionVariances(const std::string& region, absl::CivilMonth from,
                                                        absl::CivilMonth to, bool by_month);
-  // Calls `read` with the facility's output, caught up with scheduling's
-  // streams (under the output lock: keep it short).
-  absl::Status ReadOutput(const std::string& facility,
-                          const std::function<absl::Status(const OutputByMonth&, const OutputByDay&)>& read)
-      ABSL_LOCKS_EXCLUDED(output_mu_);
+  // Calls `read` with the facility's facts, caught up with scheduling's
+  // streams and, when `attendance`, staffing's (under the facts lock: keep
+  // it short).
+  absl::Status ReadFacts(const std::string& facility, bool attendance,
+                         const std::function<absl::Status(const FacilityFacts&)>& read)
+      ABSL_LOCKS_EXCLUDED(facts_mu_);
   // One facility's initiatives measured over [from, to], facility currency.
   absl::StatusOr<std::vector<v1::InitiativeSavings>> FacilitySavings(const std::string& facility,
                                                                      absl::CivilDay from, absl::CivilDay to);
@@ -122,14 +169,12 @@ class Budgets {
   // model's.
   absl::Mutex slots_mu_;
   std::map<std::string, std::unique_ptr<Slot>> slots_ ABSL_GUARDED_BY(slots_mu_);
-  // Scheduling's counts of every facility (a subscription: on Kafka its topic).
-  absl::Mutex output_mu_;
-  es::ContextFollower output_follower_ ABSL_GUARDED_BY(output_mu_);
-  struct FacilityOutput {
-    OutputByMonth months;
-    OutputByDay days;
-  };
-  std::map<std::string, FacilityOutput> outputs_ ABSL_GUARDED_BY(output_mu_);
+  // Scheduling's counts and staffing's attendance of every facility
+  // (subscriptions: on Kafka their topics).
+  absl::Mutex facts_mu_;
+  es::ContextFollower output_follower_ ABSL_GUARDED_BY(facts_mu_);
+  es::ContextFollower attendance_follower_ ABSL_GUARDED_BY(facts_mu_);
+  std::map<std::string, FacilityFacts> facts_ ABSL_GUARDED_BY(facts_mu_);
 };
 
 }  // namespace takt::budgets

@@ -8,6 +8,7 @@
 #include "services/budgets/cli.h"
 #include "takt/enterprise/v1/model.pb.h"
 #include "takt/scheduling/v1/events.pb.h"
+#include "takt/staffing/v1/events.pb.h"
 
 namespace takt::budgets {
 namespace {
@@ -400,6 +401,109 @@ commands:
   EXPECT_EQ(budgets_->Savings(q).status().code(), absl::StatusCode::kInvalidArgument);
   q.set_to_day("2037-03-01");
   EXPECT_EQ(budgets_->Savings(q).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(BudgetsTest, ExplainRecomputesTheReportFromTheRawEvents) {
+  ApplyFile();
+  Produce(6000, 60);
+  Produce(4000, 40);
+  ASSERT_EQ(Send({Post("inv-1", "cloth", "400000.00", "14000"), Post("inv-2", "cloth", "221600", "8200"),
+                  Post("pay-1", "labour", "198000", "9000"), Post("oh-1", "fixed-oh", "285000", ""),
+                  Post("rev-2", "cloth", "-221600", "-8200", "inv-2")})
+                ->accepted(),
+            5u);
+  v1::VarianceRequest q;
+  q.set_facility("plant");
+  q.set_from_month("2026-03");
+  q.set_to_month("2026-03");
+  q.set_by_month(true);
+  auto x = budgets_->ExplainVariances(q);
+  ASSERT_TRUE(x.ok()) << x.status();
+  EXPECT_TRUE(x->equal()) << (x->differences_size() ? x->differences(0) : "");
+  EXPECT_EQ(x->postings_read(), 5u);
+  EXPECT_EQ(x->production_events_read(), 2u);
+  EXPECT_EQ(x->recomputed().total().actual(), (400'000 + 198'000 + 285'000) * kUsd);
+  EXPECT_EQ(x->recomputed().total().actual_output(), 10'000);
+  // A posting written to the log behind the service's back (a second
+  // writer): the service's cached sums miss it, the recomputation does
+  // not, and the difference is named.
+  v1::PostingRecorded sneaked;
+  sneaked.set_document("sneaked");
+  sneaked.set_account("cloth");
+  sneaked.set_cost_centre("press");
+  sneaked.set_day("2026-03-21");
+  sneaked.set_amount(12345);
+  eventlog::AppendRequest append;
+  append.context = kBudgetsContext;
+  append.facility = "plant";
+  eventlog::Envelope e;
+  e.set_event_type(std::string(v1::PostingRecorded::descriptor()->full_name()));
+  e.set_payload(sneaked.SerializeAsString());
+  append.events.push_back(e);
+  ASSERT_TRUE(log_->Append(append).ok());
+  x = budgets_->ExplainVariances(q);
+  ASSERT_TRUE(x.ok()) << x.status();
+  EXPECT_FALSE(x->equal());
+  ASSERT_GT(x->differences_size(), 0);
+  EXPECT_TRUE(absl::StrContains(x->differences(0), "actual")) << x->differences(0);
+  EXPECT_EQ(x->recomputed().total().actual() - x->served().total().actual(), 12345);
+  // One facility at a time; bad months are named.
+  q.set_region("emea");
+  EXPECT_EQ(budgets_->ExplainVariances(q).status().code(), absl::StatusCode::kInvalidArgument);
+  q.clear_region();
+  q.set_from_month("2026-3");
+  EXPECT_EQ(budgets_->ExplainVariances(q).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+// Webb again, with the labour account taking its hours from staffing's
+// attendance: 8,500 h attended (not the 9,000 h on the payroll posting):
+// efficiency (8,500 - 8,000) x 20 = 10,000 U; rate 198,000 - 8,500 x 20 =
+// 28,000 U.
+TEST_F(BudgetsTest, LabourHoursComeFromAttendanceWhereTheAccountSaysSo) {
+  ApplyFile();
+  Produce(10000, 100);
+  ASSERT_EQ(Send({Post("pay-1", "labour", "198000", "9000")})->accepted(), 1u);
+  EXPECT_EQ(Line(*March(), "labour").quantity_variance(), 20'000 * kUsd);  // posted hours
+  auto attendance = BudgetFromYaml(
+      "facility: plant\ncommands:\n  - define_account: {account: labour, name: Direct labour, kind: DIRECT_LABOUR, "
+      "standard_price: '2000', unit: h, hours_from_attendance: true}\n");
+  ASSERT_TRUE(attendance.ok());
+  ASSERT_EQ(budgets_->ApplyBudget(*attendance, {"controller", kMarch})->changed(), 1u);
+  eventlog::AppendRequest append;
+  append.context = kStaffingContext;
+  append.facility = "plant";
+  for (int64_t hours : {5000, 3500}) {
+    staffing::v1::ClockedOut c;
+    c.set_person("p-1");
+    *c.mutable_clocked_in() = ToProto(kMarch);
+    *c.mutable_at() = ToProto(kMarch + absl::Hours(hours));
+    c.set_worked_us(hours * 3'600'000'000);
+    eventlog::Envelope e;
+    e.set_event_type(std::string(c.GetDescriptor()->full_name()));
+    e.set_payload(c.SerializeAsString());
+    append.events.push_back(e);
+  }
+  ASSERT_TRUE(log_->Append(append).ok());
+  auto r = March();
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->total().months_with_attended_hours(), 1u);
+  EXPECT_EQ(Line(*r, "labour").actual_quantity(), "8500");
+  EXPECT_EQ(Line(*r, "labour").quantity_variance(), 10'000 * kUsd);
+  EXPECT_EQ(Line(*r, "labour").price_variance(), 28'000 * kUsd);
+  // The auditor's recomputation reads attendance afresh too.
+  v1::VarianceRequest q;
+  q.set_facility("plant");
+  q.set_from_month("2026-03");
+  q.set_to_month("2026-03");
+  auto x = budgets_->ExplainVariances(q);
+  ASSERT_TRUE(x.ok()) << x.status();
+  EXPECT_TRUE(x->equal()) << (x->differences_size() ? x->differences(0) : "");
+  // Only labour accounts take hours from attendance.
+  auto bad = BudgetFromYaml(
+      "facility: plant\ncommands:\n  - define_account: {account: cloth, name: Cloth, kind: DIRECT_MATERIAL, "
+      "standard_price: '3000', hours_from_attendance: true}\n");
+  ASSERT_TRUE(bad.ok());
+  EXPECT_EQ(budgets_->ApplyBudget(*bad, {"controller", kMarch}).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
 TEST_F(BudgetsTest, BadPostingsAreRejectedOneByOneAndBadBatchesWhole) {

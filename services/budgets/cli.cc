@@ -7,6 +7,7 @@
 #include <memory>
 #include <sstream>
 #include <string>
+#include <tuple>
 
 #include "CLI/CLI.hpp"
 #include "absl/strings/str_cat.h"
@@ -193,6 +194,50 @@ int RunVariances(const Args& a, std::ostream& out, std::ostream& err) {
   return 0;
 }
 
+int RunExplain(const Args& a, std::ostream& out, std::ostream& err) {
+  if (a.facility.empty()) return Usage(err, "explain: give --facility (a region is the sum of its plants)");
+  v1::VarianceRequest r;
+  r.set_facility(a.facility);
+  r.set_from_month(a.from);
+  r.set_to_month(a.to.empty() ? a.from : a.to);
+  r.set_by_month(a.by_month);
+  auto stub = Stub(a, err);
+  if (!stub) return 2;
+  grpc::ClientContext ctx;
+  v1::VarianceExplanation response;
+  grpc::Status s = stub->ExplainVariances(&ctx, r, &response);
+  if (!s.ok()) return cli::Fail(err, "budgets explain", s);
+  if (a.json) {
+    out << cli::ToJson(response) << "\n";
+    return response.equal() ? 0 : 1;
+  }
+  out << absl::StrFormat(
+      "%s %s to %s recomputed from the raw events: the budget record to sequence %d, %d postings to sequence "
+      "%d, %d production counts and corrections\n",
+      a.facility, r.from_month(), r.to_month(), response.budget_sequence(), response.postings_read(),
+      response.postings_sequence(), response.production_events_read());
+  const int exponent = MinorExponent(response.served().currency()).value_or(2);
+  out << absl::StrFormat("  %-18s %16s %16s\n", "", "service", "recomputed");
+  for (auto [name, x, y] : {std::tuple{"actual", response.served().total().actual(), response.recomputed().total().actual()},
+                            std::tuple{"flexible budget", response.served().total().flexible_budget(),
+                                       response.recomputed().total().flexible_budget()},
+                            std::tuple{"static budget", response.served().total().static_budget(),
+                                       response.recomputed().total().static_budget()},
+                            std::tuple{"good units", response.served().total().actual_output(),
+                                       response.recomputed().total().actual_output()}}) {
+    const bool units = std::string(name) == "good units";
+    out << absl::StrFormat("  %-18s %16s %16s\n", name, units ? absl::StrCat(x) : FormatAmount(x, exponent),
+                           units ? absl::StrCat(y) : FormatAmount(y, exponent));
+  }
+  if (response.equal()) {
+    out << "  equal: every figure of the report, line by line\n";
+    return 0;
+  }
+  out << "  DIFFERENT:\n";
+  for (const auto& d : response.differences()) out << "    " << d << "\n";
+  return 1;
+}
+
 const char* StageText(v1::InitiativeStage s) {
   switch (s) {
     case v1::PROPOSED: return "proposed";
@@ -312,6 +357,16 @@ void AddBudgetsCommands(CLI::App& app, int* exit_code) {
   variances->add_option("--to", a->to, "Last month YYYY-MM (default: --from)");
   variances->add_flag("--by-month", a->by_month, "A report per month as well");
   variances->callback([=] { *exit_code = RunVariances(*a, std::cout, std::cerr); });
+
+  CLI::App* explain = b->add_subcommand(
+      "explain", "An auditor's check: a facility's variances recomputed from the raw events beside the "
+                 "service's (exit 1 when they differ)");
+  common(explain);
+  explain->add_option("--facility", a->facility, "Facility id")->required();
+  explain->add_option("--from", a->from, "First month YYYY-MM")->required();
+  explain->add_option("--to", a->to, "Last month YYYY-MM (default: --from)");
+  explain->add_flag("--by-month", a->by_month, "Month by month as well");
+  explain->callback([=] { *exit_code = RunExplain(*a, std::cout, std::cerr); });
 
   CLI::App* savings = b->add_subcommand(
       "savings", "Improvement initiatives: planned, measured (target KPI against its baseline) and confirmed "

@@ -36,6 +36,17 @@ using ActualByMonth = std::map<std::pair<absl::CivilMonth, std::string>, Actual>
 // (day, account, product): product "" for postings that name none.
 using ActualByDay = std::map<std::tuple<absl::CivilDay, std::string, std::string>, Actual>;
 
+// Attended time (clock-in to clock-out) per production month of the
+// clock-in, microseconds (staffing's ClockedOut).
+using AttendedByMonth = std::map<absl::CivilMonth, int64_t>;
+
+// What the budgets context reads from the other contexts, per facility.
+struct FacilityFacts {
+  OutputByMonth months;
+  OutputByDay days;
+  AttendedByMonth attended_us;
+};
+
 }  // namespace takt::budgets
 
 #endif  // TAKT_SERVICES_BUDGETS_FACTS_H_

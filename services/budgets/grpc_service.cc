@@ -37,6 +37,10 @@ class BudgetsServiceImpl final : public v1::BudgetsService::Service {
                             v1::VarianceResponse* response) override {
     return Answer(budgets_->Variances(*request), response);
   }
+  grpc::Status ExplainVariances(grpc::ServerContext*, const v1::VarianceRequest* request,
+                                v1::VarianceExplanation* response) override {
+    return Answer(budgets_->ExplainVariances(*request), response);
+  }
   grpc::Status GetSavings(grpc::ServerContext*, const v1::SavingsRequest* request,
                           v1::SavingsResponse* response) override {
     if (follows_model_) (void)models_->Refresh();

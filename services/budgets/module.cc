@@ -34,8 +34,9 @@ host::ModuleInfo Module() {
   m.owns = {{kBudgetsContext, [](const std::string& facility) {
                return std::vector<std::string>{facility, BudgetStream(facility)};
              }}};
-  // The flexible budget reads scheduling's production counts (budgets.h).
-  m.reads = {kSchedulingContext};
+  // The flexible budget reads scheduling's production counts, and labour
+  // accounts may take their hours from staffing's attendance (budgets.h).
+  m.reads = {kSchedulingContext, kStaffingContext};
   m.payload_files = {v1::PostingRecorded::descriptor()->file()};
   m.create = [] { return std::make_unique<BudgetsModule>(); };
   m.add_commands = AddBudgetsCommands;
