@@ -50,6 +50,7 @@ class BudgetBook {
     auto it = cost_centres_.find(cc);
     return it == cost_centres_.end() ? nullptr : &it->second;
   }
+  const std::map<std::string, v1::CostCentreDefined>& cost_centres() const { return cost_centres_; }
   // The standard price of an account (0 when it has none).
   Decimal StandardPrice(const std::string& account) const;
 

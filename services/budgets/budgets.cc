@@ -59,9 +59,10 @@ absl::Status AddOutputTo(Output& o, const Output& delta) {
 }
 
 // Adds a posting to its account's monthly and daily totals.
-absl::Status Accumulate(ActualByMonth& monthly, ActualByDay& daily, absl::CivilDay day, const v1::PostingRecorded& p,
-                        int64_t quantity_nanos) {
-  for (Actual* a : {&monthly[{absl::CivilMonth(day), p.account()}], &daily[{day, p.account(), p.product()}]}) {
+absl::Status Accumulate(PostingTotals& t, absl::CivilDay day, const v1::PostingRecorded& p, int64_t quantity_nanos) {
+  const absl::CivilMonth m(day);
+  for (Actual* a : {&t.monthly[{m, p.account()}], &t.daily[{day, p.account(), p.product()}],
+                    &t.by_cost_centre[{m, p.cost_centre(), p.account()}]}) {
     TAKT_RETURN_IF_ERROR(AddChecked(a->amount, p.amount(), "an account's amount"));
     TAKT_RETURN_IF_ERROR(AddChecked(a->quantity_nanos, quantity_nanos, "an account's quantity"));
     ++a->postings;
@@ -77,10 +78,10 @@ absl::Status AddOutput(OutputByMonth& months, OutputByDay& days, absl::CivilDay 
   return AddOutputTo(days[{day, product}], delta);
 }
 
-absl::Status AccumulatePosting(ActualByMonth& monthly, ActualByDay& daily, const v1::PostingRecorded& p) {
+absl::Status AccumulatePosting(PostingTotals& totals, const v1::PostingRecorded& p) {
   TAKT_ASSIGN_OR_RETURN(absl::CivilDay day, model::ParseDay(p.day()));
   TAKT_ASSIGN_OR_RETURN(int64_t q, QuantityNanos(p.quantity()));
-  return Accumulate(monthly, daily, day, p, q);
+  return Accumulate(totals, day, p, q);
 }
 
 absl::StatusOr<std::optional<Produced>> ProductionOf(const eventlog::LoggedEvent& logged) {
@@ -135,7 +136,8 @@ absl::StatusOr<ActualByMonth> WithAttendedHours(const BudgetBook& book, ActualBy
 }
 
 absl::StatusOr<v1::VarianceResponse> FinishedReport(const BudgetBook& book, const std::string& facility,
-                                                    ActualByMonth actual, const OutputByMonth& output,
+                                                    ActualByMonth actual, const ActualByCostCentre& by_cost_centre,
+                                                    const OutputByMonth& output,
                                                     const AttendedByMonth& attended, absl::CivilMonth from,
                                                     absl::CivilMonth to, bool by_month) {
   std::set<absl::CivilMonth> attended_months;
@@ -148,6 +150,37 @@ absl::StatusOr<v1::VarianceResponse> FinishedReport(const BudgetBook& book, cons
   for (auto& month : *response.mutable_months()) {
     auto m = ParseMonth(month.month());
     if (m.ok() && attended_months.contains(*m)) month.set_months_with_attended_hours(1);
+  }
+  // By cost centre and account: actual against the static budget.
+  std::map<std::pair<std::string, std::string>, v1::CostCentreLine> lines;
+  for (auto it = by_cost_centre.lower_bound({from, "", ""});
+       it != by_cost_centre.end() && std::get<0>(it->first) <= to; ++it) {
+    v1::CostCentreLine& l = lines[{std::get<1>(it->first), std::get<2>(it->first)}];
+    int64_t v = l.actual();
+    TAKT_RETURN_IF_ERROR(AddChecked(v, it->second.amount, "a cost centre's actual"));
+    l.set_actual(v);
+  }
+  for (absl::CivilMonth m = from; m <= to; ++m) {
+    const std::string version = book.ApprovedVersion(m);
+    if (version.empty()) continue;
+    for (const auto& [cc, unused] : book.cost_centres()) {
+      for (const auto& [account, unused2] : book.accounts()) {
+        const int64_t budget = book.Budget(version, m, cc, account);
+        if (budget == 0) continue;
+        v1::CostCentreLine& l = lines[{cc, account}];
+        int64_t v = l.static_budget();
+        TAKT_RETURN_IF_ERROR(AddChecked(v, budget, "a cost centre's budget"));
+        l.set_static_budget(v);
+      }
+    }
+  }
+  for (auto& [key, l] : lines) {
+    l.set_cost_centre(key.first);
+    l.set_account(key.second);
+    int64_t v = l.actual();
+    TAKT_RETURN_IF_ERROR(AddChecked(v, -l.static_budget(), "a cost centre's variance"));
+    l.set_static_variance(v);
+    *response.add_cost_centres() = std::move(l);
   }
   return response;
 }
@@ -223,7 +256,7 @@ absl::StatusOr<Budgets::FacilityPostings*> Budgets::Load(Slot& slot, const std::
       }
       f->documents[p.document()] = {PostingHash(p), e.sequence(), false};
       if (!p.reverses().empty()) f->documents[p.reverses()].reversed = true;
-      TAKT_RETURN_IF_ERROR(AccumulatePosting(f->actual, f->daily, p));
+      TAKT_RETURN_IF_ERROR(AccumulatePosting(f->totals, p));
     }
   }
   slot.state = std::move(f);
@@ -422,7 +455,7 @@ absl::StatusOr<v1::PostingAck> Budgets::Ingest(const v1::PostingBatch& batch, co
     const v1::PostingRecorded& p = recorded[k].posting;
     f->documents[p.document()] = {added[p.document()].hash, f->head + 1 + k, false};
     if (!p.reverses().empty()) f->documents[p.reverses()].reversed = true;
-    if (absl::Status s = Accumulate(f->actual, f->daily, recorded[k].day, p, recorded[k].quantity_nanos);
+    if (absl::Status s = Accumulate(f->totals, recorded[k].day, p, recorded[k].quantity_nanos);
         !s.ok()) {
       slot->state.reset();  // reload from the log next time
       return s;
@@ -485,8 +518,10 @@ absl::StatusOr<v1::VarianceResponse> Budgets::Variances(const v1::VarianceReques
   if (*to - *from >= kMaxVarianceMonths) {
     return absl::InvalidArgumentError(absl::StrCat("at most ", kMaxVarianceMonths, " months per report"));
   }
-  if (!request.region().empty()) {
-    if (!request.facility().empty()) return absl::InvalidArgumentError("give a facility or a region, not both");
+  if (!request.region().empty() && !request.facility().empty()) {
+    return absl::InvalidArgumentError("give a facility or a region, not both");
+  }
+  if (request.facility().empty()) {  // a region, or the enterprise (every plant)
     return RegionVariances(request.region(), *from, *to, request.by_month());
   }
   return FacilityVariances(request.facility(), *from, *to, request.by_month());
@@ -498,10 +533,10 @@ absl::StatusOr<v1::VarianceResponse> Budgets::RegionVariances(const std::string&
   std::map<std::string, std::set<absl::CivilMonth>> members;
   bool known = false;
   models_->Read([&](const model::EnterpriseModel& m) {
-    known = m.HasRegion(region);
+    known = region.empty() || m.HasRegion(region);
     for (const std::string& f : m.Facilities()) {
       for (absl::CivilMonth month = from; month <= to; ++month) {
-        if (m.RegionOf(f, absl::CivilDay(month)) == region) members[f].insert(month);
+        if (region.empty() || m.RegionOf(f, absl::CivilDay(month)) == region) members[f].insert(month);
       }
     }
   });
@@ -563,15 +598,21 @@ absl::StatusOr<v1::VarianceResponse> Budgets::FacilityVariances(const std::strin
     return absl::OkStatus();
   }));
   ActualByMonth actual;
+  ActualByCostCentre by_cost_centre;
   {
     Slot* slot = SlotOf(facility);
     absl::MutexLock lock(&slot->mu);
     TAKT_ASSIGN_OR_RETURN(FacilityPostings * f, Load(*slot, facility));
-    for (auto it = f->actual.lower_bound({from, ""}); it != f->actual.end() && it->first.first <= to; ++it) {
+    const PostingTotals& t = f->totals;
+    for (auto it = t.monthly.lower_bound({from, ""}); it != t.monthly.end() && it->first.first <= to; ++it) {
       actual.insert(*it);
     }
+    for (auto it = t.by_cost_centre.lower_bound({from, "", ""});
+         it != t.by_cost_centre.end() && std::get<0>(it->first) <= to; ++it) {
+      by_cost_centre.insert(*it);
+    }
   }
-  return FinishedReport(book, facility, std::move(actual), output, attended, from, to, by_month);
+  return FinishedReport(book, facility, std::move(actual), by_cost_centre, output, attended, from, to, by_month);
 }
 
 }  // namespace takt::budgets
@@ -591,7 +632,7 @@ absl::StatusOr<std::vector<v1::InitiativeSavings>> Budgets::FacilitySavings(cons
   Slot* slot = SlotOf(facility);
   absl::MutexLock lock(&slot->mu);
   TAKT_ASSIGN_OR_RETURN(FacilityPostings * f, Load(*slot, facility));
-  const ActualByDay* daily = &f->daily;
+  const ActualByDay* daily = &f->totals.daily;
   TAKT_RETURN_IF_ERROR(ReadFacts(facility, false, [&](const FacilityFacts& facts) -> absl::Status {
     for (const auto& [id, initiative] : book.initiatives().all()) {
       TAKT_ASSIGN_OR_RETURN(v1::InitiativeSavings s,

@@ -107,14 +107,17 @@ absl::StatusOr<ActualByMonth> WithAttendedHours(const BudgetBook& book, ActualBy
 // Whether any labour account takes its hours from attendance.
 bool TakesAttendance(const BudgetBook& book);
 // The facility's report: WithAttendedHours, then VarianceReport, with the
-// months that took attended hours counted.
+// months that took attended hours counted and the breakdown by cost centre
+// (actual against the approved version's static budget per cost centre and
+// account over the range).
 absl::StatusOr<v1::VarianceResponse> FinishedReport(const BudgetBook& book, const std::string& facility,
-                                                    ActualByMonth actual, const OutputByMonth& output,
+                                                    ActualByMonth actual, const ActualByCostCentre& by_cost_centre,
+                                                    const OutputByMonth& output,
                                                     const AttendedByMonth& attended, absl::CivilMonth from,
                                                     absl::CivilMonth to, bool by_month);
 
-// Adds a posting to its account's monthly and daily totals.
-absl::Status AccumulatePosting(ActualByMonth& monthly, ActualByDay& daily, const v1::PostingRecorded& posting);
+// Adds a posting to a facility's totals.
+absl::Status AccumulatePosting(PostingTotals& totals, const v1::PostingRecorded& posting);
 
 class Budgets {
  public:
@@ -137,8 +140,7 @@ class Budgets {
   struct FacilityPostings {
     uint64_t head = 0;
     absl::flat_hash_map<std::string, Document> documents;
-    ActualByMonth actual;
-    ActualByDay daily;
+    PostingTotals totals;
   };
   struct Slot {
     absl::Mutex mu;

@@ -206,6 +206,13 @@ TEST_F(BudgetsTest, WebbCompanyThroughTheService) {
   EXPECT_EQ(r->total().cost_per_good_unit(), 11'046);  // $110.46
   // 100 scrapped jackets at standard: 2 x 30 + 0.8 x 20 + 0.8 x 28.75 = $99.
   EXPECT_EQ(r->total().cost_of_poor_quality(), 9'900 * kUsd);
+  // By cost centre: the press line's spending on each account against its budget.
+  ASSERT_EQ(r->cost_centres_size(), 3);
+  EXPECT_EQ(r->cost_centres(0).cost_centre(), "press");
+  EXPECT_EQ(r->cost_centres(0).account(), "cloth");
+  EXPECT_EQ(r->cost_centres(0).actual(), 621'600 * kUsd);
+  EXPECT_EQ(r->cost_centres(0).static_budget(), 720'000 * kUsd);
+  EXPECT_EQ(r->cost_centres(0).static_variance(), -98'400 * kUsd);
   // In euros at the March budget rate.
   EXPECT_EQ(r->total().actual_reporting(), 1'016'232 * kUsd);
   EXPECT_EQ(r->total().static_budget_reporting(), 1'092'960 * kUsd);
@@ -301,6 +308,12 @@ commands:
   EXPECT_EQ(region->total().static_budget(), 1'093'960 * 100);
   ASSERT_EQ(region->months_size(), 1);
   EXPECT_EQ(region->months(0).actual(), region->total().actual());
+  // The enterprise: every plant, the same here.
+  r.clear_region();
+  auto enterprise = budgets_->Variances(r);
+  ASSERT_TRUE(enterprise.ok()) << enterprise.status();
+  EXPECT_EQ(enterprise->total().actual(), region->total().actual());
+  EXPECT_EQ(enterprise->facilities_size(), 2);
   r.set_region("atlantis");
   EXPECT_EQ(budgets_->Variances(r).status().code(), absl::StatusCode::kNotFound);
   r.set_facility("plant");

@@ -139,7 +139,9 @@ void PrintReport(const v1::VarianceReport& r, int exponent, std::ostream& out) {
 }
 
 int RunVariances(const Args& a, std::ostream& out, std::ostream& err) {
-  if (a.facility.empty() == a.region.empty()) return Usage(err, "variances: give --facility or --region");
+  if (!a.facility.empty() && !a.region.empty()) {
+    return Usage(err, "variances: give --facility or --region (neither: the enterprise), not both");
+  }
   v1::VarianceRequest r;
   r.set_facility(a.facility);
   r.set_region(a.region);
@@ -159,7 +161,9 @@ int RunVariances(const Args& a, std::ostream& out, std::ostream& err) {
   const int exponent = MinorExponent(response.currency()).value_or(2);
   out << absl::StrFormat("%s %s to %s, %s (approved version %s; variances are actual minus standard or budget: "
                          "U unfavourable, F favourable)\n",
-                         response.region().empty() ? response.facility() : "region " + response.region(),
+                         !response.facility().empty() ? response.facility()
+                         : response.region().empty()  ? std::string("enterprise")
+                                                      : "region " + response.region(),
                          r.from_month(), r.to_month(), response.currency(),
                          response.approved_version().empty() ? "none" : response.approved_version());
   if (response.without_ledger_size() > 0) {
@@ -173,6 +177,15 @@ int RunVariances(const Args& a, std::ostream& out, std::ostream& err) {
   }
   out << "whole period:\n";
   PrintReport(response.total(), exponent, out);
+  if (response.cost_centres_size() > 0) {
+    out << "by cost centre (actual against the approved budget):\n";
+    out << absl::StrFormat("  %-14s %-18s %14s %14s %16s\n", "cost centre", "account", "actual", "budget", "variance");
+    for (const auto& l : response.cost_centres()) {
+      out << absl::StrFormat("  %-14s %-18s %14s %14s %16s\n", l.cost_centre(), l.account(),
+                             FormatAmount(l.actual(), exponent), FormatAmount(l.static_budget(), exponent),
+                             Signed(l.static_variance(), exponent));
+    }
+  }
   if (response.reporting_currency() != response.currency()) {
     const int rexp = MinorExponent(response.reporting_currency()).value_or(2);
     out << absl::StrFormat("  in %s at the budget rates: actual %s, static budget %s\n", response.reporting_currency(),
@@ -278,24 +291,25 @@ void PrintSavings(const v1::SavingsResponse& response, const std::string& from, 
   const int exponent = MinorExponent(t.currency()).value_or(2);
   out << absl::StrFormat("Improvement savings, %s to %s, %s (measured from the target KPI against its baseline):\n",
                          from, to, t.currency().empty() ? "no initiatives" : t.currency());
-  out << absl::StrFormat("  %-20s %12s %12s %12s %5s\n", "scope", "planned", "measured", "confirmed", "count");
-  auto row = [&](const v1::SavingsTotal& x) {
-    out << absl::StrFormat("  %-20s %12s %12s %12s %5d\n", x.scope(), FormatAmount(x.planned(), exponent),
-                           FormatAmount(x.measured(), exponent), FormatAmount(x.confirmed(), exponent),
-                           x.initiatives());
+  out << absl::StrFormat("  %-22s %12s %12s %12s %12s\n", "", "planned", "measured", "confirmed", "initiatives");
+  auto row = [&](const v1::SavingsTotal& x, const char* indent) {
+    out << absl::StrFormat("  %-22s %12s %12s %12s %12d\n", absl::StrCat(indent, x.scope()),
+                           FormatAmount(x.planned(), exponent), FormatAmount(x.measured(), exponent),
+                           FormatAmount(x.confirmed(), exponent), x.initiatives());
   };
-  for (const auto& x : response.regions()) row(x);
-  for (const auto& x : response.facilities()) row(x);
-  row(t);
+  for (const auto& x : response.regions()) row(x, "region ");
+  for (const auto& x : response.facilities()) row(x, "plant ");
+  row(t, response.regions_size() + response.facilities_size() > 0 ? "total " : "");
+  if (response.initiatives_size() > 0) out << "  initiatives (amounts in the plant's currency):\n";
   for (const auto& i : response.initiatives()) {
     const int e = MinorExponent(i.currency()).value_or(2);
-    out << absl::StrFormat("  %s %s (%s, %s, %s%s%s): planned %s, measured %s, confirmed %s %s\n", i.facility(),
+    out << absl::StrFormat("    %s %s (%s, %s, %s%s%s): planned %s, measured %s, confirmed %s %s\n", i.facility(),
                            i.initiative(), StageText(i.stage()), v1::TargetKpi_Name(i.target_kpi()),
                            i.baseline_value().empty() ? "no baseline" : "baseline " + i.baseline_value(),
                            i.measured_value().empty() ? "" : " -> ", i.measured_value(),
                            FormatAmount(i.planned(), e), FormatAmount(i.measured(), e),
                            FormatAmount(i.confirmed(), e), i.currency());
-    if (!i.not_measured().empty()) out << "      (" << i.not_measured() << ")\n";
+    if (!i.not_measured().empty()) out << "        (" << i.not_measured() << ")\n";
   }
   if (response.without_ledger_size() > 0) {
     out << "  not in the figures (no ledger yet): ";
@@ -352,7 +366,7 @@ void AddBudgetsCommands(CLI::App& app, int* exit_code) {
       "variances", "Static and flexible budget, price/usage, rate/efficiency, spending/volume variances");
   common(variances);
   variances->add_option("--facility", a->facility, "Facility id");
-  variances->add_option("--region", a->region, "Region id: its plants pooled in the reporting currency");
+  variances->add_option("--region", a->region, "Region id: its plants pooled in the reporting currency (neither: the enterprise)");
   variances->add_option("--from", a->from, "First month YYYY-MM")->required();
   variances->add_option("--to", a->to, "Last month YYYY-MM (default: --from)");
   variances->add_flag("--by-month", a->by_month, "A report per month as well");

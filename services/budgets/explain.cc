@@ -95,8 +95,7 @@ absl::StatusOr<v1::VarianceExplanation> Budgets::ExplainVariances(const v1::Vari
       return absl::FailedPreconditionError(absl::StrCat("facility '", facility, "' has no ledger yet"));
     }
     // The postings.
-    ActualByMonth actual;
-    ActualByDay daily;
+    PostingTotals totals;
     uint64_t postings_sequence = 0, postings_read = 0;
     TAKT_RETURN_IF_ERROR(ReadAll(*log_, {kBudgetsContext, facility}, [&](const eventlog::LoggedEvent& e) -> absl::Status {
       postings_sequence = e.envelope.sequence();
@@ -107,7 +106,7 @@ absl::StatusOr<v1::VarianceExplanation> Budgets::ExplainVariances(const v1::Vari
                                                 " does not parse"));
       }
       ++postings_read;
-      return AccumulatePosting(actual, daily, p);
+      return AccumulatePosting(totals, p);
     }));
     // Scheduling's counts, through a subscription of its own.
     OutputByMonth output;
@@ -133,8 +132,8 @@ absl::StatusOr<v1::VarianceExplanation> Budgets::ExplainVariances(const v1::Vari
         return absl::OkStatus();
       }));
     }
-    TAKT_ASSIGN_OR_RETURN(*out.mutable_recomputed(), FinishedReport(book, facility, std::move(actual), output,
-                                                                     attended, *from, *to, request.by_month()));
+    TAKT_ASSIGN_OR_RETURN(*out.mutable_recomputed(), FinishedReport(book, facility, std::move(totals.monthly),
+                                                                     totals.by_cost_centre, output, attended, *from, *to, request.by_month()));
     TAKT_ASSIGN_OR_RETURN(Positions after, PositionsOf(*log_, facility));
     out.set_budget_sequence(budget_sequence);
     out.set_postings_sequence(postings_sequence);

@@ -36,6 +36,16 @@ using ActualByMonth = std::map<std::pair<absl::CivilMonth, std::string>, Actual>
 // (day, account, product): product "" for postings that name none.
 using ActualByDay = std::map<std::tuple<absl::CivilDay, std::string, std::string>, Actual>;
 
+// (month, cost centre, account).
+using ActualByCostCentre = std::map<std::tuple<absl::CivilMonth, std::string, std::string>, Actual>;
+
+// A facility's postings summed three ways.
+struct PostingTotals {
+  ActualByMonth monthly;
+  ActualByDay daily;
+  ActualByCostCentre by_cost_centre;
+};
+
 // Attended time (clock-in to clock-out) per production month of the
 // clock-in, microseconds (staffing's ClockedOut).
 using AttendedByMonth = std::map<absl::CivilMonth, int64_t>;
