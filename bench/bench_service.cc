@@ -31,6 +31,7 @@ absl::StatusOr<std::vector<BenchResult>> RunIngestBenchmark(const BenchIngestOpt
   std::vector<BenchResult> results;
   {
     host::ServerOptions opts;
+    opts.security.insecure = true;  // a loopback benchmark
     opts.data_dir = dir;
     opts.listen = "127.0.0.1:0";
     TAKT_ASSIGN_OR_RETURN(auto server, services::StartServer(opts));
@@ -215,6 +216,7 @@ absl::StatusOr<std::vector<BenchResult>> RunQueryBenchmark(const BenchQueryOptio
   }
   // Serve it, and query in-process (server side) and over gRPC (client side).
   host::ServerOptions opts;
+  opts.security.insecure = true;  // a loopback benchmark
   opts.data_dir = dir;
   opts.listen = "127.0.0.1:0";
   TAKT_ASSIGN_OR_RETURN(auto server, services::StartServer(opts));

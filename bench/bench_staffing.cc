@@ -269,6 +269,7 @@ absl::StatusOr<std::vector<BenchResult>> RunStaffingBenchmark(const BenchStaffin
   // batch by batch; wall time from the first batch sent to the last acked.
   {
     host::ServerOptions opts;
+    opts.security.insecure = true;  // a loopback benchmark
     opts.data_dir = dir + "/grpc";
     opts.listen = "127.0.0.1:0";
     TAKT_ASSIGN_OR_RETURN(auto server, services::StartServer(opts));

@@ -17,7 +17,8 @@ cmake --build --preset release --target takt
 TAKT=./build/release/cmd/takt/takt
 PORT="${TAKT_DEMO_PORT:-7470}"
 
-"$TAKT" serve --data-dir "$DATA_DIR" --listen "127.0.0.1:$PORT" &
+# Plaintext on loopback for the demo (--insecure); see the README for TLS.
+"$TAKT" serve --insecure --data-dir "$DATA_DIR" --listen "127.0.0.1:$PORT" &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null; wait $SERVER 2>/dev/null || true' EXIT
 for _ in $(seq 50); do

@@ -8,7 +8,7 @@ PACKAGES=(
   libgrpc++-dev protobuf-compiler-grpc protobuf-compiler libprotobuf-dev
   librdkafka-dev librocksdb-dev libabsl-dev libssl-dev libsodium-dev
   libcli11-dev libspdlog-dev libfmt-dev nlohmann-json3-dev libyaml-cpp-dev
-  libgtest-dev libgmock-dev libbenchmark-dev libjemalloc-dev clang
+  libgtest-dev libgmock-dev libbenchmark-dev libjemalloc-dev clang libjwt-dev
 )
 
 missing=()

@@ -34,6 +34,7 @@ std::string Example(const std::string& name) {
 TEST(BudgetsE2eTest, ExamplesThroughGrpc) {
   testing::TempDir dir;
   host::ServerOptions o;
+  o.security.insecure = true;  // tests/security_test.cc covers TLS
   o.data_dir = dir.path();
   o.listen = "127.0.0.1:0";
   auto server = services::StartServer(o);

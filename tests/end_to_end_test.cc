@@ -42,6 +42,7 @@ class EndToEndTest : public ::testing::TestWithParam<bool> {
 
   void Start() {
     host::ServerOptions o;
+    o.security.insecure = true;  // tests/security_test.cc covers TLS
     o.data_dir = dir_.path();
     o.listen = "127.0.0.1:0";
     if (GetParam()) {
@@ -341,6 +342,7 @@ TEST_P(EndToEndTest, SecondServerOnTheSamePortRefusesToStart) {
   ApplyEnterprise();
   testing::TempDir other;
   host::ServerOptions o;
+  o.security.insecure = true;  // tests/security_test.cc covers TLS
   o.data_dir = other.path();
   o.listen = "127.0.0.1:" + std::to_string(server_->port());
   auto second = services::StartServer(o);

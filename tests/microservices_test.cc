@@ -39,7 +39,7 @@ class MicroservicesTest : public ::testing::Test {
  protected:
   // Starts `takt serve ARGS --listen 127.0.0.1:0` and returns its address.
   std::string Serve(const std::string& name, std::vector<std::string> args) {
-    std::vector<std::string> argv = {TAKT_BINARY, "serve", "--listen", "127.0.0.1:0",
+    std::vector<std::string> argv = {TAKT_BINARY, "serve", "--insecure", "--listen", "127.0.0.1:0",
                                      "--data-dir", dir_.path() + "/" + name};
     argv.insert(argv.end(), args.begin(), args.end());
     auto& p = children_.emplace_back(
@@ -298,14 +298,14 @@ TEST_F(MicroservicesTest, SeparateProcessesOnKafkaAnswerLikeTheEmbeddedLog) {
 }
 
 TEST_F(MicroservicesTest, ServiceSubsetsNeedKafkaAndKnownNames) {
-  ChildProcess embedded_subset({TAKT_BINARY, "serve", "--services", "rollups", "--data-dir",
+  ChildProcess embedded_subset({TAKT_BINARY, "serve", "--insecure", "--services", "rollups", "--data-dir",
                                 dir_.path() + "/x", "--listen", "127.0.0.1:0"},
                                dir_.path() + "/subset.out");
   EXPECT_EQ(embedded_subset.Wait(seconds(30)), 2);
   EXPECT_NE(embedded_subset.Output().find("needs --kafka-brokers"), std::string::npos)
       << embedded_subset.Output();
 
-  ChildProcess unknown({TAKT_BINARY, "serve", "--services", "billing", "--kafka-brokers",
+  ChildProcess unknown({TAKT_BINARY, "serve", "--insecure", "--services", "billing", "--kafka-brokers",
                         "127.0.0.1:1", "--data-dir", dir_.path() + "/y"},
                        dir_.path() + "/unknown.out");
   EXPECT_EQ(unknown.Wait(seconds(30)), 2);
@@ -336,11 +336,21 @@ TEST_F(MicroservicesTest, CliUsageErrorsExitTwoAndNameTheWord) {
       {{"simulate", "--days", "-1"}, 2, "--days: Value -1 not in range"},
       {{"serve", "--kafka-brokers", ""}, 2, "--kafka-brokers is empty"},
       // A module's own serve flags (scheduling's ingest horizon).
-      {{"serve", "--data-dir", dir_.path() + "/bad-flag", "--listen", "127.0.0.1:0",
+      // No transport security and no --insecure: refused, saying what to give.
+      {{"serve", "--data-dir", dir_.path() + "/plain", "--listen", "127.0.0.1:0"}, 2, "no transport security"},
+      {{"serve", "--insecure", "--tls-cert", "x.pem", "--data-dir", dir_.path() + "/both", "--listen",
+        "127.0.0.1:0"},
+       2,
+       "--insecure takes no certificates"},
+      {{"serve", "--tls-cert", dir_.path() + "/missing.pem", "--tls-key", dir_.path() + "/missing.key",
+        "--data-dir", dir_.path() + "/tls", "--listen", "127.0.0.1:0"},
+       2,
+       "missing.pem: cannot be read"},
+      {{"serve", "--insecure", "--data-dir", dir_.path() + "/bad-flag", "--listen", "127.0.0.1:0",
         "--earliest-observation", "2026-13-01"},
        2,
        "scheduling: --earliest-observation:"},
-      {{"serve", "--data-dir", dir_.path() + "/bad-flag", "--listen", "127.0.0.1:0",
+      {{"serve", "--insecure", "--data-dir", dir_.path() + "/bad-flag", "--listen", "127.0.0.1:0",
         "--max-lateness-days", "-1"},
        2,
        "--max-lateness-days is -1"},

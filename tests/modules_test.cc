@@ -71,6 +71,7 @@ class ModulesTest : public ::testing::Test {
     std::vector<host::ModuleInfo> modules = services::Modules();
     if (with_qa) modules.push_back(QaModuleInfo());
     host::ServerOptions o;
+    o.security.insecure = true;  // tests/security_test.cc covers TLS
     o.data_dir = dir_.path();
     o.listen = "127.0.0.1:0";
     auto s = host::TaktServer::Start(o, modules);

@@ -33,6 +33,7 @@ class StaffingE2eTest : public ::testing::Test {
  protected:
   void SetUp() override {
     host::ServerOptions o;
+    o.security.insecure = true;  // tests/security_test.cc covers TLS
     o.data_dir = dir_.path();
     o.listen = "127.0.0.1:0";
     auto s = services::StartServer(o);

@@ -290,6 +290,20 @@ int RunTakt(int argc, char** argv) {
   serve_cmd->add_option("--services", service_list,
                         absl::StrCat("Comma-separated subset of ", absl::StrJoin(module_names, ","),
                                      " to run in this process (needs --kafka-brokers); default: all"));
+  serve_cmd->add_flag("--insecure", serve.security.insecure,
+                      "Plaintext gRPC without authentication (a demo or tests on one machine; warns at start)");
+  serve_cmd->add_option("--tls-cert", serve.security.cert_file,
+                        "Server certificate chain (PEM), reloaded when the file changes");
+  serve_cmd->add_option("--tls-key", serve.security.key_file, "Server private key (PEM), reloaded with the certificate");
+  serve_cmd->add_option("--tls-client-ca", serve.security.client_ca_file,
+                        "CA of client certificates (mutual TLS): CN facility:<id> for a facility system, "
+                        "service:<name> for a Takt service");
+  serve_cmd->add_flag("--require-client-cert", serve.security.require_client_certificate,
+                      "Every client must present a certificate (no token-only clients)");
+  serve_cmd->add_option("--jwt-public-key", serve.security.jwt_public_key_files,
+                        "Public key (PEM, RSA or EC) of people's bearer tokens; repeat for several");
+  serve_cmd->add_option("--jwt-issuer", serve.security.jwt_issuer, "The tokens' issuer (iss) to accept");
+  serve_cmd->add_option("--jwt-audience", serve.security.jwt_audience, "The tokens' audience (aud) to accept");
   serve_cmd->add_option("--log-format", serve.log_format,
                         "Server log lines on stderr: text or json (JSON Lines)")
       ->check(CLI::IsMember({"text", "json"}))

@@ -1,10 +1,13 @@
 #include "libs/cli/grpc_client.h"
 
+#include <cstdlib>
+
 #include "absl/status/status.h"
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "google/protobuf/util/json_util.h"
+#include "libs/auth/transport.h"
 
 namespace takt::cli {
 
@@ -25,7 +28,17 @@ std::shared_ptr<grpc::Channel> Connect(const std::string& target, const std::str
     err << "takt: " << address.status().message() << "\n";
     return nullptr;
   }
-  return grpc::CreateChannel(*address, grpc::InsecureChannelCredentials());
+  auto env = [](const char* name) {
+    const char* v = std::getenv(name);
+    return std::string(v == nullptr ? "" : v);
+  };
+  auto credentials = auth::MakeChannelCredentials(env("TAKT_TLS_CA"), env("TAKT_TLS_CERT"), env("TAKT_TLS_KEY"),
+                                                  env("TAKT_TOKEN"));
+  if (!credentials.ok()) {
+    err << "takt: " << credentials.status().message() << "\n";
+    return nullptr;
+  }
+  return grpc::CreateChannel(*address, *credentials);
 }
 
 std::string ToJson(const google::protobuf::Message& message) {

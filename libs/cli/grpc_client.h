@@ -22,6 +22,10 @@ namespace takt::cli {
 absl::StatusOr<std::string> TargetFor(const std::string& target, const std::string& service);
 
 // A channel to `service`; a bad --target is reported on `err` and gives null.
+// Plaintext unless TAKT_TLS_CA names the server's CA certificate (PEM);
+// then TLS, with the client certificate TAKT_TLS_CERT and key TAKT_TLS_KEY
+// when set (facility systems, services) and the bearer token TAKT_TOKEN
+// when set (people).
 std::shared_ptr<grpc::Channel> Connect(const std::string& target, const std::string& service,
                                        std::ostream& err);
 

@@ -9,6 +9,7 @@
 #include <ostream>
 #include <string>
 #include <vector>
+#include "libs/auth/transport.h"
 #include "libs/common/default_address.h"
 
 namespace takt::cli {
@@ -22,6 +23,7 @@ struct ServeArgs {
   // The modules' own flags (ModuleInfo::add_serve_flags).
   std::map<std::string, std::string> module_flags;
   std::string log_format = "text";  // or "json" (server log lines on stderr)
+  auth::TransportOptions security;   // --tls-*, --jwt-*, --insecure
 };
 
 int RunServe(const ServeArgs& args, std::ostream& out, std::ostream& err);

@@ -82,6 +82,7 @@ class Server final : public TaktServer, public Health {
 
   absl::Status Init(const ServerOptions& options, const std::vector<ModuleInfo>& registry) {
     options_ = options;
+    TAKT_RETURN_IF_ERROR(auth::CheckTransport(options.security));  // before anything is opened
     TAKT_ASSIGN_OR_RETURN(const std::vector<std::string> names,
                           ResolveServices(options.services, !options.kafka_brokers.empty(), registry));
     std::vector<const ModuleInfo*> running;
@@ -162,13 +163,24 @@ class Server final : public TaktServer, public Health {
       creators.push_back(std::make_unique<UndecodableRequestInterceptors>());
       builder.experimental().SetInterceptorCreators(std::move(creators));
     }
-    builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(), &port_);
+    std::shared_ptr<auth::AuthProcessor> processor;
+    TAKT_ASSIGN_OR_RETURN(std::shared_ptr<grpc::ServerCredentials> credentials,
+                          auth::MakeServerCredentials(options.security, &processor));
+    builder.AddListeningPort(options.listen, credentials, &port_);
     std::vector<ServiceEntry> services;
+    std::set<std::string> facility_methods;
     for (auto& module : modules_) {
       for (ServiceEntry& s : module->Services()) {
         builder.RegisterService(s.service);
+        for (const std::string& m : s.facility_methods) facility_methods.insert(absl::StrCat("/", s.name, "/", m));
         services.push_back(std::move(s));
       }
+    }
+    if (processor != nullptr) processor->AllowFacilitySystems(std::move(facility_methods));
+    if (options.security.insecure) {
+      log::Warn("plaintext without authentication (--insecure): any client can read and write everything and "
+                "actors are network addresses; use TLS (--tls-cert, --tls-key, --tls-client-ca, "
+                "--jwt-public-key) beyond a demo or a test on one machine");
     }
     builder.SetMaxReceiveMessageSize(16 << 20);
     server_ = builder.BuildAndStart();

@@ -16,6 +16,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
+#include "libs/auth/transport.h"
 #include "libs/host/module.h"
 #include "libs/common/default_address.h"
 
@@ -39,6 +40,9 @@ struct ServerOptions {
   // name without dashes ("earliest-observation" -> "2000-01-01"); a module
   // uses its default for a flag not given.
   std::map<std::string, std::string> module_flags;
+  // TLS, mutual TLS and people's tokens (libs/auth/transport.h); plaintext
+  // only with security.insecure set explicitly.
+  auth::TransportOptions security;
 };
 
 // Checks a service list against the modules; returns it with duplicates

@@ -113,6 +113,10 @@ struct ServiceEntry {
   grpc::Service* service;
   std::string name;               // full service name, e.g. "takt.rollups.v1.RollupService"
   bool serving_at_start = true;   // false: the module turns it SERVING when ready
+  // Its methods a facility system (a client certificate "facility:<id>")
+  // may call: streamed ingest of batches, each bound to that facility
+  // (ServeBatches). Every other method is closed to facility systems.
+  std::vector<std::string> facility_methods = {};
 };
 
 // A running module. Start() opens its stores (the log and the model are

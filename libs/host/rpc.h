@@ -34,10 +34,16 @@ grpc::Status Answer(absl::StatusOr<T> result, T* response) {
 // message that does not decode as a `Request` ends the stream with
 // INVALID_ARGUMENT naming it (the batches before it stay answered);
 // `handle` answers each batch, and an error from it ends the stream with
-// that status; a client gone away ends it OK.
+// that status; a client gone away ends it OK. A facility system's batch of
+// another facility ends the stream PERMISSION_DENIED, nothing of it
+// recorded.
+// PERMISSION_DENIED when the caller is a facility system of another
+// facility than `facility`.
+grpc::Status CheckBatchFacility(const grpc::ServerContext* ctx, const std::string& facility);
+
 template <typename Request, typename Response, typename Handle>
-grpc::Status ServeBatches(grpc::ServerReaderWriter<grpc::ByteBuffer, grpc::ByteBuffer>* raw,
-                          Handle&& handle) {
+grpc::Status ServeBatches(const grpc::ServerContext* ctx,
+                          grpc::ServerReaderWriter<grpc::ByteBuffer, grpc::ByteBuffer>* raw, Handle&& handle) {
   grpc::ByteBuffer in;
   uint64_t received = 0;
   while (raw->Read(&in)) {
@@ -50,6 +56,7 @@ grpc::Status ServeBatches(grpc::ServerReaderWriter<grpc::ByteBuffer, grpc::ByteB
                               std::string(Request::descriptor()->full_name()) +
                               "; the batches before it were acknowledged, nothing of it was recorded");
     }
+    if (grpc::Status bound = CheckBatchFacility(ctx, batch.facility()); !bound.ok()) return bound;
     absl::StatusOr<Response> answer = handle(batch);
     if (!answer.ok()) return ToGrpc(answer.status());
     grpc::ByteBuffer out;
@@ -62,8 +69,9 @@ grpc::Status ServeBatches(grpc::ServerReaderWriter<grpc::ByteBuffer, grpc::ByteB
   return grpc::Status::OK;
 }
 
-// Who made the call. Authentication comes later; until then the peer's
-// address (without its ephemeral port): "peer:ipv4:127.0.0.1".
+// Who made the call: its authenticated principal's actor string
+// ("person:alice", "facility:detroit-1", "service:rollups"), or on a server
+// started with --insecure "insecure:<peer address>" (libs/auth).
 std::string Actor(const grpc::ServerContext* ctx);
 
 // Who made the call, and now: the origin of the command it carries.

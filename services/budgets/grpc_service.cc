@@ -50,7 +50,7 @@ class BudgetsServiceImpl final : public v1::BudgetsService::Service {
   grpc::Status RawStreamPostings(grpc::ServerContext* ctx,
                                  grpc::ServerReaderWriter<grpc::ByteBuffer, grpc::ByteBuffer>* raw) {
     const std::string actor = host::Actor(ctx);
-    return host::ServeBatches<v1::PostingBatch, v1::PostingAck>(raw, [&](const v1::PostingBatch& batch) {
+    return host::ServeBatches<v1::PostingBatch, v1::PostingAck>(ctx, raw, [&](const v1::PostingBatch& batch) {
       if (follows_model_ && !models_->KnowsFacility(batch.facility())) (void)models_->Refresh();
       return budgets_->Ingest(batch, actor, absl::Now());
     });

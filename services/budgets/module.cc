@@ -18,7 +18,7 @@ class BudgetsModule final : public host::Module {
     return absl::OkStatus();
   }
   std::vector<host::ServiceEntry> Services() override {
-    return {{service_.get(), std::string(v1::BudgetsService::service_full_name())}};
+    return {{.service = service_.get(), .name = std::string(v1::BudgetsService::service_full_name()), .facility_methods = {"StreamPostings"}}};
   }
 
  private:

@@ -69,7 +69,7 @@ class QualityServiceImpl final : public v1::QualityService::Service {
     // the stream with its status; so does one that could not be made
     // durable (the gateway reconnects and resends).
     return host::ServeBatches<v1::SampleBatch, v1::SampleAck>(
-        raw, [&](const v1::SampleBatch& batch) {
+        ctx, raw, [&](const v1::SampleBatch& batch) {
           if (follows_model_ && !models_->KnowsFacility(batch.facility())) (void)models_->Refresh();
           return quality_->Ingest(batch, absl::Now(), actor);
         });

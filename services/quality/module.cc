@@ -49,7 +49,7 @@ class QualityModule final : public host::Module {
     return absl::OkStatus();
   }
   std::vector<host::ServiceEntry> Services() override {
-    return {{service_.get(), std::string(v1::QualityService::service_full_name())}};
+    return {{.service = service_.get(), .name = std::string(v1::QualityService::service_full_name()), .facility_methods = {"StreamSamples"}}};
   }
   void Run(host::Env& env, host::Health& health) override {
     if (projections_.empty()) return;

@@ -72,7 +72,7 @@ class IngestServiceImpl final : public grpc::Service {
       }
     } closed{this, actor};
     return host::ServeBatches<v1::ObservationBatch, v1::IngestAck>(
-        raw, [&](const v1::ObservationBatch& batch) -> absl::StatusOr<v1::IngestAck> {
+        ctx, raw, [&](const v1::ObservationBatch& batch) -> absl::StatusOr<v1::IngestAck> {
           // An empty or oversized batch is refused once, as a whole, ending
           // the stream (acknowledged batches before it stay acknowledged).
           TAKT_RETURN_IF_ERROR(CheckBatchSize(batch));

@@ -57,7 +57,7 @@ class SchedulingModule final : public host::Module {
     return absl::OkStatus();
   }
   std::vector<host::ServiceEntry> Services() override {
-    return {{ingest_.get(), std::string(v1::FacilityIngestService::service_full_name())},
+    return {{.service = ingest_.get(), .name = std::string(v1::FacilityIngestService::service_full_name()), .facility_methods = {"StreamObservations"}},
             {scheduling_.get(), std::string(v1::SchedulingService::service_full_name())}};
   }
 

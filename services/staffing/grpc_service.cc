@@ -64,7 +64,7 @@ class StaffingServiceImpl final : public v1::StaffingService::Service {
                                    grpc::ServerReaderWriter<grpc::ByteBuffer, grpc::ByteBuffer>* raw) {
     const std::string actor = host::Actor(ctx);
     return host::ServeBatches<v1::AttendanceBatch, v1::AttendanceAck>(
-        raw, [&](const v1::AttendanceBatch& batch) {
+        ctx, raw, [&](const v1::AttendanceBatch& batch) {
           if (follows_model_ && !models_->KnowsFacility(batch.facility())) (void)models_->Refresh();
           return staffing_->Ingest(batch, absl::Now(), actor);
         });

@@ -34,7 +34,7 @@ class StaffingModule final : public host::Module {
     return absl::OkStatus();
   }
   std::vector<host::ServiceEntry> Services() override {
-    return {{service_.get(), std::string(v1::StaffingService::service_full_name())}};
+    return {{.service = service_.get(), .name = std::string(v1::StaffingService::service_full_name()), .facility_methods = {"StreamAttendance"}}};
   }
 
  private:
