@@ -229,7 +229,7 @@ inline constexpr int64_t kMaxCell = 1'000'000'000'000'000;
 
 absl::StatusOr<std::vector<es::Event>> DecideBudget(const BudgetBook& book, const v1::BudgetCommand& c,
                                                     const model::EnterpriseModel& model,
-                                                    const std::string& facility) {
+                                                    const std::string& facility, const es::CommandOrigin& origin) {
   auto need_ledger = [&]() -> absl::Status {
     if (!book.configured()) {
       return absl::FailedPreconditionError(
@@ -237,7 +237,7 @@ absl::StatusOr<std::vector<es::Event>> DecideBudget(const BudgetBook& book, cons
     }
     return absl::OkStatus();
   };
-  if (auto decided = DecideInitiative(book, c, model)) return *std::move(decided);
+  if (auto decided = DecideInitiative(book, c, model, origin)) return *std::move(decided);
   switch (c.command_case()) {
     case v1::BudgetCommand::kConfigureLedger: {
       const auto& l = c.configure_ledger();
@@ -278,6 +278,15 @@ absl::StatusOr<std::vector<es::Event>> DecideBudget(const BudgetBook& book, cons
       if (a.hours_from_attendance() && a.kind() != v1::DIRECT_LABOUR) {
         return Invalid(absl::StrCat("account '", a.account(), "': only a DIRECT_LABOUR account takes its hours "
                                     "from attendance"));
+      }
+      if (a.hours_from_attendance()) {
+        for (const auto& [id, other] : book.accounts()) {
+          if (id != a.account() && other.hours_from_attendance()) {
+            return absl::FailedPreconditionError(absl::StrCat(
+                "account '", id, "' already takes the plant's attended hours; one labour account may (the hours "
+                "are the plant's, not split by account)"));
+          }
+        }
       }
       if (const v1::AccountDefined* now = book.FindAccount(a.account())) {
         if (now->kind() != a.kind()) {

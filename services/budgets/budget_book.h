@@ -93,11 +93,12 @@ class BudgetBook {
 
 // The events `command` records against `book` (none when already true).
 // `model` checks cost centres (areas and work centers of `facility`) and
-// products. Errors are INVALID_ARGUMENT, NOT_FOUND or FAILED_PRECONDITION
+// products; `origin` is who decides and when (initiative approvals).
+// Errors are INVALID_ARGUMENT, NOT_FOUND or FAILED_PRECONDITION
 // naming the field and value.
 absl::StatusOr<std::vector<es::Event>> DecideBudget(const BudgetBook& book, const v1::BudgetCommand& command,
                                                     const model::EnterpriseModel& model,
-                                                    const std::string& facility);
+                                                    const std::string& facility, const es::CommandOrigin& origin);
 
 }  // namespace takt::budgets
 

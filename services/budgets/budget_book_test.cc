@@ -38,7 +38,7 @@ class BudgetBookTest : public ::testing::Test {
   }
   // Decides and applies; the number of events.
   absl::StatusOr<size_t> Do(const v1::BudgetCommand& c) {
-    auto events = DecideBudget(book_, c, model_, "plant");
+    auto events = DecideBudget(book_, c, model_, "plant", {"controller", absl::Now()});
     if (!events.ok()) return events.status();
     for (const auto& e : *events) {
       if (absl::Status s = book_.Apply(e); !s.ok()) return s;

@@ -108,7 +108,7 @@ absl::StatusOr<std::optional<Attended>> AttendanceOf(const eventlog::LoggedEvent
   if (e.event_type() != kClockedOutType) return std::nullopt;
   stv1::ClockedOut c;
   if (!c.ParseFromString(e.payload())) return absl::DataLossError("a ClockedOut does not parse");
-  if (FacilityOfPlanStream(e.facility()) || absl::StrContains(e.facility(), kStaffSuffix)) return std::nullopt;
+  if (FacilityOfPlanStream(e.facility()) || absl::EndsWith(e.facility(), kStaffSuffix)) return std::nullopt;
   return Attended{e.facility(), ToTime(c.clocked_in()), c.worked_us()};
 }
 
@@ -217,7 +217,7 @@ absl::StatusOr<v1::ApplyBudgetResponse> Budgets::ApplyBudget(const v1::ApplyBudg
         models_->Read([&](const model::EnterpriseModel& m) {
           auto counts = out.EmitEach<BudgetBook>(
               scratch, "commands", request.commands_size(),
-              [&](int i, const BudgetBook& book) { return DecideBudget(book, request.commands(i), m, facility); });
+              [&](int i, const BudgetBook& book) { return DecideBudget(book, request.commands(i), m, facility, origin); });
           if (!counts.ok()) {
             status = counts.status();
             return;
@@ -489,7 +489,12 @@ absl::Status Budgets::ReadFacts(const std::string& facility, bool attendance,
       TAKT_ASSIGN_OR_RETURN(std::optional<Attended> attended, AttendanceOf(logged));
       if (!attended) return absl::OkStatus();
       const kpi::FacilityCalendar* calendar = models_->Calendar(attended->facility);
-      if (calendar == nullptr) return absl::OkStatus();  // not a facility this process knows yet
+      if (calendar == nullptr) {
+        // Not skipped (its hours would be lost): the follower starts over
+        // once the model knows the facility.
+        return absl::FailedPreconditionError(
+            absl::StrCat("facility '", attended->facility, "' has no calendar this machine can load"));
+      }
       return AddChecked((*facts)[attended->facility]
                             .attended_us[absl::CivilMonth(calendar->ProductionDay(attended->clocked_in))],
                         attended->worked_us, "attended time");
@@ -644,6 +649,20 @@ absl::StatusOr<std::vector<v1::InitiativeSavings>> Budgets::FacilitySavings(cons
   return out;
 }
 
+namespace {
+
+// An initiative counts in a total when it has a figure in the range.
+bool Counts(const v1::InitiativeSavings& s) {
+  for (const auto& m : s.months()) {
+    if (m.planned() != 0 || m.measured() != 0 || m.confirmed() != 0) return true;
+  }
+  return false;
+}
+
+constexpr char kNoRegion[] = "(no region)";
+
+}  // namespace
+
 absl::StatusOr<v1::SavingsResponse> Budgets::Savings(const v1::SavingsRequest& request) {
   auto from = model::ParseDay(request.from_day());
   if (!from.ok()) return absl::InvalidArgumentError(absl::StrCat("from_day: ", from.status().message()));
@@ -665,7 +684,7 @@ absl::StatusOr<v1::SavingsResponse> Budgets::Savings(const v1::SavingsRequest& r
     total->set_scope(request.facility());
     total->set_currency(book.currency());
     for (auto& s : all) {
-      if (s.planned() != 0 || s.stage() != v1::PROPOSED) total->set_initiatives(total->initiatives() + 1);
+      if (Counts(s)) total->set_initiatives(total->initiatives() + 1);
       int64_t v;
       for (auto [get, set, x] : {std::tuple{&v1::SavingsTotal::planned, &v1::SavingsTotal::set_planned, s.planned()},
                                  std::tuple{&v1::SavingsTotal::measured, &v1::SavingsTotal::set_measured, s.measured()},
@@ -680,7 +699,8 @@ absl::StatusOr<v1::SavingsResponse> Budgets::Savings(const v1::SavingsRequest& r
     return response;
   }
   // Regions: each facility's months in the reporting currency at the budget
-  // rate, counted in the region it belonged to on the month's first day.
+  // rate, counted in the region it belonged to on the month's first day in
+  // the range; the enterprise counts plants in no region too.
   std::vector<std::string> regions;
   std::vector<std::string> facilities;
   bool known = true;
@@ -700,13 +720,18 @@ absl::StatusOr<v1::SavingsResponse> Budgets::Savings(const v1::SavingsRequest& r
   std::map<std::string, v1::SavingsTotal> by_region, by_facility;
   for (const std::string& r : regions) by_region[r].set_scope(r);
   std::string currency;
+  uint32_t counted = 0;  // distinct initiatives with a figure
   for (const std::string& facility : facilities) {
     // Which region's, month by month.
     std::map<absl::CivilMonth, std::string> region_of;
     models_->Read([&](const model::EnterpriseModel& m) {
       for (absl::CivilMonth month(*from); month <= absl::CivilMonth(*to); ++month) {
-        std::optional<std::string> r = m.RegionOf(facility, absl::CivilDay(month));
-        if (r && by_region.contains(*r)) region_of[month] = std::move(*r);
+        std::optional<std::string> r = m.RegionOf(facility, std::max(*from, absl::CivilDay(month)));
+        if (r && by_region.contains(*r)) {
+          region_of[month] = std::move(*r);
+        } else if (!r && request.region().empty()) {
+          region_of[month] = kNoRegion;
+        }
       }
     });
     if (region_of.empty()) continue;
@@ -730,6 +755,7 @@ absl::StatusOr<v1::SavingsResponse> Budgets::Savings(const v1::SavingsRequest& r
     for (auto& s : *all) {
       std::set<std::string> counted_in;
       for (const v1::MonthSavings& month : s.months()) {
+        if (month.planned() == 0 && month.measured() == 0 && month.confirmed() == 0) continue;
         TAKT_ASSIGN_OR_RETURN(absl::CivilMonth m, ParseMonth(month.month()));
         auto r = region_of.find(m);
         if (r == region_of.end()) continue;
@@ -754,7 +780,10 @@ absl::StatusOr<v1::SavingsResponse> Budgets::Savings(const v1::SavingsRequest& r
         counted_in.insert(r->second);
       }
       for (const std::string& r : counted_in) by_region[r].set_initiatives(by_region[r].initiatives() + 1);
-      if (!counted_in.empty()) ft.set_initiatives(ft.initiatives() + 1);
+      if (!counted_in.empty()) {
+        ft.set_initiatives(ft.initiatives() + 1);
+        ++counted;
+      }
       *response.add_initiatives() = std::move(s);
     }
   }
@@ -770,9 +799,9 @@ absl::StatusOr<v1::SavingsResponse> Budgets::Savings(const v1::SavingsRequest& r
       TAKT_RETURN_IF_ERROR(AddChecked(v, (t.*get)(), "a savings total"));
       (total->*set)(v);
     }
-    total->set_initiatives(total->initiatives() + t.initiatives());
-    if (request.region().empty()) *response.add_regions() = std::move(t);
+    if (request.region().empty() && (r != kNoRegion || t.initiatives() > 0)) *response.add_regions() = std::move(t);
   }
+  total->set_initiatives(counted);
   for (auto& [f, t] : by_facility) *response.add_facilities() = std::move(t);
   return response;
 }

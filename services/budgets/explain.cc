@@ -25,13 +25,15 @@ struct Positions {
   uint64_t budget = 0;
   uint64_t postings = 0;
   eventlog::Cursor scheduling;
+  eventlog::Cursor staffing;
   bool operator==(const Positions& o) const {
     return budget == o.budget && postings == o.postings && eventlog::Lag(scheduling, o.scheduling) == 0 &&
-           eventlog::Lag(o.scheduling, scheduling) == 0;
+           eventlog::Lag(o.scheduling, scheduling) == 0 && eventlog::Lag(staffing, o.staffing) == 0 &&
+           eventlog::Lag(o.staffing, staffing) == 0;
   }
 };
 
-absl::StatusOr<Positions> PositionsOf(eventlog::EventLog& log, const std::string& facility) {
+absl::StatusOr<Positions> PositionsOf(eventlog::EventLog& log, const std::string& facility, bool attendance) {
   Positions p;
   TAKT_ASSIGN_OR_RETURN(auto heads, log.Heads(kBudgetsContext));
   for (const auto& h : heads) {
@@ -39,6 +41,9 @@ absl::StatusOr<Positions> PositionsOf(eventlog::EventLog& log, const std::string
     if (h.stream.facility == BudgetStream(facility)) p.budget = h.sequence;
   }
   TAKT_ASSIGN_OR_RETURN(p.scheduling, log.EndCursor(kSchedulingContext));
+  if (attendance) {
+    TAKT_ASSIGN_OR_RETURN(p.staffing, log.EndCursor(kStaffingContext));
+  }
   return p;
 }
 
@@ -78,9 +83,12 @@ absl::StatusOr<v1::VarianceExplanation> Budgets::ExplainVariances(const v1::Vari
   if (calendar == nullptr) {
     return absl::FailedPreconditionError(absl::StrCat("facility '", facility, "' has no calendar this machine can load"));
   }
+  // Whether labour hours come from attendance (then staffing's position counts too).
+  TAKT_ASSIGN_OR_RETURN(BudgetBook current, books_.Snapshot(facility));
+  const bool attendance = TakesAttendance(current);
   v1::VarianceExplanation out;
   for (int attempt = 0;; ++attempt) {
-    TAKT_ASSIGN_OR_RETURN(Positions before, PositionsOf(*log_, facility));
+    TAKT_ASSIGN_OR_RETURN(Positions before, PositionsOf(*log_, facility, attendance));
     out.Clear();
     TAKT_ASSIGN_OR_RETURN(*out.mutable_served(), FacilityVariances(facility, *from, *to, request.by_month()));
     // The record.
@@ -134,7 +142,7 @@ absl::StatusOr<v1::VarianceExplanation> Budgets::ExplainVariances(const v1::Vari
     }
     TAKT_ASSIGN_OR_RETURN(*out.mutable_recomputed(), FinishedReport(book, facility, std::move(totals.monthly),
                                                                      totals.by_cost_centre, output, attended, *from, *to, request.by_month()));
-    TAKT_ASSIGN_OR_RETURN(Positions after, PositionsOf(*log_, facility));
+    TAKT_ASSIGN_OR_RETURN(Positions after, PositionsOf(*log_, facility, attendance));
     out.set_budget_sequence(budget_sequence);
     out.set_postings_sequence(postings_sequence);
     out.set_postings_read(postings_read);

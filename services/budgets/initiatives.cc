@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "libs/common/ids.h"
+#include "libs/auth/principal.h"
 #include "libs/common/status_macros.h"
 #include "libs/model/enterprise_model.h"
 #include "services/budgets/budget_book.h"
@@ -133,6 +134,29 @@ absl::StatusOr<v1::InitiativeProposed> Proposal(const BudgetBook& book, const v1
   return out;
 }
 
+// An approval's approver, checked against who calls: an authenticated
+// person approves as themself, and never their own initiative.
+absl::Status CheckApprover(const Initiative& i, const std::string& approved_by, const es::CommandOrigin& origin,
+                           const char* what) {
+  TAKT_RETURN_IF_ERROR(ValidateId("approved_by", approved_by));
+  auto caller = auth::ParseActor(origin.actor);
+  if (caller.ok() && caller->kind == auth::PrincipalKind::kPerson) {
+    if (caller->name == i.proposal.owner()) {
+      return absl::PermissionDeniedError(absl::StrCat("initiative '", i.proposal.initiative(), "': its owner '",
+                                                      caller->name, "' cannot ", what, " it"));
+    }
+    if (caller->name != approved_by) {
+      return absl::PermissionDeniedError(absl::StrCat("approved_by '", approved_by, "' is not the caller (",
+                                                      origin.actor, "): a person approves as themself"));
+    }
+  }
+  if (approved_by == i.proposal.owner()) {
+    return absl::PermissionDeniedError(absl::StrCat("initiative '", i.proposal.initiative(), "': its owner '",
+                                                    approved_by, "' cannot ", what, " it"));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 // ---- The fold -------------------------------------------------------------------
@@ -199,7 +223,8 @@ const Initiative* Initiatives::Find(const std::string& id) const {
 
 std::optional<absl::StatusOr<std::vector<es::Event>>> DecideInitiative(const BudgetBook& book,
                                                                          const v1::BudgetCommand& c,
-                                                                         const model::EnterpriseModel& model) {
+                                                                         const model::EnterpriseModel& model,
+                                                                         const es::CommandOrigin& origin) {
   auto decide = [&]() -> absl::StatusOr<std::vector<es::Event>> {
     switch (c.command_case()) {
       case v1::BudgetCommand::kProposeInitiative: {
@@ -215,15 +240,11 @@ std::optional<absl::StatusOr<std::vector<es::Event>>> DecideInitiative(const Bud
       case v1::BudgetCommand::kApproveInitiative: {
         const auto& a = c.approve_initiative();
         TAKT_ASSIGN_OR_RETURN(const Initiative* i, Known(book, a.initiative()));
-        TAKT_RETURN_IF_ERROR(ValidateId("approved_by", a.approved_by()));
         TAKT_RETURN_IF_ERROR(CheckText("reason", a.reason(), true));
+        TAKT_RETURN_IF_ERROR(CheckApprover(*i, a.approved_by(), origin, "approve"));
         if (i->stage != v1::PROPOSED) {
           if (i->stage != v1::CANCELLED && i->approved_by == a.approved_by()) return None();
           return WrongStage(*i, "approved", "a proposed initiative");
-        }
-        if (a.approved_by() == i->proposal.owner()) {
-          return absl::PermissionDeniedError(absl::StrCat("initiative '", a.initiative(), "': its owner '",
-                                                          a.approved_by(), "' cannot approve it"));
         }
         return One(a);
       }
@@ -271,6 +292,14 @@ std::optional<absl::StatusOr<std::vector<es::Event>>> DecideInitiative(const Bud
           return Invalid(absl::StrCat("day ", r.day(), " is not after the start (",
                                       absl::FormatCivilTime(*i->started), ")"));
         }
+        if (!i->confirmed.empty()) {
+          const absl::CivilMonth last = i->confirmed.rbegin()->first;
+          if (day <= absl::CivilDay(last + 1) - 1) {
+            return absl::FailedPreconditionError(absl::StrCat(
+                "initiative '", r.initiative(), "' has savings confirmed for ", MonthText(last),
+                ": it can be cancelled from the day after that month"));
+          }
+        }
         v1::InitiativeCancelled out = r;
         out.set_day(absl::FormatCivilTime(day));
         return One(out);
@@ -280,7 +309,6 @@ std::optional<absl::StatusOr<std::vector<es::Event>>> DecideInitiative(const Bud
         TAKT_ASSIGN_OR_RETURN(const Initiative* i, Known(book, s.initiative()));
         auto m = ParseMonth(s.month());
         if (!m.ok()) return Invalid(absl::StrCat("month: ", m.status().message()));
-        TAKT_RETURN_IF_ERROR(ValidateId("approved_by", s.approved_by()));
         TAKT_RETURN_IF_ERROR(CheckText("reason", s.reason(), true));
         auto amount = ParseAmount(s.amount(), book.currency());
         if (!amount.ok()) return Invalid(absl::StrCat("amount: ", amount.status().message()));
@@ -291,10 +319,10 @@ std::optional<absl::StatusOr<std::vector<es::Event>>> DecideInitiative(const Bud
         if (*m < absl::CivilMonth(*i->started) || (i->cancelled && *m > absl::CivilMonth(*i->cancelled - 1))) {
           return Invalid(absl::StrCat("month ", s.month(), " is outside the initiative's running time"));
         }
-        if (s.approved_by() == i->proposal.owner()) {
-          return absl::PermissionDeniedError(absl::StrCat("initiative '", s.initiative(), "': its owner '",
-                                                          s.approved_by(), "' cannot confirm its savings"));
+        if (*m >= absl::CivilMonth(absl::ToCivilDay(origin.now, absl::UTCTimeZone()))) {
+          return Invalid(absl::StrCat("month ", s.month(), " has not ended: savings are confirmed after the month"));
         }
+        TAKT_RETURN_IF_ERROR(CheckApprover(*i, s.approved_by(), origin, "confirm savings of"));
         int64_t previous = 0;
         if (auto it = i->confirmed.find(*m); it != i->confirmed.end()) {
           if (it->second.amount() == *amount && it->second.approved_by() == s.approved_by()) return None();

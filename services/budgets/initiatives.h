@@ -61,10 +61,17 @@ class Initiatives {
 
 // The events an initiative command records (none when already true), or
 // nullopt when `command` is not an initiative's. `book` checks accounts and
-// the currency; `model` checks products.
+// the currency; `model` checks products. Approvals and confirmations: the
+// approver is not the owner; when the caller is an authenticated person,
+// the approver named must be that person and the owner may not approve
+// their own initiative whatever the command says. Savings are confirmed
+// only for months that have ended (by `origin.now`, UTC) within the running
+// time, and an initiative cannot be cancelled on or before the last day of
+// a month already confirmed.
 std::optional<absl::StatusOr<std::vector<es::Event>>> DecideInitiative(const BudgetBook& book,
                                                                          const v1::BudgetCommand& command,
-                                                                         const model::EnterpriseModel& model);
+                                                                         const model::EnterpriseModel& model,
+                                                                         const es::CommandOrigin& origin);
 
 }  // namespace takt::budgets
 

@@ -323,6 +323,7 @@ absl::Status ToReportingCurrency(const BudgetBook& book, absl::CivilMonth m, v1:
 absl::Status AddReport(v1::VarianceReport& into, const v1::VarianceReport& from) {
   TAKT_RETURN_IF_ERROR(AddFields(into, from));
   into.set_fx_months_without_actual_rate(into.fx_months_without_actual_rate() + from.fx_months_without_actual_rate());
+  into.set_months_with_attended_hours(into.months_with_attended_hours() + from.months_with_attended_hours());
   for (const v1::VarianceLine& line : from.lines()) {
     v1::VarianceLine* target = nullptr;
     for (auto& l : *into.mutable_lines()) {

@@ -22,6 +22,7 @@ struct Sums {
 struct Facts {
   Sums total;
   std::map<std::string, Sums> products;  // SCRAP_RATIO only
+  std::set<std::string> without_card;    // MATERIAL_USAGE, LABOUR_EFFICIENCY: output no SQ allows
 };
 
 absl::Status Add(int64_t& sum, int64_t v) {
@@ -57,7 +58,10 @@ absl::StatusOr<Facts> Collect(const BudgetBook& book, const Initiative& i, const
       case v1::MATERIAL_USAGE:
       case v1::LABOUR_EFFICIENCY: {
         const std::vector<StandardQuantity>* card = book.StandardCard(product, absl::CivilMonth(day));
-        if (card == nullptr) break;
+        if (card == nullptr) {
+          if (o.good != 0) f.without_card.insert(product);
+          break;
+        }
         for (const StandardQuantity& line : *card) {
           if (line.account != account) continue;
           TAKT_ASSIGN_OR_RETURN(int64_t q, MulDiv(o.good, line.per_unit.nanos, 1));
@@ -84,12 +88,12 @@ absl::StatusOr<Facts> Collect(const BudgetBook& book, const Initiative& i, const
 // unit in major units of `exponent`.
 std::string Ratio(const Sums& s, v1::TargetKpi kpi, int exponent) {
   if (s.den == 0) return "";
-  int64_t den = s.den;
+  int64_t scale = 1'000'000;  // a cost per unit in major units: fewer micros per minor unit
   if (kpi == v1::COST_PER_GOOD_UNIT) {
-    for (int k = 0; k < exponent; ++k) den *= 10;
+    for (int k = 0; k < exponent; ++k) scale /= 10;
   }
-  auto micros = MulDiv(s.num, 1'000'000, den);
-  if (!micros.ok()) return "";
+  auto micros = MulDiv(s.num, scale, s.den);
+  if (!micros.ok() || *micros > INT64_MAX / 1000 || *micros < INT64_MIN / 1000) return "";
   return FormatDecimal(Decimal{*micros * 1000});
 }
 
@@ -129,7 +133,14 @@ absl::StatusOr<int64_t> Value(const BudgetBook& book, const Initiative& i, const
     }
     return value;
   }
-  if (base.total.den == 0 || now.total.den == 0) return 0;
+  if (base.total.den == 0 || base.total.postings == 0) return 0;  // no baseline rate: noted by the caller
+  if (now.total.den == 0) {
+    // Nothing made (or allowed) but cost or quantity posted: all of it is
+    // beyond the baseline's rate.
+    if (now.total.num == 0) return 0;
+    if (kpi == v1::COST_PER_GOOD_UNIT) return -now.total.num;
+    return Cost(Decimal{-now.total.num}, book.StandardPrice(i.proposal.account()));
+  }
   if (now.total.postings == 0) {
     notes.insert(absl::StrCat("no postings of ", i.proposal.account(), " on the measured days of ", MonthText(m),
                               " (not valued)"));
@@ -231,11 +242,16 @@ absl::StatusOr<v1::InitiativeSavings> MeasureSavings(const BudgetBook& book, con
       month.set_measured_value(Ratio(now.total, p.target_kpi(), exponent));
       TAKT_ASSIGN_OR_RETURN(int64_t v, Value(book, i, base, now, m, notes));
       month.set_measured(v);
+      for (const std::string& p : now.without_card) {
+        notes.insert(absl::StrCat("product ", p, " has no standard cost card: its output allows no quantity"));
+      }
       TAKT_RETURN_IF_ERROR(Add(measured_all.total.num, now.total.num));
       TAKT_RETURN_IF_ERROR(Add(measured_all.total.den, now.total.den));
       TAKT_RETURN_IF_ERROR(Add(measured_all.total.postings, now.total.postings));
     }
-    if (auto c = i.confirmed.find(m); c != i.confirmed.end()) month.set_confirmed(c->second.amount());
+    if (auto c = i.confirmed.find(m); c != i.confirmed.end() && m <= absl::CivilMonth(stop)) {
+      month.set_confirmed(c->second.amount());
+    }
     TAKT_RETURN_IF_ERROR(Add(planned, month.planned()));
     TAKT_RETURN_IF_ERROR(Add(measured, month.measured()));
     TAKT_RETURN_IF_ERROR(Add(confirmed, month.confirmed()));

@@ -20,11 +20,17 @@
 // rounded half to even once. Positive is a saving, negative a loss.
 //
 // The measured days run from the start (or the range's first day) to the
-// range's last day, or the day before a cancellation. A month in which the
-// account has no postings on the measured days is not valued (postings
-// lagging the production would show as savings); a product without
-// baseline output or without a card is left out, and `not_measured` says
-// so.
+// range's last day, or the day before a cancellation. Not valued, and said
+// in `not_measured`: a baseline without output or (but for scrap) without
+// postings of the account (there is no baseline rate); a month in which the
+// account has no postings on the measured days (postings lagging the
+// production would show as savings); for scrap, a product without baseline
+// output or without a card. A month with postings but no good output is
+// valued as all of it lost (nothing was allowed). For material and labour,
+// output of a product without a card allows no quantity (said). Labour
+// hours are the hours posted on the account (attendance feeds variances
+// only). Confirmed savings count for the months of the range up to the
+// last measured day, whole months.
 #ifndef TAKT_SERVICES_BUDGETS_SAVINGS_H_
 #define TAKT_SERVICES_BUDGETS_SAVINGS_H_
 

@@ -56,7 +56,7 @@ class SavingsTest : public ::testing::Test {
     if (!request.ok()) return request.status();
     size_t n = 0;
     for (const auto& c : request->commands()) {
-      auto events = DecideBudget(book_, c, model_, "plant");
+      auto events = DecideBudget(book_, c, model_, "plant", origin_);
       if (!events.ok()) return events.status();
       for (const auto& e : *events) {
         if (absl::Status s = book_.Apply(e); !s.ok()) return s;
@@ -96,6 +96,7 @@ class SavingsTest : public ::testing::Test {
 
   model::EnterpriseModel model_;
   BudgetBook book_;
+  es::CommandOrigin origin_{"service:controlling", absl::FromCivil(absl::CivilDay(2026, 4, 15), absl::UTCTimeZone())};
   ActualByDay actual_;
   OutputByDay output_;
 };
@@ -297,6 +298,87 @@ TEST_F(SavingsTest, CancellationStopsPlannedAndMeasuredSavings) {
   EXPECT_EQ(s->stage(), v1::CANCELLED);
   EXPECT_EQ(s->measured(), 1700);    // the 21st is after the cancellation
   EXPECT_EQ(s->planned(), 50'000);   // 11th to 15th: 5 of 31 days of 3,100.00
+}
+
+TEST_F(SavingsTest, ApproversAreWhoCallsAndConfirmationsFollowTheCalendar) {
+  Propose("k1", "MATERIAL_USAGE", "steel");
+  // An authenticated owner cannot approve their own initiative under another name,
+  // and a person approves as themself.
+  origin_.actor = "person:eng-1";
+  EXPECT_EQ(Command("approve_initiative: {initiative: k1, approved_by: ctl-1, reason: ok}").status().code(),
+            absl::StatusCode::kPermissionDenied);
+  origin_.actor = "person:ctl-2";
+  auto other = Command("approve_initiative: {initiative: k1, approved_by: ctl-1, reason: ok}");
+  EXPECT_EQ(other.status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_TRUE(absl::StrContains(other.status().message(), "not the caller")) << other.status();
+  EXPECT_EQ(*Command("approve_initiative: {initiative: k1, approved_by: ctl-2, reason: ok}"), 1u);
+  ASSERT_EQ(*Command("start_initiative: {initiative: k1, day: '2026-03-11'}"), 1u);
+  // Now is 2026-04-15: April has not ended.
+  auto early = Command("confirm_savings: {initiative: k1, month: '2026-04', amount: '5', approved_by: ctl-2, reason: r}");
+  EXPECT_EQ(early.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(absl::StrContains(early.status().message(), "has not ended")) << early.status();
+  ASSERT_EQ(*Command("confirm_savings: {initiative: k1, month: '2026-03', amount: '5', approved_by: ctl-2, reason: r}"),
+            1u);
+  // Cancelling inside a confirmed month would leave savings confirmed for days it did not run.
+  EXPECT_EQ(Command("cancel_initiative: {initiative: k1, day: '2026-03-20', reason: r}").status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(*Command("cancel_initiative: {initiative: k1, day: '2026-04-01', reason: r}"), 1u);
+}
+
+TEST_F(SavingsTest, UnmeasurableBaselinesAndMonthsWithoutOutput) {
+  // Energy per unit of the bracket, but the baseline's energy names no product:
+  // no baseline rate, nothing valued (not the whole cost shown as a loss).
+  ASSERT_EQ(*Command("propose_initiative: {initiative: e2, title: T, method: LEAN, owner: eng-1, target_kpi: "
+                     "COST_PER_GOOD_UNIT, account: energy, product: bracket, baseline_from: '2026-03-01', "
+                     "baseline_to: '2026-03-10', planned_start: '2026-03-11', planned_savings_per_month: '0'}"),
+            1u);
+  Run("e2");
+  Make(kDay1, 100, 0);
+  Post(kDay1, "energy", 1000, 0);
+  Make(kDay1 + 12, 200, 0);
+  Post(kDay1 + 12, "energy", 1800, 0, "bracket");
+  auto e2 = Measure("e2", kDay1, kDay1 + 30);
+  ASSERT_TRUE(e2.ok()) << e2.status();
+  EXPECT_EQ(e2->measured(), 0);
+  EXPECT_TRUE(absl::StrContains(e2->not_measured(), "no postings of energy in the baseline")) << e2->not_measured();
+  // A month with steel issued but nothing good made: all of it beyond the baseline.
+  Propose("k1", "MATERIAL_USAGE", "steel");
+  Run("k1");
+  Post(kDay1, "steel", 88'400, 1040);
+  Make(kDay1 + 1, 500, 0);
+  Make(kDay1 + 12, 0, 40);
+  Post(kDay1 + 12, "steel", 8'500, 100);
+  auto k1 = Measure("k1", kDay1, kDay1 + 30);
+  ASSERT_TRUE(k1.ok()) << k1.status();
+  EXPECT_EQ(k1->measured(), -8'500);  // (1.04 x 0 - 100) kg x 85
+}
+
+// Planned savings pro rata, rounded half to even once: 1,000.03 a month for
+// 15 of April's 30 days is 50,001.5 cents: 50,002 (truncation would give
+// 50,001); 1,000.01 gives 50,000.5: 50,000 (half up would give 50,001).
+TEST_F(SavingsTest, PlannedSavingsRoundHalfToEven) {
+  for (auto [amount, cents] : {std::pair{"1000.03", 50'002}, std::pair{"1000.01", 50'000}}) {
+    const std::string id = absl::StrCat("p", cents);
+    ASSERT_EQ(*Command(absl::StrCat("propose_initiative: {initiative: ", id, ", title: T, method: LEAN, owner: eng-1, "
+                                    "target_kpi: SCRAP_RATIO, baseline_from: '2026-03-01', baseline_to: '2026-03-10', "
+                                    "planned_start: '2026-04-16', planned_savings_per_month: '", amount, "'}")),
+              1u);
+    ASSERT_EQ(*Command(absl::StrCat("approve_initiative: {initiative: ", id, ", approved_by: ctl-1, reason: ok}")), 1u);
+    auto s = Measure(id, absl::CivilDay(2026, 4, 1), absl::CivilDay(2026, 4, 30));
+    ASSERT_TRUE(s.ok()) << s.status();
+    EXPECT_EQ(s->planned(), cents) << amount;
+  }
+}
+
+TEST_F(SavingsTest, OneLabourAccountTakesThePlantsAttendedHours) {
+  ASSERT_EQ(*Command("define_account: {account: labour, name: Labour, kind: DIRECT_LABOUR, standard_price: '3200', "
+                     "unit: h, hours_from_attendance: true}"),
+            1u);
+  EXPECT_EQ(Command("define_account: {account: assembly, name: Assembly, kind: DIRECT_LABOUR, standard_price: "
+                    "'3000', unit: h, hours_from_attendance: true}")
+                .status()
+                .code(),
+            absl::StatusCode::kFailedPrecondition);
 }
 
 }  // namespace
