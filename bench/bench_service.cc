@@ -19,6 +19,7 @@
 #include "takt/enterprise/v1/enterprise_service.grpc.pb.h"
 #include "takt/rollups/v1/rollups.grpc.pb.h"
 #include "takt/scheduling/v1/ingest.grpc.pb.h"
+#include "libs/auth/test_certs.h"
 
 namespace takt::cli {
 absl::StatusOr<std::vector<BenchResult>> RunIngestBenchmark(const BenchIngestOptions& o) {
@@ -31,12 +32,30 @@ absl::StatusOr<std::vector<BenchResult>> RunIngestBenchmark(const BenchIngestOpt
   std::vector<BenchResult> results;
   {
     host::ServerOptions opts;
-    opts.security.insecure = true;  // a loopback benchmark
     opts.data_dir = dir;
     opts.listen = "127.0.0.1:0";
+    std::shared_ptr<grpc::ChannelCredentials> credentials = grpc::InsecureChannelCredentials();
+    if (o.tls) {
+      const auth::testing::Pem ca = auth::testing::MakeCa("takt bench CA");
+      const auth::testing::Pem server_pem = auth::testing::MakeCertificate(ca, "service:takt");
+      const auth::testing::Pem client = auth::testing::MakeCertificate(ca, "service:bench");
+      std::filesystem::create_directories(dir + "/tls");
+      auth::testing::WriteFile(dir + "/tls/ca.pem", ca.cert);
+      auth::testing::WriteFile(dir + "/tls/server.pem", server_pem.cert);
+      auth::testing::WriteFile(dir + "/tls/server.key", server_pem.key);
+      opts.security.cert_file = dir + "/tls/server.pem";
+      opts.security.key_file = dir + "/tls/server.key";
+      opts.security.client_ca_file = dir + "/tls/ca.pem";
+      grpc::SslCredentialsOptions ssl;
+      ssl.pem_root_certs = ca.cert;
+      ssl.pem_cert_chain = client.cert;
+      ssl.pem_private_key = client.key;
+      credentials = grpc::SslCredentials(ssl);
+    } else {
+      opts.security.insecure = true;  // a loopback benchmark
+    }
     TAKT_ASSIGN_OR_RETURN(auto server, services::StartServer(opts));
-    auto channel = grpc::CreateChannel(absl::StrCat("127.0.0.1:", server->port()),
-                                       grpc::InsecureChannelCredentials());
+    auto channel = grpc::CreateChannel(absl::StrCat("127.0.0.1:", server->port()), credentials);
     {
       auto stub = enterprise::v1::EnterpriseService::NewStub(channel);
       grpc::ClientContext ctx;
@@ -88,8 +107,9 @@ absl::StatusOr<std::vector<BenchResult>> RunIngestBenchmark(const BenchIngestOpt
     }
     TAKT_RETURN_IF_ERROR(server->WaitForProjection(absl::Minutes(10)));
     const double end_to_end_s = absl::ToDoubleSeconds(absl::Now() - t0);
-    BenchResult ingest{"ingest_durable_acks", acked / ingest_s, 0, 0, 0, acked, ingest_s};
-    BenchResult e2e{"ingest_end_to_end_projected", acked / end_to_end_s, 0, 0, 0, acked,
+    const std::string suffix = o.tls ? "_tls" : "";
+    BenchResult ingest{"ingest_durable_acks" + suffix, acked / ingest_s, 0, 0, 0, acked, ingest_s};
+    BenchResult e2e{"ingest_end_to_end_projected" + suffix, acked / end_to_end_s, 0, 0, 0, acked,
                     end_to_end_s};
     e2e.appends_per_second = static_cast<double>(lag);  // reported as lag below
     results.push_back(ingest);

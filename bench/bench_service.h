@@ -16,6 +16,9 @@ struct BenchIngestOptions {
   int facilities = 24;
   int days = 7;
   int streams = 4;  // concurrent gateway connections
+  // Mutual TLS (fresh loopback credentials: a CA, the server's certificate,
+  // a client certificate "service:bench"); the results' names end in _tls.
+  bool tls = false;
 };
 absl::StatusOr<std::vector<BenchResult>> RunIngestBenchmark(const BenchIngestOptions& options);
 

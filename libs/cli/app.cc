@@ -7,6 +7,7 @@
 #include "CLI/CLI.hpp"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
@@ -103,6 +104,7 @@ int RunTakt(int argc, char** argv) {
   bench_ingest_cmd->add_option("--facilities", bench_ingest.facilities, "Plants")->capture_default_str();
   bench_ingest_cmd->add_option("--days", bench_ingest.days, "Days")->capture_default_str();
   bench_ingest_cmd->add_option("--streams", bench_ingest.streams, "Gateway connections")->capture_default_str();
+  bench_ingest_cmd->add_flag("--tls", bench_ingest.tls, "Over mutual TLS (fresh loopback certificates)");
   bench_ingest_cmd->add_flag("--json", bench_json, "One JSON object per line");
   bench_ingest_cmd->callback([&] {
     auto results = RunIngestBenchmark(bench_ingest);
@@ -112,7 +114,7 @@ int RunTakt(int argc, char** argv) {
       return;
     }
     for (auto r : *results) {
-      if (r.name == "ingest_end_to_end_projected") {
+      if (absl::StartsWith(r.name, "ingest_end_to_end_projected")) {
         std::cout << (bench_json ? nlohmann::json{{"name", "projection_lag_at_last_ack"},
                                                    {"events", static_cast<int64_t>(r.appends_per_second)}}
                                        .dump()
