@@ -22,34 +22,27 @@ void Check(bool ok, const char* what) {
   if (!ok) throw std::runtime_error(what);
 }
 
+// The PEM text `write` puts into a memory BIO.
+template <typename Write>
+std::string PemOf(Write&& write, const char* what) {
+  BIO* b = BIO_new(BIO_s_mem());
+  Check(write(b) == 1, what);
+  char* data = nullptr;
+  long n = BIO_get_mem_data(b, &data);
+  std::string out(data, n);
+  BIO_free(b);
+  return out;
+}
+
 std::string KeyPem(EVP_PKEY* key) {
-  BIO* b = BIO_new(BIO_s_mem());
-  Check(PEM_write_bio_PrivateKey(b, key, nullptr, nullptr, 0, nullptr, nullptr) == 1, "key pem");
-  char* data = nullptr;
-  long n = BIO_get_mem_data(b, &data);
-  std::string out(data, n);
-  BIO_free(b);
-  return out;
+  return PemOf([&](BIO* b) { return PEM_write_bio_PrivateKey(b, key, nullptr, nullptr, 0, nullptr, nullptr); },
+               "key pem");
 }
-
 std::string PublicPem(EVP_PKEY* key) {
-  BIO* b = BIO_new(BIO_s_mem());
-  Check(PEM_write_bio_PUBKEY(b, key) == 1, "public pem");
-  char* data = nullptr;
-  long n = BIO_get_mem_data(b, &data);
-  std::string out(data, n);
-  BIO_free(b);
-  return out;
+  return PemOf([&](BIO* b) { return PEM_write_bio_PUBKEY(b, key); }, "public pem");
 }
-
 std::string CertPem(X509* cert) {
-  BIO* b = BIO_new(BIO_s_mem());
-  Check(PEM_write_bio_X509(b, cert) == 1, "cert pem");
-  char* data = nullptr;
-  long n = BIO_get_mem_data(b, &data);
-  std::string out(data, n);
-  BIO_free(b);
-  return out;
+  return PemOf([&](BIO* b) { return PEM_write_bio_X509(b, cert); }, "cert pem");
 }
 
 EVP_PKEY* ReadKey(const std::string& pem) {

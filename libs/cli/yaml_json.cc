@@ -1,5 +1,8 @@
 #include "libs/cli/yaml_json.h"
 
+#include <algorithm>
+#include <string_view>
+
 #include <memory>
 
 #include "absl/strings/numbers.h"
@@ -57,7 +60,48 @@ absl::StatusOr<nlohmann::json> YamlToJson(const YAML::Node& n) {
   }
 }
 
+// The offset of the first byte that is not part of well-formed UTF-8
+// (RFC 3629: no overlongs, no surrogates, at most U+10FFFF), or npos.
+size_t FirstInvalidUtf8(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    size_t n = 0;
+    unsigned char lo = 0x80, hi = 0xBF;  // the second byte's range
+    if (c < 0x80) {
+      ++i;
+      continue;
+    } else if (c >= 0xC2 && c <= 0xDF) {
+      n = 1;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      n = 2;
+      if (c == 0xE0) lo = 0xA0;
+      if (c == 0xED) hi = 0x9F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      n = 3;
+      if (c == 0xF0) lo = 0x90;
+      if (c == 0xF4) hi = 0x8F;
+    } else {
+      return i;
+    }
+    if (i + n >= s.size()) return i;  // cut short
+    for (size_t k = 1; k <= n; ++k) {
+      const auto b = static_cast<unsigned char>(s[i + k]);
+      if (k == 1 ? (b < lo || b > hi) : (b < 0x80 || b > 0xBF)) return i;
+    }
+    i += n + 1;
+  }
+  return std::string_view::npos;
+}
+
 absl::StatusOr<YAML::Node> LoadYaml(const std::string& text) {
+  if (const size_t bad = FirstInvalidUtf8(text); bad != std::string_view::npos) {
+    const size_t line_start = text.rfind('\n', bad == 0 ? 0 : bad - 1);
+    const size_t line = 1 + std::count(text.begin(), text.begin() + bad, '\n');
+    const size_t column = bad - (line_start == std::string::npos || bad == 0 ? 0 : line_start + 1) + 1;
+    return absl::InvalidArgumentError(absl::StrCat("line ", line, ", column ", column,
+                                                   ": not valid UTF-8 (save the file as UTF-8)"));
+  }
   try {
     return YAML::Load(text);
   } catch (const YAML::Exception& e) {

@@ -520,6 +520,20 @@ TEST_F(BudgetsTest, LabourHoursComeFromAttendanceWhereTheAccountSaysSo) {
   EXPECT_EQ(budgets_->ApplyBudget(*bad, {"controller", kMarch}).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
+// Found by fuzzing (fuzz/corpus/budget_yaml/crash-invalid-utf8): a file
+// that is not UTF-8 made `takt budgets apply` abort.
+TEST(BudgetFromYamlTest, AFileThatIsNotUtf8IsRefusedWithItsPlace) {
+  for (const char* text : {"facility: p\nco\xf2mands: []\n", "facility: \xe2\x82\n", "facility: \xed\xa0\x80\n",
+                           "facility: \xc0\xaf\n"}) {
+    auto r = BudgetFromYaml(text);
+    ASSERT_FALSE(r.ok()) << text;
+    EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_TRUE(absl::StrContains(r.status().message(), "not valid UTF-8")) << r.status();
+  }
+  EXPECT_TRUE(absl::StrContains(BudgetFromYaml("facility: p\nco\xf2mands: []\n").status().message(), "line 2, column 3"));
+  EXPECT_TRUE(BudgetFromYaml("facility: M\xc3\xbcnchen-\xe2\x82\xac-\xf0\x9f\x8f\xad\ncommands: []\n").ok());
+}
+
 TEST_F(BudgetsTest, BadPostingsAreRejectedOneByOneAndBadBatchesWhole) {
   ApplyFile();
   auto ack = Send({Post("a-1", "cloth", "1.001", ""), Post("a-2", "rent", "1", ""), Post("../x", "cloth", "1", ""),

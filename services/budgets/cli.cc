@@ -138,16 +138,22 @@ void PrintReport(const v1::VarianceReport& r, int exponent, std::ostream& out) {
                          FormatAmount(r.cost_of_poor_quality(), exponent));
 }
 
-int RunVariances(const Args& a, std::ostream& out, std::ostream& err) {
-  if (!a.facility.empty() && !a.region.empty()) {
-    return Usage(err, "variances: give --facility or --region (neither: the enterprise), not both");
-  }
+// The variance request of the flags (--to defaults to --from).
+v1::VarianceRequest VarianceRequestOf(const Args& a) {
   v1::VarianceRequest r;
   r.set_facility(a.facility);
   r.set_region(a.region);
   r.set_from_month(a.from);
   r.set_to_month(a.to.empty() ? a.from : a.to);
   r.set_by_month(a.by_month);
+  return r;
+}
+
+int RunVariances(const Args& a, std::ostream& out, std::ostream& err) {
+  if (!a.facility.empty() && !a.region.empty()) {
+    return Usage(err, "variances: give --facility or --region (neither: the enterprise), not both");
+  }
+  const v1::VarianceRequest r = VarianceRequestOf(a);
   auto stub = Stub(a, err);
   if (!stub) return 2;
   grpc::ClientContext ctx;
@@ -209,11 +215,7 @@ int RunVariances(const Args& a, std::ostream& out, std::ostream& err) {
 
 int RunExplain(const Args& a, std::ostream& out, std::ostream& err) {
   if (a.facility.empty()) return Usage(err, "explain: give --facility (a region is the sum of its plants)");
-  v1::VarianceRequest r;
-  r.set_facility(a.facility);
-  r.set_from_month(a.from);
-  r.set_to_month(a.to.empty() ? a.from : a.to);
-  r.set_by_month(a.by_month);
+  const v1::VarianceRequest r = VarianceRequestOf(a);
   auto stub = Stub(a, err);
   if (!stub) return 2;
   grpc::ClientContext ctx;
