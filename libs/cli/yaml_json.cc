@@ -94,6 +94,10 @@ size_t FirstInvalidUtf8(std::string_view s) {
   return std::string_view::npos;
 }
 
+std::string JsonText(const nlohmann::json& j) {
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 absl::StatusOr<YAML::Node> LoadYaml(const std::string& text) {
   if (const size_t bad = FirstInvalidUtf8(text); bad != std::string_view::npos) {
     const size_t line_start = text.rfind('\n', bad == 0 ? 0 : bad - 1);
@@ -121,7 +125,7 @@ absl::Status MessageFromYaml(const std::string& text, const std::string& list,
   if (!json.ok()) return json.status();
   google::protobuf::util::JsonParseOptions options;
   options.ignore_unknown_fields = false;
-  auto parsed = google::protobuf::util::JsonStringToMessage(json->dump(), request, options);
+  auto parsed = google::protobuf::util::JsonStringToMessage(JsonText(*json), request, options);
   if (parsed.ok()) return absl::OkStatus();
   const google::protobuf::FieldDescriptor* field = request->GetDescriptor()->FindFieldByName(list);
   const YAML::Node items = (*root)[list];
@@ -132,7 +136,7 @@ absl::Status MessageFromYaml(const std::string& text, const std::string& list,
       auto item = YamlToJson(items[i]);
       if (!item.ok()) return item.status();
       one->Clear();
-      auto st = google::protobuf::util::JsonStringToMessage(item->dump(), one.get(), options);
+      auto st = google::protobuf::util::JsonStringToMessage(JsonText(*item), one.get(), options);
       if (!st.ok()) {
         return absl::InvalidArgumentError(
             absl::StrCat(YamlWhere(items[i]), ": ", list, "[", i, "]: ", std::string(st.message())));

@@ -23,6 +23,10 @@ absl::StatusOr<YAML::Node> LoadYaml(const std::string& text);
 // numbers when they read as such; a key given twice is refused.
 absl::StatusOr<nlohmann::json> YamlToJson(const YAML::Node& n);
 
+// The JSON text of `j`, never throwing: bytes that are not UTF-8 (yaml-cpp
+// passes some through) become U+FFFD, so the protobuf parser names the field.
+std::string JsonText(const nlohmann::json& j);
+
 // A request file (a YAML mapping) into `request` through the JSON mapping,
 // strictly (an unknown field is refused). When it does not parse, each
 // element of the repeated message field `list` is parsed alone, so the

@@ -18,7 +18,7 @@ absl::StatusOr<v1::ApplyPlansRequest> PlansFromYaml(const std::string& text) {
   v1::ApplyPlansRequest request;
   google::protobuf::util::JsonParseOptions options;
   options.ignore_unknown_fields = false;
-  auto parsed = google::protobuf::util::JsonStringToMessage(json->dump(), &request, options);
+  auto parsed = google::protobuf::util::JsonStringToMessage(cli::JsonText(*json), &request, options);
   if (!parsed.ok()) {
     // Find the entry at fault: parse each plan and code alone.
     for (const char* list : {"plans", "defect_codes"}) {
@@ -31,7 +31,7 @@ absl::StatusOr<v1::ApplyPlansRequest> PlansFromYaml(const std::string& text) {
         v1::DefectCodeDefined code;
         google::protobuf::Message* m = std::string(list) == "plans" ? static_cast<google::protobuf::Message*>(&plan)
                                                                      : static_cast<google::protobuf::Message*>(&code);
-        auto st = google::protobuf::util::JsonStringToMessage(one->dump(), m, options);
+        auto st = google::protobuf::util::JsonStringToMessage(cli::JsonText(*one), m, options);
         if (!st.ok()) {
           return absl::InvalidArgumentError(absl::StrCat(cli::YamlWhere(items[i]), ": ", list, "[", i, "]: ",
                                                          std::string(st.message())));
