@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "absl/time/civil_time.h"
+#include "libs/cli/grpc_client.h"
 
 namespace takt::cli {
 
@@ -34,6 +35,26 @@ struct SimulateRun {
 using SimulateStep = std::function<int(const SimulateRun&, std::ostream& out, std::ostream& err)>;
 
 void AddSimulateStep(std::string name, SimulateStep step);
+
+// A context's step: said and skipped when --target has no address for
+// `service`; otherwise `run` gets the context's simulation arguments
+// (`Args` with target, start and options {facilities, days, seed, start})
+// for the same plants and days, after `heading` is printed.
+template <typename Args, typename Run>
+void AddContextSimulateStep(const std::string& service, const std::string& heading, Run run) {
+  AddSimulateStep(service, [service, heading, run](const SimulateRun& r, std::ostream& out, std::ostream& err) {
+    if (!TargetFor(r.target, service).ok()) {
+      out << service << ": no " << service << " address in --target; its simulation skipped\n";
+      return 0;
+    }
+    Args args;
+    args.target = r.target;
+    args.options = {r.facilities, r.days, r.seed, r.start};
+    args.start = absl::FormatCivilTime(r.start);
+    out << heading << "\n";
+    return run(args, out, err);
+  });
+}
 
 // The first simulated day: --start (YYYY-MM-DD), or when empty the day that
 // makes `days` days end yesterday (UTC). A bad --start is reported on `err`

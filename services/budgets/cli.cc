@@ -328,18 +328,8 @@ absl::StatusOr<v1::ApplyBudgetRequest> BudgetFromYaml(const std::string& text) {
 
 void AddBudgetsCommands(CLI::App& app, int* exit_code) {
   // takt simulate's budgets part (the same plants and days).
-  cli::AddSimulateStep("budgets", [](const cli::SimulateRun& run, std::ostream& out, std::ostream& err) {
-    if (!cli::TargetFor(run.target, kService).ok()) {
-      out << "budgets: no budgets address in --target; its simulation skipped\n";
-      return 0;
-    }
-    BudgetsSimArgs sim;
-    sim.target = run.target;
-    sim.options = {run.facilities, run.days, run.seed, run.start};
-    sim.start = absl::FormatCivilTime(run.start);
-    out << "Budgets (the same plants: budgets, standard costs, ledger postings):\n";
-    return RunBudgetsSimulate(sim, out, err);
-  });
+  cli::AddContextSimulateStep<BudgetsSimArgs>(
+      kService, "Budgets (the same plants: budgets, standard costs, ledger postings):", RunBudgetsSimulate);
   auto a = std::make_shared<Args>();
   CLI::App* b = app.add_subcommand("budgets", "Budgets, standard costs, actual postings and variances");
   b->require_subcommand(1);

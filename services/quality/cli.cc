@@ -366,19 +366,8 @@ int RunNcrList(const Args& a, std::ostream& out, std::ostream& err) {
 
 void AddQualityCommands(CLI::App& app, int* exit_code) {
   // takt simulate's quality part (the same plants and days).
-  cli::AddSimulateStep("quality", [](const cli::SimulateRun& run, std::ostream& out,
-                                     std::ostream& err) {
-    if (!cli::TargetFor(run.target, kService).ok()) {
-      out << "quality: no quality address in --target; its simulation skipped\n";
-      return 0;
-    }
-    QualitySimArgs q;
-    q.target = run.target;
-    q.options = {run.facilities, run.days, run.seed, run.start};
-    q.start = absl::FormatCivilTime(run.start);
-    out << "Quality (the same plants: measurements, inspections, SPC signals, NCRs):\n";
-    return RunQualitySimulate(q, out, err);
-  });
+  cli::AddContextSimulateStep<QualitySimArgs>(
+      kService, "Quality (the same plants: measurements, inspections, SPC signals, NCRs):", RunQualitySimulate);
   auto a = std::make_shared<Args>();
   CLI::App* q = app.add_subcommand("quality", "Inspection plans, SPC, capability, NCR and CAPA");
   q->require_subcommand(1);

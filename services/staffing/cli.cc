@@ -290,18 +290,8 @@ absl::StatusOr<v1::ApplyStaffRequest> StaffFromYaml(const std::string& text) {
 
 void AddStaffingCommands(CLI::App& app, int* exit_code) {
   // takt simulate's staffing part (the same plants and days).
-  cli::AddSimulateStep("staffing", [](const cli::SimulateRun& run, std::ostream& out, std::ostream& err) {
-    if (!cli::TargetFor(run.target, kService).ok()) {
-      out << "staffing: no staffing address in --target; its simulation skipped\n";
-      return 0;
-    }
-    StaffingSimArgs sim;
-    sim.target = run.target;
-    sim.options = {run.facilities, run.days, run.seed, run.start};
-    sim.start = absl::FormatCivilTime(run.start);
-    out << "Staffing and safety (the same plants: people, rosters, attendance, incidents):\n";
-    return RunStaffingSimulate(sim, out, err);
-  });
+  cli::AddContextSimulateStep<StaffingSimArgs>(
+      kService, "Staffing and safety (the same plants: people, rosters, attendance, incidents):", RunStaffingSimulate);
   auto a = std::make_shared<Args>();
   CLI::App* s = app.add_subcommand(
       "staffing", "People, qualifications, rosters, attendance, safety incidents and erasure");
