@@ -28,11 +28,7 @@ int RunServe(const ServeArgs& args, std::ostream& out, std::ostream& err) {
   o.owner_id = args.owner_id;
   o.services = args.services;
   o.module_flags = args.module_flags;
-  o.security = args.security;
-  if (o.security.insecure) {
-    err << "takt: serve: WARNING: --insecure: plaintext without authentication; any client can read and write "
-           "everything\n";
-  }
+  o.security = args.security;  // --insecure: the host warns in its log
   auto server = services::StartServer(o);
   if (!server.ok()) {
     err << "takt: serve: " << server.status().message() << "\n";
