@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 seconds="${1:-300}"
 shift || true
 targets=("$@")
-if ((${#targets[@]} == 0)); then targets=(envelope enterprise_yaml observations budget_yaml scope jwt); fi
+if ((${#targets[@]} == 0)); then targets=(envelope enterprise_yaml observations budget_yaml scope jwt http_request); fi
 ./scripts/install-deps.sh
 export CCACHE_BASEDIR="$PWD"
 san="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"

@@ -4,12 +4,26 @@
 // misdirected tokens; facility systems confined to their own facility's
 // streams; the recorded actor is the principal; certificates reloaded.
 #include <grpcpp/grpcpp.h>
+#include <grpcpp/impl/client_unary_call.h>
+#include <grpcpp/impl/rpc_method.h>
+#include <grpcpp/support/sync_stream.h>
+#include <httplib.h>
 
 #include <fstream>
+#include <iostream>
+#include <map>
+#include <optional>
+#include <set>
 #include <sstream>
 #include <thread>
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "google/protobuf/descriptor.h"
+#include "google/protobuf/message.h"
+#include "libs/auth/access.h"
+#include "libs/auth/principal.h"
+#include "nlohmann/json.hpp"
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
 #include "libs/auth/test_certs.h"
@@ -18,6 +32,7 @@
 #include "services/enterprise/definitions_yaml.h"
 #include "services/registry.h"
 #include "takt/audit/v1/audit.grpc.pb.h"
+#include "takt/rollups/v1/rollups.grpc.pb.h"
 #include "takt/enterprise/v1/enterprise_service.grpc.pb.h"
 #include "takt/scheduling/v1/ingest.grpc.pb.h"
 
@@ -56,6 +71,7 @@ class SecurityTest : public ::testing::Test {
     o.security.jwt_issuer = "https://id.example.com";
     o.security.jwt_audience = "takt";
     o.security.reload_interval_seconds = 1;
+    o.http_listen = "127.0.0.1:0";
     auto server = services::StartServer(o);
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = *std::move(server);
@@ -67,6 +83,9 @@ class SecurityTest : public ::testing::Test {
     grpc::ClientContext ctx;
     ev1::ApplyDefinitionsResponse resp;
     grpc::Status s = ev1::EnterpriseService::NewStub(admin_)->ApplyDefinitions(&ctx, *defs, &resp);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    // Alice administers the enterprise.
+    s = SetRole(admin_, true, "alice", "administrator", "enterprise");
     ASSERT_TRUE(s.ok()) << s.error_message();
   }
   void TearDown() override {
@@ -92,6 +111,24 @@ class SecurityTest : public ::testing::Test {
     for (auto& [k, v] : claims) c[k] = v;
     return auth::testing::MakeJwt(alg, key ? *key : idp_.key, c,
                                   {{"exp", absl::ToUnixSeconds(absl::Now()) + expires_in}});
+  }
+  // Grants (or revokes) a role as the channel's caller.
+  grpc::Status SetRole(const std::shared_ptr<grpc::Channel>& channel, bool grant, const std::string& subject,
+                       const std::string& role, const std::string& scope) const {
+    ev1::RoleRequest r;
+    r.set_subject(subject);
+    r.set_role(role);
+    r.set_scope(scope);
+    r.set_reason("test");
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    ev1::RoleResponse resp;
+    auto stub = ev1::EnterpriseService::NewStub(channel);
+    return grant ? stub->GrantRole(&ctx, r, &resp) : stub->RevokeRole(&ctx, r, &resp);
+  }
+  // A person's channel: TLS and a token with `subject`.
+  std::shared_ptr<grpc::Channel> Person(const std::string& subject) const {
+    return Channel(ca_.cert, {}, Token({{"sub", subject}}));
   }
   // Defines a work unit of Detroit's press line as the channel's caller.
   grpc::Status Define(const std::shared_ptr<grpc::Channel>& channel, const std::string& unit) const {
@@ -251,6 +288,328 @@ TEST_F(SecurityTest, ARenewedServerCertificateIsServedWithoutARestart) {
     std::this_thread::sleep_for(std::chrono::milliseconds(250));
   }
   EXPECT_TRUE(s.ok()) << s.error_message();
+}
+
+// ---- Access: every role x every RPC x own and foreign scope ---------------
+
+using auth::Permission;
+
+// How a method names what it touches.
+enum class Target {
+  kEnterprise,         // nothing: the enterprise (the model, role bindings)
+  kFacility,           // field `facility` (and each streamed batch's)
+  kScope,              // field `scope`: "facilities/F" or "regions/R"
+  kBareScope,          // field `scope`: a facility or region id
+  kFacilityOrRegion,   // field `facility` or field `region`
+};
+
+// The policy, written down independently of the server (libs/auth/access.h
+// has the roles): what each method needs. A method the server serves that
+// is missing here fails the test.
+const std::map<std::string, std::pair<Permission, Target>>& Policy() {
+  static const auto* policy = new std::map<std::string, std::pair<Permission, Target>>{
+      {"takt.enterprise.v1.EnterpriseService/ApplyDefinitions", {Permission::kAdminister, Target::kEnterprise}},
+      {"takt.enterprise.v1.EnterpriseService/GrantRole", {Permission::kAdminister, Target::kEnterprise}},
+      {"takt.enterprise.v1.EnterpriseService/RevokeRole", {Permission::kAdminister, Target::kEnterprise}},
+      {"takt.enterprise.v1.EnterpriseService/ListRoleBindings", {Permission::kAdminister, Target::kEnterprise}},
+      {"takt.scheduling.v1.FacilityIngestService/StreamObservations", {Permission::kOperate, Target::kFacility}},
+      {"takt.scheduling.v1.SchedulingService/Execute", {Permission::kOperate, Target::kFacility}},
+      {"takt.scheduling.v1.SchedulingService/ProposeSchedule", {Permission::kOperate, Target::kFacility}},
+      {"takt.scheduling.v1.SchedulingService/CommitSchedule", {Permission::kOperate, Target::kFacility}},
+      {"takt.scheduling.v1.SchedulingService/ListWorkOrders", {Permission::kRead, Target::kFacility}},
+      {"takt.quality.v1.QualityService/ApplyPlans", {Permission::kQuality, Target::kFacility}},
+      {"takt.quality.v1.QualityService/StreamSamples", {Permission::kQuality, Target::kFacility}},
+      {"takt.quality.v1.QualityService/ApproveLimits", {Permission::kQuality, Target::kFacility}},
+      {"takt.quality.v1.QualityService/GetChart", {Permission::kRead, Target::kFacility}},
+      {"takt.quality.v1.QualityService/GetCapability", {Permission::kRead, Target::kScope}},
+      {"takt.quality.v1.QualityService/GetRolledThroughputYield", {Permission::kRead, Target::kScope}},
+      {"takt.quality.v1.QualityService/ExecuteNcr", {Permission::kQuality, Target::kFacility}},
+      {"takt.quality.v1.QualityService/ListNcrs", {Permission::kRead, Target::kFacility}},
+      {"takt.staffing.v1.StaffingService/ApplyStaff", {Permission::kPersonalData, Target::kFacility}},
+      {"takt.staffing.v1.StaffingService/StreamAttendance", {Permission::kPersonalData, Target::kFacility}},
+      {"takt.staffing.v1.StaffingService/AssignRoster", {Permission::kOperate, Target::kFacility}},
+      {"takt.staffing.v1.StaffingService/GetCoverage", {Permission::kRead, Target::kFacility}},
+      {"takt.staffing.v1.StaffingService/ListExpiringCertificates", {Permission::kRead, Target::kBareScope}},
+      {"takt.staffing.v1.StaffingService/GetPerson", {Permission::kPersonalData, Target::kFacility}},
+      {"takt.staffing.v1.StaffingService/ExportPeople", {Permission::kPersonalData, Target::kFacility}},
+      {"takt.staffing.v1.StaffingService/ErasePerson", {Permission::kPersonalData, Target::kFacility}},
+      {"takt.audit.v1.AuditService/Replay", {Permission::kAudit, Target::kFacility}},
+      {"takt.audit.v1.AuditService/Verify", {Permission::kAudit, Target::kFacility}},
+      {"takt.audit.v1.AuditService/Explain", {Permission::kAudit, Target::kScope}},
+      {"takt.rollups.v1.RollupService/QueryKpis", {Permission::kRead, Target::kScope}},
+      {"takt.budgets.v1.BudgetsService/ApplyBudget", {Permission::kOperate, Target::kFacility}},
+      {"takt.budgets.v1.BudgetsService/StreamPostings", {Permission::kOperate, Target::kFacility}},
+      {"takt.budgets.v1.BudgetsService/GetVariances", {Permission::kRead, Target::kFacilityOrRegion}},
+      {"takt.budgets.v1.BudgetsService/ExplainVariances", {Permission::kAudit, Target::kFacilityOrRegion}},
+      {"takt.budgets.v1.BudgetsService/GetSavings", {Permission::kRead, Target::kFacilityOrRegion}},
+  };
+  return *policy;
+}
+
+// The example enterprise: detroit-1 in americas, stuttgart-1 in emea.
+std::optional<std::string> ExampleRegionOf(const std::string& facility) {
+  if (facility == "detroit-1") return "americas";
+  if (facility == "stuttgart-1") return "emea";
+  return std::nullopt;
+}
+
+// Calls `method` with an otherwise empty request naming `target`, as the
+// channel's caller, whatever its kind (unary, server or bidi streaming);
+// the status it ends with.
+grpc::Status CallNaming(const std::shared_ptr<grpc::Channel>& channel, const google::protobuf::MethodDescriptor& m,
+                        const std::string& path, Target kind, const auth::Scope& target) {
+  std::unique_ptr<google::protobuf::Message> request(
+      google::protobuf::MessageFactory::generated_factory()->GetPrototype(m.input_type())->New());
+  const google::protobuf::Descriptor* d = m.input_type();
+  const google::protobuf::Reflection* r = request->GetReflection();
+  auto set = [&](const char* field, const std::string& value) {
+    const google::protobuf::FieldDescriptor* f = d->FindFieldByName(field);
+    ASSERT_NE(f, nullptr) << path << " has no field " << field;
+    r->SetString(request.get(), f, value);
+  };
+  const bool facility = target.kind == auth::Scope::Kind::kFacility;
+  switch (kind) {
+    case Target::kEnterprise: break;
+    case Target::kFacility: set("facility", target.id); break;
+    case Target::kScope: set("scope", target.Name()); break;
+    case Target::kBareScope: set("scope", target.id); break;
+    case Target::kFacilityOrRegion: set(facility ? "facility" : "region", target.id); break;
+  }
+  const std::string bytes = request->SerializeAsString();
+  grpc::Slice slice(bytes);
+  grpc::ByteBuffer in(&slice, 1), out;
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
+  if (m.client_streaming()) {
+    const grpc::internal::RpcMethod rpc(path.c_str(), grpc::internal::RpcMethod::BIDI_STREAMING);
+    std::unique_ptr<grpc::ClientReaderWriter<grpc::ByteBuffer, grpc::ByteBuffer>> stream(
+        grpc::internal::ClientReaderWriterFactory<grpc::ByteBuffer, grpc::ByteBuffer>::Create(channel.get(), rpc,
+                                                                                             &ctx));
+    stream->Write(in);
+    stream->WritesDone();
+    while (stream->Read(&out)) {
+    }
+    return stream->Finish();
+  }
+  if (m.server_streaming()) {
+    const grpc::internal::RpcMethod rpc(path.c_str(), grpc::internal::RpcMethod::SERVER_STREAMING);
+    std::unique_ptr<grpc::ClientReader<grpc::ByteBuffer>> reader(
+        grpc::internal::ClientReaderFactory<grpc::ByteBuffer>::Create(channel.get(), rpc, &ctx, in));
+    while (reader->Read(&out)) {
+    }
+    return reader->Finish();
+  }
+  const grpc::internal::RpcMethod rpc(path.c_str(), grpc::internal::RpcMethod::NORMAL_RPC);
+  return grpc::internal::BlockingUnaryCall<grpc::ByteBuffer, grpc::ByteBuffer>(channel.get(), rpc, &ctx, in, &out);
+}
+
+TEST_F(SecurityTest, EveryRoleIsAllowedExactlyWhatItsBindingGrantsOnEveryRpc) {
+  // One person per role, bound where that role usually is; one without any.
+  struct Caller {
+    std::string subject;
+    std::optional<auth::Binding> binding;
+  };
+  std::vector<Caller> callers = {{"nobody", std::nullopt}};
+  const std::map<auth::Role, std::string> scopes = {
+      {auth::Role::kPlantManager, "facilities/detroit-1"},  {auth::Role::kRegionalDirector, "regions/americas"},
+      {auth::Role::kEnterpriseDirector, "enterprise"},      {auth::Role::kQualityEngineer, "facilities/detroit-1"},
+      {auth::Role::kStaffingAdministrator, "regions/americas"}, {auth::Role::kAuditor, "facilities/detroit-1"},
+      {auth::Role::kAdministrator, "enterprise"}};
+  for (auth::Role role : auth::kAllRoles) {
+    const std::string subject = absl::StrCat("matrix-", auth::RoleName(role));
+    const std::string scope = scopes.at(role);
+    grpc::Status granted = SetRole(Channel(ca_.cert, {}, Token()), true, subject, std::string(auth::RoleName(role)),
+                                   scope);
+    ASSERT_TRUE(granted.ok()) << granted.error_message();
+    callers.push_back({subject, auth::Binding{subject, role, *auth::ParseScope(scope)}});
+  }
+  const std::vector<auth::Scope> facility_targets = {auth::Scope::Facility("detroit-1"),
+                                                     auth::Scope::Facility("stuttgart-1")};
+  const std::vector<auth::Scope> scope_targets = {auth::Scope::Facility("detroit-1"), auth::Scope::Facility("stuttgart-1"),
+                                                  auth::Scope::Region("americas"), auth::Scope::Region("emea"),
+                                                  auth::Scope::Enterprise()};
+  int checked = 0, allowed = 0, leaks = 0;
+  std::set<std::string> covered;
+  for (const std::string& service_name : server_->services()) {
+    const google::protobuf::ServiceDescriptor* service =
+        google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(service_name);
+    ASSERT_NE(service, nullptr) << service_name;
+    for (int i = 0; i < service->method_count(); ++i) {
+      const google::protobuf::MethodDescriptor& m = *service->method(i);
+      const std::string name = absl::StrCat(service_name, "/", m.name());
+      auto policy = Policy().find(name);
+      ASSERT_NE(policy, Policy().end()) << name << " is served but has no line in the policy table of this test";
+      covered.insert(name);
+      const auto [permission, kind] = policy->second;
+      std::vector<auth::Scope> targets = {auth::Scope::Enterprise()};
+      if (kind == Target::kFacility) targets = facility_targets;
+      if (kind == Target::kScope || kind == Target::kBareScope || kind == Target::kFacilityOrRegion) {
+        targets = scope_targets;
+      }
+      const std::string path = absl::StrCat("/", name);
+      for (const Caller& caller : callers) {
+        auto channel = Person(caller.subject);
+        for (const auth::Scope& target : targets) {
+          const bool expected = caller.binding && auth::RoleGrants(caller.binding->role, permission) &&
+                                auth::Covers(caller.binding->scope, target, ExampleRegionOf);
+          grpc::Status s = CallNaming(channel, m, path, kind, target);
+          const bool denied = s.error_code() == grpc::StatusCode::PERMISSION_DENIED;
+          ++checked;
+          allowed += expected ? 1 : 0;
+          if (expected == denied) ++leaks;
+          EXPECT_NE(s.error_code(), grpc::StatusCode::UNAUTHENTICATED) << s.error_message();
+          EXPECT_EQ(denied, !expected) << caller.subject << " calling " << name << " on " << target.Name() << ": "
+                                       << s.error_message();
+          if (denied) {
+            // The refusal says who, what and where.
+            EXPECT_TRUE(absl::StrContains(s.error_message(), "person:" + caller.subject)) << s.error_message();
+            EXPECT_TRUE(absl::StrContains(s.error_message(), auth::PermissionName(permission))) << s.error_message();
+          }
+        }
+      }
+      // A facility system reaches its own facility's ingest, nothing else.
+      auto detroit = Channel(ca_.cert, auth::testing::MakeCertificate(ca_, "facility:detroit-1"));
+      for (const auth::Scope& target : targets) {
+        const bool expected = m.client_streaming() && target == auth::Scope::Facility("detroit-1");
+        grpc::Status s = CallNaming(detroit, m, path, kind, target);
+        ++checked;
+        EXPECT_EQ(s.error_code() == grpc::StatusCode::PERMISSION_DENIED, !expected)
+            << "facility:detroit-1 calling " << name << " on " << target.Name() << ": " << s.error_message();
+      }
+    }
+  }
+  EXPECT_EQ(covered.size(), Policy().size()) << "the policy table names methods nobody serves";
+  EXPECT_EQ(leaks, 0);
+  EXPECT_GT(allowed, 0);
+  std::cout << "access matrix: " << checked << " calls over " << covered.size() << " methods, " << allowed
+            << " allowed by a binding, " << leaks << " leaks\n";
+}
+
+TEST_F(SecurityTest, RoleBindingsAreRecordedRevocableAndOnlyAdministratorsGrantThem) {
+  auto bob = Person("bob");
+  auto alice = Person("alice");
+  // Bob has no role: he may not grant himself one, nor list everyone's.
+  grpc::Status s = SetRole(bob, true, "bob", "enterprise-director", "enterprise");
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED) << s.error_message();
+  // Bad bindings are refused with the field.
+  s = SetRole(alice, true, "bob", "root", "enterprise");
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_TRUE(absl::StrContains(s.error_message(), "regional-director")) << s.error_message();
+  s = SetRole(alice, true, "bob", "regional-director", "regions/atlantis");
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::NOT_FOUND) << s.error_message();
+  s = SetRole(alice, true, "bob", "administrator", "regions/emea");
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << s.error_message();
+  // Alice makes him Europe's director: he reads Stuttgart, not Detroit, not the enterprise.
+  ASSERT_TRUE(SetRole(alice, true, "bob", "regional-director", "regions/emea").ok());
+  auto query = [&](const std::string& scope) {
+    const google::protobuf::MethodDescriptor* m =
+        google::protobuf::DescriptorPool::generated_pool()->FindMethodByName("takt.rollups.v1.RollupService.QueryKpis");
+    return CallNaming(bob, *m, "/takt.rollups.v1.RollupService/QueryKpis", Target::kScope, *auth::ParseScope(scope))
+        .error_code();
+  };
+  EXPECT_NE(query("regions/emea"), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_NE(query("facilities/stuttgart-1"), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(query("facilities/detroit-1"), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(query("enterprise"), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(query("regions/americas"), grpc::StatusCode::PERMISSION_DENIED);
+  // He may list his own bindings.
+  {
+    ev1::ListRoleBindingsRequest r;
+    r.set_subject("bob");
+    ev1::ListRoleBindingsResponse resp;
+    grpc::ClientContext ctx;
+    ASSERT_TRUE(ev1::EnterpriseService::NewStub(bob)->ListRoleBindings(&ctx, r, &resp).ok());
+    ASSERT_EQ(resp.bindings_size(), 1);
+    EXPECT_EQ(resp.bindings(0).scope(), "regions/emea");
+  }
+  // Revoked: denied again at once.
+  ASSERT_TRUE(SetRole(alice, false, "bob", "regional-director", "regions/emea").ok());
+  EXPECT_EQ(query("regions/emea"), grpc::StatusCode::PERMISSION_DENIED);
+  // The grant and the revocation are events of the enterprise stream, by alice.
+  av1::ReplayRequest r;
+  r.set_facility("detroit-1");
+  r.add_contexts("enterprise");
+  grpc::ClientContext ctx;
+  auto reader = av1::AuditService::NewStub(admin_)->Replay(&ctx, r);
+  av1::ReplayItem item;
+  std::vector<std::string> bob_events;
+  while (reader->Read(&item)) {
+    if (item.has_event() && absl::StrContains(item.event().payload_json(), "\"bob\"")) {
+      bob_events.push_back(absl::StrCat(item.event().event_type(), " by ", item.event().actor()));
+    }
+  }
+  ASSERT_TRUE(reader->Finish().ok());
+  EXPECT_EQ(bob_events, (std::vector<std::string>{"takt.enterprise.v1.RoleGranted by person:alice",
+                                                  "takt.enterprise.v1.RoleRevoked by person:alice"}));
+}
+
+TEST_F(SecurityTest, HttpIsTlsWithTokensAndAuthorizedAsGrpcIs) {
+  ASSERT_GT(server_->http_port(), 0);
+  ASSERT_TRUE(SetRole(Person("alice"), true, "erin", "regional-director", "regions/emea").ok());
+  httplib::SSLClient client("127.0.0.1", server_->http_port());
+  client.set_ca_cert_path(Path("ca.pem").c_str());
+  client.enable_server_certificate_verification(true);
+  const std::string query = ":queryKpis?kpis=oee,availability&from=2026-01-05&to=2026-01-11&by=day";
+  auto get = [&](const std::string& path, const std::string& token) {
+    httplib::Headers headers;
+    if (!token.empty()) headers.emplace("Authorization", "Bearer " + token);
+    return client.Get(path.c_str(), headers);
+  };
+  auto error_status = [](const httplib::Result& r) {
+    auto j = nlohmann::json::parse(r->body, nullptr, false);
+    return j.is_object() && j.contains("error") ? j["error"].value("status", "") : std::string("(not a JSON error)");
+  };
+  // No token, a forged one: 401 with the reason, as JSON.
+  auto r = get("/v1/regions/emea" + query, "");
+  ASSERT_TRUE(r) << httplib::to_string(r.error());
+  EXPECT_EQ(r->status, 401);
+  EXPECT_EQ(error_status(r), "UNAUTHENTICATED");
+  const Pem other = auth::testing::MakeRsaKey();
+  r = get("/v1/regions/emea" + query, Token({{"sub", "erin"}}, 600, "RS256", &other.key));
+  EXPECT_EQ(r->status, 401);
+  // Erin reads her region, not another, not the enterprise.
+  const std::string erin = Token({{"sub", "erin"}});
+  r = get("/v1/regions/emea" + query, erin);
+  EXPECT_EQ(r->status, 200) << r->body;
+  auto answer = nlohmann::json::parse(r->body, nullptr, false);
+  EXPECT_TRUE(answer.is_object()) << r->body;
+  r = get("/v1/regions/americas" + query, erin);
+  EXPECT_EQ(r->status, 403) << r->body;
+  EXPECT_EQ(error_status(r), "PERMISSION_DENIED");
+  EXPECT_TRUE(absl::StrContains(r->body, "person:erin")) << r->body;
+  r = get("/v1/enterprise" + query, erin);
+  EXPECT_EQ(r->status, 403) << r->body;
+  r = get("/v1/facilities/detroit-1/workUnits/press-1" + query, erin);
+  EXPECT_EQ(r->status, 403) << r->body;
+  // Bad input: an unknown parameter, a bad date, a route that does not exist.
+  r = get("/v1/regions/emea:queryKpis?kpis=oee&from=2026-01-05&to=2026-01-11&colour=red", erin);
+  EXPECT_EQ(r->status, 400);
+  EXPECT_TRUE(absl::StrContains(r->body, "colour")) << r->body;
+  r = get("/v1/regions/emea:queryKpis?kpis=oee&from=yesterday&to=2026-01-11", erin);
+  EXPECT_EQ(r->status, 400) << r->body;
+  EXPECT_EQ(error_status(r), "INVALID_ARGUMENT");
+  r = get("/v1/regions/emea:dropTables", erin);
+  EXPECT_EQ(r->status, 404);
+  EXPECT_EQ(error_status(r), "NOT_FOUND");
+  // A network client cannot name its principal the way the gateway does.
+  {
+    rollups::v1::QueryKpisRequest q;
+    q.set_scope("regions/americas");
+    q.add_kpis("oee");
+    q.set_from("2026-01-05");
+    q.set_to("2026-01-11");
+    grpc::ClientContext ctx;
+    ctx.AddMetadata(auth::kGatewayPrincipalMetadata, "service:takt");
+    rollups::v1::QueryKpisResponse resp;
+    grpc::Status s = rollups::v1::RollupService::NewStub(Person("erin"))->QueryKpis(&ctx, q, &resp);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED) << s.error_message();
+  }
+  // Plaintext to the TLS port gets nothing.
+  httplib::Client plain("127.0.0.1", server_->http_port());
+  plain.set_connection_timeout(2);
+  plain.set_read_timeout(2);
+  auto p = plain.Get(("/v1/regions/emea" + query).c_str());
+  EXPECT_TRUE(!p || p->status >= 400);
 }
 
 }  // namespace

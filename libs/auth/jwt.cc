@@ -6,13 +6,13 @@
 #include <openssl/pem.h>
 
 #include "absl/strings/str_cat.h"
+#include "libs/auth/principal.h"
 #include "nlohmann/json.hpp"
 
 namespace takt::auth {
 namespace {
 
 constexpr size_t kMaxToken = 8192;
-constexpr size_t kMaxSubject = 128;
 
 absl::Status Unauthenticated(std::string why) {
   return absl::UnauthenticatedError(absl::StrCat("bearer token refused: ", why));
@@ -24,11 +24,6 @@ struct JwtFree {
 
 bool RsaAlg(jwt_alg_t a) { return a == JWT_ALG_RS256 || a == JWT_ALG_RS384 || a == JWT_ALG_RS512; }
 bool EcAlg(jwt_alg_t a) { return a == JWT_ALG_ES256 || a == JWT_ALG_ES384 || a == JWT_ALG_ES512; }
-
-bool SubjectChar(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
-         c == '-' || c == '@' || c == '+';
-}
 
 }  // namespace
 
@@ -105,10 +100,7 @@ absl::StatusOr<std::string> JwtVerifier::Verify(std::string_view token, absl::Ti
   const char* sub = jwt_get_grant(jwt.get(), "sub");
   if (sub == nullptr || *sub == '\0') return Unauthenticated("it has no subject (sub)");
   const std::string subject(sub);
-  if (subject.size() > kMaxSubject) return Unauthenticated("its subject is too long");
-  for (char c : subject) {
-    if (!SubjectChar(c)) return Unauthenticated("its subject has characters outside [A-Za-z0-9._@+-]");
-  }
+  if (absl::Status s = ValidateSubject(subject); !s.ok()) return Unauthenticated(std::string(s.message()));
   return subject;
 }
 

@@ -14,7 +14,23 @@ constexpr struct {
                  {PrincipalKind::kService, "service:"},
                  {PrincipalKind::kInsecure, "insecure:"}};
 
+constexpr size_t kMaxSubject = 128;
+
+bool SubjectChar(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+         c == '-' || c == '@' || c == '+';
+}
+
 }  // namespace
+
+absl::Status ValidateSubject(std::string_view subject) {
+  if (subject.empty()) return absl::InvalidArgumentError("the subject is empty");
+  if (subject.size() > kMaxSubject) return absl::InvalidArgumentError("the subject is longer than 128 bytes");
+  for (char c : subject) {
+    if (!SubjectChar(c)) return absl::InvalidArgumentError("the subject has characters outside [A-Za-z0-9._@+-]");
+  }
+  return absl::OkStatus();
+}
 
 std::string Principal::Actor() const {
   for (const auto& p : kPrefixes) {

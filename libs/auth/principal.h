@@ -33,12 +33,22 @@ struct Principal {
 // INVALID_ARGUMENT otherwise.
 absl::StatusOr<Principal> PrincipalOfCertificate(std::string_view common_name);
 
+// A person's subject (a token's `sub`, a role binding's subject): 1 to 128
+// of [A-Za-z0-9._@+-]; INVALID_ARGUMENT saying which rule it breaks.
+absl::Status ValidateSubject(std::string_view subject);
+
 // Parses an actor string back ("person:alice" -> a person named alice).
 absl::StatusOr<Principal> ParseActor(std::string_view actor);
 
 // The auth-context property the server's processor records the principal
 // under (its actor string).
 inline constexpr char kPrincipalProperty[] = "takt-principal";
+
+// The metadata the HTTP gateway (libs/http) names its authenticated caller
+// in when it calls a method in-process. Read only from in-process calls
+// (no TLS, no network peer address): a network client cannot set its
+// principal with it.
+inline constexpr char kGatewayPrincipalMetadata[] = "takt-gateway-principal";
 
 }  // namespace takt::auth
 

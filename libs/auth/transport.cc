@@ -1,5 +1,6 @@
 #include "libs/auth/transport.h"
 
+#include <grpc/grpc_security_constants.h>
 #include <grpcpp/security/tls_certificate_provider.h>
 #include <grpcpp/security/tls_credentials_options.h>
 #include <openssl/bio.h>
@@ -137,24 +138,25 @@ grpc::Status AuthProcessor::Process(const InputMetadata& metadata, grpc::AuthCon
   return grpc::Status::OK;
 }
 
+absl::StatusOr<std::unique_ptr<JwtVerifier>> MakeJwtVerifier(const TransportOptions& o) {
+  if (o.jwt_public_key_files.empty()) return std::unique_ptr<JwtVerifier>();
+  JwtOptions jo;
+  for (const std::string& f : o.jwt_public_key_files) {
+    auto pem = ReadFile("--jwt-public-key", f);
+    if (!pem.ok()) return pem.status();
+    jo.public_keys.push_back(*pem);
+  }
+  jo.issuer = o.jwt_issuer;
+  jo.audience = o.jwt_audience;
+  return JwtVerifier::Create(std::move(jo));
+}
+
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeServerCredentials(
     const TransportOptions& o, std::shared_ptr<AuthProcessor>* processor) {
   if (absl::Status s = CheckTransport(o); !s.ok()) return s;
   if (o.insecure) return grpc::InsecureServerCredentials();
-  std::unique_ptr<JwtVerifier> jwt;
-  if (!o.jwt_public_key_files.empty()) {
-    JwtOptions jo;
-    for (const std::string& f : o.jwt_public_key_files) {
-      auto pem = ReadFile("--jwt-public-key", f);
-      if (!pem.ok()) return pem.status();
-      jo.public_keys.push_back(*pem);
-    }
-    jo.issuer = o.jwt_issuer;
-    jo.audience = o.jwt_audience;
-    auto verifier = JwtVerifier::Create(std::move(jo));
-    if (!verifier.ok()) return verifier.status();
-    jwt = *std::move(verifier);
-  }
+  auto jwt = MakeJwtVerifier(o);
+  if (!jwt.ok()) return jwt.status();
   auto provider = o.client_ca_file.empty()
                       ? std::make_shared<grpc::experimental::FileWatcherCertificateProvider>(
                             o.key_file, o.cert_file, o.reload_interval_seconds)
@@ -171,7 +173,7 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeServerCredentials(
     options.set_cert_request_type(GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
   }
   std::shared_ptr<grpc::ServerCredentials> creds = grpc::experimental::TlsServerCredentials(options);
-  *processor = std::make_shared<AuthProcessor>(std::move(jwt));
+  *processor = std::make_shared<AuthProcessor>(*std::move(jwt));
   creds->SetAuthMetadataProcessor(*processor);
   return creds;
 }
@@ -186,6 +188,26 @@ Principal PrincipalOf(const grpc::ServerContext* ctx) {
     }
   }
   std::string peer = ctx->peer();
+  // A call over the network names its peer by address ("ipv4:", "ipv6:",
+  // "unix:"); an in-process call does not ("unknown", "inproc") and has no
+  // transport security of its own.
+  bool tls = false;
+  if (auth != nullptr) {
+    for (const grpc::string_ref& v : auth->FindPropertyValues(GRPC_TRANSPORT_SECURITY_TYPE_PROPERTY_NAME)) {
+      tls = tls || std::string_view(v.data(), v.size()) == GRPC_SSL_TRANSPORT_SECURITY_TYPE;
+    }
+  }
+  const bool networked = peer.rfind("ipv4:", 0) == 0 || peer.rfind("ipv6:", 0) == 0 || peer.rfind("unix:", 0) == 0;
+  if (!tls && !networked) {
+    auto it = ctx->client_metadata().find(kGatewayPrincipalMetadata);
+    if (it != ctx->client_metadata().end()) {
+      auto p = ParseActor(std::string_view(it->second.data(), it->second.size()));
+      if (p.ok()) return *p;
+    }
+    // An in-process call naming nobody: a person no binding can name (a
+    // subject never has a space), so it is allowed nothing.
+    return {PrincipalKind::kPerson, "in-process caller without a principal"};
+  }
   size_t colon = peer.rfind(':');
   if (colon != std::string::npos && colon > peer.find(':')) peer.resize(colon);
   return {PrincipalKind::kInsecure, peer};

@@ -51,6 +51,10 @@ struct TransportOptions {
 // certificate): INVALID_ARGUMENT naming the file and what is wrong.
 absl::Status CheckTransport(const TransportOptions& options);
 
+// The verifier of people's bearer tokens the options configure, or null
+// when they configure none; INVALID_ARGUMENT naming a bad key file.
+absl::StatusOr<std::unique_ptr<JwtVerifier>> MakeJwtVerifier(const TransportOptions& options);
+
 class AuthProcessor final : public grpc::AuthMetadataProcessor {
  public:
   explicit AuthProcessor(std::unique_ptr<JwtVerifier> jwt) : jwt_(std::move(jwt)) {}
@@ -67,7 +71,9 @@ class AuthProcessor final : public grpc::AuthMetadataProcessor {
 };
 
 // The server credentials, with `processor` authenticating each call.
-// Insecure credentials when options.insecure.
+// Insecure credentials when options.insecure. An in-process call (the
+// HTTP gateway's) has no transport: its principal is the one the gateway
+// names (kGatewayPrincipalMetadata).
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeServerCredentials(
     const TransportOptions& options, std::shared_ptr<AuthProcessor>* processor);
 

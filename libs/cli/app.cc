@@ -306,6 +306,9 @@ int RunTakt(int argc, char** argv) {
                         "Public key (PEM, RSA or EC) of people's bearer tokens; repeat for several");
   serve_cmd->add_option("--jwt-issuer", serve.security.jwt_issuer, "The tokens' issuer (iss) to accept");
   serve_cmd->add_option("--jwt-audience", serve.security.jwt_audience, "The tokens' audience (aud) to accept");
+  serve_cmd->add_option("--http-listen", serve.http_listen,
+                        "Also serve HTTP/JSON on host:port (TLS with --tls-cert and --tls-key; people's "
+                        "bearer tokens as for gRPC)");
   serve_cmd->add_option("--log-format", serve.log_format,
                         "Server log lines on stderr: text or json (JSON Lines)")
       ->check(CLI::IsMember({"text", "json"}))

@@ -24,6 +24,7 @@ struct ServeArgs {
   std::map<std::string, std::string> module_flags;
   std::string log_format = "text";  // or "json" (server log lines on stderr)
   auth::TransportOptions security;   // --tls-*, --jwt-*, --insecure
+  std::string http_listen;           // --http-listen: HTTP/JSON on host:port
 };
 
 int RunServe(const ServeArgs& args, std::ostream& out, std::ostream& err);

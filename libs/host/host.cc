@@ -21,6 +21,7 @@
 #include "libs/common/status_macros.h"
 #include "libs/eventlog/embedded_log.h"
 #include "libs/eventlog/kafka_log.h"
+#include "libs/http/gateway.h"
 #include "libs/model/model_store.h"
 
 namespace takt::host {
@@ -169,10 +170,13 @@ class Server final : public TaktServer, public Health {
     builder.AddListeningPort(options.listen, credentials, &port_);
     std::vector<ServiceEntry> services;
     std::set<std::string> facility_methods;
+    std::vector<http::Route> routes;
     for (auto& module : modules_) {
       for (ServiceEntry& s : module->Services()) {
         builder.RegisterService(s.service);
         for (const std::string& m : s.facility_methods) facility_methods.insert(absl::StrCat("/", s.name, "/", m));
+        service_names_.push_back(s.name);
+        for (const HttpRoute& r : s.http) routes.push_back({r.verb, r.path, absl::StrCat("/", s.name, "/", r.method)});
         services.push_back(std::move(s));
       }
     }
@@ -189,6 +193,16 @@ class Server final : public TaktServer, public Health {
           "cannot listen on ", options.listen,
           ": the address is in use (another takt serve?) or not valid here"));
     }
+    if (!options.http_listen.empty()) {
+      grpc::ChannelArguments args;
+      args.SetMaxReceiveMessageSize(64 << 20);
+      http::GatewayOptions http_options;
+      http_options.listen = options.http_listen;
+      http_options.security = options.security;
+      TAKT_ASSIGN_OR_RETURN(gateway_, http::Gateway::Start(http_options, std::move(routes),
+                                                           server_->InProcessChannel(args)));
+      log::Info(absl::StrCat("HTTP on port ", gateway_->port(), options.security.insecure ? " (plaintext)" : " (TLS)"));
+    }
     for (const ServiceEntry& s : services) SetServing(s.name, s.serving_at_start);
     for (auto& module : modules_) module->Run(*env_, *this);
     if (env_->follows_model()) follower_ = std::thread([this] { FollowLoop(); });
@@ -203,10 +217,13 @@ class Server final : public TaktServer, public Health {
   }
 
   int port() const override { return port_; }
+  std::vector<std::string> services() const override { return service_names_; }
+  int http_port() const override { return gateway_ ? gateway_->port() : 0; }
   void Wait() override { server_->Wait(); }
 
   void Shutdown() override {
     if (stopped_.exchange(true)) return;
+    if (gateway_) gateway_->Stop();
     if (server_) server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
     for (auto& module : modules_) module->Stop();
     if (follower_.joinable()) follower_.join();
@@ -257,6 +274,8 @@ class Server final : public TaktServer, public Health {
   std::vector<std::unique_ptr<Module>> modules_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
+  std::vector<std::string> service_names_;
+  std::unique_ptr<http::Gateway> gateway_;
   std::thread follower_;
   std::atomic<bool> stopped_{false};
 };

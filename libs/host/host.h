@@ -43,6 +43,9 @@ struct ServerOptions {
   // TLS, mutual TLS and people's tokens (libs/auth/transport.h); plaintext
   // only with security.insecure set explicitly.
   auth::TransportOptions security;
+  // Non-empty: HTTP/JSON (and the dashboard) on this host:port, TLS with
+  // `security`'s certificate unless insecure (libs/http/gateway.h).
+  std::string http_listen;
 };
 
 // Checks a service list against the modules; returns it with duplicates
@@ -58,6 +61,11 @@ class TaktServer {
   virtual ~TaktServer() = default;
   // The port actually bound (useful with port 0).
   virtual int port() const = 0;
+  // The full names of the gRPC services the modules registered (health
+  // and reflection aside), e.g. "takt.rollups.v1.RollupService".
+  virtual std::vector<std::string> services() const = 0;
+  // The HTTP port actually bound (0 without --http-listen).
+  virtual int http_port() const = 0;
   // Blocks until Shutdown() is called from another thread.
   virtual void Wait() = 0;
   virtual void Shutdown() = 0;

@@ -108,6 +108,15 @@ class Env {
   absl::flat_hash_map<std::type_index, void*> provided_;
 };
 
+// An HTTP/JSON route onto a unary method of the service (libs/http):
+// "GET" or "POST", a path template in the style of Google AIP-127
+// ("/v1/{scope=regions/*}:queryKpis"), the method's name ("QueryKpis").
+struct HttpRoute {
+  std::string verb;
+  std::string path;
+  std::string method;
+};
+
 // A gRPC service a module registers, with its health name.
 struct ServiceEntry {
   grpc::Service* service;
@@ -117,6 +126,8 @@ struct ServiceEntry {
   // may call: streamed ingest of batches, each bound to that facility
   // (ServeBatches). Every other method is closed to facility systems.
   std::vector<std::string> facility_methods = {};
+  // Its routes on `takt serve --http-listen`; authorized as the method is.
+  std::vector<HttpRoute> http = {};
 };
 
 // A running module. Start() opens its stores (the log and the model are

@@ -1,7 +1,10 @@
 #include "libs/host/rpc.h"
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "libs/auth/transport.h"
+#include "libs/model/model_store.h"
 
 namespace takt::host {
 
@@ -12,12 +15,56 @@ grpc::Status ToGrpc(const absl::Status& s) {
 
 std::string Actor(const grpc::ServerContext* ctx) { return auth::PrincipalOf(ctx).Actor(); }
 
-grpc::Status CheckBatchFacility(const grpc::ServerContext* ctx, const std::string& facility) {
+}  // namespace takt::host
+
+namespace takt::host {
+
+grpc::Status Authorize(const grpc::ServerContext* ctx, model::ModelStore& models, auth::Permission permission,
+                       const auth::Scope& target) {
   const auth::Principal p = auth::PrincipalOf(ctx);
-  if (p.kind != auth::PrincipalKind::kFacilitySystem || p.name == facility) return grpc::Status::OK;
-  return grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
-                      absl::StrCat(p.Actor(), " may write only its own facility's data, not facility '",
-                                   facility.substr(0, 64), "'; the batches before it were acknowledged"));
+  bool allowed = false;
+  std::vector<std::string> theirs;
+  switch (p.kind) {
+    case auth::PrincipalKind::kInsecure:
+    case auth::PrincipalKind::kService: return grpc::Status::OK;
+    case auth::PrincipalKind::kFacilitySystem:
+      allowed = target == auth::Scope::Facility(p.name);
+      theirs.push_back(absl::StrCat("its own facility ", p.name));
+      break;
+    case auth::PrincipalKind::kPerson:
+      models.Read([&](const model::EnterpriseModel& m) {
+        allowed = m.Allows(p.name, permission, target);
+        if (allowed) return;
+        for (const auth::Binding& b : m.access().Of(p.name)) {
+          theirs.push_back(absl::StrCat(auth::RoleName(b.role), " on ", b.scope.Name()));
+        }
+      });
+      break;
+  }
+  if (allowed) return grpc::Status::OK;
+  return grpc::Status(
+      grpc::StatusCode::PERMISSION_DENIED,
+      absl::StrCat(p.Actor(), " may not ", auth::PermissionName(permission), " ", target.Name().substr(0, 140),
+                   ": no role binding grants it there (",
+                   theirs.empty() ? std::string("none") : absl::StrJoin(theirs, "; "),
+                   "); nothing was read or recorded"));
+}
+
+grpc::Status AuthorizeBatch(const grpc::ServerContext* ctx, model::ModelStore& models, auth::Permission permission,
+                            const std::string& facility) {
+  grpc::Status s = Authorize(ctx, models, permission, auth::Scope::Facility(facility));
+  if (s.ok()) return s;
+  return grpc::Status(s.error_code(), absl::StrCat(s.error_message(), "; the batches before it were acknowledged"));
+}
+
+auth::Scope AccessScopeOf(std::string_view scope_name) {
+  if (scope_name.empty() || scope_name == "enterprise") return auth::Scope::Enterprise();
+  std::vector<std::string> parts = absl::StrSplit(std::string(scope_name), '/');
+  if (parts.size() == 2 && parts[0] == "regions") return auth::Scope::Region(parts[1]);
+  if ((parts.size() == 2 || parts.size() == 4) && parts[0] == "facilities") {
+    return auth::Scope::Facility(parts[1]);
+  }
+  return auth::Scope::Enterprise();
 }
 
 }  // namespace takt::host

@@ -13,7 +13,12 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/clock.h"
+#include "libs/auth/access.h"
 #include "libs/es/event.h"
+
+namespace takt::model {
+class ModelStore;
+}
 
 namespace takt::host {
 
@@ -28,6 +33,30 @@ grpc::Status Answer(absl::StatusOr<T> result, T* response) {
   return grpc::Status::OK;
 }
 
+// Whether the caller may use `permission` on `target`, the check every
+// handler makes before it reads or writes anything:
+//  - a person: when one of their role bindings grants it there
+//    (libs/auth/access.h; a region covers the facilities it holds today);
+//  - a facility system: only on its own facility;
+//  - a Takt service (mutual TLS) and every caller of a server started with
+//    --insecure: always.
+// PERMISSION_DENIED otherwise, naming the caller, the permission and the
+// scope, and the caller's own bindings: never a filtered answer that
+// looks complete.
+grpc::Status Authorize(const grpc::ServerContext* ctx, model::ModelStore& models, auth::Permission permission,
+                       const auth::Scope& target);
+// The same for a request naming a facility.
+inline grpc::Status AuthorizeFacility(const grpc::ServerContext* ctx, model::ModelStore& models,
+                                      auth::Permission permission, const std::string& facility) {
+  return Authorize(ctx, models, permission, auth::Scope::Facility(facility));
+}
+// A scope name as the read APIs take it ("enterprise", "regions/R",
+// "facilities/F", "facilities/F/workUnits/U", ...; empty is the
+// enterprise) as the scope access is decided on: the facility for anything
+// below it. A name that does not parse is the enterprise: only callers
+// allowed everywhere pass, and the handler then refuses the name.
+auth::Scope AccessScopeOf(std::string_view scope_name);
+
 // A bidirectional stream of batches, registered with raw messages: the
 // sync API's Read() returns false both at the end of a stream and for a
 // message that does not decode, so this decodes each message itself. A
@@ -36,13 +65,13 @@ grpc::Status Answer(absl::StatusOr<T> result, T* response) {
 // `handle` answers each batch, and an error from it ends the stream with
 // that status; a client gone away ends it OK. A facility system's batch of
 // another facility ends the stream PERMISSION_DENIED, nothing of it
-// recorded.
-// PERMISSION_DENIED when the caller is a facility system of another
-// facility than `facility`.
-grpc::Status CheckBatchFacility(const grpc::ServerContext* ctx, const std::string& facility);
+// recorded, as does a person's batch of a facility where their roles do
+// not grant `permission` (Authorize).
+grpc::Status AuthorizeBatch(const grpc::ServerContext* ctx, model::ModelStore& models, auth::Permission permission,
+                            const std::string& facility);
 
 template <typename Request, typename Response, typename Handle>
-grpc::Status ServeBatches(const grpc::ServerContext* ctx,
+grpc::Status ServeBatches(const grpc::ServerContext* ctx, model::ModelStore& models, auth::Permission permission,
                           grpc::ServerReaderWriter<grpc::ByteBuffer, grpc::ByteBuffer>* raw, Handle&& handle) {
   grpc::ByteBuffer in;
   uint64_t received = 0;
@@ -56,7 +85,7 @@ grpc::Status ServeBatches(const grpc::ServerContext* ctx,
                               std::string(Request::descriptor()->full_name()) +
                               "; the batches before it were acknowledged, nothing of it was recorded");
     }
-    if (grpc::Status bound = CheckBatchFacility(ctx, batch.facility()); !bound.ok()) return bound;
+    if (grpc::Status bound = AuthorizeBatch(ctx, models, permission, batch.facility()); !bound.ok()) return bound;
     absl::StatusOr<Response> answer = handle(batch);
     if (!answer.ok()) return ToGrpc(answer.status());
     grpc::ByteBuffer out;

@@ -27,6 +27,8 @@ ModelEvent EventOf(const google::protobuf::Message& m) {
   return ModelEvent{m.GetDescriptor()->full_name(), m.SerializeAsString()};
 }
 
+constexpr size_t kMaxReason = 1024;
+
 }  // namespace
 
 absl::StatusOr<int> ParseClock(const std::string& s) {
@@ -94,7 +96,41 @@ absl::StatusOr<kpi::FacilityCalendar> MakeCalendar(const ev1::Calendar& c) {
   return kpi::FacilityCalendar::Create(spec);
 }
 
+absl::StatusOr<auth::Binding> BindingOf(const std::string& subject, const std::string& role,
+                                        const std::string& scope) {
+  auth::Binding b;
+  b.subject = subject;
+  TAKT_ASSIGN_OR_RETURN(b.role, auth::ParseRole(role));
+  TAKT_ASSIGN_OR_RETURN(b.scope, auth::ParseScope(scope));
+  TAKT_RETURN_IF_ERROR(auth::AccessBindings::Check(b));
+  return b;
+}
+
+absl::Status EnterpriseModel::CheckBinding(const std::string& subject, const std::string& role,
+                                           const std::string& scope, const std::string& reason,
+                                           bool recorded) const {
+  auto b = BindingOf(subject, role, scope);
+  if (!b.ok()) return b.status();
+  if (recorded) return absl::OkStatus();
+  if (reason.empty() || reason.size() > kMaxReason) {
+    return absl::InvalidArgumentError("reason: say why, in 1 to 1024 bytes (it is recorded with the binding)");
+  }
+  if (b->scope.kind == auth::Scope::Kind::kRegion && !HasRegion(b->scope.id)) {
+    return absl::NotFoundError(absl::StrCat("scope: region '", b->scope.id, "' is not defined"));
+  }
+  if (b->scope.kind == auth::Scope::Kind::kFacility && Facility(b->scope.id) == nullptr) {
+    return absl::NotFoundError(absl::StrCat("scope: facility '", b->scope.id, "' is not defined"));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status EnterpriseModel::Validate(const google::protobuf::Message& m, bool recorded) const {
+  if (auto* g = dynamic_cast<const ev1::RoleGranted*>(&m)) {
+    return CheckBinding(g->subject(), g->role(), g->scope(), g->reason(), recorded);
+  }
+  if (auto* r = dynamic_cast<const ev1::RoleRevoked*>(&m)) {
+    return CheckBinding(r->subject(), r->role(), r->scope(), r->reason(), recorded);
+  }
   if (auto* r = dynamic_cast<const ev1::RegionDefined*>(&m)) {
     return CheckId("region", r->region());
   }
@@ -194,6 +230,10 @@ absl::StatusOr<std::vector<ModelEvent>> EnterpriseModel::Decide(
     unchanged = SameAs(work_units_, std::make_pair(u->facility(), u->work_unit()), m);
   } else if (auto* p = dynamic_cast<const ev1::ProductDefined*>(&m)) {
     unchanged = SameAs(products_, p->product(), m);
+  } else if (auto* g = dynamic_cast<const ev1::RoleGranted*>(&m)) {
+    unchanged = access_.Has(*BindingOf(g->subject(), g->role(), g->scope()));
+  } else if (auto* r = dynamic_cast<const ev1::RoleRevoked*>(&m)) {
+    unchanged = !access_.Has(*BindingOf(r->subject(), r->role(), r->scope()));
   }
   if (unchanged) return std::vector<ModelEvent>{};
   return std::vector<ModelEvent>{EventOf(m)};
@@ -300,6 +340,14 @@ absl::Status EnterpriseModel::Apply(const ModelEvent& event) {
     ev1::ProductDefined p;
     TAKT_RETURN_IF_ERROR(parse(p));
     products_[p.product()] = p;
+  } else if (event.type == ev1::RoleGranted::descriptor()->full_name()) {
+    ev1::RoleGranted g;
+    TAKT_RETURN_IF_ERROR(parse(g));
+    access_.Grant(*BindingOf(g.subject(), g.role(), g.scope()));
+  } else if (event.type == ev1::RoleRevoked::descriptor()->full_name()) {
+    ev1::RoleRevoked r;
+    TAKT_RETURN_IF_ERROR(parse(r));
+    access_.Revoke(*BindingOf(r.subject(), r.role(), r.scope()));
   } else {
     return absl::InvalidArgumentError(absl::StrCat("unknown enterprise event type ", event.type));
   }
@@ -322,6 +370,20 @@ absl::StatusOr<const kpi::FacilityCalendar*> EnterpriseModel::CalendarOrError(
   if (f == nullptr) return absl::NotFoundError(absl::StrCat("facility '", facility, "' is not defined"));
   if (f->calendar == nullptr) return absl::FailedPreconditionError(f->calendar_error);
   return f->calendar.get();
+}
+
+std::optional<std::string> EnterpriseModel::RegionNow(const std::string& facility) const {
+  const FacilityInfo* f = Facility(facility);
+  if (f == nullptr || f->regions.empty()) return std::nullopt;
+  auto it = f->regions.upper_bound(absl::ToCivilDay(absl::Now(), absl::UTCTimeZone()));
+  if (it == f->regions.begin()) return std::nullopt;
+  return std::prev(it)->second;
+}
+
+bool EnterpriseModel::Allows(const std::string& subject, auth::Permission permission,
+                             const auth::Scope& target) const {
+  return access_.Allows(subject, permission, target,
+                        [this](const std::string& facility) { return RegionNow(facility); });
 }
 
 std::vector<std::string> EnterpriseModel::Facilities() const {

@@ -18,6 +18,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/civil_time.h"
 #include "google/protobuf/message.h"
+#include "libs/auth/access.h"
 #include "libs/es/event.h"
 #include "libs/kpi/calendar.h"
 #include "takt/enterprise/v1/model.pb.h"
@@ -90,11 +91,21 @@ class EnterpriseModel {
   bool HasWorkUnit(const std::string& facility, const std::string& unit) const;
   // Planned run time per item of a product, if the product is known.
   std::optional<absl::Duration> PlannedRunTime(const std::string& product) const;
+  // The region a facility counts in today (UTC), if any.
+  std::optional<std::string> RegionNow(const std::string& facility) const;
+
+  // The role bindings in force (RoleGranted, RoleRevoked; libs/auth/access.h).
+  const auth::AccessBindings& access() const { return access_; }
+  // Whether `subject`'s bindings grant `permission` on `target` (a region
+  // covering the facilities it holds today).
+  bool Allows(const std::string& subject, auth::Permission permission, const auth::Scope& target) const;
 
  private:
   // `recorded`: an event from the log, whose calendar is built by Apply
   // (tolerating a zone this machine lacks) rather than checked here.
   absl::Status Validate(const google::protobuf::Message& m, bool recorded = false) const;
+  absl::Status CheckBinding(const std::string& subject, const std::string& role, const std::string& scope,
+                            const std::string& reason, bool recorded) const;
   absl::StatusOr<std::vector<ModelEvent>> DecideFacility(const ev1::FacilityDefined& f,
                                                          absl::Time now) const;
 
@@ -104,6 +115,7 @@ class EnterpriseModel {
   std::map<std::pair<std::string, std::string>, ev1::WorkCenterDefined> work_centers_;
   std::map<std::pair<std::string, std::string>, ev1::WorkUnitDefined> work_units_;
   std::map<std::string, ev1::ProductDefined> products_;
+  auth::AccessBindings access_;
   // Calendars replaced by a redefinition stay alive: readers may hold them.
   std::vector<std::shared_ptr<const kpi::FacilityCalendar>> retired_calendars_;
 };
@@ -119,6 +131,10 @@ absl::StatusOr<kpi::FacilityCalendar> MakeCalendar(const ev1::Calendar& calendar
 // false); for events already in the log, what was accepted when they were
 // written (any date absl parses), so that old logs still load.
 absl::StatusOr<absl::CivilDay> DayOf(const std::string& s, bool recorded);
+// A role binding from its recorded fields (role and scope names), checked
+// (auth::AccessBindings::Check).
+absl::StatusOr<auth::Binding> BindingOf(const std::string& subject, const std::string& role,
+                                        const std::string& scope);
 // Parses "YYYY-MM-DD".
 absl::StatusOr<absl::CivilDay> ParseDay(const std::string& yyyy_mm_dd);
 

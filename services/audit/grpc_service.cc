@@ -40,6 +40,9 @@ class AuditServiceImpl final : public v1::AuditService::Service {
 
   grpc::Status Replay(grpc::ServerContext* ctx, const v1::ReplayRequest* request,
                       grpc::ServerWriter<v1::ReplayItem>* writer) override {
+    if (auto a = host::AuthorizeFacility(ctx, *models_, auth::Permission::kAudit, request->facility()); !a.ok()) {
+      return a;
+    }
     if (grpc::Status known = Known(request->facility()); !known.ok()) return known;
     if (request->with_proofs()) {
       // Sign the current heads, so that an export is anchored to the end.
@@ -56,6 +59,9 @@ class AuditServiceImpl final : public v1::AuditService::Service {
 
   grpc::Status Verify(grpc::ServerContext* ctx, const v1::VerifyRequest* request,
                       v1::VerifyResponse* response) override {
+    if (auto a = host::AuthorizeFacility(ctx, *models_, auth::Permission::kAudit, request->facility()); !a.ok()) {
+      return a;
+    }
     if (grpc::Status known = Known(request->facility()); !known.ok()) return known;
     std::vector<std::string> contexts(request->contexts().begin(), request->contexts().end());
     response->set_ok(true);
@@ -85,6 +91,10 @@ class AuditServiceImpl final : public v1::AuditService::Service {
 
   grpc::Status Explain(grpc::ServerContext* ctx, const v1::ExplainRequest* request,
                        v1::ExplainResponse* response) override {
+    if (auto a = host::Authorize(ctx, *models_, auth::Permission::kAudit, host::AccessScopeOf(request->scope()));
+        !a.ok()) {
+      return a;
+    }
     if (store_ == nullptr) {
       return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
                           "explain compares with the rollups: run it where the rollups service runs");

@@ -53,12 +53,19 @@ bool ConcernsFacility(const eventlog::v1::Envelope& e, const std::string& facili
   const auto* desc =
       google::protobuf::DescriptorPool::generated_pool()->FindMessageTypeByName(e.event_type());
   if (desc == nullptr) return true;
+  // Role bindings (RoleGranted, RoleRevoked) name a scope: a facility's
+  // concern the facility itself, the enterprise's and the regions' (who
+  // may reach it from above); another facility's do not.
+  const auto* scope = desc->FindFieldByName("scope");
   const auto* field = desc->FindFieldByName("facility");
-  if (field == nullptr || field->type() != google::protobuf::FieldDescriptor::TYPE_STRING) return true;
+  const auto* named = field != nullptr ? field : scope;
+  if (named == nullptr || named->type() != google::protobuf::FieldDescriptor::TYPE_STRING) return true;
   std::unique_ptr<google::protobuf::Message> m(
       google::protobuf::MessageFactory::generated_factory()->GetPrototype(desc)->New());
   if (!m->ParseFromString(e.payload())) return true;
-  return m->GetReflection()->GetString(*m, field) == facility;
+  const std::string value = m->GetReflection()->GetString(*m, named);
+  if (field != nullptr) return value == facility;
+  return value.rfind("facilities/", 0) != 0 || value == "facilities/" + facility;
 }
 
 std::string Csv(std::string_view field) {

@@ -2,9 +2,12 @@
 
 #include "absl/strings/str_cat.h"
 #include "libs/common/log.h"
+#include "libs/common/status_macros.h"
 
 namespace takt::enterprise {
 namespace {
+
+namespace ev1 = ::takt::enterprise::v1;
 
 // The definition a request entry holds, or null when it is empty.
 const google::protobuf::Message* DefinitionOf(const v1::Definition& d) {
@@ -69,6 +72,32 @@ absl::StatusOr<v1::ApplyDefinitionsResponse> Definitions::Apply(
   if (response.ok() && response->changed() > 0 && !request.validate_only()) {
     if (absl::Status refreshed = models_->Refresh(); !refreshed.ok()) {
       log::Warn(absl::StrCat("enterprise: definitions recorded, the model not refreshed yet: ",
+                             refreshed.message()));
+    }
+  }
+  return response;
+}
+
+absl::StatusOr<v1::RoleResponse> Definitions::SetRole(const v1::RoleRequest& request, bool grant,
+                                                      const es::CommandOrigin& origin) {
+  auto decide = [&](model::EnterpriseModel& scratch, es::Decided& out, v1::RoleResponse& response) -> absl::Status {
+    auto decide_one = [&](auto message) {
+      message.set_subject(request.subject());
+      message.set_role(request.role());
+      message.set_scope(request.scope());
+      message.set_reason(request.reason());
+      return scratch.Decide(message, origin.now);
+    };
+    TAKT_ASSIGN_OR_RETURN(std::vector<es::Event> events,
+                          grant ? decide_one(ev1::RoleGranted()) : decide_one(ev1::RoleRevoked()));
+    response.set_changed(!events.empty());
+    for (es::Event& e : events) TAKT_RETURN_IF_ERROR(out.Emit(scratch, std::move(e)));
+    return absl::OkStatus();
+  };
+  auto response = store_.Execute<v1::RoleResponse>(std::string(model::kEnterpriseStream), request, origin, decide);
+  if (response.ok() && response->changed()) {
+    if (absl::Status refreshed = models_->Refresh(); !refreshed.ok()) {
+      log::Warn(absl::StrCat("enterprise: role binding recorded, the model not refreshed yet: ",
                              refreshed.message()));
     }
   }

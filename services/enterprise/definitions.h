@@ -26,6 +26,13 @@ class Definitions {
   absl::StatusOr<v1::ApplyDefinitionsResponse> Apply(const v1::ApplyDefinitionsRequest& request,
                                                      const es::CommandOrigin& origin);
 
+  // Grants (or revokes) a person's role on a scope: a RoleGranted
+  // (RoleRevoked) event, none when the binding already stands (is already
+  // gone). INVALID_ARGUMENT names a bad subject, role, scope or a missing
+  // reason; NOT_FOUND a region or facility not defined.
+  absl::StatusOr<v1::RoleResponse> SetRole(const v1::RoleRequest& request, bool grant,
+                                           const es::CommandOrigin& origin);
+
  private:
   es::AggregateStore<model::EnterpriseModel> store_;
   model::ModelStore* models_;

@@ -14,6 +14,7 @@ using host::ToGrpc;
 
 using host::Answer;
 using host::Origin;
+using auth::Permission;
 
 class QualityServiceImpl final : public v1::QualityService::Service {
  public:
@@ -34,31 +35,38 @@ class QualityServiceImpl final : public v1::QualityService::Service {
 
   grpc::Status ApplyPlans(grpc::ServerContext* ctx, const v1::ApplyPlansRequest* request,
                           v1::ApplyPlansResponse* response) override {
+    if (auto a = host::AuthorizeFacility(ctx, *models_, Permission::kQuality, request->facility()); !a.ok()) return a;
     if (follows_model_) (void)models_->Refresh();
     return Answer(quality_->ApplyPlans(*request, Origin(ctx)), response);
   }
   grpc::Status ApproveLimits(grpc::ServerContext* ctx, const v1::ApproveLimitsRequest* request,
                              v1::LimitsApproved* response) override {
+    if (auto a = host::AuthorizeFacility(ctx, *models_, Permission::kQuality, request->facility()); !a.ok()) return a;
     return Answer(quality_->ApproveLimits(*request, Origin(ctx)), response);
   }
-  grpc::Status GetChart(grpc::ServerContext*, const v1::ChartRequest* request,
+  grpc::Status GetChart(grpc::ServerContext* ctx, const v1::ChartRequest* request,
                         v1::ChartResponse* response) override {
+    if (auto a = host::AuthorizeFacility(ctx, *models_, Permission::kRead, request->facility()); !a.ok()) return a;
     return Answer(quality_->Chart(*request), response);
   }
-  grpc::Status GetCapability(grpc::ServerContext*, const v1::CapabilityRequest* request,
+  grpc::Status GetCapability(grpc::ServerContext* ctx, const v1::CapabilityRequest* request,
                              v1::Capability* response) override {
+    if (auto a = host::Authorize(ctx, *models_, Permission::kRead, host::AccessScopeOf(request->scope())); !a.ok()) return a;
     return Answer(quality_->GetCapability(*request), response);
   }
-  grpc::Status GetRolledThroughputYield(grpc::ServerContext*, const v1::RtyRequest* request,
+  grpc::Status GetRolledThroughputYield(grpc::ServerContext* ctx, const v1::RtyRequest* request,
                                         v1::RtyResponse* response) override {
+    if (auto a = host::Authorize(ctx, *models_, Permission::kRead, host::AccessScopeOf(request->scope())); !a.ok()) return a;
     return Answer(quality_->GetRty(*request), response);
   }
   grpc::Status ExecuteNcr(grpc::ServerContext* ctx, const v1::NcrRequest* request,
                           v1::NcrResponse* response) override {
+    if (auto a = host::AuthorizeFacility(ctx, *models_, Permission::kQuality, request->facility()); !a.ok()) return a;
     return Answer(quality_->ExecuteNcr(*request, Origin(ctx)), response);
   }
-  grpc::Status ListNcrs(grpc::ServerContext*, const v1::ListNcrsRequest* request,
+  grpc::Status ListNcrs(grpc::ServerContext* ctx, const v1::ListNcrsRequest* request,
                         v1::ListNcrsResponse* response) override {
+    if (auto a = host::AuthorizeFacility(ctx, *models_, Permission::kRead, request->facility()); !a.ok()) return a;
     return Answer(quality_->ListNcrs(*request), response);
   }
 
@@ -69,7 +77,7 @@ class QualityServiceImpl final : public v1::QualityService::Service {
     // the stream with its status; so does one that could not be made
     // durable (the gateway reconnects and resends).
     return host::ServeBatches<v1::SampleBatch, v1::SampleAck>(
-        ctx, raw, [&](const v1::SampleBatch& batch) {
+        ctx, *models_, Permission::kQuality, raw, [&](const v1::SampleBatch& batch) {
           if (follows_model_ && !models_->KnowsFacility(batch.facility())) (void)models_->Refresh();
           return quality_->Ingest(batch, absl::Now(), actor);
         });

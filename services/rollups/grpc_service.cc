@@ -13,8 +13,12 @@ class RollupServiceImpl final : public rollups::v1::RollupService::Service {
                     std::vector<ReadPosition> reads)
       : log_(log), models_(models), store_(store), reads_(std::move(reads)) {}
 
-  grpc::Status QueryKpis(grpc::ServerContext*, const rollups::v1::QueryKpisRequest* request,
+  grpc::Status QueryKpis(grpc::ServerContext* ctx, const rollups::v1::QueryKpisRequest* request,
                          rollups::v1::QueryKpisResponse* response) override {
+    if (auto a = host::Authorize(ctx, *models_, auth::Permission::kRead, host::AccessScopeOf(request->scope()));
+        !a.ok()) {
+      return a;
+    }
     auto r = AnswerQuery(*store_, *models_, *log_, reads_, *request);
     if (!r.ok()) return host::ToGrpc(r.status());
     *response = *std::move(r);

@@ -89,7 +89,13 @@ class RollupsModule final : public host::Module {
 
   std::vector<host::ServiceEntry> Services() override {
     // Not ready until the projection has caught up (see ProjectLoop).
-    return {{service_.get(), std::string(kService), /*serving_at_start=*/false}};
+    host::ServiceEntry entry{service_.get(), std::string(kService), /*serving_at_start=*/false};
+    // GET /v1/enterprise:queryKpis, /v1/regions/R:queryKpis,
+    // /v1/facilities/F[/areas/A|/workCenters/W|/workUnits/U]:queryKpis.
+    entry.http = {{"GET", "/v1/{scope=enterprise}:queryKpis", "QueryKpis"},
+                  {"GET", "/v1/{scope=regions/*}:queryKpis", "QueryKpis"},
+                  {"GET", "/v1/{scope=facilities/**}:queryKpis", "QueryKpis"}};
+    return {std::move(entry)};
   }
 
   void Run(host::Env& env, host::Health& health) override {

@@ -72,7 +72,7 @@ class IngestServiceImpl final : public grpc::Service {
       }
     } closed{this, actor};
     return host::ServeBatches<v1::ObservationBatch, v1::IngestAck>(
-        ctx, raw, [&](const v1::ObservationBatch& batch) -> absl::StatusOr<v1::IngestAck> {
+        ctx, *models_, auth::Permission::kOperate, raw, [&](const v1::ObservationBatch& batch) -> absl::StatusOr<v1::IngestAck> {
           // An empty or oversized batch is refused once, as a whole, ending
           // the stream (acknowledged batches before it stay acknowledged).
           TAKT_RETURN_IF_ERROR(CheckBatchSize(batch));
@@ -115,27 +115,32 @@ class IngestServiceImpl final : public grpc::Service {
 
 class SchedulingServiceImpl final : public v1::SchedulingService::Service {
  public:
-  explicit SchedulingServiceImpl(PlanningStore* plans) : plans_(plans) {}
+  SchedulingServiceImpl(PlanningStore* plans, model::ModelStore* models) : plans_(plans), models_(models) {}
 
   grpc::Status Execute(grpc::ServerContext* ctx, const v1::ExecuteRequest* request,
                        v1::ExecuteResponse* response) override {
+    if (auto a = host::AuthorizeFacility(ctx, *models_, auth::Permission::kOperate, request->facility()); !a.ok()) return a;
     return Answer(plans_->Execute(*request, host::Actor(ctx), absl::Now()), response);
   }
-  grpc::Status ProposeSchedule(grpc::ServerContext*, const v1::ScheduleRequest* request,
+  grpc::Status ProposeSchedule(grpc::ServerContext* ctx, const v1::ScheduleRequest* request,
                                v1::Schedule* response) override {
+    if (auto a = host::AuthorizeFacility(ctx, *models_, auth::Permission::kOperate, request->facility()); !a.ok()) return a;
     return Answer(plans_->Propose(*request, absl::Now()), response);
   }
   grpc::Status CommitSchedule(grpc::ServerContext* ctx, const v1::CommitScheduleRequest* request,
                               v1::CommitScheduleResponse* response) override {
+    if (auto a = host::AuthorizeFacility(ctx, *models_, auth::Permission::kOperate, request->facility()); !a.ok()) return a;
     return Answer(plans_->Commit(*request, host::Actor(ctx), absl::Now()), response);
   }
-  grpc::Status ListWorkOrders(grpc::ServerContext*, const v1::ListWorkOrdersRequest* request,
+  grpc::Status ListWorkOrders(grpc::ServerContext* ctx, const v1::ListWorkOrdersRequest* request,
                               v1::ListWorkOrdersResponse* response) override {
+    if (auto a = host::AuthorizeFacility(ctx, *models_, auth::Permission::kRead, request->facility()); !a.ok()) return a;
     return Answer(plans_->List(request->facility()), response);
   }
 
  private:
   PlanningStore* plans_;
+  model::ModelStore* models_;
 };
 
 }  // namespace
@@ -145,8 +150,8 @@ std::unique_ptr<grpc::Service> NewIngestService(eventlog::EventLog* log, model::
   return std::make_unique<IngestServiceImpl>(log, models, follows_model, horizon);
 }
 
-std::unique_ptr<grpc::Service> NewSchedulingService(PlanningStore* plans) {
-  return std::make_unique<SchedulingServiceImpl>(plans);
+std::unique_ptr<grpc::Service> NewSchedulingService(PlanningStore* plans, model::ModelStore* models) {
+  return std::make_unique<SchedulingServiceImpl>(plans, models);
 }
 
 }  // namespace takt::scheduling

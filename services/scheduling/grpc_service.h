@@ -22,7 +22,7 @@ namespace takt::scheduling {
 std::unique_ptr<grpc::Service> NewIngestService(eventlog::EventLog* log, model::ModelStore* models,
                                                 bool follows_model, HorizonPolicy horizon);
 
-std::unique_ptr<grpc::Service> NewSchedulingService(PlanningStore* plans);
+std::unique_ptr<grpc::Service> NewSchedulingService(PlanningStore* plans, model::ModelStore* models);
 
 }  // namespace takt::scheduling
 

@@ -53,7 +53,7 @@ class SchedulingModule final : public host::Module {
     TAKT_ASSIGN_OR_RETURN(HorizonPolicy horizon, HorizonFromFlags(env.options().module_flags));
     ingest_ = NewIngestService(env.log(), env.models(), env.follows_model(), horizon);
     plans_ = std::make_unique<PlanningStore>(env.log(), env.models());
-    scheduling_ = NewSchedulingService(plans_.get());
+    scheduling_ = NewSchedulingService(plans_.get(), env.models());
     return absl::OkStatus();
   }
   std::vector<host::ServiceEntry> Services() override {

@@ -31,7 +31,7 @@ constexpr int kBatch = 1000;
 
 struct Args {
   std::string target = kDefaultAddress;
-  std::string file, facility, person, day, shift, station, override_reason, reason, from, to,
+  std::string file, facility, person, day, shift, station, override_reason, reason, purpose, from, to,
       as_of, scope = "enterprise", request_id;
   uint32_t within = 90;
   bool json = false, dry_run = false, gaps_only = false, unassign = false;
@@ -243,6 +243,7 @@ int RunPerson(const Args& a, std::ostream& out, std::ostream& err) {
   v1::PersonRequest r;
   r.set_facility(a.facility);
   r.set_person(a.person);
+  r.set_purpose(a.purpose);
   v1::PersonView v;
   grpc::Status s = stub->GetPerson(&ctx, r, &v);
   if (!s.ok()) return cli::Fail(err, "person", s);
@@ -256,6 +257,7 @@ int RunExport(const Args& a, std::ostream& out, std::ostream& err) {
   grpc::ClientContext ctx;
   v1::ExportRequest r;
   r.set_facility(a.facility);
+  r.set_purpose(a.purpose);
   v1::ExportResponse response;
   grpc::Status s = stub->ExportPeople(&ctx, r, &response);
   if (!s.ok()) return cli::Fail(err, "export", s);
@@ -357,11 +359,13 @@ void AddStaffingCommands(CLI::App& app, int* exit_code) {
   common(person);
   facility(person);
   person->add_option("--person", a->person, "Person id")->required();
+  person->add_option("--purpose", a->purpose, "Why you read it (recorded with the read)");
   person->callback([=] { *exit_code = RunPerson(*a, std::cout, std::cerr); });
 
   CLI::App* exp = s->add_subcommand("export", "Every person of a facility as JSON Lines (erased data shows [erased])");
   common(exp);
   facility(exp);
+  exp->add_option("--purpose", a->purpose, "Why you read it (recorded with the read)");
   exp->callback([=] { *exit_code = RunExport(*a, std::cout, std::cerr); });
 
   auto sim = std::make_shared<StaffingSimArgs>();

@@ -753,7 +753,34 @@ v1::PersonView Staffing::ViewOf(const StaffBook& book, const std::string& facili
   return v;
 }
 
-absl::StatusOr<v1::PersonView> Staffing::GetPerson(const v1::PersonRequest& request) {
+absl::Status Staffing::RecordRead(const std::string& facility, std::vector<std::string> people,
+                                  const std::string& what, const std::string& purpose,
+                                  const es::CommandOrigin& origin) {
+  if (purpose.size() > 1024) return absl::InvalidArgumentError("purpose: at most 1024 bytes");
+  // An export of a large facility is recorded in several events of at most
+  // kIdsPerRecord ids (an event stays well under the log's size limit).
+  constexpr size_t kIdsPerRecord = 4096;
+  std::vector<es::Event> records;
+  for (size_t i = 0; i < people.size() || (i == 0 && people.empty()); i += kIdsPerRecord) {
+    v1::PersonalDataRead read;
+    for (size_t k = i; k < std::min(people.size(), i + kIdsPerRecord); ++k) read.add_people(std::move(people[k]));
+    read.set_what(what);
+    read.set_purpose(purpose);
+    records.push_back({read.GetDescriptor()->full_name(), read.SerializeAsString()});
+    if (people.empty()) break;
+  }
+  const v1::PersonalDataRead no_request_id;  // a fresh request id: every read is its own record
+  return books_
+      .Execute<v1::PersonView>(facility, no_request_id, origin,
+                               [&](StaffBook& scratch, es::Decided& out, v1::PersonView&) -> absl::Status {
+                                 for (const es::Event& e : records) TAKT_RETURN_IF_ERROR(out.Emit(scratch, e));
+                                 return absl::OkStatus();
+                               })
+      .status();
+}
+
+absl::StatusOr<v1::PersonView> Staffing::GetPerson(const v1::PersonRequest& request,
+                                                   const es::CommandOrigin& origin) {
   TAKT_RETURN_IF_ERROR(models_->CheckFacility(request.facility()));
   TAKT_RETURN_IF_ERROR(ValidateId("person", request.person()));
   std::optional<v1::PersonView> view;
@@ -766,10 +793,12 @@ absl::StatusOr<v1::PersonView> Staffing::GetPerson(const v1::PersonRequest& requ
     return absl::NotFoundError(absl::StrCat("person ", request.person(), " is not registered in ",
                                             request.facility()));
   }
+  TAKT_RETURN_IF_ERROR(RecordRead(request.facility(), {request.person()}, "get_person", request.purpose(), origin));
   return *std::move(view);
 }
 
-absl::StatusOr<v1::ExportResponse> Staffing::Export(const v1::ExportRequest& request) {
+absl::StatusOr<v1::ExportResponse> Staffing::Export(const v1::ExportRequest& request,
+                                                    const es::CommandOrigin& origin) {
   TAKT_RETURN_IF_ERROR(models_->CheckFacility(request.facility()));
   v1::ExportResponse response;
   TAKT_RETURN_IF_ERROR(books_.Read(request.facility(), [&](const StaffBook& book) {
@@ -777,6 +806,9 @@ absl::StatusOr<v1::ExportResponse> Staffing::Export(const v1::ExportRequest& req
       if (!p.registered.person().empty()) *response.add_people() = ViewOf(book, request.facility(), p);
     }
   }));
+  std::vector<std::string> people;
+  for (const v1::PersonView& v : response.people()) people.push_back(v.person());
+  TAKT_RETURN_IF_ERROR(RecordRead(request.facility(), std::move(people), "export", request.purpose(), origin));
   return response;
 }
 

@@ -69,8 +69,11 @@ class Staffing {
   absl::StatusOr<v1::CoverageResponse> GetCoverage(const v1::CoverageRequest& request);
   absl::StatusOr<v1::ExpiringResponse> ListExpiring(const v1::ExpiringRequest& request,
                                                     absl::Time now);
-  absl::StatusOr<v1::PersonView> GetPerson(const v1::PersonRequest& request);
-  absl::StatusOr<v1::ExportResponse> Export(const v1::ExportRequest& request);
+  // Personal data: each read is recorded (PersonalDataRead, person ids
+  // only, with the reader and the purpose) before the data is returned; a
+  // read that cannot be recorded returns nothing.
+  absl::StatusOr<v1::PersonView> GetPerson(const v1::PersonRequest& request, const es::CommandOrigin& origin);
+  absl::StatusOr<v1::ExportResponse> Export(const v1::ExportRequest& request, const es::CommandOrigin& origin);
   // Records the erasure, then destroys the person's key (a resend destroys
   // it again: an erasure interrupted between the two completes).
   absl::StatusOr<v1::EraseResponse> Erase(const v1::EraseRequest& request,
@@ -111,6 +114,8 @@ class Staffing {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(slot.mu);
   // Seals the personal data of `request`'s commands in place.
   absl::Status SealCommands(v1::ApplyStaffRequest& request);
+  absl::Status RecordRead(const std::string& facility, std::vector<std::string> people, const std::string& what,
+                          const std::string& purpose, const es::CommandOrigin& origin);
   v1::PersonView ViewOf(const StaffBook& book, const std::string& facility, const Person& p);
   // Runs `fn` with the facts of a facility (calendar, stations).
   absl::Status WithFacts(const std::string& facility, absl::Time now,

@@ -22,6 +22,8 @@ namespace ev1 = ::takt::enterprise::v1;
 
 constexpr char kCanary[] = "CANARY-7Q2Z-personal";
 const absl::Time kDay = absl::FromCivil(absl::CivilSecond(2026, 3, 2, 6, 0, 0), absl::UTCTimeZone());
+// The staffing administrator reading personal data (recorded with each read).
+const es::CommandOrigin kReader{"person:hr-1", kDay};
 
 // Files under `dir` holding `needle`.
 std::vector<std::string> FilesWith(const std::string& dir, const std::string& needle) {
@@ -195,7 +197,7 @@ TEST_F(StaffingTest, ErasureCanary) {
   v1::PersonRequest who;
   who.set_facility("plant-1");
   who.set_person("p-1");
-  auto before = staffing_->GetPerson(who);
+  auto before = staffing_->GetPerson(who, kReader);
   ASSERT_TRUE(before.ok()) << before.status();
   EXPECT_EQ(before->name(), kCanary);
   EXPECT_TRUE(absl::StrContains(before->evaluations(0).comments(), kCanary));
@@ -214,7 +216,7 @@ TEST_F(StaffingTest, ErasureCanary) {
   auto erased = staffing_->Erase(erase, {"dpo", kDay});
   ASSERT_TRUE(erased.ok()) << erased.status();
   EXPECT_EQ(erased->sealed_fields(), 4u);  // name, contact, comments, narrative
-  auto after = staffing_->GetPerson(who);
+  auto after = staffing_->GetPerson(who, kReader);
   ASSERT_TRUE(after.ok());
   EXPECT_TRUE(after->erased());
   EXPECT_EQ(after->name(), kErasedText);
@@ -229,7 +231,7 @@ TEST_F(StaffingTest, ErasureCanary) {
   EXPECT_EQ(Apply({Person("p-1", "Ada")}).status().code(), absl::StatusCode::kFailedPrecondition);
   // Bob is untouched.
   who.set_person("p-2");
-  EXPECT_EQ(staffing_->GetPerson(who)->name(), "Bob");
+  EXPECT_EQ(staffing_->GetPerson(who, kReader)->name(), "Bob");
 
   // After a restart and a compaction of every database: no canary, no key,
   // an export that says erased, and a history that verifies.
@@ -241,7 +243,7 @@ TEST_F(StaffingTest, ErasureCanary) {
   Start();
   v1::ExportRequest ex;
   ex.set_facility("plant-1");
-  auto exported = staffing_->Export(ex);
+  auto exported = staffing_->Export(ex, kReader);
   ASSERT_TRUE(exported.ok());
   ASSERT_EQ(exported->people_size(), 2);
   EXPECT_EQ(exported->people(0).name(), kErasedText);
@@ -249,6 +251,39 @@ TEST_F(StaffingTest, ErasureCanary) {
   auto report = log_->Verify({});
   ASSERT_TRUE(report.ok()) << report.status();
   EXPECT_TRUE(report->ok()) << report->ToText();
+}
+
+TEST_F(StaffingTest, EveryReadOfPersonalDataIsRecordedWithItsReaderAndPurpose) {
+  ASSERT_TRUE(Apply({Person("p-1", "Ada"), Person("p-2", "Bob")}, "rq-1").ok());
+  const uint64_t head = Head("plant-1.staff");
+  v1::PersonRequest who;
+  who.set_facility("plant-1");
+  who.set_person("p-2");
+  who.set_purpose("payroll query 2026-11");
+  ASSERT_TRUE(staffing_->GetPerson(who, kReader).ok());
+  v1::ExportRequest ex;
+  ex.set_facility("plant-1");
+  ASSERT_TRUE(staffing_->Export(ex, {"person:dpo", kDay}).ok());
+  // A person who is not registered: nothing returned, nothing recorded.
+  who.set_person("p-9");
+  EXPECT_EQ(staffing_->GetPerson(who, kReader).status().code(), absl::StatusCode::kNotFound);
+  auto events = log_->ReadStream({kStaffingContext, "plant-1.staff"}, head + 1, 10);
+  ASSERT_TRUE(events.ok()) << events.status();
+  ASSERT_EQ(events->size(), 2u);
+  v1::PersonalDataRead read;
+  EXPECT_EQ((*events)[0].envelope.event_type(), "takt.staffing.v1.PersonalDataRead");
+  EXPECT_EQ((*events)[0].envelope.actor(), kReader.actor);
+  ASSERT_TRUE(read.ParseFromString((*events)[0].envelope.payload()));
+  EXPECT_EQ(read.what(), "get_person");
+  EXPECT_EQ(read.purpose(), "payroll query 2026-11");
+  ASSERT_EQ(read.people_size(), 1);
+  EXPECT_EQ(read.people(0), "p-2");
+  EXPECT_EQ((*events)[1].envelope.actor(), "person:dpo");
+  ASSERT_TRUE(read.ParseFromString((*events)[1].envelope.payload()));
+  EXPECT_EQ(read.what(), "export");
+  EXPECT_EQ(read.people_size(), 2);
+  // The record holds ids, never the data read.
+  EXPECT_FALSE(absl::StrContains((*events)[1].envelope.payload(), "Bob"));
 }
 
 TEST_F(StaffingTest, ResendsChangeNothingAfterARestart) {
