@@ -10,6 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 # ccache hits across clones in other folders (CI builds a fresh clone).
 export CCACHE_BASEDIR="$PWD"
+export CCACHE_NOHASHDIR=1  # share entries with clones in other folders
 DATA_DIR="${1:-takt-data}"
 ./scripts/install-deps.sh
 cmake --preset release

@@ -15,6 +15,7 @@ targets=("$@")
 if ((${#targets[@]} == 0)); then targets=(envelope enterprise_yaml observations budget_yaml scope jwt http_request); fi
 ./scripts/install-deps.sh
 export CCACHE_BASEDIR="$PWD"
+export CCACHE_NOHASHDIR=1  # share entries with clones in other folders
 san="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
 cmake -S . -B build/fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \

@@ -5,6 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 # ccache hits across clones in other folders (CI builds a fresh clone).
 export CCACHE_BASEDIR="$PWD"
+# Debug builds hash the working directory unless told not to: a clone in
+# another folder would then miss every entry.
+export CCACHE_NOHASHDIR=1
 ./scripts/install-deps.sh
 cmake --preset release
 cmake --build --preset release

@@ -301,6 +301,8 @@ enum class Target {
   kScope,              // field `scope`: "facilities/F" or "regions/R"
   kBareScope,          // field `scope`: a facility or region id
   kFacilityOrRegion,   // field `facility` or field `region`
+  kParent,             // field `parent`: "facilities/F", "regions/R" or "enterprise"
+  kName,               // field `name`: the same
 };
 
 // The policy, written down independently of the server (libs/auth/access.h
@@ -312,6 +314,15 @@ const std::map<std::string, std::pair<Permission, Target>>& Policy() {
       {"takt.enterprise.v1.EnterpriseService/GrantRole", {Permission::kAdminister, Target::kEnterprise}},
       {"takt.enterprise.v1.EnterpriseService/RevokeRole", {Permission::kAdminister, Target::kEnterprise}},
       {"takt.enterprise.v1.EnterpriseService/ListRoleBindings", {Permission::kAdminister, Target::kEnterprise}},
+      {"takt.enterprise.v1.EnterpriseService/ListRegions", {Permission::kRead, Target::kParent}},
+      {"takt.enterprise.v1.EnterpriseService/GetRegion", {Permission::kRead, Target::kName}},
+      {"takt.enterprise.v1.EnterpriseService/ListFacilities", {Permission::kRead, Target::kParent}},
+      {"takt.enterprise.v1.EnterpriseService/GetFacility", {Permission::kRead, Target::kName}},
+      {"takt.enterprise.v1.EnterpriseService/ListAreas", {Permission::kRead, Target::kParent}},
+      {"takt.enterprise.v1.EnterpriseService/ListWorkCenters", {Permission::kRead, Target::kParent}},
+      {"takt.enterprise.v1.EnterpriseService/ListWorkUnits", {Permission::kRead, Target::kParent}},
+      {"takt.enterprise.v1.EnterpriseService/ListProducts", {Permission::kRead, Target::kParent}},
+      {"takt.enterprise.v1.EnterpriseService/GetProduct", {Permission::kRead, Target::kName}},
       {"takt.scheduling.v1.FacilityIngestService/StreamObservations", {Permission::kOperate, Target::kFacility}},
       {"takt.scheduling.v1.SchedulingService/Execute", {Permission::kOperate, Target::kFacility}},
       {"takt.scheduling.v1.SchedulingService/ProposeSchedule", {Permission::kOperate, Target::kFacility}},
@@ -374,6 +385,8 @@ grpc::Status CallNaming(const std::shared_ptr<grpc::Channel>& channel, const goo
     case Target::kScope: set("scope", target.Name()); break;
     case Target::kBareScope: set("scope", target.id); break;
     case Target::kFacilityOrRegion: set(facility ? "facility" : "region", target.id); break;
+    case Target::kParent: set("parent", target.Name()); break;
+    case Target::kName: set("name", target.Name()); break;
   }
   const std::string bytes = request->SerializeAsString();
   grpc::Slice slice(bytes);
@@ -443,7 +456,8 @@ TEST_F(SecurityTest, EveryRoleIsAllowedExactlyWhatItsBindingGrantsOnEveryRpc) {
       const auto [permission, kind] = policy->second;
       std::vector<auth::Scope> targets = {auth::Scope::Enterprise()};
       if (kind == Target::kFacility) targets = facility_targets;
-      if (kind == Target::kScope || kind == Target::kBareScope || kind == Target::kFacilityOrRegion) {
+      if (kind == Target::kScope || kind == Target::kBareScope || kind == Target::kFacilityOrRegion ||
+          kind == Target::kParent || kind == Target::kName) {
         targets = scope_targets;
       }
       const std::string path = absl::StrCat("/", name);

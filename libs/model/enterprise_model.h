@@ -94,6 +94,19 @@ class EnterpriseModel {
   // The region a facility counts in today (UTC), if any.
   std::optional<std::string> RegionNow(const std::string& facility) const;
 
+  // The definitions as recorded, by id (areas, work centers and units by
+  // (facility, id)): what the navigation APIs list.
+  const std::map<std::string, ev1::RegionDefined>& regions() const { return regions_; }
+  const std::map<std::string, FacilityInfo>& facilities() const { return facilities_; }
+  const std::map<std::pair<std::string, std::string>, ev1::AreaDefined>& areas() const { return areas_; }
+  const std::map<std::pair<std::string, std::string>, ev1::WorkCenterDefined>& work_centers() const {
+    return work_centers_;
+  }
+  const std::map<std::pair<std::string, std::string>, ev1::WorkUnitDefined>& work_units() const {
+    return work_units_;
+  }
+  const std::map<std::string, ev1::ProductDefined>& products() const { return products_; }
+
   // The role bindings in force (RoleGranted, RoleRevoked; libs/auth/access.h).
   const auth::AccessBindings& access() const { return access_; }
   // Whether `subject`'s bindings grant `permission` on `target` (a region

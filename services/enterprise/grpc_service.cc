@@ -54,4 +54,22 @@ grpc::Status EnterpriseServiceImpl::ListRoleBindings(grpc::ServerContext* ctx,
   return grpc::Status::OK;
 }
 
+grpc::Status EnterpriseServiceImpl::List(grpc::ServerContext* ctx, ElementKind kind,
+                                         const v1::ListElementsRequest& request, v1::ListElementsResponse* response) {
+  const Scope scope = AccessScopeOfParent(kind, request.parent());
+  if (auto a = host::Authorize(ctx, *models_, Permission::kRead, scope); !a.ok()) return a;
+  absl::StatusOr<v1::ListElementsResponse> r;
+  models_->Read([&](const model::EnterpriseModel& m) { r = ListElements(m, kind, request); });
+  return host::Answer(std::move(r), response);
+}
+
+grpc::Status EnterpriseServiceImpl::Get(grpc::ServerContext* ctx, ElementKind kind,
+                                        const v1::GetElementRequest& request, v1::Element* response) {
+  const Scope scope = AccessScopeOfParent(kind, request.name());
+  if (auto a = host::Authorize(ctx, *models_, Permission::kRead, scope); !a.ok()) return a;
+  absl::StatusOr<v1::Element> r;
+  models_->Read([&](const model::EnterpriseModel& m) { r = GetElement(m, kind, request.name()); });
+  return host::Answer(std::move(r), response);
+}
+
 }  // namespace takt::enterprise

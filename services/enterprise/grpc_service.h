@@ -6,6 +6,7 @@
 #define TAKT_SERVICES_ENTERPRISE_GRPC_SERVICE_H_
 
 #include "services/enterprise/definitions.h"
+#include "services/enterprise/navigation.h"
 #include "takt/enterprise/v1/enterprise_service.grpc.pb.h"
 
 namespace takt::enterprise {
@@ -24,7 +25,47 @@ class EnterpriseServiceImpl final : public v1::EnterpriseService::Service {
   grpc::Status ListRoleBindings(grpc::ServerContext* ctx, const v1::ListRoleBindingsRequest* request,
                                 v1::ListRoleBindingsResponse* response) override;
 
+  // Navigation (navigation.h), each a read of the scope it lists under.
+  grpc::Status ListRegions(grpc::ServerContext* ctx, const v1::ListElementsRequest* request,
+                      v1::ListElementsResponse* response) override {
+    return List(ctx, ElementKind::kRegion, *request, response);
+  }
+  grpc::Status ListFacilities(grpc::ServerContext* ctx, const v1::ListElementsRequest* request,
+                      v1::ListElementsResponse* response) override {
+    return List(ctx, ElementKind::kFacility, *request, response);
+  }
+  grpc::Status ListAreas(grpc::ServerContext* ctx, const v1::ListElementsRequest* request,
+                      v1::ListElementsResponse* response) override {
+    return List(ctx, ElementKind::kArea, *request, response);
+  }
+  grpc::Status ListWorkCenters(grpc::ServerContext* ctx, const v1::ListElementsRequest* request,
+                      v1::ListElementsResponse* response) override {
+    return List(ctx, ElementKind::kWorkCenter, *request, response);
+  }
+  grpc::Status ListWorkUnits(grpc::ServerContext* ctx, const v1::ListElementsRequest* request,
+                      v1::ListElementsResponse* response) override {
+    return List(ctx, ElementKind::kWorkUnit, *request, response);
+  }
+  grpc::Status ListProducts(grpc::ServerContext* ctx, const v1::ListElementsRequest* request,
+                      v1::ListElementsResponse* response) override {
+    return List(ctx, ElementKind::kProduct, *request, response);
+  }
+  grpc::Status GetRegion(grpc::ServerContext* ctx, const v1::GetElementRequest* request, v1::Element* response) override {
+    return Get(ctx, ElementKind::kRegion, *request, response);
+  }
+  grpc::Status GetFacility(grpc::ServerContext* ctx, const v1::GetElementRequest* request, v1::Element* response) override {
+    return Get(ctx, ElementKind::kFacility, *request, response);
+  }
+  grpc::Status GetProduct(grpc::ServerContext* ctx, const v1::GetElementRequest* request, v1::Element* response) override {
+    return Get(ctx, ElementKind::kProduct, *request, response);
+  }
+
  private:
+  grpc::Status List(grpc::ServerContext* ctx, ElementKind kind, const v1::ListElementsRequest& request,
+                    v1::ListElementsResponse* response);
+  grpc::Status Get(grpc::ServerContext* ctx, ElementKind kind, const v1::GetElementRequest& request,
+                   v1::Element* response);
+
   Definitions* definitions_;
   model::ModelStore* models_;
 };

@@ -61,7 +61,24 @@ class EnterpriseModule final : public host::Module {
                      flag == env.options().module_flags.end() ? std::string() : flag->second);
   }
   std::vector<host::ServiceEntry> Services() override {
-    return {{service_.get(), std::string(v1::EnterpriseService::service_full_name())}};
+    host::ServiceEntry entry{service_.get(), std::string(v1::EnterpriseService::service_full_name())};
+    entry.http = {
+        {"GET", "/v1/regions", "ListRegions"},
+        {"GET", "/v1/{name=regions/*}", "GetRegion"},
+        {"GET", "/v1/facilities", "ListFacilities"},
+        {"GET", "/v1/{parent=regions/*}/facilities", "ListFacilities"},
+        {"GET", "/v1/{name=facilities/*}", "GetFacility"},
+        {"GET", "/v1/{parent=facilities/*}/areas", "ListAreas"},
+        {"GET", "/v1/{parent=facilities/*}/workCenters", "ListWorkCenters"},
+        {"GET", "/v1/{parent=facilities/*/areas/*}/workCenters", "ListWorkCenters"},
+        {"GET", "/v1/{parent=facilities/*}/workUnits", "ListWorkUnits"},
+        {"GET", "/v1/{parent=facilities/*/areas/*}/workUnits", "ListWorkUnits"},
+        {"GET", "/v1/{parent=facilities/*/workCenters/*}/workUnits", "ListWorkUnits"},
+        {"GET", "/v1/products", "ListProducts"},
+        {"GET", "/v1/{name=products/*}", "GetProduct"},
+        {"GET", "/v1/roleBindings", "ListRoleBindings"},
+    };
+    return {std::move(entry)};
   }
 
  private:
