@@ -309,6 +309,11 @@ int RunTakt(int argc, char** argv) {
   serve_cmd->add_option("--http-listen", serve.http_listen,
                         "Also serve HTTP/JSON on host:port (TLS with --tls-cert and --tls-key; people's "
                         "bearer tokens as for gRPC)");
+  serve.http_static = TAKT_WEB_DIR;
+  serve_cmd->add_option("--http-static", serve.http_static,
+                        "The dashboard's files, served at / with --http-listen (Chart.js from Debian's "
+                        "libjs-chart.js at /lib/chart.js/)")
+      ->capture_default_str();
   serve_cmd->add_option("--log-format", serve.log_format,
                         "Server log lines on stderr: text or json (JSON Lines)")
       ->check(CLI::IsMember({"text", "json"}))

@@ -30,6 +30,7 @@ int RunServe(const ServeArgs& args, std::ostream& out, std::ostream& err) {
   o.module_flags = args.module_flags;
   o.security = args.security;  // --insecure: the host warns in its log
   o.http_listen = args.http_listen;
+  o.http_static = args.http_static;
   auto server = services::StartServer(o);
   if (!server.ok()) {
     err << "takt: serve: " << server.status().message() << "\n";

@@ -25,6 +25,7 @@ struct ServeArgs {
   std::string log_format = "text";  // or "json" (server log lines on stderr)
   auth::TransportOptions security;   // --tls-*, --jwt-*, --insecure
   std::string http_listen;           // --http-listen: HTTP/JSON on host:port
+  std::string http_static;           // --http-static: the dashboard's files
 };
 
 int RunServe(const ServeArgs& args, std::ostream& out, std::ostream& err);

@@ -199,6 +199,10 @@ class Server final : public TaktServer, public Health {
       http::GatewayOptions http_options;
       http_options.listen = options.http_listen;
       http_options.security = options.security;
+      if (!options.http_static.empty()) {
+        http_options.static_dirs = {{"/", options.http_static},
+                                    {"/lib/chart.js", "/usr/share/javascript/chart.js"}};
+      }
       TAKT_ASSIGN_OR_RETURN(gateway_, http::Gateway::Start(http_options, std::move(routes),
                                                            server_->InProcessChannel(args)));
       log::Info(absl::StrCat("HTTP on port ", gateway_->port(), options.security.insecure ? " (plaintext)" : " (TLS)"));

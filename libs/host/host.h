@@ -46,6 +46,9 @@ struct ServerOptions {
   // Non-empty: HTTP/JSON (and the dashboard) on this host:port, TLS with
   // `security`'s certificate unless insecure (libs/http/gateway.h).
   std::string http_listen;
+  // The dashboard's files (web/), served at "/" with http_listen; empty:
+  // none. Chart.js comes from Debian's libjs-chart.js at /lib/chart.js/.
+  std::string http_static;
 };
 
 // Checks a service list against the modules; returns it with duplicates

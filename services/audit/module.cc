@@ -16,7 +16,13 @@ class AuditModule final : public host::Module {
     return absl::OkStatus();
   }
   std::vector<host::ServiceEntry> Services() override {
-    return {{service_.get(), std::string(v1::AuditService::service_full_name())}};
+    host::ServiceEntry entry{service_.get(), std::string(v1::AuditService::service_full_name())};
+    // A figure's explanation, recomputed from the raw events (the
+    // dashboard links each figure to it).
+    entry.http = {{"GET", "/v1/{scope=enterprise}:explain", "Explain"},
+                  {"GET", "/v1/{scope=regions/*}:explain", "Explain"},
+                  {"GET", "/v1/{scope=facilities/**}:explain", "Explain"}};
+    return {std::move(entry)};
   }
 
  private:

@@ -1,0 +1,125 @@
+#!/usr/bin/python3
+"""The directors' dashboard in a real browser (headless Chromium driven by
+Selenium, both from Debian), against `takt serve` filled by `takt simulate`.
+
+Clicks enterprise -> region -> plant -> line and checks that each OEE the
+page shows equals `takt rollup --json` for the same scope and period, that
+the browser logged no errors, and saves a screenshot per step. Prints the
+first load's Navigation Timing (load event end) as a figure.
+
+Usage: dashboard_test.py TAKT_BINARY SOURCE_DIR ARTIFACT_DIR
+"""
+import datetime
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
+
+TAKT, SOURCE, ARTIFACTS = sys.argv[1], sys.argv[2], sys.argv[3]
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def rollup_oee(target, scope, start, end):
+    out = subprocess.run([TAKT, "rollup", "--target", target, "--scope", scope, "--kpi", "oee", "--from", start,
+                          "--to", end, "--json"], check=True, capture_output=True, text=True).stdout
+    kpi = json.loads(out)["total"]["kpis"][0]
+    return kpi["value"] if kpi.get("has_value") or kpi.get("hasValue") else None
+
+
+def main():
+    os.makedirs(ARTIFACTS, exist_ok=True)
+    data = tempfile.mkdtemp(prefix="takt-dashboard-")
+    grpc_port, http_port = free_port(), free_port()
+    target = f"127.0.0.1:{grpc_port}"
+    server = subprocess.Popen([TAKT, "serve", "--insecure", "--data-dir", data, "--listen", target, "--http-listen",
+                               f"127.0.0.1:{http_port}", "--http-static", os.path.join(SOURCE, "web")],
+                              stdout=subprocess.DEVNULL, stderr=open(os.path.join(ARTIFACTS, "serve.log"), "w"))
+    driver = None
+    try:
+        base = f"http://127.0.0.1:{http_port}"
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(base + "/index.html", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.1)
+        subprocess.run([TAKT, "simulate", "--target", target, "--facilities", "4", "--days", "3", "--seed", "7"],
+                       check=True, stdout=subprocess.DEVNULL)
+        today = datetime.date.today()
+        start, end = str(today - datetime.timedelta(days=6)), str(today - datetime.timedelta(days=1))
+        for _ in range(300):  # until the rollups projection has folded the simulation
+            if rollup_oee(target, "enterprise", start, end) is not None:
+                break
+            time.sleep(0.1)
+
+        options = webdriver.ChromeOptions()
+        options.binary_location = "/usr/bin/chromium"
+        for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1400,1600"):
+            options.add_argument(arg)
+        options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+        driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+        wait = WebDriverWait(driver, 20)
+
+        def ready():
+            wait.until(lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-ready") in ("true", "error"))
+            state = driver.find_element(By.TAG_NAME, "body").get_attribute("data-ready")
+            assert state == "true", driver.find_element(By.ID, "error").text
+
+        def shown_oee():
+            tile = driver.find_element(By.CSS_SELECTOR, '.tile[data-kpi="oee"]')
+            value = tile.get_attribute("data-value")
+            return float(value) if value is not None else None
+
+        def check(scope, step):
+            expected = rollup_oee(target, scope, start, end)
+            got = shown_oee()
+            assert expected is not None, f"{scope}: no OEE from takt rollup"
+            assert got is not None and abs(got - expected) < 1e-9, f"{scope}: page {got}, takt rollup {expected}"
+            driver.save_screenshot(os.path.join(ARTIFACTS, f"{step}.png"))
+            print(f"{step}: {scope} OEE {got:.3f} % (page) == {expected:.3f} % (takt rollup)")
+
+        driver.get(f"{base}/#scope=enterprise&from={start}&to={end}&by=day&target=85")
+        ready()
+        timing = driver.execute_script(
+            "const t = performance.getEntriesByType('navigation')[0]; return [t.loadEventEnd, t.domContentLoadedEventEnd];")
+        check("enterprise", "1-enterprise")
+        scope = "enterprise"
+        for step in ("2-region", "3-plant", "4-line"):
+            driver.execute_script("document.body.dataset.ready = ''")
+            rows = driver.find_elements(By.CSS_SELECTOR, "#children tbody tr.drill[data-oee]")
+            assert rows, f"no child with an OEE under {scope}"
+            scope = rows[0].get_attribute("data-scope")
+            rows[0].click()
+            wait.until(lambda d: f"scope={scope.replace('/', '%2F')}" in d.current_url)
+            ready()
+            check(scope, step)
+        severe = [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
+        assert not severe, f"browser errors: {severe}"
+        print(f"first load: load event end {timing[0]:.0f} ms, DOMContentLoaded {timing[1]:.0f} ms "
+              f"(4 plants x 3 days, headless Chromium)")
+        print("dashboard: OK")
+    finally:
+        if driver is not None:
+            driver.quit()
+        server.terminate()
+        server.wait(timeout=30)
+        shutil.rmtree(data, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
