@@ -108,6 +108,27 @@ def main():
             wait.until(lambda d: f"scope={scope.replace('/', '%2F')}" in d.current_url)
             ready()
             check(scope, step)
+        # Live: an acknowledged observation shows on the page within 2 s.
+        facility = scope.split("/")[1]
+        units = json.load(urllib.request.urlopen(f"{base}/v1/{scope}/workUnits"))
+        products = json.load(urllib.request.urlopen(f"{base}/v1/products"))
+        unit, product = units["elements"][0]["id"], products["elements"][0]["id"]
+        before = shown_oee()
+        day = today - datetime.timedelta(days=3)
+        batch = {"facility": facility, "batchId": "1", "observations": [{
+            "sourceId": "dashboard-test", "sourceSequence": "1", "sourceTime": f"{day}T12:00:00Z",
+            "count": {"workUnit": unit, "product": product, "good": 400}}]}
+        path = os.path.join(data, "live.jsonl")
+        with open(path, "w") as f:
+            f.write(json.dumps(batch) + "\n")
+        subprocess.run([TAKT, "ingest", "--target", target, "--file", path], check=True, stdout=subprocess.DEVNULL)
+        acked = time.monotonic()
+        WebDriverWait(driver, 10, poll_frequency=0.05).until(lambda d: shown_oee() != before)
+        live = time.monotonic() - acked
+        driver.save_screenshot(os.path.join(ARTIFACTS, "5-live.png"))
+        assert live <= 2.0, f"the page showed the observation {live:.2f} s after its acknowledgement"
+        assert abs(shown_oee() - rollup_oee(target, scope, start, end)) < 1e-9
+        print(f"live: OEE {before:.3f} -> {shown_oee():.3f} % shown {live * 1000:.0f} ms after the acknowledgement")
         severe = [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
         assert not severe, f"browser errors: {severe}"
         print(f"first load: load event end {timing[0]:.0f} ms, DOMContentLoaded {timing[1]:.0f} ms "

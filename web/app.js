@@ -13,7 +13,7 @@ const KPIS = [
   ['schedule_adherence', 'Schedule adherence'],
   ['on_time_completion', 'On-time completion'],
 ];
-const POLL_MS = 1500;
+const POLL_MS = 1000;
 const COLOURS = {oee: '#1565c0', availability: '#2e7d32', effectiveness: '#ef6c00', quality_ratio: '#6a1b9a'};
 
 // The page's state lives in the URL fragment: scope, from, to, by, target.
