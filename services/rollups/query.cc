@@ -322,7 +322,14 @@ absl::StatusOr<QueryResult> RunQuery(const RollupStore& store, const model::Ente
     }
   }
   if (q.from > q.to) return absl::InvalidArgumentError("from: must not be after to");
-  if (q.to - q.from > 366) return absl::InvalidArgumentError("a query spans at most 366 days");
+  // Fine breakdowns list every hour, shift or day: a year at most. Coarse
+  // ones (and totals) read the facilities' day rows: ten years.
+  const bool fine = q.by == Breakdown::kHour || q.by == Breakdown::kShift || q.by == Breakdown::kDay;
+  if (q.to - q.from > (fine ? kMaxFineDays : kMaxCoarseDays) - 1) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "a query by hour, shift or day spans at most ", kMaxFineDays, " days; a total, or one by child, week or ",
+        "month, at most ", kMaxCoarseDays, " days (10 years)"));
+  }
 
   // The scope as pieces of facilities / units over day ranges.
   TAKT_ASSIGN_OR_RETURN(std::vector<ScopePart> parts, ResolveScope(model, q.scope, q.from, q.to));

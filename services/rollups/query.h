@@ -57,6 +57,11 @@ absl::StatusOr<std::vector<ScopePart>> ResolveScope(const model::EnterpriseModel
                                                     const Scope& scope, absl::CivilDay from,
                                                     absl::CivilDay to);
 
+// How many production days a query may span: by hour, shift or day; a
+// total or by child, week or month.
+inline constexpr int kMaxFineDays = 367;
+inline constexpr int kMaxCoarseDays = 3653;
+
 struct QueryRequest {
   Scope scope;
   std::vector<std::string> kpis;  // registry ids

@@ -178,6 +178,33 @@ TEST_F(QueryTest, BadRequestsNameTheProblem) {
   EXPECT_EQ(ParseScope("plants/x").status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(ParseBreakdown("fortnight").status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(ParseScope("facilities/f/workUnits/u")->Name(), "facilities/f/workUnits/u");
+  // By day: a year at most; by month or in total: ten years.
+  q.scope = *ParseScope("facilities/chicago-1");
+  q.from = absl::CivilDay(2020, 1, 1);
+  q.to = absl::CivilDay(2021, 1, 1);  // 367 days
+  q.by = Breakdown::kDay;
+  EXPECT_TRUE(run(q).ok()) << run(q);
+  q.to = absl::CivilDay(2021, 1, 2);
+  EXPECT_THAT(std::string(run(q).message()), ::testing::HasSubstr("at most 367 days"));
+  q.by = Breakdown::kMonth;
+  q.to = absl::CivilDay(2029, 12, 31);  // 10 years
+  EXPECT_TRUE(run(q).ok()) << run(q);
+  q.by = Breakdown::kNone;
+  EXPECT_TRUE(run(q).ok()) << run(q);
+  q.to = absl::CivilDay(2030, 1, 1);
+  EXPECT_EQ(run(q).code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(QueryTest, AThreeYearMonthlyTrendSumsEveryDay) {
+  // Two runs 2 years apart, read in one query by month.
+  Run("chicago-1", "u1", Local("chicago-1", 2024, 3, 4, 6), Local("chicago-1", 2024, 3, 4, 16), 0.9);
+  Run("chicago-1", "u1", Local("chicago-1", 2026, 3, 4, 6), Local("chicago-1", 2026, 3, 4, 16), 0.5);
+  QueryResult r = Query("regions/americas", absl::CivilDay(2024, 1, 1), absl::CivilDay(2026, 12, 31), "month");
+  ASSERT_EQ(r.rows.size(), 2u);  // months without data have no row
+  EXPECT_EQ(r.rows[0].label, "2024-03");
+  EXPECT_EQ(r.rows[1].label, "2026-03");
+  EXPECT_NEAR(*r.rows[0].kpis[0].value, 90.0, 1e-9);
+  EXPECT_NEAR(*r.total.kpis[0].value, 70.0, 1e-9);
 }
 
 // Regression (issue 11.2): sums wrapped, and enterprise OEE read
