@@ -199,7 +199,7 @@ TEST_F(QueryTest, AThreeYearMonthlyTrendSumsEveryDay) {
   // Two runs 2 years apart, read in one query by month.
   Run("chicago-1", "u1", Local("chicago-1", 2024, 3, 4, 6), Local("chicago-1", 2024, 3, 4, 16), 0.9);
   Run("chicago-1", "u1", Local("chicago-1", 2026, 3, 4, 6), Local("chicago-1", 2026, 3, 4, 16), 0.5);
-  QueryResult r = Query("regions/americas", absl::CivilDay(2024, 1, 1), absl::CivilDay(2026, 12, 31), "month");
+  QueryResult r = Query("facilities/chicago-1", absl::CivilDay(2024, 1, 1), absl::CivilDay(2026, 12, 31), "month");
   ASSERT_EQ(r.rows.size(), 2u);  // months without data have no row
   EXPECT_EQ(r.rows[0].label, "2024-03");
   EXPECT_EQ(r.rows[1].label, "2026-03");
