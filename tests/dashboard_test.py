@@ -23,6 +23,7 @@ import urllib.request
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.support.ui import WebDriverWait
 
 TAKT, SOURCE, ARTIFACTS = sys.argv[1], sys.argv[2], sys.argv[3]
@@ -81,9 +82,24 @@ def main():
             assert state == "true", driver.find_element(By.ID, "error").text
 
         def shown_oee():
-            tile = driver.find_element(By.CSS_SELECTOR, '.tile[data-kpi="oee"]')
-            value = tile.get_attribute("data-value")
+            # One script call: the page redraws its tiles while it polls, so an
+            # element found in one call may be gone in the next.
+            value = driver.execute_script(
+                "const t = document.querySelector('.tile[data-kpi=\"oee\"]'); return t ? t.dataset.value : null;")
             return float(value) if value is not None else None
+
+        def click_first_child(parent):
+            # The page may redraw between finding a row and clicking it: retry.
+            for _ in range(20):
+                try:
+                    rows = driver.find_elements(By.CSS_SELECTOR, "#children tbody tr.drill[data-oee]")
+                    assert rows, f"no child with an OEE under {parent}"
+                    child = rows[0].get_attribute("data-scope")
+                    rows[0].click()
+                    return child
+                except StaleElementReferenceException:
+                    time.sleep(0.1)
+            raise AssertionError(f"the children of {parent} kept changing")
 
         def check(scope, step):
             expected = rollup_oee(target, scope, start, end)
@@ -101,10 +117,7 @@ def main():
         scope = "enterprise"
         for step in ("2-region", "3-plant", "4-line"):
             driver.execute_script("document.body.dataset.ready = ''")
-            rows = driver.find_elements(By.CSS_SELECTOR, "#children tbody tr.drill[data-oee]")
-            assert rows, f"no child with an OEE under {scope}"
-            scope = rows[0].get_attribute("data-scope")
-            rows[0].click()
+            scope = click_first_child(scope)
             wait.until(lambda d: f"scope={scope.replace('/', '%2F')}" in d.current_url)
             ready()
             check(scope, step)

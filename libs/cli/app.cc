@@ -2,6 +2,7 @@
 #include "nlohmann/json.hpp"
 #include "libs/cli/app.h"
 
+#include <filesystem>
 #include <iostream>
 
 #include "CLI/CLI.hpp"
@@ -309,7 +310,9 @@ int RunTakt(int argc, char** argv) {
   serve_cmd->add_option("--http-listen", serve.http_listen,
                         "Also serve HTTP/JSON on host:port (TLS with --tls-cert and --tls-key; people's "
                         "bearer tokens as for gRPC)");
-  serve.http_static = TAKT_WEB_DIR;
+  // The dashboard of the source tree this binary was built from, when it is
+  // there (an installed binary is given --http-static).
+  if (std::error_code ec; std::filesystem::is_directory(TAKT_WEB_DIR, ec)) serve.http_static = TAKT_WEB_DIR;
   serve_cmd->add_option("--http-static", serve.http_static,
                         "The dashboard's files, served at / with --http-listen (Chart.js from Debian's "
                         "libjs-chart.js at /lib/chart.js/)")
