@@ -168,17 +168,24 @@ class SecurityTest : public ::testing::Test {
   }
   // The actors of a facility's scheduling events (read by a service).
   std::vector<std::string> Actors(const std::string& facility) const {
+    std::vector<std::string> out;
+    for (const av1::AuditedEvent& e : Replay(facility, "scheduling")) out.push_back(e.actor());
+    return out;
+  }
+  // A facility's events of one context, replayed by a service.
+  std::vector<av1::AuditedEvent> Replay(const std::string& facility, const std::string& context) const {
     av1::ReplayRequest r;
     r.set_facility(facility);
-    r.add_contexts("scheduling");
+    r.add_contexts(context);
     grpc::ClientContext ctx;
     auto reader = av1::AuditService::NewStub(admin_)->Replay(&ctx, r);
-    std::vector<std::string> out;
+    std::vector<av1::AuditedEvent> out;
     av1::ReplayItem item;
     while (reader->Read(&item)) {
-      if (item.has_event()) out.push_back(item.event().actor());
+      if (item.has_event()) out.push_back(item.event());
     }
-    EXPECT_TRUE(reader->Finish().ok());
+    grpc::Status finished = reader->Finish();
+    EXPECT_TRUE(finished.ok()) << finished.error_message();
     return out;
   }
 
@@ -254,21 +261,12 @@ TEST_F(SecurityTest, PeopleAuthenticateWithTokensAndForgedOnesAreRefused) {
     EXPECT_TRUE(absl::StrContains(s.error_message(), c.says)) << s.error_message();
   }
   // The recorded actor of the person's change is the person.
-  av1::ReplayRequest r;
-  r.set_facility("detroit-1");
-  r.add_contexts("enterprise");
-  grpc::ClientContext ctx;
-  auto reader = av1::AuditService::NewStub(admin_)->Replay(&ctx, r);
-  av1::ReplayItem item;
   std::string actor_of_bracket;
   bool forged = false;
-  while (reader->Read(&item)) {
-    if (!item.has_event()) continue;
-    if (item.event().payload_json().find("bracket") != std::string::npos) actor_of_bracket = item.event().actor();
-    if (item.event().payload_json().find("forged") != std::string::npos) forged = true;
+  for (const av1::AuditedEvent& e : Replay("detroit-1", "enterprise")) {
+    if (e.payload_json().find("bracket") != std::string::npos) actor_of_bracket = e.actor();
+    if (e.payload_json().find("forged") != std::string::npos) forged = true;
   }
-  grpc::Status finished = reader->Finish();
-  ASSERT_TRUE(finished.ok()) << finished.error_message();
   EXPECT_EQ(actor_of_bracket, "person:alice");
   EXPECT_FALSE(forged);
 }
@@ -540,19 +538,12 @@ TEST_F(SecurityTest, RoleBindingsAreRecordedRevocableAndOnlyAdministratorsGrantT
   ASSERT_TRUE(SetRole(alice, false, "bob", "regional-director", "regions/emea").ok());
   EXPECT_EQ(query("regions/emea"), grpc::StatusCode::PERMISSION_DENIED);
   // The grant and the revocation are events of the enterprise stream, by alice.
-  av1::ReplayRequest r;
-  r.set_facility("detroit-1");
-  r.add_contexts("enterprise");
-  grpc::ClientContext ctx;
-  auto reader = av1::AuditService::NewStub(admin_)->Replay(&ctx, r);
-  av1::ReplayItem item;
   std::vector<std::string> bob_events;
-  while (reader->Read(&item)) {
-    if (item.has_event() && absl::StrContains(item.event().payload_json(), "\"bob\"")) {
-      bob_events.push_back(absl::StrCat(item.event().event_type(), " by ", item.event().actor()));
+  for (const av1::AuditedEvent& e : Replay("detroit-1", "enterprise")) {
+    if (absl::StrContains(e.payload_json(), "\"bob\"")) {
+      bob_events.push_back(absl::StrCat(e.event_type(), " by ", e.actor()));
     }
   }
-  ASSERT_TRUE(reader->Finish().ok());
   EXPECT_EQ(bob_events, (std::vector<std::string>{"takt.enterprise.v1.RoleGranted by person:alice",
                                                   "takt.enterprise.v1.RoleRevoked by person:alice"}));
 }

@@ -45,6 +45,23 @@ v1::Element FacilityElement(const model::EnterpriseModel& m, const std::string& 
   return e;
 }
 
+v1::Element RegionElement(const std::string& id, const v1::RegionDefined& r) {
+  v1::Element e;
+  e.set_name(absl::StrCat("regions/", id));
+  e.set_id(id);
+  e.set_display_name(r.display_name());
+  return e;
+}
+
+v1::Element ProductElement(const std::string& id, const v1::ProductDefined& p) {
+  v1::Element e;
+  e.set_name(absl::StrCat("products/", id));
+  e.set_id(id);
+  e.set_display_name(p.display_name());
+  e.set_planned_run_time_per_item_us(p.planned_run_time_per_item_us());
+  return e;
+}
+
 }  // namespace
 
 auth::Scope AccessScopeOfParent(ElementKind kind, const std::string& parent_or_name) {
@@ -114,11 +131,7 @@ absl::StatusOr<v1::ListElementsResponse> ListElements(const model::EnterpriseMod
   switch (kind) {
     case ElementKind::kRegion:
       for (const auto& [id, r] : m.regions()) {
-        v1::Element e;
-        e.set_name(absl::StrCat("regions/", id));
-        e.set_id(id);
-        e.set_display_name(r.display_name());
-        if (!add(id, std::move(e))) break;
+        if (!add(id, RegionElement(id, r))) break;
       }
       break;
     case ElementKind::kFacility:
@@ -165,12 +178,7 @@ absl::StatusOr<v1::ListElementsResponse> ListElements(const model::EnterpriseMod
     }
     case ElementKind::kProduct:
       for (const auto& [id, product] : m.products()) {
-        v1::Element e;
-        e.set_name(absl::StrCat("products/", id));
-        e.set_id(id);
-        e.set_display_name(product.display_name());
-        e.set_planned_run_time_per_item_us(product.planned_run_time_per_item_us());
-        if (!add(id, std::move(e))) break;
+        if (!add(id, ProductElement(id, product))) break;
       }
       break;
   }
@@ -191,11 +199,7 @@ absl::StatusOr<v1::Element> GetElement(const model::EnterpriseModel& m, ElementK
     case ElementKind::kRegion: {
       auto it = m.regions().find(id);
       if (it == m.regions().end()) break;
-      v1::Element e;
-      e.set_name(name);
-      e.set_id(id);
-      e.set_display_name(it->second.display_name());
-      return e;
+      return RegionElement(id, it->second);
     }
     case ElementKind::kFacility: {
       auto it = m.facilities().find(id);
@@ -205,12 +209,7 @@ absl::StatusOr<v1::Element> GetElement(const model::EnterpriseModel& m, ElementK
     case ElementKind::kProduct: {
       auto it = m.products().find(id);
       if (it == m.products().end()) break;
-      v1::Element e;
-      e.set_name(name);
-      e.set_id(id);
-      e.set_display_name(it->second.display_name());
-      e.set_planned_run_time_per_item_us(it->second.planned_run_time_per_item_us());
-      return e;
+      return ProductElement(id, it->second);
     }
     default: return absl::InvalidArgumentError("only regions, facilities and products are got by name");
   }
