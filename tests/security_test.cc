@@ -19,6 +19,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/message.h"
 #include "libs/auth/access.h"
@@ -50,6 +51,13 @@ std::string Example(const std::string& name) {
   text << in.rdbuf();
   return text.str();
 }
+
+// One person per role, bound where that role usually is, and one without
+// any; the roles are granted by alice.
+struct Caller {
+  std::string subject;
+  std::optional<auth::Binding> binding;
+};
 
 class SecurityTest : public ::testing::Test {
  protected:
@@ -126,6 +134,8 @@ class SecurityTest : public ::testing::Test {
     auto stub = ev1::EnterpriseService::NewStub(channel);
     return grant ? stub->GrantRole(&ctx, r, &resp) : stub->RevokeRole(&ctx, r, &resp);
   }
+  // Grants one role to one person each (see Caller).
+  std::vector<Caller> GrantEveryRole() const;
   // A person's channel: TLS and a token with `subject`.
   std::shared_ptr<grpc::Channel> Person(const std::string& subject) const {
     return Channel(ca_.cert, {}, Token({{"sub", subject}}));
@@ -334,6 +344,7 @@ const std::map<std::string, std::pair<Permission, Target>>& Policy() {
       {"takt.quality.v1.QualityService/GetRolledThroughputYield", {Permission::kRead, Target::kScope}},
       {"takt.quality.v1.QualityService/ExecuteNcr", {Permission::kQuality, Target::kFacility}},
       {"takt.quality.v1.QualityService/ListNcrs", {Permission::kRead, Target::kFacility}},
+      {"takt.quality.v1.QualityService/ListCharacteristics", {Permission::kRead, Target::kScope}},
       {"takt.staffing.v1.StaffingService/ApplyStaff", {Permission::kPersonalData, Target::kFacility}},
       {"takt.staffing.v1.StaffingService/StreamAttendance", {Permission::kPersonalData, Target::kFacility}},
       {"takt.staffing.v1.StaffingService/AssignRoster", {Permission::kOperate, Target::kFacility}},
@@ -414,12 +425,71 @@ grpc::Status CallNaming(const std::shared_ptr<grpc::Channel>& channel, const goo
   return grpc::internal::BlockingUnaryCall<grpc::ByteBuffer, grpc::ByteBuffer>(channel.get(), rpc, &ctx, in, &out);
 }
 
-TEST_F(SecurityTest, EveryRoleIsAllowedExactlyWhatItsBindingGrantsOnEveryRpc) {
-  // One person per role, bound where that role usually is; one without any.
-  struct Caller {
-    std::string subject;
-    std::optional<auth::Binding> binding;
+// Whether `caller` may use `permission` on `target` (the example enterprise).
+bool Expected(const Caller& caller, Permission permission, const auth::Scope& target) {
+  return caller.binding && auth::RoleGrants(caller.binding->role, permission) &&
+         auth::Covers(caller.binding->scope, target, ExampleRegionOf);
+}
+
+// The HTTP path of a route template naming `target`, or nothing when the
+// route cannot name it. Ids the target does not give (a characteristic, a
+// person) are "x": authorization comes before any lookup.
+std::optional<std::string> PathNaming(const std::string& path, const auth::Scope& target) {
+  using Kind = auth::Scope::Kind;
+  std::string out;
+  bool named = false;
+  auto name = [&](Kind kind, const std::string& value) {
+    if (target.kind != kind) return false;
+    out += value;
+    named = true;
+    return true;
   };
+  for (size_t i = 0; i < path.size();) {
+    if (path[i] != '{') {
+      out += path[i++];
+      continue;
+    }
+    const size_t close = path.find('}', i);
+    const std::string var = path.substr(i + 1, close - i - 1);
+    i = close + 1;
+    const size_t eq = var.find('=');
+    const std::string field = var.substr(0, eq);
+    const std::string pattern = eq == std::string::npos ? "" : var.substr(eq + 1);
+    bool ok = true;
+    if (pattern == "enterprise") {
+      ok = name(Kind::kEnterprise, "enterprise");
+    } else if (absl::StartsWith(pattern, "regions/")) {
+      ok = name(Kind::kRegion, target.Name());
+    } else if (absl::StartsWith(pattern, "facilities/")) {
+      ok = name(Kind::kFacility, target.Name());
+    } else if (field == "facility") {
+      ok = name(Kind::kFacility, target.id);
+    } else if (field == "region") {
+      ok = name(Kind::kRegion, target.id);
+    } else if (!pattern.empty()) {
+      for (absl::string_view segment : absl::StrSplit(pattern, '/')) {
+        absl::StrAppend(&out, out.back() == '/' ? "" : "/", segment == "*" || segment == "**" ? "x" : segment);
+      }
+    } else {
+      out += "x";
+    }
+    if (!ok) return std::nullopt;
+  }
+  if (!named) {
+    // A route that names nothing reads the enterprise (/v1/enterprise:savings, /v1/regions).
+    if (target.kind != Kind::kEnterprise) return std::nullopt;
+  }
+  return out;
+}
+
+const std::vector<auth::Scope>& ScopeTargets() {
+  static const auto* targets = new std::vector<auth::Scope>{
+      auth::Scope::Facility("detroit-1"), auth::Scope::Facility("stuttgart-1"), auth::Scope::Region("americas"),
+      auth::Scope::Region("emea"), auth::Scope::Enterprise()};
+  return *targets;
+}
+
+std::vector<Caller> SecurityTest::GrantEveryRole() const {
   std::vector<Caller> callers = {{"nobody", std::nullopt}};
   const std::map<auth::Role, std::string> scopes = {
       {auth::Role::kPlantManager, "facilities/detroit-1"},  {auth::Role::kRegionalDirector, "regions/americas"},
@@ -431,14 +501,17 @@ TEST_F(SecurityTest, EveryRoleIsAllowedExactlyWhatItsBindingGrantsOnEveryRpc) {
     const std::string scope = scopes.at(role);
     grpc::Status granted = SetRole(Channel(ca_.cert, {}, Token()), true, subject, std::string(auth::RoleName(role)),
                                    scope);
-    ASSERT_TRUE(granted.ok()) << granted.error_message();
+    EXPECT_TRUE(granted.ok()) << granted.error_message();
     callers.push_back({subject, auth::Binding{subject, role, *auth::ParseScope(scope)}});
   }
+  return callers;
+}
+
+TEST_F(SecurityTest, EveryRoleIsAllowedExactlyWhatItsBindingGrantsOnEveryRpc) {
+  const std::vector<Caller> callers = GrantEveryRole();
   const std::vector<auth::Scope> facility_targets = {auth::Scope::Facility("detroit-1"),
                                                      auth::Scope::Facility("stuttgart-1")};
-  const std::vector<auth::Scope> scope_targets = {auth::Scope::Facility("detroit-1"), auth::Scope::Facility("stuttgart-1"),
-                                                  auth::Scope::Region("americas"), auth::Scope::Region("emea"),
-                                                  auth::Scope::Enterprise()};
+  const std::vector<auth::Scope>& scope_targets = ScopeTargets();
   int checked = 0, allowed = 0, leaks = 0;
   std::set<std::string> covered;
   for (const std::string& service_name : server_->services()) {
@@ -462,8 +535,7 @@ TEST_F(SecurityTest, EveryRoleIsAllowedExactlyWhatItsBindingGrantsOnEveryRpc) {
       for (const Caller& caller : callers) {
         auto channel = Person(caller.subject);
         for (const auth::Scope& target : targets) {
-          const bool expected = caller.binding && auth::RoleGrants(caller.binding->role, permission) &&
-                                auth::Covers(caller.binding->scope, target, ExampleRegionOf);
+          const bool expected = Expected(caller, permission, target);
           grpc::Status s = CallNaming(channel, m, path, kind, target);
           const bool denied = s.error_code() == grpc::StatusCode::PERMISSION_DENIED;
           ++checked;
@@ -494,6 +566,49 @@ TEST_F(SecurityTest, EveryRoleIsAllowedExactlyWhatItsBindingGrantsOnEveryRpc) {
   EXPECT_EQ(leaks, 0);
   EXPECT_GT(allowed, 0);
   std::cout << "access matrix: " << checked << " calls over " << covered.size() << " methods, " << allowed
+            << " allowed by a binding, " << leaks << " leaks\n";
+}
+
+TEST_F(SecurityTest, EveryRoleIsAllowedExactlyWhatItsBindingGrantsOnEveryHttpRoute) {
+  const std::vector<Caller> callers = GrantEveryRole();
+  httplib::SSLClient client("127.0.0.1", server_->http_port());
+  client.set_ca_cert_path(Path("ca.pem").c_str());
+  client.enable_server_certificate_verification(true);
+  std::map<std::string, std::string> tokens;
+  for (const Caller& c : callers) tokens[c.subject] = Token({{"sub", c.subject}});
+  int checked = 0, allowed = 0, leaks = 0;
+  std::set<std::string> routes;
+  for (const host::HttpRoute& route : server_->http_routes()) {
+    auto policy = Policy().find(route.method.substr(1));
+    ASSERT_NE(policy, Policy().end()) << route.method << " has no line in the policy table of this test";
+    const Permission permission = policy->second.first;
+    int named = 0;
+    for (const auth::Scope& target : ScopeTargets()) {
+      std::optional<std::string> path = PathNaming(route.path, target);
+      if (!path) continue;
+      ++named;
+      routes.insert(route.verb + " " + route.path);
+      for (const Caller& caller : callers) {
+        httplib::Headers headers = {{"Authorization", "Bearer " + tokens[caller.subject]}};
+        httplib::Result r = route.verb == "POST" ? client.Post(path->c_str(), headers, "{}", "application/json")
+                                                 : client.Get(path->c_str(), headers);
+        ASSERT_TRUE(r) << route.path << ": " << httplib::to_string(r.error());
+        const bool expected = Expected(caller, permission, target);
+        const bool denied = r->status == 403;
+        ++checked;
+        allowed += expected ? 1 : 0;
+        if (expected == denied) ++leaks;
+        EXPECT_NE(r->status, 401) << r->body;
+        EXPECT_EQ(denied, !expected) << caller.subject << " " << route.verb << " " << *path << ": " << r->status
+                                     << " " << r->body;
+      }
+    }
+    EXPECT_GT(named, 0) << route.path << " names none of the test's scopes";
+  }
+  EXPECT_EQ(leaks, 0);
+  EXPECT_GT(allowed, 0);
+  EXPECT_GE(routes.size(), 30u);
+  std::cout << "HTTP access matrix: " << checked << " requests over " << routes.size() << " routes, " << allowed
             << " allowed by a binding, " << leaks << " leaks\n";
 }
 

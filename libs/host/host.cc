@@ -176,7 +176,10 @@ class Server final : public TaktServer, public Health {
         builder.RegisterService(s.service);
         for (const std::string& m : s.facility_methods) facility_methods.insert(absl::StrCat("/", s.name, "/", m));
         service_names_.push_back(s.name);
-        for (const HttpRoute& r : s.http) routes.push_back({r.verb, r.path, absl::StrCat("/", s.name, "/", r.method)});
+        for (const HttpRoute& r : s.http) {
+          routes.push_back({r.verb, r.path, absl::StrCat("/", s.name, "/", r.method)});
+          if (!options.http_listen.empty()) http_routes_.push_back({r.verb, r.path, routes.back().method});
+        }
         services.push_back(std::move(s));
       }
     }
@@ -223,6 +226,7 @@ class Server final : public TaktServer, public Health {
   int port() const override { return port_; }
   std::vector<std::string> services() const override { return service_names_; }
   int http_port() const override { return gateway_ ? gateway_->port() : 0; }
+  std::vector<HttpRoute> http_routes() const override { return http_routes_; }
   void Wait() override { server_->Wait(); }
 
   void Shutdown() override {
@@ -280,6 +284,7 @@ class Server final : public TaktServer, public Health {
   int port_ = 0;
   std::vector<std::string> service_names_;
   std::unique_ptr<http::Gateway> gateway_;
+  std::vector<HttpRoute> http_routes_;
   std::thread follower_;
   std::atomic<bool> stopped_{false};
 };

@@ -69,6 +69,8 @@ class TaktServer {
   virtual std::vector<std::string> services() const = 0;
   // The HTTP port actually bound (0 without --http-listen).
   virtual int http_port() const = 0;
+  // The HTTP routes served (method as "/takt.rollups.v1.RollupService/QueryKpis").
+  virtual std::vector<HttpRoute> http_routes() const = 0;
   // Blocks until Shutdown() is called from another thread.
   virtual void Wait() = 0;
   virtual void Shutdown() = 0;

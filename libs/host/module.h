@@ -117,6 +117,15 @@ struct HttpRoute {
   std::string method;
 };
 
+// The routes of a method whose request names a scope in its field "scope":
+// GET /v1/enterprise<suffix>, /v1/regions/R<suffix> and
+// /v1/facilities/F[/areas/A|/workCenters/W|/workUnits/U]<suffix>.
+inline std::vector<HttpRoute> ScopeRoutes(const std::string& suffix, const std::string& method) {
+  return {{"GET", "/v1/{scope=enterprise}" + suffix, method},
+          {"GET", "/v1/{scope=regions/*}" + suffix, method},
+          {"GET", "/v1/{scope=facilities/**}" + suffix, method}};
+}
+
 // A gRPC service a module registers, with its health name.
 struct ServiceEntry {
   grpc::Service* service;

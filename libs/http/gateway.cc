@@ -200,7 +200,12 @@ absl::StatusOr<std::unique_ptr<google::protobuf::Message>> RequestOf(
     const std::string shown = key.substr(0, 64);
     const google::protobuf::FieldDescriptor* f = input.FindFieldByName(key);
     if (f == nullptr) f = input.FindFieldByCamelcaseName(key);
-    if (f == nullptr || f->type() == google::protobuf::FieldDescriptor::TYPE_MESSAGE) {
+    // Messages are set in a JSON body, except the well-known types whose
+    // JSON form is a string (a time "2026-12-01T06:00:00Z", a duration "90s").
+    const bool string_message = f != nullptr && f->type() == google::protobuf::FieldDescriptor::TYPE_MESSAGE &&
+                                (f->message_type()->full_name() == "google.protobuf.Timestamp" ||
+                                 f->message_type()->full_name() == "google.protobuf.Duration");
+    if (f == nullptr || (f->type() == google::protobuf::FieldDescriptor::TYPE_MESSAGE && !string_message)) {
       return absl::InvalidArgumentError(absl::StrCat("unknown query parameter '", shown, "'"));
     }
     const std::string name = f->name();

@@ -3,6 +3,7 @@
 #include <regex>
 
 #include "gtest/gtest.h"
+#include "takt/quality/v1/quality_service.pb.h"
 #include "takt/rollups/v1/rollups.pb.h"
 
 namespace takt::http {
@@ -91,6 +92,24 @@ TEST(GatewayTest, PathQueryAndBodyMakeTheRequestAndBadParametersAreNamed) {
     EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
     EXPECT_NE(bad.status().message().find(b.says), std::string_view::npos) << bad.status();
   }
+}
+
+TEST(GatewayTest, TimesAreQueryParametersOtherMessagesAreNot) {
+  const auto& d = *quality::v1::ChartRequest::descriptor();
+  auto r = RequestOf(d, {{"facility", "detroit-1"}, {"characteristic", "bore"}},
+                     {{"from", "2026-12-01T06:00:00Z"}, {"to", "2026-12-01T14:00:00Z"}}, "");
+  ASSERT_TRUE(r.ok()) << r.status();
+  quality::v1::ChartRequest q;
+  q.CopyFrom(**r);
+  EXPECT_EQ(q.from().seconds(), 1796104800);
+  EXPECT_EQ(q.to().seconds() - q.from().seconds(), 8 * 3600);
+  auto bad = RequestOf(d, {}, {{"from", "yesterday"}}, "");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
+  // A message that is not a well-known string type goes in a body.
+  bad = RequestOf(*quality::v1::NcrRequest::descriptor(), {}, {{"command", "x"}}, "");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("command"), std::string_view::npos) << bad.status();
 }
 
 }  // namespace

@@ -19,9 +19,7 @@ class AuditModule final : public host::Module {
     host::ServiceEntry entry{service_.get(), std::string(v1::AuditService::service_full_name())};
     // A figure's explanation, recomputed from the raw events (the
     // dashboard links each figure to it).
-    entry.http = {{"GET", "/v1/{scope=enterprise}:explain", "Explain"},
-                  {"GET", "/v1/{scope=regions/*}:explain", "Explain"},
-                  {"GET", "/v1/{scope=facilities/**}:explain", "Explain"}};
+    entry.http = host::ScopeRoutes(":explain", "Explain");
     return {std::move(entry)};
   }
 

@@ -18,7 +18,16 @@ class BudgetsModule final : public host::Module {
     return absl::OkStatus();
   }
   std::vector<host::ServiceEntry> Services() override {
-    return {{.service = service_.get(), .name = std::string(v1::BudgetsService::service_full_name()), .facility_methods = {"StreamPostings"}}};
+    host::ServiceEntry entry{.service = service_.get(),
+                             .name = std::string(v1::BudgetsService::service_full_name()),
+                             .facility_methods = {"StreamPostings"}};
+    // The requests name a facility or a region (neither: the enterprise).
+    for (auto [suffix, method] : {std::pair{":variances", "GetVariances"}, std::pair{":savings", "GetSavings"}}) {
+      entry.http.push_back({"GET", std::string("/v1/enterprise") + suffix, method});
+      entry.http.push_back({"GET", std::string("/v1/regions/{region}") + suffix, method});
+      entry.http.push_back({"GET", std::string("/v1/facilities/{facility}") + suffix, method});
+    }
+    return {std::move(entry)};
   }
 
  private:

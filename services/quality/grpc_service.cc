@@ -69,6 +69,11 @@ class QualityServiceImpl final : public v1::QualityService::Service {
     if (auto a = host::AuthorizeFacility(ctx, *models_, Permission::kRead, request->facility()); !a.ok()) return a;
     return Answer(quality_->ListNcrs(*request), response);
   }
+  grpc::Status ListCharacteristics(grpc::ServerContext* ctx, const v1::ListCharacteristicsRequest* request,
+                                   v1::ListCharacteristicsResponse* response) override {
+    if (auto a = host::Authorize(ctx, *models_, Permission::kRead, host::AccessScopeOf(request->scope())); !a.ok()) return a;
+    return Answer(quality_->ListCharacteristics(*request), response);
+  }
 
   grpc::Status RawStreamSamples(grpc::ServerContext* ctx,
                                 grpc::ServerReaderWriter<grpc::ByteBuffer, grpc::ByteBuffer>* raw) {

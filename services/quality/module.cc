@@ -49,7 +49,18 @@ class QualityModule final : public host::Module {
     return absl::OkStatus();
   }
   std::vector<host::ServiceEntry> Services() override {
-    return {{.service = service_.get(), .name = std::string(v1::QualityService::service_full_name()), .facility_methods = {"StreamSamples"}}};
+    host::ServiceEntry entry{.service = service_.get(),
+                             .name = std::string(v1::QualityService::service_full_name()),
+                             .facility_methods = {"StreamSamples"}};
+    // Reads for the dashboard and other HTTP clients.
+    for (auto [suffix, method] : {std::pair{":capability", "GetCapability"},
+                                  std::pair{":rolledThroughputYield", "GetRolledThroughputYield"},
+                                  std::pair{"/characteristics", "ListCharacteristics"}}) {
+      for (host::HttpRoute& r : host::ScopeRoutes(suffix, method)) entry.http.push_back(std::move(r));
+    }
+    entry.http.push_back({"GET", "/v1/facilities/{facility}/ncrs", "ListNcrs"});
+    entry.http.push_back({"GET", "/v1/facilities/{facility}/characteristics/{characteristic}:chart", "GetChart"});
+    return {std::move(entry)};
   }
   void Run(host::Env& env, host::Health& health) override {
     if (projections_.empty()) return;

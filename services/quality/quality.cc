@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 
 #include "absl/hash/hash.h"
 #include "absl/strings/str_cat.h"
@@ -930,6 +931,32 @@ absl::StatusOr<v1::ListNcrsResponse> Quality::ListNcrs(const v1::ListNcrsRequest
       *out.add_ncrs() = ViewOf(n);
     }
   }));
+  return out;
+}
+
+absl::StatusOr<v1::ListCharacteristicsResponse> Quality::ListCharacteristics(
+    const v1::ListCharacteristicsRequest& request) {
+  TAKT_ASSIGN_OR_RETURN(auto parts, Parts(request.scope(), request.from(), request.to()));
+  std::sort(parts.begin(), parts.end(),
+            [](const rollup::ScopePart& a, const rollup::ScopePart& b) { return a.facility < b.facility; });
+  std::map<std::string, v1::CharacteristicView> found;
+  for (const rollup::ScopePart& part : parts) {
+    TAKT_RETURN_IF_ERROR(books_.Read(part.facility, [&](const QualityBook& book) {
+      for (const auto& [plan_id, versions] : book.plans()) {
+        if (versions.empty()) continue;
+        for (const v1::Characteristic& c : versions.back().characteristics()) {
+          auto [it, added] = found.try_emplace(c.id());
+          if (added) *it->second.mutable_characteristic() = c;
+          auto& facilities = *it->second.mutable_facilities();
+          if (facilities.empty() || facilities[facilities.size() - 1] != part.facility) {
+            it->second.add_facilities(part.facility);
+          }
+        }
+      }
+    }));
+  }
+  v1::ListCharacteristicsResponse out;
+  for (auto& [id, view] : found) *out.add_characteristics() = std::move(view);
   return out;
 }
 

@@ -80,6 +80,8 @@ class Quality {
   absl::StatusOr<v1::NcrResponse> ExecuteNcr(const v1::NcrRequest& request,
                                              const es::CommandOrigin& origin);
   absl::StatusOr<v1::ListNcrsResponse> ListNcrs(const v1::ListNcrsRequest& request);
+  absl::StatusOr<v1::ListCharacteristicsResponse> ListCharacteristics(
+      const v1::ListCharacteristicsRequest& request);
 
  private:
   struct Series {

@@ -92,9 +92,7 @@ class RollupsModule final : public host::Module {
     host::ServiceEntry entry{service_.get(), std::string(kService), /*serving_at_start=*/false};
     // GET /v1/enterprise:queryKpis, /v1/regions/R:queryKpis,
     // /v1/facilities/F[/areas/A|/workCenters/W|/workUnits/U]:queryKpis.
-    entry.http = {{"GET", "/v1/{scope=enterprise}:queryKpis", "QueryKpis"},
-                  {"GET", "/v1/{scope=regions/*}:queryKpis", "QueryKpis"},
-                  {"GET", "/v1/{scope=facilities/**}:queryKpis", "QueryKpis"}};
+    entry.http = host::ScopeRoutes(":queryKpis", "QueryKpis");
     return {std::move(entry)};
   }
 

@@ -58,7 +58,9 @@ class SchedulingModule final : public host::Module {
   }
   std::vector<host::ServiceEntry> Services() override {
     return {{.service = ingest_.get(), .name = std::string(v1::FacilityIngestService::service_full_name()), .facility_methods = {"StreamObservations"}},
-            {scheduling_.get(), std::string(v1::SchedulingService::service_full_name())}};
+            {.service = scheduling_.get(),
+             .name = std::string(v1::SchedulingService::service_full_name()),
+             .http = {{"GET", "/v1/facilities/{facility}/workOrders", "ListWorkOrders"}}}};
   }
 
  private:

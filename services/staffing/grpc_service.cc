@@ -95,8 +95,8 @@ class StaffingServiceImpl final : public v1::StaffingService::Service {
   // would take (a facility since moved out of the caller's region, an id
   // that is both a region and a facility).
   grpc::Status AuthorizeExpiring(grpc::ServerContext* ctx, const v1::ExpiringRequest& request) {
-    const std::string& scope = request.scope();
-    if (scope.empty() || scope == "enterprise") {
+    const std::string scope = ExpiringScopeId(request.scope());
+    if (scope == "enterprise") {
       return host::Authorize(ctx, *models_, Permission::kRead, auth::Scope::Enterprise());
     }
     bool region = false;

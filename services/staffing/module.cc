@@ -34,7 +34,14 @@ class StaffingModule final : public host::Module {
     return absl::OkStatus();
   }
   std::vector<host::ServiceEntry> Services() override {
-    return {{.service = service_.get(), .name = std::string(v1::StaffingService::service_full_name()), .facility_methods = {"StreamAttendance"}}};
+    host::ServiceEntry entry{.service = service_.get(),
+                             .name = std::string(v1::StaffingService::service_full_name()),
+                             .facility_methods = {"StreamAttendance"}};
+    entry.http = host::ScopeRoutes(":expiringCertificates", "ListExpiringCertificates");
+    entry.http.push_back({"GET", "/v1/facilities/{facility}:coverage", "GetCoverage"});
+    // Personal data: recorded with its purpose, for the roles that may see it.
+    entry.http.push_back({"GET", "/v1/facilities/{facility}/people/{person}", "GetPerson"});
+    return {std::move(entry)};
   }
 
  private:

@@ -5,6 +5,7 @@
 #include <set>
 #include <tuple>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "libs/common/ids.h"
@@ -643,6 +644,14 @@ absl::StatusOr<v1::CoverageResponse> Staffing::GetCoverage(const v1::CoverageReq
   return response;
 }
 
+std::string ExpiringScopeId(const std::string& scope) {
+  if (scope.empty()) return "enterprise";
+  for (absl::string_view prefix : {"regions/", "facilities/"}) {
+    if (absl::StartsWith(scope, prefix)) return scope.substr(prefix.size());
+  }
+  return scope;
+}
+
 absl::StatusOr<v1::ExpiringResponse> Staffing::ListExpiring(const v1::ExpiringRequest& request,
                                                             absl::Time now) {
   absl::CivilDay as_of = absl::ToCivilDay(now, absl::UTCTimeZone());
@@ -653,7 +662,7 @@ absl::StatusOr<v1::ExpiringResponse> Staffing::ListExpiring(const v1::ExpiringRe
   }
   const uint32_t within = request.within_days() == 0 ? 90 : request.within_days();
   if (within > 3660) return absl::InvalidArgumentError("within_days: at most 3660");
-  const std::string scope = request.scope().empty() ? "enterprise" : request.scope();
+  const std::string scope = ExpiringScopeId(request.scope());
   std::vector<std::string> facilities;
   bool region = false;
   models_->Read([&](const model::EnterpriseModel& m) {

@@ -56,6 +56,11 @@ inline constexpr size_t kMaxPersonalText = 4096;
 inline constexpr absl::Duration kMaxFutureSkew = absl::Minutes(5);
 inline constexpr absl::Duration kMaxShift = absl::Hours(24);
 
+// The id an ExpiringRequest's scope names: "enterprise" (also when empty),
+// or the region or facility id, given bare ("emea") or as a resource name
+// ("regions/emea", "facilities/detroit-1", as HTTP routes give it).
+std::string ExpiringScopeId(const std::string& scope);
+
 class Staffing {
  public:
   Staffing(eventlog::EventLog* log, model::ModelStore* models, KeyStore* keys);
