@@ -35,11 +35,31 @@ def free_port():
         return s.getsockname()[1]
 
 
-def rollup_oee(target, scope, start, end):
-    out = subprocess.run([TAKT, "rollup", "--target", target, "--scope", scope, "--kpi", "oee", "--from", start,
+def rollup_kpi(target, scope, start, end, kpi="oee"):
+    out = subprocess.run([TAKT, "rollup", "--target", target, "--scope", scope, "--kpi", kpi, "--from", start,
                           "--to", end, "--json"], check=True, capture_output=True, text=True).stdout
-    kpi = json.loads(out)["total"]["kpis"][0]
-    return kpi["value"] if kpi.get("has_value") or kpi.get("hasValue") else None
+    k = json.loads(out)["total"]["kpis"][0]
+    return k.get("value", 0.0) if k.get("has_value") or k.get("hasValue") else None
+
+
+def rollup_oee(target, scope, start, end):
+    return rollup_kpi(target, scope, start, end)
+
+
+# The quality and safety tiles checked at each step beside OEE.
+CONTEXT_KPIS = ("quality_fpy", "spc_violations", "safety_trir", "staffing_coverage")
+
+
+def budget_actual(target, scope, start, end):
+    """The actual cost `takt budgets variances --json` gives for a plant-level scope."""
+    args = [TAKT, "budgets", "variances", "--target", target, "--from", start[:7], "--to", end[:7], "--json"]
+    kind, _, name = scope.partition("/")
+    if kind == "facilities":
+        args += ["--facility", name]
+    elif kind == "regions":
+        args += ["--region", name]
+    out = json.loads(subprocess.run(args, check=True, capture_output=True, text=True).stdout)
+    return int(out["total"].get("actual", 0)), out["currency"]
 
 
 def main():
@@ -101,13 +121,35 @@ def main():
                     time.sleep(0.1)
             raise AssertionError(f"the children of {parent} kept changing")
 
+        def shown(selector, text=False):
+            # A tile's value (data-value; absent without data) or an element's text.
+            return driver.execute_script(
+                f"const t = document.querySelector('{selector}'); "
+                f"return t ? {'t.textContent' if text else '(t.dataset.value ?? null)'} : null;")
+
         def check(scope, step):
             expected = rollup_oee(target, scope, start, end)
             got = shown_oee()
             assert expected is not None, f"{scope}: no OEE from takt rollup"
             assert got is not None and abs(got - expected) < 1e-9, f"{scope}: page {got}, takt rollup {expected}"
-            driver.save_screenshot(os.path.join(ARTIFACTS, f"{step}.png"))
             print(f"{step}: {scope} OEE {got:.3f} % (page) == {expected:.3f} % (takt rollup)")
+            # Quality, safety and staffing tiles: the same figures as takt rollup.
+            for kpi in CONTEXT_KPIS:
+                want = rollup_kpi(target, scope, start, end, kpi)
+                value = shown(f'.tile[data-kpi="{kpi}"]')
+                tile = float(value) if value is not None else None
+                assert (want is None and tile is None) or (tile is not None and abs(tile - want) < 1e-9), \
+                    f"{scope} {kpi}: page {value}, takt rollup {want}"
+            # Budget: the actual cost equals takt budgets variances (plant level and above).
+            if scope.count("/") <= 1:
+                actual, currency = budget_actual(target, scope, start, end)
+                text = shown('.tile[data-figure="actual"] .value', text=True)
+                want = f"{actual / 100:,.2f} {currency}"
+                assert text == want, f"{scope} actual cost: page {text!r}, takt budgets variances {want!r}"
+                rows = driver.execute_script("return document.querySelectorAll('#capability tbody tr').length;")
+                assert rows > 0, f"{scope}: no capability row"
+                print(f"{step}: {scope} actual cost {text} (page) == takt budgets variances; {rows} Cpk row(s)")
+            driver.save_screenshot(os.path.join(ARTIFACTS, f"{step}.png"))
 
         driver.get(f"{base}/#scope=enterprise&from={start}&to={end}&by=day&target=85")
         ready()

@@ -13,6 +13,27 @@ const KPIS = [
   ['schedule_adherence', 'Schedule adherence'],
   ['on_time_completion', 'On-time completion'],
 ];
+// The quality and the safety and staffing contexts' KPIs (their families
+// in the rollups), shown for every scope as the production ones are.
+const QUALITY_KPIS = [
+  ['quality_fpy', 'First pass yield'],
+  ['spc_violations', 'SPC rule violations'],
+  ['ncr_raised', 'NCRs raised'],
+  ['ncr_closed', 'NCRs closed'],
+  ['ncr_days_to_close', 'Mean days to close an NCR'],
+];
+const SAFETY_KPIS = [
+  ['safety_trir', 'TRIR'],
+  ['safety_dart', 'DART rate'],
+  ['safety_recordable_cases', 'Recordable cases'],
+  ['staffing_coverage', 'Qualified staffing coverage'],
+  ['absenteeism', 'Unplanned absence'],
+  ['overtime_ratio', 'Overtime'],
+];
+const ALL_KPIS = [...KPIS, ...QUALITY_KPIS, ...SAFETY_KPIS];
+const LOWER_IS_BETTER = new Set(['spc_violations', 'ncr_raised', 'ncr_days_to_close', 'safety_trir', 'safety_dart',
+                                 'safety_recordable_cases', 'absenteeism', 'overtime_ratio']);
+const VARIABLE_CHARTS = new Set(['XBAR_R', 'XBAR_S', 'I_MR']);
 const POLL_MS = 1000;
 const COLOURS = {oee: '#1565c0', availability: '#2e7d32', effectiveness: '#ef6c00', quality_ratio: '#6a1b9a'};
 
@@ -53,8 +74,8 @@ async function api(path) {
   return body;
 }
 
-function query(scope, from, to, extra) {
-  const params = new URLSearchParams({kpis: KPIS.map((k) => k[0]).join(','), from, to, ...extra});
+function query(scope, from, to, extra, kpis = KPIS) {
+  const params = new URLSearchParams({kpis: kpis.map((k) => k[0]).join(','), from, to, ...extra});
   return api('/v1/' + scope + ':queryKpis?' + params.toString());
 }
 
@@ -64,7 +85,23 @@ function values(row) {
   for (const k of (row && row.kpis) || []) if (k.hasValue) out[k.kpi] = k.value;
   return out;
 }
+// {oee: '%', safety_trir: 'cases/200,000 h', ...}
+function units(row) {
+  const out = {};
+  for (const k of (row && row.kpis) || []) out[k.kpi] = k.unit;
+  return out;
+}
 const fmt = (v) => (v === undefined ? '\u2014' : v.toFixed(1) + ' %');
+function fmtKpi(v, unit) {
+  if (v === undefined) return '\u2014';
+  if (unit === '%' || unit === undefined) return fmt(v);
+  return (Number.isInteger(v) ? String(v) : v.toFixed(2)) + ' ' + unit;
+}
+// Minor units of a currency as money ("1,234.56 USD").
+function money(minor, currency) {
+  const n = Number(minor || 0) / 100;
+  return n.toLocaleString('en-US', {minimumFractionDigits: 2, maximumFractionDigits: 2}) + ' ' + (currency || '');
+}
 
 function shiftDays(day, n) {
   return new Date(Date.parse(day + 'T00:00:00Z') + n * 86400000).toISOString().slice(0, 10);
@@ -128,18 +165,22 @@ async function render() {
     const len = daysBetween(s.from, s.to);
     const [now, before, trend, crumbs] = await Promise.all([
       // The downtime Pareto is kept per facility: for a facility and above.
-      query(s.scope, s.from, s.to, s.scope.split('/').length <= 2 ? {downtime_pareto: 'true'} : {}),
-      query(s.scope, shiftDays(s.from, -len), shiftDays(s.from, -1), {}),
+      query(s.scope, s.from, s.to, s.scope.split('/').length <= 2 ? {downtime_pareto: 'true'} : {}, ALL_KPIS),
+      query(s.scope, shiftDays(s.from, -len), shiftDays(s.from, -1), {}, ALL_KPIS),
       query(s.scope, s.from, s.to, {by: s.by}),
       ancestors(s.scope),
     ]);
     lastPositions = JSON.stringify(now.positions || []);
     renderCrumbs(crumbs);
-    renderTiles(s, values(now.total), values(before.total));
+    const nowValues = values(now.total), beforeValues = values(before.total), nowUnits = units(now.total);
+    renderTiles('tiles', KPIS, s, nowValues, beforeValues, nowUnits);
+    renderTiles('quality-tiles', QUALITY_KPIS, s, nowValues, beforeValues, nowUnits);
+    renderTiles('safety-tiles', SAFETY_KPIS, s, nowValues, beforeValues, nowUnits);
     renderTrend(s, trend);
     await renderChildren(s);
     renderPareto(now.downtimePareto || []);
     await renderShifts(s);
+    await Promise.all([renderCapability(s), renderNcrs(s), renderBudget(s)]);
     renderProvenance(now);
     document.body.dataset.ready = 'true';
   } catch (e) {
@@ -168,25 +209,40 @@ function renderCrumbs(crumbs) {
   });
 }
 
-function renderTiles(s, now, before) {
-  const tiles = document.getElementById('tiles');
+// One tile per KPI of `list` into the element `id`: the value, the change
+// against the previous period of the same length (green when better), the
+// OEE against its target, and a link to the figure's explanation.
+function renderTiles(id, list, s, now, before, unitOf) {
+  const tiles = document.getElementById(id);
   tiles.replaceChildren();
-  for (const [id, name] of KPIS) {
+  for (const [kpi, name] of list) {
+    const unit = unitOf[kpi];
     const t = document.createElement('div');
     t.className = 'tile';
-    t.dataset.kpi = id;
-    if (now[id] !== undefined) t.dataset.value = String(now[id]);
-    const delta = now[id] !== undefined && before[id] !== undefined ? now[id] - before[id] : undefined;
-    const vsTarget = id === 'oee' && now[id] !== undefined ? now[id] - s.target : undefined;
-    const explain = '/v1/' + s.scope + ':explain?' + new URLSearchParams({kpi: id, from: s.from, to: s.to});
+    t.dataset.kpi = kpi;
+    if (now[kpi] !== undefined) t.dataset.value = String(now[kpi]);
+    const delta = now[kpi] !== undefined && before[kpi] !== undefined ? now[kpi] - before[kpi] : undefined;
+    const vsTarget = kpi === 'oee' && now[kpi] !== undefined ? now[kpi] - s.target : undefined;
+    const explain = '/v1/' + s.scope + ':explain?' + new URLSearchParams({kpi, from: s.from, to: s.to});
     t.innerHTML = '<div class="name"></div><div class="value"></div><div class="delta prev"></div>' +
         '<div class="delta target"></div><a target="_blank" rel="noopener">explain</a>';
     t.querySelector('.name').textContent = name;
-    t.querySelector('.value').textContent = fmt(now[id]);
+    const value = t.querySelector('.value');
+    if (unit === '%' || unit === undefined || now[kpi] === undefined) {
+      value.textContent = fmtKpi(now[kpi], unit);
+    } else {
+      // The number large, its unit ("cases/200,000 h") small beside it.
+      const v = now[kpi];
+      value.textContent = Number.isInteger(v) ? String(v) : v.toFixed(2);
+      value.append(Object.assign(document.createElement('span'), {className: 'unit', textContent: ' ' + unit}));
+    }
     const prev = t.querySelector('.prev');
+    const step = unit === '%' || unit === undefined ? ' pts' : '';
     prev.textContent = delta === undefined ? 'previous period: \u2014'
-                                           : (delta >= 0 ? '+' : '') + delta.toFixed(1) + ' pts vs previous period';
-    if (delta !== undefined) prev.classList.add(delta >= 0 ? 'up' : 'down');
+                                           : (delta >= 0 ? '+' : '') + delta.toFixed(1) + step + ' vs previous period';
+    if (delta !== undefined && delta !== 0) {
+      prev.classList.add((delta > 0) !== LOWER_IS_BETTER.has(kpi) ? 'up' : 'down');
+    }
     const target = t.querySelector('.target');
     if (vsTarget !== undefined) {
       target.textContent = (vsTarget >= 0 ? '+' : '') + vsTarget.toFixed(1) + ' pts vs target ' + s.target + ' %';
@@ -195,6 +251,145 @@ function renderTiles(s, now, before) {
     t.querySelector('a').href = explain;
     tiles.append(t);
   }
+}
+
+// The scope a plant-level read takes: the enterprise, a region or a plant
+// (null below a plant: lines and units have no budget or pooled capability).
+function plantLevel(scope) {
+  const parts = scope.split('/');
+  return parts.length <= 2 ? scope : null;
+}
+
+function fillTable(tableId, rows) {
+  const body = document.querySelector('#' + tableId + ' tbody');
+  body.replaceChildren();
+  for (const cells of rows) {
+    const tr = document.createElement('tr');
+    for (const text of cells) tr.append(Object.assign(document.createElement('td'), {textContent: text}));
+    body.append(tr);
+  }
+}
+
+// Cpk and Ppk of the scope's variable characteristics, each pooled over
+// the scope's plants that measure it (quality's GetCapability).
+async function renderCapability(s) {
+  const note = document.getElementById('capability-note');
+  const scope = plantLevel(s.scope);
+  if (!scope) {
+    fillTable('capability', []);
+    note.textContent = 'Capability is pooled per plant, region or the enterprise: see the plant.';
+    return;
+  }
+  const period = {from: s.from, to: s.to};
+  const listed = await api('/v1/' + scope + '/characteristics?' + new URLSearchParams(period));
+  const variables = (listed.characteristics || []).filter((c) => VARIABLE_CHARTS.has(c.characteristic.chart));
+  const answers = await Promise.all(variables.map((c) =>
+      api('/v1/' + scope + ':capability?' + new URLSearchParams({characteristic: c.characteristic.id, ...period}))
+          .catch((e) => ({error: e.message}))));
+  const rows = variables.map((c, i) => {
+    const a = answers[i];
+    const name = c.characteristic.name || c.characteristic.id;
+    if (a.error) return [name, c.characteristic.chart, '\u2014', '\u2014', '0', a.error];
+    return [name, c.characteristic.chart, a.cpk.toFixed(2), a.ppk.toFixed(2), String(a.subgroups || 0),
+            (a.facilities || []).join(', ')];
+  });
+  fillTable('capability', rows);
+  note.textContent = rows.length === 0 ? 'No variable characteristic is planned in this scope.' :
+      'Cpk from within-subgroup sigma, Ppk from overall sigma; 1.33 is the usual minimum.';
+}
+
+// A plant's open NCRs (quality's ListNcrs); above a plant, the NCR counts
+// are in the tiles.
+async function renderNcrs(s) {
+  const box = document.getElementById('ncr-box');
+  const parts = s.scope.split('/');
+  box.hidden = parts[0] !== 'facilities';
+  if (box.hidden) return;
+  const r = await api('/v1/facilities/' + parts[1] + '/ncrs?open_only=true');
+  const ncrs = r.ncrs || [];
+  fillTable('ncrs', ncrs.map((n) => [n.ncrId, n.characteristic || '\u2014', (n.raised || '').slice(0, 16).replace('T', ' '),
+                                     n.defectCode || '\u2014', String(n.actionsOpen || 0)]));
+  document.getElementById('ncr-note').textContent =
+      ncrs.length === 0 ? 'No open nonconformance in ' + parts[1] + '.' : ncrs.length + ' open in ' + parts[1] + '.';
+}
+
+// Budget variances over the whole months of the period, and improvement
+// savings over its days (budgets' GetVariances and GetSavings).
+async function renderBudget(s) {
+  const panel = document.getElementById('budget-panel');
+  const note = document.getElementById('budget-note');
+  const scope = plantLevel(s.scope);
+  const parts = s.scope.split('/');
+  const tiles = document.getElementById('budget-tiles');
+  const savingsTiles = document.getElementById('savings-tiles');
+  if (!scope) {
+    note.textContent = 'Budgets are kept per plant: see the plant.';
+    tiles.replaceChildren();
+    savingsTiles.replaceChildren();
+    if (charts.variances) charts.variances.destroy();
+    delete charts.variances;
+    return;
+  }
+  const base = scope === 'enterprise' ? '/v1/enterprise' : '/v1/' + parts[0] + '/' + parts[1];
+  const fromMonth = s.from.slice(0, 7), toMonth = s.to.slice(0, 7);
+  const [variances, savings] = await Promise.all([
+    api(base + ':variances?' + new URLSearchParams({from_month: fromMonth, to_month: toMonth})).catch((e) => ({error: e})),
+    api(base + ':savings?' + new URLSearchParams({from_day: s.from, to_day: s.to})).catch((e) => ({error: e})),
+  ]);
+  panel.hidden = false;
+  tiles.replaceChildren();
+  if (variances.error) {
+    note.textContent = 'Variances: ' + variances.error.message;
+  } else {
+    const t = variances.total || {};
+    const cur = variances.currency;
+    const flexible = Number(t.actual || 0) - Number(t.flexibleBudget || 0);
+    const fixed = Number(t.actual || 0) - Number(t.staticBudget || 0);
+    note.textContent = 'Whole months ' + fromMonth + ' to ' + toMonth + ', in ' + cur +
+        (variances.withoutLedger && variances.withoutLedger.length ? '; without a ledger yet: ' +
+         variances.withoutLedger.join(', ') : '') + '. Variances are actual minus budget: positive is unfavourable (U).';
+    const uf = (v) => money(Math.abs(v), cur) + (v > 0 ? ' U' : v < 0 ? ' F' : '');
+    for (const [name, text, cls, key] of [
+      ['Actual cost', money(t.actual, cur), '', 'actual'],
+      ['Flexible budget', money(t.flexibleBudget, cur), '', 'flexible'],
+      ['Variance vs flexible budget', uf(flexible), flexible > 0 ? 'down' : 'up', 'flexible_variance'],
+      ['Variance vs static budget', uf(fixed), fixed > 0 ? 'down' : 'up', 'static_variance'],
+      ['Cost per good unit', money(t.costPerGoodUnit, cur), '', 'cost_per_good_unit'],
+      ['Cost of poor quality', money(t.costOfPoorQuality, cur), '', 'cost_of_poor_quality'],
+    ]) {
+      tiles.append(moneyTile(name, text, cls, key));
+    }
+    const lines = t.lines || [];
+    chart('variances', {type: 'bar',
+                        data: {labels: lines.map((l) => l.account),
+                               datasets: [{label: 'actual - flexible budget (' + cur + ')',
+                                           data: lines.map((l) => Number(l.flexibleVariance || 0) / 100),
+                                           backgroundColor: lines.map((l) => (Number(l.flexibleVariance) > 0 ? '#c62828'
+                                                                                                            : '#2e7d32'))}]},
+                        options: {animation: false, indexAxis: 'y', maintainAspectRatio: false}});
+  }
+  savingsTiles.replaceChildren();
+  if (savings.error) {
+    savingsTiles.textContent = 'Savings: ' + savings.error.message;
+  } else {
+    const t = savings.total || {};
+    for (const [name, key] of [['Planned', 'planned'], ['Measured', 'measured'], ['Confirmed', 'confirmed']]) {
+      savingsTiles.append(moneyTile(name + ' savings', money(t[key], t.currency), '', 'savings_' + key));
+    }
+    savingsTiles.append(moneyTile('Initiatives', String(t.initiatives || 0), '', 'initiatives'));
+  }
+}
+
+function moneyTile(name, text, cls, key) {
+  const t = document.createElement('div');
+  t.className = 'tile';
+  t.dataset.figure = key;
+  t.innerHTML = '<div class="name"></div><div class="value small"></div>';
+  t.querySelector('.name').textContent = name;
+  const v = t.querySelector('.value');
+  v.textContent = text;
+  if (cls) v.classList.add(cls);
+  return t;
 }
 
 function renderTrend(s, trend) {
@@ -284,10 +479,19 @@ async function renderShifts(s) {
 }
 
 function renderProvenance(answer) {
-  const positions = (answer.positions || []).map((p) => JSON.stringify(p)).join(', ');
-  document.getElementById('provenance').textContent =
-      'These figures reflect the log up to ' + (positions || 'its start') + '; lag ' + (answer.lagEvents || 0) +
-      ' events. Refreshed every ' + POLL_MS / 1000 + ' s while the log moves.';
+  const positions = answer.positions || [];
+  const footer = document.getElementById('provenance');
+  footer.replaceChildren();
+  const details = document.createElement('details');
+  const summary = document.createElement('summary');
+  summary.textContent = 'These figures reflect ' + positions.length + ' log partitions up to the positions listed here; lag ' +
+      (answer.lagEvents || 0) + ' events. Refreshed every ' + POLL_MS / 1000 + ' s while the log moves.';
+  const list = document.createElement('div');
+  list.className = 'positions';
+  list.textContent = positions.map((p) => (p.context || '') + ' ' + (p.partition || '') + ' @ ' + (p.nextOffset || 0))
+                         .join(' \u00b7 ');
+  details.append(summary, list);
+  footer.append(details);
 }
 
 function go(scope) {
