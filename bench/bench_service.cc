@@ -1,6 +1,7 @@
 #include "bench/bench_service.h"
 
 #include <grpcpp/grpcpp.h>
+#include <httplib.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -145,7 +146,10 @@ absl::StatusOr<std::vector<BenchResult>> RunIngestBenchmark(const BenchIngestOpt
 
 absl::StatusOr<std::vector<BenchResult>> RunQueryBenchmark(const BenchQueryOptions& o) {
   namespace ev1 = ::takt::enterprise::v1;
-  const std::string dir = BenchTempDir("query");
+  if (!o.keep_data.empty() && std::filesystem::exists(o.keep_data) && !std::filesystem::is_empty(o.keep_data)) {
+    return absl::FailedPreconditionError(absl::StrCat("--keep-data ", o.keep_data, " is not empty"));
+  }
+  const std::string dir = o.keep_data.empty() ? BenchTempDir("query") : o.keep_data;
   std::vector<BenchResult> results;
   const absl::CivilDay first(2026, 1, 5);
   const char* zones[] = {"America/Chicago", "Europe/Berlin", "Asia/Shanghai", "America/Sao_Paulo",
@@ -239,6 +243,7 @@ absl::StatusOr<std::vector<BenchResult>> RunQueryBenchmark(const BenchQueryOptio
   opts.security.insecure = true;  // a loopback benchmark
   opts.data_dir = dir;
   opts.listen = "127.0.0.1:0";
+  opts.http_listen = "127.0.0.1:0";
   TAKT_ASSIGN_OR_RETURN(auto server, services::StartServer(opts));
   auto stub = rollups::v1::RollupService::NewStub(grpc::CreateChannel(
       absl::StrCat("127.0.0.1:", server->port()), grpc::InsecureChannelCredentials()));
@@ -282,6 +287,32 @@ absl::StatusOr<std::vector<BenchResult>> RunQueryBenchmark(const BenchQueryOptio
     r.events = static_cast<uint64_t>(o.queries);
     results.push_back(r);
   }
+  {
+    // The region-week query as the dashboard makes it: HTTP/JSON through
+    // the gateway, one keep-alive connection (client side).
+    httplib::Client http("127.0.0.1", server->http_port());
+    http.set_keep_alive(true);
+    const int warm = std::min(o.queries, 100);
+    std::vector<double> ms;
+    for (int i = 0; i < o.queries + warm; ++i) {
+      const absl::CivilDay from = first + (o.days > 7 ? static_cast<int>(rng() % static_cast<unsigned>(o.days - 7)) : 0);
+      const std::string path =
+          absl::StrCat("/v1/regions/region-", rng() % 5, ":queryKpis?kpis=oee,availability,effectiveness,quality_ratio",
+                       "&from=", absl::FormatCivilTime(from), "&to=", absl::FormatCivilTime(from + 6));
+      absl::Time t0 = absl::Now();
+      httplib::Result res = http.Get(path.c_str());
+      if (i >= warm) ms.push_back(absl::ToDoubleMilliseconds(absl::Now() - t0));
+      if (!res || res->status != 200) {
+        return absl::InternalError(absl::StrCat("HTTP ", path, ": ", res ? res->body : httplib::to_string(res.error())));
+      }
+    }
+    BenchResult r;
+    r.name = "query_region_week_http_client";
+    r.p50_ms = Percentile(ms, 0.5);
+    r.p99_ms = Percentile(ms, 0.99);
+    r.events = static_cast<uint64_t>(o.queries);
+    results.push_back(r);
+  }
   server->Shutdown();
   server.reset();
   // Server side: the same queries straight against the store and the model.
@@ -315,7 +346,7 @@ absl::StatusOr<std::vector<BenchResult>> RunQueryBenchmark(const BenchQueryOptio
       results.push_back(r);
     }
   }
-  std::filesystem::remove_all(dir);
+  if (o.keep_data.empty()) std::filesystem::remove_all(dir);
   return results;
 }
 

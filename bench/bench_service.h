@@ -27,6 +27,9 @@ struct BenchQueryOptions {
   int units = 20;
   int days = 90;
   int queries = 1000;  // per query kind
+  // Where the loaded data stays for `takt serve --data-dir` (the dashboard's
+  // page-load benchmark); empty: a temporary directory, removed after.
+  std::string keep_data;
 };
 absl::StatusOr<std::vector<BenchResult>> RunQueryBenchmark(const BenchQueryOptions& options);
 

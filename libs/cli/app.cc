@@ -238,6 +238,8 @@ int RunTakt(int argc, char** argv) {
   bench_query_cmd->add_option("--units", bench_query.units, "Units per plant")->capture_default_str();
   bench_query_cmd->add_option("--days", bench_query.days, "Days")->capture_default_str();
   bench_query_cmd->add_option("--queries", bench_query.queries, "Queries per kind")->capture_default_str();
+  bench_query_cmd->add_option("--keep-data", bench_query.keep_data,
+                              "Leave the loaded data in this (new or empty) directory, for takt serve --data-dir");
   bench_query_cmd->add_flag("--json", bench_json, "One JSON object per line");
   bench_query_cmd->callback([&] {
     auto results = RunQueryBenchmark(bench_query);
