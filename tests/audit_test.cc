@@ -17,6 +17,8 @@
 #include "services/registry.h"
 #include "services/scheduling/sim/simulator.h"
 #include "libs/testing/temp_dir.h"
+#include "services/enterprise/definitions_yaml.h"
+#include "takt/rollups/v1/rollups.grpc.pb.h"
 #include "takt/audit/v1/audit.grpc.pb.h"
 #include "takt/enterprise/v1/enterprise_service.grpc.pb.h"
 #include "takt/scheduling/v1/ingest.grpc.pb.h"
@@ -336,6 +338,84 @@ TEST_F(AuditTest, BadRequestsGetClearErrors) {
     EXPECT_EQ(st.error_code(), grpc::StatusCode::NOT_FOUND);
     EXPECT_NE(st.error_message().find("'atlantis-1' is not defined"), std::string::npos);
   }
+}
+
+// ---- The recorded-read policy (takt serve --record-reads) -----------------
+
+TEST(ReadRecordingTest, TheListParsesAndAnUnknownReadIsNamed) {
+  auto r = host::ParseReadRecording("kpis, audit");
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_TRUE(r->audit);
+  EXPECT_FALSE(r->personal_data);
+  EXPECT_TRUE(r->kpis);
+  r = host::ParseReadRecording("none");
+  ASSERT_TRUE(r.ok());
+  EXPECT_FALSE(r->audit || r->personal_data || r->kpis);
+  const host::ReadRecording defaults;
+  EXPECT_TRUE(defaults.audit && defaults.personal_data && !defaults.kpis);
+  r = host::ParseReadRecording("audit,rollup");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(r.status().message().find("'rollup'"), std::string_view::npos) << r.status();
+}
+
+// With kpis recorded and audit reads not: a region's query is recorded in
+// each of its facilities' streams (and no other), with the reader; an
+// auditor's replay leaves no HistoryRead.
+TEST(ReadRecordingTest, KpiQueriesAreRecordedPerCoveredFacilityWhenThePolicySaysSo) {
+  testing::TempDir dir;
+  host::ServerOptions o;
+  o.security.insecure = true;
+  o.data_dir = dir.path();
+  o.listen = "127.0.0.1:0";
+  o.record_reads = {.audit = false, .personal_data = true, .kpis = true};
+  auto server = services::StartServer(o);
+  ASSERT_TRUE(server.ok()) << server.status();
+  auto channel = grpc::CreateChannel("127.0.0.1:" + std::to_string((*server)->port()),
+                                     grpc::InsecureChannelCredentials());
+  std::ifstream in(std::string(TAKT_SOURCE_DIR) + "/deploy/examples/enterprise.yaml");
+  std::stringstream yaml;
+  yaml << in.rdbuf();
+  auto defs = enterprise::ParseDefinitionsYaml(yaml.str(), "enterprise.yaml");
+  ASSERT_TRUE(defs.ok()) << defs.status();
+  {
+    grpc::ClientContext ctx;
+    enterprise::v1::ApplyDefinitionsResponse applied;
+    ASSERT_TRUE(enterprise::v1::EnterpriseService::NewStub(channel)->ApplyDefinitions(&ctx, *defs, &applied).ok());
+  }
+  rollups::v1::QueryKpisRequest q;
+  q.set_scope("regions/americas");
+  q.add_kpis("oee");
+  q.set_from("2026-01-05");
+  q.set_to("2026-01-11");
+  {
+    grpc::ClientContext ctx;
+    rollups::v1::QueryKpisResponse answer;
+    grpc::Status s = rollups::v1::RollupService::NewStub(channel)->QueryKpis(&ctx, q, &answer);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+  }
+  auto replay = [&](const std::string& facility, const std::string& context) {
+    av1::ReplayRequest r;
+    r.set_facility(facility);
+    r.add_contexts(context);
+    grpc::ClientContext ctx;
+    auto reader = av1::AuditService::NewStub(channel)->Replay(&ctx, r);
+    std::vector<av1::AuditedEvent> events;
+    av1::ReplayItem item;
+    while (reader->Read(&item)) {
+      if (item.has_event()) events.push_back(item.event());
+    }
+    EXPECT_TRUE(reader->Finish().ok());
+    return events;
+  };
+  const std::vector<av1::AuditedEvent> detroit = replay("detroit-1", "kpi_reads");
+  ASSERT_EQ(detroit.size(), 1u);
+  EXPECT_EQ(detroit[0].event_type(), "takt.rollups.v1.KpisRead");
+  EXPECT_NE(detroit[0].payload_json().find("regions/americas"), std::string::npos) << detroit[0].payload_json();
+  EXPECT_NE(detroit[0].actor().find("127.0.0.1"), std::string::npos) << detroit[0].actor();
+  EXPECT_TRUE(replay("stuttgart-1", "kpi_reads").empty()) << "a facility outside the region";
+  EXPECT_TRUE(replay("detroit-1", "audit").empty()) << "audit reads are not recorded under this policy";
+  (*server)->Shutdown();
 }
 
 }  // namespace

@@ -296,6 +296,26 @@ TEST_F(SecurityTest, ARenewedServerCertificateIsServedWithoutARestart) {
     std::this_thread::sleep_for(std::chrono::milliseconds(250));
   }
   EXPECT_TRUE(s.ok()) << s.error_message();
+  // HTTPS serves the renewed certificate too: a client trusting only the new CA gets through.
+  Write("new-ca.pem", new_ca.cert);
+  bool verified = false;
+  for (int i = 0; i < 40 && !verified; ++i) {
+    httplib::SSLClient client("127.0.0.1", server_->http_port());
+    client.set_ca_cert_path(Path("new-ca.pem").c_str());
+    client.enable_server_certificate_verification(true);
+    auto r = client.Get("/v1/regions", {{"Authorization", "Bearer " + Token()}});
+    verified = static_cast<bool>(r);  // any answer: the handshake verified the new chain
+    if (!verified) std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
+  EXPECT_TRUE(verified) << "HTTPS still serves the old certificate";
+  // A broken renewal (a key that is not the certificate's) keeps the pair in force.
+  Write("server.key", auth::testing::MakeCertificate(new_ca, "service:other").key);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  httplib::SSLClient still("127.0.0.1", server_->http_port());
+  still.set_ca_cert_path(Path("new-ca.pem").c_str());
+  still.enable_server_certificate_verification(true);
+  auto r = still.Get("/v1/regions", {{"Authorization", "Bearer " + Token()}});
+  EXPECT_TRUE(r) << httplib::to_string(r.error());
 }
 
 // ---- Access: every role x every RPC x own and foreign scope ---------------

@@ -319,6 +319,10 @@ int RunTakt(int argc, char** argv) {
                         "The dashboard's files, served at / with --http-listen (Chart.js from Debian's "
                         "libjs-chart.js at /lib/chart.js/)")
       ->capture_default_str();
+  serve_cmd->add_option("--record-reads", serve.record_reads,
+                        "Reads recorded as events with the reader: audit (replay, export, verify, explain), "
+                        "personal-data, kpis (every KPI query, per facility it covers), comma-separated, or none")
+      ->capture_default_str();
   serve_cmd->add_option("--log-format", serve.log_format,
                         "Server log lines on stderr: text or json (JSON Lines)")
       ->check(CLI::IsMember({"text", "json"}))

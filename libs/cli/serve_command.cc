@@ -31,6 +31,12 @@ int RunServe(const ServeArgs& args, std::ostream& out, std::ostream& err) {
   o.security = args.security;  // --insecure: the host warns in its log
   o.http_listen = args.http_listen;
   o.http_static = args.http_static;
+  auto record_reads = host::ParseReadRecording(args.record_reads);
+  if (!record_reads.ok()) {
+    err << "takt: serve: " << record_reads.status().message() << "\n";
+    return 2;
+  }
+  o.record_reads = *record_reads;
   auto server = services::StartServer(o);
   if (!server.ok()) {
     err << "takt: serve: " << server.status().message() << "\n";

@@ -26,6 +26,7 @@ struct ServeArgs {
   auth::TransportOptions security;   // --tls-*, --jwt-*, --insecure
   std::string http_listen;           // --http-listen: HTTP/JSON on host:port
   std::string http_static;           // --http-static: the dashboard's files
+  std::string record_reads = "audit,personal-data";  // --record-reads (host::ParseReadRecording)
 };
 
 int RunServe(const ServeArgs& args, std::ostream& out, std::ostream& err);

@@ -15,6 +15,8 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/strings/str_join.h"
 #include "libs/common/log.h"
@@ -290,6 +292,25 @@ class Server final : public TaktServer, public Health {
 };
 
 }  // namespace
+
+absl::StatusOr<ReadRecording> ParseReadRecording(const std::string& list) {
+  ReadRecording r{false, false, false};
+  if (list == "none") return r;
+  for (absl::string_view raw : absl::StrSplit(list, ',', absl::SkipWhitespace())) {
+    const absl::string_view item = absl::StripAsciiWhitespace(raw);
+    if (item == "audit") {
+      r.audit = true;
+    } else if (item == "personal-data") {
+      r.personal_data = true;
+    } else if (item == "kpis") {
+      r.kpis = true;
+    } else {
+      return absl::InvalidArgumentError(absl::StrCat("--record-reads: '", item,
+                                                     "' is not one of audit, personal-data, kpis (or none)"));
+    }
+  }
+  return r;
+}
 
 absl::StatusOr<std::vector<std::string>> ResolveServices(const std::vector<std::string>& services,
                                                          bool kafka,

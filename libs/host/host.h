@@ -22,6 +22,21 @@
 
 namespace takt::host {
 
+// Which reads are recorded as events, with the reader (`takt serve
+// --record-reads`): an auditor's replays, exports, verifications and
+// explanations (audit: HistoryRead); reads of people's personal data
+// (personal-data: PersonalDataRead); KPI queries, the dashboard's included
+// (kpis: a KpisRead in the stream of each facility the answer covers, in
+// context "kpi_reads"; off by default, as a dashboard queries every second).
+struct ReadRecording {
+  bool audit = true;
+  bool personal_data = true;
+  bool kpis = false;
+};
+// "audit,personal-data,kpis" (any of them) or "none"; INVALID_ARGUMENT
+// naming an unknown one.
+absl::StatusOr<ReadRecording> ParseReadRecording(const std::string& list);
+
 struct ServerOptions {
   // Rollups, signing keys and (embedded mode) the log live here.
   std::string data_dir = "takt-data";
@@ -49,6 +64,7 @@ struct ServerOptions {
   // The dashboard's files (web/), served at "/" with http_listen; empty:
   // none. Chart.js comes from Debian's libjs-chart.js at /lib/chart.js/.
   std::string http_static;
+  ReadRecording record_reads;
 };
 
 // Checks a service list against the modules; returns it with duplicates

@@ -4,6 +4,10 @@
 #include <grpcpp/impl/client_unary_call.h>
 #include <grpcpp/impl/rpc_method.h>
 #include <httplib.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 
 #include <algorithm>
 #include <atomic>
@@ -12,6 +16,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/dynamic_message.h"
@@ -48,6 +53,117 @@ std::string RegexEscape(char c) {
   return kSpecial.find(c) == std::string::npos ? std::string(1, c) : std::string("\\") + c;
 }
 
+std::optional<std::string> ReadFile(const std::string& path) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (f == nullptr) return std::nullopt;
+  std::string text;
+  char buffer[8192];
+  size_t n;
+  while ((n = std::fread(buffer, 1, sizeof buffer, f)) > 0) text.append(buffer, n);
+  const bool failed = std::ferror(f) != 0;
+  std::fclose(f);
+  if (failed) return std::nullopt;
+  return text;
+}
+
+// The server's certificate chain and key for HTTPS, read again when the
+// files change (looked at once per reload interval, on a handshake), as
+// gRPC's certificate watcher does: a renewed certificate needs no restart.
+// A renewal that does not parse, or whose key does not match, is logged
+// and the pair in force stays.
+class TlsFiles {
+ public:
+  TlsFiles(std::string cert_file, std::string key_file, absl::Duration interval)
+      : cert_file_(std::move(cert_file)), key_file_(std::move(key_file)), interval_(interval) {}
+
+  // The first read: INVALID_ARGUMENT naming the files when they do not make a pair.
+  absl::Status Load() {
+    absl::MutexLock lock(&mu_);
+    std::string why;
+    if (!ReloadLocked(&why)) {
+      return absl::InvalidArgumentError(absl::StrCat("HTTP: cannot use ", cert_file_, " and ", key_file_,
+                                                     " for TLS: ", why));
+    }
+    return absl::OkStatus();
+  }
+
+  // Puts the pair in force on a handshake's connection (OpenSSL's
+  // certificate callback); 1 done, 0 fails the handshake.
+  static int Use(SSL* ssl, void* self) { return static_cast<TlsFiles*>(self)->UseOn(ssl) ? 1 : 0; }
+
+ private:
+  struct Pair {
+    std::string cert_pem, key_pem;
+    X509* leaf = nullptr;
+    STACK_OF(X509)* chain = nullptr;  // the certificates after the leaf
+    EVP_PKEY* key = nullptr;
+    ~Pair() {
+      X509_free(leaf);
+      sk_X509_pop_free(chain, X509_free);
+      EVP_PKEY_free(key);
+    }
+  };
+
+  bool UseOn(SSL* ssl) {
+    absl::MutexLock lock(&mu_);
+    if (absl::Now() - checked_ >= interval_) {
+      std::string why;
+      if (!ReloadLocked(&why) && why != reported_) {
+        log::Warn(absl::StrCat("HTTP TLS: keeping the certificate in force: ", why));
+        reported_ = why;
+      }
+    }
+    // The connection takes its own references: a reload later frees ours only.
+    return SSL_use_certificate(ssl, pair_->leaf) == 1 && SSL_use_PrivateKey(ssl, pair_->key) == 1 &&
+           SSL_set1_chain(ssl, pair_->chain) == 1;
+  }
+
+  // Reads the files; a changed, valid pair replaces the one in force.
+  bool ReloadLocked(std::string* why) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    checked_ = absl::Now();
+    std::optional<std::string> cert = ReadFile(cert_file_), key = ReadFile(key_file_);
+    if (!cert || !key) {
+      *why = absl::StrCat("cannot read ", !cert ? cert_file_ : key_file_);
+      return false;
+    }
+    if (pair_ != nullptr && pair_->cert_pem == *cert && pair_->key_pem == *key) return true;
+    auto next = std::make_unique<Pair>();
+    next->cert_pem = *std::move(cert);
+    next->key_pem = *std::move(key);
+    BIO* cert_bio = BIO_new_mem_buf(next->cert_pem.data(), static_cast<int>(next->cert_pem.size()));
+    next->leaf = PEM_read_bio_X509(cert_bio, nullptr, nullptr, nullptr);
+    next->chain = sk_X509_new_null();
+    while (X509* more = PEM_read_bio_X509(cert_bio, nullptr, nullptr, nullptr)) sk_X509_push(next->chain, more);
+    BIO_free(cert_bio);
+    BIO* key_bio = BIO_new_mem_buf(next->key_pem.data(), static_cast<int>(next->key_pem.size()));
+    next->key = PEM_read_bio_PrivateKey(key_bio, nullptr, nullptr, nullptr);
+    BIO_free(key_bio);
+    ERR_clear_error();
+    if (next->leaf == nullptr || next->key == nullptr) {
+      *why = absl::StrCat(next->leaf == nullptr ? cert_file_ : key_file_, " holds no PEM ",
+                          next->leaf == nullptr ? "certificate" : "private key");
+      return false;
+    }
+    if (X509_check_private_key(next->leaf, next->key) != 1) {
+      ERR_clear_error();
+      *why = absl::StrCat(key_file_, " is not the key of the certificate in ", cert_file_,
+                          " (during a renewal, write the key first, then the certificate)");
+      return false;
+    }
+    if (pair_ != nullptr) log::Info(absl::StrCat("HTTP TLS: renewed certificate from ", cert_file_, " in force"));
+    pair_ = std::move(next);
+    reported_.clear();
+    return true;
+  }
+
+  const std::string cert_file_, key_file_;
+  const absl::Duration interval_;
+  absl::Mutex mu_;
+  std::unique_ptr<Pair> pair_ ABSL_GUARDED_BY(mu_);
+  absl::Time checked_ ABSL_GUARDED_BY(mu_);
+  std::string reported_ ABSL_GUARDED_BY(mu_);
+};
+
 // One compiled route: the regex, its fields, the method.
 struct Bound {
   Route route;
@@ -57,9 +173,13 @@ struct Bound {
 
 class GatewayImpl final : public Gateway {
  public:
-  GatewayImpl(std::unique_ptr<httplib::Server> server, std::unique_ptr<auth::JwtVerifier> jwt, bool insecure,
-              std::shared_ptr<grpc::Channel> channel)
-      : server_(std::move(server)), jwt_(std::move(jwt)), insecure_(insecure), channel_(std::move(channel)) {}
+  GatewayImpl(std::unique_ptr<TlsFiles> tls, std::unique_ptr<httplib::Server> server,
+              std::unique_ptr<auth::JwtVerifier> jwt, bool insecure, std::shared_ptr<grpc::Channel> channel)
+      : tls_(std::move(tls)),
+        server_(std::move(server)),
+        jwt_(std::move(jwt)),
+        insecure_(insecure),
+        channel_(std::move(channel)) {}
   ~GatewayImpl() override { Stop(); }
 
   absl::Status Listen(const std::string& listen) {
@@ -170,6 +290,7 @@ class GatewayImpl final : public Gateway {
     res.set_content(text, "application/json");
   }
 
+  std::unique_ptr<TlsFiles> tls_;  // outlives the server, whose handshakes use it
   std::unique_ptr<httplib::Server> server_;
   std::unique_ptr<auth::JwtVerifier> jwt_;
   const bool insecure_;
@@ -299,6 +420,7 @@ absl::StatusOr<CompiledPath> CompilePath(const std::string& path) {
 absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const GatewayOptions& options, std::vector<Route> routes,
                                                         std::shared_ptr<grpc::Channel> channel) {
   const auth::TransportOptions& sec = options.security;
+  std::unique_ptr<TlsFiles> tls_files;
   std::unique_ptr<httplib::Server> server;
   std::unique_ptr<auth::JwtVerifier> jwt;
   if (sec.require_client_certificate) {
@@ -309,11 +431,18 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const GatewayOptions& op
   if (sec.insecure) {
     server = std::make_unique<httplib::Server>();
   } else {
-    auto tls = std::make_unique<httplib::SSLServer>(sec.cert_file.c_str(), sec.key_file.c_str());
-    if (!tls->is_valid()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("HTTP: cannot use ", sec.cert_file, " and ", sec.key_file, " for TLS"));
-    }
+    tls_files = std::make_unique<TlsFiles>(sec.cert_file, sec.key_file,
+                                           absl::Seconds(std::max(1u, sec.reload_interval_seconds)));
+    if (absl::Status s = tls_files->Load(); !s.ok()) return s;
+    TlsFiles* files = tls_files.get();
+    auto tls = std::make_unique<httplib::SSLServer>([files](SSL_CTX& ctx) {
+      SSL_CTX_set_options(&ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_SESSION_RESUMPTION_ON_RENEGOTIATION |
+                                    SSL_OP_NO_RENEGOTIATION);
+      SSL_CTX_set_min_proto_version(&ctx, TLS1_2_VERSION);
+      SSL_CTX_set_cert_cb(&ctx, &TlsFiles::Use, files);
+      return true;
+    });
+    if (!tls->is_valid()) return absl::InternalError("HTTP: cannot set up TLS (OpenSSL)");
     server = std::move(tls);
     auto verifier = auth::MakeJwtVerifier(sec);
     if (!verifier.ok()) return verifier.status();
@@ -339,7 +468,8 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const GatewayOptions& op
     res.set_header("X-Content-Type-Options", "nosniff");
     res.set_header("Content-Security-Policy", "default-src 'self'; style-src 'self' 'unsafe-inline'");
   });
-  auto gateway = std::make_unique<GatewayImpl>(std::move(server), std::move(jwt), sec.insecure, std::move(channel));
+  auto gateway = std::make_unique<GatewayImpl>(std::move(tls_files), std::move(server), std::move(jwt), sec.insecure,
+                                               std::move(channel));
   for (Route& r : routes) {
     auto compiled = CompilePath(r.path);
     if (!compiled.ok()) return compiled.status();

@@ -25,18 +25,20 @@ std::string RequestJson(const google::protobuf::Message& m) {
 }
 
 // Auditors: replay (and export), verification and KPI explain. Each call
-// is recorded as a HistoryRead event in context "audit", stream = facility.
+// is recorded as a HistoryRead event in context "audit", stream = facility
+// (unless the server records no audit reads).
 class AuditServiceImpl final : public v1::AuditService::Service {
  public:
   AuditServiceImpl(eventlog::EventLog* log, bool embedded, model::ModelStore* models,
                    rollup::RollupStore* store, const rollup::ProductionFold* production,
-                   std::vector<es::ContextDescriptor> contexts)
+                   std::vector<es::ContextDescriptor> contexts, bool record_reads)
       : log_(log),
         embedded_(embedded),
         models_(models),
         store_(store),
         production_(production),
-        contexts_(std::move(contexts)) {}
+        contexts_(std::move(contexts)),
+        record_reads_(record_reads) {}
 
   grpc::Status Replay(grpc::ServerContext* ctx, const v1::ReplayRequest* request,
                       grpc::ServerWriter<v1::ReplayItem>* writer) override {
@@ -135,7 +137,7 @@ class AuditServiceImpl final : public v1::AuditService::Service {
   absl::Status Record(grpc::ServerContext* ctx, const std::string& facility,
                       const std::string& operation, const google::protobuf::Message& request,
                       uint64_t events) {
-    if (facility.empty()) return absl::OkStatus();
+    if (facility.empty() || !record_reads_) return absl::OkStatus();
     v1::HistoryRead read;
     read.set_facility(facility);
     read.set_operation(operation);
@@ -160,6 +162,7 @@ class AuditServiceImpl final : public v1::AuditService::Service {
   rollup::RollupStore* store_;  // null where the rollups do not run
   const rollup::ProductionFold* production_;
   const std::vector<es::ContextDescriptor> contexts_;
+  const bool record_reads_;
 };
 
 }  // namespace
@@ -167,9 +170,10 @@ class AuditServiceImpl final : public v1::AuditService::Service {
 std::unique_ptr<grpc::Service> NewAuditService(eventlog::EventLog* log, bool embedded,
                                                model::ModelStore* models, rollup::RollupStore* store,
                                                const rollup::ProductionFold* production,
-                                               std::vector<es::ContextDescriptor> contexts) {
+                                               std::vector<es::ContextDescriptor> contexts,
+                                               bool record_reads) {
   return std::make_unique<AuditServiceImpl>(log, embedded, models, store, production,
-                                            std::move(contexts));
+                                            std::move(contexts), record_reads);
 }
 
 }  // namespace takt::audit

@@ -25,10 +25,13 @@ inline constexpr char kAuditContext[] = "audit";
 // `store`: the rollups of this process, or null where they do not run
 // (explain then answers FAILED_PRECONDITION).
 // `production`: the production elements' contribution (explain), or null.
+// `record_reads`: each call is recorded as a HistoryRead (takt serve
+// --record-reads audit, the default).
 std::unique_ptr<grpc::Service> NewAuditService(eventlog::EventLog* log, bool embedded,
                                                model::ModelStore* models, rollup::RollupStore* store,
                                                const rollup::ProductionFold* production,
-                                               std::vector<es::ContextDescriptor> contexts);
+                                               std::vector<es::ContextDescriptor> contexts,
+                                               bool record_reads = true);
 
 }  // namespace takt::audit
 

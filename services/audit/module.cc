@@ -1,5 +1,7 @@
 #include "services/audit/module.h"
 
+#include "libs/host/host.h"
+
 #include "services/audit/cli.h"
 #include "services/audit/grpc_service.h"
 #include "takt/audit/v1/audit.grpc.pb.h"
@@ -12,7 +14,8 @@ class AuditModule final : public host::Module {
   absl::Status Start(host::Env& env) override {
     service_ = NewAuditService(env.log(), env.embedded(), env.models(),
                                env.Find<rollup::RollupStore>(),
-                               rollup::FindProductionFold(env.registry()), env.contexts());
+                               rollup::FindProductionFold(env.registry()), env.contexts(),
+                               env.options().record_reads.audit);
     return absl::OkStatus();
   }
   std::vector<host::ServiceEntry> Services() override {

@@ -17,9 +17,15 @@
 
 namespace takt::rollup {
 
-// Answers from `store`, reporting positions and lag in `reads`.
+// The context of recorded KPI queries (rollups::v1::KpisRead), stream = facility.
+inline constexpr char kKpiReadsContext[] = "kpi_reads";
+
+// Answers from `store`, reporting positions and lag in `reads`. With
+// `record_reads`, each answer is first recorded as a KpisRead in each
+// covered facility's stream; a query that cannot be recorded gets no answer.
 std::unique_ptr<grpc::Service> NewRollupService(eventlog::EventLog* log, model::ModelStore* models,
-                                                RollupStore* store, std::vector<ReadPosition> reads);
+                                                RollupStore* store, std::vector<ReadPosition> reads,
+                                                bool record_reads = false);
 
 }  // namespace takt::rollup
 

@@ -82,7 +82,7 @@ class RollupsModule final : public host::Module {
           [models](const std::string& facility) { return models->Calendar(facility); }));
       TAKT_RETURN_IF_ERROR(families_.back()->Start());
     }
-    service_ = NewRollupService(env.log(), models, store_.get(), reads_);
+    service_ = NewRollupService(env.log(), models, store_.get(), reads_, env.options().record_reads.kpis);
     env.Provide<RollupStore>(store_.get());
     return absl::OkStatus();
   }
@@ -219,6 +219,9 @@ host::ModuleInfo Module() {
   host::ModuleInfo m;
   m.name = "rollups";
   m.reads_all = true;  // production's context and every family's
+  // Recorded KPI queries (takt serve --record-reads kpis), a facility's stream each.
+  m.owns = {{kKpiReadsContext}};
+  m.payload_files = {rollups::v1::KpisRead::descriptor()->file()};
   m.create = [] { return std::make_unique<RollupsModule>(); };
   m.add_commands = cli::AddRollupsCommands;
   return m;

@@ -20,7 +20,8 @@ class StaffingModule final : public host::Module {
  public:
   absl::Status Start(host::Env& env) override {
     TAKT_ASSIGN_OR_RETURN(keys_, KeyStore::Open(env.options().data_dir + "/personal-keys"));
-    staffing_ = std::make_unique<Staffing>(env.log(), env.models(), keys_.get());
+    staffing_ = std::make_unique<Staffing>(env.log(), env.models(), keys_.get(),
+                                           env.options().record_reads.personal_data);
     // An erasure interrupted after its event and before its key went:
     // finish it before serving.
     std::vector<std::string> facilities;

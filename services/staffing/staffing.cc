@@ -57,10 +57,11 @@ int64_t OvertimeOf(const StaffBook& book, const kpi::FacilityCalendar& cal, cons
 
 }  // namespace
 
-Staffing::Staffing(eventlog::EventLog* log, model::ModelStore* models, KeyStore* keys)
+Staffing::Staffing(eventlog::EventLog* log, model::ModelStore* models, KeyStore* keys, bool record_reads)
     : log_(log),
       models_(models),
       keys_(keys),
+      record_reads_(record_reads),
       books_(log, {.context = kStaffingContext,
                    .stream = StaffStream,
                    .initial = [](const std::string&) { return StaffBook(); }}) {}
@@ -766,6 +767,7 @@ absl::Status Staffing::RecordRead(const std::string& facility, std::vector<std::
                                   const std::string& what, const std::string& purpose,
                                   const es::CommandOrigin& origin) {
   if (purpose.size() > 1024) return absl::InvalidArgumentError("purpose: at most 1024 bytes");
+  if (!record_reads_) return absl::OkStatus();
   // An export of a large facility is recorded in several events of at most
   // kIdsPerRecord ids (an event stays well under the log's size limit).
   constexpr size_t kIdsPerRecord = 4096;

@@ -63,7 +63,9 @@ std::string ExpiringScopeId(const std::string& scope);
 
 class Staffing {
  public:
-  Staffing(eventlog::EventLog* log, model::ModelStore* models, KeyStore* keys);
+  // `record_reads` false: personal-data reads are not recorded (takt serve
+  // --record-reads without personal-data).
+  Staffing(eventlog::EventLog* log, model::ModelStore* models, KeyStore* keys, bool record_reads = true);
 
   absl::StatusOr<v1::ApplyStaffResponse> ApplyStaff(const v1::ApplyStaffRequest& request,
                                                     const es::CommandOrigin& origin);
@@ -76,7 +78,7 @@ class Staffing {
                                                     absl::Time now);
   // Personal data: each read is recorded (PersonalDataRead, person ids
   // only, with the reader and the purpose) before the data is returned; a
-  // read that cannot be recorded returns nothing.
+  // read that cannot be recorded returns nothing. Unless record_reads is off.
   absl::StatusOr<v1::PersonView> GetPerson(const v1::PersonRequest& request, const es::CommandOrigin& origin);
   absl::StatusOr<v1::ExportResponse> Export(const v1::ExportRequest& request, const es::CommandOrigin& origin);
   // Records the erasure, then destroys the person's key (a resend destroys
@@ -129,6 +131,7 @@ class Staffing {
   eventlog::EventLog* log_;
   model::ModelStore* models_;
   KeyStore* keys_;
+  const bool record_reads_;
   es::AggregateStore<StaffBook> books_;
   // Lock order: a facility's Slot::mu, then the record store's, then the
   // model's.

@@ -286,6 +286,23 @@ TEST_F(StaffingTest, EveryReadOfPersonalDataIsRecordedWithItsReaderAndPurpose) {
   EXPECT_FALSE(absl::StrContains((*events)[1].envelope.payload(), "Bob"));
 }
 
+TEST_F(StaffingTest, PersonalDataReadsAreNotRecordedWhenThePolicySaysSo) {
+  ASSERT_TRUE(Apply({Person("p-1", "Ada")}, "rq-1").ok());
+  const uint64_t head = Head("plant-1.staff");
+  // takt serve --record-reads without personal-data.
+  Staffing unrecorded(log_.get(), models_.get(), keys_.get(), /*record_reads=*/false);
+  v1::PersonRequest who;
+  who.set_facility("plant-1");
+  who.set_person("p-1");
+  auto view = unrecorded.GetPerson(who, kReader);
+  ASSERT_TRUE(view.ok()) << view.status();
+  EXPECT_EQ(view->name(), "Ada");
+  EXPECT_EQ(Head("plant-1.staff"), head);
+  // The default records it.
+  ASSERT_TRUE(staffing_->GetPerson(who, kReader).ok());
+  EXPECT_EQ(Head("plant-1.staff"), head + 1);
+}
+
 TEST_F(StaffingTest, ResendsChangeNothingAfterARestart) {
   ASSERT_TRUE(Apply({Person("p-1", "Ada")}, "rq-1").ok());
   const uint64_t head = Head("plant-1.staff");
