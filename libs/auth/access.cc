@@ -152,4 +152,13 @@ bool AccessBindings::Allows(std::string_view subject, Permission permission, con
   return false;
 }
 
+bool AccessBindings::AllowsSomewhere(std::string_view subject, Permission permission) const {
+  auto it = by_subject_.find(subject);
+  if (it == by_subject_.end()) return false;
+  for (const Binding& b : it->second) {
+    if (RoleGrants(b.role, permission)) return true;
+  }
+  return false;
+}
+
 }  // namespace takt::auth

@@ -114,6 +114,8 @@ class AccessBindings {
   // Whether any binding of `subject` grants `permission` on `target`.
   bool Allows(std::string_view subject, Permission permission, const Scope& target,
               const RegionOf& region_of) const;
+  // Whether any binding of `subject` grants `permission`, wherever it is.
+  bool AllowsSomewhere(std::string_view subject, Permission permission) const;
 
  private:
   std::map<std::string, std::vector<Binding>, std::less<>> by_subject_;

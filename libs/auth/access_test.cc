@@ -81,7 +81,12 @@ TEST(AccessTest, BindingsGrantTheirRolesPermissionsInTheirScopeUntilRevoked) {
   EXPECT_FALSE(access.Allows("carol", Permission::kRead, Scope::Facility("detroit-1"), RegionOfTest));
   // A subject is matched exactly, not by prefix.
   EXPECT_FALSE(access.Allows("alic", Permission::kRead, Scope::Facility("detroit-1"), RegionOfTest));
+  // Somewhere (the product catalogue): any binding granting the permission.
+  EXPECT_TRUE(access.AllowsSomewhere("alice", Permission::kRead));
+  EXPECT_FALSE(access.AllowsSomewhere("bob@example.com", Permission::kOperate));
+  EXPECT_FALSE(access.AllowsSomewhere("carol", Permission::kRead));
   access.Revoke(alice);
+  EXPECT_FALSE(access.AllowsSomewhere("alice", Permission::kRead));
   EXPECT_FALSE(access.Allows("alice", Permission::kRead, Scope::Facility("detroit-1"), RegionOfTest));
   EXPECT_TRUE(access.Of("alice").empty());
   ASSERT_EQ(access.Of("bob@example.com").size(), 1u);

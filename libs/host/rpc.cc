@@ -19,8 +19,11 @@ std::string Actor(const grpc::ServerContext* ctx) { return auth::PrincipalOf(ctx
 
 namespace takt::host {
 
-grpc::Status Authorize(const grpc::ServerContext* ctx, model::ModelStore& models, auth::Permission permission,
-                       const auth::Scope& target) {
+namespace {
+
+// Authorize and AuthorizeAnywhere: `target` null is anywhere, named `what`.
+grpc::Status Decide(const grpc::ServerContext* ctx, model::ModelStore& models, auth::Permission permission,
+                    const auth::Scope* target, std::string_view what) {
   const auth::Principal p = auth::PrincipalOf(ctx);
   bool allowed = false;
   std::vector<std::string> theirs;
@@ -28,12 +31,13 @@ grpc::Status Authorize(const grpc::ServerContext* ctx, model::ModelStore& models
     case auth::PrincipalKind::kInsecure:
     case auth::PrincipalKind::kService: return grpc::Status::OK;
     case auth::PrincipalKind::kFacilitySystem:
-      allowed = target == auth::Scope::Facility(p.name);
+      allowed = target != nullptr && *target == auth::Scope::Facility(p.name);
       theirs.push_back(absl::StrCat("its own facility ", p.name));
       break;
     case auth::PrincipalKind::kPerson:
       models.Read([&](const model::EnterpriseModel& m) {
-        allowed = m.Allows(p.name, permission, target);
+        allowed = target != nullptr ? m.Allows(p.name, permission, *target)
+                                    : m.access().AllowsSomewhere(p.name, permission);
         if (allowed) return;
         for (const auth::Binding& b : m.access().Of(p.name)) {
           theirs.push_back(absl::StrCat(auth::RoleName(b.role), " on ", b.scope.Name()));
@@ -44,10 +48,23 @@ grpc::Status Authorize(const grpc::ServerContext* ctx, model::ModelStore& models
   if (allowed) return grpc::Status::OK;
   return grpc::Status(
       grpc::StatusCode::PERMISSION_DENIED,
-      absl::StrCat(p.Actor(), " may not ", auth::PermissionName(permission), " ", target.Name().substr(0, 140),
+      absl::StrCat(p.Actor(), " may not ", auth::PermissionName(permission), " ",
+                   target != nullptr ? target->Name().substr(0, 140) : std::string(what),
                    ": no role binding grants it there (",
                    theirs.empty() ? std::string("none") : absl::StrJoin(theirs, "; "),
                    "); nothing was read or recorded"));
+}
+
+}  // namespace
+
+grpc::Status Authorize(const grpc::ServerContext* ctx, model::ModelStore& models, auth::Permission permission,
+                       const auth::Scope& target) {
+  return Decide(ctx, models, permission, &target, "");
+}
+
+grpc::Status AuthorizeAnywhere(const grpc::ServerContext* ctx, model::ModelStore& models,
+                               auth::Permission permission, std::string_view what) {
+  return Decide(ctx, models, permission, nullptr, what);
 }
 
 grpc::Status AuthorizeBatch(const grpc::ServerContext* ctx, model::ModelStore& models, auth::Permission permission,

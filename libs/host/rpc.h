@@ -45,6 +45,11 @@ grpc::Status Answer(absl::StatusOr<T> result, T* response) {
 // looks complete.
 grpc::Status Authorize(const grpc::ServerContext* ctx, model::ModelStore& models, auth::Permission permission,
                        const auth::Scope& target);
+// The same for what every reader shares, such as the product catalogue:
+// allowed when any of a person's bindings grants `permission` somewhere
+// (`what` names it in a refusal); never for a facility system.
+grpc::Status AuthorizeAnywhere(const grpc::ServerContext* ctx, model::ModelStore& models,
+                               auth::Permission permission, std::string_view what);
 // The same for a request naming a facility.
 inline grpc::Status AuthorizeFacility(const grpc::ServerContext* ctx, model::ModelStore& models,
                                       auth::Permission permission, const std::string& facility) {

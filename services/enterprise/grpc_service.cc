@@ -54,10 +54,16 @@ grpc::Status EnterpriseServiceImpl::ListRoleBindings(grpc::ServerContext* ctx,
   return grpc::Status::OK;
 }
 
+grpc::Status EnterpriseServiceImpl::AuthorizeRead(grpc::ServerContext* ctx, ElementKind kind,
+                                                  const std::string& parent_or_name) {
+  // The product catalogue is every plant's: whoever reads somewhere reads it.
+  if (kind == ElementKind::kProduct) return host::AuthorizeAnywhere(ctx, *models_, Permission::kRead, "products");
+  return host::Authorize(ctx, *models_, Permission::kRead, AccessScopeOfParent(kind, parent_or_name));
+}
+
 grpc::Status EnterpriseServiceImpl::List(grpc::ServerContext* ctx, ElementKind kind,
                                          const v1::ListElementsRequest& request, v1::ListElementsResponse* response) {
-  const Scope scope = AccessScopeOfParent(kind, request.parent());
-  if (auto a = host::Authorize(ctx, *models_, Permission::kRead, scope); !a.ok()) return a;
+  if (auto a = AuthorizeRead(ctx, kind, request.parent()); !a.ok()) return a;
   absl::StatusOr<v1::ListElementsResponse> r;
   models_->Read([&](const model::EnterpriseModel& m) { r = ListElements(m, kind, request); });
   return host::Answer(std::move(r), response);
@@ -65,8 +71,7 @@ grpc::Status EnterpriseServiceImpl::List(grpc::ServerContext* ctx, ElementKind k
 
 grpc::Status EnterpriseServiceImpl::Get(grpc::ServerContext* ctx, ElementKind kind,
                                         const v1::GetElementRequest& request, v1::Element* response) {
-  const Scope scope = AccessScopeOfParent(kind, request.name());
-  if (auto a = host::Authorize(ctx, *models_, Permission::kRead, scope); !a.ok()) return a;
+  if (auto a = AuthorizeRead(ctx, kind, request.name()); !a.ok()) return a;
   absl::StatusOr<v1::Element> r;
   models_->Read([&](const model::EnterpriseModel& m) { r = GetElement(m, kind, request.name()); });
   return host::Answer(std::move(r), response);

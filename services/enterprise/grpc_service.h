@@ -65,6 +65,8 @@ class EnterpriseServiceImpl final : public v1::EnterpriseService::Service {
                     v1::ListElementsResponse* response);
   grpc::Status Get(grpc::ServerContext* ctx, ElementKind kind, const v1::GetElementRequest& request,
                    v1::Element* response);
+  // Read on the element's scope (the product catalogue: read anywhere).
+  grpc::Status AuthorizeRead(grpc::ServerContext* ctx, ElementKind kind, const std::string& parent_or_name);
 
   Definitions* definitions_;
   model::ModelStore* models_;
