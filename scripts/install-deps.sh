@@ -9,7 +9,7 @@ PACKAGES=(
   librdkafka-dev librocksdb-dev libabsl-dev libssl-dev libsodium-dev
   libcli11-dev libspdlog-dev libfmt-dev nlohmann-json3-dev libyaml-cpp-dev
   libgtest-dev libgmock-dev libbenchmark-dev libjemalloc-dev clang libjwt-dev
-  libcpp-httplib-dev libjs-chart.js chromium chromium-driver python3-selenium
+  libcpp-httplib-dev libjs-chart.js chromium chromium-driver python3-selenium openssl
 )
 
 missing=()

@@ -9,6 +9,7 @@ first load's Navigation Timing (load event end) as a figure.
 
 Usage: dashboard_test.py TAKT_BINARY SOURCE_DIR ARTIFACT_DIR
 """
+import base64
 import datetime
 import json
 import os
@@ -60,6 +61,97 @@ def budget_actual(target, scope, start, end):
         args += ["--region", name]
     out = json.loads(subprocess.run(args, check=True, capture_output=True, text=True).stdout)
     return int(out["total"].get("actual", 0)), out["currency"]
+
+
+def openssl(*args, cwd):
+    subprocess.run(["openssl", *args], check=True, cwd=cwd, capture_output=True)
+
+
+def b64url(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def make_pki(d):
+    """A CA, the server's certificate for 127.0.0.1 and an identity provider's RSA key (openssl)."""
+    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "2",
+            "-subj", "/CN=Takt dashboard test CA", cwd=d)
+    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.pem",
+            "-days", "2", "-subj", "/CN=service:takt", "-CA", "ca.pem", "-CAkey", "ca.key",
+            "-addext", "subjectAltName=IP:127.0.0.1", cwd=d)
+    openssl("genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", "idp.key", cwd=d)
+    openssl("pkey", "-in", "idp.key", "-pubout", "-out", "idp.pub", cwd=d)
+
+
+def token(d, subject):
+    """An RS256 bearer token for `subject`, signed with the identity provider's key (openssl dgst)."""
+    header = b64url(json.dumps({"alg": "RS256", "typ": "JWT"}).encode())
+    claims = b64url(json.dumps({"iss": "https://id.example.com", "aud": "takt", "sub": subject,
+                                "exp": int(time.time()) + 3600}).encode())
+    signing_input = f"{header}.{claims}".encode()
+    signature = subprocess.run(["openssl", "dgst", "-sha256", "-sign", os.path.join(d, "idp.key")],
+                               input=signing_input, check=True, capture_output=True).stdout
+    return f"{header}.{claims}.{b64url(signature)}"
+
+
+def director_over_tls(data, start, end):
+    """The same data served over TLS with people's tokens: a regional director
+    opens the page without a scope, lands on her region (she may not read the
+    enterprise) and sees what takt rollup gives her."""
+    pki = tempfile.mkdtemp(prefix="takt-dashboard-tls-")
+    grpc_port, http_port = free_port(), free_port()
+    target = f"127.0.0.1:{grpc_port}"
+    make_pki(pki)
+    server = subprocess.Popen([
+        TAKT, "serve", "--data-dir", data, "--listen", target, "--http-listen", f"127.0.0.1:{http_port}",
+        "--http-static", os.path.join(SOURCE, "web"), "--tls-cert", os.path.join(pki, "server.pem"),
+        "--tls-key", os.path.join(pki, "server.key"), "--jwt-public-key", os.path.join(pki, "idp.pub"),
+        "--jwt-issuer", "https://id.example.com", "--jwt-audience", "takt", "--administrator", "admin"],
+        stdout=subprocess.DEVNULL, stderr=open(os.path.join(ARTIFACTS, "serve-tls.log"), "w"))
+    driver = None
+    try:
+        env = dict(os.environ, TAKT_TLS_CA=os.path.join(pki, "ca.pem"), TAKT_TOKEN=token(pki, "admin"))
+        for _ in range(100):
+            if subprocess.run([TAKT, "access", "grant", "--target", target, "--subject", "erin", "--role",
+                               "regional-director", "--scope", "regions/emea", "--reason", "dashboard test"],
+                              env=env, capture_output=True).returncode == 0:
+                break
+            time.sleep(0.1)
+        erin = token(pki, "erin")
+        env["TAKT_TOKEN"] = erin
+        out = subprocess.run([TAKT, "rollup", "--target", target, "--scope", "regions/emea", "--kpi", "oee",
+                              "--from", start, "--to", end, "--json"], env=env, check=True, capture_output=True,
+                             text=True).stdout
+        expected = json.loads(out)["total"]["kpis"][0]["value"]
+        denied = subprocess.run([TAKT, "rollup", "--target", target, "--scope", "enterprise", "--from", start,
+                                 "--to", end], env=env, capture_output=True, text=True)
+        assert denied.returncode != 0 and "PERMISSION_DENIED" in denied.stderr + denied.stdout, denied
+
+        options = webdriver.ChromeOptions()
+        options.binary_location = "/usr/bin/chromium"
+        # The test CA is not in the browser's store; the server's certificate is
+        # checked by takt's own clients above.
+        for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1400,1600",
+                    "--ignore-certificate-errors"):
+            options.add_argument(arg)
+        driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+        driver.get(f"https://127.0.0.1:{http_port}/?token={erin}#from={start}&to={end}&by=day&target=85")
+        WebDriverWait(driver, 20).until(lambda d: "scope=regions%2Femea" in d.current_url)
+        WebDriverWait(driver, 20).until(
+            lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-ready") in ("true", "error"))
+        state = driver.find_element(By.TAG_NAME, "body").get_attribute("data-ready")
+        assert state == "true", driver.find_element(By.ID, "error").text
+        got = float(driver.execute_script("return document.querySelector('.tile[data-kpi=\"oee\"]').dataset.value"))
+        assert abs(got - expected) < 1e-9, f"regional director: page {got}, takt rollup {expected}"
+        driver.save_screenshot(os.path.join(ARTIFACTS, "6-director-tls.png"))
+        print(f"TLS with a token: erin (regional-director on regions/emea) opened the page, landed on her region, "
+              f"OEE {got:.3f} % == takt rollup; the enterprise is refused to her")
+    finally:
+        if driver is not None:
+            driver.quit()
+        if server is not None:
+            server.terminate()
+            server.wait(timeout=30)
+        shutil.rmtree(pki, ignore_errors=True)
 
 
 def main():
@@ -188,6 +280,9 @@ def main():
         assert not severe, f"browser errors: {severe}"
         print(f"first load: load event end {timing[0]:.0f} ms, DOMContentLoaded {timing[1]:.0f} ms "
               f"(4 plants x 3 days, headless Chromium)")
+        server.terminate()
+        server.wait(timeout=30)
+        director_over_tls(data, start, end)
         print("dashboard: OK")
     finally:
         if driver is not None:

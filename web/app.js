@@ -60,6 +60,25 @@ function token() {
   return sessionStorage.getItem('takt-token');
 }
 
+// The scope of the signed-in person's first role binding: where the page
+// opens for someone who may not read the enterprise (a regional director,
+// a plant manager). Null without a token or a binding.
+async function homeScope() {
+  const t = token();
+  if (!t) return null;
+  let subject;
+  try {
+    const payload = t.split('.')[1].replace(/-/g, '+').replace(/_/g, '/');
+    subject = JSON.parse(atob(payload)).sub;
+  } catch (e) {
+    return null;
+  }
+  if (!subject) return null;
+  const r = await api('/v1/roleBindings?' + new URLSearchParams({subject}));
+  const b = (r.bindings || [])[0];
+  return b ? b.scope : null;
+}
+
 async function api(path) {
   const headers = {};
   const t = token();
@@ -186,6 +205,14 @@ async function render() {
     if (performance.getEntriesByName('takt-ready').length === 0) performance.mark('takt-ready');
     document.body.dataset.ready = 'true';
   } catch (e) {
+    // Opened at the enterprise by someone bound lower down: go to their scope.
+    if (e.status === 403 && s.scope === 'enterprise' && !new URLSearchParams(location.hash.slice(1)).has('scope')) {
+      const home = await homeScope().catch(() => null);
+      if (home && home !== 'enterprise') {
+        go(home);
+        return;
+      }
+    }
     error.textContent = e.message;
     error.hidden = false;
     document.body.dataset.ready = 'error';
