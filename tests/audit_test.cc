@@ -16,6 +16,7 @@
 #include "libs/kpi/registry.h"
 #include "services/registry.h"
 #include "services/scheduling/sim/simulator.h"
+#include "libs/testing/replay.h"
 #include "libs/testing/temp_dir.h"
 #include "services/enterprise/definitions_yaml.h"
 #include "takt/rollups/v1/rollups.grpc.pb.h"
@@ -395,18 +396,7 @@ TEST(ReadRecordingTest, KpiQueriesAreRecordedPerCoveredFacilityWhenThePolicySays
     ASSERT_TRUE(s.ok()) << s.error_message();
   }
   auto replay = [&](const std::string& facility, const std::string& context) {
-    av1::ReplayRequest r;
-    r.set_facility(facility);
-    r.add_contexts(context);
-    grpc::ClientContext ctx;
-    auto reader = av1::AuditService::NewStub(channel)->Replay(&ctx, r);
-    std::vector<av1::AuditedEvent> events;
-    av1::ReplayItem item;
-    while (reader->Read(&item)) {
-      if (item.has_event()) events.push_back(item.event());
-    }
-    EXPECT_TRUE(reader->Finish().ok());
-    return events;
+    return testing::ReplayEvents(channel, facility, context);
   };
   const std::vector<av1::AuditedEvent> detroit = replay("detroit-1", "kpi_reads");
   ASSERT_EQ(detroit.size(), 1u);

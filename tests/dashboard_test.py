@@ -14,26 +14,20 @@ import datetime
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
 
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.support.ui import WebDriverWait
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from browser import chromium, free_port, serving, wait_until_up  # noqa: E402
+
 TAKT, SOURCE, ARTIFACTS = sys.argv[1], sys.argv[2], sys.argv[3]
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def rollup_kpi(target, scope, start, end, kpi="oee"):
@@ -101,14 +95,14 @@ def director_over_tls(data, start, end):
     grpc_port, http_port = free_port(), free_port()
     target = f"127.0.0.1:{grpc_port}"
     make_pki(pki)
-    server = subprocess.Popen([
-        TAKT, "serve", "--data-dir", data, "--listen", target, "--http-listen", f"127.0.0.1:{http_port}",
-        "--http-static", os.path.join(SOURCE, "web"), "--tls-cert", os.path.join(pki, "server.pem"),
-        "--tls-key", os.path.join(pki, "server.key"), "--jwt-public-key", os.path.join(pki, "idp.pub"),
-        "--jwt-issuer", "https://id.example.com", "--jwt-audience", "takt", "--administrator", "admin"],
-        stdout=subprocess.DEVNULL, stderr=open(os.path.join(ARTIFACTS, "serve-tls.log"), "w"))
-    driver = None
-    try:
+    serve = [TAKT, "serve", "--data-dir", data, "--listen", target, "--http-listen", f"127.0.0.1:{http_port}",
+             "--http-static", os.path.join(SOURCE, "web"), "--tls-cert", os.path.join(pki, "server.pem"),
+             "--tls-key", os.path.join(pki, "server.key"), "--jwt-public-key", os.path.join(pki, "idp.pub"),
+             "--jwt-issuer", "https://id.example.com", "--jwt-audience", "takt", "--administrator", "admin"]
+    # The test CA is not in the browser's store; the server's certificate is
+    # checked by takt's own clients below.
+    with serving(serve, os.path.join(ARTIFACTS, "serve-tls.log")), \
+            chromium("--ignore-certificate-errors") as driver:
         env = dict(os.environ, TAKT_TLS_CA=os.path.join(pki, "ca.pem"), TAKT_TOKEN=token(pki, "admin"))
         for _ in range(100):
             if subprocess.run([TAKT, "access", "grant", "--target", target, "--subject", "erin", "--role",
@@ -125,15 +119,6 @@ def director_over_tls(data, start, end):
         denied = subprocess.run([TAKT, "rollup", "--target", target, "--scope", "enterprise", "--from", start,
                                  "--to", end], env=env, capture_output=True, text=True)
         assert denied.returncode != 0 and "PERMISSION_DENIED" in denied.stderr + denied.stdout, denied
-
-        options = webdriver.ChromeOptions()
-        options.binary_location = "/usr/bin/chromium"
-        # The test CA is not in the browser's store; the server's certificate is
-        # checked by takt's own clients above.
-        for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1400,1600",
-                    "--ignore-certificate-errors"):
-            options.add_argument(arg)
-        driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
         driver.get(f"https://127.0.0.1:{http_port}/?token={erin}#from={start}&to={end}&by=day&target=85")
         WebDriverWait(driver, 20).until(lambda d: "scope=regions%2Femea" in d.current_url)
         WebDriverWait(driver, 20).until(
@@ -145,13 +130,7 @@ def director_over_tls(data, start, end):
         driver.save_screenshot(os.path.join(ARTIFACTS, "6-director-tls.png"))
         print(f"TLS with a token: erin (regional-director on regions/emea) opened the page, landed on her region, "
               f"OEE {got:.3f} % == takt rollup; the enterprise is refused to her")
-    finally:
-        if driver is not None:
-            driver.quit()
-        if server is not None:
-            server.terminate()
-            server.wait(timeout=30)
-        shutil.rmtree(pki, ignore_errors=True)
+    shutil.rmtree(pki, ignore_errors=True)
 
 
 def main():
@@ -159,137 +138,125 @@ def main():
     data = tempfile.mkdtemp(prefix="takt-dashboard-")
     grpc_port, http_port = free_port(), free_port()
     target = f"127.0.0.1:{grpc_port}"
-    server = subprocess.Popen([TAKT, "serve", "--insecure", "--data-dir", data, "--listen", target, "--http-listen",
-                               f"127.0.0.1:{http_port}", "--http-static", os.path.join(SOURCE, "web")],
-                              stdout=subprocess.DEVNULL, stderr=open(os.path.join(ARTIFACTS, "serve.log"), "w"))
-    driver = None
+    serve = [TAKT, "serve", "--insecure", "--data-dir", data, "--listen", target, "--http-listen",
+             f"127.0.0.1:{http_port}", "--http-static", os.path.join(SOURCE, "web")]
     try:
-        base = f"http://127.0.0.1:{http_port}"
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(base + "/index.html", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.1)
-        subprocess.run([TAKT, "simulate", "--target", target, "--facilities", "4", "--days", "3", "--seed", "7"],
-                       check=True, stdout=subprocess.DEVNULL)
-        today = datetime.date.today()
-        start, end = str(today - datetime.timedelta(days=6)), str(today - datetime.timedelta(days=1))
-        for _ in range(300):  # until the rollups projection has folded the simulation
-            if rollup_oee(target, "enterprise", start, end) is not None:
-                break
-            time.sleep(0.1)
-
-        options = webdriver.ChromeOptions()
-        options.binary_location = "/usr/bin/chromium"
-        for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1400,1600"):
-            options.add_argument(arg)
-        options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-        driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
-        wait = WebDriverWait(driver, 20)
-
-        def ready():
-            wait.until(lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-ready") in ("true", "error"))
-            state = driver.find_element(By.TAG_NAME, "body").get_attribute("data-ready")
-            assert state == "true", driver.find_element(By.ID, "error").text
-
-        def shown_oee():
-            # One script call: the page redraws its tiles while it polls, so an
-            # element found in one call may be gone in the next.
-            value = driver.execute_script(
-                "const t = document.querySelector('.tile[data-kpi=\"oee\"]'); return t ? t.dataset.value : null;")
-            return float(value) if value is not None else None
-
-        def click_first_child(parent):
-            # The page may redraw between finding a row and clicking it: retry.
-            for _ in range(20):
-                try:
-                    rows = driver.find_elements(By.CSS_SELECTOR, "#children tbody tr.drill[data-oee]")
-                    assert rows, f"no child with an OEE under {parent}"
-                    child = rows[0].get_attribute("data-scope")
-                    rows[0].click()
-                    return child
-                except StaleElementReferenceException:
-                    time.sleep(0.1)
-            raise AssertionError(f"the children of {parent} kept changing")
-
-        def shown(selector, text=False):
-            # A tile's value (data-value; absent without data) or an element's text.
-            return driver.execute_script(
-                f"const t = document.querySelector('{selector}'); "
-                f"return t ? {'t.textContent' if text else '(t.dataset.value ?? null)'} : null;")
-
-        def check(scope, step):
-            expected = rollup_oee(target, scope, start, end)
-            got = shown_oee()
-            assert expected is not None, f"{scope}: no OEE from takt rollup"
-            assert got is not None and abs(got - expected) < 1e-9, f"{scope}: page {got}, takt rollup {expected}"
-            print(f"{step}: {scope} OEE {got:.3f} % (page) == {expected:.3f} % (takt rollup)")
-            # Quality, safety and staffing tiles: the same figures as takt rollup.
-            for kpi in CONTEXT_KPIS:
-                want = rollup_kpi(target, scope, start, end, kpi)
-                value = shown(f'.tile[data-kpi="{kpi}"]')
-                tile = float(value) if value is not None else None
-                assert (want is None and tile is None) or (tile is not None and abs(tile - want) < 1e-9), \
-                    f"{scope} {kpi}: page {value}, takt rollup {want}"
-            # Budget: the actual cost equals takt budgets variances (plant level and above).
-            if scope.count("/") <= 1:
-                actual, currency = budget_actual(target, scope, start, end)
-                text = shown('.tile[data-figure="actual"] .value', text=True)
-                want = f"{actual / 100:,.2f} {currency}"
-                assert text == want, f"{scope} actual cost: page {text!r}, takt budgets variances {want!r}"
-                rows = driver.execute_script("return document.querySelectorAll('#capability tbody tr').length;")
-                assert rows > 0, f"{scope}: no capability row"
-                print(f"{step}: {scope} actual cost {text} (page) == takt budgets variances; {rows} Cpk row(s)")
-            driver.save_screenshot(os.path.join(ARTIFACTS, f"{step}.png"))
-
-        driver.get(f"{base}/#scope=enterprise&from={start}&to={end}&by=day&target=85")
-        ready()
-        timing = driver.execute_script(
-            "const t = performance.getEntriesByType('navigation')[0]; return [t.loadEventEnd, t.domContentLoadedEventEnd];")
-        check("enterprise", "1-enterprise")
-        scope = "enterprise"
-        for step in ("2-region", "3-plant", "4-line"):
-            driver.execute_script("document.body.dataset.ready = ''")
-            scope = click_first_child(scope)
-            wait.until(lambda d: f"scope={scope.replace('/', '%2F')}" in d.current_url)
-            ready()
-            check(scope, step)
-        # Live: an acknowledged observation shows on the page within 2 s.
-        facility = scope.split("/")[1]
-        units = json.load(urllib.request.urlopen(f"{base}/v1/{scope}/workUnits"))
-        products = json.load(urllib.request.urlopen(f"{base}/v1/products"))
-        unit, product = units["elements"][0]["id"], products["elements"][0]["id"]
-        before = shown_oee()
-        day = today - datetime.timedelta(days=3)
-        batch = {"facility": facility, "batchId": "1", "observations": [{
-            "sourceId": "dashboard-test", "sourceSequence": "1", "sourceTime": f"{day}T12:00:00Z",
-            "count": {"workUnit": unit, "product": product, "good": 400}}]}
-        path = os.path.join(data, "live.jsonl")
-        with open(path, "w") as f:
-            f.write(json.dumps(batch) + "\n")
-        subprocess.run([TAKT, "ingest", "--target", target, "--file", path], check=True, stdout=subprocess.DEVNULL)
-        acked = time.monotonic()
-        WebDriverWait(driver, 10, poll_frequency=0.05).until(lambda d: shown_oee() != before)
-        live = time.monotonic() - acked
-        driver.save_screenshot(os.path.join(ARTIFACTS, "5-live.png"))
-        assert live <= 2.0, f"the page showed the observation {live:.2f} s after its acknowledgement"
-        assert abs(shown_oee() - rollup_oee(target, scope, start, end)) < 1e-9
-        print(f"live: OEE {before:.3f} -> {shown_oee():.3f} % shown {live * 1000:.0f} ms after the acknowledgement")
-        severe = [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
-        assert not severe, f"browser errors: {severe}"
-        print(f"first load: load event end {timing[0]:.0f} ms, DOMContentLoaded {timing[1]:.0f} ms "
-              f"(4 plants x 3 days, headless Chromium)")
-        server.terminate()
-        server.wait(timeout=30)
+        with serving(serve, os.path.join(ARTIFACTS, "serve.log")), chromium(console=True) as driver:
+            start, end = check_insecure(driver, target, f"http://127.0.0.1:{http_port}", data)
+        # The same data again, over TLS with people's tokens (the server above has stopped).
         director_over_tls(data, start, end)
         print("dashboard: OK")
     finally:
-        if driver is not None:
-            driver.quit()
-        server.terminate()
-        server.wait(timeout=30)
         shutil.rmtree(data, ignore_errors=True)
+
+
+def check_insecure(driver, target, base, data):
+    """The walk down on an --insecure server; returns the period checked."""
+    wait_until_up(base + "/index.html")
+    subprocess.run([TAKT, "simulate", "--target", target, "--facilities", "4", "--days", "3", "--seed", "7"],
+                   check=True, stdout=subprocess.DEVNULL)
+    today = datetime.date.today()
+    start, end = str(today - datetime.timedelta(days=6)), str(today - datetime.timedelta(days=1))
+    for _ in range(300):  # until the rollups projection has folded the simulation
+        if rollup_oee(target, "enterprise", start, end) is not None:
+            break
+        time.sleep(0.1)
+
+    wait = WebDriverWait(driver, 20)
+
+    def ready():
+        wait.until(lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-ready") in ("true", "error"))
+        state = driver.find_element(By.TAG_NAME, "body").get_attribute("data-ready")
+        assert state == "true", driver.find_element(By.ID, "error").text
+
+    def shown_oee():
+        # One script call: the page redraws its tiles while it polls, so an
+        # element found in one call may be gone in the next.
+        value = driver.execute_script(
+            "const t = document.querySelector('.tile[data-kpi=\"oee\"]'); return t ? t.dataset.value : null;")
+        return float(value) if value is not None else None
+
+    def click_first_child(parent):
+        # The page may redraw between finding a row and clicking it: retry.
+        for _ in range(20):
+            try:
+                rows = driver.find_elements(By.CSS_SELECTOR, "#children tbody tr.drill[data-oee]")
+                assert rows, f"no child with an OEE under {parent}"
+                child = rows[0].get_attribute("data-scope")
+                rows[0].click()
+                return child
+            except StaleElementReferenceException:
+                time.sleep(0.1)
+        raise AssertionError(f"the children of {parent} kept changing")
+
+    def shown(selector, text=False):
+        # A tile's value (data-value; absent without data) or an element's text.
+        return driver.execute_script(
+            f"const t = document.querySelector('{selector}'); "
+            f"return t ? {'t.textContent' if text else '(t.dataset.value ?? null)'} : null;")
+
+    def check(scope, step):
+        expected = rollup_oee(target, scope, start, end)
+        got = shown_oee()
+        assert expected is not None, f"{scope}: no OEE from takt rollup"
+        assert got is not None and abs(got - expected) < 1e-9, f"{scope}: page {got}, takt rollup {expected}"
+        print(f"{step}: {scope} OEE {got:.3f} % (page) == {expected:.3f} % (takt rollup)")
+        # Quality, safety and staffing tiles: the same figures as takt rollup.
+        for kpi in CONTEXT_KPIS:
+            want = rollup_kpi(target, scope, start, end, kpi)
+            value = shown(f'.tile[data-kpi="{kpi}"]')
+            tile = float(value) if value is not None else None
+            assert (want is None and tile is None) or (tile is not None and abs(tile - want) < 1e-9), \
+                f"{scope} {kpi}: page {value}, takt rollup {want}"
+        # Budget: the actual cost equals takt budgets variances (plant level and above).
+        if scope.count("/") <= 1:
+            actual, currency = budget_actual(target, scope, start, end)
+            text = shown('.tile[data-figure="actual"] .value', text=True)
+            want = f"{actual / 100:,.2f} {currency}"
+            assert text == want, f"{scope} actual cost: page {text!r}, takt budgets variances {want!r}"
+            rows = driver.execute_script("return document.querySelectorAll('#capability tbody tr').length;")
+            assert rows > 0, f"{scope}: no capability row"
+            print(f"{step}: {scope} actual cost {text} (page) == takt budgets variances; {rows} Cpk row(s)")
+        driver.save_screenshot(os.path.join(ARTIFACTS, f"{step}.png"))
+
+    driver.get(f"{base}/#scope=enterprise&from={start}&to={end}&by=day&target=85")
+    ready()
+    timing = driver.execute_script(
+        "const t = performance.getEntriesByType('navigation')[0]; return [t.loadEventEnd, t.domContentLoadedEventEnd];")
+    check("enterprise", "1-enterprise")
+    scope = "enterprise"
+    for step in ("2-region", "3-plant", "4-line"):
+        driver.execute_script("document.body.dataset.ready = ''")
+        scope = click_first_child(scope)
+        wait.until(lambda d: f"scope={scope.replace('/', '%2F')}" in d.current_url)
+        ready()
+        check(scope, step)
+    # Live: an acknowledged observation shows on the page within 2 s.
+    facility = scope.split("/")[1]
+    units = json.load(urllib.request.urlopen(f"{base}/v1/{scope}/workUnits"))
+    products = json.load(urllib.request.urlopen(f"{base}/v1/products"))
+    unit, product = units["elements"][0]["id"], products["elements"][0]["id"]
+    before = shown_oee()
+    day = today - datetime.timedelta(days=3)
+    batch = {"facility": facility, "batchId": "1", "observations": [{
+        "sourceId": "dashboard-test", "sourceSequence": "1", "sourceTime": f"{day}T12:00:00Z",
+        "count": {"workUnit": unit, "product": product, "good": 400}}]}
+    path = os.path.join(data, "live.jsonl")
+    with open(path, "w") as f:
+        f.write(json.dumps(batch) + "\n")
+    subprocess.run([TAKT, "ingest", "--target", target, "--file", path], check=True, stdout=subprocess.DEVNULL)
+    acked = time.monotonic()
+    WebDriverWait(driver, 10, poll_frequency=0.05).until(lambda d: shown_oee() != before)
+    live = time.monotonic() - acked
+    driver.save_screenshot(os.path.join(ARTIFACTS, "5-live.png"))
+    assert live <= 2.0, f"the page showed the observation {live:.2f} s after its acknowledgement"
+    assert abs(shown_oee() - rollup_oee(target, scope, start, end)) < 1e-9
+    print(f"live: OEE {before:.3f} -> {shown_oee():.3f} % shown {live * 1000:.0f} ms after the acknowledgement")
+    severe = [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
+    assert not severe, f"browser errors: {severe}"
+    print(f"first load: load event end {timing[0]:.0f} ms, DOMContentLoaded {timing[1]:.0f} ms "
+          f"(4 plants x 3 days, headless Chromium)")
+    return start, end
 
 
 if __name__ == "__main__":

@@ -29,6 +29,7 @@
 #include "gtest/gtest.h"
 #include "libs/auth/test_certs.h"
 #include "libs/common/proto_time.h"
+#include "libs/testing/replay.h"
 #include "libs/testing/temp_dir.h"
 #include "services/enterprise/definitions_yaml.h"
 #include "services/registry.h"
@@ -184,19 +185,7 @@ class SecurityTest : public ::testing::Test {
   }
   // A facility's events of one context, replayed by a service.
   std::vector<av1::AuditedEvent> Replay(const std::string& facility, const std::string& context) const {
-    av1::ReplayRequest r;
-    r.set_facility(facility);
-    r.add_contexts(context);
-    grpc::ClientContext ctx;
-    auto reader = av1::AuditService::NewStub(admin_)->Replay(&ctx, r);
-    std::vector<av1::AuditedEvent> out;
-    av1::ReplayItem item;
-    while (reader->Read(&item)) {
-      if (item.has_event()) out.push_back(item.event());
-    }
-    grpc::Status finished = reader->Finish();
-    EXPECT_TRUE(finished.ok()) << finished.error_message();
-    return out;
+    return testing::ReplayEvents(admin_, facility, context);
   }
 
   testing::TempDir dir_;
