@@ -10,6 +10,7 @@ PACKAGES=(
   libcli11-dev libspdlog-dev libfmt-dev nlohmann-json3-dev libyaml-cpp-dev
   libgtest-dev libgmock-dev libbenchmark-dev libjemalloc-dev clang libjwt-dev
   libcpp-httplib-dev libjs-chart.js chromium chromium-driver python3-selenium openssl
+  prometheus-cpp-dev
 )
 
 missing=()

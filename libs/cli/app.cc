@@ -323,6 +323,13 @@ int RunTakt(int argc, char** argv) {
                         "Reads recorded as events with the reader: audit (replay, export, verify, explain), "
                         "personal-data, kpis (every KPI query, per facility it covers), comma-separated, or none")
       ->capture_default_str();
+  serve_cmd->add_option("--admin-listen", serve.admin_listen,
+                        "Serve /metrics (Prometheus), /livez and /readyz on host:port, plain HTTP without "
+                        "authentication: an address only the cluster reaches");
+  serve_cmd->add_option("--shutdown-grace", serve.shutdown_grace_seconds,
+                        "Seconds the calls in flight get to finish on SIGTERM before they are cancelled")
+      ->check(CLI::Range(0.0, 3600.0))
+      ->capture_default_str();
   serve_cmd->add_option("--log-format", serve.log_format,
                         "Server log lines on stderr: text or json (JSON Lines)")
       ->check(CLI::IsMember({"text", "json"}))

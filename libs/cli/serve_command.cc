@@ -37,6 +37,8 @@ int RunServe(const ServeArgs& args, std::ostream& out, std::ostream& err) {
     return 2;
   }
   o.record_reads = *record_reads;
+  o.admin_listen = args.admin_listen;
+  o.shutdown_grace = absl::Seconds(args.shutdown_grace_seconds);
   auto server = services::StartServer(o);
   if (!server.ok()) {
     err << "takt: serve: " << server.status().message() << "\n";
@@ -52,6 +54,7 @@ int RunServe(const ServeArgs& args, std::ostream& out, std::ostream& err) {
   std::signal(SIGTERM, OnSignal);
   std::thread waiter([&] { (*server)->Wait(); });
   while (!g_stop) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  out << "takt: stopping: no new calls; those in flight have " << args.shutdown_grace_seconds << " s" << std::endl;
   (*server)->Shutdown();
   waiter.join();
   return 0;

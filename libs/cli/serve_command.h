@@ -27,6 +27,8 @@ struct ServeArgs {
   std::string http_listen;           // --http-listen: HTTP/JSON on host:port
   std::string http_static;           // --http-static: the dashboard's files
   std::string record_reads = "audit,personal-data";  // --record-reads (host::ParseReadRecording)
+  std::string admin_listen;          // --admin-listen: /metrics, /livez, /readyz
+  double shutdown_grace_seconds = 10;  // --shutdown-grace
 };
 
 int RunServe(const ServeArgs& args, std::ostream& out, std::ostream& err);

@@ -650,6 +650,7 @@ class EmbeddedLog final : public EventLog, private StateSource {
     rocksdb::WriteBatch wb;
     std::map<StreamId, StreamState> streams;
     std::map<std::pair<StreamId, std::string>, DedupEntry> dedup;
+    size_t events = 0;  // records in the write
   };
 
   // Planner stage (the CommitQueue thread): plans a group against the
@@ -720,6 +721,7 @@ class EmbeddedLog final : public EventLog, private StateSource {
       }
       flight->streams = group.streams();
       flight->dedup = group.dedup();
+      flight->events = group.records().size();
     }
     absl::MutexLock lock(&flight_mu_);
     for (const auto& [id, st] : flight->streams) pending_heads_[id] = st;
@@ -753,7 +755,16 @@ class EmbeddedLog final : public EventLog, private StateSource {
       } else if (flight->wb.Count() > 0) {
         rocksdb::WriteOptions wo;
         wo.sync = true;
+        const absl::Time started = absl::Now();
         status = FromRocks(db_->db->Write(wo, &flight->wb), "writing to the event log");
+        stats_.write_seconds.Observe(absl::ToDoubleSeconds(absl::Now() - started));
+        if (status.ok()) {
+          stats_.writes.Add();
+          stats_.events.Add(flight->events);
+          stats_.group_events.Observe(static_cast<double>(flight->events));
+        } else {
+          stats_.failed_writes.Add();
+        }
         if (!status.ok()) {
           failed_ = true;
           status = absl::UnavailableError(

@@ -646,7 +646,16 @@ class KafkaLog final : public EventLog, private StateSource {
       return;
     }
     std::map<std::pair<StreamId, uint64_t>, int64_t> offsets;
+    const absl::Time started = absl::Now();
     absl::Status s = WriteTransaction(group, &offsets);
+    stats_.write_seconds.Observe(absl::ToDoubleSeconds(absl::Now() - started));
+    if (s.ok()) {
+      stats_.writes.Add();
+      stats_.events.Add(group.records().size());
+      stats_.group_events.Observe(static_cast<double>(group.records().size()));
+    } else {
+      stats_.failed_writes.Add();
+    }
     if (!s.ok()) {
       CompleteBatch(batch, s);
       return;

@@ -5,6 +5,8 @@
 #include <grpcpp/health_check_service_interface.h>
 #include <grpcpp/resource_quota.h>
 #include <grpcpp/support/server_interceptor.h>
+#include <prometheus/counter.h>
+#include <prometheus/histogram.h>
 
 #include <algorithm>
 #include <atomic>
@@ -23,7 +25,9 @@
 #include "libs/common/status_macros.h"
 #include "libs/eventlog/embedded_log.h"
 #include "libs/eventlog/kafka_log.h"
+#include "libs/http/admin.h"
 #include "libs/http/gateway.h"
+#include "libs/metrics/metrics.h"
 #include "libs/model/model_store.h"
 
 namespace takt::host {
@@ -76,6 +80,62 @@ class UndecodableRequestInterceptors final
       return nullptr;
     }
     return new UndecodableRequestInterceptor(info->method());
+  }
+};
+
+// The log's write statistics (eventlog::LogStats) as metrics.
+void AddLogMetrics(const eventlog::EventLog& log, metrics::Families& out) {
+  const eventlog::LogStats& st = log.stats();
+  out.Counter("takt_log_writes_total", "Durable writes of the event log (group commits).", {},
+              static_cast<double>(st.writes.value()));
+  out.Counter("takt_log_write_failures_total", "Durable writes that failed (nothing of them acknowledged).", {},
+              static_cast<double>(st.failed_writes.value()));
+  out.Counter("takt_log_events_total", "Events made durable.", {}, static_cast<double>(st.events.value()));
+  out.Histogram("takt_log_group_events", "Events per durable write (group-commit size).", {},
+                st.group_events.Read());
+  out.Histogram("takt_log_write_duration_seconds",
+                "Time of one durable write: the write and its fsync, or a Kafka transaction.", {},
+                st.write_seconds.Read());
+}
+
+// Every RPC counted and timed, by method and status code:
+// takt_rpc_requests_total{method,code}, takt_rpc_duration_seconds{method}.
+class RpcMetricsInterceptor final : public grpc::experimental::Interceptor {
+ public:
+  explicit RpcMetricsInterceptor(const char* method) : method_(method), started_(absl::Now()) {}
+  void Intercept(grpc::experimental::InterceptorBatchMethods* m) override {
+    if (m->QueryInterceptionHookPoint(grpc::experimental::InterceptionHookPoints::PRE_SEND_STATUS)) {
+      static auto& total = prometheus::BuildCounter()
+                               .Name("takt_rpc_requests_total")
+                               .Help("gRPC calls served (HTTP routes included), by method and status code.")
+                               .Register(metrics::Registry());
+      static auto& seconds = prometheus::BuildHistogram()
+                                 .Name("takt_rpc_duration_seconds")
+                                 .Help("Time from a call's start to its status (whole streams for streaming calls).")
+                                 .Register(metrics::Registry());
+      static const prometheus::Histogram::BucketBoundaries kBuckets = {
+          0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30};
+      const grpc::Status s = m->GetSendStatus();
+      total.Add({{"method", method_}, {"code", kCodeNames[std::min<int>(s.error_code(), 16)]}}).Increment();
+      seconds.Add({{"method", method_}}, kBuckets).Observe(absl::ToDoubleSeconds(absl::Now() - started_));
+    }
+    m->Proceed();
+  }
+
+ private:
+  static constexpr const char* kCodeNames[] = {
+      "OK",           "CANCELLED",         "UNKNOWN",            "INVALID_ARGUMENT",    "DEADLINE_EXCEEDED",
+      "NOT_FOUND",    "ALREADY_EXISTS",    "PERMISSION_DENIED",  "RESOURCE_EXHAUSTED",  "FAILED_PRECONDITION",
+      "ABORTED",      "OUT_OF_RANGE",      "UNIMPLEMENTED",      "INTERNAL",            "UNAVAILABLE",
+      "DATA_LOSS",    "UNAUTHENTICATED"};
+  const std::string method_;
+  const absl::Time started_;
+};
+
+class RpcMetricsInterceptors final : public grpc::experimental::ServerInterceptorFactoryInterface {
+ public:
+  grpc::experimental::Interceptor* CreateServerInterceptor(grpc::experimental::ServerRpcInfo* info) override {
+    return new RpcMetricsInterceptor(info->method());
   }
 };
 
@@ -163,6 +223,7 @@ class Server final : public TaktServer, public Health {
     builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_IDLE_MS, 15 * 60'000);
     {
       std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> creators;
+      creators.push_back(std::make_unique<RpcMetricsInterceptors>());
       creators.push_back(std::make_unique<UndecodableRequestInterceptors>());
       builder.experimental().SetInterceptorCreators(std::move(creators));
     }
@@ -213,6 +274,18 @@ class Server final : public TaktServer, public Health {
       log::Info(absl::StrCat("HTTP on port ", gateway_->port(), options.security.insecure ? " (plaintext)" : " (TLS)"));
     }
     for (const ServiceEntry& s : services) SetServing(s.name, s.serving_at_start);
+    log_metrics_ = metrics::AddSource([log = log_.get()](metrics::Families& out) { AddLogMetrics(*log, out); });
+    if (!options.admin_listen.empty()) {
+      http::AdminOptions admin;
+      admin.listen = options.admin_listen;
+      admin.metrics = [] { return metrics::Scrape(); };
+      admin.readiness = [this] {
+        absl::MutexLock lock(&serving_mu_);
+        return std::vector<std::pair<std::string, bool>>(serving_.begin(), serving_.end());
+      };
+      TAKT_ASSIGN_OR_RETURN(admin_, http::AdminServer::Start(std::move(admin)));
+      log::Info(absl::StrCat("metrics and probes on port ", admin_->port(), " (/metrics, /livez, /readyz)"));
+    }
     for (auto& module : modules_) module->Run(*env_, *this);
     if (env_->follows_model()) follower_ = std::thread([this] { FollowLoop(); });
     log::Info(absl::StrCat("started on port ", port_, ": ", absl::StrJoin(names, ", "), "; ",
@@ -228,15 +301,26 @@ class Server final : public TaktServer, public Health {
   int port() const override { return port_; }
   std::vector<std::string> services() const override { return service_names_; }
   int http_port() const override { return gateway_ ? gateway_->port() : 0; }
+  int admin_port() const override { return admin_ ? admin_->port() : 0; }
   std::vector<HttpRoute> http_routes() const override { return http_routes_; }
   void Wait() override { server_->Wait(); }
 
   void Shutdown() override {
     if (stopped_.exchange(true)) return;
+    // Not ready at once (probes route new work elsewhere), then no new
+    // calls; those in flight get the grace period, then are cancelled.
+    {
+      absl::MutexLock lock(&serving_mu_);
+      for (auto& [name, serving] : serving_) serving = false;
+    }
     if (gateway_) gateway_->Stop();
-    if (server_) server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    if (server_) {
+      server_->Shutdown(std::chrono::system_clock::now() +
+                        std::chrono::microseconds(absl::ToInt64Microseconds(options_.shutdown_grace)));
+    }
     for (auto& module : modules_) module->Stop();
     if (follower_.joinable()) follower_.join();
+    if (admin_) admin_->Stop();
     if (server_) log::Info(absl::StrCat("stopped (port ", port_, ")"));
   }
 
@@ -249,6 +333,11 @@ class Server final : public TaktServer, public Health {
   }
 
   void SetServing(std::string_view service, bool serving) override {
+    {
+      absl::MutexLock lock(&serving_mu_);
+      if (stopped_) serving = false;  // shutting down: stays not ready
+      serving_[std::string(service)] = serving;
+    }
     if (server_ && server_->GetHealthCheckService() != nullptr) {
       server_->GetHealthCheckService()->SetServingStatus(std::string(service), serving);
     }
@@ -287,6 +376,10 @@ class Server final : public TaktServer, public Health {
   std::vector<std::string> service_names_;
   std::unique_ptr<http::Gateway> gateway_;
   std::vector<HttpRoute> http_routes_;
+  metrics::Registration log_metrics_;  // reads log_: declared after it, destroyed before it
+  std::unique_ptr<http::AdminServer> admin_;
+  absl::Mutex serving_mu_;
+  std::map<std::string, bool> serving_ ABSL_GUARDED_BY(serving_mu_);  // readiness, as gRPC health says
   std::thread follower_;
   std::atomic<bool> stopped_{false};
 };

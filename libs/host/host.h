@@ -65,6 +65,12 @@ struct ServerOptions {
   // none. Chart.js comes from Debian's libjs-chart.js at /lib/chart.js/.
   std::string http_static;
   ReadRecording record_reads;
+  // Non-empty: /metrics, /livez and /readyz on this host:port, plain HTTP
+  // without authentication (libs/http/admin.h).
+  std::string admin_listen;
+  // On Shutdown(): how long calls in flight (streams of batches included)
+  // may take to finish before they are cancelled.
+  absl::Duration shutdown_grace = absl::Seconds(10);
 };
 
 // Checks a service list against the modules; returns it with duplicates
@@ -85,6 +91,8 @@ class TaktServer {
   virtual std::vector<std::string> services() const = 0;
   // The HTTP port actually bound (0 without --http-listen).
   virtual int http_port() const = 0;
+  // The admin port actually bound (0 without --admin-listen).
+  virtual int admin_port() const = 0;
   // The HTTP routes served (method as "/takt.rollups.v1.RollupService/QueryKpis").
   virtual std::vector<HttpRoute> http_routes() const = 0;
   // Blocks until Shutdown() is called from another thread.

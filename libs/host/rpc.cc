@@ -1,9 +1,12 @@
 #include "libs/host/rpc.h"
 
+#include <prometheus/counter.h>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "libs/auth/transport.h"
+#include "libs/metrics/metrics.h"
 #include "libs/model/model_store.h"
 
 namespace takt::host {
@@ -14,6 +17,39 @@ grpc::Status ToGrpc(const absl::Status& s) {
 }
 
 std::string Actor(const grpc::ServerContext* ctx) { return auth::PrincipalOf(ctx).Actor(); }
+
+void CountBatch(const std::string& batch_type, uint32_t accepted, uint32_t duplicates,
+                const std::vector<int>& rejection_codes, uint32_t rejections_not_listed) {
+  static auto& batches = prometheus::BuildCounter()
+                             .Name("takt_ingest_batches_total")
+                             .Help("Streamed batches acknowledged, by batch type.")
+                             .Register(metrics::Registry());
+  static auto& items = prometheus::BuildCounter()
+                           .Name("takt_ingest_items_total")
+                           .Help("Items of acknowledged batches by outcome: accepted, duplicate (a resend "
+                                 "recognised, recorded once) or rejected.")
+                           .Register(metrics::Registry());
+  static auto& rejections = prometheus::BuildCounter()
+                                .Name("takt_ingest_rejections_total")
+                                .Help("Rejected items by gRPC code (the reason's class).")
+                                .Register(metrics::Registry());
+  batches.Add({{"batch", batch_type}}).Increment();
+  if (accepted > 0) items.Add({{"batch", batch_type}, {"outcome", "accepted"}}).Increment(accepted);
+  if (duplicates > 0) items.Add({{"batch", batch_type}, {"outcome", "duplicate"}}).Increment(duplicates);
+  const size_t rejected = rejection_codes.size() + rejections_not_listed;
+  if (rejected > 0) {
+    items.Add({{"batch", batch_type}, {"outcome", "rejected"}}).Increment(static_cast<double>(rejected));
+  }
+  for (int code : rejection_codes) {
+    const std::string name = code >= 0 && code <= 16
+                                 ? absl::StatusCodeToString(static_cast<absl::StatusCode>(code))
+                                 : std::string("UNKNOWN");
+    rejections.Add({{"batch", batch_type}, {"code", name}}).Increment();
+  }
+  if (rejections_not_listed > 0) {
+    rejections.Add({{"batch", batch_type}, {"code", "not_listed"}}).Increment(rejections_not_listed);
+  }
+}
 
 }  // namespace takt::host
 

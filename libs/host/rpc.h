@@ -75,6 +75,13 @@ auth::Scope AccessScopeOf(std::string_view scope_name);
 grpc::Status AuthorizeBatch(const grpc::ServerContext* ctx, model::ModelStore& models, auth::Permission permission,
                             const std::string& facility);
 
+// Counts a streamed batch's acknowledgement for metrics, by the batch's
+// message type: takt_ingest_batches_total, takt_ingest_items_total{outcome=
+// accepted|duplicate|rejected}, takt_ingest_rejections_total{code} (the
+// listed rejections by gRPC code; those not listed as "not_listed").
+void CountBatch(const std::string& batch_type, uint32_t accepted, uint32_t duplicates,
+                const std::vector<int>& rejection_codes, uint32_t rejections_not_listed);
+
 template <typename Request, typename Response, typename Handle>
 grpc::Status ServeBatches(const grpc::ServerContext* ctx, model::ModelStore& models, auth::Permission permission,
                           grpc::ServerReaderWriter<grpc::ByteBuffer, grpc::ByteBuffer>* raw, Handle&& handle) {
@@ -93,6 +100,11 @@ grpc::Status ServeBatches(const grpc::ServerContext* ctx, model::ModelStore& mod
     if (grpc::Status bound = AuthorizeBatch(ctx, models, permission, batch.facility()); !bound.ok()) return bound;
     absl::StatusOr<Response> answer = handle(batch);
     if (!answer.ok()) return ToGrpc(answer.status());
+    std::vector<int> codes;
+    codes.reserve(answer->rejected_size());
+    for (const auto& r : answer->rejected()) codes.push_back(r.code());
+    CountBatch(Request::descriptor()->full_name(), answer->accepted(), answer->duplicates(), codes,
+               answer->rejected_not_listed());
     grpc::ByteBuffer out;
     bool own = false;
     if (!grpc::SerializationTraits<Response>::Serialize(*answer, &out, &own).ok()) {

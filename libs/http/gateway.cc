@@ -24,6 +24,7 @@
 #include "libs/auth/jwt.h"
 #include "libs/auth/principal.h"
 #include "libs/common/log.h"
+#include "libs/http/listen.h"
 #include "nlohmann/json.hpp"
 
 namespace takt::http {
@@ -183,24 +184,9 @@ class GatewayImpl final : public Gateway {
   ~GatewayImpl() override { Stop(); }
 
   absl::Status Listen(const std::string& listen) {
-    const size_t colon = listen.rfind(':');
-    if (colon == std::string::npos) {
-      return absl::InvalidArgumentError(absl::StrCat("--http-listen '", listen, "' is not host:port"));
-    }
-    const std::string host = listen.substr(0, colon);
-    int port = 0;
-    try {
-      port = std::stoi(listen.substr(colon + 1));
-    } catch (...) {
-      port = -1;
-    }
-    if (port < 0 || port > 65535) {
-      return absl::InvalidArgumentError(absl::StrCat("--http-listen '", listen, "' has no valid port"));
-    }
-    port_ = port == 0 ? server_->bind_to_any_port(host) : (server_->bind_to_port(host, port) ? port : -1);
-    if (port_ <= 0) {
-      return absl::UnavailableError(absl::StrCat("cannot listen for HTTP on ", listen, ": in use or not valid here"));
-    }
+    auto port = BindListen(*server_, listen, "--http-listen");
+    if (!port.ok()) return port.status();
+    port_ = *port;
     thread_ = std::thread([this] { server_->listen_after_bind(); });
     return absl::OkStatus();
   }

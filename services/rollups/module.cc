@@ -8,6 +8,7 @@
 #include "libs/common/log.h"
 #include "libs/common/status_macros.h"
 #include "libs/host/host.h"
+#include "libs/metrics/metrics.h"
 #include "libs/model/model_store.h"
 #include "services/rollups/answer.h"
 #include "services/rollups/cli.h"
@@ -98,9 +99,11 @@ class RollupsModule final : public host::Module {
 
   void Run(host::Env& env, host::Health& health) override {
     projector_ = std::thread([this, &env, &health] { ProjectLoop(env, health); });
+    metrics_ = metrics::AddSource([this](metrics::Families& out) { AddMetrics(out); });
   }
 
   void Stop() override {
+    metrics_ = metrics::Registration();
     stopped_ = true;
     if (projector_.joinable()) projector_.join();
   }
@@ -174,13 +177,19 @@ class RollupsModule final : public host::Module {
         checked = absl::Now();
         log_error.clear();
         lag = 0;
+        absl::MutexLock lock(&lag_mu_);
         for (size_t i = 0; i < reads_.size(); ++i) {
           auto end = env.log()->EndCursor(reads_[i].context);
           if (!end.ok()) {
             log_error = std::string(end.status().message());
             continue;
           }
-          lag += eventlog::Lag(i == 0 ? projection_->cursor() : families_[i - 1]->cursor(), *end);
+          const uint64_t behind = eventlog::Lag(i == 0 ? projection_->cursor() : families_[i - 1]->cursor(), *end);
+          lag += behind;
+          Lagging& l = lags_[reads_[i].cursor_key];
+          if (behind > 0 && l.events == 0) l.since = checked;
+          l.context = reads_[i].context;
+          l.events = behind;
         }
       }
       const bool ready = failing.empty() && log_error.empty() && lag <= kReadyLagEvents;
@@ -200,6 +209,37 @@ class RollupsModule final : public host::Module {
     }
   }
 
+  // Projection lag per read (checked each second by ProjectLoop) and the
+  // store's RocksDB health.
+  void AddMetrics(metrics::Families& out) {
+    const absl::Time now = absl::Now();
+    {
+      absl::MutexLock lock(&lag_mu_);
+      for (const auto& [key, l] : lags_) {
+        const metrics::Labels labels = {{"context", l.context}, {"projection", key}};
+        out.Gauge("takt_projection_lag_events", "Events of the log the rollups projection has not applied yet.",
+                  labels, static_cast<double>(l.events));
+        out.Gauge("takt_projection_lag_seconds",
+                  "How long the rollups projection has been behind the log (0 when caught up).", labels,
+                  l.events == 0 ? 0.0 : absl::ToDoubleSeconds(now - l.since));
+      }
+    }
+    const RollupStore::StorageHealth h = store_->Health();
+    const metrics::Labels db = {{"db", "rollups"}};
+    out.Gauge("takt_rocksdb_pending_compaction_bytes", "Bytes RocksDB compaction still has to rewrite.", db,
+              static_cast<double>(h.pending_compaction_bytes));
+    out.Gauge("takt_rocksdb_delayed_write_rate_bytes", "Write rate RocksDB slows writers to (0: not slowed).", db,
+              static_cast<double>(h.delayed_write_rate));
+    out.Gauge("takt_rocksdb_write_stopped", "1 while RocksDB stops writes (a stall).", db,
+              h.write_stopped ? 1.0 : 0.0);
+  }
+
+  struct Lagging {
+    std::string context;
+    uint64_t events = 0;
+    absl::Time since;  // when it fell behind
+  };
+
   static constexpr char kService[] = "takt.rollups.v1.RollupService";
   static constexpr uint64_t kReadyLagEvents = 250'000;
 
@@ -211,6 +251,9 @@ class RollupsModule final : public host::Module {
   std::unique_ptr<grpc::Service> service_;
   std::thread projector_;
   std::atomic<bool> stopped_{false};
+  absl::Mutex lag_mu_;
+  std::map<std::string, Lagging> lags_ ABSL_GUARDED_BY(lag_mu_);  // by cursor key
+  metrics::Registration metrics_;  // reads store_ and lags_: reset in Stop()
 };
 
 }  // namespace

@@ -678,6 +678,17 @@ absl::StatusOr<kpi::Values> RollupStore::SumFamilyUnitDays(const kpi::Family& fa
   return sum;
 }
 
+RollupStore::StorageHealth RollupStore::Health() const {
+  StorageHealth h;
+  uint64_t v = 0;
+  if (impl_->db->GetAggregatedIntProperty(rocksdb::DB::Properties::kEstimatePendingCompactionBytes, &v)) {
+    h.pending_compaction_bytes = v;
+  }
+  if (impl_->db->GetIntProperty(rocksdb::DB::Properties::kActualDelayedWriteRate, &v)) h.delayed_write_rate = v;
+  if (impl_->db->GetIntProperty(rocksdb::DB::Properties::kIsWriteStopped, &v)) h.write_stopped = v != 0;
+  return h;
+}
+
 absl::Status RollupStore::Compact() {
   for (auto* cf : {impl_->unit_hours, impl_->facility_hours, impl_->reason_hours,
                    impl_->facility_days}) {
