@@ -372,6 +372,7 @@ const std::map<std::string, std::pair<Permission, Target>>& Policy() {
       {"takt.budgets.v1.BudgetsService/GetVariances", {Permission::kRead, Target::kFacilityOrRegion}},
       {"takt.budgets.v1.BudgetsService/ExplainVariances", {Permission::kAudit, Target::kFacilityOrRegion}},
       {"takt.budgets.v1.BudgetsService/GetSavings", {Permission::kRead, Target::kFacilityOrRegion}},
+      {"takt.operations.v1.OperationsService/Backup", {Permission::kAdminister, Target::kEnterprise}},
   };
   return *policy;
 }

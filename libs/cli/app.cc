@@ -18,6 +18,7 @@
 #include "bench/bench_budgets.h"
 #include "bench/bench_staffing.h"
 #include "bench/bench_service.h"
+#include "libs/cli/backup_command.h"
 #include "libs/cli/serve_command.h"
 #include "libs/cli/kafka_dev.h"
 #include "libs/cli/log_commands.h"
@@ -271,6 +272,24 @@ int RunTakt(int argc, char** argv) {
     kafka_dev.contexts = services::ContextNames();
     exit_code = RunKafkaDev(kafka_dev, std::cout, std::cerr);
   });
+
+  // takt backup / restore
+  BackupArgs backup;
+  CLI::App* backup_cmd = app.add_subcommand(
+      "backup", "Copy what the log cannot rebuild (the embedded log, signing keys, personal-data keys), "
+                "consistent while the server serves");
+  backup_cmd->add_option("--target", backup.target, "A running server (an administrator's credentials)");
+  backup_cmd->add_option("--data-dir", backup.data_dir, "Or: a data directory no server runs on");
+  backup_cmd->add_option("--out", backup.out, "The new backup directory, absolute, on the server's machine")
+      ->required();
+  backup_cmd->add_flag("--json", backup.json, "Print the answer as JSON");
+  backup_cmd->callback([&] { exit_code = RunBackup(backup, std::cout, std::cerr); });
+  RestoreArgs restore;
+  CLI::App* restore_cmd =
+      app.add_subcommand("restore", "Copy a backup into a new data directory (then takt serve rebuilds the rollups)");
+  restore_cmd->add_option("--from", restore.from, "The backup directory")->required();
+  restore_cmd->add_option("--data-dir", restore.data_dir, "The new (or empty) data directory")->required();
+  restore_cmd->callback([&] { exit_code = RunRestore(restore, std::cout, std::cerr); });
 
   // takt serve / apply / ingest / rollup
   ServeArgs serve;

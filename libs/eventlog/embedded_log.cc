@@ -571,6 +571,8 @@ class EmbeddedLog final : public EventLog, private StateSource {
 
   std::string public_key() const override { return key_.public_key(); }
 
+  absl::Status Backup(const std::string& dir) override { return storage::CheckpointRocks(db_->db, dir); }
+
   absl::StatusOr<Cursor> EndCursor(std::string_view context) override {
     TAKT_RETURN_IF_ERROR(ValidateContextName(context));
     Cursor end;

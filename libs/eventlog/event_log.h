@@ -211,6 +211,12 @@ class EventLog {
   // The public key that verifies this log's checkpoints (32 bytes).
   virtual std::string public_key() const = 0;
 
+  // A consistent copy of the log's own storage in `dir` (which must not
+  // exist), taken while appends go on: the embedded log's RocksDB
+  // checkpoint. UNIMPLEMENTED on Kafka, whose cluster keeps the log (back it
+  // up there: replication, MirrorMaker, tiered storage).
+  virtual absl::Status Backup(const std::string& dir) = 0;
+
  protected:
   // Writers count their durable writes here.
   LogStats stats_;

@@ -349,6 +349,11 @@ class KafkaLog final : public EventLog, private StateSource {
 
   std::string public_key() const override { return key_.public_key(); }
 
+  absl::Status Backup(const std::string&) override {
+    return absl::UnimplementedError(
+        "the log is in Kafka: back it up in the cluster (replication, MirrorMaker, tiered storage)");
+  }
+
   absl::StatusOr<Cursor> EndCursor(std::string_view context_view) override {
     const std::string context(context_view);
     TAKT_ASSIGN_OR_RETURN(int32_t partitions, PartitionCount(context));

@@ -11,11 +11,13 @@
 #include <algorithm>
 #include <atomic>
 #include <filesystem>
+#include <fstream>
 #include <set>
 #include <string_view>
 #include <thread>
 
 #include "absl/container/flat_hash_set.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
@@ -25,9 +27,12 @@
 #include "libs/common/status_macros.h"
 #include "libs/eventlog/embedded_log.h"
 #include "libs/eventlog/kafka_log.h"
+#include "libs/host/rpc.h"
 #include "libs/http/admin.h"
 #include "libs/http/gateway.h"
 #include "libs/metrics/metrics.h"
+#include "nlohmann/json.hpp"
+#include "takt/operations/v1/operations.grpc.pb.h"
 #include "libs/model/model_store.h"
 
 namespace takt::host {
@@ -139,6 +144,42 @@ class RpcMetricsInterceptors final : public grpc::experimental::ServerIntercepto
   }
 };
 
+// takt.operations.v1.OperationsService: backups, for administrators.
+class OperationsService final : public takt::operations::v1::OperationsService::Service {
+ public:
+  OperationsService(TaktServer* server, model::ModelStore* models) : server_(server), models_(models) {}
+  grpc::Status Backup(grpc::ServerContext* ctx, const takt::operations::v1::BackupRequest* request,
+                      takt::operations::v1::BackupResponse* response) override {
+    if (auto a = Authorize(ctx, *models_, auth::Permission::kAdminister, auth::Scope::Enterprise()); !a.ok()) {
+      return a;
+    }
+    auto r = server_->Backup(request->dir());
+    if (!r.ok()) return ToGrpc(r.status());
+    response->set_dir(r->dir);
+    for (const std::string& p : r->parts) response->add_parts(p);
+    response->set_bytes(r->bytes);
+    response->set_created(absl::FormatTime(absl::RFC3339_sec, r->created, absl::UTCTimeZone()));
+    response->set_log_included(r->log_included);
+    log::Info(absl::StrCat("backup to ", r->dir, " by ", Actor(ctx), ": ", absl::StrJoin(r->parts, ", "), ", ",
+                           r->bytes, " bytes"));
+    return grpc::Status::OK;
+  }
+
+ private:
+  TaktServer* server_;
+  model::ModelStore* models_;
+};
+
+uint64_t BytesUnder(const std::filesystem::path& dir) {
+  uint64_t bytes = 0;
+  std::error_code ec;
+  for (auto it = std::filesystem::recursive_directory_iterator(dir, ec);
+       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+    if (it->is_regular_file(ec)) bytes += it->file_size(ec);
+  }
+  return bytes;
+}
+
 class Server final : public TaktServer, public Health {
  public:
   ~Server() override { Shutdown(); }
@@ -246,6 +287,11 @@ class Server final : public TaktServer, public Health {
         services.push_back(std::move(s));
       }
     }
+    // The host's own service: backups.
+    operations_ = std::make_unique<OperationsService>(this, models_.get());
+    builder.RegisterService(operations_.get());
+    service_names_.push_back(std::string(takt::operations::v1::OperationsService::service_full_name()));
+    services.push_back({operations_.get(), service_names_.back()});
     if (processor != nullptr) processor->AllowFacilitySystems(std::move(facility_methods));
     if (options.security.insecure) {
       log::Warn("plaintext without authentication (--insecure): any client can read and write everything and "
@@ -332,6 +378,58 @@ class Server final : public TaktServer, public Health {
     return absl::OkStatus();
   }
 
+  absl::StatusOr<BackupResult> Backup(const std::string& dir) override {
+    namespace fs = std::filesystem;
+    const fs::path out(dir);
+    std::error_code ec;
+    if (dir.empty() || !out.is_absolute()) {
+      return absl::InvalidArgumentError(absl::StrCat("backup directory '", dir, "' must be an absolute path"));
+    }
+    if (fs::exists(out, ec)) {
+      return absl::AlreadyExistsError(absl::StrCat("backup directory ", dir, " exists: a backup goes to a new one"));
+    }
+    if (!fs::is_directory(out.parent_path(), ec)) {
+      return absl::InvalidArgumentError(absl::StrCat("the parent of ", dir, " is not a directory"));
+    }
+    const std::string data = fs::weakly_canonical(options_.data_dir, ec).string() + "/";
+    if (absl::StartsWith(fs::weakly_canonical(out, ec).string() + "/", data)) {
+      return absl::InvalidArgumentError(absl::StrCat(dir, " is inside the data directory ", options_.data_dir));
+    }
+    absl::MutexLock lock(&backup_mu_);  // one at a time
+    BackupResult r;
+    r.dir = dir;
+    r.created = absl::Now();
+    auto fail = [&](absl::Status s) {
+      fs::remove_all(out, ec);
+      return absl::Status(s.code(), absl::StrCat("backup to ", dir, ": ", s.message(), "; nothing was kept"));
+    };
+    if (!fs::create_directory(out, ec)) return fail(absl::UnavailableError(ec.message()));
+    if (options_.kafka_brokers.empty()) {
+      if (absl::Status s = log_->Backup(dir + "/log"); !s.ok()) return fail(s);
+      r.log_included = true;
+    }
+    fs::copy(options_.data_dir + "/keys", dir + "/keys", fs::copy_options::recursive, ec);
+    if (ec) return fail(absl::UnavailableError(absl::StrCat("copying the signing keys: ", ec.message())));
+    for (auto& module : modules_) {
+      if (absl::Status s = module->Backup(dir); !s.ok()) return fail(s);
+    }
+    for (const auto& entry : fs::directory_iterator(out, ec)) r.parts.push_back(entry.path().filename().string());
+    std::sort(r.parts.begin(), r.parts.end());
+    nlohmann::json manifest = {{"format", "takt-backup-1"},
+                               {"created", absl::FormatTime(absl::RFC3339_sec, r.created, absl::UTCTimeZone())},
+                               {"parts", r.parts},
+                               {"log_included", r.log_included},
+                               {"data_dir", options_.data_dir},
+                               {"kafka_brokers", options_.kafka_brokers}};
+    {
+      std::ofstream f(dir + "/MANIFEST.json");
+      f << manifest.dump(2) << "\n";
+      if (!f.good()) return fail(absl::UnavailableError("writing MANIFEST.json"));
+    }
+    r.bytes = BytesUnder(out);
+    return r;
+  }
+
   void SetServing(std::string_view service, bool serving) override {
     {
       absl::MutexLock lock(&serving_mu_);
@@ -378,6 +476,8 @@ class Server final : public TaktServer, public Health {
   std::vector<HttpRoute> http_routes_;
   metrics::Registration log_metrics_;  // reads log_: declared after it, destroyed before it
   std::unique_ptr<http::AdminServer> admin_;
+  std::unique_ptr<OperationsService> operations_;
+  absl::Mutex backup_mu_;
   absl::Mutex serving_mu_;
   std::map<std::string, bool> serving_ ABSL_GUARDED_BY(serving_mu_);  // readiness, as gRPC health says
   std::thread follower_;

@@ -79,6 +79,15 @@ absl::StatusOr<std::vector<std::string>> ResolveServices(const std::vector<std::
                                                          bool kafka,
                                                          const std::vector<ModuleInfo>& modules);
 
+// What Backup() copied (takt.operations.v1.BackupResponse).
+struct BackupResult {
+  std::string dir;
+  std::vector<std::string> parts;  // "keys", "log", "personal-keys", ...
+  uint64_t bytes = 0;
+  absl::Time created;
+  bool log_included = false;  // false on Kafka
+};
+
 class TaktServer {
  public:
   static absl::StatusOr<std::unique_ptr<TaktServer>> Start(const ServerOptions& options,
@@ -101,6 +110,11 @@ class TaktServer {
   // Waits until every module's background work (the rollups projection)
   // has caught up with the log (tests, benchmarks).
   virtual absl::Status WaitForProjection(absl::Duration timeout) = 0;
+  // A consistent copy, while serving, of what the log cannot rebuild into
+  // `dir` (absolute, new, outside the data directory): the embedded log's
+  // checkpoint, the signing keys, the modules' own state, and a
+  // MANIFEST.json. Nothing is left of a copy that failed.
+  virtual absl::StatusOr<BackupResult> Backup(const std::string& dir) = 0;
 };
 
 }  // namespace takt::host

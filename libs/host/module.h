@@ -153,6 +153,11 @@ class Module {
   // Waits until the module's background work has caught up with the log
   // (tests); modules without such work return OK at once.
   virtual absl::Status WaitCaughtUp(absl::Duration timeout) { return absl::OkStatus(); }
+  // Copies the module's own state that the log cannot rebuild (staffing's
+  // personal-data keys) into `dir`, the backup's root, under the same path
+  // as in the data directory (restore copies it back); modules whose state
+  // is derived from the log (or none) copy nothing.
+  virtual absl::Status Backup(const std::string& dir) { return absl::OkStatus(); }
 };
 
 // What a context declares, once.

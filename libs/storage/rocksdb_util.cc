@@ -1,6 +1,9 @@
 #include "libs/storage/rocksdb_util.h"
 
+#include <memory>
+
 #include "absl/strings/str_cat.h"
+#include "rocksdb/utilities/checkpoint.h"
 
 namespace takt::storage {
 
@@ -36,6 +39,17 @@ absl::StatusOr<std::unique_ptr<RocksHandle>> OpenRocks(
   }
   out->db.reset(raw);
   return out;
+}
+
+absl::Status CheckpointRocks(rocksdb::DB* db, const std::string& dir) {
+  rocksdb::Checkpoint* raw = nullptr;
+  if (absl::Status s = FromRocks(rocksdb::Checkpoint::Create(db, &raw), "preparing a checkpoint"); !s.ok()) {
+    return s;
+  }
+  std::unique_ptr<rocksdb::Checkpoint> checkpoint(raw);
+  // Flush first when the write-ahead log is large: the copy then holds
+  // table files (linked), not a long log to copy and replay.
+  return FromRocks(checkpoint->CreateCheckpoint(dir, /*log_size_for_flush=*/64 << 20), "writing a checkpoint");
 }
 
 }  // namespace takt::storage

@@ -35,6 +35,11 @@ absl::StatusOr<std::unique_ptr<RocksHandle>> OpenRocks(
     const rocksdb::Options& options, const std::string& path,
     const std::vector<rocksdb::ColumnFamilyDescriptor>& families, bool read_only);
 
+// A consistent copy of the open `db` in `dir` (which must not exist): a
+// RocksDB checkpoint, hard links of its table files where `dir` is on the
+// same filesystem, copies otherwise; the writers keep going meanwhile.
+absl::Status CheckpointRocks(rocksdb::DB* db, const std::string& dir);
+
 // Corruption -> DATA_LOSS; I/O errors, busy, try-again -> UNAVAILABLE;
 // anything else -> INTERNAL. `what` says what was being done.
 absl::Status FromRocks(const rocksdb::Status& s, std::string_view what);

@@ -225,4 +225,9 @@ std::string ShowSealed(KeyStore& keys, const std::string& facility, const v1::Se
   return absl::StrCat("[unreadable: ", plain.status().message(), "]");
 }
 
+absl::Status KeyStore::Backup(const std::string& dir) {
+  absl::MutexLock lock(&mu_);
+  return storage::CheckpointRocks(db_->db.get(), dir);
+}
+
 }  // namespace takt::staffing

@@ -77,6 +77,10 @@ class KeyStore {
   // Purges destroyed keys from the store's files now (flush, then a forced
   // compaction): when it returns OK no file holds a destroyed key.
   absl::Status Purge() ABSL_LOCKS_EXCLUDED(purge_mu_);
+  // A consistent copy of the store in `dir` (which must not exist). It
+  // holds the keys of people erased since the copy was made: see the
+  // README on backups and erasure.
+  absl::Status Backup(const std::string& dir) ABSL_LOCKS_EXCLUDED(mu_);
   bool Erased(const std::string& facility, const std::string& subject) ABSL_LOCKS_EXCLUDED(mu_);
 
  private:

@@ -34,6 +34,10 @@ class StaffingModule final : public host::Module {
     service_ = NewStaffingService(staffing_.get(), env.models(), env.follows_model());
     return absl::OkStatus();
   }
+  // The personal-data keys: without them the people's records in the log
+  // cannot be read (crypto-shredding), so a backup must hold them.
+  absl::Status Backup(const std::string& dir) override { return keys_->Backup(dir + "/personal-keys"); }
+
   std::vector<host::ServiceEntry> Services() override {
     host::ServiceEntry entry{.service = service_.get(),
                              .name = std::string(v1::StaffingService::service_full_name()),
