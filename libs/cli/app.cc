@@ -2,8 +2,11 @@
 #include "nlohmann/json.hpp"
 #include "libs/cli/app.h"
 
+#include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
+#include <sstream>
 
 #include "CLI/CLI.hpp"
 #include "absl/strings/str_cat.h"
@@ -19,6 +22,7 @@
 #include "bench/bench_staffing.h"
 #include "bench/bench_service.h"
 #include "libs/cli/backup_command.h"
+#include "libs/cli/serve_config.h"
 #include "libs/cli/serve_command.h"
 #include "libs/cli/kafka_dev.h"
 #include "libs/cli/log_commands.h"
@@ -349,6 +353,12 @@ int RunTakt(int argc, char** argv) {
                         "Seconds the calls in flight get to finish on SIGTERM before they are cancelled")
       ->check(CLI::Range(0.0, 3600.0))
       ->capture_default_str();
+  serve_cmd->add_option("--kafka-property", serve.kafka_properties,
+                        "A librdkafka property key=value for a secured cluster (security.protocol, sasl.*, "
+                        "ssl.*); repeat for several");
+  serve_cmd->add_option("--config", serve.config_file,
+                        "A YAML file of these flags (names without dashes); a flag or its TAKT_* variable wins "
+                        "over the file");
   serve_cmd->add_option("--log-format", serve.log_format,
                         "Server log lines on stderr: text or json (JSON Lines)")
       ->check(CLI::IsMember({"text", "json"}))
@@ -366,6 +376,17 @@ int RunTakt(int argc, char** argv) {
     }
     exit_code = RunServe(serve, std::cout, std::cerr);
   });
+
+  // Each serve flag also from its environment variable (TAKT_DATA_DIR, ...).
+  FlagSet serve_flags;
+  for (CLI::Option* opt : serve_cmd->get_options()) {
+    if (opt->get_lnames().empty() || opt->get_lnames()[0] == "help") continue;
+    const std::string name = opt->get_lnames()[0];
+    opt->envname(EnvNameOf(name));
+    serve_flags.known.insert(name);
+    if (opt->get_type_size_max() == 0) serve_flags.switches.insert(name);
+    if (opt->get_items_expected_max() > 1) serve_flags.repeatable.insert(name);
+  }
 
   // Each context's commands (services/registry.cc).
   for (const host::ModuleInfo& m : services::Modules()) {
@@ -391,8 +412,37 @@ int RunTakt(int argc, char** argv) {
     }
     level = next;
   }
+  // takt serve --config FILE: the file's settings become flags, unless the
+  // command line or the environment has them (serve_config.h).
+  std::vector<std::string> args(argv, argv + argc);
+  if (argc > 1 && args[1] == "serve") {
+    std::string config;
+    if (const char* env = std::getenv("TAKT_CONFIG")) config = env;
+    for (size_t i = 2; i < args.size(); ++i) {
+      if (args[i] == "--config" && i + 1 < args.size()) config = args[i + 1];
+      if (absl::StartsWith(args[i], "--config=")) config = args[i].substr(9);
+    }
+    if (!config.empty()) {
+      std::ifstream in(config);
+      std::stringstream text;
+      text << in.rdbuf();
+      if (!in.good() && !in.eof()) {
+        std::cerr << "takt: serve: cannot read the config file " << config << "\n";
+        return 2;
+      }
+      auto extra = ConfigFileArgs(text.str(), config, serve_flags, args,
+                                  [](const std::string& name) { return std::getenv(name.c_str()) != nullptr; });
+      if (!extra.ok()) {
+        std::cerr << "takt: serve: " << extra.status().message() << "\n";
+        return 2;
+      }
+      args.insert(args.end(), extra->begin(), extra->end());
+    }
+  }
+  std::vector<char*> pointers;
+  for (std::string& a : args) pointers.push_back(a.data());
   try {
-    app.parse(argc, argv);
+    app.parse(static_cast<int>(pointers.size()), pointers.data());
   } catch (const CLI::ParseError& e) {
     // --help and --version exit 0; every usage error exits 2.
     return app.exit(e) == 0 ? 0 : 2;

@@ -38,6 +38,14 @@ int RunServe(const ServeArgs& args, std::ostream& out, std::ostream& err) {
   }
   o.record_reads = *record_reads;
   o.admin_listen = args.admin_listen;
+  for (const std::string& p : args.kafka_properties) {
+    const size_t eq = p.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      err << "takt: serve: --kafka-property '" << p << "' is not key=value (e.g. security.protocol=SASL_SSL)\n";
+      return 2;
+    }
+    o.kafka_config[p.substr(0, eq)] = p.substr(eq + 1);
+  }
   o.shutdown_grace = absl::Seconds(args.shutdown_grace_seconds);
   auto server = services::StartServer(o);
   if (!server.ok()) {

@@ -29,6 +29,8 @@ struct ServeArgs {
   std::string record_reads = "audit,personal-data";  // --record-reads (host::ParseReadRecording)
   std::string admin_listen;          // --admin-listen: /metrics, /livez, /readyz
   double shutdown_grace_seconds = 10;  // --shutdown-grace
+  std::vector<std::string> kafka_properties;  // --kafka-property key=value (librdkafka)
+  std::string config_file;           // --config (serve_config.h)
 };
 
 int RunServe(const ServeArgs& args, std::ostream& out, std::ostream& err);
