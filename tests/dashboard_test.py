@@ -214,6 +214,13 @@ def check_insecure(driver, target, base, data):
             text = shown('.tile[data-figure="actual"] .value', text=True)
             want = f"{actual / 100:,.2f} {currency}"
             assert text == want, f"{scope} actual cost: page {text!r}, takt budgets variances {want!r}"
+            if scope.startswith("facilities/"):
+                # The plant's variances recomputed from the raw events equal the served ones.
+                href = driver.execute_script(
+                    "const a = document.querySelector('.tile[data-figure=\"actual\"] a'); return a ? a.href : null;")
+                assert href, f"{scope}: the budget tiles link to no explanation"
+                explained = json.load(urllib.request.urlopen(href))
+                assert explained.get("equal") is True, f"{scope}: explain variances {explained.get('differences')}"
             rows = driver.execute_script("return document.querySelectorAll('#capability tbody tr').length;")
             assert rows > 0, f"{scope}: no capability row"
             print(f"{step}: {scope} actual cost {text} (page) == takt budgets variances; {rows} Cpk row(s)")

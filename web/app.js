@@ -378,6 +378,10 @@ async function renderBudget(s) {
         (variances.withoutLedger && variances.withoutLedger.length ? '; without a ledger yet: ' +
          variances.withoutLedger.join(', ') : '') + '. Variances are actual minus budget: positive is unfavourable (U).';
     const uf = (v) => money(Math.abs(v), cur) + (v > 0 ? ' U' : v < 0 ? ' F' : '');
+    // A plant's variances recomputed from the raw events (budgets'
+    // ExplainVariances, for auditors); a region's are the sum of its plants'.
+    const explain = parts[0] === 'facilities'
+        ? base + ':explainVariances?' + new URLSearchParams({from_month: fromMonth, to_month: toMonth}) : null;
     for (const [name, text, cls, key] of [
       ['Actual cost', money(t.actual, cur), '', 'actual'],
       ['Flexible budget', money(t.flexibleBudget, cur), '', 'flexible'],
@@ -386,7 +390,12 @@ async function renderBudget(s) {
       ['Cost per good unit', money(t.costPerGoodUnit, cur), '', 'cost_per_good_unit'],
       ['Cost of poor quality', money(t.costOfPoorQuality, cur), '', 'cost_of_poor_quality'],
     ]) {
-      tiles.append(moneyTile(name, text, cls, key));
+      const tile = moneyTile(name, text, cls, key);
+      if (explain) {
+        tile.append(Object.assign(document.createElement('a'), {href: explain, target: '_blank', rel: 'noopener',
+                                                                textContent: 'explain'}));
+      }
+      tiles.append(tile);
     }
     const lines = t.lines || [];
     chart('variances', {type: 'bar',

@@ -27,6 +27,8 @@ class BudgetsModule final : public host::Module {
       entry.http.push_back({"GET", std::string("/v1/regions/{region}") + suffix, method});
       entry.http.push_back({"GET", std::string("/v1/facilities/{facility}") + suffix, method});
     }
+    // A plant's variances recomputed from the raw events (auditors).
+    entry.http.push_back({"GET", "/v1/facilities/{facility}:explainVariances", "ExplainVariances"});
     return {std::move(entry)};
   }
 
