@@ -15,6 +15,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_split.h"
 #include "gtest/gtest.h"
+#include "yaml-cpp/yaml.h"
 #include "libs/cli/backup_command.h"
 #include "libs/eventlog/embedded_log.h"
 #include "libs/testing/temp_dir.h"
@@ -145,10 +146,32 @@ TEST_F(OperationsTest, MetricsNameWhatHappenedAndFollowPrometheusConventions) {
        {"takt_rpc_requests_total", "takt_rpc_duration_seconds", "takt_log_writes_total", "takt_log_events_total",
         "takt_log_group_events", "takt_log_write_duration_seconds", "takt_ingest_batches_total",
         "takt_ingest_items_total", "takt_ingest_rejections_total", "takt_projection_lag_events",
-        "takt_projection_lag_seconds", "takt_rocksdb_pending_compaction_bytes", "takt_rocksdb_write_stopped"}) {
+        "takt_projection_lag_seconds", "takt_rocksdb_pending_compaction_bytes", "takt_rocksdb_write_stopped",
+        "takt_service_serving"}) {
     EXPECT_TRUE(e.types.contains(family)) << family << " missing from\n" << r->body.substr(0, 4000);
   }
   EXPECT_EQ(e.types.at("takt_rpc_duration_seconds"), "histogram");
+  // Every takt_* metric the alerting rules name is exported (the rules and
+  // the server do not drift apart).
+  const YAML::Node rules = YAML::LoadFile(std::string(TAKT_SOURCE_DIR) + "/deploy/prometheus/alerts.yaml");
+  int named = 0;
+  for (const YAML::Node& group : rules["groups"]) {
+    for (const YAML::Node& rule : group["rules"]) {
+      const std::string expr = rule["expr"].as<std::string>();
+      const std::regex metric("takt_[a-z0-9_]+");
+      for (auto it = std::sregex_iterator(expr.begin(), expr.end(), metric); it != std::sregex_iterator(); ++it) {
+        std::string family = it->str();
+        for (const char* suffix : {"_bucket", "_count", "_sum"}) {
+          if (absl::EndsWith(family, suffix) && !e.types.contains(family)) {
+            family = family.substr(0, family.size() - std::string(suffix).size());
+          }
+        }
+        ++named;
+        EXPECT_TRUE(e.types.contains(family)) << rule["alert"].as<std::string>() << " names " << it->str();
+      }
+    }
+  }
+  EXPECT_GE(named, 8);
   // The figures say what happened.
   EXPECT_GE(Sum(e, "takt_rpc_requests_total", "ApplyDefinitions\",code=\"OK\"") +
                 Sum(e, "takt_rpc_requests_total", "code=\"OK\",method=\"/takt.enterprise.v1.EnterpriseService/ApplyDefinitions"),

@@ -320,7 +320,14 @@ class Server final : public TaktServer, public Health {
       log::Info(absl::StrCat("HTTP on port ", gateway_->port(), options.security.insecure ? " (plaintext)" : " (TLS)"));
     }
     for (const ServiceEntry& s : services) SetServing(s.name, s.serving_at_start);
-    log_metrics_ = metrics::AddSource([log = log_.get()](metrics::Families& out) { AddLogMetrics(*log, out); });
+    log_metrics_ = metrics::AddSource([this](metrics::Families& out) {
+      AddLogMetrics(*log_, out);
+      absl::MutexLock lock(&serving_mu_);
+      for (const auto& [service, serving] : serving_) {
+        out.Gauge("takt_service_serving", "1 while the gRPC service is SERVING (what /readyz and gRPC health say).",
+                  {{"service", service}}, serving ? 1.0 : 0.0);
+      }
+    });
     if (!options.admin_listen.empty()) {
       http::AdminOptions admin;
       admin.listen = options.admin_listen;
