@@ -6,6 +6,7 @@
 #include <grpcpp/grpcpp.h>
 #include <httplib.h>
 
+#include <filesystem>
 #include <map>
 #include <regex>
 #include <set>
@@ -40,6 +41,7 @@ class OperationsTest : public ::testing::Test {
     o.listen = "127.0.0.1:0";
     o.admin_listen = "127.0.0.1:0";
     o.shutdown_grace = absl::Seconds(2);
+    o.backup_root = backups_.path();
     auto s = services::StartServer(o);
     ASSERT_TRUE(s.ok()) << s.status();
     server_ = *std::move(s);
@@ -59,6 +61,7 @@ class OperationsTest : public ::testing::Test {
   }
 
   testing::TempDir dir_;
+  testing::TempDir backups_;  // --backup-root
   std::unique_ptr<host::TaktServer> server_;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<httplib::Client> admin_;
@@ -297,16 +300,22 @@ TEST_F(OperationsTest, ABackupTakenWhileServingRestoresVerifiesCatchesUpAndKnows
     return std::make_pair(s, resp);
   };
   // Bad directories are refused, naming them.
+  testing::TempDir elsewhere;
   EXPECT_EQ(backup("relative/dir").first.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(backup(dir_.path() + "/inside").first.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
-  EXPECT_EQ(backup(dir_.path()).first.error_code(), grpc::StatusCode::ALREADY_EXISTS);
+  EXPECT_EQ(backup(elsewhere.path() + "/outside-the-root").first.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(backup(backups_.path() + "/a/b").first.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(backup(backups_.path() + "/../escape").first.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   // Taken while a gateway keeps sending.
-  testing::TempDir elsewhere;
-  const std::string copy = elsewhere.path() + "/backup-1";
+  const std::string copy = backups_.path() + "/backup-1";
   std::thread gateway([&] { Send(channel_, second); });
   auto [status, taken] = backup(copy);
   gateway.join();
   ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(backup(copy).first.error_code(), grpc::StatusCode::ALREADY_EXISTS);  // and the first stays
+  EXPECT_TRUE(std::filesystem::exists(copy + "/MANIFEST.json"));
+  EXPECT_EQ(std::filesystem::status(copy).permissions() & std::filesystem::perms::all,
+            std::filesystem::perms::owner_all);
   EXPECT_TRUE(taken.log_included());
   EXPECT_GT(taken.bytes(), 0u);
   for (const char* part : {"keys", "log", "personal-keys"}) {

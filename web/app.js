@@ -199,7 +199,13 @@ async function render() {
     await renderChildren(s);
     renderPareto(now.downtimePareto || []);
     await renderShifts(s);
-    await Promise.all([renderCapability(s), renderNcrs(s), renderBudget(s)]);
+    // A context's panel that cannot be read (a process without that module,
+    // a role without that read) says so in the panel; the rest stands.
+    await Promise.all([
+      renderCapability(s).catch((e) => panelError('capability-note', e)),
+      renderNcrs(s).catch((e) => panelError('ncr-note', e)),
+      renderBudget(s).catch((e) => panelError('budget-note', e)),
+    ]);
     renderProvenance(now);
     // The first complete render: what the page-load benchmark measures.
     if (performance.getEntriesByName('takt-ready').length === 0) performance.mark('takt-ready');
@@ -287,6 +293,10 @@ function renderTiles(id, list, s, now, before, unitOf) {
 function plantLevel(scope) {
   const parts = scope.split('/');
   return parts.length <= 2 ? scope : null;
+}
+
+function panelError(noteId, e) {
+  document.getElementById(noteId).textContent = 'Not available: ' + e.message;
 }
 
 function fillTable(tableId, rows) {

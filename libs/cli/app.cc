@@ -353,6 +353,8 @@ int RunTakt(int argc, char** argv) {
                         "Seconds the calls in flight get to finish on SIGTERM before they are cancelled")
       ->check(CLI::Range(0.0, 3600.0))
       ->capture_default_str();
+  serve_cmd->add_option("--backup-root", serve.backup_root,
+                        "takt backup --target writes new directories directly under this one (none without it)");
   serve_cmd->add_option("--kafka-property", serve.kafka_properties,
                         "A librdkafka property key=value for a secured cluster (security.protocol, sasl.*, "
                         "ssl.*); repeat for several");
@@ -431,7 +433,10 @@ int RunTakt(int argc, char** argv) {
         return 2;
       }
       auto extra = ConfigFileArgs(text.str(), config, serve_flags, args,
-                                  [](const std::string& name) { return std::getenv(name.c_str()) != nullptr; });
+                                  [](const std::string& name) {
+                                    const char* v = std::getenv(name.c_str());
+                                    return v != nullptr && *v != '\0';  // CLI11 ignores empty variables too
+                                  });
       if (!extra.ok()) {
         std::cerr << "takt: serve: " << extra.status().message() << "\n";
         return 2;

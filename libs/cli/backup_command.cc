@@ -2,12 +2,15 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <stdlib.h>
+
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
+#include "libs/auth/test_certs.h"
 #include "libs/cli/grpc_client.h"
 #include "nlohmann/json.hpp"
 #include "services/registry.h"
@@ -49,12 +52,33 @@ int RunBackup(const BackupArgs& args, std::ostream& out, std::ostream& err) {
     return 0;
   }
   // Offline: this process opens the data directory (refused while a server
-  // holds it) and copies it the way a server would.
+  // holds it) and copies it the way a server would. Its server listens on
+  // loopback with mutual TLS against a CA made for this run and forgotten:
+  // nobody can connect while the modules start and the copy is made.
+  char pattern[] = "/tmp/takt-backup-XXXXXX";
+  const char* tmp = mkdtemp(pattern);
+  if (tmp == nullptr) {
+    err << "takt: backup: cannot make a temporary directory\n";
+    return 2;
+  }
+  const std::string tls = tmp;
+  {
+    const auth::testing::Pem ca = auth::testing::MakeCa("takt backup, this run only");
+    const auth::testing::Pem identity = auth::testing::MakeCertificate(ca, "service:takt-backup");
+    auth::testing::WriteFile(tls + "/server.pem", identity.cert);
+    auth::testing::WriteFile(tls + "/server.key", identity.key);
+    auth::testing::WriteFile(tls + "/ca.pem", ca.cert);
+  }
   host::ServerOptions o;
   o.data_dir = args.data_dir;
   o.listen = "127.0.0.1:0";
-  o.security.insecure = true;  // loopback, for the few milliseconds of the copy
+  o.security.cert_file = tls + "/server.pem";
+  o.security.key_file = tls + "/server.key";
+  o.security.client_ca_file = tls + "/ca.pem";
+  o.security.require_client_certificate = true;
   auto server = services::StartServer(o);
+  std::error_code ec;
+  fs::remove_all(tls, ec);
   if (!server.ok()) {
     err << "takt: backup: " << server.status().message()
         << (server.status().code() == absl::StatusCode::kFailedPrecondition
@@ -93,22 +117,39 @@ int RunRestore(const RestoreArgs& args, std::ostream& out, std::ostream& err) {
     err << "takt: restore: " << args.data_dir << " is not empty: restore into a new data directory\n";
     return 2;
   }
-  fs::create_directories(args.data_dir, ec);
+  const bool existed = fs::exists(args.data_dir, ec);
+  auto undo = [&] {
+    if (existed) {
+      for (const auto& entry : fs::directory_iterator(args.data_dir, ec)) fs::remove_all(entry.path(), ec);
+    } else {
+      fs::remove_all(args.data_dir, ec);
+    }
+  };
+  std::vector<std::string> parts;
   for (const auto& part : manifest["parts"]) {
-    if (!part.is_string()) continue;
+    if (!part.is_string()) {
+      err << "takt: restore: MANIFEST.json lists a part that is not a name\n";
+      return 2;
+    }
     const std::string name = part.get<std::string>();
     if (name.empty() || name.find('/') != std::string::npos || name == "." || name == "..") {
       err << "takt: restore: MANIFEST.json names a bad part '" << name << "'\n";
       return 2;
     }
-    fs::copy(args.from + "/" + name, args.data_dir + "/" + name, fs::copy_options::recursive, ec);
+    parts.push_back(name);
+  }
+  fs::create_directories(args.data_dir, ec);
+  for (const std::string& name : parts) {
+    fs::copy(args.from + "/" + name, args.data_dir + "/" + name,
+             fs::copy_options::recursive | fs::copy_options::copy_symlinks, ec);
     if (ec) {
-      err << "takt: restore: copying " << name << ": " << ec.message() << "\n";
+      err << "takt: restore: copying " << name << ": " << ec.message() << "; nothing was restored\n";
+      undo();
       return 2;
     }
   }
   out << "restored " << args.from << " (taken " << manifest.value("created", "?") << ") into " << args.data_dir
-      << ": " << absl::StrJoin(manifest["parts"].get<std::vector<std::string>>(), ", ") << "\n"
+      << ": " << absl::StrJoin(parts, ", ") << "\n"
       << (manifest.value("log_included", false)
               ? "takt serve --data-dir " + args.data_dir + " rebuilds the rollups from the log; "
                     "takt log verify --data-dir " + args.data_dir + " checks it first\n"

@@ -38,6 +38,7 @@ int RunServe(const ServeArgs& args, std::ostream& out, std::ostream& err) {
   }
   o.record_reads = *record_reads;
   o.admin_listen = args.admin_listen;
+  o.backup_root = args.backup_root;
   for (const std::string& p : args.kafka_properties) {
     const size_t eq = p.find('=');
     if (eq == std::string::npos || eq == 0) {

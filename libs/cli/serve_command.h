@@ -31,6 +31,7 @@ struct ServeArgs {
   double shutdown_grace_seconds = 10;  // --shutdown-grace
   std::vector<std::string> kafka_properties;  // --kafka-property key=value (librdkafka)
   std::string config_file;           // --config (serve_config.h)
+  std::string backup_root;           // --backup-root: where takt backup --target may write
 };
 
 int RunServe(const ServeArgs& args, std::ostream& out, std::ostream& err);

@@ -147,11 +147,27 @@ class RpcMetricsInterceptors final : public grpc::experimental::ServerIntercepto
 // takt.operations.v1.OperationsService: backups, for administrators.
 class OperationsService final : public takt::operations::v1::OperationsService::Service {
  public:
-  OperationsService(TaktServer* server, model::ModelStore* models) : server_(server), models_(models) {}
+  OperationsService(TaktServer* server, model::ModelStore* models, std::string backup_root)
+      : server_(server), models_(models), backup_root_(std::move(backup_root)) {}
   grpc::Status Backup(grpc::ServerContext* ctx, const takt::operations::v1::BackupRequest* request,
                       takt::operations::v1::BackupResponse* response) override {
     if (auto a = Authorize(ctx, *models_, auth::Permission::kAdminister, auth::Scope::Enterprise()); !a.ok()) {
       return a;
+    }
+    // Only under the directory the operator named (--backup-root): the copy
+    // holds the signing and personal-data keys.
+    if (backup_root_.empty()) {
+      return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                          "this server takes no backups over the network: start it with --backup-root DIR");
+    }
+    std::error_code ec;
+    const std::string root = std::filesystem::weakly_canonical(backup_root_, ec).string() + "/";
+    const std::string dir = std::filesystem::weakly_canonical(request->dir(), ec).string();
+    if (!std::filesystem::path(request->dir()).is_absolute() || !absl::StartsWith(dir, root) ||
+        dir.find('/', root.size()) != std::string::npos) {
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                          absl::StrCat("a backup goes to a new directory directly under --backup-root ", backup_root_,
+                                       ", not ", request->dir().substr(0, 200)));
     }
     auto r = server_->Backup(request->dir());
     if (!r.ok()) return ToGrpc(r.status());
@@ -168,6 +184,7 @@ class OperationsService final : public takt::operations::v1::OperationsService::
  private:
   TaktServer* server_;
   model::ModelStore* models_;
+  const std::string backup_root_;
 };
 
 uint64_t BytesUnder(const std::filesystem::path& dir) {
@@ -207,7 +224,9 @@ class Server final : public TaktServer, public Health {
     // process reads the enterprise model.
     std::set<std::string> owns, reads = {model::kEnterpriseContext};
     for (const ModuleInfo* m : running) {
-      for (const es::ContextDescriptor& c : m->owns) owns.insert(c.name);
+      if (!m->writes || m->writes(options)) {
+        for (const es::ContextDescriptor& c : m->owns) owns.insert(c.name);
+      }
       for (const std::string& c : m->reads) reads.insert(c);
       if (m->reads_all) {
         for (const es::ContextDescriptor& c : contexts) reads.insert(c.name);
@@ -264,8 +283,9 @@ class Server final : public TaktServer, public Health {
     builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_IDLE_MS, 15 * 60'000);
     {
       std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> creators;
-      creators.push_back(std::make_unique<RpcMetricsInterceptors>());
       creators.push_back(std::make_unique<UndecodableRequestInterceptors>());
+      // Last: it counts the status as the interceptors before it left it.
+      creators.push_back(std::make_unique<RpcMetricsInterceptors>());
       builder.experimental().SetInterceptorCreators(std::move(creators));
     }
     std::shared_ptr<auth::AuthProcessor> processor;
@@ -288,7 +308,7 @@ class Server final : public TaktServer, public Health {
       }
     }
     // The host's own service: backups.
-    operations_ = std::make_unique<OperationsService>(this, models_.get());
+    operations_ = std::make_unique<OperationsService>(this, models_.get(), options.backup_root);
     builder.RegisterService(operations_.get());
     service_names_.push_back(std::string(takt::operations::v1::OperationsService::service_full_name()));
     services.push_back({operations_.get(), service_names_.back()});
@@ -360,6 +380,7 @@ class Server final : public TaktServer, public Health {
 
   void Shutdown() override {
     if (stopped_.exchange(true)) return;
+    log_metrics_ = metrics::Registration();  // reads log_ and serving_
     // Not ready at once (probes route new work elsewhere), then no new
     // calls; those in flight get the grace period, then are cancelled.
     {
@@ -389,6 +410,7 @@ class Server final : public TaktServer, public Health {
     namespace fs = std::filesystem;
     const fs::path out(dir);
     std::error_code ec;
+    absl::MutexLock lock(&backup_mu_);  // one at a time: the checks below hold until the copy is made
     if (dir.empty() || !out.is_absolute()) {
       return absl::InvalidArgumentError(absl::StrCat("backup directory '", dir, "' must be an absolute path"));
     }
@@ -402,7 +424,6 @@ class Server final : public TaktServer, public Health {
     if (absl::StartsWith(fs::weakly_canonical(out, ec).string() + "/", data)) {
       return absl::InvalidArgumentError(absl::StrCat(dir, " is inside the data directory ", options_.data_dir));
     }
-    absl::MutexLock lock(&backup_mu_);  // one at a time
     BackupResult r;
     r.dir = dir;
     r.created = absl::Now();
@@ -410,7 +431,11 @@ class Server final : public TaktServer, public Health {
       fs::remove_all(out, ec);
       return absl::Status(s.code(), absl::StrCat("backup to ", dir, ": ", s.message(), "; nothing was kept"));
     };
-    if (!fs::create_directory(out, ec)) return fail(absl::UnavailableError(ec.message()));
+    if (!fs::create_directory(out, ec)) {
+      return absl::UnavailableError(absl::StrCat("cannot create ", dir, ": ", ec ? ec.message() : "it exists"));
+    }
+    // Keys inside: only the server's user may read the copy.
+    fs::permissions(out, fs::perms::owner_all, fs::perm_options::replace, ec);
     if (options_.kafka_brokers.empty()) {
       if (absl::Status s = log_->Backup(dir + "/log"); !s.ok()) return fail(s);
       r.log_included = true;
@@ -476,6 +501,7 @@ class Server final : public TaktServer, public Health {
   std::unique_ptr<model::ModelStore> models_;
   std::unique_ptr<Env> env_;
   std::vector<std::unique_ptr<Module>> modules_;
+  std::unique_ptr<OperationsService> operations_;  // outlives server_
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
   std::vector<std::string> service_names_;
@@ -483,7 +509,6 @@ class Server final : public TaktServer, public Health {
   std::vector<HttpRoute> http_routes_;
   metrics::Registration log_metrics_;  // reads log_: declared after it, destroyed before it
   std::unique_ptr<http::AdminServer> admin_;
-  std::unique_ptr<OperationsService> operations_;
   absl::Mutex backup_mu_;
   absl::Mutex serving_mu_;
   std::map<std::string, bool> serving_ ABSL_GUARDED_BY(serving_mu_);  // readiness, as gRPC health says
@@ -496,6 +521,9 @@ class Server final : public TaktServer, public Health {
 absl::StatusOr<ReadRecording> ParseReadRecording(const std::string& list) {
   ReadRecording r{false, false, false};
   if (list == "none") return r;
+  if (absl::StripAsciiWhitespace(list).empty()) {
+    return absl::InvalidArgumentError("--record-reads is empty: name what to record, or none");
+  }
   for (absl::string_view raw : absl::StrSplit(list, ',', absl::SkipWhitespace())) {
     const absl::string_view item = absl::StripAsciiWhitespace(raw);
     if (item == "audit") {

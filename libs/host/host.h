@@ -65,6 +65,9 @@ struct ServerOptions {
   // none. Chart.js comes from Debian's libjs-chart.js at /lib/chart.js/.
   std::string http_static;
   ReadRecording record_reads;
+  // Backups over the network (OperationsService/Backup) go to new
+  // directories directly under this one; empty: none are taken.
+  std::string backup_root;
   // Non-empty: /metrics, /livez and /readyz on this host:port, plain HTTP
   // without authentication (libs/http/admin.h).
   std::string admin_listen;

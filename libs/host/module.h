@@ -165,6 +165,11 @@ struct ModuleInfo {
   std::string name;  // --services name
   // Contexts it writes (on Kafka: under this process's transactional id).
   std::vector<es::ContextDescriptor> owns;
+  // Whether a process running it writes `owns` under these options (null:
+  // always). The rollups write their context only while KPI reads are
+  // recorded, so that otherwise they stay a reader without a transactional
+  // id, as many as needed.
+  std::function<bool(const ServerOptions&)> writes;
   // Contexts it reads and does not write (by name).
   std::vector<std::string> reads;
   // The .proto files of the event payloads it writes: listed, they are

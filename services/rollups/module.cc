@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <filesystem>
+#include <optional>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -177,19 +178,37 @@ class RollupsModule final : public host::Module {
         checked = absl::Now();
         log_error.clear();
         lag = 0;
-        absl::MutexLock lock(&lag_mu_);
+        // The log's ends first (on Kafka a round trip each), then the
+        // figures under the lock a scrape takes.
+        std::vector<std::optional<eventlog::Cursor>> ends(reads_.size());
         for (size_t i = 0; i < reads_.size(); ++i) {
           auto end = env.log()->EndCursor(reads_[i].context);
           if (!end.ok()) {
             log_error = std::string(end.status().message());
             continue;
           }
-          const uint64_t behind = eventlog::Lag(i == 0 ? projection_->cursor() : families_[i - 1]->cursor(), *end);
+          ends[i] = *std::move(end);
+        }
+        absl::MutexLock lock(&lag_mu_);
+        for (size_t i = 0; i < reads_.size(); ++i) {
+          if (!ends[i]) continue;
+          const eventlog::Cursor& at = i == 0 ? projection_->cursor() : families_[i - 1]->cursor();
+          const uint64_t behind = eventlog::Lag(at, *ends[i]);
           lag += behind;
           Lagging& l = lags_[reads_[i].cursor_key];
-          if (behind > 0 && l.events == 0) l.since = checked;
+          // Behind since the last check whose end it has passed: under a
+          // steady stream it is always a few events behind, but never for
+          // long. (Lag(at, end) is 0 once `at` has reached `end`.)
+          if (behind == 0 || !l.seen) {
+            l.since = checked;
+          } else if (eventlog::Lag(at, l.end) == 0) {
+            l.since = l.checked;
+          }
           l.context = reads_[i].context;
           l.events = behind;
+          l.end = *ends[i];
+          l.checked = checked;
+          l.seen = true;
         }
       }
       const bool ready = failing.empty() && log_error.empty() && lag <= kReadyLagEvents;
@@ -237,7 +256,10 @@ class RollupsModule final : public host::Module {
   struct Lagging {
     std::string context;
     uint64_t events = 0;
-    absl::Time since;  // when it fell behind
+    absl::Time since;    // the oldest unapplied event was appended after this
+    eventlog::Cursor end;  // the log's end at the last check
+    absl::Time checked;    // when
+    bool seen = false;
   };
 
   static constexpr char kService[] = "takt.rollups.v1.RollupService";
@@ -264,6 +286,7 @@ host::ModuleInfo Module() {
   m.reads_all = true;  // production's context and every family's
   // Recorded KPI queries (takt serve --record-reads kpis), a facility's stream each.
   m.owns = {{kKpiReadsContext}};
+  m.writes = [](const host::ServerOptions& o) { return o.record_reads.kpis; };
   m.payload_files = {rollups::v1::KpisRead::descriptor()->file()};
   m.create = [] { return std::make_unique<RollupsModule>(); };
   m.add_commands = cli::AddRollupsCommands;
