@@ -23,6 +23,7 @@
 #include "absl/strings/strip.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/strings/str_join.h"
+#include "google/protobuf/descriptor.h"
 #include "libs/common/log.h"
 #include "libs/common/status_macros.h"
 #include "libs/eventlog/embedded_log.h"
@@ -140,7 +141,13 @@ class RpcMetricsInterceptor final : public grpc::experimental::Interceptor {
 class RpcMetricsInterceptors final : public grpc::experimental::ServerInterceptorFactoryInterface {
  public:
   grpc::experimental::Interceptor* CreateServerInterceptor(grpc::experimental::ServerRpcInfo* info) override {
-    return new RpcMetricsInterceptor(info->method());
+    // The label is a method this binary knows: a client's made-up paths
+    // (answered UNIMPLEMENTED) share one, so they cannot grow the series.
+    std::string name = info->method() != nullptr ? std::string(info->method()) : std::string();
+    std::string full = name.size() > 1 ? name.substr(1) : "";
+    std::replace(full.begin(), full.end(), '/', '.');
+    const bool known = google::protobuf::DescriptorPool::generated_pool()->FindMethodByName(full) != nullptr;
+    return new RpcMetricsInterceptor(known ? name.c_str() : "unknown");
   }
 };
 
