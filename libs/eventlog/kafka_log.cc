@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "libs/common/ids.h"
+#include "libs/common/log.h"
 #include "libs/common/status_macros.h"
 #include "libs/crypto/ed25519.h"
 #include "libs/crypto/sha256.h"
@@ -28,11 +29,34 @@ int ToMillis(absl::Duration d) {
   return static_cast<int>(std::max<int64_t>(1, absl::ToInt64Milliseconds(d)));
 }
 
+stats::Counter& ClientErrors() {
+  static auto* counter = new stats::Counter();
+  return *counter;
+}
+
+// librdkafka's errors and warnings, counted and in the server's log (with
+// an event callback set, librdkafka logs through it only).
+class ClientEvents final : public RdKafka::EventCb {
+ public:
+  void event_cb(RdKafka::Event& e) override {
+    if (e.type() == RdKafka::Event::EVENT_ERROR) {
+      ClientErrors().Add();
+      log::Warn(absl::StrCat("Kafka: ", RdKafka::err2str(e.err()), ": ", e.str()));
+    } else if (e.type() == RdKafka::Event::EVENT_LOG && e.severity() <= RdKafka::Event::EVENT_SEVERITY_WARNING) {
+      log::Warn(absl::StrCat("Kafka: ", e.fac(), ": ", e.str()));
+    }
+  }
+};
+
 // Builds a client configuration; returns an error naming a bad property.
 absl::StatusOr<std::unique_ptr<RdKafka::Conf>> MakeConf(
     const std::map<std::string, std::string>& props) {
   std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
   std::string err;
+  static auto* events = new ClientEvents();  // outlives every client
+  if (conf->set("event_cb", static_cast<RdKafka::EventCb*>(events), err) != RdKafka::Conf::CONF_OK) {
+    return absl::InternalError(absl::StrCat("Kafka event callback: ", err));
+  }
   for (const auto& [k, v] : props) {
     if (conf->set(k, v, err) != RdKafka::Conf::CONF_OK) {
       return absl::InvalidArgumentError(absl::StrCat("Kafka property ", k, "=", v, ": ", err));
@@ -105,6 +129,7 @@ class KafkaSubscription final : public Subscription {
         continue;
       }
       if (m->err() != RdKafka::ERR_NO_ERROR) {
+        ClientErrors().Add();
         return absl::UnavailableError(absl::StrCat("reading Kafka: ", m->errstr()));
       }
       cursor_[std::to_string(m->partition())] = static_cast<uint64_t>(m->offset()) + 1;
@@ -224,6 +249,7 @@ class KafkaLog final : public EventLog, private StateSource {
         continue;
       }
       if (m->err() != RdKafka::ERR_NO_ERROR) {
+        ClientErrors().Add();
         status = absl::UnavailableError(absl::StrCat("reading Kafka: ", m->errstr()));
         break;
       }
@@ -538,6 +564,7 @@ class KafkaLog final : public EventLog, private StateSource {
         continue;
       }
       if (m->err() != RdKafka::ERR_NO_ERROR) {
+        ClientErrors().Add();
         status = absl::UnavailableError(absl::StrCat("reading Kafka: ", m->errstr()));
         break;
       }
@@ -853,5 +880,7 @@ absl::StatusOr<std::unique_ptr<EventLog>> OpenKafkaLog(const KafkaLogOptions& op
   TAKT_RETURN_IF_ERROR(log->Start());
   return std::unique_ptr<EventLog>(std::move(log));
 }
+
+const stats::Counter& KafkaClientErrors() { return ClientErrors(); }
 
 }  // namespace takt::eventlog

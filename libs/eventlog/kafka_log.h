@@ -58,6 +58,12 @@ int32_t KafkaPartitionFor(std::string_view facility, int32_t partitions);
 
 absl::StatusOr<std::unique_ptr<EventLog>> OpenKafkaLog(const KafkaLogOptions& options);
 
+// Errors librdkafka reported on any of this process's Kafka clients
+// (producers and consumers: brokers unreachable, authentication, transport)
+// and failed reads, for metrics (takt_kafka_client_errors_total). Each is
+// also logged as a warning.
+const stats::Counter& KafkaClientErrors();
+
 }  // namespace takt::eventlog
 
 #endif  // TAKT_LIBS_EVENTLOG_KAFKA_LOG_H_

@@ -191,6 +191,8 @@ TEST_F(KafkaLogTest, ASecondOwnerWithTheSameIdFencesTheFirst) {
 TEST_F(KafkaLogTest, BrokerDownFailsFastThenRecovers) {
   auto log = Open("outage");
   ASSERT_TRUE(log->Append(SampleAppend("outage-1", 2)).ok());
+  const uint64_t failed_before = log->stats().failed_writes.value();
+  const uint64_t errors_before = KafkaClientErrors().value();
   g_cluster->SetBrokerDown(-1);
   absl::Time t0 = absl::Now();
   auto r = log->Append(SampleAppend("outage-1", 3));
@@ -200,6 +202,9 @@ TEST_F(KafkaLogTest, BrokerDownFailsFastThenRecovers) {
   // While down, further appends fail too rather than queueing without bound.
   EXPECT_EQ(log->Append(SampleAppend("outage-1", 1)).status().code(),
             absl::StatusCode::kUnavailable);
+  // Counted for metrics: the failed writes, and the clients' errors.
+  EXPECT_GE(log->stats().failed_writes.value(), failed_before + 2);
+  EXPECT_GT(KafkaClientErrors().value(), errors_before);
   g_cluster->SetBrokerUp(-1);
   absl::StatusOr<AppendResult> after = absl::UnavailableError("not tried");
   for (int i = 0; i < 20 && !after.ok(); ++i) {
