@@ -74,7 +74,7 @@ absl::StatusOr<std::vector<BenchResult>> RunAuditBenchmark(const BenchAuditOptio
     double s = absl::ToDoubleSeconds(absl::Now() - t0);
     results.push_back({"audit_export_jsonl", n / s, 0, 0, 0, n, s});
     t0 = absl::Now();
-    TAKT_ASSIGN_OR_RETURN(auto report, audit::VerifyExport(jsonl, log->public_key()));
+    TAKT_ASSIGN_OR_RETURN(auto report, audit::VerifyExport(jsonl, log->keys()));
     s = absl::ToDoubleSeconds(absl::Now() - t0);
     if (!report.ok()) return absl::InternalError(report.ToText());
     results.push_back({"audit_verify_export", report.events_checked / s, 0, 0, 0,

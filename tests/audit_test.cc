@@ -144,11 +144,8 @@ TEST_F(AuditTest, ExplainEqualsTheProjectionForRandomScopesKpisAndPeriods) {
 // missing"), because it kept only the facility's entries of the shared
 // enterprise stream. Every facility's export verifies.
 TEST_F(AuditTest, AnExportVerifiesOfflineAndTheReadsAreRecorded) {
-  std::ifstream key_file(dir_->path() + "/keys/checkpoint.pub");
-  std::stringstream key_text;
-  key_text << key_file.rdbuf();
-  auto key = crypto::ParsePublicKeyText(key_text.str());
-  ASSERT_TRUE(key.ok());
+  auto key = crypto::ReadKeyRingFile(dir_->path() + "/keys/checkpoint.pub");
+  ASSERT_TRUE(key.ok()) << key.status();
   std::set<std::string> facilities;
   for (const auto& [f, unit] : Units()) facilities.insert(f);
   ASSERT_GE(facilities.size(), 3u);

@@ -65,11 +65,23 @@ int RunTakt(int argc, char** argv) {
   verify_cmd->callback([&] { exit_code = RunLogVerify(verify, std::cout, std::cerr); });
 
   std::string key_dir;
-  CLI::App* key_cmd = log->add_subcommand("public-key", "Print the checkpoint public key");
+  CLI::App* key_cmd = log->add_subcommand(
+      "public-key", "Print the checkpoint key ring: the first key, then each rotation signed by the key before");
   key_cmd->add_option("--data-dir", key_dir, "Data directory of the log")->required();
   bool key_json = false;
-  key_cmd->add_flag("--json", key_json, "Print {\"public_key\": hex} instead of the key file");
+  key_cmd->add_flag("--json", key_json,
+                    "Print {\"public_key\": current hex, \"key_id\", \"keys\": [...]} instead of the file");
   key_cmd->callback([&] { exit_code = RunLogPublicKey(key_dir, key_json, std::cout, std::cerr); });
+
+  std::string rotate_dir;
+  bool rotate_json = false;
+  CLI::App* rotate_cmd = log->add_subcommand(
+      "rotate-key", "Replace the checkpoint signing key of a stopped server (the old public key "
+                    "stays in the key ring, valid until now)");
+  rotate_cmd->add_option("--data-dir", rotate_dir, "Data directory of the stopped server")->required();
+  rotate_cmd->add_flag("--json", rotate_json, "JSON output");
+  rotate_cmd->callback(
+      [&] { exit_code = RunLogRotateKey(rotate_dir, rotate_json, std::cout, std::cerr); });
 
   std::string demo_dir = "takt-data";
   bool demo_json = false;

@@ -1,14 +1,19 @@
 #include "libs/cli/log_commands.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <fstream>
 #include <sstream>
 
 #include "nlohmann/json.hpp"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "libs/cli/heads_file.h"
 #include "libs/common/ids.h"
-#include "libs/crypto/ed25519.h"
+#include "libs/crypto/keyring.h"
 #include "libs/eventlog/embedded_log.h"
 #include "libs/eventlog/sample_events.h"
 
@@ -19,19 +24,12 @@ int RunLogVerify(const LogVerifyArgs& args, std::ostream& out, std::ostream& err
   options.context = args.context;
   options.facility = args.facility;
   if (!args.public_key_file.empty()) {
-    std::ifstream in(args.public_key_file);
-    if (!in) {
-      err << "takt: cannot read public key file " << args.public_key_file << "\n";
+    auto keys = crypto::ReadKeyRingFile(args.public_key_file);
+    if (!keys.ok()) {
+      err << "takt: log verify: " << keys.status().message() << "\n";
       return 2;
     }
-    std::stringstream ss;
-    ss << in.rdbuf();
-    auto key = crypto::ParsePublicKeyText(ss.str());
-    if (!key.ok()) {
-      err << "takt: " << args.public_key_file << ": " << key.status().message() << "\n";
-      return 2;
-    }
-    options.public_key = *key;
+    options.keys = *std::move(keys);
   }
   if (!args.trusted_heads_file.empty()) {
     auto kept = ReadHeadsFile(args.trusted_heads_file);
@@ -61,23 +59,86 @@ int RunLogVerify(const LogVerifyArgs& args, std::ostream& out, std::ostream& err
 }
 
 int RunLogPublicKey(const std::string& data_dir, bool json, std::ostream& out, std::ostream& err) {
-  std::ifstream in(data_dir + "/keys/checkpoint.pub");
-  if (!in) {
+  auto keys = crypto::ReadKeyRingFile(data_dir + "/keys/checkpoint.pub");
+  if (absl::IsNotFound(keys.status())) {
     err << "takt: no public key in " << data_dir << "/keys (has a server run there?)\n";
     return 2;
   }
-  std::stringstream text;
-  text << in.rdbuf();
-  if (!json) {
-    out << text.str();
-    return 0;
-  }
-  auto key = crypto::ParsePublicKeyText(text.str());
-  if (!key.ok()) {
-    err << "takt: " << data_dir << "/keys/checkpoint.pub: " << key.status().message() << "\n";
+  if (!keys.ok()) {
+    err << "takt: " << keys.status().message() << "\n";
     return 2;
   }
-  out << nlohmann::json{{"public_key", HexEncode(*key)}}.dump() << "\n";
+  if (!json) {
+    out << keys->Text();
+    return 0;
+  }
+  nlohmann::json list = nlohmann::json::array();
+  for (const crypto::KeyRing::Key& k : keys->keys()) {
+    nlohmann::json j{{"key_id", k.key_id}, {"public_key", HexEncode(k.public_key)}};
+    if (k.not_before != absl::InfinitePast()) j["signs_from"] = absl::FormatTime(absl::RFC3339_full, k.not_before, absl::UTCTimeZone());
+    if (k.not_after != absl::InfiniteFuture()) j["retired_at"] = absl::FormatTime(absl::RFC3339_full, k.not_after, absl::UTCTimeZone());
+    list.push_back(std::move(j));
+  }
+  out << nlohmann::json{{"public_key", HexEncode(keys->current().public_key)},
+                        {"key_id", keys->current().key_id},
+                        {"keys", std::move(list)}}
+             .dump()
+      << "\n";
+  return 0;
+}
+
+namespace {
+
+// The first RocksDB LOCK under `data_dir` that another process holds (a
+// server running there), or empty.
+std::string HeldLock(const std::string& data_dir) {
+  for (const char* store : {"log", "rollups", "quality"}) {
+    const std::string path = absl::StrCat(data_dir, "/", store, "/LOCK");
+    int fd = ::open(path.c_str(), O_RDWR);
+    if (fd < 0) continue;
+    struct flock fl = {};
+    fl.l_type = F_WRLCK;
+    fl.l_whence = SEEK_SET;
+    const bool held = ::fcntl(fd, F_GETLK, &fl) == 0 && fl.l_type != F_UNLCK;
+    ::close(fd);
+    if (held) return path;
+  }
+  return "";
+}
+
+}  // namespace
+
+int RunLogRotateKey(const std::string& data_dir, bool json, std::ostream& out, std::ostream& err) {
+  const std::string key_path = data_dir + "/keys/checkpoint.key";
+  if (std::string lock = HeldLock(data_dir); !lock.empty()) {
+    err << "takt: log rotate-key: a server is running on " << data_dir << " (" << lock
+        << " is locked): stop it first; the new key takes over at the next start\n";
+    return 2;
+  }
+  auto ring = crypto::RotateSigningKey(key_path, absl::Now());
+  if (!ring.ok()) {
+    err << "takt: log rotate-key: " << ring.status().message() << "\n";
+    return 2;
+  }
+  const crypto::KeyRing::Key& next = ring->current();
+  const crypto::KeyRing::Key& retired = ring->keys()[ring->keys().size() - 2];
+  if (json) {
+    out << nlohmann::json{{"retired_key_id", retired.key_id},
+                          {"key_id", next.key_id},
+                          {"public_key", HexEncode(next.public_key)},
+                          {"signs_from", absl::FormatTime(absl::RFC3339_full, next.not_before, absl::UTCTimeZone())},
+                          {"keys", ring->keys().size()}}
+               .dump()
+        << "\n";
+    return 0;
+  }
+  out << "key " << retired.key_id << " retired; key " << next.key_id << " signs checkpoints from "
+      << absl::FormatTime(absl::RFC3339_full, next.not_before, absl::UTCTimeZone()) << " on (" << ring->keys().size()
+      << " keys in " << data_dir << "/keys/checkpoint.pub)\n"
+      << "the old secret key was overwritten; give auditors the new key ring "
+         "(takt log public-key --data-dir "
+      << data_dir << "): its first line is the key they already trust, each later key is "
+                     "signed by the one before\n";
   return 0;
 }
 
@@ -159,7 +220,7 @@ int RunLogDemo(const std::string& data_dir, bool json, std::ostream& out, std::o
                              h.stream.facility, h.sequence, HexEncode(h.hash).substr(0, 16));
     }
     out << "  read back " << read << " events\n  verify: " << report->ToText();
-    out << "  checkpoint public key: " << HexEncode(log.public_key()) << "\n";
+    out << "  checkpoint public key: " << HexEncode(log.keys().current().public_key) << "\n";
   }
   return report->ok() ? 0 : 1;
 }

@@ -25,6 +25,12 @@ int RunLogVerify(const LogVerifyArgs& args, std::ostream& out, std::ostream& err
 // Prints the checkpoint public key of a data directory.
 int RunLogPublicKey(const std::string& data_dir, bool json, std::ostream& out, std::ostream& err);
 
+// Replaces the checkpoint signing key of a stopped server's data directory
+// by a new one that signs from now on (crypto::RotateSigningKey); the old
+// public key stays in the key ring. Refuses while a server holds the data
+// directory. Exit 0 rotated, 2 error.
+int RunLogRotateKey(const std::string& data_dir, bool json, std::ostream& out, std::ostream& err);
+
 // Appends observations and commands for a few facilities (with resends),
 // reads them back and verifies every chain; prints what happened.
 int RunLogDemo(const std::string& data_dir, bool json, std::ostream& out, std::ostream& err);

@@ -215,7 +215,7 @@ std::optional<std::string> StoredHash(Db& db, const StreamId& stream, uint64_t s
 }
 
 absl::StatusOr<VerifyReport> VerifyDb(Db& db, const VerifyOptions& options,
-                                      std::string_view public_key, int threads) {
+                                      const crypto::KeyRing& keys, int threads) {
   std::map<StreamId, StreamPlan> streams;
   auto wanted_stream = [&](const StreamId& id) {
     return (options.context.empty() || id.context == options.context) &&
@@ -350,7 +350,7 @@ absl::StatusOr<VerifyReport> VerifyDb(Db& db, const VerifyOptions& options,
     ++report.streams_checked;
     for (const auto& r : sp.runs) report.events_checked += r.events();
     std::optional<VerifyFailure> failure = FinishStream(
-        id, sp.runs, sp.checkpoints, public_key, sp.recorded_head, &report.checkpoints_checked);
+        id, sp.runs, sp.checkpoints, keys, sp.recorded_head, &report.checkpoints_checked);
     // Today's log must extend every head the auditor kept.
     for (const VerifiedHead& kept : options.trusted_heads) {
       if (failure || kept.context != id.context || kept.facility != id.facility) continue;
@@ -405,8 +405,8 @@ class EmbeddedSubscription final : public Subscription {
 
 class EmbeddedLog final : public EventLog, private StateSource {
  public:
-  EmbeddedLog(std::unique_ptr<Db> db, crypto::SigningKey key, EmbeddedLogOptions options)
-      : db_(std::move(db)), key_(std::move(key)), options_(std::move(options)) {}
+  EmbeddedLog(std::unique_ptr<Db> db, crypto::SigningKeys keys, EmbeddedLogOptions options)
+      : db_(std::move(db)), keys_(std::move(keys)), options_(std::move(options)) {}
 
   ~EmbeddedLog() override {
     if (queue_) {
@@ -565,11 +565,11 @@ class EmbeddedLog final : public EventLog, private StateSource {
   }
 
   absl::StatusOr<VerifyReport> Verify(const VerifyOptions& options) override {
-    return VerifyDb(*db_, options, options.public_key.empty() ? key_.public_key() : options.public_key,
+    return VerifyDb(*db_, options, options.keys ? *options.keys : keys_.ring,
                     options_.verify_threads);
   }
 
-  std::string public_key() const override { return key_.public_key(); }
+  crypto::KeyRing keys() const override { return keys_.ring; }
 
   absl::Status Backup(const std::string& dir) override { return storage::CheckpointRocks(db_->db, dir); }
 
@@ -683,7 +683,8 @@ class EmbeddedLog final : public EventLog, private StateSource {
         if (st.head != st.checkpointed) group.LoadForCheckpoint(id, st);
       }
     }
-    group.AddDueCheckpoints(key_, checkpoint_all ? 0 : options_.checkpoint_interval, absl::Now());
+    group.AddDueCheckpoints(keys_.key, checkpoint_all ? 0 : options_.checkpoint_interval,
+                            keys_.SigningTime(absl::Now()));
     if (!group.empty()) {
       size_t bytes = 0;
       for (const PlannedRecord& r : group.records()) bytes += r.record.size() + 64;
@@ -812,7 +813,7 @@ class EmbeddedLog final : public EventLog, private StateSource {
   }
 
   std::unique_ptr<Db> db_;
-  const crypto::SigningKey key_;
+  const crypto::SigningKeys keys_;
   const EmbeddedLogOptions options_;
 
   std::atomic<bool> failed_{false};
@@ -916,14 +917,9 @@ absl::StatusOr<std::unique_ptr<EventLog>> OpenEmbeddedLog(const EmbeddedLogOptio
   std::string key_path = options.signing_key_path.empty()
                              ? options.data_dir + "/keys/checkpoint.key"
                              : options.signing_key_path;
-  TAKT_ASSIGN_OR_RETURN(crypto::SigningKey key, crypto::SigningKey::LoadOrCreate(key_path));
-  {
-    std::ofstream pub(options.data_dir + "/keys/checkpoint.pub", std::ios::trunc);
-    pub << key.PublicKeyText();
-    if (!pub) return absl::PermissionDeniedError("cannot write keys/checkpoint.pub");
-  }
+  TAKT_ASSIGN_OR_RETURN(crypto::SigningKeys keys, crypto::LoadSigningKeys(key_path));
   TAKT_ASSIGN_OR_RETURN(std::unique_ptr<Db> db, OpenDb(options.data_dir + "/log", false));
-  auto log = std::make_unique<EmbeddedLog>(std::move(db), std::move(key), options);
+  auto log = std::make_unique<EmbeddedLog>(std::move(db), std::move(keys), options);
   TAKT_RETURN_IF_ERROR(log->Start());
   return std::unique_ptr<EventLog>(std::move(log));
 }
@@ -931,22 +927,20 @@ absl::StatusOr<std::unique_ptr<EventLog>> OpenEmbeddedLog(const EmbeddedLogOptio
 absl::StatusOr<VerifyReport> VerifyEmbeddedLogDirectory(const std::string& data_dir,
                                                         const VerifyOptions& options,
                                                         int threads) {
-  std::string public_key = options.public_key;
-  if (public_key.empty()) {
-    std::ifstream in(data_dir + "/keys/checkpoint.pub");
-    if (!in) {
+  std::optional<crypto::KeyRing> keys = options.keys;
+  if (!keys) {
+    auto ring = crypto::ReadKeyRingFile(data_dir + "/keys/checkpoint.pub");
+    if (absl::IsNotFound(ring.status())) {
       return absl::NotFoundError(absl::StrCat("no public key given and ", data_dir,
                                               "/keys/checkpoint.pub is missing"));
     }
-    std::stringstream ss;
-    ss << in.rdbuf();
-    TAKT_ASSIGN_OR_RETURN(public_key, crypto::ParsePublicKeyText(ss.str()));
+    TAKT_ASSIGN_OR_RETURN(keys, std::move(ring));
   }
   if (!std::filesystem::exists(data_dir + "/log/CURRENT")) {
     return absl::NotFoundError(absl::StrCat("no event log in ", data_dir));
   }
   TAKT_ASSIGN_OR_RETURN(std::unique_ptr<Db> db, OpenDb(data_dir + "/log", true));
-  return VerifyDb(*db, options, public_key, threads);
+  return VerifyDb(*db, options, *keys, threads);
 }
 
 }  // namespace takt::eventlog

@@ -45,7 +45,7 @@ struct EmbeddedLogOptions {
 absl::StatusOr<std::unique_ptr<EventLog>> OpenEmbeddedLog(const EmbeddedLogOptions& options);
 
 // Verifies an embedded log directory offline, read-only (a running server
-// may hold it open). Uses options.public_key, else <data_dir>/keys/checkpoint.pub.
+// may hold it open). Uses options.keys, else the key ring <data_dir>/keys/checkpoint.pub.
 absl::StatusOr<VerifyReport> VerifyEmbeddedLogDirectory(const std::string& data_dir,
                                                         const VerifyOptions& options,
                                                         int threads = 2);

@@ -181,14 +181,14 @@ TEST(EmbeddedLogTest, SecondOpenOfTheSameDirectoryIsRefused) {
 
 TEST(EmbeddedLogTest, CheckpointsAreSignedAndVerifiableOffline) {
   testing::TempDir dir;
-  std::string public_key;
+  std::optional<crypto::KeyRing> keys;
   {
     auto log = Open(dir.path(), 10);
     for (int i = 0; i < 5; ++i) ASSERT_TRUE(log->Append(SampleAppend("f", 7)).ok());
-    public_key = log->public_key();
+    keys = log->keys();
   }  // close signs the final head
   VerifyOptions vo;
-  vo.public_key = public_key;
+  vo.keys = keys;
   auto report = VerifyEmbeddedLogDirectory(dir.path(), vo);
   ASSERT_TRUE(report.ok()) << report.status();
   EXPECT_TRUE(report->ok()) << report->ToText();
@@ -196,11 +196,44 @@ TEST(EmbeddedLogTest, CheckpointsAreSignedAndVerifiableOffline) {
   EXPECT_EQ(report->checkpoints_checked, 3u);  // at 14 and 28 (interval), 35 (close)
   EXPECT_THAT(report->ToJson(), ::testing::HasSubstr("\"ok\":true"));
   // With some other key every checkpoint fails as a bad signature.
-  vo.public_key = std::string(32, '\x01');
+  vo.keys = crypto::KeyRing(std::string(32, '\x01'));
   auto wrong = VerifyEmbeddedLogDirectory(dir.path(), vo);
   ASSERT_TRUE(wrong.ok());
   ASSERT_EQ(wrong->failures.size(), 1u);
   EXPECT_EQ(wrong->failures[0].kind, FailureKind::kBadSignature);
+}
+
+TEST(EmbeddedLogTest, ARotatedKeySignsFromTheRotationOnAndTheOldCheckpointsStillVerify) {
+  testing::TempDir dir;
+  std::optional<crypto::KeyRing> first;
+  {
+    auto log = Open(dir.path(), 10);
+    for (int i = 0; i < 3; ++i) ASSERT_TRUE(log->Append(SampleAppend("f", 7)).ok());
+    first = log->keys();
+  }
+  auto ring = crypto::RotateSigningKey(dir.path() + "/keys/checkpoint.key", absl::Now());
+  ASSERT_TRUE(ring.ok()) << ring.status();
+  {
+    auto log = Open(dir.path(), 10);
+    EXPECT_EQ(log->keys().Text(), ring->Text());
+    for (int i = 0; i < 3; ++i) ASSERT_TRUE(log->Append(SampleAppend("f", 7)).ok());
+  }
+  // The log's own ring (keys/checkpoint.pub) verifies checkpoints of both keys.
+  auto report = VerifyEmbeddedLogDirectory(dir.path(), {});
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_TRUE(report->ok()) << report->ToText();
+  EXPECT_EQ(report->events_checked, 42u);
+  EXPECT_GE(report->checkpoints_checked, 4u);
+  // An auditor who kept only the first key sees the new key's checkpoints as
+  // unknown until she takes the rotation (signed by the key she trusts).
+  VerifyOptions old_only;
+  old_only.keys = first;
+  auto stale = VerifyEmbeddedLogDirectory(dir.path(), old_only);
+  ASSERT_TRUE(stale.ok());
+  ASSERT_FALSE(stale->ok());
+  EXPECT_EQ(stale->failures[0].kind, FailureKind::kBadSignature);
+  EXPECT_THAT(stale->failures[0].detail, ::testing::HasSubstr("not in the trusted key ring"));
+  EXPECT_TRUE(first->IsPrefixOf(*ring));
 }
 
 }  // namespace

@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -28,6 +29,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "libs/common/stats.h"
+#include "libs/crypto/keyring.h"
 #include "absl/time/time.h"
 #include "libs/eventlog/verify_report.h"
 #include "takt/eventlog/v1/envelope.pb.h"
@@ -118,9 +120,10 @@ struct StreamHead {
 struct VerifyOptions {
   std::string context;   // empty: all contexts
   std::string facility;  // empty: all facilities
-  // Verify checkpoints against this Ed25519 public key (32 bytes). Empty: the
-  // log's own key. Checkpoints signed by other keys fail as bad signatures.
-  std::string public_key;
+  // Verify checkpoints against this key ring (an auditor's trusted copy).
+  // Unset: the log's own ring. Checkpoints signed by a key not in the ring,
+  // or dated outside its key's period, fail as bad signatures.
+  std::optional<crypto::KeyRing> keys;
   // Heads an auditor kept from an earlier verification: today's log must
   // extend each (same hash at that sequence), else kRolledBack / kForked.
   std::vector<VerifiedHead> trusted_heads;
@@ -208,8 +211,9 @@ class EventLog {
   // read everything (lag = sum of the differences).
   virtual absl::StatusOr<Cursor> EndCursor(std::string_view context) = 0;
 
-  // The public key that verifies this log's checkpoints (32 bytes).
-  virtual std::string public_key() const = 0;
+  // The keys that verify this log's checkpoints: every key it has signed
+  // with, the current one last (see libs/crypto/keyring.h).
+  virtual crypto::KeyRing keys() const = 0;
 
   // A consistent copy of the log's own storage in `dir` (which must not
   // exist), taken while appends go on: the embedded log's RocksDB

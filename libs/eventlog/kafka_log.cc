@@ -163,8 +163,8 @@ class KafkaSubscription final : public Subscription {
 
 class KafkaLog final : public EventLog, private StateSource {
  public:
-  KafkaLog(KafkaLogOptions options, crypto::SigningKey key)
-      : options_(std::move(options)), key_(std::move(key)) {}
+  KafkaLog(KafkaLogOptions options, crypto::SigningKeys keys)
+      : options_(std::move(options)), keys_(std::move(keys)) {}
 
   ~KafkaLog() override {
     if (queue_) {
@@ -331,7 +331,7 @@ class KafkaLog final : public EventLog, private StateSource {
   }
 
   absl::StatusOr<VerifyReport> Verify(const VerifyOptions& options) override {
-    std::string public_key = options.public_key.empty() ? key_.public_key() : options.public_key;
+    const crypto::KeyRing& keys = options.keys ? *options.keys : keys_.ring;
     struct StreamCheck {
       ChainChecker checker{1, ZeroHash(), nullptr};
       std::vector<v1::Checkpoint> checkpoints;
@@ -365,7 +365,7 @@ class KafkaLog final : public EventLog, private StateSource {
       ++report.streams_checked;
       report.events_checked += sc.checker.events();
       std::vector<ChainChecker> runs = {sc.checker};
-      if (auto f = FinishStream(id, runs, sc.checkpoints, public_key, 0,
+      if (auto f = FinishStream(id, runs, sc.checkpoints, keys, 0,
                                 &report.checkpoints_checked)) {
         report.failures.push_back(std::move(*f));
       }
@@ -373,7 +373,7 @@ class KafkaLog final : public EventLog, private StateSource {
     return report;
   }
 
-  std::string public_key() const override { return key_.public_key(); }
+  crypto::KeyRing keys() const override { return keys_.ring; }
 
   absl::Status Backup(const std::string&) override {
     return absl::UnimplementedError(
@@ -672,7 +672,8 @@ class KafkaLog final : public EventLog, private StateSource {
         if (st.head != st.checkpointed) group.LoadForCheckpoint(id, st);
       }
     }
-    group.AddDueCheckpoints(key_, checkpoint_all ? 0 : options_.checkpoint_interval, absl::Now());
+    group.AddDueCheckpoints(keys_.key, checkpoint_all ? 0 : options_.checkpoint_interval,
+                            keys_.SigningTime(absl::Now()));
     if (group.empty()) {
       CompleteBatch(batch, absl::OkStatus());
       return;
@@ -839,7 +840,7 @@ class KafkaLog final : public EventLog, private StateSource {
   }
 
   const KafkaLogOptions options_;
-  const crypto::SigningKey key_;
+  const crypto::SigningKeys keys_;
   DeliveryReporter reporter_;
   std::unique_ptr<RdKafka::Producer> producer_;  // committer thread (and Start)
   bool fenced_ = false;                          // committer thread
@@ -874,9 +875,8 @@ absl::StatusOr<std::unique_ptr<EventLog>> OpenKafkaLog(const KafkaLogOptions& op
   if (options.signing_key_path.empty()) {
     return absl::InvalidArgumentError("signing_key_path must be set");
   }
-  TAKT_ASSIGN_OR_RETURN(crypto::SigningKey key,
-                        crypto::SigningKey::LoadOrCreate(options.signing_key_path));
-  auto log = std::make_unique<KafkaLog>(options, std::move(key));
+  TAKT_ASSIGN_OR_RETURN(crypto::SigningKeys keys, crypto::LoadSigningKeys(options.signing_key_path));
+  auto log = std::make_unique<KafkaLog>(options, std::move(keys));
   TAKT_RETURN_IF_ERROR(log->Start());
   return std::unique_ptr<EventLog>(std::move(log));
 }

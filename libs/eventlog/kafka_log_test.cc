@@ -259,7 +259,7 @@ TEST_F(KafkaLogTest, AReaderSeesWhatTheOwnerWritesButCannotWrite) {
             absl::StatusCode::kFailedPrecondition);
   VerifyOptions vo;
   vo.facility = "read-1";
-  vo.public_key = owner->public_key();
+  vo.keys = owner->keys();
   auto report = (*reader)->Verify(vo);
   ASSERT_TRUE(report.ok());
   EXPECT_TRUE(report->ok()) << report->ToText();

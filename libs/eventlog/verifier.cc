@@ -6,6 +6,7 @@
 #include "absl/strings/str_split.h"
 #include "nlohmann/json.hpp"
 #include "libs/common/ids.h"
+#include "libs/common/proto_time.h"
 #include "libs/common/status_macros.h"
 #include "libs/crypto/ed25519.h"
 #include "libs/crypto/sha256.h"
@@ -125,7 +126,7 @@ std::set<uint64_t> CheckpointSequences(const std::vector<v1::Checkpoint>& checkp
 std::optional<VerifyFailure> FinishStream(const StreamId& stream,
                                           const std::vector<ChainChecker>& runs,
                                           const std::vector<v1::Checkpoint>& checkpoints,
-                                          std::string_view public_key, uint64_t recorded_head,
+                                          const crypto::KeyRing& keys, uint64_t recorded_head,
                                           uint64_t* checkpoints_checked) {
   std::vector<VerifyFailure> failures;
   uint64_t last = 0;  // last good sequence of the contiguous verified prefix
@@ -167,12 +168,12 @@ std::optional<VerifyFailure> FinishStream(const StreamId& stream,
 
   for (const v1::Checkpoint& c : checkpoints) {
     ++*checkpoints_checked;
-    if (crypto::KeyIdOf(public_key) != c.key_id() ||
-        !crypto::VerifySignature(public_key, CheckpointSigningBytes(c), c.signature())) {
-      failures.push_back(VerifyFailure{
-          "", "", c.sequence(), FailureKind::kBadSignature,
-          absl::StrCat("checkpoint at sequence ", c.sequence(), " (key ", c.key_id(),
-                       ") does not verify with key ", crypto::KeyIdOf(public_key))});
+    absl::Status signed_ok = keys.Verify(c.key_id(), ToTime(c.signed_time()),
+                                         CheckpointSigningBytes(c), c.signature());
+    if (!signed_ok.ok()) {
+      failures.push_back(VerifyFailure{"", "", c.sequence(), FailureKind::kBadSignature,
+                                       absl::StrCat("checkpoint at sequence ", c.sequence(),
+                                                    ": ", signed_ok.message())});
       continue;
     }
     if (c.sequence() > last && !chain_failed) {

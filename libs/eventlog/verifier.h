@@ -99,12 +99,12 @@ class StreamChains {
 
 // Stitches the runs of a stream (in sequence order; each run after the first
 // starts where the previous one was meant to end), checks checkpoints with
-// `public_key`, and returns the stream's first failure, if any.
+// `keys`, and returns the stream's first failure, if any.
 // `recorded_head`: the head the storage's own metadata claims (0 if none).
 std::optional<VerifyFailure> FinishStream(const StreamId& stream,
                                           const std::vector<ChainChecker>& runs,
                                           const std::vector<v1::Checkpoint>& checkpoints,
-                                          std::string_view public_key, uint64_t recorded_head,
+                                          const crypto::KeyRing& keys, uint64_t recorded_head,
                                           uint64_t* checkpoints_checked);
 
 // The sequences the checkpoints of a stream refer to.

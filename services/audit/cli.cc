@@ -22,7 +22,7 @@
 #include "google/protobuf/util/time_util.h"
 #include "services/audit/history.h"
 #include "libs/cli/grpc_client.h"
-#include "libs/crypto/ed25519.h"
+#include "libs/crypto/keyring.h"
 #include "takt/audit/v1/audit.grpc.pb.h"
 
 namespace takt::cli {
@@ -158,20 +158,18 @@ int RunAuditVerify(const AuditArgs& args, std::ostream& out, std::ostream& err) 
       err << "takt: audit verify: --export needs --public-key (the trusted key file)\n";
       return 2;
     }
-    std::ifstream kin(args.public_key_file);
-    std::ifstream ein(args.export_file);
-    if (!kin || !ein) {
-      err << "takt: audit verify: cannot read " << (!kin ? args.public_key_file : args.export_file) << "\n";
-      return 2;
-    }
-    std::stringstream key_text, export_text;
-    key_text << kin.rdbuf();
-    export_text << ein.rdbuf();
-    auto key = crypto::ParsePublicKeyText(key_text.str());
+    auto key = crypto::ReadKeyRingFile(args.public_key_file);
     if (!key.ok()) {
-      err << "takt: audit verify: " << args.public_key_file << ": " << key.status().message() << "\n";
+      err << "takt: audit verify: " << key.status().message() << "\n";
       return 2;
     }
+    std::ifstream ein(args.export_file);
+    if (!ein) {
+      err << "takt: audit verify: cannot read " << args.export_file << "\n";
+      return 2;
+    }
+    std::stringstream export_text;
+    export_text << ein.rdbuf();
     std::vector<eventlog::VerifiedHead> kept;
     if (!args.trusted_heads_file.empty()) {
       auto read = ReadHeadsFile(args.trusted_heads_file);

@@ -247,7 +247,7 @@ std::string ToCsvLine(const v1::AuditedEvent& e) {
 }
 
 absl::StatusOr<eventlog::VerifyReport> VerifyExport(std::string_view jsonl,
-                                                    std::string_view public_key,
+                                                    const crypto::KeyRing& keys,
                                                     const std::vector<eventlog::VerifiedHead>& kept) {
   struct Stream {
     std::vector<std::pair<int, v1::AuditedEvent>> events;  // (line, event)
@@ -312,7 +312,7 @@ absl::StatusOr<eventlog::VerifyReport> VerifyExport(std::string_view jsonl,
       }
     }
     report.events_checked += checker.events();
-    auto f = eventlog::FinishStream(id, {checker}, s.checkpoints, public_key, 0,
+    auto f = eventlog::FinishStream(id, {checker}, s.checkpoints, keys, 0,
                                     &report.checkpoints_checked);
     if (f) {
       f->context = id.context;
@@ -355,6 +355,7 @@ absl::StatusOr<VerifiedReplayResult> VerifiedReplay(
   std::vector<VerifiedReplayResult> parts(std::max(1, threads));
   std::vector<absl::Status> errors(parts.size());
   std::atomic<size_t> next{0};
+  const crypto::KeyRing keys = log.keys();
   auto work = [&](size_t t) {
     eventlog::v1::Envelope envelope;
     for (size_t i = next++; i < streams.size(); i = next++) {
@@ -388,7 +389,7 @@ absl::StatusOr<VerifiedReplayResult> VerifiedReplay(
       ++r.report.streams_checked;
       r.report.events_checked += checker.events();
       r.events += checker.events();
-      if (auto f = eventlog::FinishStream(id, {checker}, *checkpoints, log.public_key(), 0,
+      if (auto f = eventlog::FinishStream(id, {checker}, *checkpoints, keys, 0,
                                           &r.report.checkpoints_checked)) {
         f->context = id.context;
         f->facility = id.facility;

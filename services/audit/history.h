@@ -7,7 +7,7 @@
 // payload decoded to readable JSON; filtered by time, sequence and type; as
 // it stood at a past time. With proofs, each event carries its stored record
 // and each stream its signed checkpoints, so that an export can be verified
-// with the public key alone (VerifyExport).
+// with the key ring alone (VerifyExport).
 #ifndef TAKT_SERVICES_AUDIT_HISTORY_H_
 #define TAKT_SERVICES_AUDIT_HISTORY_H_
 
@@ -18,6 +18,7 @@
 
 #include "absl/status/statusor.h"
 #include "libs/es/context.h"
+#include "libs/crypto/keyring.h"
 #include "libs/eventlog/event_log.h"
 #include "libs/eventlog/verify_report.h"
 #include "takt/audit/v1/audit.pb.h"
@@ -58,7 +59,7 @@ std::string ToCsvLine(const v1::AuditedEvent& event);
 // stream of the export must extend its kept head (else rolled_back or
 // forked). The report lists the head of every stream exported.
 absl::StatusOr<eventlog::VerifyReport> VerifyExport(
-    std::string_view jsonl, std::string_view public_key,
+    std::string_view jsonl, const crypto::KeyRing& keys,
     const std::vector<eventlog::VerifiedHead>& kept = {});
 
 // Replays streams from their stored records with the chain checked as it

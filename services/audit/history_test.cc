@@ -90,7 +90,7 @@ class HistoryTest : public ::testing::Test {
   }
 
   eventlog::VerifyReport Verify(const std::string& text) {
-    auto r = VerifyExport(text, log_->public_key());
+    auto r = VerifyExport(text, log_->keys());
     EXPECT_TRUE(r.ok()) << r.status();
     return *r;
   }
@@ -186,7 +186,7 @@ TEST_F(HistoryTest, AnExportVerifiesOfflineAndEveryTamperingIsCaught) {
   // (the later events and checkpoints gone) verifies on its own; against
   // the heads an auditor kept from the full export it is rolled back.
   {
-    auto full = VerifyExport(text, log_->public_key());
+    auto full = VerifyExport(text, log_->keys());
     ASSERT_TRUE(full.ok() && full->ok());
     ASSERT_EQ(full->heads.size(), 1u);
     EXPECT_EQ(full->heads[0].sequence, 40u);
@@ -197,16 +197,16 @@ TEST_F(HistoryTest, AnExportVerifiesOfflineAndEveryTamperingIsCaught) {
       const uint64_t seq = item.has_event() ? item.event().sequence() : item.checkpoint().sequence();
       if (seq <= 32) cut += line + "\n";
     }
-    auto alone = VerifyExport(cut, log_->public_key());
+    auto alone = VerifyExport(cut, log_->keys());
     ASSERT_TRUE(alone.ok());
     EXPECT_TRUE(alone->ok()) << alone->ToText();
-    auto against = VerifyExport(cut, log_->public_key(), full->heads);
+    auto against = VerifyExport(cut, log_->keys(), full->heads);
     ASSERT_TRUE(against.ok());
     ASSERT_EQ(against->failures.size(), 1u) << against->ToText();
     EXPECT_EQ(against->failures[0].kind, FailureKind::kRolledBack);
     EXPECT_EQ(against->failures[0].sequence, 33u);
     // A later, longer export extends the kept head.
-    auto later = VerifyExport(text, log_->public_key(), alone->heads);
+    auto later = VerifyExport(text, log_->keys(), alone->heads);
     ASSERT_TRUE(later.ok());
     EXPECT_TRUE(later->ok()) << later->ToText();
   }
@@ -256,12 +256,12 @@ TEST_F(HistoryTest, AnExportVerifiesOfflineAndEveryTamperingIsCaught) {
                   FailureKind::kBadSignature, 40);
   }
   // Someone else's key does not verify it.
-  auto other = VerifyExport(text, std::string(32, '\x07'));
+  auto other = VerifyExport(text, crypto::KeyRing(std::string(32, '\x07')));
   ASSERT_TRUE(other.ok());
   EXPECT_FALSE(other->ok());
   EXPECT_EQ(other->failures[0].kind, FailureKind::kBadSignature);
   // Not an export at all.
-  auto junk = VerifyExport("{\"event\": 7}\n", log_->public_key());
+  auto junk = VerifyExport("{\"event\": 7}\n", log_->keys());
   ASSERT_TRUE(junk.ok());
   EXPECT_FALSE(junk->ok());
 }

@@ -1,0 +1,120 @@
+// File: keyring.h
+// -----------------------------------------------------------------------------
+// The checkpoint keys a log has used, in order, each valid for a period of
+// signing time. The first key is the trust anchor; each later key is
+// introduced by a rotation statement signed by the key before it, so an
+// auditor who pinned the first public key can check every later one without
+// trusting the server. A key signs checkpoints dated from its rotation time
+// until the next rotation: once rotated, a leaked old key cannot sign a
+// checkpoint that verifiers accept as newer than the rotation.
+//
+// Key ring file (keys/checkpoint.pub), one statement per line:
+//
+//   takt-ed25519-public-v1 <hex of the first public key>
+//   takt-ed25519-rotation-v1 <RFC 3339 time> <hex of the next key> <hex signature>
+//
+// The signature is the previous key's Ed25519 signature of
+// "takt-key-rotation-v1\n<previous key hex>\n<next key hex>\n<time>". A file
+// with only the first line (every log before rotation existed) is a ring of
+// one key valid at every time.
+#ifndef TAKT_LIBS_CRYPTO_KEYRING_H_
+#define TAKT_LIBS_CRYPTO_KEYRING_H_
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "libs/crypto/ed25519.h"
+
+namespace takt::crypto {
+
+// takt::crypto::KeyRing
+//
+// A value type; copying is cheap (a few keys).
+class KeyRing {
+ public:
+  struct Key {
+    std::string public_key;  // 32 bytes
+    std::string key_id;
+    absl::Time not_before = absl::InfinitePast();  // signs from (inclusive)
+    absl::Time not_after = absl::InfiniteFuture();  // until (exclusive)
+    std::string rotation_signature;  // by the previous key; empty for the first
+  };
+
+  // A ring of one key, valid at every time.
+  explicit KeyRing(std::string public_key);
+
+  // Parses a key ring file's text (or one bare 64-character hex key) and
+  // checks every rotation's signature and order.
+  static absl::StatusOr<KeyRing> Parse(std::string_view text);
+
+  // Adds `next_public_key`, valid from `not_before`, signed by `current`,
+  // which must be the ring's last key. `not_before` must be later than the
+  // last key's start.
+  absl::Status Rotate(const SigningKey& current, const std::string& next_public_key,
+                      absl::Time not_before);
+
+  // OK iff `key_id` names a key of the ring that was valid at `signed_time`
+  // and `signature` is its signature of `message`; otherwise a message that
+  // says which of these failed.
+  absl::Status Verify(std::string_view key_id, absl::Time signed_time, std::string_view message,
+                      std::string_view signature) const;
+
+  // True iff `other` is this ring or this ring extended by rotations (the
+  // same first keys in the same order).
+  bool IsPrefixOf(const KeyRing& other) const;
+
+  const std::vector<Key>& keys() const { return keys_; }
+  const Key& current() const { return keys_.back(); }
+
+  // The key ring file's text.
+  std::string Text() const;
+
+ private:
+  KeyRing() = default;
+
+  std::vector<Key> keys_;
+};
+
+// The key ring file beside a signing key file: "<dir>/checkpoint.key" ->
+// "<dir>/checkpoint.pub" (a path not ending in ".key" gets ".pub" appended).
+std::string KeyRingPathFor(const std::string& signing_key_path);
+
+// Reads and parses a key ring file (NOT_FOUND when it is missing); errors
+// name the file.
+absl::StatusOr<KeyRing> ReadKeyRingFile(const std::string& path);
+
+// A signing key with the ring its checkpoints verify under.
+struct SigningKeys {
+  SigningKey key;
+  KeyRing ring;
+
+  // The time to date a signature made at `now`: never before the current
+  // key's period (a clock set back after a rotation would otherwise date it
+  // where only the old key verifies).
+  absl::Time SigningTime(absl::Time now) const {
+    return now < ring.current().not_before ? ring.current().not_before : now;
+  }
+};
+
+// Loads the signing key at `key_path` (creating it on first use, as
+// SigningKey::LoadOrCreate) and its key ring file (written when missing).
+// Finishes a rotation that a crash interrupted. Fails when the ring's last
+// key is not the signing key (a key file replaced by hand: rotate with
+// RotateSigningKey instead).
+absl::StatusOr<SigningKeys> LoadSigningKeys(const std::string& key_path);
+
+// Replaces the signing key at `key_path` by a new one that signs from `now`
+// on, and appends the signed rotation to the key ring file. The old secret
+// key is overwritten; its public key stays in the ring. The process that
+// signs with the key must be stopped. Crash-safe: the new key is written
+// first (as "<key_path>.next"), then the ring, then the key is renamed into
+// place; LoadSigningKeys finishes or discards an interrupted rotation.
+absl::StatusOr<KeyRing> RotateSigningKey(const std::string& key_path, absl::Time now);
+
+}  // namespace takt::crypto
+
+#endif  // TAKT_LIBS_CRYPTO_KEYRING_H_
