@@ -12,6 +12,16 @@ PACKAGES=(
   libcpp-httplib-dev libjs-chart.js chromium chromium-driver python3-selenium openssl
   prometheus-cpp-dev
 )
+# The helm chart test (tests/helm): its renderer on Debian's Go and Go
+# libraries, yamllint, node for the schema validation (npm packages). Not
+# in the list above, which the container image's build stage reads.
+PACKAGES+=(
+  golang-go golang-github-masterminds-sprig-dev golang-github-masterminds-semver-dev
+  golang-gopkg-yaml.v2-dev golang-gopkg-yaml.v3-dev yamllint nodejs
+)
+# Debian's npm, unless node already brings its own (NodeSource's nodejs
+# does, and conflicts with Debian's npm package).
+if ! command -v npm >/dev/null; then PACKAGES+=(npm); fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do
