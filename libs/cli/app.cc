@@ -25,6 +25,7 @@
 #include "libs/cli/serve_config.h"
 #include "libs/cli/serve_command.h"
 #include "libs/cli/kafka_dev.h"
+#include "libs/cli/kafka_topics_command.h"
 #include "libs/cli/log_commands.h"
 #include "services/registry.h"
 #include "services/scheduling/schedule_cli.h"
@@ -289,6 +290,49 @@ int RunTakt(int argc, char** argv) {
     exit_code = RunKafkaDev(kafka_dev, std::cout, std::cerr);
   });
 
+  // takt kafka topics create|check
+  KafkaTopicsArgs topics;
+  CLI::App* kafka = app.add_subcommand("kafka", "Administer the Kafka cluster Takt runs on");
+  kafka->require_subcommand(1);
+  CLI::App* topics_cmd = kafka->add_subcommand(
+      "topics", "Takt's event topics takt.<context>.v1: kept forever (retention -1), never compacted");
+  topics_cmd->require_subcommand(1);
+  auto topic_options = [&](CLI::App* c) {
+    c->add_option("--brokers", topics.brokers, "Bootstrap servers")->required();
+    c->add_option("--kafka-property", topics.kafka_properties,
+                  "A librdkafka property key=value (security.protocol, sasl.*, ssl.*); repeat for several");
+    c->add_option("--kafka-properties-file", topics.kafka_properties_file,
+                  "A file of librdkafka properties, key=value per line");
+    c->add_option("--timeout", topics.timeout_seconds, "Seconds to wait for the cluster")
+        ->check(CLI::Range(1.0, 600.0))
+        ->capture_default_str();
+    c->add_flag("--json", topics.json, "JSON output");
+  };
+  CLI::App* create_cmd = topics_cmd->add_subcommand(
+      "create", "Create the topics that do not exist yet with the settings the log needs, then check all; "
+                "exit 1 when an existing topic would lose events");
+  topic_options(create_cmd);
+  create_cmd->add_option("--partitions", topics.partitions,
+                         "Partitions per topic: a facility's events live in one; the most rollups processes "
+                         "that share the work")
+      ->required()
+      ->check(CLI::Range(1, 10000));
+  create_cmd->add_option("--replication-factor", topics.replication_factor,
+                         "Copies of each partition (3 in production; min.insync.replicas is set to 2 then)")
+      ->check(CLI::Range(1, 100))
+      ->capture_default_str();
+  create_cmd->callback([&] {
+    topics.contexts = services::ContextNames();
+    exit_code = RunKafkaTopicsCreate(topics, std::cout, std::cerr);
+  });
+  CLI::App* check_cmd = topics_cmd->add_subcommand(
+      "check", "Report each topic's partitions, replication and settings; exit 1 when one would lose events");
+  topic_options(check_cmd);
+  check_cmd->callback([&] {
+    topics.contexts = services::ContextNames();
+    exit_code = RunKafkaTopicsCheck(topics, std::cout, std::cerr);
+  });
+
   // takt backup / restore
   BackupArgs backup;
   CLI::App* backup_cmd = app.add_subcommand(
@@ -370,6 +414,9 @@ int RunTakt(int argc, char** argv) {
   serve_cmd->add_option("--kafka-property", serve.kafka_properties,
                         "A librdkafka property key=value for a secured cluster (security.protocol, sasl.*, "
                         "ssl.*); repeat for several");
+  serve_cmd->add_option("--kafka-properties-file", serve.kafka_properties_file,
+                        "A file of librdkafka properties, key=value per line (a secret such as sasl.password "
+                        "stays off the command line); --kafka-property wins for the same key");
   serve_cmd->add_option("--config", serve.config_file,
                         "A YAML file of these flags (names without dashes); a flag or its TAKT_* variable wins "
                         "over the file");

@@ -4,6 +4,7 @@
 #include <thread>
 
 #include "absl/strings/str_join.h"
+#include "libs/cli/serve_config.h"
 #include "libs/common/log.h"
 #include "libs/host/host.h"
 #include "services/registry.h"
@@ -39,14 +40,12 @@ int RunServe(const ServeArgs& args, std::ostream& out, std::ostream& err) {
   o.record_reads = *record_reads;
   o.admin_listen = args.admin_listen;
   o.backup_root = args.backup_root;
-  for (const std::string& p : args.kafka_properties) {
-    const size_t eq = p.find('=');
-    if (eq == std::string::npos || eq == 0) {
-      err << "takt: serve: --kafka-property '" << p << "' is not key=value (e.g. security.protocol=SASL_SSL)\n";
-      return 2;
-    }
-    o.kafka_config[p.substr(0, eq)] = p.substr(eq + 1);
+  auto kafka_config = ReadKafkaProperties(args.kafka_properties, args.kafka_properties_file);
+  if (!kafka_config.ok()) {
+    err << "takt: serve: " << kafka_config.status().message() << "\n";
+    return 2;
   }
+  o.kafka_config = *std::move(kafka_config);
   o.shutdown_grace = absl::Seconds(args.shutdown_grace_seconds);
   auto server = services::StartServer(o);
   if (!server.ok()) {

@@ -30,6 +30,7 @@ struct ServeArgs {
   std::string admin_listen;          // --admin-listen: /metrics, /livez, /readyz
   double shutdown_grace_seconds = 10;  // --shutdown-grace
   std::vector<std::string> kafka_properties;  // --kafka-property key=value (librdkafka)
+  std::string kafka_properties_file;         // --kafka-properties-file (key=value lines)
   std::string config_file;           // --config (serve_config.h)
   std::string backup_root;           // --backup-root: where takt backup --target may write
 };

@@ -3,9 +3,13 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <fstream>
+#include <sstream>
 #include <cctype>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/str_cat.h"
 
 namespace takt::cli {
@@ -78,6 +82,53 @@ absl::StatusOr<std::vector<std::string>> ConfigFileArgs(const std::string& yaml_
     out.push_back(absl::StrCat("--", key, "=", text));
   }
   return out;
+}
+
+absl::StatusOr<std::map<std::string, std::string>> KafkaProperties(
+    const std::vector<std::string>& flags, const std::string& file_text, const std::string& file_name) {
+  std::map<std::string, std::string> out;
+  auto split = [&](absl::string_view line, std::string* key, std::string* value) {
+    const size_t eq = line.find('=');
+    if (eq == absl::string_view::npos) return false;
+    *key = std::string(absl::StripAsciiWhitespace(line.substr(0, eq)));
+    *value = std::string(absl::StripAsciiWhitespace(line.substr(eq + 1)));
+    return !key->empty();
+  };
+  int line_number = 0;
+  for (absl::string_view raw : absl::StrSplit(file_text, '\n')) {
+    ++line_number;
+    absl::string_view line = absl::StripAsciiWhitespace(raw);
+    if (line.empty() || line[0] == '#' || line[0] == '!') continue;
+    std::string key, value;
+    if (!split(line, &key, &value)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          file_name, ":", line_number, ": not key=value (e.g. sasl.password=...)"));
+    }
+    out[key] = value;
+  }
+  for (const std::string& p : flags) {
+    std::string key, value;
+    const size_t eq = p.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--kafka-property '", p, "' is not key=value (e.g. security.protocol=SASL_SSL)"));
+    }
+    out[p.substr(0, eq)] = p.substr(eq + 1);
+  }
+  return out;
+}
+
+absl::StatusOr<std::map<std::string, std::string>> ReadKafkaProperties(const std::vector<std::string>& flags,
+                                                                       const std::string& file_path) {
+  std::string text;
+  if (!file_path.empty()) {
+    std::ifstream in(file_path);
+    if (!in) return absl::NotFoundError(absl::StrCat("cannot read the Kafka properties file ", file_path));
+    std::stringstream ss;
+    ss << in.rdbuf();
+    text = ss.str();
+  }
+  return KafkaProperties(flags, text, file_path);
 }
 
 }  // namespace takt::cli

@@ -18,6 +18,7 @@
 #define TAKT_LIBS_CLI_SERVE_CONFIG_H_
 
 #include <functional>
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
@@ -43,6 +44,19 @@ struct FlagSet {
 absl::StatusOr<std::vector<std::string>> ConfigFileArgs(const std::string& yaml_text, const std::string& file_name,
                                                         const FlagSet& flags, const std::vector<std::string>& argv,
                                                         const std::function<bool(const std::string&)>& env_set);
+
+// librdkafka properties from repeated key=value flags and a properties file
+// (`file_text` of --kafka-properties-file, named `file_name`: key=value
+// lines, '#' or '!' comments, blank lines). A flag wins over the file for the
+// same key, so a secret kept in the file (sasl.password) never needs a
+// command line. INVALID_ARGUMENT names the flag or file:line that is not
+// key=value.
+absl::StatusOr<std::map<std::string, std::string>> KafkaProperties(
+    const std::vector<std::string>& flags, const std::string& file_text, const std::string& file_name);
+
+// KafkaProperties with the file read from `file_path` (no file when empty).
+absl::StatusOr<std::map<std::string, std::string>> ReadKafkaProperties(const std::vector<std::string>& flags,
+                                                                       const std::string& file_path);
 
 }  // namespace takt::cli
 

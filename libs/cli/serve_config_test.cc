@@ -9,6 +9,25 @@ const FlagSet kFlags = {{"data-dir", "listen", "insecure", "jwt-public-key", "ka
                         {"jwt-public-key", "kafka-property"},
                         {"insecure"}};
 
+TEST(ServeConfigTest, KafkaPropertiesComeFromFlagsAndAFileAndTheFlagWins) {
+  const std::string file =
+      "# SASL for the production cluster\n"
+      "security.protocol = SASL_SSL\n"
+      "\n"
+      "! a Java-style comment\n"
+      "sasl.password=s3cr=t\n";
+  auto props = KafkaProperties({"security.protocol=SSL", "linger.ms=5"}, file, "kafka.properties");
+  ASSERT_TRUE(props.ok()) << props.status();
+  EXPECT_EQ(*props, (std::map<std::string, std::string>{{"security.protocol", "SSL"},
+                                                        {"sasl.password", "s3cr=t"},
+                                                        {"linger.ms", "5"}}));
+  auto bad_line = KafkaProperties({}, "a=1\njust-a-word\n", "kafka.properties");
+  EXPECT_EQ(bad_line.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(bad_line.status().message().find("kafka.properties:2"), absl::string_view::npos);
+  EXPECT_FALSE(KafkaProperties({"=x"}, "", "f").ok());
+  EXPECT_FALSE(KafkaProperties({"novalue"}, "", "f").ok());
+}
+
 TEST(ServeConfigTest, EnvironmentNames) {
   EXPECT_EQ(EnvNameOf("data-dir"), "TAKT_DATA_DIR");
   EXPECT_EQ(EnvNameOf("tls-cert"), "TAKT_TLS_CERT");

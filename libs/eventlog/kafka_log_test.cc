@@ -13,6 +13,7 @@
 #include "gtest/gtest.h"
 #include "libs/common/ids.h"
 #include "libs/eventlog/kafka_mock.h"
+#include "libs/eventlog/kafka_topics.h"
 #include "libs/eventlog/sample_events.h"
 #include "libs/testing/temp_dir.h"
 
@@ -283,6 +284,81 @@ TEST_F(KafkaLogTest, BadInputIsRefused) {
   o = Options("badinput4");
   o.brokers = "";
   EXPECT_EQ(OpenKafkaLog(o).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST(KafkaTopicsTest, SettingsThatLoseEventsAreFatalAndWeakDurabilityIsAWarning) {
+  // What takt creates passes its own check.
+  EXPECT_TRUE(CheckTopicConfig("t", EventTopicConfig(3), 3).empty());
+  // Kafka's defaults (7 days, or compaction) lose the record.
+  auto seven_days = CheckTopicConfig(
+      "takt.scheduling.v1", {{"retention.ms", "604800000"}, {"cleanup.policy", "delete"}}, 3);
+  ASSERT_EQ(seven_days.size(), 1u);
+  EXPECT_TRUE(seven_days[0].fatal);
+  EXPECT_EQ(seven_days[0].setting, "retention.ms");
+  EXPECT_THAT(ToString(seven_days[0]), ::testing::HasSubstr("takt.scheduling.v1: retention.ms is 604800000"));
+  auto compacted = CheckTopicConfig("t", {{"cleanup.policy", "compact,delete"}, {"retention.ms", "-1"}}, 3);
+  ASSERT_EQ(compacted.size(), 1u);
+  EXPECT_TRUE(compacted[0].fatal);
+  auto bytes = CheckTopicConfig("t", {{"retention.bytes", "1073741824"}}, 3);
+  ASSERT_EQ(bytes.size(), 1u);
+  EXPECT_TRUE(bytes[0].fatal);
+  // Durability below what a production cluster should have: warnings only.
+  auto weak = CheckTopicConfig(
+      "t", {{"min.insync.replicas", "1"}, {"unclean.leader.election.enable", "true"}}, 3);
+  ASSERT_EQ(weak.size(), 2u);
+  EXPECT_FALSE(weak[0].fatal);
+  EXPECT_FALSE(weak[1].fatal);
+  auto single = CheckTopicConfig("t", {{"min.insync.replicas", "1"}}, 1);
+  ASSERT_EQ(single.size(), 1u);
+  EXPECT_EQ(single[0].setting, "replication factor");
+  EXPECT_EQ(EventTopicConfig(1).at("min.insync.replicas"), "1");
+  EXPECT_EQ(EventTopicConfig(3).at("min.insync.replicas"), "2");
+}
+
+// librdkafka's mock cluster answers neither CreateTopics nor DescribeConfigs:
+// both say so at once instead of hanging, and a missing topic is named.
+TEST(KafkaTopicsTest, AgainstTheMockClusterTheAdminCallsSayWhatIsUnsupported) {
+  absl::Time t0 = absl::Now();
+  auto described = DescribeEventTopics(g_cluster->bootstrap_servers(), {{"log_level", "0"}},
+                                       {"scheduling"}, absl::Seconds(5));
+  EXPECT_EQ(described.status().code(), absl::StatusCode::kUnimplemented) << described.status();
+  auto missing = DescribeEventTopics(g_cluster->bootstrap_servers(), {{"log_level", "0"}},
+                                     {"no-such-context"}, absl::Seconds(5));
+  EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(missing.status().message(), ::testing::HasSubstr("takt.no-such-context.v1"));
+  auto created = CreateEventTopics(g_cluster->bootstrap_servers(), {{"log_level", "0"}},
+                                   {"quality-topics-test"}, 2, 1, absl::Seconds(5));
+  EXPECT_EQ(created.status().code(), absl::StatusCode::kUnimplemented) << created.status();
+  EXPECT_LT(absl::Now() - t0, absl::Seconds(3));
+  EXPECT_EQ(CreateEventTopics(g_cluster->bootstrap_servers(), {}, {"x"}, 0, 1, absl::Seconds(1))
+                .status()
+                .code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(CreateEventTopics(g_cluster->bootstrap_servers(), {{"no.such.property", "1"}}, {"x"}, 1,
+                              1, absl::Seconds(1))
+                .status()
+                .code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+// Needs a real broker: creates the topics of a made-up context with the
+// settings the log needs and reads them back.
+TEST(KafkaRealBrokerTest, TopicsAreCreatedWithInfiniteRetentionAndChecked) {
+  const char* brokers = std::getenv("TAKT_TEST_KAFKA_BROKERS");
+  if (brokers == nullptr || *brokers == '\0') {
+    GTEST_SKIP() << "needs a real Kafka broker (TAKT_TEST_KAFKA_BROKERS=host:port): "
+                    "librdkafka's mock cluster has no CreateTopics or DescribeConfigs";
+  }
+  const std::string context = "topics-test-" + NewUuid().substr(0, 8);
+  auto created = CreateEventTopics(brokers, {}, {context}, 3, 1, absl::Seconds(30));
+  ASSERT_TRUE(created.ok()) << created.status();
+  ASSERT_EQ(created->size(), 1u);
+  EXPECT_TRUE((*created)[0].created);
+  EXPECT_EQ((*created)[0].partitions, 3);
+  for (const TopicProblem& p : (*created)[0].problems) EXPECT_FALSE(p.fatal) << ToString(p);
+  auto again = CreateEventTopics(brokers, {}, {context}, 3, 1, absl::Seconds(30));
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_FALSE((*again)[0].created);
 }
 
 // Needs a real broker: the mock writes no abort markers (see stack.md P6).

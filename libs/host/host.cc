@@ -28,6 +28,7 @@
 #include "libs/common/status_macros.h"
 #include "libs/eventlog/embedded_log.h"
 #include "libs/eventlog/kafka_log.h"
+#include "libs/eventlog/kafka_topics.h"
 #include "libs/host/rpc.h"
 #include "libs/http/admin.h"
 #include "libs/http/gateway.h"
@@ -37,6 +38,38 @@
 #include "libs/model/model_store.h"
 
 namespace takt::host {
+namespace {
+
+// Refuses topics whose settings lose events (retention, compaction); logs
+// the durability warnings, and that the settings went unchecked where the
+// cluster cannot describe them (librdkafka's mock cluster).
+absl::Status CheckKafkaTopics(const std::string& brokers,
+                              const std::map<std::string, std::string>& client_config,
+                              const std::vector<std::string>& contexts) {
+  auto reports = eventlog::DescribeEventTopics(brokers, client_config, contexts, absl::Seconds(10));
+  if (!reports.ok()) {
+    log::Warn(absl::StrCat("Kafka topic settings not checked: ", reports.status().message()));
+    return absl::OkStatus();
+  }
+  std::vector<std::string> fatal;
+  for (const eventlog::TopicReport& r : *reports) {
+    for (const eventlog::TopicProblem& p : r.problems) {
+      if (p.fatal) {
+        fatal.push_back(eventlog::ToString(p));
+      } else {
+        log::Warn(absl::StrCat("Kafka topic ", eventlog::ToString(p)));
+      }
+    }
+  }
+  if (!fatal.empty()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "Kafka topics that would lose events: ", absl::StrJoin(fatal, "; "),
+        " (takt kafka topics check lists them; change them with kafka-configs.sh --alter)"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
 namespace {
 
 // Unary requests that do not decode reach no handler: gRPC answers INTERNAL
@@ -258,6 +291,9 @@ class Server final : public TaktServer, public Health {
       ko.signing_key_path = options.data_dir + "/keys/checkpoint.key";
       ko.client_config = options.kafka_config;
       TAKT_ASSIGN_OR_RETURN(log_, eventlog::OpenKafkaLog(ko));
+      std::vector<std::string> used = ko.contexts;
+      used.insert(used.end(), ko.read_contexts.begin(), ko.read_contexts.end());
+      TAKT_RETURN_IF_ERROR(CheckKafkaTopics(ko.brokers, ko.client_config, used));
     }
     models_ = std::make_unique<model::ModelStore>(log_.get());
     TAKT_RETURN_IF_ERROR(models_->Refresh());
