@@ -154,6 +154,11 @@ TEST_F(OperationsTest, MetricsNameWhatHappenedAndFollowPrometheusConventions) {
     EXPECT_TRUE(e.types.contains(family)) << family << " missing from\n" << r->body.substr(0, 4000);
   }
   EXPECT_EQ(e.types.at("takt_rpc_duration_seconds"), "histogram");
+  // Both RocksDB stores of the embedded mode report their health.
+  for (const char* db : {"log", "rollups"}) {
+    EXPECT_NE(r->body.find(absl::StrCat("takt_rocksdb_write_stopped{db=\"", db, "\"} 0")), std::string::npos)
+        << db;
+  }
   // Every takt_* metric the alerting rules name is exported (the rules and
   // the server do not drift apart).
   const YAML::Node rules = YAML::LoadFile(std::string(TAKT_SOURCE_DIR) + "/deploy/prometheus/alerts.yaml");

@@ -571,6 +571,10 @@ class EmbeddedLog final : public EventLog, private StateSource {
 
   crypto::KeyRing keys() const override { return keys_.ring; }
 
+  std::optional<storage::StorageHealth> StoreHealth() const override {
+    return storage::ReadStorageHealth(db_->db);
+  }
+
   absl::Status Backup(const std::string& dir) override { return storage::CheckpointRocks(db_->db, dir); }
 
   absl::StatusOr<Cursor> EndCursor(std::string_view context) override {

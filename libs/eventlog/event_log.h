@@ -30,6 +30,7 @@
 #include "absl/status/statusor.h"
 #include "libs/common/stats.h"
 #include "libs/crypto/keyring.h"
+#include "libs/storage/health.h"
 #include "absl/time/time.h"
 #include "libs/eventlog/verify_report.h"
 #include "takt/eventlog/v1/envelope.pb.h"
@@ -210,6 +211,10 @@ class EventLog {
   // the same terms as a subscription's cursor: a cursor equal to it has
   // read everything (lag = sum of the differences).
   virtual absl::StatusOr<Cursor> EndCursor(std::string_view context) = 0;
+
+  // The write health of the log's own storage (the embedded log's RocksDB);
+  // none where a cluster keeps the log (Kafka).
+  virtual std::optional<storage::StorageHealth> StoreHealth() const { return std::nullopt; }
 
   // The keys that verify this log's checkpoints: every key it has signed
   // with, the current one last (see libs/crypto/keyring.h).

@@ -135,6 +135,7 @@ void AddLogMetrics(const eventlog::EventLog& log, metrics::Families& out) {
   out.Histogram("takt_log_write_duration_seconds",
                 "Time of one durable write: the write and its fsync, or a Kafka transaction.", {},
                 st.write_seconds.Read());
+  if (auto health = log.StoreHealth()) metrics::AddStorageHealth(*health, "log", out);
   out.Counter("takt_kafka_client_errors_total",
               "Errors librdkafka reported on this process's Kafka clients, and failed reads (0 on the embedded log).",
               {}, static_cast<double>(eventlog::KafkaClientErrors().value()));

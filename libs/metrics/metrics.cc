@@ -111,4 +111,14 @@ std::string Scrape() {
   return prometheus::TextSerializer().Serialize(all);
 }
 
+void AddStorageHealth(const storage::StorageHealth& h, const std::string& db, Families& out) {
+  const Labels labels = {{"db", db}};
+  out.Gauge("takt_rocksdb_pending_compaction_bytes", "Bytes RocksDB compaction still has to rewrite.", labels,
+            static_cast<double>(h.pending_compaction_bytes));
+  out.Gauge("takt_rocksdb_delayed_write_rate_bytes", "Write rate RocksDB slows writers to (0: not slowed).", labels,
+            static_cast<double>(h.delayed_write_rate));
+  out.Gauge("takt_rocksdb_write_stopped", "1 while RocksDB stops writes (a stall).", labels,
+            h.write_stopped ? 1.0 : 0.0);
+}
+
 }  // namespace takt::metrics

@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "libs/common/stats.h"
+#include "libs/storage/health.h"
 
 namespace takt::metrics {
 
@@ -74,6 +75,10 @@ std::string Scrape();
 
 // The content type of Scrape()'s answer.
 inline constexpr char kContentType[] = "text/plain; version=0.0.4; charset=utf-8";
+
+// takt_rocksdb_pending_compaction_bytes, takt_rocksdb_delayed_write_rate_bytes
+// and takt_rocksdb_write_stopped of one store, labelled db=`db`.
+void AddStorageHealth(const storage::StorageHealth& health, const std::string& db, Families& out);
 
 }  // namespace takt::metrics
 

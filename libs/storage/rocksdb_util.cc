@@ -52,4 +52,15 @@ absl::Status CheckpointRocks(rocksdb::DB* db, const std::string& dir) {
   return FromRocks(checkpoint->CreateCheckpoint(dir, /*log_size_for_flush=*/64 << 20), "writing a checkpoint");
 }
 
+StorageHealth ReadStorageHealth(rocksdb::DB* db) {
+  StorageHealth h;
+  uint64_t v = 0;
+  if (db->GetAggregatedIntProperty(rocksdb::DB::Properties::kEstimatePendingCompactionBytes, &v)) {
+    h.pending_compaction_bytes = v;
+  }
+  if (db->GetIntProperty(rocksdb::DB::Properties::kActualDelayedWriteRate, &v)) h.delayed_write_rate = v;
+  if (db->GetIntProperty(rocksdb::DB::Properties::kIsWriteStopped, &v)) h.write_stopped = v != 0;
+  return h;
+}
+
 }  // namespace takt::storage

@@ -14,6 +14,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "libs/storage/health.h"
 #include "rocksdb/db.h"
 
 namespace takt::storage {
@@ -39,6 +40,9 @@ absl::StatusOr<std::unique_ptr<RocksHandle>> OpenRocks(
 // RocksDB checkpoint, hard links of its table files where `dir` is on the
 // same filesystem, copies otherwise; the writers keep going meanwhile.
 absl::Status CheckpointRocks(rocksdb::DB* db, const std::string& dir);
+
+// Pending compaction, write slow-down and stall of `db`, all column families.
+StorageHealth ReadStorageHealth(rocksdb::DB* db);
 
 // Corruption -> DATA_LOSS; I/O errors, busy, try-again -> UNAVAILABLE;
 // anything else -> INTERNAL. `what` says what was being done.

@@ -243,14 +243,7 @@ class RollupsModule final : public host::Module {
                   l.events == 0 ? 0.0 : absl::ToDoubleSeconds(now - l.since));
       }
     }
-    const RollupStore::StorageHealth h = store_->Health();
-    const metrics::Labels db = {{"db", "rollups"}};
-    out.Gauge("takt_rocksdb_pending_compaction_bytes", "Bytes RocksDB compaction still has to rewrite.", db,
-              static_cast<double>(h.pending_compaction_bytes));
-    out.Gauge("takt_rocksdb_delayed_write_rate_bytes", "Write rate RocksDB slows writers to (0: not slowed).", db,
-              static_cast<double>(h.delayed_write_rate));
-    out.Gauge("takt_rocksdb_write_stopped", "1 while RocksDB stops writes (a stall).", db,
-              h.write_stopped ? 1.0 : 0.0);
+    metrics::AddStorageHealth(store_->Health(), "rollups", out);
   }
 
   struct Lagging {

@@ -678,16 +678,7 @@ absl::StatusOr<kpi::Values> RollupStore::SumFamilyUnitDays(const kpi::Family& fa
   return sum;
 }
 
-RollupStore::StorageHealth RollupStore::Health() const {
-  StorageHealth h;
-  uint64_t v = 0;
-  if (impl_->db->GetAggregatedIntProperty(rocksdb::DB::Properties::kEstimatePendingCompactionBytes, &v)) {
-    h.pending_compaction_bytes = v;
-  }
-  if (impl_->db->GetIntProperty(rocksdb::DB::Properties::kActualDelayedWriteRate, &v)) h.delayed_write_rate = v;
-  if (impl_->db->GetIntProperty(rocksdb::DB::Properties::kIsWriteStopped, &v)) h.write_stopped = v != 0;
-  return h;
-}
+storage::StorageHealth RollupStore::Health() const { return storage::ReadStorageHealth(impl_->db); }
 
 absl::Status RollupStore::Compact() {
   for (auto* cf : {impl_->unit_hours, impl_->facility_hours, impl_->reason_hours,

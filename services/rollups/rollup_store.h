@@ -189,12 +189,7 @@ class RollupStore {
   // The store's RocksDB health for metrics: bytes compaction still has to
   // rewrite, the write rate RocksDB slows writers to (0: not slowed) and
   // whether writes are stopped.
-  struct StorageHealth {
-    uint64_t pending_compaction_bytes = 0;
-    uint64_t delayed_write_rate = 0;
-    bool write_stopped = false;
-  };
-  StorageHealth Health() const;
+  storage::StorageHealth Health() const;
 
   // Every unit-hour row, for rebuild comparisons.
   absl::StatusOr<std::map<std::string, kpi::ElementSums>> DumpUnitHours() const;

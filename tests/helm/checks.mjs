@@ -17,7 +17,12 @@
 // every writer a one-replica StatefulSet with its data directory (signing
 // key, cursor, personal-data keys) on a claim and an owner of its own.
 // PodDisruptionBudgets, the NetworkPolicy and the ServiceMonitor select
-// what they should. With --takt, takt serve parses each container's
+// what they should. Kafka secrets (sasl.password, ...) are in no container's
+// command, arguments or environment (no $(KAFKA_SECRET...) expansion, no
+// variable from a Secret) and in no ConfigMap: a kafka-properties-file is a
+// key of a Secret mounted read-only, readable by the pod's fsGroup and no
+// one else, of key=value lines when the chart makes it; SASL PLAIN or SCRAM
+// needs that file (the password). With --takt, takt serve parses each container's
 // arguments, environment and takt.yaml (`takt serve ... --help` exits 2 on
 // an unknown key, a bad value or a list for a single flag).
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -50,6 +55,26 @@ if (opt.imageEnv) {
   }
 }
 
+// librdkafka properties that hold secrets: never on a command line or in the environment.
+const SECRET_PROPERTIES = ["sasl.password", "ssl.key.password", "ssl.keystore.password", "ssl.key.pem",
+  "sasl.oauthbearer.client.secret", "sasl.oauthbearer.config"];
+const SECRET_MARKERS = [...SECRET_PROPERTIES, "$(KAFKA_SECRET", "KAFKA_SECRET_PROPERTY"];
+const secretIn = (text) => SECRET_MARKERS.filter((m) => String(text ?? "").includes(m));
+// A librdkafka properties file as takt serve reads it: key=value lines, '#'
+// or '!' comments, blank lines; whitespace around keys and values dropped.
+function parseProperties(text) {
+  const props = new Map();
+  const bad = [];
+  String(text).split("\n").forEach((raw, i) => {
+    const line = raw.trim();
+    if (line === "" || line.startsWith("#") || line.startsWith("!")) return;
+    const eq = line.indexOf("=");
+    if (eq <= 0 || line.slice(0, eq).trim() === "") bad.push(`line ${i + 1}`);
+    else props.set(line.slice(0, eq).trim(), line.slice(eq + 1).trim());
+  });
+  return { props, bad };
+}
+
 const ALL_SERVICES = ["enterprise", "scheduling", "rollups", "quality", "staffing", "budgets", "audit"];
 let passed = 0;
 const failures = [];
@@ -67,6 +92,13 @@ const matches = (selector, labels) => Object.entries(selector ?? {}).every(([k, 
 for (const k of opt.kinds) check(byKind(k).length > 0, `expected at least one ${k}`);
 
 const configMaps = new Map(byKind("ConfigMap").map((d) => [d.obj.metadata.name, d.obj]));
+const secrets = new Map(byKind("Secret").map((d) => [d.obj.metadata.name, d.obj]));
+const secretText = (secret, key) => secret?.stringData?.[key]
+  ?? (secret?.data?.[key] !== undefined ? Buffer.from(secret.data[key], "base64").toString("utf8") : undefined);
+for (const cm of byKind("ConfigMap")) {
+  const found = Object.values(cm.obj.data ?? {}).flatMap(secretIn);
+  check(found.length === 0, `${describe(cm)}: holds no Kafka secret (has ${found.join(", ")})`);
+}
 const workloads = docs.filter((d) => ["StatefulSet", "Deployment", "DaemonSet", "Pod", "ReplicaSet", "Job", "CronJob"].includes(d.obj.kind));
 check(workloads.every((w) => ["StatefulSet", "Deployment"].includes(w.obj.kind)), "only StatefulSets and Deployments run takt");
 check(workloads.length > 0, "at least one workload");
@@ -198,13 +230,60 @@ for (const w of workloads) {
   }
   check(c.args?.[0] === "serve", `${where}: runs takt serve`);
 
+  // No secret on a command line or in the environment, in any container.
+  for (const x of [...(pod.initContainers ?? []), ...(pod.containers ?? [])]) {
+    const found = [];
+    for (const a of [...(x.command ?? []), ...(x.args ?? [])]) found.push(...secretIn(a).map((m) => `argument ${a} (${m})`));
+    for (const e of x.env ?? []) {
+      found.push(...secretIn(e.name).concat(secretIn(e.value)).map((m) => `variable ${e.name} (${m})`));
+      if (e.valueFrom?.secretKeyRef) found.push(`variable ${e.name} from Secret ${e.valueFrom.secretKeyRef.name}`);
+    }
+    for (const e of x.envFrom ?? []) if (e.secretRef) found.push(`envFrom Secret ${e.secretRef.name}`);
+    check(found.length === 0, `${where}: container ${x.name}: no secret in its command line or environment (found: ${found.join("; ")})`);
+  }
+
+  // The Kafka properties file: a key of a Secret, mounted read-only, readable by the pod's group only.
+  const kafkaArgs = new Map((c.args ?? []).map(String).filter((a) => a.startsWith("--kafka-property="))
+    .map((a) => a.slice("--kafka-property=".length).split(/=(.*)/s).slice(0, 2)));
+  const propertiesFile = setting("kafka-properties-file");
+  if (/^(PLAIN|SCRAM-SHA-256|SCRAM-SHA-512)$/.test(kafkaArgs.get("sasl.mechanism") ?? "")) {
+    check(Boolean(propertiesFile), `${where}: SASL ${kafkaArgs.get("sasl.mechanism")} has its password in a kafka-properties-file`);
+  }
+  if (propertiesFile) {
+    const m = mountFor(propertiesFile);
+    const vol = (pod.volumes ?? []).find((v) => v.name === m?.name);
+    const rel = m ? posix.relative(m.mountPath, propertiesFile) : "";
+    const items = vol?.secret?.items;
+    const item = items?.find((i) => i.path === rel);
+    const key = items ? item?.key : rel;
+    check(m !== undefined && m !== dataMount && m.readOnly === true && m.subPath === undefined,
+      `${where}: kafka-properties-file ${propertiesFile} is on a read-only mount of its own`);
+    if (check(vol?.secret?.secretName !== undefined && key !== undefined,
+      `${where}: kafka-properties-file ${propertiesFile} is a key of a Secret (volume ${m?.name}: ${JSON.stringify(vol)})`)) {
+      check(vol.secret.optional !== true, `${where}: the Kafka properties Secret is not optional (no start without the password)`);
+      const mode = item?.mode ?? vol.secret.defaultMode ?? 0o644;
+      check((mode & 0o007) === 0 && (mode & 0o222) === 0, `${where}: kafka-properties-file is not world-readable nor writable (mode ${mode.toString(8)})`);
+      check((mode & 0o040) !== 0 && pod.securityContext?.fsGroup !== undefined && sc.runAsUser !== 0,
+        `${where}: kafka-properties-file is readable by uid ${sc.runAsUser} through fsGroup ${pod.securityContext?.fsGroup} (mode ${mode.toString(8)})`);
+      const secret = secrets.get(vol.secret.secretName);
+      if (secret) {
+        const text = secretText(secret, key);
+        if (check(typeof text === "string", `${where}: Secret ${vol.secret.secretName} has the key ${key}`)) {
+          const { props, bad } = parseProperties(text);
+          check(bad.length === 0 && props.size > 0, `${where}: Secret ${vol.secret.secretName} key ${key} is key=value lines (bad: ${bad.join(", ")})`);
+          if (kafkaArgs.has("sasl.mechanism")) check(props.has("sasl.password"), `${where}: Secret ${vol.secret.secretName} holds sasl.password`);
+        }
+      }
+    }
+  }
+
   // Which services, and does it write?
   const brokers = setting("kafka-brokers");
   const services = setting("services") ? String(setting("services")).split(",").map((s) => s.trim()) : ALL_SERVICES;
   const reads = String(setting("record-reads") ?? "audit,personal-data").split(",").map((s) => s.trim());
   const writer = services.some((s) => s !== "rollups") || (services.includes("rollups") && reads.includes("kpis"));
   if (opt.mode === "all-in-one") {
-    check(!brokers && !setting("services"), `${where}: all-in-one: the embedded log, every service`);
+    check(!brokers && !setting("services") && !setting("kafka-properties-file"), `${where}: all-in-one: the embedded log, every service`);
     check(o.kind === "StatefulSet" && o.spec.replicas === 1, `${where}: all-in-one: a StatefulSet of one replica`);
     const claim = (o.spec.volumeClaimTemplates ?? []).find((t) => t.metadata.name === dataMount?.name);
     check(dataOnClaim && claim?.spec?.resources?.requests?.storage !== undefined,

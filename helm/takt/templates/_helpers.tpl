@@ -100,6 +100,25 @@ app.kubernetes.io/component: {{ .component }}
 {{- end -}}
 {{- end -}}
 
+{{/*
+The Secret of the secret Kafka properties (kafka.propertiesSecret), in the
+microservices mode: its name, the one create makes, or empty (no file).
+*/}}
+{{- define "takt.kafkaPropertiesSecretName" -}}
+{{- $ps := default dict .Values.kafka.propertiesSecret -}}
+{{- if eq (include "takt.mode" .) "microservices" -}}
+{{- if $ps.name -}}
+{{- $ps.name -}}
+{{- else if $ps.create -}}
+{{- printf "%s-kafka-properties" (include "takt.fullname" .) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Where the pods mount that Secret's key (kafka-properties-file). */}}
+{{- define "takt.kafkaPropertiesDir" -}}/etc/takt/kafka-properties{{- end -}}
+{{- define "takt.kafkaPropertiesFile" -}}{{ include "takt.kafkaPropertiesDir" . }}/kafka.properties{{- end -}}
+
 {{/* terminationGracePeriodSeconds: the shutdown grace (rounded up) plus terminationGraceExtraSeconds. */}}
 {{- define "takt.terminationGrace" -}}
 {{- add (int (ceil .Values.config.shutdownGraceSeconds)) (int .Values.terminationGraceExtraSeconds) -}}
@@ -196,16 +215,55 @@ a writer with several replicas, without a claim or with another's owner.
 {{- end -}}
 {{- else -}}
 {{- $_ := include "takt.processes" . -}}
-{{- range $i, $p := .Values.kafka.secretProperties -}}
-{{- if not (and $p.property $p.secretName $p.key) -}}
-{{- fail (printf "kafka.secretProperties[%d] needs property, secretName and key" $i) -}}
+{{- /* Secret librdkafka properties: never on the command line (kafka.properties), only in the file. */ -}}
+{{- $secretKeys := list "sasl.password" "ssl.key.password" "ssl.keystore.password" "ssl.key.pem" "sasl.oauthbearer.client.secret" "sasl.oauthbearer.config" -}}
+{{- range $i, $p := .Values.kafka.properties -}}
+{{- if not (regexMatch "^[^=\\s]+=" (toString $p)) -}}
+{{- fail (printf "kafka.properties[%d] %q is not key=value (e.g. security.protocol=SASL_SSL)" $i (toString $p)) -}}
+{{- end -}}
+{{- $k := splitList "=" (toString $p) | first -}}
+{{- if has $k $secretKeys -}}
+{{- fail (printf "kafka.properties[%d]: %s is a secret, and kafka.properties are on the command line (readable in /proc/<pid>/cmdline): put it in the Secret of kafka.propertiesSecret (a key=value line of the file kafka-properties-file)" $i $k) -}}
+{{- end -}}
+{{- end -}}
+{{- $ps := default dict .Values.kafka.propertiesSecret -}}
+{{- if $ps.create -}}
+{{- if not $ps.properties -}}
+{{- fail "kafka.propertiesSecret.create needs kafka.propertiesSecret.properties (property: \"value\", e.g. sasl.password)" -}}
+{{- end -}}
+{{- range $k, $val := $ps.properties -}}
+{{- if not (regexMatch "^[A-Za-z0-9][A-Za-z0-9._-]*$" $k) -}}
+{{- fail (printf "kafka.propertiesSecret.properties: %q is not a librdkafka property name" $k) -}}
+{{- end -}}
+{{- if not (kindIs "string" $val) -}}
+{{- fail (printf "kafka.propertiesSecret.properties.%s must be a quoted string (YAML would rewrite a number or a boolean)" $k) -}}
+{{- end -}}
+{{- if regexMatch "[\\r\\n]" $val -}}
+{{- fail (printf "kafka.propertiesSecret.properties.%s: a value is one line (the file holds key=value lines)" $k) -}}
+{{- end -}}
+{{- if ne $val (trim $val) -}}
+{{- fail (printf "kafka.propertiesSecret.properties.%s starts or ends with whitespace, which takt serve drops from the file's values" $k) -}}
+{{- end -}}
+{{- end -}}
+{{- else if $ps.properties -}}
+{{- fail "kafka.propertiesSecret.properties is used only with kafka.propertiesSecret.create: true (for an existing Secret, put the key=value lines in its key kafka.propertiesSecret.key)" -}}
+{{- end -}}
+{{- if include "takt.kafkaPropertiesSecretName" . -}}
+{{- if not (regexMatch "^[-._a-zA-Z0-9]+$" (default "" $ps.key)) -}}
+{{- fail (printf "kafka.propertiesSecret.key %q is not a Secret's key ([-._a-zA-Z0-9]+)" (default "" $ps.key)) -}}
 {{- end -}}
 {{- end -}}
 {{- range $i, $m := .Values.kafka.secretMounts -}}
 {{- if not (and $m.secretName $m.mountPath) -}}
 {{- fail (printf "kafka.secretMounts[%d] needs secretName and mountPath" $i) -}}
 {{- end -}}
+{{- if eq (trimSuffix "/" $m.mountPath) (include "takt.kafkaPropertiesDir" $) -}}
+{{- fail (printf "kafka.secretMounts[%d].mountPath %s is where the chart mounts kafka.propertiesSecret" $i $m.mountPath) -}}
 {{- end -}}
+{{- end -}}
+{{- end -}}
+{{- if .Values.kafka.secretProperties -}}
+{{- fail "kafka.secretProperties was removed: it put secrets on the command line. Put the properties as key=value lines (e.g. sasl.password=...) in a Secret's key and name it in kafka.propertiesSecret (name, key): the pods read it as a file (kafka-properties-file)" -}}
 {{- end -}}
 {{- if and .Values.insecure .Values.tls.enabled -}}
 {{- fail "insecure and tls.enabled are both set: choose one (insecure is plaintext without authentication, a demo only)" -}}
@@ -231,7 +289,7 @@ a writer with several replicas, without a claim or with another's owner.
 {{- if and (or .Values.jwt.existingConfigMap .Values.jwt.existingSecret) (not .Values.jwt.keyFiles) -}}
 {{- fail "jwt.existingConfigMap or jwt.existingSecret needs jwt.keyFiles: the names of the public key files in it" -}}
 {{- end -}}
-{{- range $key := list "data-dir" "listen" "admin-listen" "http-listen" "http-static" "services" "owner" "kafka-brokers" "kafka-property" "config" -}}
+{{- range $key := list "data-dir" "listen" "admin-listen" "http-listen" "http-static" "services" "owner" "kafka-brokers" "kafka-property" "kafka-properties-file" "config" -}}
 {{- if hasKey (default dict $.Values.config.extra) $key -}}
 {{- fail (printf "config.extra.%s: the chart sets %s itself (ports.*, http.*, kafka.*, microservices.processes)" $key $key) -}}
 {{- end -}}
@@ -262,7 +320,7 @@ metadata:
     {{- end }}
   annotations:
     checksum/config: {{ include (print $root.Template.BasePath "/configmap.yaml") $root | sha256sum }}
-    {{- if or $v.tls.create $v.signingKey.create }}
+    {{- if or $v.tls.create $v.signingKey.create (and $p (default dict $v.kafka.propertiesSecret).create) }}
     checksum/secrets: {{ include (print $root.Template.BasePath "/secrets.yaml") $root | sha256sum }}
     {{- end }}
     {{- with $v.podAnnotations }}
@@ -337,9 +395,6 @@ spec:
         {{- range $v.kafka.properties }}
         - {{ printf "--kafka-property=%s" . | quote }}
         {{- end }}
-        {{- range $i, $sp := $v.kafka.secretProperties }}
-        - {{ printf "--kafka-property=%s=$(KAFKA_SECRET_PROPERTY_%d)" $sp.property $i | quote }}
-        {{- end }}
         {{- end }}
       env:
         - name: TAKT_CONFIG
@@ -365,13 +420,6 @@ spec:
         {{- end }}
         - name: TAKT_RECORD_READS
           value: {{ $p.recordReads | quote }}
-        {{- range $i, $sp := $v.kafka.secretProperties }}
-        - name: KAFKA_SECRET_PROPERTY_{{ $i }}
-          valueFrom:
-            secretKeyRef:
-              name: {{ $sp.secretName }}
-              key: {{ $sp.key }}
-        {{- end }}
         {{- end }}
         {{- if and $v.backups.enabled (eq .dataVolume "claim") }}
         - name: TAKT_BACKUP_ROOT
@@ -447,6 +495,12 @@ spec:
           mountPath: /var/backups/takt
         {{- end }}
         {{- if $p }}
+        {{- if include "takt.kafkaPropertiesSecretName" $root }}
+        # The secret Kafka properties, a file (kafka-properties-file in takt.yaml).
+        - name: kafka-properties
+          mountPath: {{ include "takt.kafkaPropertiesDir" $root }}
+          readOnly: true
+        {{- end }}
         {{- range $i, $m := $v.kafka.secretMounts }}
         - name: kafka-{{ $i }}
           mountPath: {{ $m.mountPath }}
@@ -506,6 +560,17 @@ spec:
     {{- end }}
     {{- end }}
     {{- if $p }}
+    {{- with include "takt.kafkaPropertiesSecretName" $root }}
+    - name: kafka-properties
+      secret:
+        secretName: {{ . }}
+        # Only the properties key, as kafka.properties; readable by the
+        # group (fsGroup), not by others.
+        items:
+          - key: {{ $v.kafka.propertiesSecret.key | quote }}
+            path: {{ base (include "takt.kafkaPropertiesFile" $root) }}
+        defaultMode: 288  # 0440
+    {{- end }}
     {{- range $i, $m := $v.kafka.secretMounts }}
     - name: kafka-{{ $i }}
       secret:
