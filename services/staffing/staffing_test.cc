@@ -171,6 +171,39 @@ class StaffingTest : public ::testing::Test {
   std::unique_ptr<Staffing> staffing_;
 };
 
+// On Kafka the log stays in the cluster while the keys come back from a
+// backup: keys restored from before an erasure are destroyed again at
+// start, from the erasure the log recorded, so a restore never undoes one.
+TEST_F(StaffingTest, KeysRestoredFromBeforeAnErasureAreDestroyedAgainAtStart) {
+  ASSERT_TRUE(Apply({Person("p-1", kCanary), Person("p-2", "Bob")}, "rq-1").ok());
+  const std::string backup = dir_.path() + "/keys-backup";
+  ASSERT_TRUE(keys_->Backup(backup).ok());
+  v1::EraseRequest erase;
+  erase.set_facility("plant-1");
+  erase.set_person("p-1");
+  erase.set_reason("GDPR Art. 17");
+  erase.set_request_id("erase-restore");
+  ASSERT_TRUE(staffing_->Erase(erase, {"dpo", kDay}).ok());
+  Stop();
+  // The backup's keys replace the erased store.
+  std::filesystem::remove_all(dir_.path() + "/personal-keys");
+  std::filesystem::rename(backup, dir_.path() + "/personal-keys");
+  OpenLog();
+  Start();
+  EXPECT_FALSE(keys_->Erased("plant-1", "p-1"));  // the backup still held the key
+  ASSERT_TRUE(staffing_->CompleteErasures("plant-1").ok());  // what the module runs at start
+  EXPECT_TRUE(keys_->Erased("plant-1", "p-1"));
+  EXPECT_FALSE(keys_->Erased("plant-1", "p-2"));
+  v1::PersonRequest who;
+  who.set_facility("plant-1");
+  who.set_person("p-1");
+  auto after = staffing_->GetPerson(who, kReader);
+  ASSERT_TRUE(after.ok()) << after.status();
+  EXPECT_EQ(after->name(), kErasedText);
+  who.set_person("p-2");
+  EXPECT_EQ(staffing_->GetPerson(who, kReader)->name(), "Bob");
+}
+
 // The erasure canary: personal data never reaches the disk in plain text,
 // opens while the key lives, reads [erased] everywhere after, and the
 // history still verifies.
