@@ -19,6 +19,10 @@ struct BenchIngestOptions {
   // Mutual TLS (fresh loopback credentials: a CA, the server's certificate,
   // a client certificate "service:bench"); the results' names end in _tls.
   bool tls = false;
+  // On librdkafka's in-process mock Kafka cluster (in memory, bounded
+  // retention: keep the run small) instead of the embedded log; the
+  // results' names end in _kafka_mock.
+  bool kafka_mock = false;
 };
 absl::StatusOr<std::vector<BenchResult>> RunIngestBenchmark(const BenchIngestOptions& options);
 

@@ -124,6 +124,9 @@ int RunTakt(int argc, char** argv) {
   bench_ingest_cmd->add_option("--days", bench_ingest.days, "Days")->capture_default_str();
   bench_ingest_cmd->add_option("--streams", bench_ingest.streams, "Gateway connections")->capture_default_str();
   bench_ingest_cmd->add_flag("--tls", bench_ingest.tls, "Over mutual TLS (fresh loopback certificates)");
+  bench_ingest_cmd->add_flag("--kafka-mock", bench_ingest.kafka_mock,
+                             "On librdkafka's in-process mock Kafka cluster instead of the embedded log (in "
+                             "memory, about 100k messages per partition: keep --facilities and --days small)");
   bench_ingest_cmd->add_flag("--json", bench_json, "One JSON object per line");
   bench_ingest_cmd->callback([&] {
     auto results = RunIngestBenchmark(bench_ingest);
