@@ -126,7 +126,13 @@ rocksdb::ColumnFamilyOptions CfOptions(bool point_lookups) {
                              rocksdb::kLZ4Compression};
   rocksdb::BlockBasedTableOptions t;
   t.block_size = 16 << 10;
-  if (point_lookups) t.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  if (point_lookups) {
+    t.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+    // Most lookups (a new event's dedup key) miss: a bloom filter over the
+    // memtable answers them without walking the skip list.
+    o.memtable_whole_key_filtering = true;
+    o.memtable_prefix_bloom_size_ratio = 0.02;
+  }
   o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(t));
   return o;
 }
