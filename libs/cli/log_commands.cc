@@ -1,8 +1,5 @@
 #include "libs/cli/log_commands.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <fstream>
 #include <sstream>
 
@@ -87,34 +84,8 @@ int RunLogPublicKey(const std::string& data_dir, bool json, std::ostream& out, s
   return 0;
 }
 
-namespace {
-
-// The first RocksDB LOCK under `data_dir` that another process holds (a
-// server running there), or empty.
-std::string HeldLock(const std::string& data_dir) {
-  for (const char* store : {"log", "rollups", "quality"}) {
-    const std::string path = absl::StrCat(data_dir, "/", store, "/LOCK");
-    int fd = ::open(path.c_str(), O_RDWR);
-    if (fd < 0) continue;
-    struct flock fl = {};
-    fl.l_type = F_WRLCK;
-    fl.l_whence = SEEK_SET;
-    const bool held = ::fcntl(fd, F_GETLK, &fl) == 0 && fl.l_type != F_UNLCK;
-    ::close(fd);
-    if (held) return path;
-  }
-  return "";
-}
-
-}  // namespace
-
 int RunLogRotateKey(const std::string& data_dir, bool json, std::ostream& out, std::ostream& err) {
   const std::string key_path = data_dir + "/keys/checkpoint.key";
-  if (std::string lock = HeldLock(data_dir); !lock.empty()) {
-    err << "takt: log rotate-key: a server is running on " << data_dir << " (" << lock
-        << " is locked): stop it first; the new key takes over at the next start\n";
-    return 2;
-  }
   auto ring = crypto::RotateSigningKey(key_path, absl::Now());
   if (!ring.ok()) {
     err << "takt: log rotate-key: " << ring.status().message() << "\n";
@@ -135,10 +106,11 @@ int RunLogRotateKey(const std::string& data_dir, bool json, std::ostream& out, s
   out << "key " << retired.key_id << " retired; key " << next.key_id << " signs checkpoints from "
       << absl::FormatTime(absl::RFC3339_full, next.not_before, absl::UTCTimeZone()) << " on (" << ring->keys().size()
       << " keys in " << data_dir << "/keys/checkpoint.pub)\n"
-      << "the old secret key was overwritten; give auditors the new key ring "
-         "(takt log public-key --data-dir "
-      << data_dir << "): its first line is the key they already trust, each later key is "
-                     "signed by the one before\n";
+      << "the old key file was replaced (backups taken before now still hold it); give auditors "
+         "the new key ring (takt log public-key --data-dir "
+      << data_dir
+      << "): it must extend the ring they hold, line for line, with one new rotation signed by "
+         "the key before\n";
   return 0;
 }
 

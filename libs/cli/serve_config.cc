@@ -3,6 +3,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <cctype>
@@ -122,6 +123,11 @@ absl::StatusOr<std::map<std::string, std::string>> ReadKafkaProperties(const std
                                                                        const std::string& file_path) {
   std::string text;
   if (!file_path.empty()) {
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(file_path, ec)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("the Kafka properties file ", file_path, " is not a file (a Secret's mount point? name the key's file)"));
+    }
     std::ifstream in(file_path);
     if (!in) return absl::NotFoundError(absl::StrCat("cannot read the Kafka properties file ", file_path));
     std::stringstream ss;

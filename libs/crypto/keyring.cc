@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <optional>
 #include <utility>
 
 #include "absl/strings/ascii.h"
@@ -37,7 +38,11 @@ std::string RotationBytes(std::string_view previous_key, std::string_view next_k
 
 absl::StatusOr<std::string> ReadFile(const std::string& path) {
   std::ifstream in(path);
-  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path));
+  if (!in) {
+    std::error_code ec;
+    if (!std::filesystem::exists(path, ec)) return absl::NotFoundError(absl::StrCat("no file ", path));
+    return absl::PermissionDeniedError(absl::StrCat("cannot read ", path, ": ", std::strerror(errno)));
+  }
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
@@ -223,44 +228,157 @@ absl::StatusOr<KeyRing> ReadKeyRingFile(const std::string& path) {
   return ring;
 }
 
-absl::StatusOr<SigningKeys> LoadSigningKeys(const std::string& key_path) {
-  const std::string ring_path = KeyRingPathFor(key_path);
-  const std::string next_path = key_path + ".next";
-  std::error_code ec;
-  const bool have_key = std::filesystem::exists(key_path, ec);
-  if (have_key && std::filesystem::exists(next_path, ec)) {
-    // An interrupted rotation: the ring decides whether it took effect.
-    TAKT_ASSIGN_OR_RETURN(SigningKey next, SigningKey::LoadOrCreate(next_path));
-    auto text = ReadFile(ring_path);
-    auto ring = text.ok() ? KeyRing::Parse(*text) : absl::StatusOr<KeyRing>(text.status());
-    if (ring.ok() && ring->current().public_key == next.public_key()) {
-      if (std::rename(next_path.c_str(), key_path.c_str()) != 0) {
-        return absl::InternalError(absl::StrCat("cannot finish the key rotation: rename ",
-                                                next_path, ": ", std::strerror(errno)));
-      }
-    } else {
-      std::remove(next_path.c_str());
+KeyDirLock::~KeyDirLock() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+KeyDirLock& KeyDirLock::operator=(KeyDirLock&& other) noexcept {
+  if (this != &other) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = std::exchange(other.fd_, -1);
+  }
+  return *this;
+}
+
+absl::StatusOr<KeyDirLock> KeyDirLock::Acquire(const std::string& key_path) {
+  std::string dir = std::filesystem::path(key_path).parent_path().string();
+  const std::string path = (dir.empty() ? std::string(".") : dir) + "/LOCK";
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    return absl::PermissionDeniedError(absl::StrCat("cannot open ", path, ": ", std::strerror(errno)));
+  }
+  struct flock fl = {};
+  fl.l_type = F_WRLCK;
+  fl.l_whence = SEEK_SET;
+  if (::fcntl(fd, F_SETLK, &fl) != 0) {
+    const int err = errno;
+    ::close(fd);
+    if (err == EACCES || err == EAGAIN) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          path, " is locked by another process (a server signing with these keys): stop it first"));
     }
+    return absl::InternalError(absl::StrCat("cannot lock ", path, ": ", std::strerror(err)));
+  }
+  KeyDirLock lock;
+  lock.fd_ = fd;
+  return lock;
+}
+
+namespace {
+
+// A readable file's text; NOT_FOUND only when it does not exist.
+absl::StatusOr<std::optional<std::string>> ReadIfExists(const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) {
+    if (ec) return absl::PermissionDeniedError(absl::StrCat("cannot look for ", path, ": ", ec.message()));
+    return std::optional<std::string>();
+  }
+  std::ifstream in(path);
+  if (!in) return absl::PermissionDeniedError(absl::StrCat("cannot read ", path, ": ", std::strerror(errno)));
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return std::optional<std::string>(ss.str());
+}
+
+absl::StatusOr<SigningKey> LoadExistingKey(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return absl::PermissionDeniedError(absl::StrCat("cannot read ", path, ": ", std::strerror(errno)));
+  return SigningKey::LoadOrCreate(path);
+}
+
+// Finishes or discards a rotation interrupted after "<key>.next" was
+// created: the ring decides whether it took effect.
+absl::Status RecoverRotation(const std::string& key_path, const std::string& ring_path) {
+  const std::string next_path = key_path + ".next";
+  TAKT_ASSIGN_OR_RETURN(std::optional<std::string> text, ReadIfExists(ring_path));
+  absl::StatusOr<KeyRing> ring = text ? KeyRing::Parse(*text)
+                                      : absl::StatusOr<KeyRing>(absl::NotFoundError("no key ring"));
+  absl::StatusOr<SigningKey> next = LoadExistingKey(next_path);
+  if (next.ok() && ring.ok() && ring->current().public_key == next->public_key()) {
+    if (std::rename(next_path.c_str(), key_path.c_str()) != 0) {
+      return absl::InternalError(absl::StrCat("cannot finish the key rotation: rename ", next_path, ": ",
+                                              std::strerror(errno)));
+    }
+    return absl::OkStatus();
+  }
+  absl::StatusOr<SigningKey> key = LoadExistingKey(key_path);
+  if (key.ok() && ring.ok() && ring->current().public_key == key->public_key()) {
+    // The ring was never written: the rotation did not happen (a partial
+    // "<key>.next" is possible here, the ring is written only after it).
+    std::remove(next_path.c_str());
+    return absl::OkStatus();
+  }
+  return absl::FailedPreconditionError(absl::StrCat(
+      "an interrupted key rotation (", next_path, ") cannot be finished: neither it nor ", key_path,
+      " is the last key of ", ring_path, " (",
+      !ring.ok() ? ring.status().message() : absl::string_view("another key"),
+      "); restore the keys directory from a backup"));
+}
+
+// Gives `path` the owner of `like` (a rotation run as root on a directory
+// the server's user owns must leave files that user can read).
+void ChownLike(const std::string& path, const std::string& like) {
+  struct stat st;
+  if (::stat(like.c_str(), &st) == 0) (void)::chown(path.c_str(), st.st_uid, st.st_gid);
+}
+
+absl::StatusOr<SigningKeys> LoadLocked(const std::string& key_path) {
+  const std::string ring_path = KeyRingPathFor(key_path);
+  std::error_code ec;
+  const bool had_key = std::filesystem::exists(key_path, ec);
+  if (had_key && std::filesystem::exists(key_path + ".next", ec)) {
+    TAKT_RETURN_IF_ERROR(RecoverRotation(key_path, ring_path));
+  }
+  TAKT_ASSIGN_OR_RETURN(std::optional<std::string> text, ReadIfExists(ring_path));
+  if (had_key) {
+    TAKT_ASSIGN_OR_RETURN(SigningKey key, LoadExistingKey(key_path));
+    if (!text) {
+      // A key brought in for a new log (a deployment's Secret) says so.
+      const std::string imported = key_path + ".imported";
+      if (std::filesystem::exists(imported, ec)) {
+        KeyRing ring(key.public_key());
+        TAKT_RETURN_IF_ERROR(WriteFileDurably(ring_path, ring.Text(), 0644));
+        std::remove(imported.c_str());
+        return SigningKeys{std::move(key), std::move(ring), KeyDirLock()};
+      }
+      // The ring is the only record of the keys used before this one: never
+      // replace it by a ring of one key (older checkpoints would stop
+      // verifying and this key would seem valid at every time).
+      return absl::FailedPreconditionError(absl::StrCat(
+          ring_path, " is missing beside the signing key ", key_path,
+          ": restore it from a backup (takt log public-key of the backup, or an auditor's copy); "
+          "for a key brought in for a new log, create ", imported));
+    }
+    auto ring = KeyRing::Parse(*text);
+    if (!ring.ok()) return absl::DataLossError(absl::StrCat(ring_path, ": ", ring.status().message()));
+    if (ring->current().public_key != key.public_key()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "the signing key ", key_path, " (key ", key.key_id(), ") is not the last key of ", ring_path,
+          " (key ", ring->current().key_id,
+          "): the two come from different points in time (a key file replaced by hand, or one file "
+          "restored without the other); restore both from the same backup"));
+    }
+    return SigningKeys{std::move(key), *std::move(ring), KeyDirLock()};
+  }
+  if (text) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the signing key ", key_path, " is missing beside its key ring ", ring_path,
+        ": restore it from a backup (a new key would sign nothing the ring lets auditors verify)"));
   }
   TAKT_ASSIGN_OR_RETURN(SigningKey key, SigningKey::LoadOrCreate(key_path));
-  auto text = ReadFile(ring_path);
-  if (!text.ok()) {
-    KeyRing ring(key.public_key());
-    TAKT_RETURN_IF_ERROR(WriteFileDurably(ring_path, ring.Text(), 0644));
-    return SigningKeys{std::move(key), std::move(ring)};
-  }
-  auto ring = KeyRing::Parse(*text);
-  if (!ring.ok()) {
-    return absl::DataLossError(absl::StrCat(ring_path, ": ", ring.status().message()));
-  }
-  if (ring->current().public_key != key.public_key()) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "the signing key ", key_path, " (key ", key.key_id(), ") is not the last key of ",
-        ring_path, " (key ", ring->current().key_id,
-        "): a key file replaced by hand would make checkpoints unverifiable; restore the key "
-        "file, or change keys with `takt log rotate-key`"));
-  }
-  return SigningKeys{std::move(key), *std::move(ring)};
+  KeyRing ring(key.public_key());
+  TAKT_RETURN_IF_ERROR(WriteFileDurably(ring_path, ring.Text(), 0644));
+  std::remove((key_path + ".imported").c_str());
+  return SigningKeys{std::move(key), std::move(ring), KeyDirLock()};
+}
+
+}  // namespace
+
+absl::StatusOr<SigningKeys> LoadSigningKeys(const std::string& key_path) {
+  TAKT_ASSIGN_OR_RETURN(KeyDirLock lock, KeyDirLock::Acquire(key_path));
+  TAKT_ASSIGN_OR_RETURN(SigningKeys keys, LoadLocked(key_path));
+  keys.lock = std::move(lock);
+  return keys;
 }
 
 absl::StatusOr<KeyRing> RotateSigningKey(const std::string& key_path, absl::Time now) {
@@ -268,13 +386,17 @@ absl::StatusOr<KeyRing> RotateSigningKey(const std::string& key_path, absl::Time
   if (!std::filesystem::exists(key_path, ec)) {
     return absl::NotFoundError(absl::StrCat("no signing key at ", key_path));
   }
-  TAKT_ASSIGN_OR_RETURN(SigningKeys current, LoadSigningKeys(key_path));
+  TAKT_ASSIGN_OR_RETURN(KeyDirLock lock, KeyDirLock::Acquire(key_path));
+  TAKT_ASSIGN_OR_RETURN(SigningKeys current, LoadLocked(key_path));
   const std::string next_path = key_path + ".next";
+  const std::string ring_path = KeyRingPathFor(key_path);
   std::remove(next_path.c_str());
   TAKT_ASSIGN_OR_RETURN(SigningKey next, SigningKey::LoadOrCreate(next_path));
+  ChownLike(next_path, key_path);
   KeyRing ring = current.ring;
   TAKT_RETURN_IF_ERROR(ring.Rotate(current.key, next.public_key(), now));
-  TAKT_RETURN_IF_ERROR(WriteFileDurably(KeyRingPathFor(key_path), ring.Text(), 0644));
+  TAKT_RETURN_IF_ERROR(WriteFileDurably(ring_path, ring.Text(), 0644));
+  ChownLike(ring_path, key_path);
   if (std::rename(next_path.c_str(), key_path.c_str()) != 0) {
     return absl::InternalError(absl::StrCat("cannot rename ", next_path, " to ", key_path, ": ",
                                             std::strerror(errno),

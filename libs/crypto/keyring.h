@@ -1,10 +1,10 @@
 // File: keyring.h
 // -----------------------------------------------------------------------------
 // The checkpoint keys a log has used, in order, each valid for a period of
-// signing time. The first key is the trust anchor; each later key is
-// introduced by a rotation statement signed by the key before it, so an
-// auditor who pinned the first public key can check every later one without
-// trusting the server. A key signs checkpoints dated from its rotation time
+// signing time. Each key after the first is introduced by a rotation
+// statement signed by the key before it. An auditor keeps the whole ring she
+// trusts and accepts a new one only if it extends hers (IsPrefixOf): a
+// retired key that leaked could otherwise sign a different continuation. A key signs checkpoints dated from its rotation time
 // until the next rotation: once rotated, a leaked old key cannot sign a
 // checkpoint that verifiers accept as newer than the rotation.
 //
@@ -22,6 +22,7 @@
 
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -87,10 +88,29 @@ std::string KeyRingPathFor(const std::string& signing_key_path);
 // name the file.
 absl::StatusOr<KeyRing> ReadKeyRingFile(const std::string& path);
 
-// A signing key with the ring its checkpoints verify under.
+// An exclusive lock (fcntl) on "<key dir>/LOCK", held by whoever signs with
+// the keys there for as long as it does, and by a rotation: a rotation never
+// runs beside a server, nor two at once. Per process, as fcntl locks are.
+class KeyDirLock {
+ public:
+  KeyDirLock() = default;
+  KeyDirLock(KeyDirLock&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+  KeyDirLock& operator=(KeyDirLock&& other) noexcept;
+  ~KeyDirLock();
+
+  // FAILED_PRECONDITION when another process holds it.
+  static absl::StatusOr<KeyDirLock> Acquire(const std::string& key_path);
+
+ private:
+  int fd_ = -1;
+};
+
+// A signing key with the ring its checkpoints verify under, and the lock
+// on their directory.
 struct SigningKeys {
   SigningKey key;
   KeyRing ring;
+  KeyDirLock lock;
 
   // The time to date a signature made at `now`: never before the current
   // key's period (a clock set back after a rotation would otherwise date it
@@ -100,19 +120,24 @@ struct SigningKeys {
   }
 };
 
-// Loads the signing key at `key_path` (creating it on first use, as
-// SigningKey::LoadOrCreate) and its key ring file (written when missing).
-// Finishes a rotation that a crash interrupted. Fails when the ring's last
-// key is not the signing key (a key file replaced by hand: rotate with
-// RotateSigningKey instead).
+// Locks the key directory, then loads the signing key at `key_path` and its
+// key ring. On first use (neither exists) makes both. Finishes or discards
+// a rotation that a crash interrupted. A key with no ring is taken as the
+// first key of a new ring only when "<key_path>.imported" exists (a key
+// brought in for a new log, e.g. from a deployment's Secret; the marker is
+// then removed). Fails, naming what to restore, when one of the two files
+// is missing or the ring's last key is not the signing key: never replaces
+// a ring, which is the only record of the earlier keys.
 absl::StatusOr<SigningKeys> LoadSigningKeys(const std::string& key_path);
 
 // Replaces the signing key at `key_path` by a new one that signs from `now`
-// on, and appends the signed rotation to the key ring file. The old secret
-// key is overwritten; its public key stays in the ring. The process that
-// signs with the key must be stopped. Crash-safe: the new key is written
-// first (as "<key_path>.next"), then the ring, then the key is renamed into
-// place; LoadSigningKeys finishes or discards an interrupted rotation.
+// on, and appends the signed rotation to the key ring file. The old key
+// file is replaced (its bytes may linger on disk and are in earlier
+// backups); its public key stays in the ring. FAILED_PRECONDITION while a
+// process signs with the keys (KeyDirLock). Crash-safe: the new key is
+// written first (as "<key_path>.next"), then the ring, then the key is
+// renamed into place; LoadSigningKeys finishes or discards an interrupted
+// rotation. The new files get the old key file's owner.
 absl::StatusOr<KeyRing> RotateSigningKey(const std::string& key_path, absl::Time now);
 
 }  // namespace takt::crypto

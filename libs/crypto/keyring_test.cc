@@ -1,5 +1,8 @@
 #include "libs/crypto/keyring.h"
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -117,14 +120,66 @@ TEST(KeyRingTest, RotatingAKeyFileKeepsTheOldPublicKeyAndOverwritesTheSecret) {
   EXPECT_EQ(reloaded->ring.Text(), ring->Text());
 }
 
-TEST(KeyRingTest, AKeyFileReplacedByHandIsRefused) {
+TEST(KeyRingTest, AMissingKeyOrRingIsRefusedNeverReplaced) {
   testing::TempDir dir;
   const std::string key_path = dir.path() + "/checkpoint.key";
+  const std::string ring_path = dir.path() + "/checkpoint.pub";
   ASSERT_TRUE(LoadSigningKeys(key_path).ok());
+  ASSERT_TRUE(RotateSigningKey(key_path, kT0).ok());
+  const std::string ring = ReadAll(ring_path);
+  const std::string secret = ReadAll(key_path);
+
+  // The key gone: no fresh key is made beside a ring that would not name it.
   std::filesystem::remove(key_path);
-  auto replaced = LoadSigningKeys(key_path);  // creates a fresh key
-  EXPECT_EQ(replaced.status().code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_NE(replaced.status().message().find("takt log rotate-key"), absl::string_view::npos);
+  auto no_key = LoadSigningKeys(key_path);
+  EXPECT_EQ(no_key.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(no_key.status().message().find("restore it from a backup"), absl::string_view::npos);
+  EXPECT_FALSE(std::filesystem::exists(key_path));
+  { std::ofstream(key_path) << secret; }
+
+  // The ring gone: it is the only record of the first key; not rewritten.
+  std::filesystem::remove(ring_path);
+  auto no_ring = LoadSigningKeys(key_path);
+  EXPECT_EQ(no_ring.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_FALSE(std::filesystem::exists(ring_path));
+  EXPECT_FALSE(RotateSigningKey(key_path, kT0 + absl::Hours(1)).ok());
+
+  // A key brought in for a new log says so with a marker.
+  testing::TempDir fresh;
+  const std::string imported_key = fresh.path() + "/checkpoint.key";
+  { std::ofstream(imported_key) << secret; }
+  EXPECT_FALSE(LoadSigningKeys(imported_key).ok());
+  { std::ofstream(imported_key + ".imported"); }
+  auto imported = LoadSigningKeys(imported_key);
+  ASSERT_TRUE(imported.ok()) << imported.status();
+  EXPECT_EQ(imported->ring.keys().size(), 1u);
+  EXPECT_FALSE(std::filesystem::exists(imported_key + ".imported"));
+
+  // A key from another time than the ring (the ring cut to its first line).
+  { std::ofstream(ring_path) << ring.substr(0, ring.find('\n') + 1); }
+  auto mismatch = LoadSigningKeys(key_path);
+  EXPECT_EQ(mismatch.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(mismatch.status().message().find("same backup"), absl::string_view::npos);
+}
+
+TEST(KeyRingTest, NoRotationWhileAnotherProcessSignsWithTheKeys) {
+  testing::TempDir dir;
+  const std::string key_path = dir.path() + "/checkpoint.key";
+  auto held = LoadSigningKeys(key_path);  // this process signs with them
+  ASSERT_TRUE(held.ok());
+  const std::string ring = ReadAll(dir.path() + "/checkpoint.pub");
+  pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    // Another process (fcntl locks are not inherited) tries to rotate.
+    auto rotated = RotateSigningKey(key_path, kT0);
+    ::_exit(rotated.status().code() == absl::StatusCode::kFailedPrecondition ? 0 : 1);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  EXPECT_EQ(ReadAll(dir.path() + "/checkpoint.pub"), ring);
+  EXPECT_FALSE(std::filesystem::exists(key_path + ".next"));
 }
 
 TEST(KeyRingTest, AnInterruptedRotationIsFinishedOrDiscarded) {
@@ -135,12 +190,15 @@ TEST(KeyRingTest, AnInterruptedRotationIsFinishedOrDiscarded) {
   const std::string old_ring = ReadAll(dir.path() + "/checkpoint.pub");
   const std::string old_secret = ReadAll(key_path);
 
-  // Crash after writing the next key, before the ring: the rotation never happened.
-  { std::ofstream(key_path + ".next") << "takt-ed25519-secret-v1 " << std::string(64, '7') << "\n"; }
-  auto discarded = LoadSigningKeys(key_path);
-  ASSERT_TRUE(discarded.ok()) << discarded.status();
-  EXPECT_EQ(discarded->key.public_key(), first->key.public_key());
-  EXPECT_FALSE(std::filesystem::exists(key_path + ".next"));
+  // Crash after writing the next key, before the ring: the rotation never
+  // happened. Also when the crash left the next key half written.
+  for (const std::string& next : {"takt-ed25519-secret-v1 " + std::string(64, '7') + "\n", std::string()}) {
+    { std::ofstream(key_path + ".next") << next; }
+    auto discarded = LoadSigningKeys(key_path);
+    ASSERT_TRUE(discarded.ok()) << discarded.status();
+    EXPECT_EQ(discarded->key.public_key(), first->key.public_key());
+    EXPECT_FALSE(std::filesystem::exists(key_path + ".next"));
+  }
 
   // Crash after the ring, before the rename: the rotation is finished.
   auto rotated = RotateSigningKey(key_path, kT0);

@@ -291,10 +291,12 @@ class Server final : public TaktServer, public Health {
       ko.read_contexts.assign(reads.begin(), reads.end());
       ko.signing_key_path = options.data_dir + "/keys/checkpoint.key";
       ko.client_config = options.kafka_config;
-      TAKT_ASSIGN_OR_RETURN(log_, eventlog::OpenKafkaLog(ko));
+      // Before the log opens: opening takes the transactional id (fencing a
+      // running writer with the same owner) and reads the partitions.
       std::vector<std::string> used = ko.contexts;
       used.insert(used.end(), ko.read_contexts.begin(), ko.read_contexts.end());
       TAKT_RETURN_IF_ERROR(CheckKafkaTopics(ko.brokers, ko.client_config, used));
+      TAKT_ASSIGN_OR_RETURN(log_, eventlog::OpenKafkaLog(ko));
     }
     models_ = std::make_unique<model::ModelStore>(log_.get());
     TAKT_RETURN_IF_ERROR(models_->Refresh());

@@ -25,7 +25,7 @@
 // needs that file (the password). With --takt, takt serve parses each container's
 // arguments, environment and takt.yaml (`takt serve ... --help` exits 2 on
 // an unknown key, a bad value or a list for a single flag).
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { spawnSync } from "node:child_process";
 import { tmpdir } from "node:os";
 import { join, posix } from "node:path";
@@ -210,6 +210,8 @@ for (const w of workloads) {
     const mode = first.status === 0 ? statSync(`${dir}/data/keys/checkpoint.key`).mode & 0o777 : 0;
     check(written === readFileSync(`${dir}/secret/${keyName}`, "utf8") && mode === 0o600,
       `${where}: seed-signing-key writes the Secret's key to <data dir>/keys/checkpoint.key (0600) ${first.stderr ?? ""}`);
+    check(first.status === 0 && existsSync(`${dir}/data/keys/checkpoint.key.imported`),
+      `${where}: seed-signing-key marks the key as imported (takt starts its key ring from it)`);
     writeFileSync(`${dir}/data/keys/checkpoint.key`, "takt-ed25519-secret-v1 " + "cd".repeat(32) + "\n");
     const second = spawnSync(seed.command[0], [...seed.command.slice(1, -1), script], { encoding: "utf8" });
     check(second.status === 0 && readFileSync(`${dir}/data/keys/checkpoint.key`, "utf8").includes("cd".repeat(32)),

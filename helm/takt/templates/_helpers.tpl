@@ -363,6 +363,7 @@ spec:
           fi
           umask 077
           mkdir -p /var/lib/takt/keys
+          : > "$key.imported"   # takt starts a key ring from an imported key
           cp /etc/takt/signing-key/{{ $v.signingKey.key }} "$key.new"
           mv "$key.new" "$key"
           echo "seed-signing-key: $key written from the Secret"
