@@ -57,6 +57,9 @@ int RunTakt(int argc, char** argv) {
   verify_cmd->add_option("--facility", verify.facility, "Only this facility");
   verify_cmd->add_option("--public-key", verify.public_key_file,
                          "Trusted checkpoint public key file (default: DIR/keys/checkpoint.pub)");
+  verify_cmd->add_option("--trusted-ring", verify.trusted_ring_file,
+                         "A key ring kept from an earlier verify: the ring used today must extend it "
+                         "(exit 1 otherwise)");
   verify_cmd->add_option("--trusted-heads", verify.trusted_heads_file,
                          "Heads kept from an earlier verify (--save-heads): report a rollback or "
                          "fork against them");

@@ -28,6 +28,20 @@ int RunLogVerify(const LogVerifyArgs& args, std::ostream& out, std::ostream& err
     }
     options.keys = *std::move(keys);
   }
+  if (!args.trusted_ring_file.empty()) {
+    auto trusted = crypto::ReadKeyRingFile(args.trusted_ring_file);
+    auto ring = options.keys ? absl::StatusOr<crypto::KeyRing>(*options.keys)
+                             : crypto::ReadKeyRingFile(args.data_dir + "/keys/checkpoint.pub");
+    if (!trusted.ok() || !ring.ok()) {
+      err << "takt: log verify: " << (!trusted.ok() ? trusted.status() : ring.status()).message() << "\n";
+      return 2;
+    }
+    if (absl::Status s = crypto::CheckExtends(*trusted, *ring); !s.ok()) {
+      out << "FAILED: " << s.message() << "\n";
+      return 1;
+    }
+    options.keys = *std::move(ring);
+  }
   if (!args.trusted_heads_file.empty()) {
     auto kept = ReadHeadsFile(args.trusted_heads_file);
     if (!kept.ok()) {

@@ -15,6 +15,7 @@ struct LogVerifyArgs {
   std::string facility;
   std::string public_key_file;  // empty: <data_dir>/keys/checkpoint.pub
   std::string trusted_heads_file;  // heads kept earlier: detect a rollback or fork
+  std::string trusted_ring_file;   // key ring kept earlier: today's must extend it
   std::string save_heads_file;     // keep today's heads here (JSON Lines)
   bool json = false;
 };

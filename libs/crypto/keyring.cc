@@ -221,6 +221,26 @@ std::string KeyRingPathFor(const std::string& signing_key_path) {
   return signing_key_path + ".pub";
 }
 
+absl::Status CheckExtends(const KeyRing& trusted, const KeyRing& ring) {
+  if (trusted.IsPrefixOf(ring)) return absl::OkStatus();
+  const auto& t = trusted.keys();
+  const auto& r = ring.keys();
+  for (size_t i = 0; i < t.size(); ++i) {
+    if (i >= r.size()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "the key ring has ", r.size(), " keys, fewer than the ", t.size(), " of the trusted ring"));
+    }
+    if (t[i].public_key != r[i].public_key || t[i].not_before != r[i].not_before) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "the key ring does not extend the trusted ring: key ", i + 1, " is ", r[i].key_id,
+          " where the trusted ring has ", t[i].key_id,
+          (t[i].public_key == r[i].public_key ? " with another rotation time" : ""),
+          " (a continuation signed by a retired key, or another log's ring)"));
+    }
+  }
+  return absl::FailedPreconditionError("the key ring does not extend the trusted ring");
+}
+
 absl::StatusOr<KeyRing> ReadKeyRingFile(const std::string& path) {
   TAKT_ASSIGN_OR_RETURN(std::string text, ReadFile(path));
   auto ring = KeyRing::Parse(text);

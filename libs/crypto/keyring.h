@@ -84,6 +84,11 @@ class KeyRing {
 // "<dir>/checkpoint.pub" (a path not ending in ".key" gets ".pub" appended).
 std::string KeyRingPathFor(const std::string& signing_key_path);
 
+// OK iff `ring` extends `trusted` (the ring an auditor kept from an earlier
+// verification): the same keys with the same periods first, then only new
+// rotations. Else FAILED_PRECONDITION naming the first key that differs.
+absl::Status CheckExtends(const KeyRing& trusted, const KeyRing& ring);
+
 // Reads and parses a key ring file (NOT_FOUND when it is missing); errors
 // name the file.
 absl::StatusOr<KeyRing> ReadKeyRingFile(const std::string& path);

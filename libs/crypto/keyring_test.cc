@@ -58,6 +58,14 @@ TEST(KeyRingTest, TextRoundTripsAndOldSingleKeyFilesParse) {
   EXPECT_EQ(parsed->keys()[1].not_before, kT0 + absl::Nanoseconds(123456789));
   EXPECT_EQ(parsed->keys()[1].not_after, kT0 + absl::Hours(24));
   EXPECT_TRUE(ring.IsPrefixOf(*parsed));
+  EXPECT_TRUE(CheckExtends(ring, *parsed).ok());
+  // A continuation that forks after the first key is named.
+  KeyRing fork(a.public_key());
+  ASSERT_TRUE(fork.Rotate(a, c.public_key(), kT0).ok());
+  absl::Status forked = CheckExtends(ring, fork);
+  EXPECT_EQ(forked.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(forked.message().find("key 2 is " + c.key_id()), absl::string_view::npos) << forked;
+  EXPECT_FALSE(CheckExtends(*parsed, KeyRing(a.public_key())).ok());  // a ring cut short
   EXPECT_TRUE(KeyRing(a.public_key()).IsPrefixOf(*parsed));
   EXPECT_FALSE(parsed->IsPrefixOf(KeyRing(a.public_key())));
 

@@ -163,6 +163,17 @@ int RunAuditVerify(const AuditArgs& args, std::ostream& out, std::ostream& err) 
       err << "takt: audit verify: " << key.status().message() << "\n";
       return 2;
     }
+    if (!args.trusted_ring_file.empty()) {
+      auto trusted = crypto::ReadKeyRingFile(args.trusted_ring_file);
+      if (!trusted.ok()) {
+        err << "takt: audit verify: " << trusted.status().message() << "\n";
+        return 2;
+      }
+      if (absl::Status s = crypto::CheckExtends(*trusted, *key); !s.ok()) {
+        out << "FAILED: " << args.public_key_file << ": " << s.message() << "\n";
+        return 1;
+      }
+    }
     std::ifstream ein(args.export_file);
     if (!ein) {
       err << "takt: audit verify: cannot read " << args.export_file << "\n";
@@ -316,6 +327,9 @@ void AddAuditCommands(CLI::App& app, int* exit_code) {
   averify_cmd->add_option("--facility", st->audit_args.facility, "Facility id (online)");
   averify_cmd->add_option("--context", st->audit_contexts, "Comma-separated contexts (online)");
   averify_cmd->add_option("--export", st->audit_args.export_file, "An export to verify offline");
+  averify_cmd->add_option("--trusted-ring", st->audit_args.trusted_ring_file,
+                          "With --export: a key ring kept earlier; --public-key's ring must extend it "
+                          "(exit 1 otherwise)");
   averify_cmd->add_option("--public-key", st->audit_args.public_key_file,
                           "The trusted public key file (keys/checkpoint.pub)");
   averify_cmd->add_option("--trusted-heads", st->audit_args.trusted_heads_file,

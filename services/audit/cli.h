@@ -29,6 +29,7 @@ struct AuditArgs {
   std::string export_file;     // verify: an export to verify offline
   std::string public_key_file;
   std::string trusted_heads_file;  // verify --export: heads kept earlier
+  std::string trusted_ring_file;   // verify --export: key ring kept earlier
   std::string save_heads_file;     // verify --export: keep the export's heads
   std::string scope, kpi, from, to;  // explain
   std::string purpose;
