@@ -1,5 +1,6 @@
 #include "libs/cli/log_commands.h"
 
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -100,7 +101,11 @@ int RunLogPublicKey(const std::string& data_dir, bool json, std::ostream& out, s
 
 int RunLogRotateKey(const std::string& data_dir, bool json, std::ostream& out, std::ostream& err) {
   const std::string key_path = data_dir + "/keys/checkpoint.key";
-  auto ring = crypto::RotateSigningKey(key_path, absl::Now());
+  // On an embedded log the new key signs from after its newest checkpoint
+  // even when this machine's clock is behind (Kafka: from now).
+  auto ring = std::filesystem::exists(data_dir + "/log/CURRENT")
+                  ? eventlog::RotateEmbeddedLogKey(data_dir, absl::Now())
+                  : crypto::RotateSigningKey(key_path, absl::Now());
   if (!ring.ok()) {
     err << "takt: log rotate-key: " << ring.status().message() << "\n";
     return 2;

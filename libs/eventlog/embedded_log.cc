@@ -17,6 +17,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "libs/common/ids.h"
+#include "libs/common/proto_time.h"
 #include "libs/common/status_macros.h"
 #include "libs/crypto/ed25519.h"
 #include "libs/eventlog/group_commit.h"
@@ -932,6 +933,36 @@ absl::StatusOr<std::unique_ptr<EventLog>> OpenEmbeddedLog(const EmbeddedLogOptio
   auto log = std::make_unique<EmbeddedLog>(std::move(db), std::move(keys), options);
   TAKT_RETURN_IF_ERROR(log->Start());
   return std::unique_ptr<EventLog>(std::move(log));
+}
+
+absl::StatusOr<absl::Time> NewestCheckpointTime(const std::string& data_dir) {
+  if (!std::filesystem::exists(data_dir + "/log/CURRENT")) {
+    return absl::NotFoundError(absl::StrCat("no event log in ", data_dir));
+  }
+  TAKT_ASSIGN_OR_RETURN(std::unique_ptr<Db> db, OpenDb(data_dir + "/log", true));
+  absl::Time newest = absl::InfinitePast();
+  rocksdb::ReadOptions ro;
+  ro.fill_cache = false;
+  std::unique_ptr<rocksdb::Iterator> it(db->db->NewIterator(ro, db->checkpoints));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    v1::Checkpoint c;
+    if (c.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
+      newest = std::max(newest, ToTime(c.signed_time()));
+    }
+  }
+  TAKT_RETURN_IF_ERROR(FromRocks(it->status(), "reading checkpoints"));
+  return newest;
+}
+
+absl::StatusOr<crypto::KeyRing> RotateEmbeddedLogKey(const std::string& data_dir, absl::Time now) {
+  absl::Time from = now;
+  auto newest = NewestCheckpointTime(data_dir);
+  if (newest.ok() && *newest >= from) {
+    from = *newest + absl::Nanoseconds(1);
+  } else if (!newest.ok() && !absl::IsNotFound(newest.status())) {
+    return newest.status();
+  }
+  return crypto::RotateSigningKey(data_dir + "/keys/checkpoint.key", from);
 }
 
 absl::StatusOr<VerifyReport> VerifyEmbeddedLogDirectory(const std::string& data_dir,

@@ -50,6 +50,17 @@ absl::StatusOr<VerifyReport> VerifyEmbeddedLogDirectory(const std::string& data_
                                                         const VerifyOptions& options,
                                                         int threads = 2);
 
+// The latest signed time of any checkpoint in the embedded log at
+// `data_dir`, read-only (InfinitePast when it has none, NOT_FOUND when
+// there is no log): a key rotation must start after it.
+absl::StatusOr<absl::Time> NewestCheckpointTime(const std::string& data_dir);
+
+// Rotates the signing key of a stopped embedded log's data directory
+// (crypto::RotateSigningKey) from `now`, or from just after the newest
+// checkpoint when the log holds one dated later (a clock behind must not
+// retire the old key before checkpoints it signed).
+absl::StatusOr<crypto::KeyRing> RotateEmbeddedLogKey(const std::string& data_dir, absl::Time now);
+
 // Key helpers, exposed for tools and tamper tests.
 std::string EmbeddedStreamPrefix(const StreamId& stream);
 std::string EmbeddedEventKey(const StreamId& stream, uint64_t sequence);

@@ -234,6 +234,17 @@ TEST(EmbeddedLogTest, ARotatedKeySignsFromTheRotationOnAndTheOldCheckpointsStill
   EXPECT_EQ(stale->failures[0].kind, FailureKind::kBadSignature);
   EXPECT_THAT(stale->failures[0].detail, ::testing::HasSubstr("not in the trusted key ring"));
   EXPECT_TRUE(first->IsPrefixOf(*ring));
+
+  // A rotation on a machine whose clock is an hour behind still starts
+  // after the newest checkpoint, so the old key's checkpoints stay valid.
+  auto behind = RotateEmbeddedLogKey(dir.path(), absl::Now() - absl::Hours(1));
+  ASSERT_TRUE(behind.ok()) << behind.status();
+  auto newest = NewestCheckpointTime(dir.path());
+  ASSERT_TRUE(newest.ok());
+  EXPECT_GT(behind->current().not_before, *newest);
+  auto still = VerifyEmbeddedLogDirectory(dir.path(), {});
+  ASSERT_TRUE(still.ok());
+  EXPECT_TRUE(still->ok()) << still->ToText();
 }
 
 }  // namespace
