@@ -8,6 +8,11 @@
 
 #include <filesystem>
 
+#include "google/protobuf/descriptor.pb.h"
+#include "google/protobuf/descriptor_database.h"
+#include "google/rpc/error_details.pb.h"
+#include "google/rpc/status.pb.h"
+#include "grpc/reflection/v1/reflection.grpc.pb.h"
 #include "gtest/gtest.h"
 #include "libs/eventlog/kafka_mock.h"
 #include "services/registry.h"
@@ -23,6 +28,30 @@ namespace {
 namespace ev1 = ::takt::enterprise::v1;
 namespace sv1 = ::takt::scheduling::v1;
 namespace rv1 = ::takt::rollups::v1;
+
+// The google.rpc details of an error answer: ErrorInfo's reason and, when
+// there is one, the BadRequest's first field violation.
+struct ErrorDetails {
+  std::string domain, reason, field, description;
+};
+ErrorDetails DetailsOf(const grpc::Status& s) {
+  ErrorDetails out;
+  google::rpc::Status status;
+  EXPECT_TRUE(status.ParseFromString(s.error_details())) << "no details: " << s.error_message();
+  EXPECT_EQ(status.code(), s.error_code());
+  for (const auto& any : status.details()) {
+    google::rpc::ErrorInfo info;
+    google::rpc::BadRequest bad;
+    if (any.UnpackTo(&info)) {
+      out.domain = info.domain();
+      out.reason = info.reason();
+    } else if (any.UnpackTo(&bad) && bad.field_violations_size() > 0) {
+      out.field = bad.field_violations(0).field();
+      out.description = bad.field_violations(0).description();
+    }
+  }
+  return out;
+}
 
 // Runs each scenario on the embedded log and on Kafka (librdkafka's mock
 // cluster, in process): the answers must be the same.
@@ -40,8 +69,9 @@ class EndToEndTest : public ::testing::TestWithParam<bool> {
     cluster_.reset();
   }
 
-  void Start() {
+  void Start(absl::Duration stream_idle_timeout = absl::Minutes(10)) {
     host::ServerOptions o;
+    o.stream_idle_timeout = stream_idle_timeout;
     o.security.insecure = true;  // tests/security_test.cc covers TLS
     o.data_dir = dir_.path();
     o.listen = "127.0.0.1:0";
@@ -276,12 +306,31 @@ TEST_P(EndToEndTest, BadRequestsGetClearErrors) {
   grpc::Status s = stub->QueryKpis(&ctx, req, &resp);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::NOT_FOUND);
   EXPECT_NE(s.error_message().find("nowhere"), std::string::npos);
+  EXPECT_EQ(DetailsOf(s).domain, "takt.dev");
+  EXPECT_EQ(DetailsOf(s).reason, "NOT_FOUND");
+  EXPECT_EQ(DetailsOf(s).field, "");
   req.set_scope("enterprise");
   req.set_from("24/11/2026");
   grpc::ClientContext ctx2;
   s = stub->QueryKpis(&ctx2, req, &resp);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_NE(s.error_message().find("from"), std::string::npos);
+  // A program finds the field without reading the message (AIP-193).
+  EXPECT_EQ(DetailsOf(s).reason, "INVALID_ARGUMENT");
+  EXPECT_EQ(DetailsOf(s).field, "from") << s.error_message();
+  EXPECT_FALSE(DetailsOf(s).description.empty());
+  // A handler that builds its grpc::Status itself gets details too (the
+  // host adds them on the way out).
+  {
+    auto enterprise = ev1::EnterpriseService::NewStub(channel_);
+    ev1::ListRoleBindingsRequest list;
+    list.set_subject("person:has space");
+    ev1::ListRoleBindingsResponse bindings;
+    grpc::ClientContext c;
+    grpc::Status st = enterprise->ListRoleBindings(&c, list, &bindings);
+    EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << st.error_message();
+    EXPECT_EQ(DetailsOf(st).field, "subject") << st.error_message();
+  }
   // A batch for an unknown facility: every observation rejected, stream stays up.
   sv1::ObservationBatch b;
   b.set_facility("atlantis-1");
@@ -308,6 +357,7 @@ TEST_P(EndToEndTest, BadRequestsGetClearErrors) {
         &ctx, raw(garbage), &reply);
     EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << st.error_message();
     EXPECT_NE(st.error_message().find("QueryKpis"), std::string::npos) << st.error_message();
+    EXPECT_EQ(DetailsOf(st).reason, "MALFORMED_REQUEST");
   }
   {
     grpc::ClientContext ctx;
@@ -331,7 +381,75 @@ TEST_P(EndToEndTest, BadRequestsGetClearErrors) {
     grpc::Status st = stream->Finish();
     EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << st.error_message();
     EXPECT_NE(st.error_message().find("message 2"), std::string::npos) << st.error_message();
+    EXPECT_EQ(DetailsOf(st).reason, "MALFORMED_MESSAGE");
   }
+}
+
+// grpcurl and buf curl ask reflection v1 first (Debian's gRPC serves only
+// v1alpha): every service is listed and described from the binary's own
+// descriptors, health included; what is unknown gets NOT_FOUND and the
+// stream goes on.
+TEST_P(EndToEndTest, ReflectionV1ListsAndDescribesEveryService) {
+  Start();
+  namespace refl = ::grpc::reflection::v1;
+  auto stub = refl::ServerReflection::NewStub(channel_);
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  auto stream = stub->ServerReflectionInfo(&ctx);
+  refl::ServerReflectionRequest req;
+  refl::ServerReflectionResponse resp;
+  req.set_list_services("");
+  ASSERT_TRUE(stream->Write(req));
+  ASSERT_TRUE(stream->Read(&resp));
+  std::vector<std::string> names;
+  for (const auto& s : resp.list_services_response().service()) names.push_back(s.name());
+  for (const char* expected : {"takt.rollups.v1.RollupService", "takt.scheduling.v1.FacilityIngestService",
+                               "takt.enterprise.v1.EnterpriseService", "takt.operations.v1.OperationsService",
+                               "grpc.health.v1.Health", "grpc.reflection.v1.ServerReflection",
+                               "grpc.reflection.v1alpha.ServerReflection"}) {
+    EXPECT_NE(std::find(names.begin(), names.end(), expected), names.end()) << expected;
+  }
+  // Every service described; its files and their imports build a pool in
+  // which the service has the binary's methods.
+  google::protobuf::SimpleDescriptorDatabase db;
+  for (const std::string& name : names) {
+    req.set_file_containing_symbol(name);
+    ASSERT_TRUE(stream->Write(req));
+    ASSERT_TRUE(stream->Read(&resp));
+    ASSERT_TRUE(resp.has_file_descriptor_response()) << name << ": " << resp.DebugString();
+    EXPECT_EQ(resp.original_request().file_containing_symbol(), name);
+    for (const std::string& bytes : resp.file_descriptor_response().file_descriptor_proto()) {
+      google::protobuf::FileDescriptorProto file;
+      ASSERT_TRUE(file.ParseFromString(bytes));
+      db.Add(file);
+    }
+  }
+  google::protobuf::DescriptorPool pool(&db);
+  for (const std::string& name : names) {
+    const auto* described = pool.FindServiceByName(name);
+    ASSERT_NE(described, nullptr) << name;
+    EXPECT_GT(described->method_count(), 0) << name;
+    if (const auto* own = google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(name)) {
+      EXPECT_EQ(described->method_count(), own->method_count()) << name;
+    }
+  }
+  EXPECT_NE(pool.FindMethodByName("grpc.health.v1.Health.Check"), nullptr);
+  EXPECT_NE(pool.FindMessageTypeByName("takt.rollups.v1.QueryKpisRequest"), nullptr);
+  // Unknown: NOT_FOUND, and the stream answers on.
+  req.set_file_containing_symbol("takt.nosuch.v1.Nothing");
+  ASSERT_TRUE(stream->Write(req));
+  ASSERT_TRUE(stream->Read(&resp));
+  EXPECT_EQ(resp.error_response().error_code(), static_cast<int>(grpc::StatusCode::NOT_FOUND));
+  req.set_file_by_filename("takt/rollups/v1/rollups.proto");
+  ASSERT_TRUE(stream->Write(req));
+  ASSERT_TRUE(stream->Read(&resp));
+  EXPECT_GT(resp.file_descriptor_response().file_descriptor_proto_size(), 0);
+  req.set_file_by_filename("../../etc/passwd");
+  ASSERT_TRUE(stream->Write(req));
+  ASSERT_TRUE(stream->Read(&resp));
+  EXPECT_EQ(resp.error_response().error_code(), static_cast<int>(grpc::StatusCode::NOT_FOUND));
+  stream->WritesDone();
+  EXPECT_TRUE(stream->Finish().ok());
 }
 
 // gRPC sets SO_REUSEPORT by default; a second server on the port of a
@@ -534,10 +652,46 @@ TEST_P(EndToEndTest, OversizedBatchesAndTooManyStreamsAreRefused) {
   EXPECT_EQ(refused.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << refused.error_message();
   EXPECT_EQ(streams.size(), 33u);
   EXPECT_NE(refused.error_message().find("at most 32 per peer"), std::string::npos);
+  EXPECT_EQ(DetailsOf(refused).reason, "TOO_MANY_STREAMS");
   for (size_t i = 0; i + 1 < streams.size(); ++i) {
     streams[i]->WritesDone();
     EXPECT_TRUE(streams[i]->Finish().ok());
   }
+}
+
+// A stream of batches the client leaves silent is closed after the idle
+// timeout (a blocked read cannot time out by itself: issue 12.4); what it
+// acknowledged stays recorded, and a stream that keeps sending stays open.
+TEST_P(EndToEndTest, IdleStreamsAreClosedAndWhatTheyAcknowledgedStays) {
+  Start(absl::Seconds(1));
+  ApplyEnterprise();
+  auto stub = sv1::FacilityIngestService::NewStub(channel_);
+  sv1::ObservationBatch b;
+  b.set_facility("chicago-1");
+  *b.add_observations() = State(1, "2026-11-24T12:00:00Z", sv1::UNIT_STATE_RUNNING);
+  grpc::ClientContext idle_ctx, busy_ctx;
+  auto idle = stub->StreamObservations(&idle_ctx);
+  auto busy = stub->StreamObservations(&busy_ctx);
+  sv1::IngestAck ack;
+  ASSERT_TRUE(idle->Write(b));
+  ASSERT_TRUE(idle->Read(&ack));
+  EXPECT_EQ(ack.accepted(), 1u);
+  for (int i = 0; i < 8; ++i) {  // 2.4 s, a batch every 0.3 s
+    absl::SleepFor(absl::Milliseconds(300));
+    sv1::ObservationBatch next = b;
+    *next.mutable_observations(0) = State(10 + i, "2026-11-24T12:00:00Z", sv1::UNIT_STATE_RUNNING);
+    ASSERT_TRUE(busy->Write(next)) << "a busy stream was closed after " << i << " batches";
+    ASSERT_TRUE(busy->Read(&ack));
+    EXPECT_EQ(ack.accepted(), 1u);
+  }
+  EXPECT_FALSE(idle->Read(&ack));
+  EXPECT_EQ(idle->Finish().error_code(), grpc::StatusCode::CANCELLED);
+  busy->WritesDone();
+  EXPECT_TRUE(busy->Finish().ok());
+  // The idle stream's batch was recorded: a resend is a duplicate.
+  auto again = Stream({b});
+  ASSERT_EQ(again.size(), 1u);
+  EXPECT_EQ(again[0].duplicates(), 1u) << again[0].DebugString();
 }
 
 // gRPC health per service name (issue 12.6): every service a process runs

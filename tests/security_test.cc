@@ -710,6 +710,16 @@ TEST_F(SecurityTest, HttpIsTlsWithTokensAndAuthorizedAsGrpcIs) {
   EXPECT_EQ(r->status, 403) << r->body;
   EXPECT_EQ(error_status(r), "PERMISSION_DENIED");
   EXPECT_TRUE(absl::StrContains(r->body, "person:erin")) << r->body;
+  // The google.rpc details as AIP-193's JSON: a program tells "not granted"
+  // from other refusals without reading the message.
+  {
+    auto j = nlohmann::json::parse(r->body, nullptr, false);
+    ASSERT_TRUE(j.is_object() && j["error"].contains("details")) << r->body;
+    const auto& info = j["error"]["details"][0];
+    EXPECT_EQ(info.value("@type", ""), "type.googleapis.com/google.rpc.ErrorInfo") << r->body;
+    EXPECT_EQ(info.value("reason", ""), "NOT_GRANTED") << r->body;
+    EXPECT_EQ(info.value("domain", ""), "takt.dev") << r->body;
+  }
   r = get("/v1/enterprise" + query, erin);
   EXPECT_EQ(r->status, 403) << r->body;
   r = get("/v1/facilities/detroit-1/workUnits/press-1" + query, erin);
@@ -721,6 +731,16 @@ TEST_F(SecurityTest, HttpIsTlsWithTokensAndAuthorizedAsGrpcIs) {
   r = get("/v1/regions/emea:queryKpis?kpis=oee&from=yesterday&to=2026-01-11", erin);
   EXPECT_EQ(r->status, 400) << r->body;
   EXPECT_EQ(error_status(r), "INVALID_ARGUMENT");
+  {
+    auto j = nlohmann::json::parse(r->body, nullptr, false);
+    ASSERT_TRUE(j.is_object() && j["error"].contains("details")) << r->body;
+    bool named = false;
+    for (const auto& d : j["error"]["details"]) {
+      if (d.value("@type", "") != "type.googleapis.com/google.rpc.BadRequest") continue;
+      named = d["fieldViolations"][0].value("field", "") == "from";
+    }
+    EXPECT_TRUE(named) << r->body;
+  }
   r = get("/v1/regions/emea:dropTables", erin);
   EXPECT_EQ(r->status, 404);
   EXPECT_EQ(error_status(r), "NOT_FOUND");

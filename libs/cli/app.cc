@@ -415,6 +415,11 @@ int RunTakt(int argc, char** argv) {
                         "Seconds the calls in flight get to finish on SIGTERM before they are cancelled")
       ->check(CLI::Range(0.0, 3600.0))
       ->capture_default_str();
+  serve_cmd->add_option("--stream-idle-timeout", serve.stream_idle_timeout_seconds,
+                        "Seconds a stream of batches may stay silent before the server closes it (the client "
+                        "sees CANCELLED; what it acknowledged stays recorded)")
+      ->check(CLI::Range(1.0, 86400.0))
+      ->capture_default_str();
   serve_cmd->add_option("--backup-root", serve.backup_root,
                         "takt backup --target writes new directories directly under this one (none without it)");
   serve_cmd->add_option("--kafka-property", serve.kafka_properties,

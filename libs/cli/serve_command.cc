@@ -47,6 +47,7 @@ int RunServe(const ServeArgs& args, std::ostream& out, std::ostream& err) {
   }
   o.kafka_config = *std::move(kafka_config);
   o.shutdown_grace = absl::Seconds(args.shutdown_grace_seconds);
+  o.stream_idle_timeout = absl::Seconds(args.stream_idle_timeout_seconds);
   auto server = services::StartServer(o);
   if (!server.ok()) {
     err << "takt: serve: " << server.status().message() << "\n";

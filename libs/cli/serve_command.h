@@ -29,6 +29,7 @@ struct ServeArgs {
   std::string record_reads = "audit,personal-data";  // --record-reads (host::ParseReadRecording)
   std::string admin_listen;          // --admin-listen: /metrics, /livez, /readyz
   double shutdown_grace_seconds = 10;  // --shutdown-grace
+  double stream_idle_timeout_seconds = 600;  // --stream-idle-timeout
   std::vector<std::string> kafka_properties;  // --kafka-property key=value (librdkafka)
   std::string kafka_properties_file;         // --kafka-properties-file (key=value lines)
   std::string config_file;           // --config (serve_config.h)

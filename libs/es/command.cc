@@ -1,3 +1,4 @@
+#include "libs/common/errors.h"
 #include "libs/es/command.h"
 
 #include <memory>
@@ -51,10 +52,11 @@ void RecordOutcome(const std::string& fingerprint, const google::protobuf::Messa
 absl::Status ReplayOutcome(const Envelope& first, const std::string& fingerprint,
                            google::protobuf::Message* response) {
   if (first.request_fingerprint() != fingerprint) {
-    return absl::AlreadyExistsError(absl::StrCat(
-        "request_id '", first.request_id(), "' was used for another request (recorded at ",
-        first.context(), "/", first.facility(), " sequence ", first.sequence(),
-        "); use a new request id for a new request"));
+    return WithReason(absl::AlreadyExistsError(absl::StrCat(
+                          "request_id '", first.request_id(), "' was used for another request (recorded at ",
+                          first.context(), "/", first.facility(), " sequence ", first.sequence(),
+                          "); use a new request id for a new request")),
+                      "REQUEST_ID_REUSED");
   }
   if (!response->ParseFromString(first.response())) {
     return absl::DataLossError(absl::StrCat("the response recorded at ", first.context(), "/",

@@ -1,3 +1,4 @@
+#include "libs/common/errors.h"
 #include "libs/eventlog/sequencer.h"
 
 #include <cstring>
@@ -187,11 +188,12 @@ absl::StatusOr<AppendResult> WriteGroup::Plan(PreparedAppend& p) {
   if (!p.request_key.empty()) {
     if (auto prior = Dedup(p.stream, p.request_key)) {
       if (prior->digest != p.request_digest || prior->count != p.events.size()) {
-        return absl::AlreadyExistsError(absl::StrCat(
-            "request_id '", p.request_key.substr(2),
-            "' was already used for a different request on stream ", p.stream.context, "/",
-            p.stream.facility, " (sequences ", prior->first_sequence, "..",
-            prior->first_sequence + prior->count - 1, ")"));
+        return WithReason(absl::AlreadyExistsError(absl::StrCat(
+                              "request_id '", p.request_key.substr(2),
+                              "' was already used for a different request on stream ", p.stream.context, "/",
+                              p.stream.facility, " (sequences ", prior->first_sequence, "..",
+                              prior->first_sequence + prior->count - 1, ")")),
+                          "REQUEST_ID_REUSED");
       }
       for (size_t i = 0; i < p.events.size(); ++i) {
         result.events[i].sequence = prior->first_sequence + i;
@@ -214,10 +216,11 @@ absl::StatusOr<AppendResult> WriteGroup::Plan(PreparedAppend& p) {
     }
     if (auto prior = Dedup(p.stream, e.dedup_key)) {
       if (prior->digest != e.digest) {
-        return absl::AlreadyExistsError(absl::StrCat(
-            "events[", i, "]: source sequence ", e.dedup_key.substr(2),
-            " was already recorded with different content (sequence ", prior->first_sequence,
-            ")"));
+        return WithReason(absl::AlreadyExistsError(absl::StrCat(
+                              "events[", i, "]: source sequence ", e.dedup_key.substr(2),
+                              " was already recorded with different content (sequence ",
+                              prior->first_sequence, ")")),
+                          "SOURCE_SEQUENCE_CONFLICT");
       }
       result.events[i].sequence = prior->first_sequence;
       result.events[i].position = Position{p.stream.facility, prior->first_offset};
@@ -227,9 +230,10 @@ absl::StatusOr<AppendResult> WriteGroup::Plan(PreparedAppend& p) {
     auto [it, inserted] = seen_in_request.emplace(e.dedup_key, i);
     if (!inserted) {
       if (p.events[it->second].digest != e.digest) {
-        return absl::AlreadyExistsError(absl::StrCat("events[", i, "]: source sequence ",
-                                                     e.dedup_key.substr(2),
-                                                     " appears twice with different content"));
+        return WithReason(absl::AlreadyExistsError(absl::StrCat("events[", i, "]: source sequence ",
+                                                                e.dedup_key.substr(2),
+                                                                " appears twice with different content")),
+                          "SOURCE_SEQUENCE_CONFLICT");
       }
       result.events[i].duplicate = true;  // sequence filled below
       continue;
@@ -239,9 +243,10 @@ absl::StatusOr<AppendResult> WriteGroup::Plan(PreparedAppend& p) {
 
   if (fresh > 0 && p.expected_sequence != kAnySequence &&
       static_cast<uint64_t>(p.expected_sequence) != state.head) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "expected sequence ", p.expected_sequence, " but stream ", p.stream.context, "/",
-        p.stream.facility, " is at ", state.head));
+    return WithReason(absl::FailedPreconditionError(absl::StrCat(
+                          "expected sequence ", p.expected_sequence, " but stream ", p.stream.context, "/",
+                          p.stream.facility, " is at ", state.head)),
+                      "STREAM_VERSION_MISMATCH");
   }
 
   // Assign sequences and chain.

@@ -29,6 +29,7 @@
 #include "libs/eventlog/embedded_log.h"
 #include "libs/eventlog/kafka_log.h"
 #include "libs/eventlog/kafka_topics.h"
+#include "libs/host/reflection_v1.h"
 #include "libs/host/rpc.h"
 #include "libs/http/admin.h"
 #include "libs/http/gateway.h"
@@ -72,9 +73,14 @@ absl::Status CheckKafkaTopics(const std::string& brokers,
 }  // namespace
 namespace {
 
-// Unary requests that do not decode reach no handler: gRPC answers INTERNAL
-// with an empty message. Say what it is: INVALID_ARGUMENT naming the method.
-class UndecodableRequestInterceptor final : public grpc::experimental::Interceptor {
+// What every answer gets on its way out:
+//  - unary requests that do not decode reach no handler, and gRPC answers
+//    INTERNAL with an empty message: say what it is, INVALID_ARGUMENT
+//    naming the method (streams read their own messages: rpc.h
+//    ServeBatches);
+//  - the google.rpc details of an error that has none (WithErrorDetails),
+//    whichever way the handler built its status.
+class AnswerInterceptor final : public grpc::experimental::Interceptor {
  public:
   // One log line per method that met an undecodable request (a client
   // built against other protos), not one per request.
@@ -88,17 +94,21 @@ class UndecodableRequestInterceptor final : public grpc::experimental::Intercept
     }
   }
 
-  explicit UndecodableRequestInterceptor(std::string method) : method_(std::move(method)) {}
+  AnswerInterceptor(std::string method, bool reads_request)
+      : method_(std::move(method)), reads_request_(reads_request) {}
   void Intercept(grpc::experimental::InterceptorBatchMethods* m) override {
     if (m->QueryInterceptionHookPoint(grpc::experimental::InterceptionHookPoints::PRE_SEND_STATUS)) {
-      // gRPC's own deserialization failure (proto_utils.h GenericDeserialize).
       const grpc::Status s = m->GetSendStatus();
-      if (s.error_code() == grpc::StatusCode::INTERNAL &&
+      if (reads_request_ && s.error_code() == grpc::StatusCode::INTERNAL &&
           (s.error_message().empty() || s.error_message() == "No payload")) {
+        // gRPC's own deserialization failure (proto_utils.h GenericDeserialize).
         LogOnce(method_);
-        m->ModifySendStatus(grpc::Status(
-            grpc::StatusCode::INVALID_ARGUMENT,
-            absl::StrCat("the request to ", method_, " does not decode (malformed protobuf)")));
+        m->ModifySendStatus(ToGrpc(WithReason(
+            absl::InvalidArgumentError(
+                absl::StrCat("the request to ", method_, " does not decode (malformed protobuf)")),
+            "MALFORMED_REQUEST")));
+      } else if (!s.ok() && s.error_details().empty()) {
+        m->ModifySendStatus(WithErrorDetails(s));
       }
     }
     m->Proceed();
@@ -106,19 +116,17 @@ class UndecodableRequestInterceptor final : public grpc::experimental::Intercept
 
  private:
   const std::string method_;
+  const bool reads_request_;
 };
 
-class UndecodableRequestInterceptors final
-    : public grpc::experimental::ServerInterceptorFactoryInterface {
+class AnswerInterceptors final : public grpc::experimental::ServerInterceptorFactoryInterface {
  public:
   grpc::experimental::Interceptor* CreateServerInterceptor(
       grpc::experimental::ServerRpcInfo* info) override {
-    // Streams read their own messages (services/scheduling/ingest_service.cc).
-    if (info->type() != grpc::experimental::ServerRpcInfo::Type::UNARY &&
-        info->type() != grpc::experimental::ServerRpcInfo::Type::SERVER_STREAMING) {
-      return nullptr;
-    }
-    return new UndecodableRequestInterceptor(info->method());
+    const auto type = info->type();
+    return new AnswerInterceptor(info->method() != nullptr ? info->method() : "",
+                                 type == grpc::experimental::ServerRpcInfo::Type::UNARY ||
+                                     type == grpc::experimental::ServerRpcInfo::Type::SERVER_STREAMING);
   }
 };
 
@@ -330,9 +338,10 @@ class Server final : public TaktServer, public Health {
     builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 60'000);
     builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 20'000);
     builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_IDLE_MS, 15 * 60'000);
+    SetStreamIdleTimeout(options.stream_idle_timeout);
     {
       std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> creators;
-      creators.push_back(std::make_unique<UndecodableRequestInterceptors>());
+      creators.push_back(std::make_unique<AnswerInterceptors>());
       // Last: it counts the status as the interceptors before it left it.
       creators.push_back(std::make_unique<RpcMetricsInterceptors>());
       builder.experimental().SetInterceptorCreators(std::move(creators));
@@ -361,6 +370,10 @@ class Server final : public TaktServer, public Health {
     builder.RegisterService(operations_.get());
     service_names_.push_back(std::string(takt::operations::v1::OperationsService::service_full_name()));
     services.push_back({operations_.get(), service_names_.back()});
+    // Reflection v1 beside gRPC's v1alpha (the plugin above): grpcurl and
+    // buf curl ask v1 first.
+    reflection_v1_ = std::make_unique<ReflectionV1Service>(service_names_);
+    builder.RegisterService(reflection_v1_.get());
     if (processor != nullptr) processor->AllowFacilitySystems(std::move(facility_methods));
     if (options.security.insecure) {
       log::Warn("plaintext without authentication (--insecure): any client can read and write everything and "
@@ -551,6 +564,7 @@ class Server final : public TaktServer, public Health {
   std::unique_ptr<Env> env_;
   std::vector<std::unique_ptr<Module>> modules_;
   std::unique_ptr<OperationsService> operations_;  // outlives server_
+  std::unique_ptr<ReflectionV1Service> reflection_v1_;  // outlives server_
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
   std::vector<std::string> service_names_;

@@ -74,6 +74,9 @@ struct ServerOptions {
   // On Shutdown(): how long calls in flight (streams of batches included)
   // may take to finish before they are cancelled.
   absl::Duration shutdown_grace = absl::Seconds(10);
+  // A stream of batches silent this long is closed (host::OpenStream;
+  // process-wide: the last server started sets it).
+  absl::Duration stream_idle_timeout = absl::Minutes(10);
 };
 
 // Checks a service list against the modules; returns it with duplicates

@@ -8,12 +8,15 @@
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/support/sync_stream.h>
 
+#include <atomic>
+#include <memory>
 #include <string>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/clock.h"
 #include "libs/auth/access.h"
+#include "libs/common/errors.h"
 #include "libs/es/event.h"
 
 namespace takt::model {
@@ -22,8 +25,27 @@ class ModelStore;
 
 namespace takt::host {
 
-// The same code and message (absl and gRPC share the canonical codes).
+// The same code and message (absl and gRPC share the canonical codes),
+// with the google.rpc details every error answer of Takt carries (AIP-193;
+// the grpc-status-details-bin trailer, a google.rpc.Status):
+//  - ErrorInfo: domain "takt.dev", the reason (takt::WithReason, else the
+//    code's name, such as "INVALID_ARGUMENT");
+//  - BadRequest, for INVALID_ARGUMENT and OUT_OF_RANGE naming a field: one
+//    field violation, the field (takt::WithField, else the message's
+//    "field.path: " prefix) and what is wrong with it.
+// Messages in the details are shortened to kMaxDetailText bytes, so the
+// trailers stay well within gRPC's 8 KiB metadata limit.
 grpc::Status ToGrpc(const absl::Status& s);
+inline constexpr size_t kMaxDetailText = 512;
+
+// `s` with those details when it has none (the host adds them to every
+// answer; handlers returning grpc::Status need not).
+grpc::Status WithErrorDetails(const grpc::Status& s);
+
+// The request field an error message begins with: "observations[3].unit"
+// for "observations[3].unit: not a unit of detroit-1"; empty when it
+// begins with no field path (lower-case words, '_', digits, '.', [n]).
+std::string FieldOfMessage(absl::string_view message);
 
 // A handler's answer: the response, or the error as a gRPC status.
 template <typename T>
@@ -68,7 +90,8 @@ auth::Scope AccessScopeOf(std::string_view scope_name);
 // message that does not decode as a `Request` ends the stream with
 // INVALID_ARGUMENT naming it (the batches before it stay answered);
 // `handle` answers each batch, and an error from it ends the stream with
-// that status; a client gone away ends it OK. A facility system's batch of
+// that status; a client gone away ends it OK. Each stream counts against
+// its caller's cap and is closed when idle (OpenStream). A facility system's batch of
 // another facility ends the stream PERMISSION_DENIED, nothing of it
 // recorded, as does a person's batch of a facility where their roles do
 // not grant `permission` (Authorize).
@@ -82,20 +105,57 @@ grpc::Status AuthorizeBatch(const grpc::ServerContext* ctx, model::ModelStore& m
 void CountBatch(const std::string& batch_type, uint32_t accepted, uint32_t duplicates,
                 const std::vector<int>& rejection_codes, uint32_t rejections_not_listed);
 
+// The streams of batches a process serves (every ingest service's):
+//  - at most kMaxStreamsPerPeer open per caller (a gateway needs a stream
+//    or a few); beyond, RESOURCE_EXHAUSTED, reason TOO_MANY_STREAMS;
+//  - closed when the client has sent nothing for the idle timeout
+//    (SetStreamIdleTimeout; `takt serve --stream-idle-timeout`, default
+//    10 minutes): the client sees CANCELLED, the server logs it, and its
+//    batches already acknowledged stay recorded. A blocked synchronous
+//    Read cannot time out by itself, so a watchdog thread cancels them.
+// Thread-safe; process-wide.
+inline constexpr int kMaxStreamsPerPeer = 32;
+std::string Actor(const grpc::ServerContext* ctx);  // below
+void SetStreamIdleTimeout(absl::Duration timeout);
+absl::Duration StreamIdleTimeout();
+
+class OpenStream {
+ public:
+  // Registers the stream of `ctx`, made by `actor`; the error when the
+  // actor has kMaxStreamsPerPeer open already.
+  static absl::StatusOr<std::unique_ptr<OpenStream>> Open(grpc::ServerContext* ctx, std::string actor);
+  ~OpenStream();
+  OpenStream(const OpenStream&) = delete;
+  OpenStream& operator=(const OpenStream&) = delete;
+
+  // The client sent something: the idle clock starts again.
+  void Touch();
+
+ private:
+  OpenStream(grpc::ServerContext* ctx, std::string actor);
+  friend class StreamWatchdog;
+  grpc::ServerContext* const ctx_;
+  const std::string actor_;
+  std::atomic<int64_t> last_active_ns_;
+};
+
 template <typename Request, typename Response, typename Handle>
-grpc::Status ServeBatches(const grpc::ServerContext* ctx, model::ModelStore& models, auth::Permission permission,
+grpc::Status ServeBatches(grpc::ServerContext* ctx, model::ModelStore& models, auth::Permission permission,
                           grpc::ServerReaderWriter<grpc::ByteBuffer, grpc::ByteBuffer>* raw, Handle&& handle) {
+  absl::StatusOr<std::unique_ptr<OpenStream>> open = OpenStream::Open(ctx, Actor(ctx));
+  if (!open.ok()) return ToGrpc(open.status());
   grpc::ByteBuffer in;
   uint64_t received = 0;
   while (raw->Read(&in)) {
+    (*open)->Touch();
     ++received;
     Request batch;
     if (!grpc::SerializationTraits<Request>::Deserialize(&in, &batch).ok()) {
-      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                          "message " + std::to_string(received) +
-                              " of the stream does not decode as a " +
-                              std::string(Request::descriptor()->full_name()) +
-                              "; the batches before it were acknowledged, nothing of it was recorded");
+      return ToGrpc(WithReason(
+          absl::InvalidArgumentError("message " + std::to_string(received) + " of the stream does not decode as a " +
+                                     std::string(Request::descriptor()->full_name()) +
+                                     "; the batches before it were acknowledged, nothing of it was recorded"),
+          "MALFORMED_MESSAGE"));
     }
     if (grpc::Status bound = AuthorizeBatch(ctx, models, permission, batch.facility()); !bound.ok()) return bound;
     absl::StatusOr<Response> answer = handle(batch);
@@ -111,6 +171,7 @@ grpc::Status ServeBatches(const grpc::ServerContext* ctx, model::ModelStore& mod
       return grpc::Status(grpc::StatusCode::INTERNAL, "an acknowledgement did not encode");
     }
     if (!raw->Write(out)) break;
+    (*open)->Touch();
   }
   return grpc::Status::OK;
 }

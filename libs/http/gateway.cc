@@ -21,6 +21,8 @@
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/dynamic_message.h"
 #include "google/protobuf/util/json_util.h"
+#include "google/rpc/error_details.pb.h"
+#include "google/rpc/status.pb.h"
 #include "libs/auth/jwt.h"
 #include "libs/auth/principal.h"
 #include "libs/common/log.h"
@@ -40,13 +42,23 @@ constexpr size_t kMaxMessage = 4096;  // of an error message echoed back
 
 std::string Dump(const nlohmann::json& j) { return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace); }
 
-void Error(httplib::Response& res, int code, std::string message) {
+// The JSON error of AIP-193: {"error": {"code": HTTP status, "status",
+// "message", "details": [the google.rpc details of the gRPC answer, each
+// with its "@type"]}}.
+void Error(httplib::Response& res, int code, std::string message, const std::string& grpc_details = "") {
   if (code < 0 || code > 16) code = 2;
   if (message.size() > kMaxMessage) message.resize(kMaxMessage);
   res.status = HttpStatusOf(code);
-  res.set_content(
-      Dump({{"error", {{"code", res.status}, {"status", kStatusNames[code]}, {"message", message}}}}),
-      "application/json");
+  nlohmann::json error = {{"code", res.status}, {"status", kStatusNames[code]}, {"message", message}};
+  google::rpc::Status details;
+  std::string json;
+  (void)google::rpc::BadRequest::descriptor();  // the detail types, linked for the JSON of Any
+  if (!grpc_details.empty() && details.ParseFromString(grpc_details) && details.details_size() > 0 &&
+      google::protobuf::util::MessageToJsonString(details, &json).ok()) {
+    const nlohmann::json parsed = nlohmann::json::parse(json, nullptr, /*allow_exceptions=*/false);
+    if (parsed.is_object() && parsed.contains("details")) error["details"] = parsed["details"];
+  }
+  res.set_content(Dump({{"error", error}}), "application/json");
 }
 
 std::string RegexEscape(char c) {
@@ -257,7 +269,7 @@ class GatewayImpl final : public Gateway {
     const grpc::internal::RpcMethod rpc(b.route.method.c_str(), grpc::internal::RpcMethod::NORMAL_RPC);
     grpc::Status s =
         grpc::internal::BlockingUnaryCall<grpc::ByteBuffer, grpc::ByteBuffer>(channel_.get(), rpc, &ctx, in, &out);
-    if (!s.ok()) return Error(res, s.error_code(), s.error_message());
+    if (!s.ok()) return Error(res, s.error_code(), s.error_message(), s.error_details());
     std::unique_ptr<google::protobuf::Message> response(
         google::protobuf::MessageFactory::generated_factory()->GetPrototype(b.method->output_type())->New());
     std::vector<grpc::Slice> slices;

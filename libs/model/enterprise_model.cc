@@ -1,3 +1,4 @@
+#include "libs/common/errors.h"
 #include "libs/model/enterprise_model.h"
 
 #include <algorithm>
@@ -368,7 +369,7 @@ absl::StatusOr<const kpi::FacilityCalendar*> EnterpriseModel::CalendarOrError(
     const std::string& facility) const {
   const FacilityInfo* f = Facility(facility);
   if (f == nullptr) return absl::NotFoundError(absl::StrCat("facility '", facility, "' is not defined"));
-  if (f->calendar == nullptr) return absl::FailedPreconditionError(f->calendar_error);
+  if (f->calendar == nullptr) return WithReason(absl::FailedPreconditionError(f->calendar_error), "TIME_ZONE_UNAVAILABLE");
   return f->calendar.get();
 }
 

@@ -8,6 +8,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "libs/common/errors.h"
 #include "libs/common/ids.h"
 #include "libs/common/plan_stream.h"
 #include "libs/common/proto_time.h"
@@ -269,9 +270,9 @@ absl::StatusOr<v1::PostingAck> Budgets::Ingest(const v1::PostingBatch& batch, co
     return absl::InvalidArgumentError(absl::StrCat("batch ", batch.batch_id(), " has no postings"));
   }
   if (batch.postings_size() > kMaxPostingsPerBatch) {
-    return absl::InvalidArgumentError(absl::StrCat("batch ", batch.batch_id(), " has ", batch.postings_size(),
+    return WithField(WithReason(absl::InvalidArgumentError(absl::StrCat("batch ", batch.batch_id(), " has ", batch.postings_size(),
                                                    " postings; at most ", kMaxPostingsPerBatch,
-                                                   " per batch (split it)"));
+                                                   " per batch (split it)")), "BATCH_TOO_LARGE"), "postings");
   }
   const std::string& facility = batch.facility();
   TAKT_RETURN_IF_ERROR(models_->CheckFacility(facility));

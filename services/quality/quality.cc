@@ -6,6 +6,7 @@
 
 #include "absl/hash/hash.h"
 #include "absl/strings/str_cat.h"
+#include "libs/common/errors.h"
 #include "libs/common/ids.h"
 #include "libs/common/log.h"
 #include "libs/common/proto_time.h"
@@ -299,9 +300,9 @@ absl::StatusOr<v1::SampleAck> Quality::Ingest(const v1::SampleBatch& batch, absl
     return absl::InvalidArgumentError(absl::StrCat("batch ", batch.batch_id(), " has no samples"));
   }
   if (batch.samples_size() > kMaxSamplesPerBatch) {
-    return absl::InvalidArgumentError(absl::StrCat("batch ", batch.batch_id(), " has ",
+    return WithField(WithReason(absl::InvalidArgumentError(absl::StrCat("batch ", batch.batch_id(), " has ",
                                                    batch.samples_size(), " samples; at most ",
-                                                   kMaxSamplesPerBatch, " per batch (split it)"));
+                                                   kMaxSamplesPerBatch, " per batch (split it)")), "BATCH_TOO_LARGE"), "samples");
   }
   const std::string& facility = batch.facility();
   TAKT_RETURN_IF_ERROR(models_->CheckFacility(facility));

@@ -3,8 +3,6 @@
 #include <grpcpp/impl/rpc_service_method.h>
 #include <grpcpp/support/method_handler.h>
 
-#include "absl/container/flat_hash_map.h"
-#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "libs/common/log.h"
@@ -44,33 +42,6 @@ class IngestServiceImpl final : public grpc::Service {
   grpc::Status StreamObservations(
       grpc::ServerContext* ctx, grpc::ServerReaderWriter<grpc::ByteBuffer, grpc::ByteBuffer>* raw) {
     const std::string actor = host::Actor(ctx);
-    // A cap per peer: a gateway needs a stream or a few, not hundreds.
-    {
-      absl::MutexLock lock(&peers_mu_);
-      int& open = streams_per_peer_[actor];
-      if (open >= kMaxStreamsPerPeer) {
-        // Said once per peer while it stays over the cap, not per refusal.
-        if (over_cap_.insert(actor).second) {
-          log::Warn(absl::StrCat("ingest: refusing streams from ", actor, ": it has ", open,
-                                 " open, at most ", kMaxStreamsPerPeer, " per peer"));
-        }
-        return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
-                            absl::StrCat(actor, " has ", open, " ingest streams open; at most ",
-                                         kMaxStreamsPerPeer, " per peer (send more batches on one)"));
-      }
-      ++open;
-    }
-    struct Closed {
-      IngestServiceImpl* self;
-      std::string peer;
-      ~Closed() {
-        absl::MutexLock lock(&self->peers_mu_);
-        if (--self->streams_per_peer_[peer] == 0) {
-          self->streams_per_peer_.erase(peer);
-          self->over_cap_.erase(peer);
-        }
-      }
-    } closed{this, actor};
     return host::ServeBatches<v1::ObservationBatch, v1::IngestAck>(
         ctx, *models_, auth::Permission::kOperate, raw, [&](const v1::ObservationBatch& batch) -> absl::StatusOr<v1::IngestAck> {
           // An empty or oversized batch is refused once, as a whole, ending
@@ -102,15 +73,11 @@ class IngestServiceImpl final : public grpc::Service {
     return !known;
   }
 
-  static constexpr int kMaxStreamsPerPeer = 32;
 
   eventlog::EventLog* log_;
   model::ModelStore* models_;
   const bool follows_model_;
   Horizons horizons_;
-  absl::Mutex peers_mu_;
-  absl::flat_hash_map<std::string, int> streams_per_peer_ ABSL_GUARDED_BY(peers_mu_);
-  absl::flat_hash_set<std::string> over_cap_ ABSL_GUARDED_BY(peers_mu_);  // refusals logged
 };
 
 class SchedulingServiceImpl final : public v1::SchedulingService::Service {

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "libs/common/errors.h"
 #include "libs/common/ids.h"
 #include "libs/common/proto_time.h"
 #include "libs/common/status_macros.h"
@@ -48,9 +49,11 @@ absl::Status CheckBatchSize(const v1::ObservationBatch& batch) {
         absl::StrCat("batch ", batch.batch_id(), " has no observations"));
   }
   if (batch.observations_size() > kMaxObservationsPerBatch) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "batch ", batch.batch_id(), " has ", batch.observations_size(),
-        " observations; at most ", kMaxObservationsPerBatch, " per batch (split it)"));
+    return WithField(WithReason(absl::InvalidArgumentError(absl::StrCat(
+                                    "batch ", batch.batch_id(), " has ", batch.observations_size(),
+                                    " observations; at most ", kMaxObservationsPerBatch, " per batch (split it)")),
+                                "BATCH_TOO_LARGE"),
+                     "observations");
   }
   return absl::OkStatus();
 }

@@ -8,6 +8,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "libs/common/errors.h"
 #include "libs/common/ids.h"
 #include "libs/common/proto_time.h"
 #include "libs/common/status_macros.h"
@@ -315,9 +316,9 @@ absl::StatusOr<v1::AttendanceAck> Staffing::Ingest(const v1::AttendanceBatch& ba
     return absl::InvalidArgumentError(absl::StrCat("batch ", batch.batch_id(), " has no records"));
   }
   if (batch.records_size() > kMaxRecordsPerBatch) {
-    return absl::InvalidArgumentError(absl::StrCat("batch ", batch.batch_id(), " has ", batch.records_size(),
+    return WithField(WithReason(absl::InvalidArgumentError(absl::StrCat("batch ", batch.batch_id(), " has ", batch.records_size(),
                                                    " records; at most ", kMaxRecordsPerBatch,
-                                                   " per batch (split it)"));
+                                                   " per batch (split it)")), "BATCH_TOO_LARGE"), "records");
   }
   const std::string& facility = batch.facility();
   TAKT_RETURN_IF_ERROR(models_->CheckFacility(facility));
