@@ -12,6 +12,7 @@
 #include "google/protobuf/descriptor_database.h"
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
+#include "grpc/health/v1/health.pb.h"
 #include "grpc/reflection/v1/reflection.grpc.pb.h"
 #include "gtest/gtest.h"
 #include "libs/eventlog/kafka_mock.h"
@@ -84,6 +85,20 @@ class EndToEndTest : public ::testing::TestWithParam<bool> {
     server_ = std::move(*s);
     channel_ = grpc::CreateChannel("127.0.0.1:" + std::to_string(server_->port()),
                                    grpc::InsecureChannelCredentials());
+  }
+  // grpc.health.v1.Health/Check of `service` ("" for the server):
+  // the HealthCheckResponse's bytes ("\x08\x01" is SERVING).
+  std::string HealthOf(const std::string& service, grpc::Status* status) {
+    grpc::health::v1::HealthCheckRequest request;
+    request.set_service(service);
+    grpc::health::v1::HealthCheckResponse response;
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    *status = grpc::internal::BlockingUnaryCall<grpc::health::v1::HealthCheckRequest,
+                                                grpc::health::v1::HealthCheckResponse>(
+        channel_.get(), grpc::internal::RpcMethod("/grpc.health.v1.Health/Check", grpc::internal::RpcMethod::NORMAL_RPC),
+        &ctx, request, &response);
+    return status->ok() ? response.SerializeAsString() : "";
   }
   void Stop() {
     server_->Shutdown();
@@ -701,43 +716,43 @@ TEST_P(EndToEndTest, HealthIsReportedPerService) {
   Start();
   ApplyEnterprise();
   ASSERT_TRUE(server_->WaitForProjection(absl::Seconds(10)).ok());
-  auto check = [&](const std::string& service, grpc::Status* status) {
-    std::string request;
-    if (!service.empty()) {  // HealthCheckRequest{service = 1}
-      request.push_back(0x0a);
-      request.push_back(static_cast<char>(service.size()));
-      request += service;
-    }
-    grpc::Slice slice(request);
-    grpc::ByteBuffer in(&slice, 1), out;
-    grpc::ClientContext ctx;
-    *status = grpc::internal::BlockingUnaryCall<grpc::ByteBuffer, grpc::ByteBuffer>(
-        channel_.get(),
-        grpc::internal::RpcMethod("/grpc.health.v1.Health/Check",
-                                  grpc::internal::RpcMethod::NORMAL_RPC),
-        &ctx, in, &out);
-    std::vector<grpc::Slice> slices;
-    std::string reply;
-    if (status->ok() && out.Dump(&slices).ok()) {
-      for (const auto& sl : slices) reply.append(reinterpret_cast<const char*>(sl.begin()), sl.size());
-    }
-    return reply;  // HealthCheckResponse{status = 1}: "\x08\x01" is SERVING
-  };
   const std::string serving("\x08\x01", 2);
   grpc::Status st;
   // The readiness check runs once a second.
   absl::Time deadline = absl::Now() + absl::Seconds(5);
-  while (check("takt.rollups.v1.RollupService", &st) != serving && absl::Now() < deadline) {
+  while (HealthOf("takt.rollups.v1.RollupService", &st) != serving && absl::Now() < deadline) {
     absl::SleepFor(absl::Milliseconds(100));
   }
   for (const char* service : {"", "takt.enterprise.v1.EnterpriseService",
                               "takt.scheduling.v1.FacilityIngestService",
                               "takt.scheduling.v1.SchedulingService", "takt.rollups.v1.RollupService",
                               "takt.audit.v1.AuditService"}) {
-    EXPECT_EQ(check(service, &st), serving) << service << ": " << st.error_message();
+    EXPECT_EQ(HealthOf(service, &st), serving) << service << ": " << st.error_message();
   }
-  check("takt.payroll.v1.PayrollService", &st);
+  HealthOf("takt.payroll.v1.PayrollService", &st);
   EXPECT_EQ(st.error_code(), grpc::StatusCode::NOT_FOUND);
+}
+
+// Readiness of the write side (issue 12.6): with no Kafka broker answering,
+// the services that append turn NOT_SERVING (probes route writes
+// elsewhere), and SERVING again once a broker is back.
+TEST_P(EndToEndTest, ServicesThatAppendAreNotReadyWhileTheLogTakesNoWrites) {
+  if (!GetParam()) GTEST_SKIP() << "a broker that goes down: the Kafka mock";
+  Start();
+  ApplyEnterprise();
+  const std::string serving("\x08\x01", 2), not_serving("\x08\x02", 2);
+  const char* kWriter = "takt.scheduling.v1.FacilityIngestService";
+  grpc::Status st;
+  auto wait_for = [&](const std::string& want) {
+    const absl::Time deadline = absl::Now() + absl::Seconds(20);
+    while (HealthOf(kWriter, &st) != want && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(100));
+    return HealthOf(kWriter, &st) == want;
+  };
+  ASSERT_TRUE(wait_for(serving)) << st.error_message();
+  cluster_->SetBrokerDown(1);
+  EXPECT_TRUE(wait_for(not_serving)) << "still SERVING with no broker: " << st.error_message();
+  cluster_->SetBrokerUp(1);
+  EXPECT_TRUE(wait_for(serving)) << "not SERVING again with the broker back: " << st.error_message();
 }
 
 // A planner's day: routings and work orders through the scheduling

@@ -582,6 +582,16 @@ class EmbeddedLog final : public EventLog, private StateSource {
     return storage::ReadStorageHealth(db_->db);
   }
 
+  absl::Status CheckWritable(absl::Duration /*timeout*/) override {
+    if (failed_) {
+      return absl::UnavailableError("the event log stopped accepting writes after a storage error; restart the server");
+    }
+    if (storage::ReadStorageHealth(db_->db).write_stopped) {
+      return absl::UnavailableError("RocksDB has stopped writes until compaction catches up (takt_rocksdb_write_stopped)");
+    }
+    return absl::OkStatus();
+  }
+
   absl::Status Backup(const std::string& dir) override { return storage::CheckpointRocks(db_->db, dir); }
 
   absl::StatusOr<Cursor> EndCursor(std::string_view context) override {

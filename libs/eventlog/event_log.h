@@ -212,6 +212,13 @@ class EventLog {
   // read everything (lag = sum of the differences).
   virtual absl::StatusOr<Cursor> EndCursor(std::string_view context) = 0;
 
+  // Whether appends can be made durable now: OK, or why not. UNAVAILABLE
+  // after a storage error or while the store has stopped writes (embedded
+  // log), or when no Kafka broker answers within `timeout`;
+  // FAILED_PRECONDITION when a newer writer with the same owner fenced this
+  // one. Thread-safe; on Kafka it asks the cluster (at most `timeout`).
+  virtual absl::Status CheckWritable(absl::Duration timeout) { return absl::OkStatus(); }
+
   // The write health of the log's own storage (the embedded log's RocksDB);
   // none where a cluster keeps the log (Kafka).
   virtual std::optional<storage::StorageHealth> StoreHealth() const { return std::nullopt; }

@@ -3,6 +3,7 @@
 #include <librdkafka/rdkafkacpp.h>
 
 #include <algorithm>
+#include <atomic>
 #include <set>
 
 #include "absl/strings/str_cat.h"
@@ -450,6 +451,32 @@ class KafkaLog final : public EventLog, private StateSource {
     return absl::NotFoundError(absl::StrCat("context ", context, " is not served here"));
   }
 
+  absl::Status CheckWritable(absl::Duration timeout) override {
+    if (fenced_) {
+      return absl::FailedPreconditionError(
+          "this writer was fenced: another owner with the same transactional id took over");
+    }
+    // Its own client, never the committer's: a plain producer that sends
+    // nothing and takes no transactional id.
+    absl::MutexLock lock(&probe_mu_);
+    if (!probe_) {
+      auto props = BaseConfig();
+      auto conf = MakeConf(props);
+      if (!conf.ok()) return conf.status();
+      std::string err;
+      probe_.reset(RdKafka::Producer::create(conf->get(), err));
+      if (!probe_) return absl::UnavailableError(absl::StrCat("creating a Kafka client: ", err));
+    }
+    RdKafka::Metadata* md = nullptr;
+    const RdKafka::ErrorCode code = probe_->metadata(false, nullptr, &md, std::max(1, ToMillis(timeout)));
+    std::unique_ptr<RdKafka::Metadata> holder(md);
+    if (code != RdKafka::ERR_NO_ERROR) {
+      return absl::UnavailableError(absl::StrCat("no Kafka broker of ", options_.brokers, " answers: ",
+                                                 RdKafka::err2str(code)));
+    }
+    return absl::OkStatus();
+  }
+
   // Creates the transactional producer, fences any older owner, learns the
   // partition counts and catches up with the log.
   absl::Status Connect() {
@@ -843,7 +870,9 @@ class KafkaLog final : public EventLog, private StateSource {
   const crypto::SigningKeys keys_;
   DeliveryReporter reporter_;
   std::unique_ptr<RdKafka::Producer> producer_;  // committer thread (and Start)
-  bool fenced_ = false;                          // committer thread
+  std::atomic<bool> fenced_{false};              // set by the committer thread
+  absl::Mutex probe_mu_;
+  std::unique_ptr<RdKafka::Producer> probe_ ABSL_GUARDED_BY(probe_mu_);  // CheckWritable's own client
 
   absl::Mutex mu_;
   std::map<StreamId, StreamState> heads_ ABSL_GUARDED_BY(mu_);

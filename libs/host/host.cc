@@ -353,8 +353,12 @@ class Server final : public TaktServer, public Health {
     std::vector<ServiceEntry> services;
     std::set<std::string> facility_methods;
     std::vector<http::Route> routes;
-    for (auto& module : modules_) {
+    for (size_t i = 0; i < modules_.size(); ++i) {
+      auto& module = modules_[i];
+      // A module that appends is ready only while the log takes writes.
+      const bool writes = !running[i]->owns.empty() && (!running[i]->writes || running[i]->writes(options));
       for (ServiceEntry& s : module->Services()) {
+        if (writes) writer_services_.insert(s.name);
         builder.RegisterService(s.service);
         for (const std::string& m : s.facility_methods) facility_methods.insert(absl::StrCat("/", s.name, "/", m));
         service_names_.push_back(s.name);
@@ -423,6 +427,7 @@ class Server final : public TaktServer, public Health {
     }
     for (auto& module : modules_) module->Run(*env_, *this);
     if (env_->follows_model()) follower_ = std::thread([this] { FollowLoop(); });
+    if (!writer_services_.empty()) writable_watch_ = std::thread([this] { WritableLoop(); });
     log::Info(absl::StrCat("started on port ", port_, ": ", absl::StrJoin(names, ", "), "; ",
                            options.kafka_brokers.empty()
                                ? absl::StrCat("embedded log in ", options.data_dir)
@@ -456,6 +461,7 @@ class Server final : public TaktServer, public Health {
     }
     for (auto& module : modules_) module->Stop();
     if (follower_.joinable()) follower_.join();
+    if (writable_watch_.joinable()) writable_watch_.join();
     if (admin_) admin_->Stop();
     if (server_) log::Info(absl::StrCat("stopped (port ", port_, ")"));
   }
@@ -524,18 +530,59 @@ class Server final : public TaktServer, public Health {
     return r;
   }
 
+  // What a module says of its service; the service is SERVING when that
+  // holds and, for a service that appends, the log takes writes.
   void SetServing(std::string_view service, bool serving) override {
     {
       absl::MutexLock lock(&serving_mu_);
-      if (stopped_) serving = false;  // shutting down: stays not ready
-      serving_[std::string(service)] = serving;
+      wanted_[std::string(service)] = serving;
+    }
+    Publish(std::string(service));
+  }
+
+
+ private:
+  // The readiness of `service` from what its module wants and the log's
+  // write health, to gRPC health, /readyz and takt_service_serving.
+  void Publish(const std::string& service) {
+    bool serving;
+    {
+      absl::MutexLock lock(&serving_mu_);
+      serving = !stopped_ && wanted_[service] && (writable_problem_.empty() || !writer_services_.contains(service));
+      serving_[service] = serving;
     }
     if (server_ && server_->GetHealthCheckService() != nullptr) {
-      server_->GetHealthCheckService()->SetServingStatus(std::string(service), serving);
+      server_->GetHealthCheckService()->SetServingStatus(service, serving);
     }
   }
 
- private:
+  // Asks the log every 2 s whether it takes writes (a storage error,
+  // stopped writes, no Kafka broker answering, fenced): the services that
+  // append are NOT_SERVING while it does not, so probes route writes
+  // elsewhere and operators see why in the server's log.
+  void WritableLoop() {
+    while (!stopped_) {
+      const absl::Status s = log_->CheckWritable(absl::Seconds(2));
+      const std::string problem = s.ok() ? "" : std::string(s.message());
+      bool changed;
+      {
+        absl::MutexLock lock(&serving_mu_);
+        changed = problem != writable_problem_;
+        writable_problem_ = problem;
+      }
+      if (changed) {
+        if (problem.empty()) {
+          log::Info("the event log takes writes again: the services that append are ready");
+        } else {
+          log::Warn(absl::StrCat("the event log does not take writes (", problem,
+                                 "): the services that append are NOT_SERVING until it does"));
+        }
+        for (const std::string& service : writer_services_) Publish(service);
+      }
+      for (int i = 0; i < 20 && !stopped_; ++i) absl::SleepFor(absl::Milliseconds(100));
+    }
+  }
+
   // Keeps the model of a process that does not write it close to the log
   // (ingest also refreshes on demand when it meets an unknown name).
   void FollowLoop() {
@@ -575,6 +622,10 @@ class Server final : public TaktServer, public Health {
   absl::Mutex backup_mu_;
   absl::Mutex serving_mu_;
   std::map<std::string, bool> serving_ ABSL_GUARDED_BY(serving_mu_);  // readiness, as gRPC health says
+  std::map<std::string, bool> wanted_ ABSL_GUARDED_BY(serving_mu_);   // what the modules say
+  std::string writable_problem_ ABSL_GUARDED_BY(serving_mu_);          // empty: the log takes writes
+  std::set<std::string> writer_services_;  // services of modules that append; set before the server starts
+  std::thread writable_watch_;
   std::thread follower_;
   std::atomic<bool> stopped_{false};
 };
