@@ -95,7 +95,7 @@ class AnswerInterceptor final : public grpc::experimental::Interceptor {
   }
 
   AnswerInterceptor(std::string method, bool reads_request)
-      : method_(std::move(method)), reads_request_(reads_request) {}
+      : method_(std::move(method)), reads_request_(reads_request), request_(RequestType(method_)) {}
   void Intercept(grpc::experimental::InterceptorBatchMethods* m) override {
     if (m->QueryInterceptionHookPoint(grpc::experimental::InterceptionHookPoints::PRE_SEND_STATUS)) {
       const grpc::Status s = m->GetSendStatus();
@@ -107,16 +107,26 @@ class AnswerInterceptor final : public grpc::experimental::Interceptor {
             absl::InvalidArgumentError(
                 absl::StrCat("the request to ", method_, " does not decode (malformed protobuf)")),
             "MALFORMED_REQUEST")));
-      } else if (!s.ok() && s.error_details().empty()) {
-        m->ModifySendStatus(WithErrorDetails(s));
+      } else if (!s.ok()) {
+        // A field violation names a field of this method's request, or none.
+        m->ModifySendStatus(KeepFieldsOf(WithErrorDetails(s), request_));
       }
     }
     m->Proceed();
   }
 
  private:
+  // "/pkg.Service/Method" -> the method's input type, or null.
+  static const google::protobuf::Descriptor* RequestType(const std::string& method) {
+    std::string full = method.size() > 1 ? method.substr(1) : "";
+    std::replace(full.begin(), full.end(), '/', '.');
+    const auto* m = google::protobuf::DescriptorPool::generated_pool()->FindMethodByName(full);
+    return m == nullptr ? nullptr : m->input_type();
+  }
+
   const std::string method_;
   const bool reads_request_;
+  const google::protobuf::Descriptor* const request_;
 };
 
 class AnswerInterceptors final : public grpc::experimental::ServerInterceptorFactoryInterface {
@@ -545,6 +555,8 @@ class Server final : public TaktServer, public Health {
   // The readiness of `service` from what its module wants and the log's
   // write health, to gRPC health, /readyz and takt_service_serving.
   void Publish(const std::string& service) {
+    // One at a time, so that gRPC health ends with what serving_ says.
+    absl::MutexLock publishing(&publish_mu_);
     bool serving;
     {
       absl::MutexLock lock(&serving_mu_);
@@ -558,16 +570,21 @@ class Server final : public TaktServer, public Health {
 
   // Asks the log every 2 s whether it takes writes (a storage error,
   // stopped writes, no Kafka broker answering, fenced): the services that
-  // append are NOT_SERVING while it does not, so probes route writes
-  // elsewhere and operators see why in the server's log.
+  // append are NOT_SERVING while it does not (after 3 answers in a row, so
+  // a blip does not flap them), so probes route writes elsewhere and
+  // operators see why in the server's log; SERVING again at the first
+  // good answer.
   void WritableLoop() {
+    int failures = 0;
     while (!stopped_) {
       const absl::Status s = log_->CheckWritable(absl::Seconds(2));
-      const std::string problem = s.ok() ? "" : std::string(s.message());
-      bool changed;
-      {
+      failures = s.ok() ? 0 : failures + 1;
+      bool changed = false;
+      std::string problem;
+      if (s.ok() || failures >= 3) {
+        problem = s.ok() ? "" : std::string(s.message());
         absl::MutexLock lock(&serving_mu_);
-        changed = problem != writable_problem_;
+        changed = problem.empty() != writable_problem_.empty();  // a state change, not another wording
         writable_problem_ = problem;
       }
       if (changed) {
@@ -624,6 +641,7 @@ class Server final : public TaktServer, public Health {
   std::map<std::string, bool> serving_ ABSL_GUARDED_BY(serving_mu_);  // readiness, as gRPC health says
   std::map<std::string, bool> wanted_ ABSL_GUARDED_BY(serving_mu_);   // what the modules say
   std::string writable_problem_ ABSL_GUARDED_BY(serving_mu_);          // empty: the log takes writes
+  absl::Mutex publish_mu_;  // Publish: taken before serving_mu_
   std::set<std::string> writer_services_;  // services of modules that append; set before the server starts
   std::thread writable_watch_;
   std::thread follower_;

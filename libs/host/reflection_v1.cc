@@ -7,6 +7,7 @@
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/descriptor.pb.h"
 #include "grpc/health/v1/health.pb.h"
+#include "libs/host/rpc.h"
 
 namespace takt::host {
 namespace {
@@ -26,9 +27,11 @@ void AddFile(const FileDescriptor* file, std::set<std::string>* sent, v1::FileDe
   for (int i = 0; i < file->dependency_count(); ++i) AddFile(file->dependency(i), sent, out);
 }
 
+// What the client named is echoed shortened and as valid UTF-8 (a proto3
+// string; clients refuse the answer otherwise).
 void NotFound(v1::ServerReflectionResponse* response, std::string message) {
   response->mutable_error_response()->set_error_code(static_cast<int32_t>(grpc::StatusCode::NOT_FOUND));
-  response->mutable_error_response()->set_error_message(std::move(message));
+  response->mutable_error_response()->set_error_message(ValidUtf8(message));
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include "absl/time/clock.h"
 
 #include "absl/strings/str_cat.h"
+#include "google/protobuf/descriptor.h"
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
 #include "absl/strings/str_join.h"
@@ -25,10 +26,22 @@ namespace takt::host {
 
 namespace {
 
-std::string Shortened(absl::string_view text) {
-  if (text.size() <= kMaxDetailText) return std::string(text);
-  size_t cut = kMaxDetailText - 3;
-  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;  // not inside a UTF-8 character
+// At most `limit` bytes of valid UTF-8, "..." at the end when cut.
+std::string Shortened(absl::string_view text, size_t limit = kMaxDetailText) {
+  std::string valid = ValidUtf8(text);
+  if (valid.size() <= limit) return valid;
+  size_t cut = limit - 3;
+  while (cut > 0 && (static_cast<unsigned char>(valid[cut]) & 0xC0) == 0x80) --cut;  // not inside a character
+  valid.resize(cut);
+  return valid + "...";
+}
+
+// The status message sent: at most kMaxStatusMessage bytes (cut on a
+// character boundary when it is UTF-8).
+std::string StatusMessage(absl::string_view text) {
+  if (text.size() <= kMaxStatusMessage) return std::string(text);
+  size_t cut = kMaxStatusMessage - 3;
+  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
   return absl::StrCat(text.substr(0, cut), "...");
 }
 
@@ -60,6 +73,67 @@ std::string Details(grpc::StatusCode code, absl::string_view message, absl::stri
 
 }  // namespace
 
+std::string ValidUtf8(absl::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  const auto* p = reinterpret_cast<const unsigned char*>(text.data());
+  const size_t n = text.size();
+  size_t i = 0;
+  auto cont = [&](size_t at, unsigned char lo = 0x80, unsigned char hi = 0xBF) {
+    return at < n && p[at] >= lo && p[at] <= hi;
+  };
+  while (i < n) {
+    const unsigned char c = p[i];
+    size_t len = 0;
+    if (c < 0x80) {
+      len = 1;
+    } else if (c >= 0xC2 && c <= 0xDF) {
+      len = cont(i + 1) ? 2 : 0;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      const unsigned char lo = c == 0xE0 ? 0xA0 : 0x80, hi = c == 0xED ? 0x9F : 0xBF;
+      len = cont(i + 1, lo, hi) && cont(i + 2) ? 3 : 0;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      const unsigned char lo = c == 0xF0 ? 0x90 : 0x80, hi = c == 0xF4 ? 0x8F : 0xBF;
+      len = cont(i + 1, lo, hi) && cont(i + 2) && cont(i + 3) ? 4 : 0;
+    }
+    if (len == 0) {
+      out += "\xEF\xBF\xBD";  // U+FFFD
+      ++i;
+    } else {
+      out.append(text.data() + i, len);
+      i += len;
+    }
+  }
+  return out;
+}
+
+grpc::Status WithMessage(const grpc::Status& s, std::string message) {
+  google::rpc::Status details;
+  if (s.error_details().empty() || !details.ParseFromString(s.error_details())) {
+    return grpc::Status(s.error_code(), StatusMessage(message), s.error_details());
+  }
+  details.set_message(Shortened(message));
+  return grpc::Status(s.error_code(), StatusMessage(message), details.SerializeAsString());
+}
+
+grpc::Status KeepFieldsOf(const grpc::Status& s, const google::protobuf::Descriptor* request) {
+  google::rpc::Status details;
+  if (request == nullptr || s.error_details().empty() || !details.ParseFromString(s.error_details())) return s;
+  bool dropped = false;
+  auto* all = details.mutable_details();
+  for (int i = all->size() - 1; i >= 0; --i) {
+    google::rpc::BadRequest bad;
+    if (!all->Get(i).UnpackTo(&bad) || bad.field_violations_size() == 0) continue;
+    const std::string& field = bad.field_violations(0).field();
+    const std::string first = field.substr(0, field.find_first_of(".["));
+    if (request->FindFieldByName(first) != nullptr) continue;
+    all->DeleteSubrange(i, 1);
+    dropped = true;
+  }
+  if (!dropped) return s;
+  return grpc::Status(s.error_code(), s.error_message(), details.SerializeAsString());
+}
+
 std::string FieldOfMessage(absl::string_view message) {
   auto lower = [](char c) { return c >= 'a' && c <= 'z'; };
   auto digit = [](char c) { return c >= '0' && c <= '9'; };
@@ -90,12 +164,12 @@ grpc::Status ToGrpc(const absl::Status& s) {
   const std::optional<std::string> reason = ReasonOf(s);
   std::optional<std::string> field = FieldOf(s);
   if (!field) field = FieldOfMessage(s.message());
-  return grpc::Status(code, std::string(s.message()), Details(code, s.message(), reason.value_or(""), *field));
+  return grpc::Status(code, StatusMessage(s.message()), Details(code, s.message(), reason.value_or(""), *field));
 }
 
 grpc::Status WithErrorDetails(const grpc::Status& s) {
   if (s.ok() || !s.error_details().empty()) return s;
-  return grpc::Status(s.error_code(), s.error_message(),
+  return grpc::Status(s.error_code(), StatusMessage(s.error_message()),
                       Details(s.error_code(), s.error_message(), "", FieldOfMessage(s.error_message())));
 }
 
@@ -135,6 +209,7 @@ class StreamWatchdog {
 
   void Remove(OpenStream* stream) {
     absl::MutexLock lock(&mu_);  // after this, Run() no longer touches the stream's context
+    cancelled_.erase(stream);    // a new stream may get its address
     if (streams_.erase(stream) == 0) return;
     if (--per_actor_[stream->actor_] <= 0) {
       per_actor_.erase(stream->actor_);
@@ -160,19 +235,13 @@ class StreamWatchdog {
         tick = std::clamp(timeout_ / 10, absl::Milliseconds(50), absl::Seconds(5));
         const int64_t now = absl::GetCurrentTimeNanos();
         for (OpenStream* s : streams_) {
+          if (s->busy_.load(std::memory_order_relaxed)) continue;  // the server's time, not the client's
           const int64_t idle = now - s->last_active_ns_.load(std::memory_order_relaxed);
           if (idle > absl::ToInt64Nanoseconds(timeout_) && cancelled_.insert(s).second) {
             log::Info(absl::StrCat("closing a stream of batches from ", s->actor_, ": nothing received for ",
                                    absl::FormatDuration(absl::Nanoseconds(idle)), " (--stream-idle-timeout ",
                                    absl::FormatDuration(timeout_), ")"));
             s->ctx_->TryCancel();
-          }
-        }
-        for (auto it = cancelled_.begin(); it != cancelled_.end();) {
-          if (!streams_.contains(*it)) {
-            cancelled_.erase(it++);
-          } else {
-            ++it;
           }
         }
       }
@@ -204,6 +273,7 @@ absl::StatusOr<std::unique_ptr<OpenStream>> OpenStream::Open(grpc::ServerContext
 OpenStream::~OpenStream() { StreamWatchdog::Get().Remove(this); }
 
 void OpenStream::Touch() { last_active_ns_.store(absl::GetCurrentTimeNanos(), std::memory_order_relaxed); }
+
 
 void CountBatch(const std::string& batch_type, uint32_t accepted, uint32_t duplicates,
                 const std::vector<int>& rejection_codes, uint32_t rejections_not_listed) {
@@ -294,8 +364,7 @@ grpc::Status AuthorizeBatch(const grpc::ServerContext* ctx, model::ModelStore& m
                             const std::string& facility) {
   grpc::Status s = Authorize(ctx, models, permission, auth::Scope::Facility(facility));
   if (s.ok()) return s;
-  return grpc::Status(s.error_code(), absl::StrCat(s.error_message(), "; the batches before it were acknowledged"),
-                      s.error_details());
+  return WithMessage(s, absl::StrCat(s.error_message(), "; the batches before it were acknowledged"));
 }
 
 auth::Scope AccessScopeOf(std::string_view scope_name) {

@@ -22,6 +22,9 @@
 namespace takt::model {
 class ModelStore;
 }
+namespace google::protobuf {
+class Descriptor;
+}
 
 namespace takt::host {
 
@@ -33,10 +36,28 @@ namespace takt::host {
 //  - BadRequest, for INVALID_ARGUMENT and OUT_OF_RANGE naming a field: one
 //    field violation, the field (takt::WithField, else the message's
 //    "field.path: " prefix) and what is wrong with it.
-// Messages in the details are shortened to kMaxDetailText bytes, so the
-// trailers stay well within gRPC's 8 KiB metadata limit.
+// Messages in the details are shortened to kMaxDetailText bytes and the
+// status message to kMaxStatusMessage, so the trailers stay within gRPC's
+// 8 KiB metadata limit; text in the details is valid UTF-8 (clients such
+// as grpc-go refuse the whole status otherwise). Transport-level refusals
+// carry no details: UNAUTHENTICATED from the TLS and token check, the
+// thread quota's RESOURCE_EXHAUSTED, and the CANCELLED of a stream closed
+// for idleness.
 grpc::Status ToGrpc(const absl::Status& s);
 inline constexpr size_t kMaxDetailText = 512;
+inline constexpr size_t kMaxStatusMessage = 4096;
+
+// `s` with another message, its details (if any) saying the same.
+grpc::Status WithMessage(const grpc::Status& s, std::string message);
+
+// Drops a BadRequest field violation whose field is not a field of
+// `request` (the method's input): the message began with a path of some
+// other document (an enterprise file's "calendar.day_start: ...").
+grpc::Status KeepFieldsOf(const grpc::Status& s, const google::protobuf::Descriptor* request);
+
+// `text` with every byte that is not part of valid UTF-8 replaced by
+// U+FFFD.
+std::string ValidUtf8(absl::string_view text);
 
 // `s` with those details when it has none (the host adds them to every
 // answer; handlers returning grpc::Status need not).
@@ -130,6 +151,8 @@ class OpenStream {
 
   // The client sent something: the idle clock starts again.
   void Touch();
+  // The server works on what it was sent (time not counted as idle).
+  void SetBusy(bool busy) { busy_.store(busy, std::memory_order_relaxed); }
 
  private:
   OpenStream(grpc::ServerContext* ctx, std::string actor);
@@ -137,6 +160,7 @@ class OpenStream {
   grpc::ServerContext* const ctx_;
   const std::string actor_;
   std::atomic<int64_t> last_active_ns_;
+  std::atomic<bool> busy_{false};
 };
 
 template <typename Request, typename Response, typename Handle>
@@ -147,7 +171,7 @@ grpc::Status ServeBatches(grpc::ServerContext* ctx, model::ModelStore& models, a
   grpc::ByteBuffer in;
   uint64_t received = 0;
   while (raw->Read(&in)) {
-    (*open)->Touch();
+    (*open)->SetBusy(true);
     ++received;
     Request batch;
     if (!grpc::SerializationTraits<Request>::Deserialize(&in, &batch).ok()) {
@@ -159,6 +183,10 @@ grpc::Status ServeBatches(grpc::ServerContext* ctx, model::ModelStore& models, a
     }
     if (grpc::Status bound = AuthorizeBatch(ctx, models, permission, batch.facility()); !bound.ok()) return bound;
     absl::StatusOr<Response> answer = handle(batch);
+    // Idle from here until the client's next message (a client that does
+    // not read its acknowledgements is closed too).
+    (*open)->Touch();
+    (*open)->SetBusy(false);
     if (!answer.ok()) return ToGrpc(answer.status());
     std::vector<int> codes;
     codes.reserve(answer->rejected_size());
@@ -171,7 +199,6 @@ grpc::Status ServeBatches(grpc::ServerContext* ctx, model::ModelStore& models, a
       return grpc::Status(grpc::StatusCode::INTERNAL, "an acknowledgement did not encode");
     }
     if (!raw->Write(out)) break;
-    (*open)->Touch();
   }
   return grpc::Status::OK;
 }

@@ -81,14 +81,58 @@ TEST(ToGrpcTest, OkHasNoDetails) {
   EXPECT_TRUE(WithErrorDetails(grpc::Status::OK).error_details().empty());
 }
 
-TEST(ToGrpcTest, LongMessagesAreShortenedInTheDetailsOnly) {
+TEST(ToGrpcTest, LongMessagesAreShortened) {
   const std::string message = "name: " + std::string(20000, 'x') + "\xc3\xa9";
   grpc::Status s = ToGrpc(absl::InvalidArgumentError(message));
-  EXPECT_EQ(s.error_message(), message);
+  EXPECT_EQ(s.error_message().size(), kMaxStatusMessage);
+  EXPECT_EQ(s.error_message(), message.substr(0, kMaxStatusMessage - 3) + "...");
   EXPECT_LT(s.error_details().size(), 2 * kMaxDetailText + 200);
   Details d = Decode(s);
   EXPECT_LE(d.status.message().size(), kMaxDetailText);
   EXPECT_LE(d.bad.field_violations(0).description().size(), kMaxDetailText);
+}
+
+TEST(ValidUtf8Test, KeepsUtf8AndReplacesTheRest) {
+  EXPECT_EQ(ValidUtf8("plain ascii"), "plain ascii");
+  EXPECT_EQ(ValidUtf8("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x8f\xad"), "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x8f\xad");
+  const std::string replacement = "\xEF\xBF\xBD";
+  EXPECT_EQ(ValidUtf8("a\xff" "b"), "a" + replacement + "b");
+  EXPECT_EQ(ValidUtf8("cut \xc3"), "cut " + replacement);                 // a character cut in half
+  EXPECT_EQ(ValidUtf8("\xc0\xaf"), replacement + replacement);            // overlong '/'
+  EXPECT_EQ(ValidUtf8("\xed\xa0\x80"), replacement + replacement + replacement);  // a surrogate
+  EXPECT_EQ(ValidUtf8(std::string("nul\0in", 6)), std::string("nul\0in", 6));
+}
+
+TEST(ToGrpcTest, DetailsAreValidUtf8AndTheMessageIsBounded) {
+  // A client's bytes cut mid-character by the code that echoed them.
+  grpc::Status s = ToGrpc(absl::InvalidArgumentError("unit: '\xc3' is not a unit of detroit-1"));
+  Details d = Decode(s);
+  EXPECT_EQ(d.status.message(), ValidUtf8(s.error_message()));
+  EXPECT_EQ(d.bad.field_violations(0).description(), "'\xEF\xBF\xBD' is not a unit of detroit-1");
+  const std::string huge(100000, 'x');
+  s = ToGrpc(absl::PermissionDeniedError(huge));
+  EXPECT_LE(s.error_message().size(), kMaxStatusMessage);
+  EXPECT_LE(s.error_message().size() + s.error_details().size() * 4 / 3, 7000u);  // trailers under 8 KiB
+}
+
+TEST(WithMessageTest, TheDetailsSayTheNewMessageAndKeepTheirReason) {
+  grpc::Status s = WithMessage(ToGrpc(WithReason(absl::PermissionDeniedError("no"), "OTHER_FACILITY")),
+                               "no; the batches before it were acknowledged");
+  EXPECT_EQ(s.error_message(), "no; the batches before it were acknowledged");
+  Details d = Decode(s);
+  EXPECT_EQ(d.status.message(), s.error_message());
+  EXPECT_EQ(d.info.reason(), "OTHER_FACILITY");
+}
+
+TEST(KeepFieldsOfTest, AFieldViolationMustNameAFieldOfTheRequest) {
+  const google::protobuf::Descriptor* request = google::rpc::BadRequest::descriptor();  // has field_violations
+  grpc::Status ours = ToGrpc(absl::InvalidArgumentError("field_violations[2].field: empty"));
+  EXPECT_TRUE(Decode(KeepFieldsOf(ours, request)).has_bad);
+  grpc::Status other = ToGrpc(absl::InvalidArgumentError("calendar.day_start: not a time"));
+  Details d = Decode(KeepFieldsOf(other, request));
+  EXPECT_FALSE(d.has_bad);  // "calendar" is a path in another document
+  EXPECT_TRUE(d.has_info);  // the rest stays
+  EXPECT_EQ(KeepFieldsOf(other, nullptr).error_details(), other.error_details());
 }
 
 TEST(WithErrorDetailsTest, AddsDetailsOnceAndKeepsThoseThere) {

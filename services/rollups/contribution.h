@@ -32,6 +32,14 @@ namespace takt::rollup {
 // The calendar of a facility, or nullptr if the facility is unknown.
 using CalendarLookup = std::function<const kpi::FacilityCalendar*(const std::string& facility)>;
 
+// True for a facility that is defined but whose calendar cannot be built
+// on this machine (its recorded time zone is missing from tzdata). The
+// projections park such a facility (RollupStore::Park): they skip its
+// events, so that the other facilities go on, and rebuild from the log once
+// its calendar can be built. Its own answers fail meanwhile
+// (FAILED_PRECONDITION, TIME_ZONE_UNAVAILABLE).
+using ZoneMissing = std::function<bool(const std::string& facility)>;
+
 // For each facility whose calendar has changed: when its latest change
 // takes effect (kpi::FacilityCalendar::LatestChange).
 using CalendarChanges = std::function<std::vector<std::pair<std::string, absl::Time>>()>;
@@ -69,7 +77,8 @@ struct ProductionFold {
   std::string context;
   std::function<std::unique_ptr<ContextProjection>(eventlog::EventLog* log, RollupStore* store,
                                                    CalendarLookup calendars,
-                                                   CalendarChanges calendar_changes)>
+                                                   CalendarChanges calendar_changes,
+                                                   ZoneMissing zone_missing)>
       projection;
   // The elements of a facility (all of it, or only `units`) over the
   // instants [from, to), recomputed from the raw events the projection had

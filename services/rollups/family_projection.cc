@@ -1,13 +1,15 @@
 #include "services/rollups/family_projection.h"
 
 #include "absl/strings/str_cat.h"
+#include "libs/common/log.h"
 #include "libs/common/status_macros.h"
 
 namespace takt::rollup {
 
 absl::Status FoldIntoHours(const kpi::FamilyRegistration& family, kpi::Fold& fold,
                            const std::vector<eventlog::LoggedEvent>& events,
-                           const CalendarLookup& calendars, std::vector<FamilyHourDelta>& out) {
+                           const CalendarLookup& calendars, std::vector<FamilyHourDelta>& out,
+                           const ZoneMissing* zone_missing, std::set<std::string>* parked) {
   std::vector<kpi::FamilyDelta> deltas;
   for (const eventlog::LoggedEvent& e : events) {
     deltas.clear();
@@ -27,6 +29,10 @@ absl::Status FoldIntoHours(const kpi::FamilyRegistration& family, kpi::Fold& fol
             " values, the family has ", family.family.elements.size(), " elements"));
       }
       const kpi::FacilityCalendar* cal = calendars(d.facility);
+      if (cal == nullptr && zone_missing != nullptr && *zone_missing && (*zone_missing)(d.facility)) {
+        if (parked != nullptr) parked->insert(d.facility);
+        continue;
+      }
       if (cal == nullptr) {
         return absl::FailedPreconditionError(absl::StrCat(
             "family '", family.family.name, "': ", where(), ": facility '", d.facility,
@@ -42,11 +48,13 @@ absl::Status FoldIntoHours(const kpi::FamilyRegistration& family, kpi::Fold& fol
 
 FamilyProjection::FamilyProjection(eventlog::EventLog* log, RollupStore* store,
                                    const kpi::FamilyRegistration* family,
-                                   CalendarLookup calendars, size_t max_events_per_batch)
+                                   CalendarLookup calendars, size_t max_events_per_batch,
+                                   ZoneMissing zone_missing)
     : log_(log),
       store_(store),
       family_(family),
       calendars_(std::move(calendars)),
+      zone_missing_(std::move(zone_missing)),
       max_events_(max_events_per_batch),
       fold_(family->fold()) {}
 
@@ -58,12 +66,25 @@ absl::Status FamilyProjection::Start() {
   // Rows written under another element list cannot be added to: rebuild
   // this family (only it) from the start of the log.
   TAKT_RETURN_IF_ERROR(store_->CheckFamilyLayout(family_->family, CursorKey(*family_)));
+  TAKT_ASSIGN_OR_RETURN(parked_, store_->Parked(CursorKey(*family_)));
   TAKT_ASSIGN_OR_RETURN(cursor_, store_->LoadCursor(CursorKey(*family_)));
   TAKT_ASSIGN_OR_RETURN(subscription_, log_->Subscribe(family_->context, cursor_));
   return absl::OkStatus();
 }
 
 absl::StatusOr<size_t> FamilyProjection::Step(absl::Duration timeout) {
+  // A parked facility whose calendar can be built now: this family is
+  // rebuilt from the log, with a new fold.
+  for (const std::string& facility : parked_) {
+    if (calendars_(facility) == nullptr) continue;
+    log::Info(absl::StrCat("rollups: facility '", facility, "' has its calendar again: rebuilding family '",
+                           family_->family.name, "' from the log"));
+    TAKT_RETURN_IF_ERROR(store_->ClearFamily(family_->family, CursorKey(*family_)));
+    subscription_.reset();
+    fold_ = family_->fold();
+    parked_.clear();
+    break;
+  }
   if (!subscription_) TAKT_RETURN_IF_ERROR(Start());
   absl::StatusOr<std::vector<eventlog::LoggedEvent>> polled = subscription_->Poll(max_events_, timeout);
   if (!polled.ok()) {
@@ -88,10 +109,23 @@ absl::StatusOr<size_t> FamilyProjection::Step(absl::Duration timeout) {
     return 0;
   }
   std::vector<FamilyHourDelta> deltas;
-  absl::Status folded = FoldIntoHours(*family_, *fold_, events, calendars_, deltas);
+  std::set<std::string> parked;
+  absl::Status folded = FoldIntoHours(*family_, *fold_, events, calendars_, deltas, &zone_missing_, &parked);
   if (!folded.ok()) {
     subscription_.reset();  // resume at the stored cursor next time
     return folded;
+  }
+  // Parked before the batch that dropped their deltas is stored.
+  for (const std::string& facility : parked) {
+    if (parked_.count(facility)) continue;
+    log::Warn(absl::StrCat("rollups: family '", family_->family.name, "': parking facility '", facility,
+                           "': its calendar cannot be built on this machine (time zone missing from tzdata); "
+                           "rebuilt once it can; other facilities go on"));
+    if (absl::Status s = store_->Park(CursorKey(*family_), facility); !s.ok()) {
+      subscription_.reset();
+      return s;
+    }
+    parked_.insert(facility);
   }
   const eventlog::Cursor next = subscription_->cursor();
   absl::Status written =

@@ -11,6 +11,7 @@
 #define TAKT_SERVICES_ROLLUPS_FAMILY_PROJECTION_H_
 
 #include <memory>
+#include <set>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -24,16 +25,21 @@ namespace takt::rollup {
 
 // Folds `events` with `fold` into hour deltas (tests and explain use the
 // same path as the projection): each delta's facility must be known to
-// `calendars`, its width the family's.
+// `calendars`, its width the family's. With `zone_missing`, the deltas of
+// a facility whose calendar cannot be built here are dropped and the
+// facility added to `parked` (the fold still sees every event).
 absl::Status FoldIntoHours(const kpi::FamilyRegistration& family, kpi::Fold& fold,
                            const std::vector<eventlog::LoggedEvent>& events,
-                           const CalendarLookup& calendars, std::vector<FamilyHourDelta>& out);
+                           const CalendarLookup& calendars, std::vector<FamilyHourDelta>& out,
+                           const ZoneMissing* zone_missing = nullptr, std::set<std::string>* parked = nullptr);
 
 class FamilyProjection {
  public:
+  // `zone_missing`: facilities to park (rollup::ZoneMissing); null: an
+  // event without a calendar stops the projection.
   FamilyProjection(eventlog::EventLog* log, RollupStore* store,
                    const kpi::FamilyRegistration* family, CalendarLookup calendars,
-                   size_t max_events_per_batch = 20000);
+                   size_t max_events_per_batch = 20000, ZoneMissing zone_missing = nullptr);
 
   // Where the family's cursor is stored ("<context>#<family>").
   static std::string CursorKey(const kpi::FamilyRegistration& family);
@@ -51,6 +57,8 @@ class FamilyProjection {
   RollupStore* store_;
   const kpi::FamilyRegistration* family_;
   CalendarLookup calendars_;
+  ZoneMissing zone_missing_;
+  std::set<std::string> parked_;  // as stored
   const size_t max_events_;
   std::unique_ptr<kpi::Fold> fold_;
   std::unique_ptr<eventlog::Subscription> subscription_;

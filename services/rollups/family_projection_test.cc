@@ -90,6 +90,41 @@ TEST_F(FamilyProjectionTest, EventsBecomeHourlyFamilyRowsWithTheirOwnCursor) {
             *store->FamilyHours(f, "plant-1", "u1", Local(0), Local(23)));
 }
 
+// Issue 12.2: a facility whose zone this machine cannot load is parked
+// (its deltas dropped, other facilities go on) and the family is rebuilt,
+// alone, once the zone loads.
+TEST_F(FamilyProjectionTest, AFacilityWhoseZoneIsMissingIsParkedThenTheFamilyRebuilt) {
+  bool mars_loads = false;
+  CalendarLookup calendars = [&](const std::string& f) -> const kpi::FacilityCalendar* {
+    return f == "plant-1" || (f == "mars-1" && mars_loads) ? calendar_.get() : nullptr;
+  };
+  ZoneMissing missing = [&](const std::string& f) { return f == "mars-1" && !mars_loads; };
+  Inspect("plant-1", "u1", 9, 10, 100, 90);
+  Inspect("mars-1", "u1", 9, 20, 40, 30);
+  Inspect("plant-1", "u1", 10, 0, 10, 10);
+  auto store = *RollupStore::Open(store_dir_.path());
+  const kpi::Family& f = QaFamily()->family;
+  {
+    FamilyProjection p(log_.get(), store.get(), QaFamily(), calendars, 20000, missing);
+    ASSERT_TRUE(p.Start().ok());
+    auto n = p.Step(absl::Milliseconds(100));
+    ASSERT_TRUE(n.ok()) << n.status();
+    EXPECT_EQ(*n, 3u);
+    EXPECT_EQ(*store->SumFamily(f, "plant-1", "", Local(0), Local(23)), (kpi::Values{110, 100}));
+    EXPECT_EQ(*store->Parked("qa#qa_inspections"), std::set<std::string>{"mars-1"});
+    EXPECT_TRUE(store->Parked("qa")->empty());  // production's are its own
+  }
+  mars_loads = true;
+  FamilyProjection p(log_.get(), store.get(), QaFamily(), calendars, 20000, missing);
+  ASSERT_TRUE(p.Start().ok());
+  auto n = p.Step(absl::Milliseconds(100));
+  ASSERT_TRUE(n.ok()) << n.status();
+  EXPECT_EQ(*n, 3u);  // from the start of the log again
+  EXPECT_EQ(*store->SumFamily(f, "plant-1", "", Local(0), Local(23)), (kpi::Values{110, 100}));  // not doubled
+  EXPECT_EQ(*store->SumFamily(f, "mars-1", "", Local(0), Local(23)), (kpi::Values{40, 30}));
+  EXPECT_TRUE(store->Parked("qa#qa_inspections")->empty());
+}
+
 TEST_F(FamilyProjectionTest, ClearingProductionLeavesTheFamilyAlone) {
   Inspect("plant-1", "u1", 9, 10, 100, 90);
   auto store = *RollupStore::Open(store_dir_.path());

@@ -73,15 +73,23 @@ class RollupsModule final : public host::Module {
       });
       return out;
     };
+    ZoneMissing zone_missing = [models](const std::string& facility) {
+      bool missing = false;
+      models->Read([&](const model::EnterpriseModel& m) {
+        const model::FacilityInfo* f = m.Facility(facility);
+        missing = f != nullptr && f->calendar == nullptr;
+      });
+      return missing;
+    };
     projection_ = production->projection(
         env.log(), store_.get(),
         [models](const std::string& facility) { return models->Calendar(facility); },
-        std::move(calendar_changes));
+        std::move(calendar_changes), zone_missing);
     TAKT_RETURN_IF_ERROR(projection_->Start());
     for (const kpi::FamilyRegistration* f : kpi::Families()) {
       families_.push_back(std::make_unique<FamilyProjection>(
           env.log(), store_.get(), f,
-          [models](const std::string& facility) { return models->Calendar(facility); }));
+          [models](const std::string& facility) { return models->Calendar(facility); }, 20000, zone_missing));
       TAKT_RETURN_IF_ERROR(families_.back()->Start());
     }
     service_ = NewRollupService(env.log(), models, store_.get(), reads_, env.options().record_reads.kpis);

@@ -172,6 +172,26 @@ struct RollupStore::Impl {
   rocksdb::ColumnFamilyHandle* orders = nullptr;
   uint64_t batch = 0;  // last timeline batch number (Apply is single-writer)
 
+  // Adds to `wb` the deletion of a family's rows, its cursor and its parked
+  // facilities.
+  absl::Status DeleteFamily(const kpi::Family& family, const std::string& cursor_key, rocksdb::WriteBatch& wb) {
+    const std::string prefix = FamilyPrefix(family.name);
+    const std::string unit_days =
+        absl::StrCat(std::string(1, kFamilyUnitDayMark), family.name, std::string(1, '\0'));
+    for (rocksdb::ColumnFamilyHandle* cf : {unit_hours, facility_hours, facility_days}) {
+      for (const std::string& p : {prefix, unit_days}) {
+        std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), cf));
+        for (it->Seek(p); it->Valid() && it->key().starts_with(p); it->Next()) wb.Delete(cf, it->key());
+        if (!it->status().ok()) return FromRocks(it->status(), "clearing a family's rows");
+      }
+    }
+    wb.Delete(meta, absl::StrCat("cursor/", cursor_key));
+    const std::string parked = absl::StrCat("parked/", cursor_key, "/");
+    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), meta));
+    for (it->Seek(parked); it->Valid() && it->key().starts_with(parked); it->Next()) wb.Delete(meta, it->key());
+    return FromRocks(it->status(), "clearing a family's parked facilities");
+  }
+
   // Calls fn(hour, value) for every hour row under `prefix` in [from, to).
   template <typename Fn>
   absl::Status ScanHours(rocksdb::ColumnFamilyHandle* cf, const std::string& prefix,
@@ -489,7 +509,8 @@ absl::Status RollupStore::Clear() {
   std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->meta));
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     if ((it->key().starts_with("cursor/") && !IsFamilyCursor(it->key())) ||
-        it->key().starts_with("calendar/")) {
+        it->key().starts_with("calendar/") ||
+        (it->key().starts_with("parked/") && it->key().ToStringView().find('#') == std::string_view::npos)) {
       wb.Delete(impl_->meta, it->key());
     }
   }
@@ -593,27 +614,38 @@ absl::Status RollupStore::CheckFamilyLayout(const kpi::Family& family,
   if (!s.ok() && !s.IsNotFound()) return FromRocks(s, "reading a family's layout");
   if (s.ok() && stored == layout) return absl::OkStatus();
   rocksdb::WriteBatch wb;
-  if (s.ok()) {
-    // Another element list: this family's rows and cursor go.
-    const std::string prefix = FamilyPrefix(family.name);
-    const std::string unit_days =
-        absl::StrCat(std::string(1, kFamilyUnitDayMark), family.name, std::string(1, '\0'));
-    for (rocksdb::ColumnFamilyHandle* cf :
-         {impl_->unit_hours, impl_->facility_hours, impl_->facility_days}) {
-      for (const std::string& p : {prefix, unit_days}) {
-        std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(rocksdb::ReadOptions(), cf));
-        for (it->Seek(p); it->Valid() && it->key().starts_with(p); it->Next()) {
-          wb.Delete(cf, it->key());
-        }
-        if (!it->status().ok()) return FromRocks(it->status(), "clearing a family's rows");
-      }
-    }
-    wb.Delete(impl_->meta, absl::StrCat("cursor/", cursor_key));
-  }
+  // Another element list: this family's rows and cursor go.
+  if (s.ok()) TAKT_RETURN_IF_ERROR(impl_->DeleteFamily(family, cursor_key, wb));
   wb.Put(impl_->meta, layout_key, layout);
   rocksdb::WriteOptions wo;
   wo.sync = true;
   return FromRocks(impl_->db->Write(wo, &wb), "writing a family's layout");
+}
+
+absl::Status RollupStore::ClearFamily(const kpi::Family& family, const std::string& cursor_key) {
+  rocksdb::WriteBatch wb;
+  TAKT_RETURN_IF_ERROR(impl_->DeleteFamily(family, cursor_key, wb));
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  return FromRocks(impl_->db->Write(wo, &wb), "clearing a family's rows");
+}
+
+absl::Status RollupStore::Park(const std::string& owner, const std::string& facility) {
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  return FromRocks(impl_->db->Put(wo, impl_->meta, absl::StrCat("parked/", owner, "/", facility), ""),
+                   "parking a facility");
+}
+
+absl::StatusOr<std::set<std::string>> RollupStore::Parked(const std::string& owner) const {
+  std::set<std::string> out;
+  const std::string prefix = absl::StrCat("parked/", owner, "/");
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->meta));
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    out.insert(std::string(it->key().ToStringView().substr(prefix.size())));
+  }
+  if (!it->status().ok()) return FromRocks(it->status(), "reading the parked facilities");
+  return out;
 }
 
 absl::StatusOr<kpi::Values> RollupStore::SumFamily(const kpi::Family& family,

@@ -24,6 +24,7 @@
 #define TAKT_SERVICES_ROLLUPS_ROLLUP_STORE_H_
 
 #include <map>
+#include <set>
 #include <optional>
 #include <tuple>
 #include <memory>
@@ -121,6 +122,19 @@ class RollupStore {
   // Removes every production row and cursor: the projection starts again
   // from the log. Other families' rows and cursors stay.
   absl::Status Clear();
+  // Removes a family's rows and cursor (`cursor_key`): it is rebuilt from
+  // the log. Production and other families stay.
+  absl::Status ClearFamily(const kpi::Family& family, const std::string& cursor_key);
+
+  // A facility whose events the projection `owner` (its cursor key) skipped
+  // because the facility's calendar cannot be built on this machine (its
+  // time zone is missing from tzdata): parked, so that the other
+  // facilities go on, until the calendar can be built; then that
+  // projection is rebuilt from the log. Written synchronously before the
+  // batch that skipped them; Clear() and ClearFamily() forget the parked
+  // facilities of what they clear.
+  absl::Status Park(const std::string& owner, const std::string& facility);
+  absl::StatusOr<std::set<std::string>> Parked(const std::string& owner) const;
 
   // Stoppage time and count per reason for a facility over [from, to).
   absl::StatusOr<std::map<std::string, std::pair<int64_t, int64_t>>> Reasons(

@@ -206,10 +206,12 @@ rollup::ProductionFold ProductionFold() {
   rollup::ProductionFold fold;
   fold.context = kSchedulingContext;
   fold.projection = [](eventlog::EventLog* log, rollup::RollupStore* store,
-                       rollup::CalendarLookup calendars, rollup::CalendarChanges changes) {
+                       rollup::CalendarLookup calendars, rollup::CalendarChanges changes,
+                       rollup::ZoneMissing zone_missing) {
     ProjectionOptions o;
     o.context = kSchedulingContext;
     o.calendar_changes = std::move(changes);
+    o.zone_missing = std::move(zone_missing);
     return std::unique_ptr<rollup::ContextProjection>(
         std::make_unique<Projection>(log, store, std::move(calendars), o));
   };

@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "libs/common/log.h"
 #include "libs/common/plan_stream.h"
 #include "libs/common/proto_time.h"
 #include "libs/common/status_macros.h"
@@ -183,6 +184,7 @@ Projection::~Projection() = default;
 
 absl::Status Projection::Start() {
   prefetcher_.reset();
+  TAKT_ASSIGN_OR_RETURN(parked_, store_->Parked(options_.context));
   TAKT_ASSIGN_OR_RETURN(eventlog::Cursor cursor, store_->LoadCursor(options_.context));
   stored_cursor_ = cursor;
   TAKT_ASSIGN_OR_RETURN(auto subscription, log_->Subscribe(options_.context, cursor));
@@ -209,6 +211,7 @@ absl::Status Projection::ApplyPlanEvent(const eventlog::Envelope& e, const std::
   }
   const kpi::FacilityCalendar* calendar = CalendarOf(facility);
   if (calendar == nullptr) {
+    if (Parks(facility)) return absl::OkStatus();
     return absl::FailedPreconditionError(absl::StrCat(
         "event ", e.event_id(), " is for facility '", facility, "', which has no calendar"));
   }
@@ -300,6 +303,7 @@ absl::Status Projection::ApplyEvent(const eventlog::Envelope& e, Pending& pendin
   }
   const kpi::FacilityCalendar* calendar = CalendarOf(e.facility());
   if (calendar == nullptr) {
+    if (Parks(e.facility())) return absl::OkStatus();
     return absl::FailedPreconditionError(absl::StrCat(
         "event ", e.event_id(), " is for facility '", e.facility(), "', which has no calendar"));
   }
@@ -395,9 +399,36 @@ absl::StatusOr<bool> Projection::CheckCalendarChanges() {
   return false;
 }
 
+bool Projection::Parks(const std::string& facility) {
+  if (!options_.zone_missing || !options_.zone_missing(facility)) return false;
+  if (!parked_.count(facility) && to_park_.insert(facility).second) {
+    log::Warn(absl::StrCat("rollups: parking facility '", facility,
+                           "': its calendar cannot be built on this machine (time zone missing from tzdata); its "
+                           "events are skipped until it can, then the rollups are rebuilt; other facilities go on"));
+  }
+  ++stats_.events_parked;
+  return true;
+}
+
+absl::StatusOr<bool> Projection::CheckParked() {
+  for (const std::string& facility : parked_) {
+    if (calendars_(facility) == nullptr) continue;
+    log::Info(absl::StrCat("rollups: facility '", facility,
+                           "' has its calendar again: rebuilding the production rollups from the log"));
+    TAKT_RETURN_IF_ERROR(store_->Clear());
+    Reset();
+    calendar_marks_.clear();
+    TAKT_RETURN_IF_ERROR(Start());
+    return true;
+  }
+  return false;
+}
+
 absl::StatusOr<size_t> Projection::Step(absl::Duration timeout) {
   if (!prefetcher_) return absl::FailedPreconditionError("projection not started");
   TAKT_ASSIGN_OR_RETURN(bool rebuilt, CheckCalendarChanges());
+  if (rebuilt) ++stats_.rebuilds;
+  TAKT_ASSIGN_OR_RETURN(rebuilt, CheckParked());
   if (rebuilt) ++stats_.rebuilds;
   // The prefetcher answers within its poll wait (100 ms) when the log is
   // idle, so waiting for its answer also serves a zero timeout.
@@ -432,6 +463,7 @@ absl::StatusOr<size_t> Projection::Step(absl::Duration timeout) {
   // Calendars are asked for once per batch: a change of the model reaches
   // the next batch.
   calendar_cache_.clear();
+  to_park_.clear();
   Pending pending;
   for (const auto& logged : events) {
     absl::Status s = ApplyEvent(logged.envelope, pending);
@@ -461,6 +493,14 @@ absl::StatusOr<size_t> Projection::Step(absl::Duration timeout) {
   }
   std::vector<std::pair<std::string, std::string>> orders;
   for (const auto& [key, facts] : pending.orders) orders.emplace_back(key, facts.Encode());
+  // Parked before the batch that skipped their events is stored.
+  for (const std::string& facility : to_park_) {
+    if (absl::Status parked = store_->Park(options_.context, facility); !parked.ok()) {
+      Reset();
+      return parked;
+    }
+    parked_.insert(facility);
+  }
   absl::Status s = store_->Apply(deltas, pending.changes, reasons, orders, options_.context,
                                  cursor_after, options_.sync);
   if (!s.ok()) {

@@ -9,6 +9,7 @@
 #ifndef TAKT_SERVICES_SCHEDULING_ROLLUP_PROJECTION_H_
 #define TAKT_SERVICES_SCHEDULING_ROLLUP_PROJECTION_H_
 
+#include <set>
 #include <functional>
 #include <map>
 #include <memory>
@@ -41,12 +42,17 @@ struct ProjectionOptions {
   // has such a time at or after it, the projection rebuilds from the log
   // (a rebuild is what live must equal). Null: no calendar changes.
   CalendarChanges calendar_changes;
+  // Facilities whose calendar cannot be built here are parked (see
+  // rollup::ZoneMissing); null: an event without a calendar stops the
+  // projection.
+  rollup::ZoneMissing zone_missing;
 };
 
 struct ProjectionStats {
   uint64_t events_applied = 0;
   uint64_t events_ignored = 0;  // other event types
-  uint64_t rebuilds = 0;        // after calendar changes that moved stored orders
+  uint64_t rebuilds = 0;        // after calendar changes that moved stored orders, or a parked facility's zone found
+  uint64_t events_parked = 0;   // skipped: their facility's calendar cannot be built here
 };
 
 class Projection final : public rollup::ContextProjection {
@@ -76,6 +82,11 @@ class Projection final : public rollup::ContextProjection {
   // Applies calendar changes new to the store (see ProjectionOptions);
   // true when the store was cleared for a rebuild.
   absl::StatusOr<bool> CheckCalendarChanges();
+  // Rebuilds from the log when a parked facility's calendar can be built
+  // now; true when the store was cleared for that.
+  absl::StatusOr<bool> CheckParked();
+  // Whether `facility`'s events are parked (skipped), noting it.
+  bool Parks(const std::string& facility);
   absl::Status ApplyEvent(const eventlog::Envelope& e, Pending& pending);
   absl::Status ApplyPlanEvent(const eventlog::Envelope& e, const std::string& facility,
                               Pending& pending);
@@ -103,6 +114,8 @@ class Projection final : public rollup::ContextProjection {
   absl::flat_hash_map<std::string, const kpi::FacilityCalendar*> calendar_cache_;
   absl::flat_hash_map<std::string, absl::Time> calendar_marks_;  // as stored
   absl::flat_hash_map<std::string, OrderFacts> orders_;  // as stored; key: facility \0 order
+  std::set<std::string> parked_;     // as stored
+  std::set<std::string> to_park_;    // met in the batch being applied
   ProjectionStats stats_;
 };
 

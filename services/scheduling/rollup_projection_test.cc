@@ -163,6 +163,64 @@ TEST_F(ProjectionTest, AnEventForAFacilityWithoutCalendarStopsWithoutWriting) {
   EXPECT_TRUE((*store)->DumpUnitHours()->empty());
 }
 
+// Issue 12.2: a facility whose recorded time zone this machine cannot load
+// (tzdata lacks it) is parked: its events are skipped, every other
+// facility goes on; once its calendar loads, the rollups are rebuilt from
+// the log and equal a rebuild that never lacked the zone.
+TEST_F(ProjectionTest, AFacilityWhoseZoneIsMissingIsParkedAndRebuiltOnceItLoads) {
+  bool mars_loads = false;
+  CalendarLookup calendars = [&](const std::string& f) -> const kpi::FacilityCalendar* {
+    if (f == "mars-1") return mars_loads ? calendar_.get() : nullptr;
+    return f.rfind("plant-", 0) == 0 ? calendar_.get() : nullptr;
+  };
+  ProjectionOptions o;
+  o.zone_missing = [&](const std::string& f) { return f == "mars-1" && !mars_loads; };
+  State("plant-1", Local(6), sv1::UNIT_STATE_RUNNING, 1);
+  State("mars-1", Local(6), sv1::UNIT_STATE_RUNNING, 1);
+  Count("mars-1", Local(7), 50, 0, 2);
+  State("plant-1", Local(8), sv1::UNIT_STATE_IDLE, 2);
+  State("mars-1", Local(8), sv1::UNIT_STATE_IDLE, 3);
+  auto store = RollupStore::Open(store_dir_.path());
+  {
+    Projection p(log_.get(), store->get(), calendars, o);
+    ASSERT_TRUE(p.Start().ok());
+    auto applied = p.CatchUp();
+    ASSERT_TRUE(applied.ok()) << applied.status();  // not stopped by mars-1
+    EXPECT_EQ(*applied, 5u);
+    EXPECT_EQ(p.stats().events_parked, 3u);
+    EXPECT_EQ((*(*store)->SumFacility("plant-1", Local(6), Local(8)))[Element::kApt], 120 * kMinute);
+    EXPECT_EQ(*(*store)->SumFacility("mars-1", Local(0), Local(23)), kpi::ElementSums{});
+    EXPECT_EQ(*(*store)->Parked("scheduling"), std::set<std::string>{"mars-1"});
+    // Later events of both: plant-1's applied, mars-1's skipped.
+    State("plant-1", Local(9), sv1::UNIT_STATE_RUNNING, 3);
+    State("mars-1", Local(9), sv1::UNIT_STATE_RUNNING, 4);
+    EXPECT_EQ(*p.CatchUp(), 2u);
+  }
+  // A restart still lacking the zone keeps it parked (no rebuild).
+  {
+    Projection p(log_.get(), store->get(), calendars, o);
+    ASSERT_TRUE(p.Start().ok());
+    EXPECT_EQ(*p.CatchUp(), 0u);
+    EXPECT_EQ(p.stats().rebuilds, 0u);
+  }
+  // tzdata installed: rebuilt from the log, mars-1 counted, nothing parked.
+  mars_loads = true;
+  Projection p(log_.get(), store->get(), calendars, o);
+  ASSERT_TRUE(p.Start().ok());
+  auto rebuilt = p.CatchUp();
+  ASSERT_TRUE(rebuilt.ok()) << rebuilt.status();
+  EXPECT_EQ(*rebuilt, 7u);
+  EXPECT_EQ(p.stats().rebuilds, 1u);
+  EXPECT_TRUE((*store)->Parked("scheduling")->empty());
+  EXPECT_EQ((*(*store)->SumFacility("mars-1", Local(6), Local(8)))[Element::kApt], 120 * kMinute);
+  testing::TempDir fresh_dir;
+  auto fresh = RollupStore::Open(fresh_dir.path());
+  Projection f(log_.get(), fresh->get(), calendars);
+  ASSERT_TRUE(f.Start().ok());
+  ASSERT_TRUE(f.CatchUp().ok());
+  EXPECT_EQ(*(*store)->DumpUnitHours(), *(*fresh)->DumpUnitHours());
+}
+
 TEST_F(ProjectionTest, CommittedSchedulesAndCompletionsGiveAdherenceAndDelivery) {
   // Plans of plant-1, in its stream "plant-1.plan".
   auto plan = [&](const google::protobuf::Message& m, uint64_t seq) {
