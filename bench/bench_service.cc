@@ -3,12 +3,19 @@
 #include <grpcpp/grpcpp.h>
 #include <httplib.h>
 
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <atomic>
+#include <cstdio>
 #include <filesystem>
 #include <random>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "nlohmann/json.hpp"
 #include "libs/common/status_macros.h"
 #include "libs/eventlog/embedded_log.h"
 #include "libs/eventlog/kafka_log.h"
@@ -25,13 +32,125 @@
 #include "libs/auth/test_certs.h"
 
 namespace takt::cli {
+namespace {
+
+sim::Simulation SimulateFor(int facilities, int days) {
+  sim::SimOptions so;
+  so.facilities = facilities;
+  so.days = days;
+  so.start = absl::CivilDay(2026, 1, 5);
+  return sim::Simulate(so);
+}
+
+double CpuSeconds() {
+  struct rusage u {};
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
+
+struct Streamed {
+  uint64_t acked = 0;
+  double seconds = 0;
+};
+
+// The gateways: the simulation's batches over `streams` connections
+// (facilities spread over them), each with a writer and a reader of acks.
+absl::StatusOr<Streamed> StreamSimulation(const std::shared_ptr<grpc::Channel>& channel,
+                                          const sim::Simulation& s, int streams) {
+  std::vector<std::vector<const scheduling::v1::ObservationBatch*>> per_stream(streams);
+  std::map<std::string, int> stream_of;
+  for (const auto& b : s.batches) {
+    auto [it, inserted] = stream_of.emplace(b.facility(), static_cast<int>(stream_of.size()) % streams);
+    per_stream[it->second].push_back(&b);
+  }
+  std::atomic<uint64_t> acked{0};
+  std::atomic<bool> failed{false};
+  const absl::Time t0 = absl::Now();
+  std::vector<std::thread> clients;
+  for (int c = 0; c < streams; ++c) {
+    clients.emplace_back([&, c] {
+      auto stub = scheduling::v1::FacilityIngestService::NewStub(channel);
+      grpc::ClientContext ctx;
+      auto stream = stub->StreamObservations(&ctx);
+      std::thread writer([&] {
+        for (const auto* b : per_stream[c]) {
+          if (!stream->Write(*b)) break;
+        }
+        stream->WritesDone();
+      });
+      scheduling::v1::IngestAck ack;
+      while (stream->Read(&ack)) acked += ack.accepted() + ack.duplicates();
+      writer.join();
+      if (!stream->Finish().ok()) failed = true;
+    });
+  }
+  for (auto& t : clients) t.join();
+  if (failed) return absl::InternalError("an ingest stream failed");
+  return Streamed{acked.load(), absl::ToDoubleSeconds(absl::Now() - t0)};
+}
+
+// Runs `takt bench ingest-clients` against `port`: the clients' figures and
+// their CPU seconds; `started` is set when they begin streaming.
+absl::StatusOr<std::pair<Streamed, double>> StreamFromChild(const BenchIngestOptions& o, int port,
+                                                             absl::Time* started) {
+  int out[2];
+  if (pipe(out) != 0) return absl::InternalError("pipe");
+  const pid_t pid = fork();
+  if (pid < 0) return absl::InternalError("fork");
+  if (pid == 0) {
+    // Only async-signal-safe calls before exec: the strings are built here
+    // from integers, without the parent's gRPC state.
+    dup2(out[1], 1);
+    close(out[0]);
+    close(out[1]);
+    char target[64], facilities[16], days[16], streams[16];
+    snprintf(target, sizeof target, "127.0.0.1:%d", port);
+    snprintf(facilities, sizeof facilities, "%d", o.facilities);
+    snprintf(days, sizeof days, "%d", o.days);
+    snprintf(streams, sizeof streams, "%d", o.streams);
+    execl("/proc/self/exe", "takt", "bench", "ingest-clients", "--target", target, "--facilities", facilities,
+          "--days", days, "--streams", streams, static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  close(out[1]);
+  std::string text;
+  char buffer[4096];
+  ssize_t n;
+  while ((n = read(out[0], buffer, sizeof buffer)) > 0) {
+    const bool had_start = text.find("start\n") != std::string::npos;
+    text.append(buffer, static_cast<size_t>(n));
+    if (!had_start && text.find("start\n") != std::string::npos) *started = absl::Now();
+  }
+  close(out[0]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    return absl::InternalError(absl::StrCat("takt bench ingest-clients failed: ", text.substr(0, 500)));
+  }
+  const size_t line = text.find('{');
+  nlohmann::json j = nlohmann::json::parse(line == std::string::npos ? "" : text.substr(line), nullptr, false);
+  if (!j.is_object()) return absl::InternalError(absl::StrCat("takt bench ingest-clients said: ", text.substr(0, 500)));
+  return std::make_pair(Streamed{j.value("acked", uint64_t{0}), j.value("seconds", 0.0)}, j.value("cpu_seconds", 0.0));
+}
+
+}  // namespace
+
+absl::Status RunIngestClients(const BenchClientsOptions& o, std::ostream& out) {
+  const sim::Simulation s = SimulateFor(o.facilities, o.days);
+  auto channel = grpc::CreateChannel(o.target, grpc::InsecureChannelCredentials());
+  out << "start" << std::endl;
+  const double cpu0 = CpuSeconds();
+  TAKT_ASSIGN_OR_RETURN(Streamed streamed, StreamSimulation(channel, s, o.streams));
+  out << nlohmann::json{{"acked", streamed.acked}, {"seconds", streamed.seconds}, {"cpu_seconds", CpuSeconds() - cpu0}}
+             .dump()
+      << std::endl;
+  return absl::OkStatus();
+}
 absl::StatusOr<std::vector<BenchResult>> RunIngestBenchmark(const BenchIngestOptions& o) {
   const std::string dir = BenchTempDir("ingest");
-  sim::SimOptions so;
-  so.facilities = o.facilities;
-  so.days = o.days;
-  so.start = absl::CivilDay(2026, 1, 5);
-  sim::Simulation s = sim::Simulate(so);  // generated before the clock starts
+  if (o.clients_process && o.tls) return absl::InvalidArgumentError("--clients-process runs without --tls");
+  sim::Simulation s = SimulateFor(o.facilities, o.days);  // generated before the clock starts
   std::vector<BenchResult> results;
   std::unique_ptr<eventlog::KafkaMockCluster> kafka;
   if (o.kafka_mock && o.facilities * o.days > 12) {
@@ -80,37 +199,20 @@ absl::StatusOr<std::vector<BenchResult>> RunIngestBenchmark(const BenchIngestOpt
       grpc::Status st = stub->ApplyDefinitions(&ctx, s.enterprise, &resp);
       if (!st.ok()) return absl::InternalError(st.error_message());
     }
-    // Facilities are spread over `streams` gateway connections.
-    std::vector<std::vector<const scheduling::v1::ObservationBatch*>> per_stream(o.streams);
-    std::map<std::string, int> stream_of;
-    for (const auto& b : s.batches) {
-      auto [it, inserted] = stream_of.emplace(b.facility(), static_cast<int>(stream_of.size()) % o.streams);
-      per_stream[it->second].push_back(&b);
-    }
-    std::atomic<uint64_t> acked{0};
-    std::atomic<bool> failed{false};
     absl::Time t0 = absl::Now();
-    std::vector<std::thread> clients;
-    for (int c = 0; c < o.streams; ++c) {
-      clients.emplace_back([&, c] {
-        auto stub = scheduling::v1::FacilityIngestService::NewStub(channel);
-        grpc::ClientContext ctx;
-        auto stream = stub->StreamObservations(&ctx);
-        std::thread writer([&] {
-          for (const auto* b : per_stream[c]) {
-            if (!stream->Write(*b)) break;
-          }
-          stream->WritesDone();
-        });
-        scheduling::v1::IngestAck ack;
-        while (stream->Read(&ack)) acked += ack.accepted() + ack.duplicates();
-        writer.join();
-        if (!stream->Finish().ok()) failed = true;
-      });
+    Streamed streamed;
+    double server_cpu = 0, clients_cpu = 0;
+    if (o.clients_process) {
+      const double cpu0 = CpuSeconds();  // from here on this process is the server
+      TAKT_ASSIGN_OR_RETURN(auto child, StreamFromChild(o, server->port(), &t0));
+      streamed = child.first;
+      clients_cpu = child.second;
+      server_cpu = CpuSeconds() - cpu0;
+    } else {
+      TAKT_ASSIGN_OR_RETURN(streamed, StreamSimulation(channel, s, o.streams));
     }
-    for (auto& t : clients) t.join();
-    const double ingest_s = absl::ToDoubleSeconds(absl::Now() - t0);
-    if (failed) return absl::InternalError("an ingest stream failed");
+    const uint64_t acked = streamed.acked;
+    const double ingest_s = streamed.seconds;
     // Lag at the moment the last acknowledgement arrived.
     uint64_t lag = 0;
     {
@@ -124,13 +226,22 @@ absl::StatusOr<std::vector<BenchResult>> RunIngestBenchmark(const BenchIngestOpt
     }
     TAKT_RETURN_IF_ERROR(server->WaitForProjection(absl::Minutes(10)));
     const double end_to_end_s = absl::ToDoubleSeconds(absl::Now() - t0);
-    const std::string suffix = std::string(o.tls ? "_tls" : "") + (kafka ? "_kafka_mock" : "");
+    const std::string suffix = std::string(o.tls ? "_tls" : "") + (kafka ? "_kafka_mock" : "") +
+                               (o.clients_process ? "_clients_apart" : "");
     BenchResult ingest{"ingest_durable_acks" + suffix, acked / ingest_s, 0, 0, 0, acked, ingest_s};
     BenchResult e2e{"ingest_end_to_end_projected" + suffix, acked / end_to_end_s, 0, 0, 0, acked,
                     end_to_end_s};
     e2e.appends_per_second = static_cast<double>(lag);  // reported as lag below
     results.push_back(ingest);
     results.push_back(e2e);
+    if (o.clients_process) {
+      // Observations per CPU-second of each side during the ingest (the
+      // server's from the clients' start to their last ack).
+      results.push_back(BenchResult{"ingest_server_cpu" + suffix, acked / std::max(server_cpu, 1e-9), 0, 0, 0,
+                                    acked, server_cpu});
+      results.push_back(BenchResult{"ingest_clients_cpu" + suffix, acked / std::max(clients_cpu, 1e-9), 0, 0, 0,
+                                    acked, clients_cpu});
+    }
     server->Shutdown();
   }
   // Rebuild: a fresh store from the whole log.

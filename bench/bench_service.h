@@ -23,8 +23,26 @@ struct BenchIngestOptions {
   // retention: keep the run small) instead of the embedded log; the
   // results' names end in _kafka_mock.
   bool kafka_mock = false;
+  // The gateways' clients in a process of their own (`takt bench
+  // ingest-clients`, run from this binary), so that the server's CPU time
+  // and the clients' show apart: results ingest_server_cpu and
+  // ingest_clients_cpu (observations per CPU-second, CPU seconds), names
+  // ending in _clients_apart. Not with --tls.
+  bool clients_process = false;
 };
 absl::StatusOr<std::vector<BenchResult>> RunIngestBenchmark(const BenchIngestOptions& options);
+
+// `takt bench ingest-clients`: the simulation of `facilities` x `days`
+// (the same the benchmark generates) streamed to `target` over `streams`
+// plaintext connections. Prints "start" when it begins streaming, then one
+// JSON line {"acked", "seconds", "cpu_seconds"}.
+struct BenchClientsOptions {
+  std::string target;
+  int facilities = 24;
+  int days = 7;
+  int streams = 4;
+};
+absl::Status RunIngestClients(const BenchClientsOptions& options, std::ostream& out);
 
 struct BenchQueryOptions {
   int facilities = 50;

@@ -6,6 +6,7 @@
 // fresh one that rebuilds its projection from the log.
 #include <grpcpp/grpcpp.h>
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -13,6 +14,8 @@
 #include "google/protobuf/util/message_differencer.h"
 #include "absl/strings/str_join.h"
 #include "gtest/gtest.h"
+#include "absl/strings/str_split.h"
+#include "nlohmann/json.hpp"
 #include "libs/kpi/registry.h"
 #include "libs/testing/child_process.h"
 #include "libs/testing/kafka_topics.h"
@@ -356,6 +359,7 @@ TEST_F(MicroservicesTest, CliUsageErrorsExitTwoAndNameTheWord) {
        "--max-lateness-days is -1"},
       {{"rollup", "--scope", "enterprise"}, 2, "--from is required"},
       {{"rollup", "--target", "127.0.0.1:1", "--from", kStart, "--to", kEnd}, 2, "(UNAVAILABLE)"},
+      {{"bench", "ingest", "--clients-process", "--tls"}, 2, "--clients-process runs without --tls"},
   };
   int i = 0;
   for (const Case& c : cases) {
@@ -366,6 +370,29 @@ TEST_F(MicroservicesTest, CliUsageErrorsExitTwoAndNameTheWord) {
     EXPECT_NE(p.Output().find(c.says), std::string::npos)
         << absl::StrJoin(c.args, " ") << ": " << p.Output();
   }
+}
+
+// `takt bench ingest --clients-process` (issue 19): the gateways run in a
+// process of their own (this binary, `bench ingest-clients`), every
+// observation is acknowledged, and both sides' CPU time is reported.
+TEST_F(MicroservicesTest, BenchIngestRunsItsClientsInAProcessOfTheirOwn) {
+  ChildProcess p({TAKT_BINARY, "bench", "ingest", "--clients-process", "--facilities", "2", "--days", "1", "--json"},
+                 dir_.path() + "/bench.out");
+  ASSERT_EQ(p.Wait(seconds(120)), 0) << p.Output();
+  std::map<std::string, nlohmann::json> results;
+  for (absl::string_view line : absl::StrSplit(p.Output(), '\n')) {
+    auto j = nlohmann::json::parse(line, nullptr, false);
+    if (j.is_object() && j.contains("name")) results[j["name"].get<std::string>()] = j;
+  }
+  ASSERT_TRUE(results.count("ingest_durable_acks_clients_apart")) << p.Output();
+  const int64_t observations = results["ingest_durable_acks_clients_apart"]["events"].get<int64_t>();
+  EXPECT_GT(observations, 100);
+  for (const char* name : {"ingest_server_cpu_clients_apart", "ingest_clients_cpu_clients_apart"}) {
+    ASSERT_TRUE(results.count(name)) << name << ": " << p.Output();
+    EXPECT_EQ(results[name]["events"].get<int64_t>(), observations) << name;
+    EXPECT_GT(results[name]["seconds"].get<double>(), 0.0) << name << ": no CPU time measured";
+  }
+  EXPECT_TRUE(results.count("projection_rebuild")) << p.Output();
 }
 
 }  // namespace

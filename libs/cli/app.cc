@@ -130,6 +130,9 @@ int RunTakt(int argc, char** argv) {
   bench_ingest_cmd->add_flag("--kafka-mock", bench_ingest.kafka_mock,
                              "On librdkafka's in-process mock Kafka cluster instead of the embedded log (in "
                              "memory, about 100k messages per partition: keep --facilities and --days small)");
+  bench_ingest_cmd->add_flag("--clients-process", bench_ingest.clients_process,
+                             "Run the gateways' clients in a process of their own, so that the server's CPU time "
+                             "and theirs show apart (not with --tls)");
   bench_ingest_cmd->add_flag("--json", bench_json, "One JSON object per line");
   bench_ingest_cmd->callback([&] {
     auto results = RunIngestBenchmark(bench_ingest);
@@ -148,6 +151,22 @@ int RunTakt(int argc, char** argv) {
         r.appends_per_second = 0;
       }
       std::cout << FormatBenchResult(r, bench_json) << "\n";
+    }
+  });
+
+  // The clients of `bench ingest --clients-process` (started by it).
+  BenchClientsOptions bench_clients;
+  CLI::App* bench_clients_cmd = bench->add_subcommand(
+      "ingest-clients", "The gateways of bench ingest --clients-process (started by it)");
+  bench_clients_cmd->group("");  // not listed: bench ingest runs it
+  bench_clients_cmd->add_option("--target", bench_clients.target, "Server address")->required();
+  bench_clients_cmd->add_option("--facilities", bench_clients.facilities, "Plants");
+  bench_clients_cmd->add_option("--days", bench_clients.days, "Days");
+  bench_clients_cmd->add_option("--streams", bench_clients.streams, "Gateway connections")->check(CLI::Range(1, 64));
+  bench_clients_cmd->callback([&] {
+    if (absl::Status s = RunIngestClients(bench_clients, std::cout); !s.ok()) {
+      std::cerr << "takt: bench ingest-clients: " << s.message() << "\n";
+      exit_code = 2;
     }
   });
 
