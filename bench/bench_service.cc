@@ -3,13 +3,15 @@
 #include <grpcpp/grpcpp.h>
 #include <httplib.h>
 
+#include <fcntl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
-#include <cstdio>
+#include <cerrno>
+#include <chrono>
 #include <filesystem>
 #include <random>
 #include <thread>
@@ -72,6 +74,7 @@ absl::StatusOr<Streamed> StreamSimulation(const std::shared_ptr<grpc::Channel>& 
     clients.emplace_back([&, c] {
       auto stub = scheduling::v1::FacilityIngestService::NewStub(channel);
       grpc::ClientContext ctx;
+      ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::minutes(30));  // never hangs a benchmark
       auto stream = stub->StreamObservations(&ctx);
       std::thread writer([&] {
         for (const auto* b : per_stream[c]) {
@@ -91,46 +94,69 @@ absl::StatusOr<Streamed> StreamSimulation(const std::shared_ptr<grpc::Channel>& 
 }
 
 // Runs `takt bench ingest-clients` against `port`: the clients' figures and
-// their CPU seconds; `started` is set when they begin streaming.
+// their CPU seconds. `window` gets this process's CPU seconds (the server's)
+// from the clients' "start" to their figures, and `started` the moment of
+// "start".
+struct ServerWindow {
+  absl::Time started;
+  double cpu_seconds = 0;
+};
 absl::StatusOr<std::pair<Streamed, double>> StreamFromChild(const BenchIngestOptions& o, int port,
-                                                             absl::Time* started) {
+                                                             ServerWindow* window) {
+  // Everything the child needs is built before fork(): after it, only
+  // async-signal-safe calls until exec.
+  std::vector<std::string> args = {"takt",          "bench",
+                                   "ingest-clients", "--target",
+                                   absl::StrCat("127.0.0.1:", port), "--facilities",
+                                   std::to_string(o.facilities), "--days",
+                                   std::to_string(o.days), "--streams",
+                                   std::to_string(o.streams)};
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
   int out[2];
-  if (pipe(out) != 0) return absl::InternalError("pipe");
+  if (pipe2(out, O_CLOEXEC) != 0) return absl::InternalError("pipe");
   const pid_t pid = fork();
-  if (pid < 0) return absl::InternalError("fork");
-  if (pid == 0) {
-    // Only async-signal-safe calls before exec: the strings are built here
-    // from integers, without the parent's gRPC state.
-    dup2(out[1], 1);
+  if (pid < 0) {
     close(out[0]);
     close(out[1]);
-    char target[64], facilities[16], days[16], streams[16];
-    snprintf(target, sizeof target, "127.0.0.1:%d", port);
-    snprintf(facilities, sizeof facilities, "%d", o.facilities);
-    snprintf(days, sizeof days, "%d", o.days);
-    snprintf(streams, sizeof streams, "%d", o.streams);
-    execl("/proc/self/exe", "takt", "bench", "ingest-clients", "--target", target, "--facilities", facilities,
-          "--days", days, "--streams", streams, static_cast<char*>(nullptr));
+    return absl::InternalError("fork");
+  }
+  if (pid == 0) {
+    dup2(out[1], 1);  // dup2 clears close-on-exec on the copies
+    dup2(out[1], 2);
+    execv("/proc/self/exe", argv.data());
     _exit(127);
   }
   close(out[1]);
   std::string text;
   char buffer[4096];
-  ssize_t n;
-  while ((n = read(out[0], buffer, sizeof buffer)) > 0) {
-    const bool had_start = text.find("start\n") != std::string::npos;
+  double cpu_at_start = -1;
+  for (;;) {
+    const ssize_t n = read(out[0], buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
     text.append(buffer, static_cast<size_t>(n));
-    if (!had_start && text.find("start\n") != std::string::npos) *started = absl::Now();
+    if (cpu_at_start < 0 && text.find("start\n") != std::string::npos) {
+      window->started = absl::Now();
+      cpu_at_start = CpuSeconds();
+    }
+    if (cpu_at_start >= 0 && window->cpu_seconds == 0 && text.find("}\n") != std::string::npos) {
+      window->cpu_seconds = CpuSeconds() - cpu_at_start;  // the figures are in: the clients are done
+    }
   }
   close(out[0]);
   int status = 0;
-  waitpid(pid, &status, 0);
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    return absl::InternalError(absl::StrCat("takt bench ingest-clients failed: ", text.substr(0, 500)));
+  while (waitpid(pid, &status, 0) < 0) {
+    if (errno != EINTR) return absl::InternalError("waitpid");
   }
-  const size_t line = text.find('{');
-  nlohmann::json j = nlohmann::json::parse(line == std::string::npos ? "" : text.substr(line), nullptr, false);
-  if (!j.is_object()) return absl::InternalError(absl::StrCat("takt bench ingest-clients said: ", text.substr(0, 500)));
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    return absl::InternalError(absl::StrCat("takt bench ingest-clients failed: ", text.substr(0, 1000)));
+  }
+  const size_t line = text.rfind("\n{");
+  nlohmann::json j =
+      nlohmann::json::parse(line == std::string::npos ? "" : text.substr(line + 1), nullptr, false);
+  if (!j.is_object()) return absl::InternalError(absl::StrCat("takt bench ingest-clients said: ", text.substr(0, 1000)));
   return std::make_pair(Streamed{j.value("acked", uint64_t{0}), j.value("seconds", 0.0)}, j.value("cpu_seconds", 0.0));
 }
 
@@ -203,11 +229,12 @@ absl::StatusOr<std::vector<BenchResult>> RunIngestBenchmark(const BenchIngestOpt
     Streamed streamed;
     double server_cpu = 0, clients_cpu = 0;
     if (o.clients_process) {
-      const double cpu0 = CpuSeconds();  // from here on this process is the server
-      TAKT_ASSIGN_OR_RETURN(auto child, StreamFromChild(o, server->port(), &t0));
+      ServerWindow window;
+      TAKT_ASSIGN_OR_RETURN(auto child, StreamFromChild(o, server->port(), &window));
+      t0 = window.started;
       streamed = child.first;
       clients_cpu = child.second;
-      server_cpu = CpuSeconds() - cpu0;
+      server_cpu = window.cpu_seconds;
     } else {
       TAKT_ASSIGN_OR_RETURN(streamed, StreamSimulation(channel, s, o.streams));
     }

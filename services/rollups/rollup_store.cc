@@ -381,14 +381,25 @@ absl::Status RollupStore::Apply(const std::vector<UnitHourDelta>& deltas,
     wb.Merge(impl_->reason_hours, HourKey(FacilityPrefix(r.facility), r.hour) + r.reason,
              EncodePair(r.micros, r.stoppages));
   }
+  // A facility's hour and day rows get one operand per batch, the sum of
+  // its units' deltas (overflow-checked addition is associative and the
+  // overflow sticky, so this equals merging each delta): a third of the
+  // memtable inserts per unit delta instead of three.
+  std::map<std::pair<std::string_view, absl::Time>, kpi::ElementSums> facility_hours;
+  std::map<std::pair<std::string_view, absl::CivilDay>, kpi::ElementSums> facility_days;
   for (const UnitHourDelta& d : deltas) {
     if (d.day == kEpochDay) {
       return absl::InvalidArgumentError("a rollup delta needs the production day of its hour");
     }
-    const std::string value = EncodeSums(d.delta);
-    wb.Merge(impl_->unit_hours, HourKey(UnitPrefix(d.facility, d.unit), d.hour), value);
-    wb.Merge(impl_->facility_hours, HourKey(FacilityPrefix(d.facility), d.hour), value);
-    wb.Merge(impl_->facility_days, DayKey(d.facility, d.day), value);
+    wb.Merge(impl_->unit_hours, HourKey(UnitPrefix(d.facility, d.unit), d.hour), EncodeSums(d.delta));
+    facility_hours[{d.facility, d.hour}] += d.delta;
+    facility_days[{d.facility, d.day}] += d.delta;
+  }
+  for (const auto& [key, sums] : facility_hours) {
+    wb.Merge(impl_->facility_hours, HourKey(FacilityPrefix(std::string(key.first)), key.second), EncodeSums(sums));
+  }
+  for (const auto& [key, sums] : facility_days) {
+    wb.Merge(impl_->facility_days, DayKey(std::string(key.first), key.second), EncodeSums(sums));
   }
   wb.Put(impl_->meta, absl::StrCat("cursor/", context), EncodeCursor(cursor));
   rocksdb::WriteOptions wo;
@@ -583,19 +594,22 @@ absl::Status RollupStore::ApplyFamily(const std::string& family,
                                       bool sync) {
   const std::string prefix = FamilyPrefix(family);
   rocksdb::WriteBatch wb;
+  // One operand per row and batch, the sum of its deltas (as in Apply).
+  std::map<std::string, kpi::Values> unit_hours, facility_hours, days;
   for (const FamilyHourDelta& d : deltas) {
     if (d.day == kEpochDay) {
       return absl::InvalidArgumentError("a rollup delta needs the production day of its hour");
     }
-    const std::string value = EncodeValues(d.values);
     if (!d.unit.empty()) {
-      wb.Merge(impl_->unit_hours, HourKey(prefix + UnitPrefix(d.facility, d.unit), d.hour), value);
-      wb.Merge(impl_->facility_days, DayKey(FamilyUnitDayBase(family, d.facility, d.unit), d.day),
-               value);
+      kpi::AddInto(unit_hours[HourKey(prefix + UnitPrefix(d.facility, d.unit), d.hour)], d.values);
+      kpi::AddInto(days[DayKey(FamilyUnitDayBase(family, d.facility, d.unit), d.day)], d.values);
     }
-    wb.Merge(impl_->facility_hours, HourKey(prefix + FacilityPrefix(d.facility), d.hour), value);
-    wb.Merge(impl_->facility_days, DayKey(prefix + d.facility, d.day), value);
+    kpi::AddInto(facility_hours[HourKey(prefix + FacilityPrefix(d.facility), d.hour)], d.values);
+    kpi::AddInto(days[DayKey(prefix + d.facility, d.day)], d.values);
   }
+  for (const auto& [key, values] : unit_hours) wb.Merge(impl_->unit_hours, key, EncodeValues(values));
+  for (const auto& [key, values] : facility_hours) wb.Merge(impl_->facility_hours, key, EncodeValues(values));
+  for (const auto& [key, values] : days) wb.Merge(impl_->facility_days, key, EncodeValues(values));
   wb.Put(impl_->meta, absl::StrCat("cursor/", cursor_key), EncodeCursor(cursor));
   rocksdb::WriteOptions wo;
   wo.sync = sync;

@@ -360,6 +360,20 @@ absl::Status Projection::ApplyEvent(const eventlog::Envelope& e, Pending& pendin
   return absl::OkStatus();
 }
 
+absl::Status Projection::RebuildFromLog() {
+  TAKT_RETURN_IF_ERROR(store_->Clear());
+  Reset();
+  // The rebuild folds everything with today's calendars: mark them all.
+  calendar_marks_.clear();
+  if (options_.calendar_changes) {
+    for (const auto& [f, c] : options_.calendar_changes()) {
+      TAKT_RETURN_IF_ERROR(store_->SaveCalendarMark(f, c));
+      calendar_marks_[f] = c;
+    }
+  }
+  return Start();
+}
+
 absl::StatusOr<bool> Projection::CheckCalendarChanges() {
   if (!options_.calendar_changes) return false;
   const std::vector<std::pair<std::string, absl::Time>> changes = options_.calendar_changes();
@@ -382,15 +396,7 @@ absl::StatusOr<bool> Projection::CheckCalendarChanges() {
       }
     }
     if (affected) {
-      // The rebuild folds everything with today's calendars: mark them all.
-      TAKT_RETURN_IF_ERROR(store_->Clear());
-      Reset();
-      calendar_marks_.clear();
-      for (const auto& [f, c] : changes) {
-        TAKT_RETURN_IF_ERROR(store_->SaveCalendarMark(f, c));
-        calendar_marks_[f] = c;
-      }
-      TAKT_RETURN_IF_ERROR(Start());
+      TAKT_RETURN_IF_ERROR(RebuildFromLog());
       return true;
     }
     TAKT_RETURN_IF_ERROR(store_->SaveCalendarMark(facility, change));
@@ -400,7 +406,8 @@ absl::StatusOr<bool> Projection::CheckCalendarChanges() {
 }
 
 bool Projection::Parks(const std::string& facility) {
-  if (!options_.zone_missing || !options_.zone_missing(facility)) return false;
+  if (!options_.zone_missing) return false;
+  if (!parked_.count(facility) && !to_park_.count(facility) && !options_.zone_missing(facility)) return false;
   if (!parked_.count(facility) && to_park_.insert(facility).second) {
     log::Warn(absl::StrCat("rollups: parking facility '", facility,
                            "': its calendar cannot be built on this machine (time zone missing from tzdata); its "
@@ -415,10 +422,7 @@ absl::StatusOr<bool> Projection::CheckParked() {
     if (calendars_(facility) == nullptr) continue;
     log::Info(absl::StrCat("rollups: facility '", facility,
                            "' has its calendar again: rebuilding the production rollups from the log"));
-    TAKT_RETURN_IF_ERROR(store_->Clear());
-    Reset();
-    calendar_marks_.clear();
-    TAKT_RETURN_IF_ERROR(Start());
+    TAKT_RETURN_IF_ERROR(RebuildFromLog());
     return true;
   }
   return false;

@@ -85,6 +85,9 @@ class Projection final : public rollup::ContextProjection {
   // Rebuilds from the log when a parked facility's calendar can be built
   // now; true when the store was cleared for that.
   absl::StatusOr<bool> CheckParked();
+  // Clears the store and starts again from the log, marking every
+  // calendar change as agreed with (the rebuild uses today's calendars).
+  absl::Status RebuildFromLog();
   // Whether `facility`'s events are parked (skipped), noting it.
   bool Parks(const std::string& facility);
   absl::Status ApplyEvent(const eventlog::Envelope& e, Pending& pending);
