@@ -398,8 +398,12 @@ class EmbeddedSubscription final : public Subscription {
  public:
   EmbeddedSubscription(EmbeddedLog* log, std::string context, Cursor cursor)
       : log_(log), context_(std::move(context)), cursor_(std::move(cursor)) {}
-  absl::StatusOr<std::vector<LoggedEvent>> Poll(size_t max_events,
-                                                absl::Duration timeout) override;
+  absl::StatusOr<std::vector<LoggedEvent>> Poll(size_t max_events, absl::Duration timeout) override {
+    std::vector<LoggedEvent> out;
+    TAKT_RETURN_IF_ERROR(PollInto(max_events, timeout, &out));
+    return out;
+  }
+  absl::Status PollInto(size_t max_events, absl::Duration timeout, std::vector<LoggedEvent>* events) override;
   const Cursor& cursor() const override { return cursor_; }
 
  private:
@@ -854,17 +858,24 @@ class EmbeddedLog final : public EventLog, private StateSource {
   std::unique_ptr<CommitQueue> queue_;  // last: destroyed first
 };
 
-absl::StatusOr<std::vector<LoggedEvent>> EmbeddedSubscription::Poll(size_t max_events,
-                                                                    absl::Duration timeout) {
+absl::Status EmbeddedSubscription::PollInto(size_t max_events, absl::Duration timeout,
+                                            std::vector<LoggedEvent>* events) {
   if (!failed_.ok()) return failed_;
-  std::vector<LoggedEvent> out;
+  // Decoded into the envelopes `events` holds (recycled), then cut to the
+  // number decoded.
+  size_t n = 0;
+  struct Cut {
+    std::vector<LoggedEvent>* events;
+    const size_t& n;
+    ~Cut() { events->resize(n); }
+  } cut{events, n};
   for (int attempt = 0; attempt < 2; ++attempt) {
     uint64_t seen = log_->appends();
     for (const auto& facility_head : log_->FacilityHeads(context_)) {
       // Named, not a structured binding: lambdas below capture it.
       const std::string& facility = facility_head.first;
       const uint64_t head = facility_head.second;
-      if (out.size() >= max_events) break;
+      if (n >= max_events) break;
       uint64_t& next = cursor_[facility];
       if (next == 0) next = 1;
       if (next > head) continue;
@@ -881,32 +892,34 @@ absl::StatusOr<std::vector<LoggedEvent>> EmbeddedSubscription::Poll(size_t max_e
       }
       absl::Status bad;
       uint64_t good = 0;
-      TAKT_RETURN_IF_ERROR(log_->ReadRecords(stream, next, max_events - out.size(),
+      TAKT_RETURN_IF_ERROR(log_->ReadRecords(stream, next, max_events - n,
                                              [&](uint64_t seq, std::string_view record) {
         if (!bad.ok()) return;
         bad = chains_.Check(stream, seq, record);
         if (!bad.ok()) return;
-        auto envelope = DecodeRecord(record);
-        if (!envelope.ok() || envelope->sequence() != seq) {
+        LoggedEvent& slot = n < events->size() ? (*events)[n] : events->emplace_back();
+        if (!DecodeRecordInto(record, &slot.envelope).ok() || slot.envelope.sequence() != seq) {
           bad = absl::DataLossError(absl::StrCat(context_, "/", facility, " sequence ", seq,
                                                  ": the event does not decode; run takt log verify"));
           return;
         }
-        out.push_back(LoggedEvent{std::move(*envelope), Position{facility, seq}});
+        slot.position.partition = facility;
+        slot.position.offset = seq;
+        ++n;
         ++good;
       }));
       next += good;
       if (!bad.ok()) {
         // Hand out what came before the bad event; the next poll fails.
         failed_ = bad;
-        if (!out.empty()) return out;
+        if (n > 0) return absl::OkStatus();
         return bad;
       }
     }
-    if (!out.empty() || attempt == 1) break;
+    if (n > 0 || attempt == 1) break;
     log_->WaitForAppends(seen, timeout);
   }
-  return out;
+  return absl::OkStatus();
 }
 
 }  // namespace

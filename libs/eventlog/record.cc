@@ -1,5 +1,7 @@
 #include "libs/eventlog/record.h"
 
+#include "libs/common/status_macros.h"
+
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 
@@ -107,17 +109,22 @@ bool ScanBody(std::string_view body, uint64_t* sequence, std::string_view* prev_
   return true;
 }
 
-absl::StatusOr<v1::Envelope> DecodeRecord(std::string_view record) {
+absl::Status DecodeRecordInto(std::string_view record, v1::Envelope* envelope) {
   std::string_view hash;
   std::string_view body;
   if (!SplitRecord(record, &hash, &body)) {
     return absl::DataLossError("stored record has a malformed frame");
   }
-  v1::Envelope envelope;
-  if (!envelope.ParseFromArray(body.data(), static_cast<int>(body.size()))) {
+  if (!envelope->ParseFromArray(body.data(), static_cast<int>(body.size()))) {
     return absl::DataLossError("stored envelope does not decode");
   }
-  envelope.set_hash(std::string(hash));
+  envelope->mutable_hash()->assign(hash.data(), hash.size());
+  return absl::OkStatus();
+}
+
+absl::StatusOr<v1::Envelope> DecodeRecord(std::string_view record) {
+  v1::Envelope envelope;
+  TAKT_RETURN_IF_ERROR(DecodeRecordInto(record, &envelope));
   return envelope;
 }
 

@@ -60,6 +60,9 @@ bool ScanBody(std::string_view body, uint64_t* sequence, std::string_view* prev_
 
 // Decodes a stored record into an envelope with `hash` filled in.
 absl::StatusOr<v1::Envelope> DecodeRecord(std::string_view record);
+// The same into `envelope`, replacing its content and reusing its strings'
+// buffers (readers that decode many records into recycled envelopes).
+absl::Status DecodeRecordInto(std::string_view record, v1::Envelope* envelope);
 
 // The stored record of a decoded envelope (the inverse of DecodeRecord):
 // what exports carry so that chains can be verified away from the log.

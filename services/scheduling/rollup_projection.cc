@@ -128,6 +128,13 @@ class Projection::Prefetcher {
     thread_.join();
   }
 
+  // Hands back the events of a batch applied: the next poll decodes into
+  // their envelopes (no allocation, no destruction per event).
+  void Recycle(std::vector<eventlog::LoggedEvent> events) {
+    absl::MutexLock lock(&mu_);
+    spare_ = std::move(events);
+  }
+
   // The next batch, or nullopt if none arrived within `timeout`.
   std::optional<Batch> Next(absl::Duration timeout) {
     absl::MutexLock lock(&mu_);
@@ -151,7 +158,15 @@ class Projection::Prefetcher {
         mu_.Await(absl::Condition(&room));
         if (stop_) return;
       }
-      Batch b{subscription_->Poll(max_events_, absl::Milliseconds(100)), {}};
+      std::vector<eventlog::LoggedEvent> events;
+      {
+        absl::MutexLock lock(&mu_);
+        events.swap(spare_);
+      }
+      absl::Status polled = subscription_->PollInto(max_events_, absl::Milliseconds(100), &events);
+      Batch b{polled.ok() ? absl::StatusOr<std::vector<eventlog::LoggedEvent>>(std::move(events))
+                          : absl::StatusOr<std::vector<eventlog::LoggedEvent>>(polled),
+              {}};
       b.cursor_after = subscription_->cursor();
       const bool failed = !b.events.ok();
       const bool empty = !failed && b.events->empty();
@@ -168,6 +183,7 @@ class Projection::Prefetcher {
     }
   }
 
+  std::vector<eventlog::LoggedEvent> spare_ ABSL_GUARDED_BY(mu_);  // a batch applied, to decode into
   std::unique_ptr<eventlog::Subscription> subscription_;  // used by the thread only
   const size_t max_events_;
   absl::Mutex mu_;
@@ -513,7 +529,9 @@ absl::StatusOr<size_t> Projection::Step(absl::Duration timeout) {
   }
   for (auto& [key, facts] : pending.orders) orders_[key] = facts;
   stored_cursor_ = cursor_after;
-  return events.size();
+  const size_t applied = events.size();
+  prefetcher_->Recycle(std::move(*batch->events));
+  return applied;
 }
 
 absl::StatusOr<uint64_t> Projection::CatchUp() {
