@@ -67,7 +67,8 @@ absl::StatusOr<Streamed> StreamSimulation(const std::shared_ptr<grpc::Channel>& 
     per_stream[it->second].push_back(&b);
   }
   std::atomic<uint64_t> acked{0};
-  std::atomic<bool> failed{false};
+  absl::Mutex failed_mu;
+  std::string failed;  // the first stream's error
   const absl::Time t0 = absl::Now();
   std::vector<std::thread> clients;
   for (int c = 0; c < streams; ++c) {
@@ -85,11 +86,14 @@ absl::StatusOr<Streamed> StreamSimulation(const std::shared_ptr<grpc::Channel>& 
       scheduling::v1::IngestAck ack;
       while (stream->Read(&ack)) acked += ack.accepted() + ack.duplicates();
       writer.join();
-      if (!stream->Finish().ok()) failed = true;
+      if (grpc::Status st = stream->Finish(); !st.ok()) {
+        absl::MutexLock lock(&failed_mu);
+        if (failed.empty()) failed = st.error_message();
+      }
     });
   }
   for (auto& t : clients) t.join();
-  if (failed) return absl::InternalError("an ingest stream failed");
+  if (!failed.empty()) return absl::InternalError(absl::StrCat("an ingest stream failed: ", failed));
   return Streamed{acked.load(), absl::ToDoubleSeconds(absl::Now() - t0)};
 }
 
