@@ -452,7 +452,7 @@ class EmbeddedLog final : public EventLog, private StateSource {
     });
     queue_ = std::make_unique<CommitQueue>(
         [this](std::vector<PendingAppend*>& batch) { CommitGroup(batch); }, kMaxGroupBytes,
-        kMaxQueuedBytes);
+        kMaxQueuedBytes, CommitQueue::CallerCommits::kWhenIdle);
     return absl::OkStatus();
   }
 
@@ -680,16 +680,19 @@ class EmbeddedLog final : public EventLog, private StateSource {
     size_t events = 0;  // records in the write
   };
 
-  // Planner stage (the CommitQueue thread): plans a group against the
-  // published heads plus everything still in flight, builds its WriteBatch
-  // and hands it to the writer. Planning group N+1 overlaps writing group N.
+  // Planner stage (the CommitQueue thread, or a lone appender's own thread):
+  // plans a group against the published heads plus everything still in
+  // flight and builds its WriteBatch. A large group goes to the writer
+  // thread, so that planning group N+1 overlaps writing group N; a small
+  // one is written here.
   void CommitGroup(std::vector<PendingAppend*>& batch) {
     // A small group is not worth a sync of its own while the disk is busy:
     // wait for the writer to go idle, then take everything that arrived
     // meanwhile. Large groups go straight on and overlap the running write.
     size_t bytes = 0;
     for (const PendingAppend* p : batch) bytes += p->prepared.bytes;
-    if (bytes < kSmallGroupBytes) {
+    const bool small = bytes < kSmallGroupBytes;
+    if (small) {
       {
         absl::MutexLock lock(&flight_mu_);
         auto idle = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(flight_mu_) {
@@ -751,15 +754,26 @@ class EmbeddedLog final : public EventLog, private StateSource {
       flight->dedup = group.dedup();
       flight->events = group.records().size();
     }
-    absl::MutexLock lock(&flight_mu_);
-    for (const auto& [id, st] : flight->streams) pending_heads_[id] = st;
-    for (const auto& [k, e] : flight->dedup) pending_dedup_[k] = e;
-    // One group waits while one is written: bounded memory, and backpressure.
-    auto slot_free = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(flight_mu_) {
-      return next_flight_ == nullptr;
-    };
-    flight_mu_.Await(absl::Condition(&slot_free));
-    next_flight_ = std::move(flight);
+    {
+      absl::MutexLock lock(&flight_mu_);
+      for (const auto& [id, st] : flight->streams) pending_heads_[id] = st;
+      for (const auto& [k, e] : flight->dedup) pending_dedup_[k] = e;
+      if (!small) {
+        // One group waits while one is written: bounded memory, and backpressure.
+        auto slot_free = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(flight_mu_) {
+          return next_flight_ == nullptr;
+        };
+        flight_mu_.Await(absl::Condition(&slot_free));
+        next_flight_ = std::move(flight);
+        return;
+      }
+      // A small group waited above for the writer to go idle, and only this
+      // thread hands it work: nothing would overlap its write, so this thread
+      // writes it itself, one thread hand-off less per commit (with a lone
+      // appender that commits on its own thread, none at all).
+      writing_ = true;
+    }
+    WriteFlight(*flight);
   }
 
   // Writer stage: one synced RocksDB write per group, then publish and wake.
@@ -776,53 +790,59 @@ class EmbeddedLog final : public EventLog, private StateSource {
         flight = std::move(next_flight_);
         writing_ = true;
       }
-      absl::Status status;
-      if (failed_) {
-        status = absl::UnavailableError(
-            "event log stopped accepting writes after a storage error; restart the server");
-      } else if (flight->wb.Count() > 0) {
-        rocksdb::WriteOptions wo;
-        wo.sync = true;
-        const absl::Time started = absl::Now();
-        status = FromRocks(db_->db->Write(wo, &flight->wb), "writing to the event log");
-        stats_.write_seconds.Observe(absl::ToDoubleSeconds(absl::Now() - started));
-        if (status.ok()) {
-          stats_.writes.Add();
-          stats_.events.Add(flight->events);
-          stats_.group_events.Observe(static_cast<double>(flight->events));
-        } else {
-          stats_.failed_writes.Add();
-        }
-        if (!status.ok()) {
-          failed_ = true;
-          status = absl::UnavailableError(
-              absl::StrCat(status.message(), "; nothing of this write was acknowledged"));
-        }
-      }
-      if (status.ok() && !flight->streams.empty()) {
-        absl::MutexLock lock(&heads_mu_);
-        for (const auto& [id, st] : flight->streams) heads_[id] = st;
-        ++appends_;
-      }
-      {
-        absl::MutexLock lock(&flight_mu_);
-        writing_ = false;
-        for (const auto& [id, st] : flight->streams) {
-          auto it = pending_heads_.find(id);
-          if (it != pending_heads_.end() && it->second.head == st.head &&
-              it->second.checkpointed == st.checkpointed) {
-            pending_heads_.erase(it);
-          }
-        }
-        for (const auto& [k, e] : flight->dedup) {
-          auto it = pending_dedup_.find(k);
-          if (it != pending_dedup_.end() && it->second.first_sequence == e.first_sequence) {
-            pending_dedup_.erase(it);
-          }
-        }
-      }
-      CompleteBatch(flight->batch, status);
+      WriteFlight(*flight);
     }
+  }
+
+  // Makes `flight` durable in one synced write, publishes its heads and wakes
+  // its callers. The caller set writing_; this clears it.
+  void WriteFlight(InFlight& flight) {
+    absl::Status status;
+    if (failed_) {
+      status = absl::UnavailableError(
+          "event log stopped accepting writes after a storage error; restart the server");
+    } else if (flight.wb.Count() > 0) {
+      rocksdb::WriteOptions wo;
+      wo.sync = true;
+      const absl::Time started = absl::Now();
+      status = FromRocks(db_->db->Write(wo, &flight.wb), "writing to the event log");
+      stats_.write_seconds.Observe(absl::ToDoubleSeconds(absl::Now() - started));
+      if (status.ok()) {
+        stats_.writes.Add();
+        stats_.events.Add(flight.events);
+        stats_.group_events.Observe(static_cast<double>(flight.events));
+      } else {
+        stats_.failed_writes.Add();
+      }
+      if (!status.ok()) {
+        failed_ = true;
+        status = absl::UnavailableError(
+            absl::StrCat(status.message(), "; nothing of this write was acknowledged"));
+      }
+    }
+    if (status.ok() && !flight.streams.empty()) {
+      absl::MutexLock lock(&heads_mu_);
+      for (const auto& [id, st] : flight.streams) heads_[id] = st;
+      ++appends_;
+    }
+    {
+      absl::MutexLock lock(&flight_mu_);
+      writing_ = false;
+      for (const auto& [id, st] : flight.streams) {
+        auto it = pending_heads_.find(id);
+        if (it != pending_heads_.end() && it->second.head == st.head &&
+            it->second.checkpointed == st.checkpointed) {
+          pending_heads_.erase(it);
+        }
+      }
+      for (const auto& [k, e] : flight.dedup) {
+        auto it = pending_dedup_.find(k);
+        if (it != pending_dedup_.end() && it->second.first_sequence == e.first_sequence) {
+          pending_dedup_.erase(it);
+        }
+      }
+    }
+    CompleteBatch(flight.batch, status);
   }
 
   // Stream heads as the planner sees them: published, overlaid by in flight.

@@ -6,10 +6,12 @@
 
 namespace takt::eventlog {
 
-CommitQueue::CommitQueue(CommitFn commit, size_t max_group_bytes, size_t max_queued_bytes)
+CommitQueue::CommitQueue(CommitFn commit, size_t max_group_bytes, size_t max_queued_bytes,
+                         CallerCommits caller_commits)
     : commit_(std::move(commit)),
       max_group_bytes_(max_group_bytes),
-      max_queued_bytes_(max_queued_bytes) {
+      max_queued_bytes_(max_queued_bytes),
+      caller_commits_(caller_commits) {
   thread_ = std::thread([this] {
     pthread_setname_np(pthread_self(), "takt-log-plan");
     Loop();
@@ -25,15 +27,27 @@ CommitQueue::~CommitQueue() {
 }
 
 absl::StatusOr<AppendResult> CommitQueue::Submit(PendingAppend* p) {
+  bool commit_here = false;
   {
     absl::MutexLock lock(&mu_);
     if (stopping_) return absl::UnavailableError("event log is closing");
-    if (queued_bytes_ > 0 && queued_bytes_ + p->prepared.bytes > max_queued_bytes_) {
-      return absl::UnavailableError(absl::StrCat(
-          "event log is saturated (", queued_bytes_, " bytes waiting to be made durable); retry"));
+    if (caller_commits_ == CallerCommits::kWhenIdle && !committing_ && queue_.empty()) {
+      committing_ = true;  // the committer thread waits until this commit is done
+      commit_here = true;
+    } else {
+      if (queued_bytes_ > 0 && queued_bytes_ + p->prepared.bytes > max_queued_bytes_) {
+        return absl::UnavailableError(absl::StrCat(
+            "event log is saturated (", queued_bytes_, " bytes waiting to be made durable); retry"));
+      }
+      queued_bytes_ += p->prepared.bytes;
+      queue_.push_back(p);
     }
-    queued_bytes_ += p->prepared.bytes;
-    queue_.push_back(p);
+  }
+  if (commit_here) {
+    std::vector<PendingAppend*> batch = {p};
+    commit_(batch);  // may take more from the queue (TakeMore)
+    absl::MutexLock lock(&mu_);
+    committing_ = false;
   }
   p->done.WaitForNotification();
   return std::move(p->result);
@@ -59,7 +73,7 @@ void CommitQueue::Loop() {
     {
       absl::MutexLock lock(&mu_);
       auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-        return !queue_.empty() || stopping_;
+        return (!queue_.empty() && !committing_) || (stopping_ && !committing_);
       };
       mu_.Await(absl::Condition(&ready));
       if (queue_.empty()) return;  // stopping, drained
@@ -70,8 +84,11 @@ void CommitQueue::Loop() {
         queue_.pop_front();
       }
       queued_bytes_ -= bytes;
+      committing_ = true;
     }
     commit_(batch);
+    absl::MutexLock lock(&mu_);
+    committing_ = false;
   }
 }
 

@@ -4,6 +4,12 @@
 // block; one thread takes everything waiting, plans it as one WriteGroup and
 // hands it to the backend to make durable in one write (RocksDB WriteBatch +
 // fsync, or one Kafka transaction), then wakes the callers.
+//
+// With `CallerCommits::kWhenIdle`, a caller that finds nobody committing and
+// nothing queued runs the commit function itself, on its own thread: a lone
+// appender then pays no thread hand-off on its way to the disk (the path a
+// single PostgreSQL backend takes for its own commit). Commits stay one at a
+// time either way.
 #ifndef TAKT_LIBS_EVENTLOG_GROUP_COMMIT_H_
 #define TAKT_LIBS_EVENTLOG_GROUP_COMMIT_H_
 
@@ -34,12 +40,14 @@ struct PendingAppend {
 class CommitQueue {
  public:
   using CommitFn = std::function<void(std::vector<PendingAppend*>&)>;
+  enum class CallerCommits { kNever, kWhenIdle };
 
   // `commit` runs on the committer thread; it must set every result. Groups
   // stop growing at `max_group_bytes` of prepared events. At most
   // `max_queued_bytes` may wait; beyond that appends fail fast with
   // UNAVAILABLE instead of growing memory.
-  CommitQueue(CommitFn commit, size_t max_group_bytes, size_t max_queued_bytes);
+  CommitQueue(CommitFn commit, size_t max_group_bytes, size_t max_queued_bytes,
+              CallerCommits caller_commits = CallerCommits::kNever);
   ~CommitQueue();  // drains the queue, then stops
 
   // Enqueues `p` and waits until it is committed or failed.
@@ -61,8 +69,10 @@ class CommitQueue {
   const CommitFn commit_;
   const size_t max_group_bytes_;
   const size_t max_queued_bytes_;
+  const CallerCommits caller_commits_;
   absl::Mutex mu_;
   std::deque<PendingAppend*> queue_ ABSL_GUARDED_BY(mu_);
+  bool committing_ ABSL_GUARDED_BY(mu_) = false;  // a commit function is running
   size_t queued_bytes_ ABSL_GUARDED_BY(mu_) = 0;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::thread thread_;
