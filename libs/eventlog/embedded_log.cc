@@ -635,7 +635,7 @@ class EmbeddedLog final : public EventLog, private StateSource {
     return it == heads_.end() ? StreamState{} : it->second;
   }
 
-  // StateSource, called on the planner thread.
+  // StateSource, called by the planning thread (one plan at a time).
   StreamState LoadStream(const StreamId& id) override {
     {
       absl::MutexLock lock(&flight_mu_);
@@ -691,8 +691,11 @@ class EmbeddedLog final : public EventLog, private StateSource {
     // meanwhile. Large groups go straight on and overlap the running write.
     size_t bytes = 0;
     for (const PendingAppend* p : batch) bytes += p->prepared.bytes;
-    const bool small = bytes < kSmallGroupBytes;
-    if (small) {
+    // Written here only if still small once it has taken what waited: a
+    // group that grew large goes to the writer, so that planning the next
+    // one overlaps its write.
+    bool write_here = false;
+    if (bytes < kSmallGroupBytes) {
       {
         absl::MutexLock lock(&flight_mu_);
         auto idle = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(flight_mu_) {
@@ -700,7 +703,10 @@ class EmbeddedLog final : public EventLog, private StateSource {
         };
         flight_mu_.Await(absl::Condition(&idle));
       }
+      const size_t had = batch.size();
       queue_->TakeMore(batch, bytes);
+      for (size_t i = had; i < batch.size(); ++i) bytes += batch[i]->prepared.bytes;
+      write_here = bytes < kSmallGroupBytes;
     }
     auto flight = std::make_unique<InFlight>();
     flight->batch = batch;
@@ -758,7 +764,7 @@ class EmbeddedLog final : public EventLog, private StateSource {
       absl::MutexLock lock(&flight_mu_);
       for (const auto& [id, st] : flight->streams) pending_heads_[id] = st;
       for (const auto& [k, e] : flight->dedup) pending_dedup_[k] = e;
-      if (!small) {
+      if (!write_here) {
         // One group waits while one is written: bounded memory, and backpressure.
         auto slot_free = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(flight_mu_) {
           return next_flight_ == nullptr;
@@ -767,9 +773,9 @@ class EmbeddedLog final : public EventLog, private StateSource {
         next_flight_ = std::move(flight);
         return;
       }
-      // A small group waited above for the writer to go idle, and only this
-      // thread hands it work: nothing would overlap its write, so this thread
-      // writes it itself, one thread hand-off less per commit (with a lone
+      // A small group waited above for the writer to go idle, and only the
+      // planning thread hands it work: nothing would overlap this write, so
+      // the planning thread does it itself, one thread hand-off less per commit (with a lone
       // appender that commits on its own thread, none at all).
       writing_ = true;
     }

@@ -5,10 +5,12 @@
 //
 // Durability: an append is acknowledged only after its WriteBatch is in the
 // WAL and fdatasync'ed. Appends from all threads go through a two-stage
-// pipeline: a planner thread takes every waiting request into one group
-// (sequences, hashes, checkpoints, one WriteBatch) while a writer thread
-// makes the previous group durable with one synced write (group commit), so
-// concurrent appenders share fsyncs and planning overlaps disk time. A crash
+// pipeline: a planner takes every waiting request into one group (sequences,
+// hashes, checkpoints, one WriteBatch) while a writer thread makes the
+// previous large group durable with one synced write (group commit), so
+// concurrent appenders share fsyncs and planning overlaps disk time. Small
+// groups wait for the disk to go idle and are written by the planner itself;
+// a lone appender plans and writes on its own thread (no hand-off). A crash
 // at any point leaves each batch either fully present or absent.
 //
 // Layout (column families; keys use \0 separators, sequences big-endian):

@@ -1,5 +1,7 @@
 #include "libs/eventlog/embedded_log.h"
 
+#include <map>
+#include <set>
 #include <thread>
 
 #include "gmock/gmock.h"
@@ -136,6 +138,56 @@ TEST(EmbeddedLogTest, ConcurrentAppendersGetGaplessDistinctSequences) {
   EXPECT_TRUE(report->ok()) << report->ToText();
   EXPECT_EQ(report->events_checked, kThreads * kPerThread);
   EXPECT_GE(report->checkpoints_checked, 2u);
+}
+
+// Large groups (>= 256 KiB) go to the writer thread while the next one is
+// planned; small ones are written by the planner, or by a lone appender on its
+// own thread. Mixed, they must still land in planning order: gapless
+// sequences, each append's events consecutive, and an intact chain.
+TEST(EmbeddedLogTest, LargeAndSmallGroupsMixedKeepOrderAndChain) {
+  testing::TempDir dir;
+  auto log = Open(dir.path(), 100);
+  constexpr int kThreads = 8;
+  constexpr int kPerThread = 12;
+  std::vector<std::thread> threads;
+  std::vector<std::vector<std::pair<uint64_t, size_t>>> appends(kThreads);  // first seq, count
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        // Every third append of the even threads is 300 events of 1,000 bytes.
+        const bool large = t % 2 == 0 && i % 3 == 0;
+        const size_t count = large ? 300 : 1 + (i % 4);
+        auto r = log->Append(SampleAppend(t % 4 < 2 ? "a" : "b", count, large ? 1000 : 60));
+        ASSERT_TRUE(r.ok()) << r.status();
+        ASSERT_EQ(r->events.size(), count);
+        for (size_t k = 1; k < count; ++k) {
+          EXPECT_EQ(r->events[k].sequence, r->events[0].sequence + k);
+        }
+        appends[t].push_back({r->events[0].sequence, count});
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  std::map<std::string, std::set<uint64_t>> seen;
+  uint64_t total = 0;
+  for (int t = 0; t < kThreads; ++t) {
+    for (const auto& [first, count] : appends[t]) {
+      for (size_t k = 0; k < count; ++k) {
+        EXPECT_TRUE(seen[t % 4 < 2 ? "a" : "b"].insert(first + k).second);
+      }
+      total += count;
+    }
+  }
+  for (const auto& [facility, seqs] : seen) {
+    EXPECT_EQ(*seqs.rbegin(), seqs.size()) << facility;
+    auto events = log->ReadStream({"scheduling", facility}, 1, seqs.size() + 10);
+    ASSERT_TRUE(events.ok()) << events.status();
+    EXPECT_EQ(events->size(), seqs.size()) << facility;
+  }
+  auto report = log->Verify({});
+  ASSERT_TRUE(report.ok());
+  EXPECT_TRUE(report->ok()) << report->ToText();
+  EXPECT_EQ(report->events_checked, total);
 }
 
 TEST(EmbeddedLogTest, SubscriptionDeliversAllThenWaitsForNew) {

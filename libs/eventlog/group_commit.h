@@ -42,7 +42,8 @@ class CommitQueue {
   using CommitFn = std::function<void(std::vector<PendingAppend*>&)>;
   enum class CallerCommits { kNever, kWhenIdle };
 
-  // `commit` runs on the committer thread; it must set every result. Groups
+  // `commit` runs on the committer thread (or, with kWhenIdle, on a lone
+  // caller's thread), one call at a time; it must set every result. Groups
   // stop growing at `max_group_bytes` of prepared events. At most
   // `max_queued_bytes` may wait; beyond that appends fail fast with
   // UNAVAILABLE instead of growing memory.
@@ -50,7 +51,8 @@ class CommitQueue {
               CallerCommits caller_commits = CallerCommits::kNever);
   ~CommitQueue();  // drains the queue, then stops
 
-  // Enqueues `p` and waits until it is committed or failed.
+  // Enqueues `p` (or commits it here, see kWhenIdle) and waits until it is
+  // committed or failed.
   absl::StatusOr<AppendResult> Submit(PendingAppend* p);
 
   // Prepares `request` on the caller's thread, then submits it.
