@@ -305,11 +305,12 @@ absl::StatusOr<v1::IngestAck> IngestBatch(eventlog::EventLog& log,
     BoundRejections(ack);
     return ack;
   }
-  const std::vector<uint32_t> index = screened->event_index;
   // Only acknowledged observations move the horizon (below, once durable).
   absl::Time newest = absl::InfinitePast();
   for (const auto& e : screened->append.events) newest = std::max(newest, ToTime(e.occurred_time()));
-  eventlog::AppendRequest all = screened->append;  // kept for the slow path
+  // The envelopes move into the log: no copy on the common path. The rare
+  // conflict path below screens the batch again (screening is a pure
+  // function of the batch, the model, now and the horizon).
   auto appended = log.Append(std::move(screened->append));
   if (appended.ok()) {
     for (const auto& e : appended->events) {
@@ -327,11 +328,16 @@ absl::StatusOr<v1::IngestAck> IngestBatch(eventlog::EventLog& log,
   if (appended.status().code() != absl::StatusCode::kAlreadyExists) return appended.status();
   // Some source sequence was already recorded with other content. Append
   // one by one so that only the conflicting observations are rejected.
+  auto again = Screen(batch, model, now, actor, horizon);
+  if (!again.ok()) return again.status();
+  eventlog::AppendRequest& all = again->append;
+  const std::vector<uint32_t>& index = again->event_index;
   for (size_t i = 0; i < all.events.size(); ++i) {
     eventlog::AppendRequest one;
     one.context = all.context;
     one.facility = all.facility;
-    one.events.push_back(all.events[i]);
+    const absl::Time at = ToTime(all.events[i].occurred_time());
+    one.events.push_back(std::move(all.events[i]));
     auto r = log.Append(std::move(one));
     if (r.ok()) {
       if (r->events[0].duplicate) {
@@ -341,7 +347,7 @@ absl::StatusOr<v1::IngestAck> IngestBatch(eventlog::EventLog& log,
       }
       ack.set_head_sequence(r->head_sequence);
       if (horizons != nullptr) {
-        horizons->Accepted(batch.facility(), ToTime(all.events[i].occurred_time()));
+        horizons->Accepted(batch.facility(), at);
       }
     } else if (r.status().code() == absl::StatusCode::kAlreadyExists) {
       const v1::Observation& o = batch.observations(static_cast<int>(index[i]));

@@ -134,8 +134,30 @@ TEST_F(IngestTest, ResendsAreAcknowledgedNotRecordedTwiceAndConflictsRejectedAlo
   EXPECT_EQ(ack->accepted(), 1u);
   ASSERT_EQ(ack->rejected_size(), 1);
   EXPECT_EQ(ack->rejected(0).source_sequence(), 2u);
+  EXPECT_EQ(ack->rejected(0).index(), 0u);
   EXPECT_EQ(ack->rejected(0).code(), static_cast<int>(absl::StatusCode::kAlreadyExists));
   EXPECT_EQ(log_->Heads("scheduling")->at(0).sequence, 4u);
+  // Behind a malformed observation the conflict is still named by its own
+  // index in the batch, and the good ones around it are recorded.
+  v1::ObservationBatch mixed;
+  mixed.set_facility("plant-1");
+  v1::Observation nameless = State(5, 1'799'990'400, v1::UNIT_STATE_IDLE);
+  nameless.clear_source_id();
+  *mixed.add_observations() = nameless;
+  *mixed.add_observations() = State(6, 1'799'990'500, v1::UNIT_STATE_RUNNING);
+  *mixed.add_observations() = Count(2, 1'799'990'100, 7, 0, "bracket");
+  *mixed.add_observations() = State(4, 1'799'990'300, v1::UNIT_STATE_RUNNING);
+  ack = IngestBatch(*log_, model_, mixed, now_, "test");
+  ASSERT_TRUE(ack.ok()) << ack.status();
+  EXPECT_EQ(ack->accepted(), 1u);
+  EXPECT_EQ(ack->duplicates(), 1u);
+  ASSERT_EQ(ack->rejected_size(), 2);
+  EXPECT_EQ(ack->rejected(0).index(), 0u);
+  EXPECT_EQ(ack->rejected(0).code(), static_cast<int>(absl::StatusCode::kInvalidArgument));
+  EXPECT_EQ(ack->rejected(1).index(), 2u);
+  EXPECT_EQ(ack->rejected(1).source_sequence(), 2u);
+  EXPECT_EQ(ack->rejected(1).code(), static_cast<int>(absl::StatusCode::kAlreadyExists));
+  EXPECT_EQ(log_->Heads("scheduling")->at(0).sequence, 5u);
 }
 
 // Regression (issue 11.2): INT64_MAX counts were accepted and made OEE read
