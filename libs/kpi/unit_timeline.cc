@@ -16,6 +16,35 @@ int64_t MicrosBetween(absl::Time from, absl::Time to) {
 
 bool IsZero(const ElementSums& s) { return s == ElementSums{}; }
 
+// A sink into maps, for the callers that want a delta of their own.
+class MapSink final : public DeltaSink {
+ public:
+  MapSink(HourlyDelta& hours, ReasonDelta* reasons) : hours_(hours), reasons_(reasons) {}
+  ElementSums& Hour(absl::Time hour) override { return hours_[hour]; }
+  ReasonSums* Reason(absl::Time hour, const std::string& reason) override {
+    return reasons_ == nullptr ? nullptr : &(*reasons_)[{hour, reason}];
+  }
+
+ private:
+  HourlyDelta& hours_;
+  ReasonDelta* reasons_;
+};
+
+void DropZeros(HourlyDelta& d) {
+  for (auto it = d.begin(); it != d.end();) it = IsZero(it->second) ? d.erase(it) : std::next(it);
+}
+
+void DropZeros(ReasonDelta& d) {
+  for (auto it = d.begin(); it != d.end();) {
+    it = it->second == ReasonSums{} ? d.erase(it) : std::next(it);
+  }
+}
+
+const std::string& ReasonName(const std::string& reason) {
+  static const std::string* const kNoReason = new std::string("(no reason)");
+  return reason.empty() ? *kNoReason : reason;
+}
+
 }  // namespace
 
 void Merge(HourlyDelta& a, const HourlyDelta& b) {
@@ -31,15 +60,15 @@ bool IsStoppage(UnitState s) { return s == UnitState::kDelayed || s == UnitState
 }  // namespace
 
 void UnitTimeline::AddInterval(absl::Time from, absl::Time to, const Change& change, int sign,
-                               HourlyDelta& out, ReasonDelta* reasons) const {
+                               DeltaSink& out) const {
   const UnitState state = change.state;
   for (absl::Time hour = calendar_->HourStart(from); hour < to;) {
     const absl::Time next = calendar_->HourStart(hour + absl::Hours(1) + absl::Seconds(1));
     const int64_t us = sign * MicrosBetween(std::max(from, hour), std::min(to, next));
-    ElementSums& e = out[hour];
-    if (reasons != nullptr && IsStoppage(state)) {
-      (*reasons)[{hour, change.reason.empty() ? "(no reason)" : change.reason}].micros += us;
+    if (IsStoppage(state)) {
+      if (ReasonSums* r = out.Reason(hour, ReasonName(change.reason))) r->micros += us;
     }
+    ElementSums& e = out.Hour(hour);
     switch (state) {
       case UnitState::kRunning:
         e[Element::kApt] += us;
@@ -75,27 +104,27 @@ void UnitTimeline::AddInterval(absl::Time from, absl::Time to, const Change& cha
 }
 
 void UnitTimeline::Contribute(Changes::const_iterator first, Changes::const_iterator last,
-                              int sign, HourlyDelta& out, ReasonDelta* reasons) const {
+                              int sign, DeltaSink& out) const {
   for (auto it = first; it != last; ++it) {
     auto next = std::next(it);
     if (next == changes_.end()) break;  // the open interval is not counted yet
     AddInterval(it->first, std::min(next->first, it->first + kMaxStateSpan), it->second, sign,
-                out, reasons);
+                out);
     // A failure is counted where the unit goes down from another state.
     if (next->second.state == UnitState::kDown && it->second.state != UnitState::kDown) {
-      out[calendar_->HourStart(next->first)][Element::kFe] += sign;
+      out.Hour(calendar_->HourStart(next->first))[Element::kFe] += sign;
     }
     // A stoppage starts where the state or its reason changes into one.
-    if (reasons != nullptr && IsStoppage(next->second.state) &&
+    if (IsStoppage(next->second.state) &&
         (next->second.state != it->second.state || next->second.reason != it->second.reason)) {
-      const std::string& r = next->second.reason.empty() ? "(no reason)" : next->second.reason;
-      (*reasons)[{calendar_->HourStart(next->first), r}].stoppages += sign;
+      ReasonSums* r = out.Reason(calendar_->HourStart(next->first), ReasonName(next->second.reason));
+      if (r != nullptr) r->stoppages += sign;
     }
   }
 }
 
-HourlyDelta UnitTimeline::ChangeState(absl::Time t, UnitState state, const std::string& reason,
-                                      ReasonDelta* reasons) {
+void UnitTimeline::ChangeState(absl::Time t, UnitState state, const std::string& reason,
+                               DeltaSink& sink) {
   // The affected stretch runs from the change before t to the change after.
   auto window_begin = [&]() {
     auto it = changes_.lower_bound(t);
@@ -105,31 +134,32 @@ HourlyDelta UnitTimeline::ChangeState(absl::Time t, UnitState state, const std::
     auto it = changes_.upper_bound(t);
     return it == changes_.end() ? it : std::next(it);
   };
+  Contribute(window_begin(), window_end(), -1, sink);
+  changes_[t] = Change{state, reason};
+  Contribute(window_begin(), window_end(), +1, sink);
+}
+
+HourlyDelta UnitTimeline::ChangeState(absl::Time t, UnitState state, const std::string& reason,
+                                      ReasonDelta* reasons) {
   HourlyDelta delta;
   ReasonDelta reason_delta;
-  ReasonDelta* rd = reasons != nullptr ? &reason_delta : nullptr;
-  Contribute(window_begin(), window_end(), -1, delta, rd);
-  changes_[t] = Change{state, reason};
-  HourlyDelta after;
-  Contribute(window_begin(), window_end(), +1, after, rd);
-  Merge(delta, after);
+  MapSink sink(delta, reasons != nullptr ? &reason_delta : nullptr);
+  ChangeState(t, state, reason, sink);
   if (reasons != nullptr) {
+    DropZeros(reason_delta);
     for (const auto& [key, sums] : reason_delta) {
-      if (sums == ReasonSums{}) continue;
       ReasonSums& target = (*reasons)[key];
       target.micros += sums.micros;
       target.stoppages += sums.stoppages;
     }
   }
-  for (auto it = delta.begin(); it != delta.end();) {
-    it = IsZero(it->second) ? delta.erase(it) : std::next(it);
-  }
+  DropZeros(delta);
   return delta;
 }
 
 void UnitTimeline::ContributeOrders(std::map<absl::Time, bool>::const_iterator first,
                                     std::map<absl::Time, bool>::const_iterator last, int sign,
-                                    HourlyDelta& out) const {
+                                    DeltaSink& out) const {
   for (auto it = first; it != last; ++it) {
     auto next = std::next(it);
     if (next == orders_.end()) break;  // an order still running is not counted yet
@@ -137,64 +167,69 @@ void UnitTimeline::ContributeOrders(std::map<absl::Time, bool>::const_iterator f
     const absl::Time end = std::min(next->first, it->first + kMaxStateSpan);
     for (absl::Time hour = calendar_->HourStart(it->first); hour < end;) {
       const absl::Time h_next = calendar_->HourStart(hour + absl::Hours(1) + absl::Seconds(1));
-      out[hour][Element::kAoet] +=
+      out.Hour(hour)[Element::kAoet] +=
           sign * MicrosBetween(std::max(it->first, hour), std::min(end, h_next));
       hour = h_next;
     }
   }
 }
 
-HourlyDelta UnitTimeline::OrderChange(absl::Time t, bool started) {
+void UnitTimeline::OrderChange(absl::Time t, bool started, DeltaSink& sink) {
   auto window_begin = [&]() {
     auto it = orders_.lower_bound(t);
     return it == orders_.begin() ? it : std::prev(it);
   };
   auto window_end = [&]() { return orders_.upper_bound(t); };
-  HourlyDelta delta;
-  ContributeOrders(window_begin(), window_end(), -1, delta);
+  ContributeOrders(window_begin(), window_end(), -1, sink);
   orders_[t] = started;
-  HourlyDelta after;
-  ContributeOrders(window_begin(), window_end(), +1, after);
-  Merge(delta, after);
-  for (auto it = delta.begin(); it != delta.end();) {
-    it = IsZero(it->second) ? delta.erase(it) : std::next(it);
-  }
+  ContributeOrders(window_begin(), window_end(), +1, sink);
+}
+
+HourlyDelta UnitTimeline::OrderChange(absl::Time t, bool started) {
+  HourlyDelta delta;
+  MapSink sink(delta, nullptr);
+  OrderChange(t, started, sink);
+  DropZeros(delta);
   return delta;
+}
+
+void UnitTimeline::Count(absl::Time t, int64_t good, int64_t scrap, int64_t rework,
+                         absl::Duration pri, DeltaSink& sink) const {
+  ElementSums& e = sink.Hour(calendar_->HourStart(t));
+  // Checked: the edge bounds each observation, but corrections add
+  // differences and nothing here may wrap.
+  const int64_t pq = AddChecked(AddChecked(good, scrap), rework);
+  e[Element::kPq] = AddChecked(e[Element::kPq], pq);
+  e[Element::kGq] = AddChecked(e[Element::kGq], good);
+  e[Element::kSq] = AddChecked(e[Element::kSq], scrap);
+  e[Element::kRq] = AddChecked(e[Element::kRq], rework);
+  e[Element::kPriPq] = AddChecked(e[Element::kPriPq], MulChecked(pq, Micros(pri)));
+  e[Element::kPriGq] = AddChecked(e[Element::kPriGq], MulChecked(good, Micros(pri)));
 }
 
 HourlyDelta UnitTimeline::Count(absl::Time t, int64_t good, int64_t scrap, int64_t rework,
                                 absl::Duration pri) const {
   HourlyDelta out;
-  ElementSums& e = out[calendar_->HourStart(t)];
-  // Checked: the edge bounds each observation, but corrections add
-  // differences and nothing here may wrap.
-  const int64_t pq = AddChecked(AddChecked(good, scrap), rework);
-  e[Element::kPq] = pq;
-  e[Element::kGq] = good;
-  e[Element::kSq] = scrap;
-  e[Element::kRq] = rework;
-  e[Element::kPriPq] = MulChecked(pq, Micros(pri));
-  e[Element::kPriGq] = MulChecked(good, Micros(pri));
+  MapSink sink(out, nullptr);
+  Count(t, good, scrap, rework, pri, sink);
   return out;
 }
 
 HourlyDelta UnitTimeline::Totals() const {
   HourlyDelta out;
-  Contribute(changes_.begin(), changes_.end(), +1, out, nullptr);
-  ContributeOrders(orders_.begin(), orders_.end(), +1, out);
-  for (auto it = out.begin(); it != out.end();) {
-    it = IsZero(it->second) ? out.erase(it) : std::next(it);
-  }
+  MapSink sink(out, nullptr);
+  Contribute(changes_.begin(), changes_.end(), +1, sink);
+  ContributeOrders(orders_.begin(), orders_.end(), +1, sink);
+  DropZeros(out);
   return out;
 }
 
 ReasonDelta UnitTimeline::ReasonTotals() const {
   HourlyDelta ignored;
   ReasonDelta out;
-  Contribute(changes_.begin(), changes_.end(), +1, ignored, &out);
-  for (auto it = out.begin(); it != out.end();) {
-    it = it->second == ReasonSums{} ? out.erase(it) : std::next(it);
-  }
+  MapSink sink(ignored, &out);
+  Contribute(changes_.begin(), changes_.end(), +1, sink);
+  DropZeros(out);
   return out;
 }
 

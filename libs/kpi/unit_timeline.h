@@ -62,6 +62,24 @@ struct ReasonSums {
 };
 using ReasonDelta = std::map<std::pair<absl::Time, std::string>, ReasonSums>;
 
+// takt::kpi::DeltaSink
+//
+// Where a timeline adds the deltas an observation causes: element sums per
+// facility-local hour and, for delays and failures, microseconds and
+// stoppages per hour and reason. A projection adds straight into its
+// batch's sums through one, with no map per observation; the old
+// attribution is added with a minus sign and the new one with a plus, so
+// entries that cancel are left at zero (skip them when writing).
+class DeltaSink {
+ public:
+  virtual ~DeltaSink() = default;
+  // The sums of `hour` (the start of a facility-local hour), to add into.
+  // The reference is used before the next call.
+  virtual ElementSums& Hour(absl::Time hour) = 0;
+  // The reason sums of `hour`, or null when the caller keeps no reasons.
+  virtual ReasonSums* Reason(absl::Time hour, const std::string& reason) = 0;
+};
+
 class UnitTimeline {
  public:
   explicit UnitTimeline(const FacilityCalendar* calendar) : calendar_(calendar) {}
@@ -74,11 +92,14 @@ class UnitTimeline {
   // to `reasons` when given.
   HourlyDelta ChangeState(absl::Time t, UnitState state, const std::string& reason = "",
                           ReasonDelta* reasons = nullptr);
+  // The same, adding the delta into `sink`.
+  void ChangeState(absl::Time t, UnitState state, const std::string& reason, DeltaSink& sink);
 
   // Records that an order started (`started`) or ended on the unit at `t`
   // and returns the AOET delta: order execution time is attributed per hour
   // from a start to the next order change, once that change is known.
   HourlyDelta OrderChange(absl::Time t, bool started);
+  void OrderChange(absl::Time t, bool started, DeltaSink& sink);
   void RestoreOrder(absl::Time t, bool started) { orders_[t] = started; }
 
   // Restores a change already accounted for (from storage): no delta.
@@ -90,6 +111,8 @@ class UnitTimeline {
   // `pri`.
   HourlyDelta Count(absl::Time t, int64_t good, int64_t scrap, int64_t rework,
                     absl::Duration pri) const;
+  void Count(absl::Time t, int64_t good, int64_t scrap, int64_t rework, absl::Duration pri,
+             DeltaSink& sink) const;
 
   // Elements of the whole timeline so far (closed intervals), per hour.
   HourlyDelta Totals() const;
@@ -106,13 +129,13 @@ class UnitTimeline {
   // Adds `sign` x the contribution of the intervals starting at changes in
   // [first, last) and the failures entered at them.
   void Contribute(Changes::const_iterator first, Changes::const_iterator last, int sign,
-                  HourlyDelta& out, ReasonDelta* reasons) const;
+                  DeltaSink& out) const;
   void AddInterval(absl::Time from, absl::Time to, const Change& change, int sign,
-                   HourlyDelta& out, ReasonDelta* reasons) const;
+                   DeltaSink& out) const;
 
   void ContributeOrders(std::map<absl::Time, bool>::const_iterator first,
                         std::map<absl::Time, bool>::const_iterator last, int sign,
-                        HourlyDelta& out) const;
+                        DeltaSink& out) const;
 
   const FacilityCalendar* calendar_;
   Changes changes_;

@@ -215,3 +215,88 @@ TEST_F(UnitTimelineTest, AGapCostsNoMoreThanTheLongestStateSpan) {
 
 }  // namespace
 }  // namespace takt::kpi
+
+namespace takt::kpi {
+namespace {
+
+// A sink like the projection's: one batch's sums, added into in place.
+class SumsSink final : public DeltaSink {
+ public:
+  ElementSums& Hour(absl::Time hour) override { return hours[hour]; }
+  ReasonSums* Reason(absl::Time hour, const std::string& reason) override {
+    return &reasons[{hour, reason}];
+  }
+  // Without the entries that cancelled out.
+  HourlyDelta NonZeroHours() const {
+    HourlyDelta out;
+    for (const auto& [hour, e] : hours) {
+      if (!(e == ElementSums{})) out[hour] = e;
+    }
+    return out;
+  }
+  ReasonDelta NonZeroReasons() const {
+    ReasonDelta out;
+    for (const auto& [key, r] : reasons) {
+      if (!(r == ReasonSums{})) out[key] = r;
+    }
+    return out;
+  }
+  HourlyDelta hours;
+  ReasonDelta reasons;
+};
+
+// The projection folds through a sink (no map per event); what it adds up
+// must be what the per-event deltas add up to, in any arrival order.
+TEST(UnitTimelineSinkTest, ASinkAddsUpToTheSameSumsAsPerEventDeltas) {
+  auto cal = FacilityCalendar::Create({"Europe/Berlin", 6 * 60, {}});
+  ASSERT_TRUE(cal.ok());
+  std::mt19937_64 rng(11);
+  struct Obs {
+    absl::Time t;
+    int kind;  // 0 state, 1 order, 2 count
+    UnitState state;
+    std::string reason;
+    bool started;
+    int64_t good;
+  };
+  std::vector<Obs> all;
+  // Across the spring-forward night (29 March 2026 in Berlin).
+  absl::Time t = absl::FromCivil(absl::CivilSecond(2026, 3, 28, 6, 0, 0), cal->zone());
+  const char* reasons[] = {"", "jam", "hydraulics"};
+  for (int i = 0; i < 400; ++i) {
+    t += absl::Minutes(1 + static_cast<int>(rng() % 50));
+    const int kind = static_cast<int>(rng() % 3);
+    all.push_back(Obs{t, kind, static_cast<UnitState>(rng() % 6), reasons[rng() % 3], rng() % 2 == 0,
+                      static_cast<int64_t>(rng() % 100)});
+  }
+  HourlyDelta expected_hours;
+  ReasonDelta expected_reasons;
+  {
+    UnitTimeline unit(&*cal);
+    for (const Obs& o : all) {
+      if (o.kind == 0) Merge(expected_hours, unit.ChangeState(o.t, o.state, o.reason, &expected_reasons));
+      if (o.kind == 1) Merge(expected_hours, unit.OrderChange(o.t, o.started));
+      if (o.kind == 2) Merge(expected_hours, unit.Count(o.t, o.good, 1, 2, absl::Seconds(3)));
+    }
+    for (auto it = expected_reasons.begin(); it != expected_reasons.end();) {
+      it = it->second == ReasonSums{} ? expected_reasons.erase(it) : std::next(it);
+    }
+  }
+  ASSERT_GT(expected_hours.size(), 100u);
+  ASSERT_GT(expected_reasons.size(), 10u);
+  for (int round = 0; round < 5; ++round) {
+    std::shuffle(all.begin(), all.end(), rng);
+    UnitTimeline unit(&*cal);
+    SumsSink sink;
+    for (const Obs& o : all) {
+      if (o.kind == 0) unit.ChangeState(o.t, o.state, o.reason, sink);
+      if (o.kind == 1) unit.OrderChange(o.t, o.started, sink);
+      if (o.kind == 2) unit.Count(o.t, o.good, 1, 2, absl::Seconds(3), sink);
+    }
+    EXPECT_EQ(sink.NonZeroHours(), expected_hours) << "round " << round;
+    EXPECT_EQ(sink.NonZeroReasons(), expected_reasons) << "round " << round;
+  }
+}
+
+}  // namespace
+}  // namespace takt::kpi

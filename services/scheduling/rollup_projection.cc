@@ -64,6 +64,32 @@ struct Projection::Pending {
   void Add(const Unit* unit, const kpi::HourlyDelta& d) {
     for (const auto& [hour, sums] : d) deltas[{unit, absl::ToUnixSeconds(hour)}] += sums;
   }
+
+  // A unit's timeline adds into the batch's sums through this, with no map
+  // per event.
+  class UnitSink final : public kpi::DeltaSink {
+   public:
+    UnitSink(Pending& pending, const Unit* unit) : pending_(pending), unit_(unit) {}
+    kpi::ElementSums& Hour(absl::Time hour) override {
+      return pending_.deltas[{unit_, absl::ToUnixSeconds(hour)}];
+    }
+    kpi::ReasonSums* Reason(absl::Time hour, const std::string& reason) override {
+      return &pending_.reasons[{unit_->facility, {hour, reason}}];
+    }
+
+   private:
+    Pending& pending_;
+    const Unit* unit_;
+  };
+};
+
+// Payload messages reused from event to event: parsing into them keeps
+// their strings' buffers.
+struct Projection::Scratch {
+  scheduling::v1::UnitStateChanged change;
+  scheduling::v1::ProductionCounted count;
+  scheduling::v1::OrderStarted started;
+  scheduling::v1::OrderEnded ended;
 };
 
 const kpi::FacilityCalendar* Projection::CalendarOf(const std::string& facility) {
@@ -194,7 +220,11 @@ class Projection::Prefetcher {
 
 Projection::Projection(eventlog::EventLog* log, RollupStore* store, CalendarLookup calendars,
                        ProjectionOptions options)
-    : log_(log), store_(store), calendars_(std::move(calendars)), options_(std::move(options)) {}
+    : log_(log),
+      store_(store),
+      calendars_(std::move(calendars)),
+      options_(std::move(options)),
+      scratch_(std::make_unique<Scratch>()) {}
 
 Projection::~Projection() = default;
 
@@ -324,53 +354,43 @@ absl::Status Projection::ApplyEvent(const eventlog::Envelope& e, Pending& pendin
         "event ", e.event_id(), " is for facility '", e.facility(), "', which has no calendar"));
   }
   const absl::Time at = OccurredTime(e);
+  auto undecodable = [&]() {
+    return absl::DataLossError(absl::StrCat("event ", e.event_id(), ": payload does not decode"));
+  };
   if (is_state) {
-    scheduling::v1::UnitStateChanged change;
-    if (!change.ParseFromString(e.payload())) {
-      return absl::DataLossError(absl::StrCat("event ", e.event_id(), ": payload does not decode"));
-    }
+    scheduling::v1::UnitStateChanged& change = scratch_->change;
+    if (!change.ParseFromString(e.payload())) return undecodable();
     auto state = ToUnitState(change.state());
     if (!state) {
       return absl::DataLossError(absl::StrCat("event ", e.event_id(), ": unknown unit state"));
     }
     TAKT_ASSIGN_OR_RETURN(Unit * u, FindUnit(e.facility(), change.work_unit(), calendar));
-    kpi::ReasonDelta reasons;
-    pending.Add(u, u->timeline->ChangeState(at, *state, change.reason_code(), &reasons));
-    for (const auto& [key, sums] : reasons) {
-      kpi::ReasonSums& target = pending.reasons[{e.facility(), key}];
-      target.micros += sums.micros;
-      target.stoppages += sums.stoppages;
-    }
+    Pending::UnitSink sink(pending, u);
+    u->timeline->ChangeState(at, *state, change.reason_code(), sink);
     pending.changes.push_back(TimelineChange{e.facility(), change.work_unit(), at,
                                              static_cast<int>(*state), change.reason_code()});
   } else if (is_order) {
     const bool started = e.event_type() == kOrderStarted;
-    std::string unit;
+    const std::string* unit = nullptr;
     if (started) {
-      scheduling::v1::OrderStarted o;
-      if (!o.ParseFromString(e.payload())) {
-        return absl::DataLossError(absl::StrCat("event ", e.event_id(), ": payload does not decode"));
-      }
-      unit = o.work_unit();
+      if (!scratch_->started.ParseFromString(e.payload())) return undecodable();
+      unit = &scratch_->started.work_unit();
     } else {
-      scheduling::v1::OrderEnded o;
-      if (!o.ParseFromString(e.payload())) {
-        return absl::DataLossError(absl::StrCat("event ", e.event_id(), ": payload does not decode"));
-      }
-      unit = o.work_unit();
+      if (!scratch_->ended.ParseFromString(e.payload())) return undecodable();
+      unit = &scratch_->ended.work_unit();
     }
-    TAKT_ASSIGN_OR_RETURN(Unit * u, FindUnit(e.facility(), unit, calendar));
-    pending.Add(u, u->timeline->OrderChange(at, started));
-    pending.changes.push_back(TimelineChange{e.facility(), unit, at,
+    TAKT_ASSIGN_OR_RETURN(Unit * u, FindUnit(e.facility(), *unit, calendar));
+    Pending::UnitSink sink(pending, u);
+    u->timeline->OrderChange(at, started, sink);
+    pending.changes.push_back(TimelineChange{e.facility(), *unit, at,
                                              started ? kOrderStartCode : kOrderEndCode, ""});
   } else {
-    scheduling::v1::ProductionCounted count;
-    if (!count.ParseFromString(e.payload())) {
-      return absl::DataLossError(absl::StrCat("event ", e.event_id(), ": payload does not decode"));
-    }
+    scheduling::v1::ProductionCounted& count = scratch_->count;
+    if (!count.ParseFromString(e.payload())) return undecodable();
     TAKT_ASSIGN_OR_RETURN(Unit * u, FindUnit(e.facility(), count.work_unit(), calendar));
-    pending.Add(u, u->timeline->Count(at, count.good(), count.scrap(), count.rework(),
-                                      absl::Microseconds(count.planned_run_time_per_item_us())));
+    Pending::UnitSink sink(pending, u);
+    u->timeline->Count(at, count.good(), count.scrap(), count.rework(),
+                       absl::Microseconds(count.planned_run_time_per_item_us()), sink);
   }
   ++stats_.events_applied;
   return absl::OkStatus();

@@ -77,6 +77,7 @@ class Projection final : public rollup::ContextProjection {
 
  private:
   struct Pending;
+  struct Scratch;  // payload messages reused from event to event
   class Prefetcher;  // reads and decodes the next batch while one is applied
   void Reset();
   // Applies calendar changes new to the store (see ProjectionOptions);
@@ -101,6 +102,7 @@ class Projection final : public rollup::ContextProjection {
   CalendarLookup calendars_;
   ProjectionOptions options_;
   std::unique_ptr<Prefetcher> prefetcher_;  // owns the subscription
+  std::unique_ptr<Scratch> scratch_;
   eventlog::Cursor stored_cursor_;  // what the store holds
   // A unit's timeline with its ids (pending deltas point at it).
   struct Unit {
