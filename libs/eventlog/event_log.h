@@ -196,6 +196,9 @@ class EventLog {
   // The stored records of a stream (see record.h) from `from_sequence` on,
   // at most `max_events`, undecoded: for readers that verify chains as
   // they go. `fn` sees each record with the sequence it is stored under.
+  // Callers must check every record's hash and chain link (ChainChecker,
+  // StreamChains): the embedded log skips its storage CRCs here, since the
+  // SHA-256 covers the same bytes.
   virtual absl::Status ReadRecords(const StreamId& stream, uint64_t from_sequence,
                                    size_t max_events,
                                    const std::function<void(uint64_t, std::string_view)>& fn) = 0;

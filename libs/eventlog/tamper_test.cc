@@ -3,6 +3,7 @@
 // names the right stream, sequence and kind.
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <string_view>
 
@@ -14,6 +15,7 @@
 #include "libs/eventlog/embedded_log.h"
 #include "libs/eventlog/record.h"
 #include "libs/eventlog/sample_events.h"
+#include "libs/eventlog/verifier.h"
 #include "libs/testing/temp_dir.h"
 #include "rocksdb/db.h"
 
@@ -317,6 +319,53 @@ TEST_F(TamperTest, ADamagedBlobFileNamesStreamAndSequenceOnRead) {
   EXPECT_EQ(failed.code(), absl::StatusCode::kDataLoss);
   EXPECT_NE(failed.message().find("scheduling/plant-"), std::string::npos) << failed;
   EXPECT_NE(failed.message().find("at sequence"), std::string::npos) << failed;
+}
+
+// Readers that check the chain read without RocksDB's blob CRC (the
+// SHA-256 covers the same bytes): a flipped byte inside a stored event must
+// still stop a subscription and a chain-checked read, naming the stream.
+TEST_F(TamperTest, AFlippedEventByteInABlobFileStopsEveryReader) {
+  { RawDb(dir_.path()).FlushEvents(); }
+  std::filesystem::path blob;
+  for (const auto& f : std::filesystem::directory_iterator(dir_.path() + "/log")) {
+    if (f.path().extension() == ".blob") blob = f.path();
+  }
+  ASSERT_FALSE(blob.empty());
+  {
+    std::fstream f(blob, std::ios::in | std::ios::out | std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    // Inside a payload: 200 bytes of one letter (sample_events.h).
+    const size_t at = bytes.find(std::string(150, 'c'));
+    ASSERT_NE(at, std::string::npos);
+    f.seekp(static_cast<std::streamoff>(at + 75));
+    f.put('C');
+  }
+  EmbeddedLogOptions o;
+  o.data_dir = dir_.path();
+  auto log = OpenEmbeddedLog(o);
+  ASSERT_TRUE(log.ok()) << log.status();
+  auto sub = (*log)->Subscribe("scheduling", {});
+  ASSERT_TRUE(sub.ok()) << sub.status();
+  absl::Status polled;
+  for (int i = 0; i < 100 && polled.ok(); ++i) {
+    auto events = (*sub)->Poll(1000, absl::ZeroDuration());
+    if (!events.ok()) {
+      polled = events.status();
+    } else if (events->empty()) {
+      break;
+    }
+  }
+  ASSERT_FALSE(polled.ok()) << "a subscription read an altered event without noticing";
+  EXPECT_EQ(polled.code(), absl::StatusCode::kDataLoss);
+  EXPECT_NE(polled.message().find("scheduling/plant-"), std::string::npos) << polled;
+  EXPECT_NE(polled.message().find("sequence"), std::string::npos) << polled;
+  // The chain-checked read of the audit path as well.
+  absl::Status verified;
+  for (const StreamId& s : {kVictim, kBystander}) {
+    absl::Status v = ReadVerified(**log, s, 50, [](const Envelope&) {});
+    if (!v.ok()) verified = v;
+  }
+  EXPECT_EQ(verified.code(), absl::StatusCode::kDataLoss) << verified;
 }
 
 // Regression (issue 11.3): deleting the events after a signed checkpoint,
