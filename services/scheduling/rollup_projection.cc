@@ -23,16 +23,18 @@ using rollup::TimelineChange;
 using rollup::UnitHourDelta;
 namespace {
 
-constexpr char kUnitStateChanged[] = "takt.scheduling.v1.UnitStateChanged";
-constexpr char kProductionCounted[] = "takt.scheduling.v1.ProductionCounted";
-constexpr char kOrderStarted[] = "takt.scheduling.v1.OrderStarted";
-constexpr char kOrderEnded[] = "takt.scheduling.v1.OrderEnded";
+// Views, not arrays: comparing a std::string with a view checks the
+// length first (with a char array it is strlen and compare per event).
+constexpr std::string_view kUnitStateChanged = "takt.scheduling.v1.UnitStateChanged";
+constexpr std::string_view kProductionCounted = "takt.scheduling.v1.ProductionCounted";
+constexpr std::string_view kOrderStarted = "takt.scheduling.v1.OrderStarted";
+constexpr std::string_view kOrderEnded = "takt.scheduling.v1.OrderEnded";
 // Planning facts, in streams "<facility>.plan".
-constexpr char kWorkOrderCreated[] = "takt.scheduling.v1.WorkOrderCreated";
-constexpr char kScheduleCommitted[] = "takt.scheduling.v1.ScheduleCommitted";
-constexpr char kWorkOrderCompleted[] = "takt.scheduling.v1.WorkOrderCompleted";
-constexpr char kWorkOrderCancelled[] = "takt.scheduling.v1.WorkOrderCancelled";
-constexpr char kCountCorrected[] = "takt.scheduling.v1.ProductionCountCorrected";
+constexpr std::string_view kWorkOrderCreated = "takt.scheduling.v1.WorkOrderCreated";
+constexpr std::string_view kScheduleCommitted = "takt.scheduling.v1.ScheduleCommitted";
+constexpr std::string_view kWorkOrderCompleted = "takt.scheduling.v1.WorkOrderCompleted";
+constexpr std::string_view kWorkOrderCancelled = "takt.scheduling.v1.WorkOrderCancelled";
+constexpr std::string_view kCountCorrected = "takt.scheduling.v1.ProductionCountCorrected";
 // Timeline rows for order changes use these codes beside the unit states.
 constexpr int kOrderStartCode = 16;
 constexpr int kOrderEndCode = 17;
@@ -103,8 +105,10 @@ const kpi::FacilityCalendar* Projection::CalendarOf(const std::string& facility)
 absl::StatusOr<Projection::Unit*> Projection::FindUnit(const std::string& facility,
                                                        const std::string& unit,
                                                        const kpi::FacilityCalendar* calendar) {
-  std::string key;
-  key.reserve(facility.size() + unit.size() + 1);
+  // The key is built in a buffer kept from call to call: no allocation
+  // per event once it has grown.
+  std::string& key = unit_key_;
+  key.clear();
   key.append(facility).push_back('\0');
   key.append(unit);
   auto& slot = units_[key];
@@ -175,6 +179,7 @@ class Projection::Prefetcher {
   static constexpr size_t kAhead = 2;
 
   void Run() {
+    size_t want = std::max<size_t>(1, max_events_ / 16);
     for (;;) {
       {
         absl::MutexLock lock(&mu_);
@@ -189,7 +194,11 @@ class Projection::Prefetcher {
         absl::MutexLock lock(&mu_);
         events.swap(spare_);
       }
-      absl::Status polled = subscription_->PollInto(max_events_, absl::Milliseconds(100), &events);
+      absl::Status polled = subscription_->PollInto(want, absl::Milliseconds(100), &events);
+      // The first batches are small, so that the fold starts while the
+      // reader is still at the head of a long catch-up (the two threads
+      // overlap sooner); they double up to the full size.
+      want = std::min(want * 2, max_events_);
       Batch b{polled.ok() ? absl::StatusOr<std::vector<eventlog::LoggedEvent>>(std::move(events))
                           : absl::StatusOr<std::vector<eventlog::LoggedEvent>>(polled),
               {}};
@@ -505,6 +514,7 @@ absl::StatusOr<size_t> Projection::Step(absl::Duration timeout) {
   calendar_cache_.clear();
   to_park_.clear();
   Pending pending;
+  pending.changes.reserve(events.size());
   for (const auto& logged : events) {
     absl::Status s = ApplyEvent(logged.envelope, pending);
     if (!s.ok()) {

@@ -117,6 +117,7 @@ class Projection final : public rollup::ContextProjection {
 
   absl::flat_hash_map<std::string, std::unique_ptr<Unit>> units_;  // key: facility \0 unit
   absl::flat_hash_map<std::string, const kpi::FacilityCalendar*> calendar_cache_;
+  std::string unit_key_;  // FindUnit's key buffer
   absl::flat_hash_map<std::string, absl::Time> calendar_marks_;  // as stored
   absl::flat_hash_map<std::string, OrderFacts> orders_;  // as stored; key: facility \0 order
   std::set<std::string> parked_;     // as stored
