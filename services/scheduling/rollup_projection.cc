@@ -179,7 +179,7 @@ class Projection::Prefetcher {
   static constexpr size_t kAhead = 2;
 
   void Run() {
-    size_t want = std::max<size_t>(1, max_events_ / 16);
+    size_t want = std::min(max_events_, std::max<size_t>(max_events_ / 16, 1024));
     for (;;) {
       {
         absl::MutexLock lock(&mu_);
