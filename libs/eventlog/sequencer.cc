@@ -72,6 +72,30 @@ std::string ContentDigest(const Envelope& envelope) {
   return crypto::Sha256::ThreadLocal().Digest(SerializeDeterministic(content));
 }
 
+std::string ContentDigestInPlace(Envelope& e) {
+  // The fields ContentDigest clears, moved aside (no copy of the payload).
+  const uint64_t sequence = e.sequence();
+  std::string prev_hash = std::move(*e.mutable_prev_hash());
+  std::string hash = std::move(*e.mutable_hash());
+  std::string event_id = std::move(*e.mutable_event_id());
+  std::string actor = std::move(*e.mutable_actor());
+  google::protobuf::Timestamp* recorded =
+      e.has_recorded_time() ? e.release_recorded_time() : nullptr;
+  e.clear_sequence();
+  e.clear_prev_hash();
+  e.clear_hash();
+  e.clear_event_id();
+  e.clear_actor();
+  std::string digest = crypto::Sha256::ThreadLocal().Digest(SerializeDeterministic(e));
+  e.set_sequence(sequence);
+  e.set_prev_hash(std::move(prev_hash));
+  e.set_hash(std::move(hash));
+  e.set_event_id(std::move(event_id));
+  e.set_actor(std::move(actor));
+  if (recorded != nullptr) e.set_allocated_recorded_time(recorded);
+  return digest;
+}
+
 absl::StatusOr<PreparedAppend> PrepareAppend(AppendRequest request, absl::Time now) {
   TAKT_RETURN_IF_ERROR(ValidateContextName(request.context));
   TAKT_RETURN_IF_ERROR(ValidateFacilityId(request.facility));
@@ -129,7 +153,7 @@ absl::StatusOr<PreparedAppend> PrepareAppend(AppendRequest request, absl::Time n
 
     PreparedEvent pe;
     const bool keyed = !e.request_id().empty() || !e.source_id().empty();
-    if (keyed) pe.digest = ContentDigest(e);
+    if (keyed) pe.digest = ContentDigestInPlace(e);
     if (!e.source_id().empty() && e.request_id().empty()) {
       pe.dedup_key = ObservationKey(e.source_id(), e.source_sequence());
     }

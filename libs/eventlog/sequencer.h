@@ -55,6 +55,10 @@ std::string ObservationKey(std::string_view source_id, uint64_t source_sequence)
 // assigns (sequence, prev_hash, hash, recorded_time, event_id) and the actor
 // cleared, serialized deterministically. Recomputable from any stored event.
 std::string ContentDigest(const Envelope& envelope);
+// The same digest without copying the envelope: the excluded fields are
+// moved aside while it is serialized and put back, so `envelope` is as it
+// was (same bytes) on return.
+std::string ContentDigestInPlace(Envelope& envelope);
 
 struct PreparedEvent {
   // kRecordHeadroom bytes of room, then the Envelope serialized without

@@ -199,3 +199,37 @@ TEST(SequencerTest, DedupEntryRoundTrip) {
 
 }  // namespace
 }  // namespace takt::eventlog
+
+namespace takt::eventlog {
+namespace {
+
+// The append path digests envelopes in place (no copy); the digest must be
+// the one stored dedup entries were made with, and the envelope unchanged.
+TEST(SequencerTest, AnInPlaceDigestEqualsTheCopyingOneAndLeavesTheEnvelopeAsItWas) {
+  Envelope full = SampleEvent(std::string(300, 'p'), "plc-7", 42);
+  full.set_sequence(9);
+  full.set_prev_hash(std::string(32, '\x01'));
+  full.set_hash(std::string(32, '\x02'));
+  full.set_event_id("0b7d3c8e-1f00-4a51-9a52-3f2f7f7c0001");
+  full.mutable_recorded_time()->set_seconds(1'800'000'000);
+  full.set_actor("gateway-3");
+  full.set_context("scheduling");
+  full.set_facility("plant-1");
+  Envelope bare = SampleEvent("x", "plc-8", 1);
+  bare.clear_actor();
+  for (Envelope e : {full, bare}) {
+    const std::string before = SerializeDeterministic(e);
+    const bool had_recorded = e.has_recorded_time();
+    const std::string copying = ContentDigest(e);
+    EXPECT_EQ(ContentDigestInPlace(e), copying);
+    EXPECT_EQ(SerializeDeterministic(e), before);
+    EXPECT_EQ(e.has_recorded_time(), had_recorded);
+  }
+  // Only the excluded fields are excluded: the payload still counts.
+  Envelope other = full;
+  other.set_payload("different");
+  EXPECT_NE(ContentDigestInPlace(other), ContentDigest(full));
+}
+
+}  // namespace
+}  // namespace takt::eventlog
