@@ -914,13 +914,23 @@ absl::Status EmbeddedSubscription::PollInto(size_t max_events, absl::Duration ti
       if (next > head) continue;
       const StreamId stream{context_, facility};
       if (!chains_.Seeded(stream) && next > 1) {
-        // Resuming mid-stream: continue the chain from the last event read.
+        // Resuming mid-stream: continue the chain from the last event read,
+        // once that event's own hash checks out (ReadRecords skips the
+        // storage CRCs; an unchecked seed would leave the link unchecked).
         std::string prev;
+        ChainChecker seed(next - 1, std::string(), nullptr);
         TAKT_RETURN_IF_ERROR(log_->ReadRecords(stream, next - 1, 1,
-                                               [&](uint64_t, std::string_view record) {
+                                               [&](uint64_t seq, std::string_view record) {
           std::string_view hash, body;
-          if (SplitRecord(record, &hash, &body)) prev = std::string(hash);
+          if (seed.Add(seq, record) && !seed.failure() && SplitRecord(record, &hash, &body)) {
+            prev = std::string(hash);
+          }
         }));
+        if (prev.empty()) {
+          return absl::DataLossError(absl::StrCat(context_, "/", facility, " sequence ", next - 1,
+                                                  ": the event before the resume point does not "
+                                                  "verify; run takt log verify"));
+        }
         chains_.Seed(stream, next, std::move(prev));
       }
       absl::Status bad;

@@ -321,6 +321,33 @@ TEST_F(TamperTest, ADamagedBlobFileNamesStreamAndSequenceOnRead) {
   EXPECT_NE(failed.message().find("at sequence"), std::string::npos) << failed;
 }
 
+// A subscription resuming at a cursor continues the chain from the event
+// before it: that event's own hash must check out, or the link to the
+// first event read would go unchecked.
+TEST_F(TamperTest, ASubscriptionResumingAfterADamagedEventStopsThere) {
+  {
+    RawDb raw(dir_.path());
+    RawDb::Chunks chunks = raw.ReadChunks(kVictim);
+    std::string* tenth = raw.Find(chunks, 10);
+    ASSERT_NE(tenth, nullptr);
+    const size_t at = tenth->rfind(std::string(50, 'j'));  // inside its payload
+    ASSERT_NE(at, std::string::npos);
+    (*tenth)[at + 10] = 'J';
+    raw.WriteChunks(kVictim, chunks);
+  }
+  EmbeddedLogOptions o;
+  o.data_dir = dir_.path();
+  auto log = OpenEmbeddedLog(o);
+  ASSERT_TRUE(log.ok()) << log.status();
+  auto sub = (*log)->Subscribe("scheduling", Cursor{{kVictim.facility, 11}});
+  ASSERT_TRUE(sub.ok()) << sub.status();
+  auto events = (*sub)->Poll(1000, absl::ZeroDuration());
+  ASSERT_FALSE(events.ok()) << "resumed past a damaged event without noticing";
+  EXPECT_EQ(events.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_NE(events.status().message().find("scheduling/plant-7 sequence 10"), std::string::npos)
+      << events.status();
+}
+
 // Readers that check the chain read without RocksDB's blob CRC (the
 // SHA-256 covers the same bytes): a flipped byte inside a stored event must
 // still stop a subscription and a chain-checked read, naming the stream.

@@ -90,15 +90,19 @@ bool ChainChecker::Add(uint64_t stored_sequence, std::string_view record) {
     Fail(stored_sequence, FailureKind::kAltered, "stored record is malformed");
     return false;
   }
-  if (body_sequence != stored_sequence) {
-    suspect_ = Suspect{stored_sequence, body_sequence};
-    return true;
-  }
+  // The hash first: it covers the body whatever sequence it claims, so a
+  // damaged record is "altered" before it can pass for a moved one.
   unsigned char computed[crypto::kSha256Size];
   crypto::Sha256::ThreadLocal().Chain(prev_hash, body, computed);
   if (std::string_view(reinterpret_cast<const char*>(computed), kHashSize) != hash) {
     Fail(stored_sequence, FailureKind::kAltered, "stored bytes do not match their hash");
     return false;
+  }
+  if (body_sequence != stored_sequence) {
+    // An intact event filed under another sequence: the next record tells
+    // "missing" from "moved" (failure() already reports it).
+    suspect_ = Suspect{stored_sequence, body_sequence};
+    return true;
   }
   if (events_ == 0 && first_prev_hash_.empty()) first_prev_hash_ = std::string(prev_hash);
   if (!last_hash_.empty() && prev_hash != last_hash_) {

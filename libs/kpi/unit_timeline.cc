@@ -16,6 +16,10 @@ int64_t MicrosBetween(absl::Time from, absl::Time to) {
 
 bool IsZero(const ElementSums& s) { return s == ElementSums{}; }
 
+// Every addition into a sink is overflow-checked (sticky kOverflowed), as
+// ElementSums' own += is: a sink may already hold an overflowed sum.
+void Add(ElementSums& e, Element element, int64_t v) { e[element] = AddChecked(e[element], v); }
+
 // A sink into maps, for the callers that want a delta of their own.
 class MapSink final : public DeltaSink {
  public:
@@ -71,32 +75,32 @@ void UnitTimeline::AddInterval(absl::Time from, absl::Time to, const Change& cha
     ElementSums& e = out.Hour(hour);
     switch (state) {
       case UnitState::kRunning:
-        e[Element::kApt] += us;
-        e[Element::kPbt] += us;
-        e[Element::kTbf] += us;
-        e[Element::kTtf] += us;
+        Add(e, Element::kApt, us);
+        Add(e, Element::kPbt, us);
+        Add(e, Element::kTbf, us);
+        Add(e, Element::kTtf, us);
         break;
       case UnitState::kSetup:
-        e[Element::kAust] += us;
-        e[Element::kPbt] += us;
-        e[Element::kTbf] += us;
-        e[Element::kTtf] += us;
+        Add(e, Element::kAust, us);
+        Add(e, Element::kPbt, us);
+        Add(e, Element::kTbf, us);
+        Add(e, Element::kTtf, us);
         break;
       case UnitState::kDelayed:
-        e[Element::kAdet] += us;
-        e[Element::kPbt] += us;
+        Add(e, Element::kAdet, us);
+        Add(e, Element::kPbt, us);
         break;
       case UnitState::kDown:
-        e[Element::kAdet] += us;
-        e[Element::kPbt] += us;
-        e[Element::kTtr] += us;
+        Add(e, Element::kAdet, us);
+        Add(e, Element::kPbt, us);
+        Add(e, Element::kTtr, us);
         break;
       case UnitState::kIdle:
-        e[Element::kAdot] += us;
-        e[Element::kPbt] += us;
+        Add(e, Element::kAdot, us);
+        Add(e, Element::kPbt, us);
         break;
       case UnitState::kPlannedDowntime:
-        e[Element::kPdt] += us;
+        Add(e, Element::kPdt, us);
         break;
     }
     hour = next;
@@ -112,7 +116,7 @@ void UnitTimeline::Contribute(Changes::const_iterator first, Changes::const_iter
                 out);
     // A failure is counted where the unit goes down from another state.
     if (next->second.state == UnitState::kDown && it->second.state != UnitState::kDown) {
-      out.Hour(calendar_->HourStart(next->first))[Element::kFe] += sign;
+      Add(out.Hour(calendar_->HourStart(next->first)), Element::kFe, sign);
     }
     // A stoppage starts where the state or its reason changes into one.
     if (IsStoppage(next->second.state) &&
@@ -167,8 +171,8 @@ void UnitTimeline::ContributeOrders(std::map<absl::Time, bool>::const_iterator f
     const absl::Time end = std::min(next->first, it->first + kMaxStateSpan);
     for (absl::Time hour = calendar_->HourStart(it->first); hour < end;) {
       const absl::Time h_next = calendar_->HourStart(hour + absl::Hours(1) + absl::Seconds(1));
-      out.Hour(hour)[Element::kAoet] +=
-          sign * MicrosBetween(std::max(it->first, hour), std::min(end, h_next));
+      Add(out.Hour(hour), Element::kAoet,
+          sign * MicrosBetween(std::max(it->first, hour), std::min(end, h_next)));
       hour = h_next;
     }
   }
@@ -199,12 +203,12 @@ void UnitTimeline::Count(absl::Time t, int64_t good, int64_t scrap, int64_t rewo
   // Checked: the edge bounds each observation, but corrections add
   // differences and nothing here may wrap.
   const int64_t pq = AddChecked(AddChecked(good, scrap), rework);
-  e[Element::kPq] = AddChecked(e[Element::kPq], pq);
-  e[Element::kGq] = AddChecked(e[Element::kGq], good);
-  e[Element::kSq] = AddChecked(e[Element::kSq], scrap);
-  e[Element::kRq] = AddChecked(e[Element::kRq], rework);
-  e[Element::kPriPq] = AddChecked(e[Element::kPriPq], MulChecked(pq, Micros(pri)));
-  e[Element::kPriGq] = AddChecked(e[Element::kPriGq], MulChecked(good, Micros(pri)));
+  Add(e, Element::kPq, pq);
+  Add(e, Element::kGq, good);
+  Add(e, Element::kSq, scrap);
+  Add(e, Element::kRq, rework);
+  Add(e, Element::kPriPq, MulChecked(pq, Micros(pri)));
+  Add(e, Element::kPriGq, MulChecked(good, Micros(pri)));
 }
 
 HourlyDelta UnitTimeline::Count(absl::Time t, int64_t good, int64_t scrap, int64_t rework,

@@ -163,7 +163,10 @@ absl::StatusOr<uint64_t> Replay(eventlog::EventLog& log,
         from = seq + 1;
         if (stop || !broken.ok()) return;
         if (!chain) chain.emplace(seq, seq == 1 ? eventlog::ZeroHash() : std::string(), nullptr);
-        if (!chain->Add(seq, record)) {
+        // Add() passes an intact event filed under another sequence and
+        // decides on the next record; failure() reports it at once, so a
+        // moved event is never shown, not even as the last one.
+        if (!chain->Add(seq, record) || chain->failure()) {
           const auto f = chain->failure();
           broken = absl::DataLossError(absl::StrCat(
               "replay stopped: ", stream.context, "/", stream.facility, " is ",
@@ -372,7 +375,7 @@ absl::StatusOr<VerifiedReplayResult> VerifiedReplay(
         absl::Status s = log.ReadRecords(id, from, kReadChunk, [&](uint64_t seq, std::string_view record) {
           ++n;
           from = seq + 1;
-          if (!checker.Add(seq, record)) return;
+          if (!checker.Add(seq, record) || checker.failure()) return;
           std::string_view hash, body;
           if (eventlog::SplitRecord(record, &hash, &body) &&
               envelope.ParseFromArray(body.data(), static_cast<int>(body.size()))) {

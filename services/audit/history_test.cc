@@ -12,6 +12,7 @@
 #include "gtest/gtest.h"
 #include "libs/common/proto_time.h"
 #include "libs/eventlog/embedded_log.h"
+#include "libs/eventlog/record.h"
 #include "libs/testing/temp_dir.h"
 #include "rocksdb/db.h"
 #include "takt/scheduling/v1/events.pb.h"
@@ -359,6 +360,100 @@ TEST_F(HistoryTest, ReplayStopsAtATamperedEvent) {
   EXPECT_EQ(recomputed.status().code(), absl::StatusCode::kDataLoss);
   EXPECT_NE(recomputed.status().message().find("scheduling/plant-1 sequence 3"), std::string::npos)
       << recomputed.status();
+}
+
+// Rewrites the records of plant-1's first stored chunk through `edit`
+// (the log must be closed).
+void EditFirstChunk(const std::string& dir,
+                    const std::function<void(std::vector<std::string>&)>& edit) {
+  rocksdb::Options o;
+  std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+  std::vector<std::string> names;
+  ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(o, dir + "/log", &names).ok());
+  for (const auto& n : names) cfs.emplace_back(n, rocksdb::ColumnFamilyOptions());
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* db = nullptr;
+  ASSERT_TRUE(rocksdb::DB::Open(o, dir + "/log", cfs, &handles, &db).ok());
+  rocksdb::ColumnFamilyHandle* events = nullptr;
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (names[i] == "events") events = handles[i];
+  }
+  ASSERT_NE(events, nullptr);
+  std::string key, value;
+  {
+    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), events));
+    it->SeekToFirst();
+    ASSERT_TRUE(it->Valid());
+    key = it->key().ToString();
+    value = it->value().ToString();
+  }
+  std::vector<std::string> records;
+  eventlog::ChunkReader reader;
+  ASSERT_TRUE(reader.Open(value));
+  std::string_view record;
+  while (reader.Next(&record)) records.emplace_back(record);
+  edit(records);
+  eventlog::ChunkBuilder builder;
+  builder.Reset();
+  for (const std::string& r : records) builder.Add(r);
+  ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), events, key, std::string(builder.Finish())).ok());
+  for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
+  delete db;
+}
+
+// Readers of the audit path see stored records without RocksDB's CRC (the
+// chain covers the same bytes): the last event of a stream, damaged in the
+// sequence it claims or replaced by an intact copy of another event, must
+// stop the replay before it is shown, although no record follows it.
+TEST_F(HistoryTest, ReplayNeverShowsADamagedOrMovedLastEvent) {
+  Counts(8, 1);
+  log_.reset();
+  struct Case {
+    const char* name;
+    std::function<void(std::vector<std::string>&)> edit;
+    const char* says;
+  };
+  const Case cases[] = {
+      {"sequence byte of the last event",
+       [](std::vector<std::string>& records) {
+         ASSERT_EQ(records.size(), 8u);
+         std::string& last = records[7];
+         std::string_view hash, body;
+         ASSERT_TRUE(eventlog::SplitRecord(last, &hash, &body));
+         const size_t at = static_cast<size_t>(body.data() - last.data());
+         ASSERT_EQ(last[at], '\x08');      // field 1, varint
+         ASSERT_EQ(last[at + 1], '\x08');  // sequence 8
+         last[at + 1] = '\x09';
+       },
+       "scheduling/plant-1 is altered at sequence 8"},
+      {"an intact copy of event 7 stored as 8",
+       [](std::vector<std::string>& records) { records[7] = records[6]; },
+       "at sequence 8"},
+  };
+  std::string saved;
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    EditFirstChunk(dir_.path(), c.edit);
+    eventlog::EmbeddedLogOptions o;
+    o.data_dir = dir_.path();
+    auto reopened = eventlog::OpenEmbeddedLog(o);
+    ASSERT_TRUE(reopened.ok()) << reopened.status();
+    v1::ReplayRequest req;
+    req.set_facility("plant-1");
+    std::vector<uint64_t> shown;
+    auto n = Replay(**reopened, services::Contexts(), req,
+                    [&](const v1::ReplayItem& item) { shown.push_back(item.event().sequence()); });
+    EXPECT_EQ(n.status().code(), absl::StatusCode::kDataLoss) << n.status();
+    EXPECT_NE(n.status().message().find(c.says), std::string::npos) << n.status();
+    EXPECT_EQ(shown.size(), 7u);
+    // The verified replay hands out the seven sound events only.
+    uint64_t handed = 0;
+    auto verified = VerifiedReplay(**reopened, {{"scheduling", "plant-1"}}, 1,
+                                   [&](const eventlog::v1::Envelope&) { ++handed; });
+    ASSERT_TRUE(verified.ok()) << verified.status();
+    EXPECT_FALSE(verified->report.ok());
+    EXPECT_EQ(handed, 7u);
+  }
 }
 
 TEST_F(HistoryTest, ProofsNeedAContiguousRangeAndBadRequestsAreRefused) {
