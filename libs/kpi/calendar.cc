@@ -141,7 +141,43 @@ absl::StatusOr<FacilityCalendar> FacilityCalendar::Create(const CalendarSpec& sp
   Version v;
   v.spec = spec;
   v.zone = zone;
+  BuildOffsets(v);
   return FacilityCalendar(std::move(v));
+}
+
+void FacilityCalendar::BuildOffsets(Version& v) {
+  // 1970 to 2200: every instant production data can carry in practice;
+  // HourStart asks the zone itself outside (and the table is a few KiB).
+  const absl::Time lo = absl::UnixEpoch();
+  const absl::Time hi = absl::FromCivil(absl::CivilSecond(2200, 1, 1, 0, 0, 0), absl::UTCTimeZone());
+  v.offsets.clear();
+  v.offsets.emplace_back(absl::ToUnixSeconds(lo), v.zone.At(lo).offset);
+  absl::TimeZone::CivilTransition trans;
+  for (absl::Time t = lo; v.zone.NextTransition(t, &trans);) {
+    // The instant of the change: the first instant of its new civil time
+    // (for a repeated hour, the transition itself).
+    const absl::TimeZone::TimeInfo info = v.zone.At(trans.to);
+    const absl::Time at =
+        info.kind == absl::TimeZone::TimeInfo::UNIQUE ? info.pre : info.trans;
+    if (at <= t || at >= hi) break;
+    const int64_t offset = v.zone.At(at).offset;
+    if (offset != v.offsets.back().second) {
+      v.offsets.emplace_back(absl::ToUnixSeconds(at), offset);
+    }
+    t = at;
+  }
+  v.offsets_end = absl::ToUnixSeconds(hi);
+}
+
+int64_t FacilityCalendar::OffsetAt(const Version& v, absl::Time t) {
+  const int64_t secs = absl::ToUnixSeconds(t);
+  if (v.offsets.empty() || secs < v.offsets.front().first || secs >= v.offsets_end) {
+    return v.zone.At(t).offset;
+  }
+  // The last entry at or before secs.
+  auto it = std::upper_bound(v.offsets.begin(), v.offsets.end(), secs,
+                             [](int64_t s, const std::pair<int64_t, int64_t>& e) { return s < e.first; });
+  return std::prev(it)->second;
 }
 
 absl::StatusOr<FacilityCalendar> FacilityCalendar::ChangedFrom(absl::CivilDay from,
@@ -186,7 +222,7 @@ absl::Time FacilityCalendar::EndOf(size_t i) const {
 
 absl::Time FacilityCalendar::HourStart(absl::Time t) const {
   const Version& v = versions_[IndexAt(t)];
-  const int64_t offset = v.zone.At(t).offset;  // seconds east of UTC
+  const int64_t offset = OffsetAt(v, t);  // seconds east of UTC
   const int64_t local = absl::ToUnixSeconds(t) + offset;
   const int64_t into_hour = ((local % 3600) + 3600) % 3600;
   // An hour that straddles a change starts (again) at the change.

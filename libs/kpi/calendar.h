@@ -107,7 +107,18 @@ class FacilityCalendar {
     absl::TimeZone zone;
     absl::Time from = absl::InfinitePast();
     absl::CivilDay first_day = absl::CivilDay::min();
+    // The zone's UTC offset as a table, for HourStart without a time-zone
+    // lookup per call (a fold asks for several hours per event): from each
+    // unix second in `offsets` (ascending) on, until the next, the offset in
+    // seconds east of UTC; valid up to `offsets_end`, outside of which
+    // HourStart asks the zone.
+    std::vector<std::pair<int64_t, int64_t>> offsets;
+    int64_t offsets_end = 0;
   };
+  // Fills v.offsets from the zone's transitions.
+  static void BuildOffsets(Version& v);
+  // Seconds east of UTC at t, from the table when it covers t.
+  static int64_t OffsetAt(const Version& v, absl::Time t);
   explicit FacilityCalendar(Version v) { versions_.push_back(std::move(v)); }
   size_t IndexAt(absl::Time t) const;
   size_t IndexOn(absl::CivilDay day) const;

@@ -1,5 +1,7 @@
 #include "libs/kpi/calendar.h"
 
+#include <random>
+
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -165,6 +167,55 @@ TEST(CalendarTest, OnlyCanonicalZoneNamesAreAccepted) {
   }
   EXPECT_THAT(CheckCanonicalZoneName("Mars/Olympus_Mons").message(),
               ::testing::HasSubstr("not a known IANA time zone"));
+}
+
+}  // namespace
+}  // namespace takt::kpi
+
+namespace takt::kpi {
+namespace {
+
+// HourStart reads UTC offsets from a table built from the zone's
+// transitions; it must give what the zone itself gives at every instant:
+// around each transition, at random instants from 1900 to 2300 (outside
+// the table too), in zones with half-hour and 45-minute offsets, negative
+// DST and changes of standard time.
+TEST(CalendarTest, HourStartFromTheOffsetTableEqualsTheZoneEverywhere) {
+  const char* zones[] = {"America/Chicago", "Europe/Berlin",      "Australia/Lord_Howe",
+                         "Asia/Kathmandu",  "Pacific/Chatham",    "America/Sao_Paulo",
+                         "Asia/Kolkata",    "Africa/Casablanca",  "Europe/Dublin",
+                         "America/St_Johns", "UTC"};
+  std::mt19937_64 rng(5);
+  for (const char* name : zones) {
+    SCOPED_TRACE(name);
+    auto cal = FacilityCalendar::Create({name, 0, {}});
+    ASSERT_TRUE(cal.ok()) << cal.status();
+    const absl::TimeZone zone = cal->zone();
+    auto expected = [&](absl::Time t) {
+      const int64_t secs = absl::ToUnixSeconds(t);
+      const int64_t local = secs + zone.At(t).offset;
+      return absl::FromUnixSeconds(secs - (((local % 3600) + 3600) % 3600));
+    };
+    std::vector<absl::Time> probes;
+    absl::TimeZone::CivilTransition trans;
+    int transitions = 0;
+    for (absl::Time t = absl::FromUnixSeconds(-2'208'988'800);  // 1900
+         zone.NextTransition(t, &trans) && transitions < 2000; ++transitions) {
+      const absl::TimeZone::TimeInfo info = zone.At(trans.to);
+      const absl::Time at = info.kind == absl::TimeZone::TimeInfo::UNIQUE ? info.pre : info.trans;
+      if (at <= t) break;
+      for (int d : {-3601, -1, 0, 1, 1799, 3599}) probes.push_back(at + absl::Seconds(d));
+      t = at;
+    }
+    for (int i = 0; i < 20'000; ++i) {
+      // 1900 to 2300, with sub-second parts.
+      const int64_t secs = -2'208'988'800 + static_cast<int64_t>(rng() % 12'623'040'000ULL);
+      probes.push_back(absl::FromUnixSeconds(secs) + absl::Milliseconds(static_cast<int64_t>(rng() % 1000)));
+    }
+    for (absl::Time t : probes) {
+      ASSERT_EQ(cal->HourStart(t), expected(t)) << absl::FormatTime(t) << " in " << name;
+    }
+  }
 }
 
 }  // namespace
