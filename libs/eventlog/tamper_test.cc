@@ -121,6 +121,16 @@ class TamperTest : public ::testing::Test {
     // (on close).
   }
 
+  // Flushes the events to disk and returns their blob file (empty if none).
+  std::filesystem::path FlushedBlobFile() {
+    { RawDb(dir_.path()).FlushEvents(); }
+    std::filesystem::path blob;
+    for (const auto& f : std::filesystem::directory_iterator(dir_.path() + "/log")) {
+      if (f.path().extension() == ".blob") blob = f.path();
+    }
+    return blob;
+  }
+
   VerifyReport Verify() {
     auto report = VerifyEmbeddedLogDirectory(dir_.path(), {});
     EXPECT_TRUE(report.ok()) << report.status();
@@ -290,11 +300,7 @@ TEST_F(TamperTest, CorruptEnvelopeBytesAreReportedOnRead) {
 // Regression (issue 11.10): a flipped byte in a blob file made replay say
 // "Blob CRC mismatch" without stream or sequence.
 TEST_F(TamperTest, ADamagedBlobFileNamesStreamAndSequenceOnRead) {
-  { RawDb(dir_.path()).FlushEvents(); }
-  std::filesystem::path blob;
-  for (const auto& f : std::filesystem::directory_iterator(dir_.path() + "/log")) {
-    if (f.path().extension() == ".blob") blob = f.path();
-  }
+  const std::filesystem::path blob = FlushedBlobFile();
   ASSERT_FALSE(blob.empty());
   {
     std::fstream f(blob, std::ios::in | std::ios::out | std::ios::binary);
@@ -352,11 +358,7 @@ TEST_F(TamperTest, ASubscriptionResumingAfterADamagedEventStopsThere) {
 // SHA-256 covers the same bytes): a flipped byte inside a stored event must
 // still stop a subscription and a chain-checked read, naming the stream.
 TEST_F(TamperTest, AFlippedEventByteInABlobFileStopsEveryReader) {
-  { RawDb(dir_.path()).FlushEvents(); }
-  std::filesystem::path blob;
-  for (const auto& f : std::filesystem::directory_iterator(dir_.path() + "/log")) {
-    if (f.path().extension() == ".blob") blob = f.path();
-  }
+  const std::filesystem::path blob = FlushedBlobFile();
   ASSERT_FALSE(blob.empty());
   {
     std::fstream f(blob, std::ios::in | std::ios::out | std::ios::binary);
