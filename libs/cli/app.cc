@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
@@ -32,6 +33,20 @@
 
 namespace takt::cli {
 namespace {
+
+// A benchmark size or count: a number above zero (zero plants, days or
+// connections would measure nothing, or divide by zero).
+CLI::Validator Positive() {
+  return CLI::Validator(
+      [](std::string& value) -> std::string {
+        double x = 0;
+        if (!absl::SimpleAtod(value, &x) || !(x > 0)) {
+          return absl::StrCat("must be a number above 0, not '", value, "'");
+        }
+        return std::string();
+      },
+      "> 0", "POSITIVE");
+}
 
 
 }  // namespace
@@ -105,8 +120,10 @@ int RunTakt(int argc, char** argv) {
   bench_log_cmd->add_option("--data-dir", bench_log.data_dir,
                             "Where to write (default: a temporary directory)");
   bench_log_cmd->add_option("--scale", bench_log.scale,
-                            "Multiplies the events each scenario appends")->capture_default_str();
-  bench_log_cmd->add_option("--payload-bytes", bench_log.payload_bytes, "Payload size")->capture_default_str();
+                            "Multiplies the events each scenario appends")->capture_default_str()
+      ->check(Positive());
+  bench_log_cmd->add_option("--payload-bytes", bench_log.payload_bytes, "Payload size")->capture_default_str()
+      ->check(Positive());
   bench_log_cmd->add_option("--only", bench_log.only,
                             "Only the append scenarios whose name contains this");
   bench_log_cmd->add_flag("--json", bench_json, "One JSON object per line");
@@ -123,9 +140,12 @@ int RunTakt(int argc, char** argv) {
   BenchIngestOptions bench_ingest;
   CLI::App* bench_ingest_cmd = bench->add_subcommand(
       "ingest", "Simulated observations over gRPC: durable acks, projection, rebuild");
-  bench_ingest_cmd->add_option("--facilities", bench_ingest.facilities, "Plants")->capture_default_str();
-  bench_ingest_cmd->add_option("--days", bench_ingest.days, "Days")->capture_default_str();
-  bench_ingest_cmd->add_option("--streams", bench_ingest.streams, "Gateway connections")->capture_default_str();
+  bench_ingest_cmd->add_option("--facilities", bench_ingest.facilities, "Plants")->capture_default_str()
+      ->check(Positive());
+  bench_ingest_cmd->add_option("--days", bench_ingest.days, "Days")->capture_default_str()
+      ->check(Positive());
+  bench_ingest_cmd->add_option("--streams", bench_ingest.streams, "Gateway connections")->capture_default_str()
+      ->check(CLI::Range(1, 64));
   bench_ingest_cmd->add_flag("--tls", bench_ingest.tls, "Over mutual TLS (fresh loopback certificates)");
   bench_ingest_cmd->add_flag("--kafka-mock", bench_ingest.kafka_mock,
                              "On librdkafka's in-process mock Kafka cluster instead of the embedded log (in "
@@ -160,8 +180,10 @@ int RunTakt(int argc, char** argv) {
       "ingest-clients", "The gateways of bench ingest --clients-process (started by it)");
   bench_clients_cmd->group("");  // not listed: bench ingest runs it
   bench_clients_cmd->add_option("--target", bench_clients.target, "Server address")->required();
-  bench_clients_cmd->add_option("--facilities", bench_clients.facilities, "Plants");
-  bench_clients_cmd->add_option("--days", bench_clients.days, "Days");
+  bench_clients_cmd->add_option("--facilities", bench_clients.facilities, "Plants")
+      ->check(Positive());
+  bench_clients_cmd->add_option("--days", bench_clients.days, "Days")
+      ->check(Positive());
   bench_clients_cmd->add_option("--streams", bench_clients.streams, "Gateway connections")->check(CLI::Range(1, 64));
   bench_clients_cmd->callback([&] {
     if (absl::Status s = RunIngestClients(bench_clients, std::cout); !s.ok()) {
@@ -244,9 +266,11 @@ int RunTakt(int argc, char** argv) {
   BenchAuditOptions bench_audit;
   CLI::App* bench_audit_cmd = bench->add_subcommand(
       "audit", "Replay with chain verification, export and offline verification");
-  bench_audit_cmd->add_option("--facilities", bench_audit.facilities, "Streams")->capture_default_str();
+  bench_audit_cmd->add_option("--facilities", bench_audit.facilities, "Streams")->capture_default_str()
+      ->check(Positive());
   bench_audit_cmd->add_option("--events", bench_audit.events_per_facility, "Events per stream")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(Positive());
   bench_audit_cmd->add_flag("--json", bench_json, "One JSON object per line");
   bench_audit_cmd->callback([&] {
     auto results = RunAuditBenchmark(bench_audit);
@@ -266,7 +290,8 @@ int RunTakt(int argc, char** argv) {
       ->required()
       ->capture_default_str();
   bench_schedule_cmd->add_option("--time-limit", bench_schedule.time_limit,
-                                 "Seconds per instance (one core)")->capture_default_str();
+                                 "Seconds per instance (one core)")->capture_default_str()
+      ->check(Positive());
   bench_schedule_cmd->add_option("--seed", bench_schedule.seed, "Random seed")->capture_default_str();
   bench_schedule_cmd->add_option("--only", bench_schedule.only,
                                  "Instances whose name starts with this (la, ft10, ...)");
@@ -277,10 +302,14 @@ int RunTakt(int argc, char** argv) {
   BenchQueryOptions bench_query;
   CLI::App* bench_query_cmd = bench->add_subcommand(
       "query", "Query latency with 50 plants x 20 units x 90 days of hourly rollups");
-  bench_query_cmd->add_option("--facilities", bench_query.facilities, "Plants")->capture_default_str();
-  bench_query_cmd->add_option("--units", bench_query.units, "Units per plant")->capture_default_str();
-  bench_query_cmd->add_option("--days", bench_query.days, "Days")->capture_default_str();
-  bench_query_cmd->add_option("--queries", bench_query.queries, "Queries per kind")->capture_default_str();
+  bench_query_cmd->add_option("--facilities", bench_query.facilities, "Plants")->capture_default_str()
+      ->check(Positive());
+  bench_query_cmd->add_option("--units", bench_query.units, "Units per plant")->capture_default_str()
+      ->check(Positive());
+  bench_query_cmd->add_option("--days", bench_query.days, "Days")->capture_default_str()
+      ->check(Positive());
+  bench_query_cmd->add_option("--queries", bench_query.queries, "Queries per kind")->capture_default_str()
+      ->check(Positive());
   bench_query_cmd->add_option("--keep-data", bench_query.keep_data,
                               "Leave the loaded data in this (new or empty) directory, for takt serve --data-dir");
   bench_query_cmd->add_flag("--json", bench_json, "One JSON object per line");
