@@ -459,6 +459,9 @@ class EmbeddedLog final : public EventLog, private StateSource {
   absl::StatusOr<AppendResult> Append(AppendRequest request) override {
     return queue_->Append(std::move(request));
   }
+  std::unique_ptr<AppendInProgress> StartAppend(AppendRequest request) override {
+    return queue_->Start(std::move(request));
+  }
 
   absl::Status CheckpointAll() override { return queue_->CheckpointAll(); }
 

@@ -24,6 +24,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -104,6 +105,29 @@ struct AppendResult {
   // Stream head after the append.
   uint64_t head_sequence = 0;
   std::vector<AppendedEvent> events;  // one per request event, same order
+};
+
+// takt::eventlog::AppendInProgress
+//
+// An append started with EventLog::StartAppend. Wait() blocks until it is
+// durable or failed and returns what Append would have returned; call it
+// once. Destroying one that was not waited for still waits (the log may be
+// writing it), so an append is never abandoned half-way.
+class AppendInProgress {
+ public:
+  virtual ~AppendInProgress() = default;
+  virtual absl::StatusOr<AppendResult> Wait() = 0;
+};
+
+// One that is already over (a backend that appends synchronously, or an
+// append refused before it was queued).
+class AppendDone final : public AppendInProgress {
+ public:
+  explicit AppendDone(absl::StatusOr<AppendResult> result) : result_(std::move(result)) {}
+  absl::StatusOr<AppendResult> Wait() override { return std::move(result_); }
+
+ private:
+  absl::StatusOr<AppendResult> result_;
 };
 
 // An event as read back, with its hash filled in.
@@ -187,6 +211,15 @@ class EventLog {
   //   UNAVAILABLE          the log cannot make the events durable now (Kafka
   //                        broker down, closed log); nothing acknowledged.
   virtual absl::StatusOr<AppendResult> Append(AppendRequest request) = 0;
+
+  // Starts the same append without waiting for it to be durable, so that a
+  // caller can prepare its next one meanwhile (a gateway stream with several
+  // batches in flight). Appends started one after the other by one thread
+  // are sequenced in that order, as if appended one by one; each one's
+  // result comes from Wait(). The default appends here and now.
+  virtual std::unique_ptr<AppendInProgress> StartAppend(AppendRequest request) {
+    return std::make_unique<AppendDone>(Append(std::move(request)));
+  }
 
   // Reads up to `max_events` events of a stream from `from_sequence` on.
   virtual absl::StatusOr<std::vector<LoggedEvent>> ReadStream(const StreamId& stream,

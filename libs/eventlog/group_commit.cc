@@ -26,22 +26,27 @@ CommitQueue::~CommitQueue() {
   thread_.join();
 }
 
+absl::Status CommitQueue::Enqueue(PendingAppend* p, bool may_commit_here, bool* commit_here) {
+  absl::MutexLock lock(&mu_);
+  if (stopping_) return absl::UnavailableError("event log is closing");
+  if (may_commit_here && !committing_ && queue_.empty()) {
+    committing_ = true;  // the committer thread waits until this commit is done
+    *commit_here = true;
+    return absl::OkStatus();
+  }
+  if (queued_bytes_ > 0 && queued_bytes_ + p->prepared.bytes > max_queued_bytes_) {
+    return absl::UnavailableError(absl::StrCat(
+        "event log is saturated (", queued_bytes_, " bytes waiting to be made durable); retry"));
+  }
+  queued_bytes_ += p->prepared.bytes;
+  queue_.push_back(p);
+  return absl::OkStatus();
+}
+
 absl::StatusOr<AppendResult> CommitQueue::Submit(PendingAppend* p) {
   bool commit_here = false;
-  {
-    absl::MutexLock lock(&mu_);
-    if (stopping_) return absl::UnavailableError("event log is closing");
-    if (caller_commits_ == CallerCommits::kWhenIdle && !committing_ && queue_.empty()) {
-      committing_ = true;  // the committer thread waits until this commit is done
-      commit_here = true;
-    } else {
-      if (queued_bytes_ > 0 && queued_bytes_ + p->prepared.bytes > max_queued_bytes_) {
-        return absl::UnavailableError(absl::StrCat(
-            "event log is saturated (", queued_bytes_, " bytes waiting to be made durable); retry"));
-      }
-      queued_bytes_ += p->prepared.bytes;
-      queue_.push_back(p);
-    }
+  if (absl::Status s = Enqueue(p, caller_commits_ == CallerCommits::kWhenIdle, &commit_here); !s.ok()) {
+    return s;
   }
   if (commit_here) {
     std::vector<PendingAppend*> batch = {p};
@@ -59,6 +64,43 @@ absl::StatusOr<AppendResult> CommitQueue::Append(AppendRequest request) {
   PendingAppend p;
   p.prepared = std::move(*prepared);
   return Submit(&p);
+}
+
+namespace {
+
+// A queued append owned by its starter; the committer holds a pointer to
+// `pending` until it notifies `done`, so destruction waits for that.
+class QueuedAppend final : public AppendInProgress {
+ public:
+  ~QueuedAppend() override {
+    if (queued_) pending_.done.WaitForNotification();
+  }
+  absl::StatusOr<AppendResult> Wait() override {
+    if (queued_) pending_.done.WaitForNotification();
+    return std::move(pending_.result);
+  }
+
+  PendingAppend& pending() { return pending_; }
+  void set_queued() { queued_ = true; }
+
+ private:
+  PendingAppend pending_;
+  bool queued_ = false;
+};
+
+}  // namespace
+
+std::unique_ptr<AppendInProgress> CommitQueue::Start(AppendRequest request) {
+  absl::StatusOr<PreparedAppend> prepared = PrepareAppend(std::move(request), absl::Now());
+  if (!prepared.ok()) return std::make_unique<AppendDone>(prepared.status());
+  auto queued = std::make_unique<QueuedAppend>();
+  queued->pending().prepared = std::move(*prepared);
+  bool commit_here = false;
+  if (absl::Status s = Enqueue(&queued->pending(), /*may_commit_here=*/false, &commit_here); !s.ok()) {
+    return std::make_unique<AppendDone>(s);
+  }
+  queued->set_queued();
+  return queued;
 }
 
 absl::Status CommitQueue::CheckpointAll() {

@@ -15,6 +15,7 @@
 
 #include <deque>
 #include <functional>
+#include <memory>
 #include <thread>
 #include <vector>
 
@@ -57,6 +58,9 @@ class CommitQueue {
 
   // Prepares `request` on the caller's thread, then submits it.
   absl::StatusOr<AppendResult> Append(AppendRequest request);
+  // Prepares `request` on the caller's thread and queues it without waiting
+  // (never committed on the caller's thread): EventLog::StartAppend.
+  std::unique_ptr<AppendInProgress> Start(AppendRequest request);
   // Submits a request to checkpoint every stream head that moved.
   absl::Status CheckpointAll();
 
@@ -67,6 +71,9 @@ class CommitQueue {
 
  private:
   void Loop();
+  // Queues `p`, or with kWhenIdle and an idle committer claims the commit
+  // for the caller (`*commit_here`). UNAVAILABLE when closing or saturated.
+  absl::Status Enqueue(PendingAppend* p, bool may_commit_here, bool* commit_here);
 
   const CommitFn commit_;
   const size_t max_group_bytes_;

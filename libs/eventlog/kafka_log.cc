@@ -189,11 +189,13 @@ class KafkaLog final : public EventLog, private StateSource {
   }
 
   absl::StatusOr<AppendResult> Append(AppendRequest request) override {
-    if (!Owns(request.context)) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "this writer does not own context '", request.context, "'"));
-    }
+    if (!Owns(request.context)) return NotOwned(request.context);
     return queue_->Append(std::move(request));
+  }
+
+  std::unique_ptr<AppendInProgress> StartAppend(AppendRequest request) override {
+    if (!Owns(request.context)) return std::make_unique<AppendDone>(NotOwned(request.context));
+    return queue_->Start(std::move(request));
   }
 
   absl::Status CheckpointAll() override { return queue_->CheckpointAll(); }
@@ -405,6 +407,10 @@ class KafkaLog final : public EventLog, private StateSource {
   bool Owns(const std::string& context) const {
     return std::find(options_.contexts.begin(), options_.contexts.end(), context) !=
            options_.contexts.end();
+  }
+  static absl::Status NotOwned(const std::string& context) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("this writer does not own context '", context, "'"));
   }
   std::vector<std::string> AllContexts() const {
     std::vector<std::string> all = options_.contexts;

@@ -9,14 +9,21 @@
 #include <grpcpp/support/sync_stream.h>
 
 #include <atomic>
+#include <deque>
 #include <memory>
+#include <optional>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "libs/auth/access.h"
 #include "libs/common/errors.h"
+#include "libs/common/log.h"
 #include "libs/es/event.h"
 
 namespace takt::model {
@@ -163,6 +170,38 @@ class OpenStream {
   std::atomic<bool> busy_{false};
 };
 
+// Decodes message number `received` of a stream of batches into `batch`:
+// INVALID_ARGUMENT (MALFORMED_MESSAGE) naming it when it does not decode.
+template <typename Request>
+grpc::Status DecodeBatch(grpc::ByteBuffer& in, uint64_t received, Request* batch) {
+  if (grpc::SerializationTraits<Request>::Deserialize(&in, batch).ok()) return grpc::Status::OK;
+  return ToGrpc(WithReason(
+      absl::InvalidArgumentError("message " + std::to_string(received) + " of the stream does not decode as a " +
+                                 std::string(Request::descriptor()->full_name()) +
+                                 "; the batches before it were acknowledged, nothing of it was recorded"),
+      "MALFORMED_MESSAGE"));
+}
+
+// Counts a batch's acknowledgement (CountBatch) and sends it; `*sent` is
+// false when the client has gone.
+template <typename Request, typename Response>
+grpc::Status SendAck(grpc::ServerReaderWriter<grpc::ByteBuffer, grpc::ByteBuffer>* raw, const Response& answer,
+                     bool* sent) {
+  std::vector<int> codes;
+  codes.reserve(answer.rejected_size());
+  for (const auto& r : answer.rejected()) codes.push_back(r.code());
+  CountBatch(Request::descriptor()->full_name(), answer.accepted(), answer.duplicates(), codes,
+             answer.rejected_not_listed());
+  grpc::ByteBuffer out;
+  bool own = false;
+  *sent = false;
+  if (!grpc::SerializationTraits<Response>::Serialize(answer, &out, &own).ok()) {
+    return grpc::Status(grpc::StatusCode::INTERNAL, "an acknowledgement did not encode");
+  }
+  *sent = raw->Write(out);
+  return grpc::Status::OK;
+}
+
 template <typename Request, typename Response, typename Handle>
 grpc::Status ServeBatches(grpc::ServerContext* ctx, model::ModelStore& models, auth::Permission permission,
                           grpc::ServerReaderWriter<grpc::ByteBuffer, grpc::ByteBuffer>* raw, Handle&& handle) {
@@ -174,13 +213,7 @@ grpc::Status ServeBatches(grpc::ServerContext* ctx, model::ModelStore& models, a
     (*open)->SetBusy(true);
     ++received;
     Request batch;
-    if (!grpc::SerializationTraits<Request>::Deserialize(&in, &batch).ok()) {
-      return ToGrpc(WithReason(
-          absl::InvalidArgumentError("message " + std::to_string(received) + " of the stream does not decode as a " +
-                                     std::string(Request::descriptor()->full_name()) +
-                                     "; the batches before it were acknowledged, nothing of it was recorded"),
-          "MALFORMED_MESSAGE"));
-    }
+    if (grpc::Status decoded = DecodeBatch(in, received, &batch); !decoded.ok()) return decoded;
     if (grpc::Status bound = AuthorizeBatch(ctx, models, permission, batch.facility()); !bound.ok()) return bound;
     absl::StatusOr<Response> answer = handle(batch);
     // Idle from here until the client's next message (a client that does
@@ -188,19 +221,149 @@ grpc::Status ServeBatches(grpc::ServerContext* ctx, model::ModelStore& models, a
     (*open)->Touch();
     (*open)->SetBusy(false);
     if (!answer.ok()) return ToGrpc(answer.status());
-    std::vector<int> codes;
-    codes.reserve(answer->rejected_size());
-    for (const auto& r : answer->rejected()) codes.push_back(r.code());
-    CountBatch(Request::descriptor()->full_name(), answer->accepted(), answer->duplicates(), codes,
-               answer->rejected_not_listed());
-    grpc::ByteBuffer out;
-    bool own = false;
-    if (!grpc::SerializationTraits<Response>::Serialize(*answer, &out, &own).ok()) {
-      return grpc::Status(grpc::StatusCode::INTERNAL, "an acknowledgement did not encode");
-    }
-    if (!raw->Write(out)) break;
+    bool sent = false;
+    if (grpc::Status st = SendAck<Request>(raw, *answer, &sent); !st.ok()) return st;
+    if (!sent) break;
   }
   return grpc::Status::OK;
+}
+
+// How many batches of one stream ServePipelinedBatches works on at once:
+// at most `batches`, and no more once those hold `bytes` of requests (one
+// batch always may).
+struct BatchWindow {
+  size_t batches = 8;
+  size_t bytes = 4 << 20;
+};
+
+// ServeBatches for a handler in two halves, so that a stream's batches
+// overlap: `start(Request&&)` runs on the stream's thread as each batch
+// arrives (screening it, starting its durable append) and returns a
+// `StatusOr<Pending>`; `finish(Pending&)` runs on a second thread, in
+// arrival order, waits for it and returns the acknowledgement. The client
+// sees what ServeBatches gives (one acknowledgement per batch, in order,
+// the same errors), but a batch's durable write no longer holds up the
+// reading and screening of the next ones. An error from either half ends
+// the stream with that status once the acknowledgements before it are
+// sent; batches started after a failed one are not acknowledged (a
+// gateway resends them). If a `finish` error finds the stream's thread
+// waiting for a client that sends nothing more, the stream is cancelled
+// after a second (the error is logged).
+template <typename Request, typename Response, typename Pending, typename Start, typename Finish>
+grpc::Status ServePipelinedBatches(grpc::ServerContext* ctx, model::ModelStore& models, auth::Permission permission,
+                                   grpc::ServerReaderWriter<grpc::ByteBuffer, grpc::ByteBuffer>* raw,
+                                   BatchWindow window, Start&& start, Finish&& finish) {
+  absl::StatusOr<std::unique_ptr<OpenStream>> opened = OpenStream::Open(ctx, Actor(ctx));
+  if (!opened.ok()) return ToGrpc(opened.status());
+  OpenStream& open = **opened;
+  struct Started {
+    Pending pending;
+    size_t bytes;
+  };
+  absl::Mutex mu;
+  std::deque<Started> started;  // GUARDED_BY(mu), as below
+  size_t in_flight = 0;         // batches started and not yet answered
+  size_t in_flight_bytes = 0;
+  bool reading = false;         // the stream's thread works on a batch
+  bool reading_done = false;
+  bool stop = false;            // an answer failed or the client left
+  grpc::Status answer_error;
+  auto busy = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) { open.SetBusy(reading || in_flight > 0); };
+
+  std::thread answers([&] {
+    for (;;) {
+      std::optional<Started> next;
+      {
+        absl::MutexLock lock(&mu);
+        auto ready = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) { return !started.empty() || reading_done; };
+        if (stop && !mu.AwaitWithTimeout(absl::Condition(&ready), absl::Seconds(1))) {
+          // The stream's thread waits in Read for a client that sends
+          // nothing more: only a cancellation ends that wait.
+          if (!answer_error.ok()) {
+            log::Warn(absl::StrCat("cancelling a stream of batches from ", Actor(ctx), ": ",
+                                   answer_error.error_message()));
+          }
+          ctx->TryCancel();
+          mu.Await(absl::Condition(&ready));
+        } else {
+          mu.Await(absl::Condition(&ready));
+        }
+        if (started.empty()) return;
+        next.emplace(std::move(started.front()));
+        started.pop_front();
+      }
+      grpc::Status status;
+      bool sent = true;
+      bool stopped = false;
+      {
+        absl::MutexLock lock(&mu);
+        stopped = stop;
+      }
+      if (!stopped) {
+        absl::StatusOr<Response> answer = finish(next->pending);
+        status = answer.ok() ? SendAck<Request>(raw, *answer, &sent) : ToGrpc(answer.status());
+        open.Touch();
+      }
+      const size_t bytes = next->bytes;
+      next.reset();  // waits for an append still under way
+      absl::MutexLock lock(&mu);
+      --in_flight;
+      in_flight_bytes -= bytes;
+      if (!stopped) {
+        if (!status.ok()) {
+          answer_error = status;
+          stop = true;
+        } else if (!sent) {
+          stop = true;
+        }
+      }
+      busy();
+    }
+  });
+
+  grpc::Status read_error;
+  grpc::ByteBuffer in;
+  uint64_t received = 0;
+  for (;;) {
+    {
+      absl::MutexLock lock(&mu);
+      auto room = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+        return stop || in_flight == 0 || (in_flight < window.batches && in_flight_bytes < window.bytes);
+      };
+      mu.Await(absl::Condition(&room));
+      if (stop) break;
+    }
+    if (!raw->Read(&in)) break;
+    const size_t bytes = in.Length();
+    {
+      absl::MutexLock lock(&mu);
+      reading = true;
+      busy();
+    }
+    ++received;
+    Request batch;
+    if (read_error = DecodeBatch(in, received, &batch); !read_error.ok()) break;
+    if (read_error = AuthorizeBatch(ctx, models, permission, batch.facility()); !read_error.ok()) break;
+    absl::StatusOr<Pending> pending = start(std::move(batch));
+    if (!pending.ok()) {
+      read_error = ToGrpc(pending.status());
+      break;
+    }
+    absl::MutexLock lock(&mu);
+    started.push_back(Started{std::move(*pending), bytes});
+    ++in_flight;
+    in_flight_bytes += bytes;
+    reading = false;
+    busy();
+  }
+  {
+    absl::MutexLock lock(&mu);
+    reading_done = true;
+  }
+  answers.join();
+  open.SetBusy(false);
+  if (!answer_error.ok()) return answer_error;
+  return read_error;
 }
 
 // Who made the call: its authenticated principal's actor string

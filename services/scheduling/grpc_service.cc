@@ -3,6 +3,8 @@
 #include <grpcpp/impl/rpc_service_method.h>
 #include <grpcpp/support/method_handler.h>
 
+#include <optional>
+
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "libs/common/log.h"
@@ -39,34 +41,71 @@ class IngestServiceImpl final : public grpc::Service {
             this)));
   }
 
+  // Batches of one stream overlap (host::ServePipelinedBatches): the next
+  // batch is screened and queued for the log while this one is made
+  // durable, so a gateway's rate is no longer one batch per fsync.
   grpc::Status StreamObservations(
       grpc::ServerContext* ctx, grpc::ServerReaderWriter<grpc::ByteBuffer, grpc::ByteBuffer>* raw) {
     const std::string actor = host::Actor(ctx);
-    return host::ServeBatches<v1::ObservationBatch, v1::IngestAck>(
-        ctx, *models_, auth::Permission::kOperate, raw, [&](const v1::ObservationBatch& batch) -> absl::StatusOr<v1::IngestAck> {
-          // An empty or oversized batch is refused once, as a whole, ending
-          // the stream (acknowledged batches before it stay acknowledged).
-          TAKT_RETURN_IF_ERROR(CheckBatchSize(batch));
-          if (follows_model_ && MeetsUnknownNames(batch)) {
-            // The enterprise service may have defined them a moment ago.
-            (void)models_->Refresh();
-          }
-          absl::StatusOr<v1::IngestAck> ack;
-          models_->Read([&](const model::EnterpriseModel& m) {
-            ack = IngestBatch(*log_, m, batch, absl::Now(), actor, &horizons_);
-          });
-          if (!ack.ok() && (ack.status().code() == absl::StatusCode::kNotFound ||
-                            ack.status().code() == absl::StatusCode::kInvalidArgument)) {
-            // The batch as a whole is bad (facility): reject every observation.
-            return RejectAll(batch, ack.status());
-          }
-          // Not durable: the error ends the stream; the gateway reconnects
-          // and resends.
-          return ack;
-        });
+    return host::ServePipelinedBatches<v1::ObservationBatch, v1::IngestAck, Pending>(
+        ctx, *models_, auth::Permission::kOperate, raw, host::BatchWindow{},
+        [&](v1::ObservationBatch&& batch) { return Start(std::move(batch), actor); },
+        [&](Pending& p) { return Finish(p, actor); });
   }
 
  private:
+  // A batch between its two halves.
+  struct Pending {
+    v1::ObservationBatch batch;
+    std::optional<v1::IngestAck> answered;  // refused as a whole: nothing to wait for
+    IngestInProgress started;
+  };
+
+  absl::StatusOr<Pending> Start(v1::ObservationBatch&& batch, const std::string& actor) {
+    // An empty or oversized batch is refused once, as a whole, ending the
+    // stream (acknowledged batches before it stay acknowledged).
+    TAKT_RETURN_IF_ERROR(CheckBatchSize(batch));
+    if (follows_model_ && MeetsUnknownNames(batch)) {
+      // The enterprise service may have defined them a moment ago.
+      (void)models_->Refresh();
+    }
+    Pending p;
+    absl::StatusOr<IngestInProgress> started;
+    models_->Read([&](const model::EnterpriseModel& m) {
+      started = StartIngest(*log_, m, batch, absl::Now(), actor, &horizons_);
+    });
+    if (started.ok()) {
+      p.started = std::move(*started);
+    } else if (IsBadFacility(started.status())) {
+      p.answered = RejectAll(batch, started.status());
+    } else {
+      return started.status();
+    }
+    p.batch = std::move(batch);
+    return p;
+  }
+
+  // Not durable: the error ends the stream; the gateway reconnects and
+  // resends.
+  absl::StatusOr<v1::IngestAck> Finish(Pending& p, const std::string& actor) {
+    if (p.answered.has_value()) return std::move(*p.answered);
+    absl::StatusOr<v1::IngestAck> ack = FinishIngest(p.started, p.batch.facility(), &horizons_);
+    if (ack.status().code() != absl::StatusCode::kAlreadyExists) return ack;
+    // Some source sequence was already recorded with other content: only
+    // those observations are refused.
+    models_->Read([&](const model::EnterpriseModel& m) {
+      ack = IngestOneByOne(*log_, m, p.batch, actor, p.started, &horizons_);
+    });
+    if (!ack.ok() && IsBadFacility(ack.status())) return RejectAll(p.batch, ack.status());
+    return ack;
+  }
+
+  // The batch as a whole is bad (its facility): every observation is
+  // rejected, the stream goes on.
+  static bool IsBadFacility(const absl::Status& s) {
+    return s.code() == absl::StatusCode::kNotFound || s.code() == absl::StatusCode::kInvalidArgument;
+  }
+
   bool MeetsUnknownNames(const v1::ObservationBatch& batch) const {
     bool known = true;
     models_->Read([&](const model::EnterpriseModel& m) { known = KnowsAllNames(batch, m); });

@@ -287,48 +287,62 @@ absl::StatusOr<Screened> Screen(const v1::ObservationBatch& batch,
   return out;
 }
 
-absl::StatusOr<v1::IngestAck> IngestBatch(eventlog::EventLog& log,
-                                          const model::EnterpriseModel& model,
-                                          const v1::ObservationBatch& batch, absl::Time now,
-                                          const std::string& actor, Horizons* horizons) {
-  Horizon horizon;
+absl::StatusOr<IngestInProgress> StartIngest(eventlog::EventLog& log,
+                                             const model::EnterpriseModel& model,
+                                             const v1::ObservationBatch& batch, absl::Time now,
+                                             const std::string& actor, Horizons* horizons) {
+  IngestInProgress started;
+  started.now = now;
   if (horizons != nullptr && model.Facility(batch.facility()) != nullptr) {
-    horizon = horizons->For(log, batch.facility(), model);
+    started.horizon = horizons->For(log, batch.facility(), model);
   }
   TAKT_RETURN_IF_ERROR(CheckBatchSize(batch));
-  auto screened = Screen(batch, model, now, actor, horizon);
+  auto screened = Screen(batch, model, now, actor, started.horizon);
   if (!screened.ok()) return screened.status();
-  v1::IngestAck ack;
-  ack.set_batch_id(batch.batch_id());
-  for (auto& r : screened->rejected) *ack.add_rejected() = std::move(r);
-  if (screened->append.events.empty()) {
-    BoundRejections(ack);
-    return ack;
+  started.ack.set_batch_id(batch.batch_id());
+  for (auto& r : screened->rejected) *started.ack.add_rejected() = std::move(r);
+  if (screened->append.events.empty()) return started;
+  // Only acknowledged observations move the horizon (FinishIngest).
+  for (const auto& e : screened->append.events) {
+    started.newest = std::max(started.newest, ToTime(e.occurred_time()));
   }
-  // Only acknowledged observations move the horizon (below, once durable).
-  absl::Time newest = absl::InfinitePast();
-  for (const auto& e : screened->append.events) newest = std::max(newest, ToTime(e.occurred_time()));
   // The envelopes move into the log: no copy on the common path. The rare
-  // conflict path below screens the batch again (screening is a pure
-  // function of the batch, the model, now and the horizon).
-  auto appended = log.Append(std::move(screened->append));
-  if (appended.ok()) {
-    for (const auto& e : appended->events) {
-      if (e.duplicate) {
-        ack.set_duplicates(ack.duplicates() + 1);
-      } else {
-        ack.set_accepted(ack.accepted() + 1);
-      }
-    }
-    ack.set_head_sequence(appended->head_sequence);
-    if (horizons != nullptr) horizons->Accepted(batch.facility(), newest);
+  // conflict path (IngestOneByOne) screens the batch again (screening is a
+  // pure function of the batch, the model, now and the horizon).
+  started.append = log.StartAppend(std::move(screened->append));
+  return started;
+}
+
+absl::StatusOr<v1::IngestAck> FinishIngest(IngestInProgress& started, const std::string& facility,
+                                           Horizons* horizons) {
+  v1::IngestAck& ack = started.ack;
+  if (started.append == nullptr) {
     BoundRejections(ack);
-    return ack;
+    return std::move(ack);
   }
-  if (appended.status().code() != absl::StatusCode::kAlreadyExists) return appended.status();
-  // Some source sequence was already recorded with other content. Append
-  // one by one so that only the conflicting observations are rejected.
-  auto again = Screen(batch, model, now, actor, horizon);
+  auto appended = started.append->Wait();
+  started.append.reset();
+  if (!appended.ok()) return appended.status();
+  for (const auto& e : appended->events) {
+    if (e.duplicate) {
+      ack.set_duplicates(ack.duplicates() + 1);
+    } else {
+      ack.set_accepted(ack.accepted() + 1);
+    }
+  }
+  ack.set_head_sequence(appended->head_sequence);
+  if (horizons != nullptr) horizons->Accepted(facility, started.newest);
+  BoundRejections(ack);
+  return std::move(ack);
+}
+
+absl::StatusOr<v1::IngestAck> IngestOneByOne(eventlog::EventLog& log,
+                                             const model::EnterpriseModel& model,
+                                             const v1::ObservationBatch& batch,
+                                             const std::string& actor, IngestInProgress& started,
+                                             Horizons* horizons) {
+  v1::IngestAck& ack = started.ack;
+  auto again = Screen(batch, model, started.now, actor, started.horizon);
   if (!again.ok()) return again.status();
   eventlog::AppendRequest& all = again->append;
   const std::vector<uint32_t>& index = again->event_index;
@@ -362,7 +376,19 @@ absl::StatusOr<v1::IngestAck> IngestBatch(eventlog::EventLog& log,
     }
   }
   BoundRejections(ack);
-  return ack;
+  return std::move(ack);
+}
+
+absl::StatusOr<v1::IngestAck> IngestBatch(eventlog::EventLog& log,
+                                          const model::EnterpriseModel& model,
+                                          const v1::ObservationBatch& batch, absl::Time now,
+                                          const std::string& actor, Horizons* horizons) {
+  auto started = StartIngest(log, model, batch, now, actor, horizons);
+  if (!started.ok()) return started.status();
+  auto ack = FinishIngest(*started, batch.facility(), horizons);
+  if (ack.status().code() != absl::StatusCode::kAlreadyExists) return ack;
+  // Some source sequence was already recorded with other content.
+  return IngestOneByOne(log, model, batch, actor, *started, horizons);
 }
 
 }  // namespace takt::scheduling

@@ -10,6 +10,7 @@
 #ifndef TAKT_SERVICES_SCHEDULING_INGEST_H_
 #define TAKT_SERVICES_SCHEDULING_INGEST_H_
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -109,6 +110,41 @@ absl::StatusOr<v1::IngestAck> IngestBatch(eventlog::EventLog& log,
                                           const v1::ObservationBatch& batch, absl::Time now,
                                           const std::string& actor,
                                           Horizons* horizons = nullptr);
+
+// IngestBatch in two halves, so that a stream can screen and start its next
+// batch while this one is being made durable (eventlog::StartAppend).
+// Batches started one after the other from one thread are recorded in that
+// order.
+struct IngestInProgress {
+  v1::IngestAck ack;  // the rejections so far
+  std::unique_ptr<eventlog::AppendInProgress> append;  // none: nothing to append
+  absl::Time now;
+  Horizon horizon;
+  absl::Time newest = absl::InfinitePast();  // the newest observation appended
+};
+
+// Screens the batch and starts appending its valid observations. Fails as
+// a whole like IngestBatch (bad size, unknown or invalid facility).
+absl::StatusOr<IngestInProgress> StartIngest(eventlog::EventLog& log,
+                                             const model::EnterpriseModel& model,
+                                             const v1::ObservationBatch& batch, absl::Time now,
+                                             const std::string& actor, Horizons* horizons = nullptr);
+
+// Waits until the batch is durable and completes its acknowledgement.
+// ALREADY_EXISTS: some observation reuses a recorded source sequence with
+// other content and nothing of the batch was recorded; IngestOneByOne then
+// records the others.
+absl::StatusOr<v1::IngestAck> FinishIngest(IngestInProgress& started, const std::string& facility,
+                                           Horizons* horizons = nullptr);
+
+// After FinishIngest's ALREADY_EXISTS: screens the batch again (as started)
+// and appends its observations one at a time, so that only the conflicting
+// ones are rejected (ALREADY_EXISTS each).
+absl::StatusOr<v1::IngestAck> IngestOneByOne(eventlog::EventLog& log,
+                                             const model::EnterpriseModel& model,
+                                             const v1::ObservationBatch& batch,
+                                             const std::string& actor, IngestInProgress& started,
+                                             Horizons* horizons = nullptr);
 
 }  // namespace takt::scheduling
 
