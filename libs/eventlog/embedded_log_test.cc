@@ -4,6 +4,7 @@
 #include <set>
 #include <thread>
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "libs/eventlog/sample_events.h"
@@ -188,6 +189,67 @@ TEST(EmbeddedLogTest, LargeAndSmallGroupsMixedKeepOrderAndChain) {
   ASSERT_TRUE(report.ok());
   EXPECT_TRUE(report->ok()) << report->ToText();
   EXPECT_EQ(report->events_checked, total);
+}
+
+// StartAppend (a gateway stream with batches in flight): appends started one
+// after the other without waiting are sequenced in the order started; each
+// one's result is its own; a resend among them is a duplicate of the one
+// before it, a conflicting one is refused alone; one dropped without Wait
+// is still made durable.
+TEST(EmbeddedLogTest, StartedAppendsAreSequencedInTheOrderStarted) {
+  testing::TempDir dir;
+  auto log = Open(dir.path(), 16);
+  auto request = [](std::vector<Envelope> events) {
+    AppendRequest r;
+    r.context = "scheduling";
+    r.facility = "f";
+    r.events = std::move(events);
+    return r;
+  };
+  std::vector<std::unique_ptr<AppendInProgress>> started;
+  for (int i = 0; i < 40; ++i) {
+    started.push_back(log->StartAppend(request({SampleEvent(absl::StrCat("n=", i), "gw", i + 1)})));
+  }
+  // A resend of the last one, and a reuse of source sequence 5 with other content.
+  started.push_back(log->StartAppend(request({SampleEvent("n=39", "gw", 40)})));
+  started.push_back(log->StartAppend(request({SampleEvent("other", "gw", 5), SampleEvent("n=40", "gw", 41)})));
+  started.push_back(log->StartAppend(request({SampleEvent("n=41", "gw", 42)})));
+  started[10].reset();  // never waited for
+  for (int i = 0; i < 40; ++i) {
+    if (i == 10) continue;
+    auto r = started[i]->Wait();
+    ASSERT_TRUE(r.ok()) << i << ": " << r.status();
+    EXPECT_EQ(r->events[0].sequence, static_cast<uint64_t>(i + 1));
+    EXPECT_FALSE(r->events[0].duplicate);
+  }
+  auto resend = started[40]->Wait();
+  ASSERT_TRUE(resend.ok()) << resend.status();
+  EXPECT_TRUE(resend->events[0].duplicate);
+  EXPECT_EQ(resend->events[0].sequence, 40u);
+  EXPECT_EQ(started[41]->Wait().status().code(), absl::StatusCode::kAlreadyExists);
+  auto last = started[42]->Wait();
+  ASSERT_TRUE(last.ok()) << last.status();
+  EXPECT_EQ(last->events[0].sequence, 41u);
+  auto events = log->ReadStream({"scheduling", "f"}, 1, 100);
+  ASSERT_TRUE(events.ok()) << events.status();
+  ASSERT_EQ(events->size(), 41u);
+  for (int i = 0; i < 40; ++i) EXPECT_EQ((*events)[i].envelope.payload(), absl::StrCat("n=", i));
+  EXPECT_EQ((*events)[40].envelope.payload(), "n=41");
+  auto report = log->Verify({});
+  ASSERT_TRUE(report.ok());
+  EXPECT_TRUE(report->ok()) << report->ToText();
+}
+
+// A refused append comes back from Wait(), and nothing of it is written.
+TEST(EmbeddedLogTest, AStartedAppendThatIsRefusedSaysWhyInWait) {
+  testing::TempDir dir;
+  auto log = Open(dir.path());
+  AppendRequest bad = SampleAppend("f", 1);
+  bad.context = "no such context!";
+  EXPECT_EQ(log->StartAppend(std::move(bad))->Wait().status().code(), absl::StatusCode::kInvalidArgument);
+  AppendRequest empty = SampleAppend("f", 0);
+  EXPECT_EQ(log->StartAppend(std::move(empty))->Wait().status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(log->Heads("scheduling")->empty());
 }
 
 TEST(EmbeddedLogTest, SubscriptionDeliversAllThenWaitsForNew) {
