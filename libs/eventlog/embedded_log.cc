@@ -657,8 +657,10 @@ class EmbeddedLog final : public EventLog, private StateSource {
   std::optional<DedupEntry> LoadDedup(const StreamId& id, const std::string& key) override {
     {
       absl::MutexLock lock(&flight_mu_);
-      auto it = pending_dedup_.find({id, key});
-      if (it != pending_dedup_.end()) return it->second;
+      if (!pending_dedup_.empty()) {
+        auto it = pending_dedup_.find({id, key});
+        if (it != pending_dedup_.end()) return it->second;
+      }
     }
     std::string value;
     rocksdb::Status s = db_->db->Get(rocksdb::ReadOptions(), db_->dedup,
@@ -755,9 +757,17 @@ class EmbeddedLog final : public EventLog, private StateSource {
         chunk.Add(r.record);
       }
       put_chunk();
-      for (const auto& [k, entry] : group.dedup()) {
-        flight->wb.Put(db_->dedup, absl::StrCat(EmbeddedStreamPrefix(k.first), k.second),
-                       EncodeDedupEntry(entry));
+      // In key order: the memtable inserts neighbours cheaply.
+      std::vector<const std::pair<const std::string, DedupEntry>*> sorted;
+      for (const auto& [id, entries] : group.dedup()) {
+        const std::string prefix = EmbeddedStreamPrefix(id);
+        sorted.clear();
+        for (const auto& e : entries) sorted.push_back(&e);
+        std::sort(sorted.begin(), sorted.end(), [](const auto* a, const auto* b) { return a->first < b->first; });
+        for (const auto* e : sorted) {
+          key.assign(prefix).append(e->first);
+          flight->wb.Put(db_->dedup, key, EncodeDedupEntry(e->second));
+        }
       }
       for (const PlannedCheckpoint& c : group.checkpoints()) {
         flight->wb.Put(db_->checkpoints, EmbeddedEventKey(c.stream, c.checkpoint.sequence()),
@@ -767,8 +777,15 @@ class EmbeddedLog final : public EventLog, private StateSource {
         flight->wb.Put(db_->heads, HeadsKey(id), EncodeHead(st));
       }
       flight->streams = group.streams();
-      flight->dedup = group.dedup();
       flight->events = group.records().size();
+      // Only a group handed to the writer thread needs its dedup entries
+      // overlaid for planning: the next group is planned before it is
+      // written. One written here is in RocksDB before the next is planned.
+      if (!write_here) {
+        for (const auto& [id, entries] : group.dedup()) {
+          for (const auto& [k, entry] : entries) flight->dedup.emplace(std::make_pair(id, k), entry);
+        }
+      }
     }
     {
       absl::MutexLock lock(&flight_mu_);

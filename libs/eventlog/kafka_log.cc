@@ -730,11 +730,13 @@ class KafkaLog final : public EventLog, private StateSource {
     {
       absl::MutexLock lock(&mu_);
       for (const auto& [id, st] : group.streams()) heads_[id] = st;
-      for (const auto& [k, entry] : group.dedup()) {
-        DedupEntry e = entry;
-        auto it = offsets.find({k.first, e.first_sequence});
-        if (it != offsets.end()) e.first_offset = static_cast<uint64_t>(it->second);
-        dedup_[k] = e;
+      for (const auto& [id, entries] : group.dedup()) {
+        for (const auto& [k, entry] : entries) {
+          DedupEntry e = entry;
+          auto it = offsets.find({id, e.first_sequence});
+          if (it != offsets.end()) e.first_offset = static_cast<uint64_t>(it->second);
+          dedup_[{id, k}] = e;
+        }
       }
       for (const auto& [k, offset] : offsets) {
         if ((k.second - 1) % kIndexEvery == 0) index_[k.first][k.second] = offset;

@@ -194,9 +194,10 @@ std::map<StreamId, StreamState>::iterator WriteGroup::Stream(const StreamId& id)
   return it;
 }
 
-std::optional<DedupEntry> WriteGroup::Dedup(const StreamId& id, const std::string& key) {
-  auto it = dedup_.find({id, key});
-  if (it != dedup_.end()) return it->second;
+std::optional<DedupEntry> WriteGroup::Dedup(const StreamId& id, const DedupEntries& added,
+                                            const std::string& key) {
+  auto it = added.find(key);
+  if (it != added.end()) return it->second;
   return source_->LoadDedup(id, key);
 }
 
@@ -207,10 +208,11 @@ absl::StatusOr<AppendResult> WriteGroup::Plan(PreparedAppend& p) {
   AppendResult result;
   result.events.resize(p.events.size());
   auto position = [&](uint64_t seq) { return Position{p.stream.facility, seq}; };
+  DedupEntries& added = dedup_[p.stream];  // this group's entries of the stream
 
   // A resent request: acknowledge with the original positions.
   if (!p.request_key.empty()) {
-    if (auto prior = Dedup(p.stream, p.request_key)) {
+    if (auto prior = Dedup(p.stream, added, p.request_key)) {
       if (prior->digest != p.request_digest || prior->count != p.events.size()) {
         return WithReason(absl::AlreadyExistsError(absl::StrCat(
                               "request_id '", p.request_key.substr(2),
@@ -230,7 +232,8 @@ absl::StatusOr<AppendResult> WriteGroup::Plan(PreparedAppend& p) {
   }
 
   // Observations already in the log (or earlier in this request).
-  std::map<std::string, size_t> seen_in_request;
+  absl::flat_hash_map<std::string_view, size_t> seen_in_request;  // views of dedup keys in `p`
+  bool repeated_in_request = false;
   size_t fresh = 0;
   for (size_t i = 0; i < p.events.size(); ++i) {
     const PreparedEvent& e = p.events[i];
@@ -238,7 +241,7 @@ absl::StatusOr<AppendResult> WriteGroup::Plan(PreparedAppend& p) {
       ++fresh;
       continue;
     }
-    if (auto prior = Dedup(p.stream, e.dedup_key)) {
+    if (auto prior = Dedup(p.stream, added, e.dedup_key)) {
       if (prior->digest != e.digest) {
         return WithReason(absl::AlreadyExistsError(absl::StrCat(
                               "events[", i, "]: source sequence ", e.dedup_key.substr(2),
@@ -260,6 +263,7 @@ absl::StatusOr<AppendResult> WriteGroup::Plan(PreparedAppend& p) {
                           "SOURCE_SEQUENCE_CONFLICT");
       }
       result.events[i].duplicate = true;  // sequence filled below
+      repeated_in_request = true;
       continue;
     }
     ++fresh;
@@ -277,7 +281,6 @@ absl::StatusOr<AppendResult> WriteGroup::Plan(PreparedAppend& p) {
   StreamState next = state;
   if (next.head_hash.empty()) next.head_hash = ZeroHash();
   const size_t first_record = records_.size();
-  std::map<std::string, uint64_t> assigned;
   std::string hash;
   for (size_t i = 0; i < p.events.size(); ++i) {
     PreparedEvent& e = p.events[i];
@@ -290,22 +293,19 @@ absl::StatusOr<AppendResult> WriteGroup::Plan(PreparedAppend& p) {
     result.events[i].sequence = seq;
     result.events[i].position = position(seq);
     result.events[i].event_id = e.event_id;
-    if (!e.dedup_key.empty()) {
-      assigned[e.dedup_key] = seq;
-      dedup_[{p.stream, e.dedup_key}] = DedupEntry{seq, 1, seq, e.digest};
-    }
+    if (!e.dedup_key.empty()) added[e.dedup_key] = DedupEntry{seq, 1, seq, e.digest};
   }
-  for (size_t i = 0; i < p.events.size(); ++i) {
+  // A key repeated in the request takes the sequence of its first event.
+  for (size_t i = 0; repeated_in_request && i < p.events.size(); ++i) {
     if (result.events[i].duplicate && result.events[i].sequence == 0) {
-      uint64_t seq = assigned[p.events[i].dedup_key];
+      const uint64_t seq = added.at(p.events[i].dedup_key).first_sequence;
       result.events[i].sequence = seq;
       result.events[i].position = position(seq);
     }
   }
   if (!p.request_key.empty() && records_.size() > first_record) {
     uint64_t first = records_[first_record].sequence;
-    dedup_[{p.stream, p.request_key}] =
-        DedupEntry{first, static_cast<uint32_t>(p.events.size()), first, p.request_digest};
+    added[p.request_key] = DedupEntry{first, static_cast<uint32_t>(p.events.size()), first, p.request_digest};
   }
   state = std::move(next);
   result.head_sequence = state.head;

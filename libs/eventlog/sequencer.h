@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "libs/crypto/ed25519.h"
@@ -125,16 +126,18 @@ class WriteGroup {
   const std::vector<PlannedRecord>& records() const { return records_; }
   const std::vector<PlannedCheckpoint>& checkpoints() const { return checkpoints_; }
   const std::map<StreamId, StreamState>& streams() const { return streams_; }
-  const std::map<std::pair<StreamId, std::string>, DedupEntry>& dedup() const { return dedup_; }
+  // The dedup entries this group adds, per stream (keys in no order).
+  using DedupEntries = absl::flat_hash_map<std::string, DedupEntry>;
+  const std::map<StreamId, DedupEntries>& dedup() const { return dedup_; }
   bool empty() const { return records_.empty() && checkpoints_.empty(); }
 
  private:
   std::map<StreamId, StreamState>::iterator Stream(const StreamId& id);
-  std::optional<DedupEntry> Dedup(const StreamId& id, const std::string& key);
+  std::optional<DedupEntry> Dedup(const StreamId& id, const DedupEntries& added, const std::string& key);
 
   StateSource* source_;
   std::map<StreamId, StreamState> streams_;
-  std::map<std::pair<StreamId, std::string>, DedupEntry> dedup_;
+  std::map<StreamId, DedupEntries> dedup_;
   std::vector<PlannedRecord> records_;
   std::vector<PlannedCheckpoint> checkpoints_;
 };

@@ -24,7 +24,9 @@ class MapSource : public StateSource {
   // Applies a group as a backend would after a durable write.
   void Apply(const WriteGroup& g) {
     for (const auto& [id, st] : g.streams()) streams[id] = st;
-    for (const auto& [k, e] : g.dedup()) dedup[k] = e;
+    for (const auto& [id, entries] : g.dedup()) {
+      for (const auto& [k, e] : entries) dedup[{id, k}] = e;
+    }
   }
   std::map<StreamId, StreamState> streams;
   std::map<std::pair<StreamId, std::string>, DedupEntry> dedup;
