@@ -49,4 +49,19 @@ std::string Sha256::Chain(std::string_view a, std::string_view b) {
   return out;
 }
 
+std::string Sha256::DigestOfParts(std::span<const std::string_view> parts) {
+  std::string out(kSha256Size, '\0');
+  unsigned int len = 0;
+  bool ok = EVP_DigestInit_ex2(impl_->ctx, impl_->md, nullptr) == 1;
+  for (std::string_view p : parts) {
+    ok = ok && (p.empty() || EVP_DigestUpdate(impl_->ctx, p.data(), p.size()) == 1);
+  }
+  if (!ok || EVP_DigestFinal_ex(impl_->ctx, reinterpret_cast<unsigned char*>(out.data()), &len) != 1 ||
+      len != kSha256Size) {
+    std::fprintf(stderr, "takt: SHA-256 failed\n");
+    std::abort();
+  }
+  return out;
+}
+
 }  // namespace takt::crypto

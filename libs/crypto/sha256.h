@@ -7,6 +7,7 @@
 #define TAKT_LIBS_CRYPTO_SHA256_H_
 
 #include <array>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -39,6 +40,8 @@ class Sha256 {
 
   // SHA-256(data) as 32 raw bytes.
   std::string Digest(std::string_view data) { return Chain(data, {}); }
+  // SHA-256 of the concatenation of `parts`, as 32 raw bytes.
+  std::string DigestOfParts(std::span<const std::string_view> parts);
 
  private:
   struct Impl;

@@ -2,6 +2,8 @@
 #include "libs/eventlog/sequencer.h"
 
 #include <cstring>
+#include <optional>
+#include <span>
 
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/io/coded_stream.h"
@@ -72,28 +74,72 @@ std::string ContentDigest(const Envelope& envelope) {
   return crypto::Sha256::ThreadLocal().Digest(SerializeDeterministic(content));
 }
 
-std::string ContentDigestInPlace(Envelope& e) {
-  // The fields ContentDigest clears, moved aside (no copy of the payload).
-  const uint64_t sequence = e.sequence();
-  std::string prev_hash = std::move(*e.mutable_prev_hash());
-  std::string hash = std::move(*e.mutable_hash());
-  std::string event_id = std::move(*e.mutable_event_id());
-  std::string actor = std::move(*e.mutable_actor());
-  google::protobuf::Timestamp* recorded =
-      e.has_recorded_time() ? e.release_recorded_time() : nullptr;
-  e.clear_sequence();
-  e.clear_prev_hash();
-  e.clear_hash();
-  e.clear_event_id();
-  e.clear_actor();
-  std::string digest = crypto::Sha256::ThreadLocal().Digest(SerializeDeterministic(e));
-  e.set_sequence(sequence);
-  e.set_prev_hash(std::move(prev_hash));
-  e.set_hash(std::move(hash));
-  e.set_event_id(std::move(event_id));
-  e.set_actor(std::move(actor));
-  if (recorded != nullptr) e.set_allocated_recorded_time(recorded);
-  return digest;
+namespace {
+
+// Reads a varint at `*pos` of `b`; false past the end or over 10 bytes.
+bool ReadVarint(std::string_view b, size_t* pos, uint64_t* out) {
+  uint64_t v = 0;
+  for (int shift = 0; shift < 64 && *pos < b.size(); shift += 7) {
+    const uint8_t byte = static_cast<uint8_t>(b[(*pos)++]);
+    v |= static_cast<uint64_t>(byte & 0x7f) << shift;
+    if ((byte & 0x80) == 0) {
+      *out = v;
+      return true;
+    }
+  }
+  return false;
+}
+
+// The Envelope fields ContentDigest clears.
+bool ExcludedFromContent(uint64_t field) {
+  return field == Envelope::kSequenceFieldNumber || field == Envelope::kPrevHashFieldNumber ||
+         field == Envelope::kEventIdFieldNumber || field == Envelope::kRecordedTimeFieldNumber ||
+         field == Envelope::kActorFieldNumber || field == Envelope::kHashFieldNumber;
+}
+
+}  // namespace
+
+std::optional<std::string> ContentDigestOfSerialized(std::string_view bytes) {
+  // Runs of included fields, as views of `bytes` (at most one per excluded
+  // field plus one).
+  std::string_view parts[8];
+  size_t n = 0;
+  size_t run_start = 0;
+  size_t pos = 0;
+  while (pos < bytes.size()) {
+    const size_t field_start = pos;
+    uint64_t tag = 0;
+    if (!ReadVarint(bytes, &pos, &tag)) return std::nullopt;
+    switch (tag & 7) {
+      case 0: {
+        uint64_t ignored = 0;
+        if (!ReadVarint(bytes, &pos, &ignored)) return std::nullopt;
+        break;
+      }
+      case 1: pos += 8; break;
+      case 2: {
+        uint64_t len = 0;
+        if (!ReadVarint(bytes, &pos, &len) || len > bytes.size() - pos) return std::nullopt;
+        pos += len;
+        break;
+      }
+      case 5: pos += 4; break;
+      default: return std::nullopt;  // groups: not in a proto3 envelope
+    }
+    if (pos > bytes.size()) return std::nullopt;
+    if (ExcludedFromContent(tag >> 3)) {
+      if (field_start > run_start) {
+        if (n == std::size(parts)) return std::nullopt;
+        parts[n++] = bytes.substr(run_start, field_start - run_start);
+      }
+      run_start = pos;
+    }
+  }
+  if (bytes.size() > run_start) {
+    if (n == std::size(parts)) return std::nullopt;
+    parts[n++] = bytes.substr(run_start);
+  }
+  return crypto::Sha256::ThreadLocal().DigestOfParts(std::span<const std::string_view>(parts, n));
 }
 
 absl::StatusOr<PreparedAppend> PrepareAppend(AppendRequest request, absl::Time now) {
@@ -153,11 +199,9 @@ absl::StatusOr<PreparedAppend> PrepareAppend(AppendRequest request, absl::Time n
 
     PreparedEvent pe;
     const bool keyed = !e.request_id().empty() || !e.source_id().empty();
-    if (keyed) pe.digest = ContentDigestInPlace(e);
     if (!e.source_id().empty() && e.request_id().empty()) {
       pe.dedup_key = ObservationKey(e.source_id(), e.source_sequence());
     }
-    if (!request_id.empty()) request_digest_input.append(pe.digest);
 
     if (e.event_id().empty()) e.set_event_id(NewUuid());
     *e.mutable_recorded_time() = recorded;
@@ -171,6 +215,13 @@ absl::StatusOr<PreparedAppend> PrepareAppend(AppendRequest request, absl::Time n
     }
     pe.buf.resize(kRecordHeadroom + size);
     e.SerializeWithCachedSizesToArray(reinterpret_cast<uint8_t*>(pe.buf.data() + kRecordHeadroom));
+    if (keyed) {
+      // From the bytes just written: the envelope is serialized once.
+      std::optional<std::string> digest =
+          ContentDigestOfSerialized(std::string_view(pe.buf).substr(kRecordHeadroom));
+      pe.digest = digest.has_value() ? *std::move(digest) : ContentDigest(e);
+    }
+    if (!request_id.empty()) request_digest_input.append(pe.digest);
     out.bytes += size;
     out.events.push_back(std::move(pe));
   }

@@ -56,10 +56,12 @@ std::string ObservationKey(std::string_view source_id, uint64_t source_sequence)
 // assigns (sequence, prev_hash, hash, recorded_time, event_id) and the actor
 // cleared, serialized deterministically. Recomputable from any stored event.
 std::string ContentDigest(const Envelope& envelope);
-// The same digest without copying the envelope: the excluded fields are
-// moved aside while it is serialized and put back, so `envelope` is as it
-// was (same bytes) on return.
-std::string ContentDigestInPlace(Envelope& envelope);
+// The same digest from an envelope's serialized bytes (the record body
+// PrepareAppend writes), hashing every field but the excluded ones: equal
+// to ContentDigest of the parsed envelope, since serialization writes fields
+// in number order (the Envelope has no maps). nullopt for bytes it does not
+// walk (malformed, or an unknown group field); use ContentDigest then.
+std::optional<std::string> ContentDigestOfSerialized(std::string_view bytes);
 
 struct PreparedEvent {
   // kRecordHeadroom bytes of room, then the Envelope serialized without

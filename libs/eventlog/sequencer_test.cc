@@ -205,9 +205,10 @@ TEST(SequencerTest, DedupEntryRoundTrip) {
 namespace takt::eventlog {
 namespace {
 
-// The append path digests envelopes in place (no copy); the digest must be
-// the one stored dedup entries were made with, and the envelope unchanged.
-TEST(SequencerTest, AnInPlaceDigestEqualsTheCopyingOneAndLeavesTheEnvelopeAsItWas) {
+// The append path digests an envelope from the bytes it stores; the digest
+// must be the one stored dedup entries were made with (ContentDigest of
+// the envelope), whatever fields are set, unknown fields included.
+TEST(SequencerTest, ADigestOfTheSerializedEnvelopeEqualsTheContentDigest) {
   Envelope full = SampleEvent(std::string(300, 'p'), "plc-7", 42);
   full.set_sequence(9);
   full.set_prev_hash(std::string(32, '\x01'));
@@ -217,20 +218,65 @@ TEST(SequencerTest, AnInPlaceDigestEqualsTheCopyingOneAndLeavesTheEnvelopeAsItWa
   full.set_actor("gateway-3");
   full.set_context("scheduling");
   full.set_facility("plant-1");
-  Envelope bare = SampleEvent("x", "plc-8", 1);
+  full.set_correlation_id("c-1");
+  full.set_request_fingerprint(std::string(32, '\x03'));
+  Envelope bare = SampleEvent("", "plc-8", 1);
   bare.clear_actor();
-  for (Envelope e : {full, bare}) {
-    const std::string before = SerializeDeterministic(e);
-    const bool had_recorded = e.has_recorded_time();
-    const std::string copying = ContentDigest(e);
-    EXPECT_EQ(ContentDigestInPlace(e), copying);
-    EXPECT_EQ(SerializeDeterministic(e), before);
-    EXPECT_EQ(e.has_recorded_time(), had_recorded);
+  Envelope keyed_by_request = SampleEvent(std::string(70000, 'q'));
+  keyed_by_request.set_request_id("create-wo-1");
+  keyed_by_request.set_response("done");
+  Envelope with_unknown = full;
+  // Field 99 (length-delimited) and field 100 (varint), unknown to the
+  // Envelope: kept and digested like known fields.
+  ASSERT_TRUE(with_unknown.MergeFromString(std::string("\x9a\x06\x03" "abc" "\xa0\x06\x07", 9)));
+  ASSERT_FALSE(with_unknown.GetReflection()->GetUnknownFields(with_unknown).empty());
+  Envelope only_excluded;
+  only_excluded.set_event_id("e");
+  only_excluded.set_actor("a");
+  for (const Envelope& e : {full, bare, keyed_by_request, with_unknown, only_excluded}) {
+    const std::string expected = ContentDigest(e);
+    std::optional<std::string> digest = ContentDigestOfSerialized(e.SerializeAsString());
+    ASSERT_TRUE(digest.has_value()) << e.ShortDebugString().substr(0, 200);
+    EXPECT_EQ(*digest, expected) << e.ShortDebugString().substr(0, 200);
+    // As PrepareAppend stores it (sequence, prev_hash and hash cleared).
+    Envelope stored = e;
+    stored.clear_sequence();
+    stored.clear_prev_hash();
+    stored.clear_hash();
+    EXPECT_EQ(ContentDigestOfSerialized(stored.SerializeAsString()), expected);
   }
-  // Only the excluded fields are excluded: the payload still counts.
+  // Only the excluded fields are excluded: the payload and the source count.
   Envelope other = full;
   other.set_payload("different");
-  EXPECT_NE(ContentDigestInPlace(other), ContentDigest(full));
+  EXPECT_NE(ContentDigestOfSerialized(other.SerializeAsString()), ContentDigest(full));
+  other = full;
+  other.set_source_sequence(43);
+  EXPECT_NE(ContentDigestOfSerialized(other.SerializeAsString()), ContentDigest(full));
+  // Bytes it cannot walk: cut inside a field, a length past the end, a group.
+  const std::string bytes = full.SerializeAsString();
+  EXPECT_EQ(ContentDigestOfSerialized(bytes.substr(0, bytes.size() - 5)), std::nullopt);
+  EXPECT_EQ(ContentDigestOfSerialized(std::string("\x1a\x7f", 2)), std::nullopt);
+  EXPECT_EQ(ContentDigestOfSerialized(std::string("\x0b\x0c", 2)), std::nullopt);
+}
+
+// What a prepared event carries is the content digest of the envelope as
+// the caller sent it (so a resend matches what the log stored before).
+TEST(SequencerTest, APreparedEventCarriesTheContentDigestOfItsEnvelope) {
+  AppendRequest r = SampleAppend("plant-1", 0);
+  r.events.push_back(SampleEvent("count=5", "gw-7", 100));
+  r.events.push_back(SampleEvent(std::string(5000, 'x'), "gw-7", 101));
+  r.events[1].set_actor("relay-2");
+  Envelope expected0 = r.events[0];
+  Envelope expected1 = r.events[1];
+  for (Envelope* e : {&expected0, &expected1}) {
+    e->set_context("scheduling");
+    e->set_facility("plant-1");
+  }
+  auto prepared = PrepareAppend(r, absl::FromUnixSeconds(1'800'000'000));
+  ASSERT_TRUE(prepared.ok()) << prepared.status();
+  ASSERT_EQ(prepared->events.size(), 2u);
+  EXPECT_EQ(prepared->events[0].digest, ContentDigest(expected0));
+  EXPECT_EQ(prepared->events[1].digest, ContentDigest(expected1));
 }
 
 }  // namespace
