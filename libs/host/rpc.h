@@ -7,6 +7,7 @@
 
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/support/sync_stream.h>
+#include <pthread.h>
 
 #include <atomic>
 #include <deque>
@@ -232,8 +233,8 @@ grpc::Status ServeBatches(grpc::ServerContext* ctx, model::ModelStore& models, a
 // at most `batches`, and no more once those hold `bytes` of requests (one
 // batch always may).
 struct BatchWindow {
-  size_t batches = 8;
-  size_t bytes = 4 << 20;
+  size_t batches = 16;
+  size_t bytes = 8 << 20;
 };
 
 // ServeBatches for a handler in two halves, so that a stream's batches
@@ -271,6 +272,7 @@ grpc::Status ServePipelinedBatches(grpc::ServerContext* ctx, model::ModelStore& 
   auto busy = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) { open.SetBusy(reading || in_flight > 0); };
 
   std::thread answers([&] {
+    pthread_setname_np(pthread_self(), "takt-acks");
     for (;;) {
       std::optional<Started> next;
       {

@@ -1,5 +1,7 @@
 #include "services/rollups/module.h"
 
+#include <pthread.h>
+
 #include <atomic>
 #include <filesystem>
 #include <optional>
@@ -107,7 +109,10 @@ class RollupsModule final : public host::Module {
   }
 
   void Run(host::Env& env, host::Health& health) override {
-    projector_ = std::thread([this, &env, &health] { ProjectLoop(env, health); });
+    projector_ = std::thread([this, &env, &health] {
+      pthread_setname_np(pthread_self(), "takt-project");
+      ProjectLoop(env, health);
+    });
     metrics_ = metrics::AddSource([this](metrics::Families& out) { AddMetrics(out); });
   }
 

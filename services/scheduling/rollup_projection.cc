@@ -1,5 +1,7 @@
 #include "services/scheduling/rollup_projection.h"
 
+#include <pthread.h>
+
 #include <algorithm>
 #include <deque>
 #include <functional>
@@ -148,7 +150,10 @@ class Projection::Prefetcher {
 
   Prefetcher(std::unique_ptr<eventlog::Subscription> subscription, size_t max_events)
       : subscription_(std::move(subscription)), max_events_(max_events),
-        thread_([this] { Run(); }) {}
+        thread_([this] {
+          pthread_setname_np(pthread_self(), "takt-prefetch");
+          Run();
+        }) {}
 
   ~Prefetcher() {
     {
