@@ -657,9 +657,12 @@ class EmbeddedLog final : public EventLog, private StateSource {
   std::optional<DedupEntry> LoadDedup(const StreamId& id, const std::string& key) override {
     {
       absl::MutexLock lock(&flight_mu_);
-      if (!pending_dedup_.empty()) {
-        auto it = pending_dedup_.find({id, key});
-        if (it != pending_dedup_.end()) return it->second;
+      // Entries of groups planned but not yet written (at most two).
+      for (const InFlight* f : unwritten_) {
+        auto stream = f->dedup.find(id);
+        if (stream == f->dedup.end()) continue;
+        auto it = stream->second.find(key);
+        if (it != stream->second.end()) return it->second;
       }
     }
     std::string value;
@@ -688,7 +691,9 @@ class EmbeddedLog final : public EventLog, private StateSource {
     std::vector<PendingAppend*> batch;
     rocksdb::WriteBatch wb;
     std::map<StreamId, StreamState> streams;
-    std::map<std::pair<StreamId, std::string>, DedupEntry> dedup;
+    // Its dedup entries while they are not in RocksDB yet (a group handed
+    // to the writer thread).
+    std::map<StreamId, WriteGroup::DedupEntries> dedup;
     size_t events = 0;  // records in the write
   };
 
@@ -781,16 +786,12 @@ class EmbeddedLog final : public EventLog, private StateSource {
       // Only a group handed to the writer thread needs its dedup entries
       // overlaid for planning: the next group is planned before it is
       // written. One written here is in RocksDB before the next is planned.
-      if (!write_here) {
-        for (const auto& [id, entries] : group.dedup()) {
-          for (const auto& [k, entry] : entries) flight->dedup.emplace(std::make_pair(id, k), entry);
-        }
-      }
+      if (!write_here) flight->dedup = group.TakeDedup();
     }
     {
       absl::MutexLock lock(&flight_mu_);
       for (const auto& [id, st] : flight->streams) pending_heads_[id] = st;
-      for (const auto& [k, e] : flight->dedup) pending_dedup_[k] = e;
+      if (!flight->dedup.empty()) unwritten_.push_back(flight.get());
       if (!write_here) {
         // One group waits while one is written: bounded memory, and backpressure.
         auto slot_free = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(flight_mu_) {
@@ -868,12 +869,7 @@ class EmbeddedLog final : public EventLog, private StateSource {
           pending_heads_.erase(it);
         }
       }
-      for (const auto& [k, e] : flight.dedup) {
-        auto it = pending_dedup_.find(k);
-        if (it != pending_dedup_.end() && it->second.first_sequence == e.first_sequence) {
-          pending_dedup_.erase(it);
-        }
-      }
+      unwritten_.erase(std::remove(unwritten_.begin(), unwritten_.end(), &flight), unwritten_.end());
     }
     CompleteBatch(flight.batch, status);
   }
@@ -901,7 +897,8 @@ class EmbeddedLog final : public EventLog, private StateSource {
   bool stop_writer_ ABSL_GUARDED_BY(flight_mu_) = false;
   bool writing_ ABSL_GUARDED_BY(flight_mu_) = false;
   std::map<StreamId, StreamState> pending_heads_ ABSL_GUARDED_BY(flight_mu_);
-  std::map<std::pair<StreamId, std::string>, DedupEntry> pending_dedup_ ABSL_GUARDED_BY(flight_mu_);
+  // Planned groups not yet written that carry dedup entries, oldest first.
+  std::vector<const InFlight*> unwritten_ ABSL_GUARDED_BY(flight_mu_);
   std::thread writer_;
 
   absl::Mutex heads_mu_;

@@ -131,6 +131,7 @@ class WriteGroup {
   // The dedup entries this group adds, per stream (keys in no order).
   using DedupEntries = absl::flat_hash_map<std::string, DedupEntry>;
   const std::map<StreamId, DedupEntries>& dedup() const { return dedup_; }
+  std::map<StreamId, DedupEntries> TakeDedup() { return std::move(dedup_); }
   bool empty() const { return records_.empty() && checkpoints_.empty(); }
 
  private:
