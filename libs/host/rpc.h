@@ -233,7 +233,7 @@ grpc::Status ServeBatches(grpc::ServerContext* ctx, model::ModelStore& models, a
 // at most `batches`, and no more once those hold `bytes` of requests (one
 // batch always may).
 struct BatchWindow {
-  size_t batches = 16;
+  size_t batches = 32;
   size_t bytes = 8 << 20;
 };
 
