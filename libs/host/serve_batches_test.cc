@@ -131,6 +131,26 @@ class ServePipelinedBatchesTest : public ::testing::Test {
     b.set_batch_id(id);
     return Bytes(b.SerializeAsString());
   }
+  // Sends `messages`, waits until `started` batches have been started,
+  // lets the service answer, half-closes and returns the answered batch
+  // ids; `*status` is how the stream ended.
+  std::vector<uint64_t> Exchange(const std::vector<grpc::ByteBuffer>& messages, size_t started,
+                                 grpc::Status* status) {
+    grpc::ClientContext ctx;
+    auto stream = Open(&ctx);
+    for (const auto& m : messages) EXPECT_TRUE(stream->Write(m));
+    EXPECT_TRUE(service_->AwaitStarted(started, absl::Seconds(10))) << service_->started() << " started";
+    service_->release_.Notify();
+    stream->WritesDone();
+    std::vector<uint64_t> ids = ReadAcks(stream.get());
+    *status = stream->Finish();
+    return ids;
+  }
+  static std::vector<grpc::ByteBuffer> Batches(uint64_t n) {
+    std::vector<grpc::ByteBuffer> out;
+    for (uint64_t id = 1; id <= n; ++id) out.push_back(Batch(id));
+    return out;
+  }
   static std::vector<uint64_t> ReadAcks(grpc::ClientReaderWriter<grpc::ByteBuffer, grpc::ByteBuffer>* s) {
     std::vector<uint64_t> ids;
     grpc::ByteBuffer reply;
@@ -182,14 +202,8 @@ TEST_F(ServePipelinedBatchesTest, AtMostTheWindowIsInFlight) {
 TEST_F(ServePipelinedBatchesTest, AFailedAnswerEndsTheStreamAfterTheAnswersBeforeIt) {
   Start();
   service_->fail_at_finish_ = 3;
-  grpc::ClientContext ctx;
-  auto stream = Open(&ctx);
-  for (uint64_t id = 1; id <= 5; ++id) ASSERT_TRUE(stream->Write(Batch(id)));
-  ASSERT_TRUE(service_->AwaitStarted(5, absl::Seconds(10)));
-  service_->release_.Notify();
-  stream->WritesDone();
-  EXPECT_EQ(ReadAcks(stream.get()), (std::vector<uint64_t>{1, 2}));
-  grpc::Status st = stream->Finish();
+  grpc::Status st;
+  EXPECT_EQ(Exchange(Batches(5), 5, &st), (std::vector<uint64_t>{1, 2}));
   EXPECT_EQ(st.error_code(), grpc::StatusCode::UNAVAILABLE) << st.error_message();
   EXPECT_EQ(st.error_message(), "the log failed");
   // The batches after the failed one were not answered as if recorded.
@@ -198,16 +212,10 @@ TEST_F(ServePipelinedBatchesTest, AFailedAnswerEndsTheStreamAfterTheAnswersBefor
 
 TEST_F(ServePipelinedBatchesTest, AMalformedMessageEndsTheStreamOnceTheBatchesBeforeItAreAnswered) {
   Start();
-  grpc::ClientContext ctx;
-  auto stream = Open(&ctx);
-  ASSERT_TRUE(stream->Write(Batch(1)));
-  ASSERT_TRUE(stream->Write(Batch(2)));
-  ASSERT_TRUE(stream->Write(Bytes(std::string("\xff\xff\xff\xff\x07", 5))));
-  ASSERT_TRUE(service_->AwaitStarted(2, absl::Seconds(10)));
-  service_->release_.Notify();
-  stream->WritesDone();
-  EXPECT_EQ(ReadAcks(stream.get()), (std::vector<uint64_t>{1, 2}));
-  grpc::Status st = stream->Finish();
+  std::vector<grpc::ByteBuffer> messages = Batches(2);
+  messages.push_back(Bytes(std::string("\xff\xff\xff\xff\x07", 5)));
+  grpc::Status st;
+  EXPECT_EQ(Exchange(messages, 2, &st), (std::vector<uint64_t>{1, 2}));
   EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << st.error_message();
   EXPECT_NE(st.error_message().find("message 3"), std::string::npos) << st.error_message();
 }
@@ -215,14 +223,8 @@ TEST_F(ServePipelinedBatchesTest, AMalformedMessageEndsTheStreamOnceTheBatchesBe
 TEST_F(ServePipelinedBatchesTest, AStartErrorEndsTheStreamAfterTheAnswersBeforeIt) {
   Start();
   service_->refuse_at_start_ = 3;
-  grpc::ClientContext ctx;
-  auto stream = Open(&ctx);
-  for (uint64_t id = 1; id <= 4; ++id) ASSERT_TRUE(stream->Write(Batch(id)));
-  ASSERT_TRUE(service_->AwaitStarted(3, absl::Seconds(10)));
-  service_->release_.Notify();
-  stream->WritesDone();
-  EXPECT_EQ(ReadAcks(stream.get()), (std::vector<uint64_t>{1, 2}));
-  grpc::Status st = stream->Finish();
+  grpc::Status st;
+  EXPECT_EQ(Exchange(Batches(4), 3, &st), (std::vector<uint64_t>{1, 2}));
   EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << st.error_message();
   EXPECT_EQ(st.error_message(), "refused at start");
 }
